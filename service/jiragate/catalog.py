@@ -1,0 +1,348 @@
+"""The action catalog: every Jira action the gateway knows, what kind it is, and its schema.
+
+The catalog, not the agent, decides whether an action is a read, a write or destructive
+(PRODUCT.md, principle 2). Each action's `details` are described by a JSON Schema in
+`schemas/actions/<name>.json`; on top of the schema the catalog enforces two invariants a
+schema cannot express: an action stays inside one Jira project, and a bulk creation's
+`issueCount` agrees with the tickets it lists.
+
+It also derives the *facts* that policies match on besides `details`: the `project` an action
+touches and the `count` of issues it touches or creates.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema.validators import validator_for
+
+from jiragate.errors import (
+    ActionError,
+    DetailsViolation,
+    InvalidDetailsError,
+    UnknownActionError,
+)
+
+
+class ActionKind(enum.StrEnum):
+    READ = "read"
+    WRITE = "write"
+    DESTRUCTIVE = "destructive"
+
+
+@dataclass(frozen=True, slots=True)
+class ActionSpec:
+    """One catalog entry."""
+
+    name: str
+    kind: ActionKind
+    #: Repeating the action with the same details leaves Jira as one call would.
+    idempotent: bool
+    #: Where the default count comes from when the action creates or touches issues.
+    count_from: str | None = None
+
+    @property
+    def schema(self) -> dict[str, Any]:
+        return load_action_schema(self.name)
+
+    @property
+    def description(self) -> str:
+        return str(self.schema.get("description", ""))
+
+
+# The order here is the order users see in listings and error messages.
+_SPECS: tuple[ActionSpec, ...] = (
+    ActionSpec("jira_get_issue", ActionKind.READ, idempotent=True),
+    ActionSpec("jira_search", ActionKind.READ, idempotent=True),
+    ActionSpec("jira_get_transitions", ActionKind.READ, idempotent=True),
+    ActionSpec("jira_list_sprints", ActionKind.READ, idempotent=True),
+    ActionSpec("jira_create_ticket", ActionKind.WRITE, idempotent=False),
+    ActionSpec("jira_create_tickets", ActionKind.WRITE, idempotent=False, count_from="issueCount"),
+    ActionSpec("jira_transition_issues", ActionKind.WRITE, idempotent=True),
+    ActionSpec("jira_move_to_sprint", ActionKind.WRITE, idempotent=True),
+    ActionSpec("jira_update_story_points", ActionKind.WRITE, idempotent=True),
+    ActionSpec("jira_update_fields", ActionKind.WRITE, idempotent=False),
+    ActionSpec("jira_assign_issues", ActionKind.WRITE, idempotent=True),
+    ActionSpec("jira_add_comment", ActionKind.WRITE, idempotent=False),
+    ActionSpec("jira_create_epic", ActionKind.WRITE, idempotent=False),
+    ActionSpec("jira_update_epic", ActionKind.WRITE, idempotent=True),
+    ActionSpec("jira_create_release", ActionKind.WRITE, idempotent=False),
+    ActionSpec("jira_update_release", ActionKind.WRITE, idempotent=True),
+    ActionSpec("jira_release_version", ActionKind.WRITE, idempotent=True),
+    ActionSpec("jira_delete_issues", ActionKind.DESTRUCTIVE, idempotent=True),
+    ActionSpec("jira_archive_issues", ActionKind.DESTRUCTIVE, idempotent=True),
+)
+
+CATALOG: Mapping[str, ActionSpec] = {spec.name: spec for spec in _SPECS}
+ACTION_NAMES: tuple[str, ...] = tuple(CATALOG)
+
+# Keys of `details` that hold issue keys, by shape: a single key or a list of keys.
+_SINGLE_KEY_FIELDS = ("issueKey", "epicKey", "parentKey")
+_KEY_LIST_FIELDS = ("issueKeys", "childIssueKeys", "addChildIssueKeys")
+
+
+def schemas_dir() -> Path:
+    """The directory holding the JSON Schemas (installed wheel first, then the source tree)."""
+    packaged = Path(__file__).parent / "_data" / "schemas"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "schemas"
+
+
+@cache
+def load_action_schema(name: str) -> dict[str, Any]:
+    path = schemas_dir() / "actions" / f"{name}.json"
+    schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return schema
+
+
+@cache
+def _validator(name: str) -> jsonschema.protocols.Validator:
+    schema = load_action_schema(name)
+    cls = validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def get_spec(name: object) -> ActionSpec:
+    """The catalog entry for `name`, or an error listing the known actions."""
+    if not isinstance(name, str) or name not in CATALOG:
+        raise UnknownActionError(name, ACTION_NAMES)
+    return CATALOG[name]
+
+
+# --------------------------------------------------------------------------- the envelope
+
+
+_ENVELOPE_FIELDS = {"action", "summary", "details", "justification"}
+MAX_SUMMARY = 1000
+MAX_JUSTIFICATION = 4000
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRequest:
+    """A proposed action as an agent sends it: `{action, summary, details, justification?}`."""
+
+    action: str
+    summary: str
+    details: dict[str, Any] = field(default_factory=dict)
+    justification: str | None = None
+
+    @property
+    def spec(self) -> ActionSpec:
+        return CATALOG[self.action]
+
+    @property
+    def kind(self) -> ActionKind:
+        return self.spec.kind
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "action": self.action,
+            "summary": self.summary,
+            "details": self.details,
+        }
+        if self.justification is not None:
+            out["justification"] = self.justification
+        return out
+
+
+def _envelope_error(message: str) -> ActionError:
+    return ActionError(f"invalid request envelope: {message}")
+
+
+def parse_envelope(data: object) -> ActionRequest:
+    """Check the envelope, the action name and its details; return a validated request.
+
+    Unknown envelope fields are refused rather than ignored, so nothing an agent adds (a
+    `kind`, a `readonly` flag) can change how the gateway classifies the action.
+    """
+    if not isinstance(data, Mapping):
+        raise _envelope_error(f"expected a JSON object, got {type(data).__name__}")
+    unknown = sorted(set(data) - _ENVELOPE_FIELDS)
+    if unknown:
+        raise _envelope_error(
+            f"unknown field(s) {', '.join(map(repr, unknown))}; allowed: "
+            "action, summary, details, justification"
+        )
+    if "action" not in data:
+        raise _envelope_error("missing required field 'action'")
+    spec = get_spec(data["action"])
+    summary = data.get("summary")
+    if not isinstance(summary, str) or not summary.strip():
+        raise _envelope_error("'summary' must be a non-empty string")
+    if len(summary) > MAX_SUMMARY:
+        raise _envelope_error(f"'summary' is longer than {MAX_SUMMARY} characters")
+    justification = data.get("justification")
+    if justification is not None and not isinstance(justification, str):
+        raise _envelope_error("'justification' must be a string")
+    if justification is not None and len(justification) > MAX_JUSTIFICATION:
+        raise _envelope_error(f"'justification' is longer than {MAX_JUSTIFICATION} characters")
+    details = data.get("details", {})
+    validate_details(spec.name, details)
+    return ActionRequest(
+        action=spec.name,
+        summary=summary,
+        details=dict(details),
+        justification=justification,
+    )
+
+
+# --------------------------------------------------------------------------- details
+
+
+def _pointer(path: Iterator[Any] | Any) -> str:
+    return "".join(f"/{str(part).replace('~', '~0').replace('/', '~1')}" for part in path)
+
+
+def validate_details(name: str, details: object) -> None:
+    """Raise InvalidDetailsError naming every JSON pointer and rule broken."""
+    spec = get_spec(name)
+    if not isinstance(details, Mapping):
+        raise InvalidDetailsError(
+            name, [DetailsViolation("", "type", "details must be a JSON object")]
+        )
+    errors = sorted(_validator(spec.name).iter_errors(details), key=lambda e: list(e.path))
+    violations = [
+        DetailsViolation(_pointer(error.absolute_path), str(error.validator), error.message)
+        for error in errors
+    ]
+    if not violations:
+        violations = _invariant_violations(spec, details)
+    if violations:
+        raise InvalidDetailsError(name, violations)
+
+
+def _invariant_violations(spec: ActionSpec, details: Mapping[str, Any]) -> list[DetailsViolation]:
+    violations: list[DetailsViolation] = []
+    tickets = details.get("tickets")
+    if spec.name == "jira_create_tickets" and tickets is not None:
+        if len(tickets) != details["issueCount"]:
+            violations.append(
+                DetailsViolation(
+                    "/issueCount",
+                    "count-matches-tickets",
+                    f"issueCount is {details['issueCount']} but {len(tickets)} tickets are given",
+                )
+            )
+    projects: dict[str, str] = {}
+    if "projectKey" in details:
+        projects[details["projectKey"]] = "/projectKey"
+    for pointer, key in _referenced_issue_keys(details):
+        project = key.rsplit("-", 1)[0]
+        if projects and project not in projects:
+            first = next(iter(projects))
+            violations.append(
+                DetailsViolation(
+                    pointer,
+                    "single-project",
+                    f"{key} is in project {project}, but this action is about {first} "
+                    "(one action stays inside one project; split it)",
+                )
+            )
+            break
+        projects.setdefault(project, pointer)
+    return violations
+
+
+def _referenced_issue_keys(details: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    for name in _SINGLE_KEY_FIELDS:
+        if isinstance(details.get(name), str):
+            yield f"/{name}", details[name]
+    for name in _KEY_LIST_FIELDS:
+        for index, key in enumerate(details.get(name) or ()):
+            yield f"/{name}/{index}", key
+    for index, update in enumerate(details.get("updates") or ()):
+        yield f"/updates/{index}/issueKey", update["issueKey"]
+
+
+# --------------------------------------------------------------------------- facts
+
+
+def project_of(details: Mapping[str, Any]) -> str | None:
+    """The one project a (validated) action is about, or None when it names none."""
+    if isinstance(details.get("projectKey"), str):
+        return str(details["projectKey"])
+    for _, key in _referenced_issue_keys(details):
+        return key.rsplit("-", 1)[0]
+    return None
+
+
+def count_of(name: str, details: Mapping[str, Any]) -> int:
+    """How many issues a (validated) action creates or touches."""
+    if name == "jira_create_tickets":
+        return int(details["issueCount"])
+    if name == "jira_search":
+        return int(details.get("maxResults", 50))
+    if name == "jira_update_story_points":
+        return len(details["updates"])
+    if name in ("jira_create_epic", "jira_update_epic"):
+        children = details.get("childIssueKeys") or details.get("addChildIssueKeys") or ()
+        return 1 + len(children)
+    if "issueKeys" in details:
+        return len(details["issueKeys"])
+    if name in ("jira_list_sprints", "jira_create_release", "jira_update_release",
+                "jira_release_version"):
+        return 0
+    return 1
+
+
+def issue_keys_of(details: Mapping[str, Any]) -> set[str]:
+    return {key for _, key in _referenced_issue_keys(details)}
+
+
+# --------------------------------------------------------------------------- reviewer edits
+
+# Top-level fields of a bulk creation that every ticket may also carry: when a reviewer sets
+# one, the reviewer's value applies to every ticket (approve "as Medium" means all Medium).
+_BULK_SHARED_FIELDS = ("priority", "issueType", "labels")
+
+
+def apply_patch(name: str, details: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """The effective payload: `details` with the keys of a reviewer's `patch` overridden.
+
+    A patch is a shallow override (Cheqpoint's `modifiedDetails`), not RFC 7396: a `null`
+    value sets the key to null (unassign), it does not delete it. For bulk creation, lowering
+    `issueCount` keeps the first tickets, and a shared field set by the reviewer replaces the
+    per-ticket values of that field.
+    """
+    effective = {**details, **patch}
+    if name == "jira_create_tickets" and isinstance(effective.get("tickets"), list):
+        if "tickets" not in patch:
+            tickets = [dict(t) for t in effective["tickets"]]
+            count = effective.get("issueCount")
+            if isinstance(count, int) and 0 < count < len(tickets):
+                tickets = tickets[:count]
+            for shared in _BULK_SHARED_FIELDS:
+                if shared in patch:
+                    for ticket in tickets:
+                        ticket.pop(shared, None)
+            effective["tickets"] = tickets
+    return effective
+
+
+def widening_reasons(name: str, original: Mapping[str, Any], effective: Mapping[str, Any]) -> list[str]:
+    """Why an edited payload does more than the original (empty when it only narrows).
+
+    Policy re-evaluation catches edits that need another group or are denied; this catches
+    the rest: a reviewer may lower counts and drop issues, never add issues or move projects.
+    """
+    reasons: list[str] = []
+    before, after = project_of(original), project_of(effective)
+    if before != after:
+        reasons.append(f"the project changed from {before} to {after}")
+    if count_of(name, effective) > count_of(name, original):
+        reasons.append(
+            f"the count grew from {count_of(name, original)} to {count_of(name, effective)}"
+        )
+    added = issue_keys_of(effective) - issue_keys_of(original)
+    if added:
+        reasons.append(f"issues were added: {', '.join(sorted(added))}")
+    return reasons

@@ -1,0 +1,48 @@
+"""The `jiragate` command.
+
+Each subcommand lives in a `commands` module beside the code that owns its work, exposing
+`add_arguments(name, parser)` and `run(args) -> exit code`. Those modules import only the
+standard library at module level and the heavy parts inside `run`, so `jiragate check` never
+pays for FastAPI or SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+# subcommand -> (its commands module, one line of help)
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("jiragate.policy.commands", "Validate and lint a policy directory."),
+    "test": ("jiragate.policy.commands", "Run the *_test.yaml policy tests."),
+    "eval": ("jiragate.policy.commands", "Dry-run one action (JSON file) against the policies."),
+    "sandbox": ("jiragate.jira.sandbox.commands", "Serve the Jira emulator."),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jiragate",
+        description="A policy gate between AI assistants and Jira.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module_name, help_text) in _COMMANDS.items():
+        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        module = importlib.import_module(module_name)
+        add_arguments: Callable[[str, argparse.ArgumentParser], None] = module.add_arguments
+        add_arguments(name, command_parser)
+        command_parser.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args._module.run
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
