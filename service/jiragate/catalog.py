@@ -223,15 +223,14 @@ def validate_details(name: str, details: object) -> None:
 def _invariant_violations(spec: ActionSpec, details: Mapping[str, Any]) -> list[DetailsViolation]:
     violations: list[DetailsViolation] = []
     tickets = details.get("tickets")
-    if spec.name == "jira_create_tickets" and tickets is not None:
-        if len(tickets) != details["issueCount"]:
-            violations.append(
-                DetailsViolation(
-                    "/issueCount",
-                    "count-matches-tickets",
-                    f"issueCount is {details['issueCount']} but {len(tickets)} tickets are given",
-                )
+    if tickets is not None and len(tickets) != details["issueCount"]:
+        violations.append(
+            DetailsViolation(
+                "/issueCount",
+                "count-matches-tickets",
+                f"issueCount is {details['issueCount']} but {len(tickets)} tickets are given",
             )
+        )
     projects: dict[str, str] = {}
     if "projectKey" in details:
         projects[details["projectKey"]] = "/projectKey"
@@ -288,8 +287,12 @@ def count_of(name: str, details: Mapping[str, Any]) -> int:
         return 1 + len(children)
     if "issueKeys" in details:
         return len(details["issueKeys"])
-    if name in ("jira_list_sprints", "jira_create_release", "jira_update_release",
-                "jira_release_version"):
+    if name in (
+        "jira_list_sprints",
+        "jira_create_release",
+        "jira_update_release",
+        "jira_release_version",
+    ):
         return 0
     return 1
 
@@ -314,21 +317,23 @@ def apply_patch(name: str, details: Mapping[str, Any], patch: Mapping[str, Any])
     per-ticket values of that field.
     """
     effective = {**details, **patch}
-    if name == "jira_create_tickets" and isinstance(effective.get("tickets"), list):
-        if "tickets" not in patch:
-            tickets = [dict(t) for t in effective["tickets"]]
-            count = effective.get("issueCount")
-            if isinstance(count, int) and 0 < count < len(tickets):
-                tickets = tickets[:count]
-            for shared in _BULK_SHARED_FIELDS:
-                if shared in patch:
-                    for ticket in tickets:
-                        ticket.pop(shared, None)
-            effective["tickets"] = tickets
+    tickets = effective.get("tickets")
+    if name == "jira_create_tickets" and isinstance(tickets, list) and "tickets" not in patch:
+        kept = [dict(ticket) for ticket in tickets]
+        count = effective.get("issueCount")
+        if isinstance(count, int) and 0 < count < len(kept):
+            kept = kept[:count]
+        for shared in _BULK_SHARED_FIELDS:
+            if shared in patch:
+                for ticket in kept:
+                    ticket.pop(shared, None)
+        effective["tickets"] = kept
     return effective
 
 
-def widening_reasons(name: str, original: Mapping[str, Any], effective: Mapping[str, Any]) -> list[str]:
+def widening_reasons(
+    name: str, original: Mapping[str, Any], effective: Mapping[str, Any]
+) -> list[str]:
     """Why an edited payload does more than the original (empty when it only narrows).
 
     Policy re-evaluation catches edits that need another group or are denied; this catches

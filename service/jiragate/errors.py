@@ -9,7 +9,7 @@ JiragateError
 │   └── InvalidDetailsError     `details` break the action's schema; names pointer and rule
 ├── ApprovalError               an approval could not be created, fetched or decided
 │   ├── ApprovalBackendError    the approval service (Cheqpoint) failed or is unreachable
-│   └── DecisionRefusedError    a reviewer's decision is not acceptable (widening edit, self-approval)
+│   └── DecisionRefusedError    a reviewer's decision is refused (widening edit, self-approval)
 ├── JiraError                   executing against Jira failed
 │   ├── JiraHTTPError           Jira answered with an error status; carries Jira's own messages
 │   ├── JiraTransportError      no usable answer (connection dropped, timeout, retries exhausted)
@@ -184,7 +184,9 @@ class JiraHTTPError(JiraError):
         self.ticket_index = ticket_index
         detail = "; ".join([*self.error_messages, *(f"{k}: {v}" for k, v in self.errors.items())])
         which = f" (ticket #{ticket_index})" if ticket_index is not None else ""
-        super().__init__(f"Jira answered {status} to {method} {path}{which}: {detail or 'no detail'}")
+        super().__init__(
+            f"Jira answered {status} to {method} {path}{which}: {detail or 'no detail'}"
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -227,6 +229,4 @@ class IdempotencyConflictError(StoreError):
 
     def __init__(self, key: str) -> None:
         self.key = key
-        super().__init__(
-            f"Idempotency-Key {key!r} was already used with a different request body"
-        )
+        super().__init__(f"Idempotency-Key {key!r} was already used with a different request body")
