@@ -14,6 +14,7 @@ JiragateError
 │   ├── JiraHTTPError           Jira answered with an error status; carries Jira's own messages
 │   ├── JiraTransportError      no usable answer (connection dropped, timeout, retries exhausted)
 │   └── TransitionUnavailableError  the target status cannot be reached from the current one
+├── OpenAPISpecError            a shipped Jira OpenAPI spec file is missing or unreadable
 └── StoreError                  the database failed or refused a write
     └── IdempotencyConflictError  an Idempotency-Key was reused with another body
 ```
@@ -215,6 +216,10 @@ class TransitionUnavailableError(JiraError):
             f"{issue_key}: no transition to {target!r} from its current status "
             f"(available: {listed})"
         )
+
+
+class OpenAPISpecError(JiragateError):
+    """A Jira OpenAPI spec shipped in jiragate/jira/openapi/ is missing or unreadable."""
 
 
 # --------------------------------------------------------------------------- store
