@@ -13,7 +13,10 @@ JiragateError
 ├── JiraError                   executing against Jira failed
 │   ├── JiraHTTPError           Jira answered with an error status; carries Jira's own messages
 │   ├── JiraTransportError      no usable answer (connection dropped, timeout, retries exhausted)
-│   └── TransitionUnavailableError  the target status cannot be reached from the current one
+│   ├── TransitionUnavailableError  the target status cannot be reached from the current one
+│   ├── JiraConfigError         the Jira connection settings are missing or malformed
+│   ├── JiraLookupError         a name the action relies on (sprint, field) is not in Jira
+│   └── JiraUnsupportedError    the action has no equivalent on this Jira flavour
 ├── OpenAPISpecError            a shipped Jira OpenAPI spec file is missing or unreadable
 └── StoreError                  the database failed or refused a write
     └── IdempotencyConflictError  an Idempotency-Key was reused with another body
@@ -216,6 +219,18 @@ class TransitionUnavailableError(JiraError):
             f"{issue_key}: no transition to {target!r} from its current status "
             f"(available: {listed})"
         )
+
+
+class JiraConfigError(JiraError):
+    """The Jira connection settings are missing or malformed (names the setting at fault)."""
+
+
+class JiraLookupError(JiraError):
+    """A name the action relies on (a sprint name, the Story Points field) is not in Jira."""
+
+
+class JiraUnsupportedError(JiraError):
+    """The action has no equivalent on the configured Jira flavour (e.g. archive on DC)."""
 
 
 class OpenAPISpecError(JiragateError):

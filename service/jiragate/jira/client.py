@@ -1,0 +1,301 @@
+"""The HTTP layer to Jira: auth, JSON, Jira error bodies, and retries that never duplicate.
+
+Retry rules (docs/jira.md, "Retries"):
+
+- **429** is retried for every method: Jira refused the call before doing anything. The wait
+  is `Retry-After` (seconds or an HTTP date), else `X-RateLimit-Reset`, else backoff.
+- **503** and other **5xx**, timeouts and dropped connections are retried for idempotent
+  calls (GET, PUT, DELETE, or a POST the caller marks idempotent). A 503's `Retry-After` is
+  honoured.
+- A **non-idempotent POST** (create, comment, transition) is never blindly resent: after an
+  ambiguous failure the caller's `recover` callback checks whether the lost POST took effect.
+  If it did, its answer stands in for the lost one; if it did not, the POST is sent again.
+  Without a `recover` callback the ambiguous failure is raised as is.
+- Backoff otherwise: `min(backoff_cap, backoff_base * 2**attempt)`, scaled by a random factor
+  in [0.5, 1] ("equal jitter") so that replicas do not retry in lockstep.
+
+Exhausted retries raise `JiraTransportError` (no answer) or the last `JiraHTTPError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import email.utils
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from jiragate.errors import JiraHTTPError, JiraTransportError
+from jiragate.jira.config import JiraConfig
+
+#: Called before every attempt with (method, path, query, json body) — tests capture requests.
+RequestHook = Callable[[str, str, Mapping[str, Any] | None, Any], None]
+#: Checks whether a lost non-idempotent request took effect: its stand-in answer, or None.
+Recover = Callable[[], Awaitable[Any | None]]
+Sleep = Callable[[float], Awaitable[None]]
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+_NOT_FOUND = object()
+
+
+@dataclass
+class ClientStats:
+    """Counters for metrics: HTTP attempts, retries among them, and failed attempts."""
+
+    calls: int = 0
+    retries: int = 0
+    errors: int = 0
+    recoveries: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "calls": self.calls,
+            "retries": self.retries,
+            "errors": self.errors,
+            "recoveries": self.recoveries,
+        }
+
+
+def auth_headers(config: JiraConfig) -> dict[str, str]:
+    """Cloud: HTTP Basic email:api_token. Data Center: Bearer personal access token.
+
+    Per Atlassian: "Basic auth for REST APIs" (Cloud, API tokens) and "Using Personal Access
+    Tokens" (Data Center 8.14+).
+    """
+    if config.is_cloud:
+        raw = f"{config.email}:{config.api_token}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(raw).decode("ascii")}
+    return {"Authorization": f"Bearer {config.personal_access_token}"}
+
+
+def parse_retry_after(value: str | None, *, now: float) -> float | None:
+    """Seconds to wait from a `Retry-After` value (delta-seconds or HTTP date), or None."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - now)
+
+
+def parse_rate_limit_reset(value: str | None, *, now: float) -> float | None:
+    """Seconds until an `X-RateLimit-Reset` ISO 8601 timestamp, or None."""
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - now)
+
+
+class JiraClient:
+    """An async JSON client for one Jira site. Build one per adapter; close it when done."""
+
+    def __init__(
+        self,
+        config: JiraConfig,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep = asyncio.sleep,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.time,
+        on_request: RequestHook | None = None,
+    ) -> None:
+        self.config = config
+        self.stats = ClientStats()
+        self.on_request = on_request
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._clock = clock
+        self._http = httpx.AsyncClient(
+            base_url=config.base,
+            transport=transport,
+            timeout=config.timeout,
+            headers={
+                **auth_headers(config),
+                "Accept": "application/json",
+                "User-Agent": "jiragate",
+            },
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"JiraClient(base_url={self.config.base!r}, flavour={self.config.flavour!r})"
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> JiraClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # ------------------------------------------------------------------ verbs
+
+    async def get(self, path: str, *, query: Mapping[str, Any] | None = None) -> Any:
+        return await self.request("GET", path, query=query)
+
+    async def put(self, path: str, body: Any, *, query: Mapping[str, Any] | None = None) -> Any:
+        return await self.request("PUT", path, query=query, body=body)
+
+    async def delete(self, path: str, *, query: Mapping[str, Any] | None = None) -> Any:
+        return await self.request("DELETE", path, query=query)
+
+    async def post(
+        self,
+        path: str,
+        body: Any,
+        *,
+        query: Mapping[str, Any] | None = None,
+        idempotent: bool = False,
+        recover: Recover | None = None,
+    ) -> Any:
+        return await self.request(
+            "POST", path, query=query, body=body, idempotent=idempotent, recover=recover
+        )
+
+    # ------------------------------------------------------------------ the one request loop
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, Any] | None = None,
+        body: Any = None,
+        idempotent: bool | None = None,
+        recover: Recover | None = None,
+    ) -> Any:
+        """Send one logical request, retrying as the module docstring says; return its JSON."""
+        method = method.upper()
+        safe_to_resend = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        params = _clean_query(query)
+        attempt = 0
+        while True:
+            if self.on_request is not None:
+                self.on_request(method, path, params, body)
+            self.stats.calls += 1
+            try:
+                response = await self._http.request(
+                    method, path, params=params, json=body if body is not None else None
+                )
+            except httpx.TransportError as exc:
+                self.stats.errors += 1
+                failure: JiraHTTPError | JiraTransportError = JiraTransportError(
+                    f"no answer from Jira to {method} {path}: {type(exc).__name__}"
+                )
+                failure.__cause__ = None
+                wait = None
+            else:
+                if response.status_code < 400:
+                    return _json_of(response)
+                self.stats.errors += 1
+                failure = _http_error(response, method, path)
+                if response.status_code == 429:
+                    if attempt >= self.config.max_retries:
+                        raise failure
+                    await self._wait(attempt, self._server_wait(response))
+                    attempt += 1
+                    continue
+                if response.status_code < 500:
+                    raise failure
+                wait = self._server_wait(response) if response.status_code == 503 else None
+            # Ambiguous: a 5xx or no answer. The request may or may not have taken effect.
+            if not safe_to_resend:
+                if recover is None:
+                    raise failure
+                self.stats.recoveries += 1
+                recovered = await recover()
+                if recovered is not None:
+                    return recovered
+            if attempt >= self.config.max_retries:
+                raise failure
+            await self._wait(attempt, wait)
+            attempt += 1
+
+    def _server_wait(self, response: httpx.Response) -> float | None:
+        now = self._clock()
+        wait = parse_retry_after(response.headers.get("Retry-After"), now=now)
+        if wait is None:
+            wait = parse_rate_limit_reset(response.headers.get("X-RateLimit-Reset"), now=now)
+        return wait
+
+    async def _wait(self, attempt: int, server_wait: float | None) -> None:
+        self.stats.retries += 1
+        await self._sleep(server_wait if server_wait is not None else self.backoff(attempt))
+
+    def backoff(self, attempt: int) -> float:
+        """Capped exponential backoff with equal jitter: in [d/2, d], d = min(cap, base*2^n)."""
+        ceiling = min(self.config.backoff_cap, self.config.backoff_base * (2**attempt))
+        return ceiling * (0.5 + 0.5 * self._rng.random())
+
+
+def _clean_query(query: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """Drop None values, render booleans as Jira expects (true/false), join lists with commas."""
+    if not query:
+        return None
+    out: dict[str, str] = {}
+    for key, value in query.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        elif isinstance(value, list | tuple):
+            out[key] = ",".join(str(item) for item in value)
+        else:
+            out[key] = str(value)
+    return out or None
+
+
+def _json_of(response: httpx.Response) -> Any:
+    if response.status_code == 204 or not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        raise JiraTransportError(
+            f"Jira answered {response.status_code} to {response.request.method} "
+            f"{response.request.url.path} with a body that is not JSON"
+        ) from None
+
+
+def _http_error(response: httpx.Response, method: str, path: str) -> JiraHTTPError:
+    """Jira's `{errorMessages, errors}` body as an exception; any other body as one message."""
+    messages: list[str] = []
+    errors: dict[str, str] = {}
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = None
+    if isinstance(payload, dict):
+        raw_messages = payload.get("errorMessages") or []
+        if isinstance(raw_messages, list):
+            messages = [str(m) for m in raw_messages]
+        raw_errors = payload.get("errors") or {}
+        if isinstance(raw_errors, dict):
+            errors = {str(k): str(v) for k, v in raw_errors.items()}
+        if not messages and not errors and isinstance(payload.get("message"), str):
+            messages = [payload["message"]]
+    elif response.text.strip():
+        messages = [response.text.strip()[:500]]
+    return JiraHTTPError(
+        response.status_code, method=method, path=path, error_messages=messages, errors=errors
+    )

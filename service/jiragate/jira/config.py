@@ -1,0 +1,167 @@
+"""How Jiragate reaches Jira: base URL, flavour, credentials, retry budget.
+
+Secrets (`api_token`, `personal_access_token`) never appear in `repr`, in log lines or in
+error messages: `repr` prints whether they are set, nothing more.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Literal
+from urllib.parse import urlsplit
+
+from jiragate.errors import JiraConfigError
+
+Flavour = Literal["cloud", "datacenter"]
+FLAVOURS: tuple[str, ...] = ("cloud", "datacenter")
+_SECRET_FIELDS = frozenset({"api_token", "personal_access_token"})
+# A label may not contain spaces (Jira rejects it); keep the prefix to safe characters.
+_LABEL_PREFIX = re.compile(r"^[A-Za-z0-9_.\-]{1,40}$")
+_CUSTOM_FIELD = re.compile(r"^customfield_[0-9]{1,18}$")
+
+ENV_PREFIX = "JIRAGATE_JIRA_"
+
+
+@dataclass(frozen=True)
+class JiraConfig:
+    """Everything the adapter needs to talk to one Jira site."""
+
+    base_url: str
+    flavour: Flavour = "cloud"
+    email: str | None = None
+    api_token: str | None = None
+    personal_access_token: str | None = None
+    #: The Story Points custom field id (e.g. customfield_10016); discovered by name when unset.
+    story_points_field: str | None = None
+    #: The board whose sprints names such as "sprint_42" are resolved against.
+    board_id: int | None = None
+    #: Data Center only: the Epic Link custom field that puts an issue under an epic.
+    epic_link_field: str | None = None
+    timeout: float = 30.0
+    max_retries: int = 4
+    backoff_base: float = 0.5
+    backoff_cap: float = 30.0
+    marker_label_prefix: str = "jiragate-"
+
+    def __post_init__(self) -> None:
+        url = urlsplit(self.base_url)
+        if url.scheme not in ("http", "https") or not url.netloc:
+            raise JiraConfigError(
+                f"base_url must be an http(s) URL such as https://example.atlassian.net, "
+                f"got {self.base_url!r}"
+            )
+        if url.username or url.password:
+            raise JiraConfigError("base_url must not carry credentials; use email/api_token/PAT")
+        if self.flavour not in FLAVOURS:
+            raise JiraConfigError(
+                f"flavour must be one of {', '.join(FLAVOURS)}, got {self.flavour!r}"
+            )
+        if self.flavour == "cloud" and not (self.email and self.api_token):
+            raise JiraConfigError("Jira Cloud needs both email and api_token (HTTP Basic auth)")
+        if self.flavour == "datacenter" and not self.personal_access_token:
+            raise JiraConfigError("Jira Data Center needs personal_access_token (Bearer auth)")
+        for name in ("story_points_field", "epic_link_field"):
+            value = getattr(self, name)
+            if value is not None and not _CUSTOM_FIELD.match(value):
+                raise JiraConfigError(f"{name} must look like customfield_10016, got {value!r}")
+        if self.board_id is not None and self.board_id < 1:
+            raise JiraConfigError(f"board_id must be a positive integer, got {self.board_id}")
+        if self.timeout <= 0:
+            raise JiraConfigError(f"timeout must be positive, got {self.timeout}")
+        if self.max_retries < 0:
+            raise JiraConfigError(f"max_retries must be 0 or more, got {self.max_retries}")
+        if self.backoff_base < 0 or self.backoff_cap < self.backoff_base:
+            raise JiraConfigError(
+                f"need 0 <= backoff_base <= backoff_cap, got {self.backoff_base} and "
+                f"{self.backoff_cap}"
+            )
+        if not _LABEL_PREFIX.match(self.marker_label_prefix):
+            raise JiraConfigError(
+                "marker_label_prefix must be 1-40 letters, digits, '_', '.' or '-', "
+                f"got {self.marker_label_prefix!r}"
+            )
+
+    def __repr__(self) -> str:
+        parts = []
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            if spec.name in _SECRET_FIELDS:
+                shown = "<set>" if value else None
+                parts.append(f"{spec.name}={shown}")
+            else:
+                parts.append(f"{spec.name}={value!r}")
+        return f"JiraConfig({', '.join(parts)})"
+
+    __str__ = __repr__
+
+    # ------------------------------------------------------------------ derived
+
+    @property
+    def base(self) -> str:
+        return self.base_url.rstrip("/")
+
+    @property
+    def api_prefix(self) -> str:
+        """The platform REST prefix: v3 (ADF bodies) on Cloud, v2 (plain text) on Data Center."""
+        return "/rest/api/3" if self.flavour == "cloud" else "/rest/api/2"
+
+    @property
+    def agile_prefix(self) -> str:
+        return "/rest/agile/1.0"
+
+    @property
+    def is_cloud(self) -> bool:
+        return self.flavour == "cloud"
+
+    # ------------------------------------------------------------------ from the environment
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> JiraConfig:
+        """Read `JIRAGATE_JIRA_*` variables (see docs/jira.md); name the variable at fault."""
+        env = os.environ if environ is None else environ
+
+        def text(name: str) -> str | None:
+            value = env.get(ENV_PREFIX + name)
+            return value.strip() if value and value.strip() else None
+
+        def number(name: str, kind: type[int] | type[float]) -> int | float | None:
+            raw = text(name)
+            if raw is None:
+                return None
+            try:
+                return kind(raw)
+            except ValueError:
+                raise JiraConfigError(
+                    f"{ENV_PREFIX}{name} must be {'an integer' if kind is int else 'a number'}, "
+                    f"got {raw!r}"
+                ) from None
+
+        url = text("URL")
+        if url is None:
+            raise JiraConfigError(f"{ENV_PREFIX}URL is not set (the Jira base URL)")
+        flavour = (text("FLAVOUR") or "cloud").lower().replace("-", "").replace("_", "")
+        if flavour in ("dc", "server"):
+            flavour = "datacenter"
+        if flavour not in FLAVOURS:
+            raise JiraConfigError(
+                f"{ENV_PREFIX}FLAVOUR must be cloud or datacenter, got {text('FLAVOUR')!r}"
+            )
+        kwargs: dict[str, object] = {
+            "base_url": url,
+            "flavour": flavour,
+            "email": text("EMAIL"),
+            "api_token": text("API_TOKEN"),
+            "personal_access_token": text("PAT"),
+            "story_points_field": text("STORY_POINTS_FIELD"),
+            "epic_link_field": text("EPIC_LINK_FIELD"),
+            "board_id": number("BOARD_ID", int),
+            "timeout": number("TIMEOUT", float),
+            "max_retries": number("MAX_RETRIES", int),
+            "backoff_base": number("BACKOFF_BASE", float),
+            "backoff_cap": number("BACKOFF_CAP", float),
+            "marker_label_prefix": text("MARKER_LABEL_PREFIX"),
+        }
+        return cls(**{k: v for k, v in kwargs.items() if v is not None})  # type: ignore[arg-type]
