@@ -1,1 +1,49 @@
+"""Persistence: tables, engines and migrations, the repository, and the audit trail."""
 
+from __future__ import annotations
+
+from jiragate.store.audit import AuditNote, VerifyReport, export_jsonl, redact, verify
+from jiragate.store.db import (
+    DEFAULT_URL,
+    ActionPage,
+    CreatedAction,
+    Store,
+    compare_and_set_status,
+    init_db,
+    make_engine,
+    request_hash,
+    session_factory,
+    transaction,
+)
+from jiragate.store.models import (
+    ActionRecord,
+    ActionStatus,
+    ApprovalVote,
+    AuditEvent,
+    Execution,
+    Verdict,
+)
+
+__all__ = [
+    "DEFAULT_URL",
+    "ActionPage",
+    "ActionRecord",
+    "ActionStatus",
+    "ApprovalVote",
+    "AuditEvent",
+    "AuditNote",
+    "CreatedAction",
+    "Execution",
+    "Store",
+    "Verdict",
+    "VerifyReport",
+    "compare_and_set_status",
+    "export_jsonl",
+    "init_db",
+    "make_engine",
+    "redact",
+    "request_hash",
+    "session_factory",
+    "transaction",
+    "verify",
+]

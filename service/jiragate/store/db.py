@@ -1,0 +1,598 @@
+"""Engines, migrations and the repository the gateway calls.
+
+SQLite (the default, `sqlite:///./jiragate.db`) runs in WAL mode and every write transaction
+starts with `BEGIN IMMEDIATE`: it takes the database's write lock up front (waiting up to
+`busy_timeout`), so a read-then-write transaction can never fail half-way on a lock upgrade,
+and SQLite's writers are serialized across processes. PostgreSQL (`postgresql+psycopg://…`)
+runs at READ COMMITTED; the claim uses `SELECT … FOR UPDATE SKIP LOCKED` so workers on many
+replicas never claim the same action.
+
+Every `Store` method runs in its own short transaction and may take an `audit=AuditNote(...)`
+that is appended in that same transaction.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from jiragate.errors import IdempotencyConflictError, StoreError
+from jiragate.store import audit
+from jiragate.store.audit import AuditNote, canonical_json
+from jiragate.store.models import ActionRecord, ActionStatus, Execution, utcnow
+
+DEFAULT_URL = "sqlite:///./jiragate.db"
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# An arbitrary fixed bigint: the PostgreSQL advisory lock that serializes migrations, so
+# replicas starting together do not race to create the same tables.
+MIGRATION_LOCK_KEY = 0x6A697261_6D696772  # "jiramigr"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+# Columns a transition may set besides status (never the identity or the request itself).
+_IMMUTABLE_COLUMNS = frozenset(
+    {"id", "created_at", "agent", "action", "details", "idempotency_key", "request_hash"}
+)
+_SETTABLE_COLUMNS = frozenset(ActionRecord.model_fields) - _IMMUTABLE_COLUMNS - {"status"}
+
+
+# --------------------------------------------------------------------------- engine
+
+
+def _normalize_url(url: str) -> str:
+    # Bare postgresql:// would pick psycopg2, which is not installed; we ship psycopg 3.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" hook emit BEGIN itself (pysqlite's own BEGIN is DEFERRED).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.close()
+
+
+def _sqlite_on_begin(connection: sa.Connection) -> None:
+    mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
+    """An engine for `url`: SQLite (WAL, busy_timeout, BEGIN IMMEDIATE) or PostgreSQL."""
+    url = _normalize_url(url or DEFAULT_URL)
+    try:
+        parsed = make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise StoreError(f"invalid database URL {url!r}: {exc}") from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if parsed.database in (None, "", ":memory:"):
+            raise StoreError(
+                "in-memory SQLite is not supported (each connection would see its own "
+                "database); use a file, e.g. sqlite:///./jiragate.db"
+            )
+        engine = sa.create_engine(
+            parsed,
+            echo=echo,
+            pool_pre_ping=True,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        )
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    if backend == "postgresql":
+        if parsed.get_driver_name() != "psycopg":
+            raise StoreError(f"use the psycopg 3 driver: postgresql+psycopg://… (got {url!r})")
+        return sa.create_engine(parsed, echo=echo, pool_pre_ping=True)
+    raise StoreError(
+        f"unsupported database {backend!r} in {url!r}: "
+        "use sqlite:///path/to/file.db or postgresql+psycopg://user@host/db"
+    )
+
+
+def init_db(engine: Engine) -> None:
+    """Bring the schema to the newest migration (safe to call from every replica at start)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def session_factory(engine: Engine) -> Callable[[], Session]:
+    """Sessions whose objects stay readable after commit (they are handed to the API)."""
+
+    def make_session() -> Session:
+        return Session(engine, expire_on_commit=False)
+
+    return make_session
+
+
+@contextmanager
+def transaction(engine: Engine, *, read_only: bool = False) -> Iterator[Session]:
+    """A session inside one transaction: committed on success, rolled back on error.
+
+    `read_only=True` skips SQLite's up-front write lock; never write in such a transaction.
+    """
+    bind = engine.execution_options(sqlite_begin="DEFERRED") if read_only else engine
+    with Session(bind, expire_on_commit=False) as session, session.begin():
+        yield session
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def request_hash(envelope: Mapping[str, Any]) -> str:
+    """The fingerprint of a request body, to tell an idempotent replay from a conflict."""
+    return hashlib.sha256(canonical_json(dict(envelope)).encode("utf-8")).hexdigest()
+
+
+class CreatedAction(NamedTuple):
+    action: ActionRecord
+    #: False when an earlier request with the same Idempotency-Key won (a replay).
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ActionPage:
+    items: list[ActionRecord]
+    #: Pass back as `cursor` for the next page; None on the last page.
+    next_cursor: str | None
+
+
+def _encode_cursor(record: ActionRecord) -> str:
+    raw = json.dumps([record.created_at.astimezone(UTC).isoformat(), record.id])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created, action_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        at = datetime.fromisoformat(created)
+        if at.tzinfo is None or not isinstance(action_id, str):
+            raise ValueError("bad fields")
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise ValueError(f"invalid cursor {cursor!r}: pass a next_cursor from a listing") from exc
+    return at, action_id
+
+
+def _statuses(values: Collection[ActionStatus | str]) -> list[ActionStatus]:
+    try:
+        return [ActionStatus(value) for value in values]
+    except ValueError as exc:
+        known = ", ".join(s.value for s in ActionStatus)
+        raise ValueError(f"{exc}; known statuses: {known}") from exc
+
+
+def compare_and_set_status(
+    session: Session,
+    action_id: str,
+    *,
+    from_statuses: Collection[ActionStatus | str],
+    to_status: ActionStatus | str,
+    expect_claimed_by: str | None = None,
+    now: datetime | None = None,
+    **fields: Any,
+) -> bool:
+    """Move an action to `to_status` only if it is in one of `from_statuses` (in `session`).
+
+    The single UPDATE is the compare-and-set: of two racing callers, exactly one sees a row
+    updated. `expect_claimed_by` also requires the caller to still hold the lease.
+    """
+    unknown = sorted(set(fields) - _SETTABLE_COLUMNS)
+    if unknown:
+        raise ValueError(
+            f"cannot set {', '.join(unknown)} on an action; settable: "
+            f"{', '.join(sorted(_SETTABLE_COLUMNS))}"
+        )
+    allowed = _statuses(from_statuses)
+    if not allowed:
+        raise ValueError("from_statuses must name at least one status")
+    target = ActionStatus(to_status)
+    conditions = [ActionRecord.id == action_id, ActionRecord.status.in_(allowed)]  # type: ignore[attr-defined]
+    if expect_claimed_by is not None:
+        conditions.append(ActionRecord.claimed_by == expect_claimed_by)
+    statement = (
+        sa.update(ActionRecord)
+        .where(*conditions)
+        .values(status=target, updated_at=now or utcnow(), **fields)
+        .execution_options(synchronize_session=False)
+    )
+    result = session.execute(statement)
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------- repository
+
+
+class Store:
+    """The repository: one short transaction per call. Build one per engine (no globals)."""
+
+    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self, *, read_only: bool = False) -> Iterator[Session]:
+        with transaction(self.engine, read_only=read_only) as session:
+            yield session
+
+    # ----------------------------------------------------------------- actions
+
+    def create_action(
+        self,
+        *,
+        agent: str,
+        action: str,
+        summary: str,
+        details: Mapping[str, Any],
+        kind: str,
+        decision: str,
+        status: ActionStatus | str,
+        justification: str | None = None,
+        review_group: str | None = None,
+        determining_rule: str | None = None,
+        decision_json: Mapping[str, Any] | None = None,
+        policy_revision: str | None = None,
+        effective_details: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        request_hash: str | None = None,
+        audit_note: AuditNote | None = None,
+    ) -> CreatedAction:
+        """Insert a new action; with an Idempotency-Key, a replay returns the first one.
+
+        Raises IdempotencyConflictError when the key was used with a different body.
+        """
+        if idempotency_key is not None and request_hash is None:
+            raise ValueError("an idempotency_key needs the request_hash of its body")
+        if idempotency_key is not None:
+            existing = self.find_by_idempotency_key(
+                agent=agent, key=idempotency_key, request_hash=request_hash
+            )
+            if existing is not None:
+                return CreatedAction(existing, created=False)
+        now = self.clock()
+        record = ActionRecord(
+            created_at=now,
+            updated_at=now,
+            agent=agent,
+            action=action,
+            summary=summary,
+            justification=justification,
+            details=dict(details),
+            effective_details=dict(effective_details) if effective_details is not None else None,
+            kind=str(kind),
+            decision=str(decision),
+            review_group=review_group,
+            determining_rule=determining_rule,
+            decision_json=dict(decision_json or {}),
+            policy_revision=policy_revision,
+            status=ActionStatus(status),
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
+        )
+        try:
+            with self.transaction() as session:
+                session.add(record)
+                session.flush()
+                audit.append_note(session, record.id, audit_note)
+        except IntegrityError:
+            if idempotency_key is None:
+                raise
+            # Another replica inserted the same (agent, key) between our check and insert.
+            existing = self.find_by_idempotency_key(
+                agent=agent, key=idempotency_key, request_hash=request_hash
+            )
+            if existing is None:
+                raise
+            return CreatedAction(existing, created=False)
+        return CreatedAction(record, created=True)
+
+    def get_action(self, action_id: str) -> ActionRecord | None:
+        with self.transaction(read_only=True) as session:
+            return session.get(ActionRecord, action_id)
+
+    def find_by_idempotency_key(
+        self, *, agent: str, key: str, request_hash: str | None = None
+    ) -> ActionRecord | None:
+        """The action this agent created with `key`; a different `request_hash` is a conflict."""
+        with self.transaction(read_only=True) as session:
+            record = session.exec(
+                select(ActionRecord).where(
+                    ActionRecord.agent == agent, ActionRecord.idempotency_key == key
+                )
+            ).first()
+        if record is not None and request_hash is not None and record.request_hash != request_hash:
+            raise IdempotencyConflictError(key)
+        return record
+
+    def list_actions(
+        self,
+        *,
+        status: ActionStatus | str | Collection[ActionStatus | str] | None = None,
+        agent: str | None = None,
+        action: str | None = None,
+        group: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> ActionPage:
+        """Newest first, keyset-paged on (created_at, id): stable while rows are added."""
+        if not 1 <= limit <= 500:
+            raise ValueError(f"limit must be between 1 and 500, got {limit}")
+        query = select(ActionRecord)
+        if status is not None:
+            wanted = [status] if isinstance(status, str) else list(status)
+            query = query.where(ActionRecord.status.in_(_statuses(wanted)))  # type: ignore[attr-defined]
+        if agent is not None:
+            query = query.where(ActionRecord.agent == agent)
+        if action is not None:
+            query = query.where(ActionRecord.action == action)
+        if group is not None:
+            query = query.where(ActionRecord.review_group == group)
+        if cursor is not None:
+            at, last_id = _decode_cursor(cursor)
+            query = query.where(
+                sa.or_(
+                    ActionRecord.created_at < at,
+                    sa.and_(ActionRecord.created_at == at, ActionRecord.id < last_id),
+                )
+            )
+        query = query.order_by(
+            ActionRecord.created_at.desc(),  # type: ignore[attr-defined]
+            ActionRecord.id.desc(),  # type: ignore[attr-defined]
+        ).limit(limit + 1)
+        with self.transaction(read_only=True) as session:
+            rows = list(session.exec(query))
+        items = rows[:limit]
+        next_cursor = _encode_cursor(items[-1]) if len(rows) > limit else None
+        return ActionPage(items=items, next_cursor=next_cursor)
+
+    def transition_status(
+        self,
+        action_id: str,
+        *,
+        from_statuses: Collection[ActionStatus | str],
+        to_status: ActionStatus | str,
+        expect_claimed_by: str | None = None,
+        audit_note: AuditNote | None = None,
+        **fields: Any,
+    ) -> bool:
+        """Compare-and-set the status (and `fields`); False if the action was not in
+        `from_statuses` (someone else moved it first). The audit note is appended only
+        when the transition happened."""
+        with self.transaction() as session:
+            moved = compare_and_set_status(
+                session,
+                action_id,
+                from_statuses=from_statuses,
+                to_status=to_status,
+                expect_claimed_by=expect_claimed_by,
+                now=self.clock(),
+                **fields,
+            )
+            if moved:
+                audit.append_note(session, action_id, audit_note)
+        return moved
+
+    # ----------------------------------------------------------------- workers
+
+    def claim_next_approved(
+        self, *, worker_id: str, lease_seconds: float, actor: str | None = None
+    ) -> ActionRecord | None:
+        """Atomically take the oldest approved action: it becomes `executing`, leased to
+        `worker_id` for `lease_seconds`. None when nothing is waiting."""
+        if lease_seconds <= 0:
+            raise ValueError(f"lease_seconds must be positive, got {lease_seconds}")
+        with self.transaction() as session:
+            # SKIP LOCKED on PostgreSQL: rows other workers are claiming are passed over.
+            # SQLite ignores FOR UPDATE; its BEGIN IMMEDIATE already serializes claimers.
+            record = session.exec(
+                select(ActionRecord)
+                .where(ActionRecord.status == ActionStatus.APPROVED)
+                .order_by(ActionRecord.updated_at, ActionRecord.id)  # type: ignore[arg-type]
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if record is None:
+                return None
+            now = self.clock()
+            record.status = ActionStatus.EXECUTING
+            record.claimed_by = worker_id
+            record.claim_expires_at = now + timedelta(seconds=lease_seconds)
+            record.attempts += 1
+            record.updated_at = now
+            session.add(record)
+            session.flush()
+            audit.append(
+                session,
+                action_id=record.id,
+                actor=actor or worker_id,
+                type="action.claimed",
+                data={"worker": worker_id, "attempt": record.attempts},
+            )
+        return record
+
+    def extend_lease(self, action_id: str, *, worker_id: str, lease_seconds: float) -> bool:
+        """Heartbeat: push the lease out; False if the worker no longer holds it."""
+        with self.transaction() as session:
+            result = session.execute(
+                sa.update(ActionRecord)
+                .where(
+                    ActionRecord.id == action_id,
+                    ActionRecord.status == ActionStatus.EXECUTING,
+                    ActionRecord.claimed_by == worker_id,
+                )
+                .values(claim_expires_at=self.clock() + timedelta(seconds=lease_seconds))
+                .execution_options(synchronize_session=False)
+            )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    def _sweep(
+        self,
+        *,
+        status: ActionStatus,
+        deadline_column: Any,
+        now: datetime,
+        to_status: ActionStatus,
+        event_type: str,
+        fields: Mapping[str, Any],
+    ) -> list[str]:
+        with self.transaction() as session:
+            ids = list(
+                session.exec(
+                    select(ActionRecord.id)
+                    .where(ActionRecord.status == status, deadline_column <= now)
+                    .order_by(ActionRecord.id)  # type: ignore[arg-type]
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            moved: list[str] = []
+            for action_id in ids:
+                if compare_and_set_status(
+                    session,
+                    action_id,
+                    from_statuses=[status],
+                    to_status=to_status,
+                    now=now,
+                    **fields,
+                ):
+                    audit.append(
+                        session,
+                        action_id=action_id,
+                        actor="system",
+                        type=event_type,
+                        data={"from": status.value, "to": to_status.value},
+                    )
+                    moved.append(action_id)
+        return moved
+
+    def reclaim_expired_leases(self, *, now: datetime | None = None) -> list[str]:
+        """`executing` actions whose lease ran out go back to `approved` (their worker died).
+
+        Re-execution is safe because the Jira adapter marks what it created.
+        """
+        return self._sweep(
+            status=ActionStatus.EXECUTING,
+            deadline_column=ActionRecord.claim_expires_at,
+            now=now or self.clock(),
+            to_status=ActionStatus.APPROVED,
+            event_type="action.lease_expired",
+            fields={"claimed_by": None, "claim_expires_at": None},
+        )
+
+    def expire_overdue(self, *, now: datetime | None = None) -> list[str]:
+        """Pending approvals past `expires_at` become `expired` (fail closed: never run)."""
+        at = now or self.clock()
+        return self._sweep(
+            status=ActionStatus.PENDING_APPROVAL,
+            deadline_column=ActionRecord.expires_at,
+            now=at,
+            to_status=ActionStatus.EXPIRED,
+            event_type="action.expired",
+            fields={"decided_at": at, "decision_note": "no decision before the approval expired"},
+        )
+
+    # ----------------------------------------------------------------- executions
+
+    def record_execution(
+        self,
+        *,
+        action_id: str,
+        attempt: int,
+        worker: str,
+        started_at: datetime | None = None,
+        finished_at: datetime | None = None,
+        outcome: str | None = None,
+        result: Mapping[str, Any] | None = None,
+        error: str | None = None,
+    ) -> Execution:
+        """Record one attempt (call at start, then `finish_execution`; or once when done)."""
+        execution = Execution(
+            action_id=action_id,
+            attempt=attempt,
+            worker=worker,
+            started_at=started_at or self.clock(),
+            finished_at=finished_at,
+            outcome=outcome,
+            result_json=dict(result) if result is not None else None,
+            error=error,
+        )
+        with self.transaction() as session:
+            session.add(execution)
+        return execution
+
+    def finish_execution(
+        self,
+        execution_id: str,
+        *,
+        outcome: str,
+        result: Mapping[str, Any] | None = None,
+        error: str | None = None,
+    ) -> bool:
+        with self.transaction() as session:
+            updated = session.execute(
+                sa.update(Execution)
+                .where(Execution.id == execution_id, Execution.finished_at.is_(None))  # type: ignore[union-attr]
+                .values(
+                    finished_at=self.clock(),
+                    outcome=outcome,
+                    result_json=dict(result) if result is not None else None,
+                    error=error,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        return bool(updated.rowcount == 1)  # type: ignore[attr-defined]
+
+    def list_executions(self, action_id: str) -> list[Execution]:
+        with self.transaction(read_only=True) as session:
+            return list(
+                session.exec(
+                    select(Execution)
+                    .where(Execution.action_id == action_id)
+                    .order_by(Execution.attempt, Execution.started_at)  # type: ignore[arg-type]
+                )
+            )
+
+    # ----------------------------------------------------------------- audit
+
+    def append_audit(
+        self,
+        *,
+        action_id: str | None,
+        actor: str,
+        type: str,
+        data: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Append one audit event on its own (prefer `audit_note=` on a state change)."""
+        with self.transaction() as session:
+            audit.append(session, action_id=action_id, actor=actor, type=type, data=data)

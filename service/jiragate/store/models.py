@@ -1,0 +1,207 @@
+"""The tables: actions, approval votes, executions and the audit trail.
+
+Every datetime is timezone-aware UTC in Python. SQLite has no timezone type, so `UTCDateTime`
+stores naive UTC there and re-attaches UTC on the way out; on PostgreSQL it is `timestamptz`.
+Statuses are stored as plain strings (no database enum type) so a new status needs no
+`ALTER TYPE` migration.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlmodel import JSON, Field, SQLModel
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend; naive datetimes are refused."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware (UTC) datetime")
+        value = value.astimezone(UTC)
+        # SQLite compares datetimes as text: store them naive UTC in one fixed format.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_action_id() -> str:
+    return f"act_{uuid.uuid4().hex}"
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+class ActionStatus(enum.StrEnum):
+    """Where an action is in its life. See docs/audit.md for the transitions."""
+
+    PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"
+    ALLOWED = "allowed"  # auto-allowed by policy; goes straight to executing
+    EXECUTING = "executing"
+    EXECUTED = "executed"
+    PARTIALLY_EXECUTED = "partially_executed"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    DENIED = "denied"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_STATUSES
+
+
+FINAL_STATUSES = frozenset(
+    {
+        ActionStatus.EXECUTED,
+        ActionStatus.PARTIALLY_EXECUTED,
+        ActionStatus.FAILED,
+        ActionStatus.REJECTED,
+        ActionStatus.EXPIRED,
+        ActionStatus.DENIED,
+    }
+)
+
+
+class Verdict(enum.StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+def _status_type() -> sa.Enum:
+    # native_enum=False: a VARCHAR column, but values load back as ActionStatus members.
+    return sa.Enum(
+        ActionStatus,
+        native_enum=False,
+        create_constraint=False,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class ActionRecord(SQLModel, table=True):
+    """One proposed action, from submission to its final status."""
+
+    __tablename__ = "actions"
+    __table_args__ = (
+        sa.UniqueConstraint("agent", "idempotency_key", name="uq_actions_agent_idempotency_key"),
+        sa.Index("ix_actions_status_updated", "status", "updated_at"),
+        sa.Index("ix_actions_created_id", "created_at", "id"),
+    )
+
+    id: str = Field(default_factory=new_action_id, primary_key=True, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+    # What the agent asked for.
+    agent: str = Field(max_length=200, index=True)
+    action: str = Field(max_length=100, index=True)
+    summary: str = Field(default="", sa_type=sa.Text)
+    justification: str | None = Field(default=None, sa_type=sa.Text)
+    details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    #: What will run / did run: `details` with the approved edits applied.
+    effective_details: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    kind: str = Field(max_length=20)
+
+    # What the policy decided.
+    decision: str = Field(max_length=32)
+    review_group: str | None = Field(default=None, max_length=200, index=True)
+    determining_rule: str | None = Field(default=None, max_length=200)
+    decision_json: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    policy_revision: str | None = Field(default=None, max_length=100)
+
+    status: ActionStatus = Field(sa_type=_status_type(), nullable=False, index=True)
+
+    # Idempotency: one action per (agent, key); the hash tells a replay from a conflict.
+    idempotency_key: str | None = Field(default=None, max_length=255)
+    request_hash: str | None = Field(default=None, max_length=64)
+
+    # Approval.
+    approval_backend: str | None = Field(default=None, max_length=32)
+    approval_ref: str | None = Field(default=None, max_length=200, index=True)
+    min_approvals: int = Field(default=1)
+    reviewers: list[str] = Field(default_factory=list, sa_type=JSON)
+    decision_note: str | None = Field(default=None, sa_type=sa.Text)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    # Execution (a lease, so a crashed worker's claim runs out and the action is retried).
+    claimed_by: str | None = Field(default=None, max_length=200)
+    claim_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    attempts: int = Field(default=0)
+    result_json: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    error: str | None = Field(default=None, sa_type=sa.Text)
+
+    @property
+    def final(self) -> bool:
+        return ActionStatus(self.status).is_final
+
+
+class ApprovalVote(SQLModel, table=True):
+    """One reviewer's verdict on one action (a reviewer votes once)."""
+
+    __tablename__ = "approval_votes"
+    __table_args__ = (
+        sa.UniqueConstraint("action_id", "reviewer", name="uq_approval_votes_action_reviewer"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    action_id: str = Field(foreign_key="actions.id", max_length=64, index=True)
+    reviewer: str = Field(max_length=200)
+    verdict: str = Field(max_length=16)
+    modified_details: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    note: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class Execution(SQLModel, table=True):
+    """One attempt at running an action against Jira."""
+
+    __tablename__ = "executions"
+
+    id: str = Field(default_factory=lambda: new_id("exe"), primary_key=True, max_length=64)
+    action_id: str = Field(foreign_key="actions.id", max_length=64, index=True)
+    attempt: int
+    worker: str = Field(max_length=200)
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    outcome: str | None = Field(default=None, max_length=32)
+    result_json: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    error: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class AuditEvent(SQLModel, table=True):
+    """One link of the hash chain. Only `audit.append` writes this table."""
+
+    __tablename__ = "audit_events"
+
+    # Assigned as last seq + 1 under a lock, so the sequence has no gaps: a gap is a deletion.
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    id: str = Field(default_factory=lambda: new_id("evt"), max_length=64, unique=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    action_id: str | None = Field(default=None, max_length=64, index=True)
+    actor: str = Field(max_length=200)
+    type: str = Field(max_length=100)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
