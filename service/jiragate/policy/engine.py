@@ -1,0 +1,233 @@
+"""Evaluate an action against a compiled policy set: `PolicySet.evaluate(action) -> Decision`.
+
+The combining rule lives in one small object, `CombiningRule` (after pycasbin's effectors):
+
+1. Every rule whose conditions hold *matches*; rule order in the files never matters.
+2. deny overrides require_approval, which overrides allow.
+3. Among the matching rules of the winning decision, the one with the highest `priority`
+   *determines* it (and, for require_approval, picks the review group). Ties go to the rule
+   whose id sorts first, so the answer never depends on file or rule order.
+4. No rule matched: a read is denied (reads are allowed only because a rule says so); a write
+   or destructive action gets the policy's `defaults` (require_approval or deny only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from jiragate.catalog import ActionKind, ActionRequest, parse_envelope
+from jiragate.policy.compiler import ActionIndex, CompiledRule, compile_model
+from jiragate.policy.facts import build_facts
+from jiragate.policy.loader import load_model
+from jiragate.policy.model import Effect, PolicyModel, ReviewGroup, Rule
+
+_PRECEDENCE = {Effect.DENY: 3, Effect.REQUIRE_APPROVAL: 2, Effect.ALLOW: 1}
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionResult:
+    """One condition of a rule, evaluated: what was tested, what the action had, the verdict."""
+
+    path: str
+    test: str
+    actual: Any
+    passed: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "test": self.test, "actual": self.actual, "passed": self.passed}
+
+
+@dataclass(frozen=True, slots=True)
+class RuleExplanation:
+    rule: str
+    decision: Effect
+    matched: bool
+    summary: str
+    location: str = ""
+    conditions: tuple[ConditionResult, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "location": self.location,
+            "decision": self.decision.value,
+            "matched": self.matched,
+            "summary": self.summary,
+            "conditions": [c.as_dict() for c in self.conditions],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the policy says about one action, and why."""
+
+    decision: Effect
+    action: str
+    kind: ActionKind
+    agent: str | None
+    review_group: str | None
+    determining_rule: str | None  # None when the defaults (or the read fallback) decided
+    matched_rules: tuple[str, ...]
+    reasons: tuple[str, ...]
+    revision: str
+    explanations: tuple[RuleExplanation, ...] | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.decision is Effect.ALLOW
+
+    @property
+    def denied(self) -> bool:
+        return self.decision is Effect.DENY
+
+    @property
+    def needs_approval(self) -> bool:
+        return self.decision is Effect.REQUIRE_APPROVAL
+
+    @property
+    def reason(self) -> str:
+        return self.reasons[0] if self.reasons else ""
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "decision": self.decision.value,
+            "action": self.action,
+            "kind": self.kind.value,
+            "agent": self.agent,
+            "review_group": self.review_group,
+            "determining_rule": self.determining_rule,
+            "matched_rules": list(self.matched_rules),
+            "reasons": list(self.reasons),
+            "policy_revision": self.revision,
+        }
+        if self.explanations is not None:
+            out["explanations"] = [e.as_dict() for e in self.explanations]
+        return out
+
+
+class CombiningRule:
+    """deny > require_approval > allow; highest priority, then smallest id, determines."""
+
+    @staticmethod
+    def sort_key(rule: Rule) -> tuple[int, int, str]:
+        # Sorting ascending by this key puts the determining rule first.
+        return (-_PRECEDENCE[rule.decision], -rule.priority, rule.id)
+
+    def combine(self, matched: Sequence[Rule]) -> list[Rule]:
+        return sorted(matched, key=self.sort_key)
+
+
+class PolicySet:
+    """A loaded, compiled, immutable policy set. Safe to share between threads."""
+
+    def __init__(self, model: PolicyModel, *, combining: CombiningRule | None = None) -> None:
+        self.model = model
+        self.combining = combining or CombiningRule()
+        self._index: dict[str, ActionIndex] = compile_model(model)
+
+    # ----------------------------------------------------------------- introspection
+
+    @property
+    def revision(self) -> str:
+        return self.model.revision
+
+    @property
+    def groups(self) -> Mapping[str, ReviewGroup]:
+        return self.model.groups
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        return self.model.rules
+
+    def rules_for(self, action: str) -> tuple[Rule, ...]:
+        """The rules that can apply to an action (those its action/kind conditions admit)."""
+        return tuple(compiled.rule for compiled in self._index[action].rules)
+
+    def rule(self, rule_id: str) -> Rule:
+        for rule in self.model.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+    # ----------------------------------------------------------------- evaluation
+
+    def evaluate(
+        self,
+        action: ActionRequest | Mapping[str, Any],
+        *,
+        agent: str | None = None,
+        explain: bool = False,
+    ) -> Decision:
+        """Decide one action. A mapping is validated as an envelope first (and may raise
+        UnknownActionError or InvalidDetailsError); an ActionRequest is taken as valid."""
+        request = action if isinstance(action, ActionRequest) else parse_envelope(action)
+        facts = build_facts(request, agent)
+        index = self._index[request.action]
+        matched = [c.rule for c in index.candidates(facts) if c.test(facts)]
+        decision = self._decide(request, agent, matched)
+        if explain:
+            from jiragate.policy.explain import explain_rules  # only paid for on request
+
+            explanations = explain_rules(self.model.rules, facts, {r.id for r in matched})
+            return replace(decision, explanations=tuple(explanations))
+        return decision
+
+    def _decide(self, request: ActionRequest, agent: str | None, matched: list[Rule]) -> Decision:
+        ordered = self.combining.combine(matched) if len(matched) > 1 else matched
+        kind = request.kind
+        if ordered:
+            top = ordered[0]
+            group = top.route_to or self.model.defaults.route_to
+            return Decision(
+                decision=top.decision,
+                action=request.action,
+                kind=kind,
+                agent=agent,
+                review_group=group if top.decision is Effect.REQUIRE_APPROVAL else None,
+                determining_rule=top.id,
+                matched_rules=tuple(rule.id for rule in ordered),
+                reasons=tuple(rule.effective_reason for rule in ordered),
+                revision=self.model.revision,
+            )
+        return self._default(request, agent)
+
+    def _default(self, request: ActionRequest, agent: str | None) -> Decision:
+        defaults = self.model.defaults
+        kind = request.kind
+        if kind is ActionKind.READ:
+            effect = Effect.DENY
+            reason = "no rule allows this read (reads are allowed only by a rule)"
+        else:
+            effect = defaults.destructive if kind is ActionKind.DESTRUCTIVE else defaults.write
+            reason = defaults.reason or f"no rule matched this {kind.value}; the default applies"
+        group = defaults.route_to if effect is Effect.REQUIRE_APPROVAL else None
+        return Decision(
+            decision=effect,
+            action=request.action,
+            kind=kind,
+            agent=agent,
+            review_group=group,
+            determining_rule=None,
+            matched_rules=(),
+            reasons=(reason,),
+            revision=self.model.revision,
+        )
+
+
+def load_policies(path: str | Path) -> PolicySet:
+    """Load, check and compile the policy set at `path` (a directory or one YAML file)."""
+    return PolicySet(load_model(path))
+
+
+__all__ = [
+    "CombiningRule",
+    "CompiledRule",
+    "ConditionResult",
+    "Decision",
+    "PolicySet",
+    "RuleExplanation",
+    "load_policies",
+]

@@ -1,0 +1,138 @@
+"""The facts a policy condition can test, and their types.
+
+An action is seen by the policy as a flat mapping of facts:
+
+| fact       | from                                              | type    |
+|------------|---------------------------------------------------|---------|
+| `action`   | the envelope's action name                        | string  |
+| `kind`     | the catalog (never the agent): read/write/destructive | string |
+| `agent`    | the identity behind the API key (None in a bare dry run) | string |
+| `project`  | `details.projectKey`, else the project of the issue keys | string |
+| `count`    | how many issues the action creates or touches     | number  |
+| `details.<path>` | any field of the action's `details`         | from the action's JSON Schema |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+from jiragate.catalog import ACTION_NAMES, ActionRequest, count_of, load_action_schema, project_of
+from jiragate.policy.operators import (
+    ANY,
+    ARRAY,
+    BOOLEAN,
+    NUMBER,
+    OBJECT,
+    PRIORITIES,
+    PRIORITY,
+    STRING,
+)
+
+Facts = dict[str, Any]
+
+KINDS: Final = ("read", "write", "destructive")
+TOP_LEVEL_FACTS: Final[dict[str, str]] = {
+    "action": STRING,
+    "kind": STRING,
+    "agent": STRING,
+    "project": STRING,
+    "count": NUMBER,
+}
+# The values a top-level fact may take, when the set is closed (checked at load time).
+CLOSED_VALUES: Final[dict[str, tuple[str, ...]]] = {"action": ACTION_NAMES, "kind": KINDS}
+
+
+def build_facts(request: ActionRequest, agent: str | None) -> Facts:
+    details = request.details
+    return {
+        "action": request.action,
+        "kind": request.spec.kind.value,
+        "agent": agent,
+        "project": project_of(details),
+        "count": count_of(request.action, details),
+        "details": details,
+    }
+
+
+# --------------------------------------------------------------------------- details types
+
+
+def _family(schema: Mapping[str, Any]) -> set[str]:
+    """The type families a JSON Schema fragment admits (null is left out)."""
+    if "enum" in schema and set(schema["enum"]) <= set(PRIORITIES):
+        return {PRIORITY}
+    branches = schema.get("oneOf") or schema.get("anyOf")
+    if branches:
+        return set().union(*(_family(branch) for branch in branches))
+    declared = schema.get("type")
+    types = declared if isinstance(declared, list) else [declared]
+    families = set()
+    for name in types:
+        if name in ("integer", "number"):
+            families.add(NUMBER)
+        elif name in ("string", "boolean", "array", "object"):
+            families.add({"string": STRING, "boolean": BOOLEAN, "array": ARRAY}.get(name, OBJECT))
+        elif name is None and "enum" in schema:
+            families.add(STRING)
+    return families
+
+
+def _lookup(schema: Mapping[str, Any], parts: list[str]) -> Mapping[str, Any] | None:
+    node: Mapping[str, Any] = schema
+    for part in parts:
+        properties = node.get("properties")
+        if not isinstance(properties, Mapping) or part not in properties:
+            return None
+        node = properties[part]
+    return node
+
+
+class FieldInfo:
+    """What the catalog says about one `details.<path>` across a set of actions."""
+
+    __slots__ = ("actions", "enum", "family")
+
+    def __init__(self, family: str, actions: tuple[str, ...], enum: tuple[Any, ...] | None) -> None:
+        self.family = family
+        self.actions = actions
+        self.enum = enum
+
+
+def details_field(path: str, actions: Iterable[str]) -> FieldInfo | None:
+    """Type of `details.<path>` in the given actions, or None if none of them has it."""
+    parts = path.split(".")
+    families: set[str] = set()
+    found: list[str] = []
+    enums: set[Any] = set()
+    open_values = False
+    for action in actions:
+        node = _lookup(load_action_schema(action), parts)
+        if node is None:
+            continue
+        found.append(action)
+        families |= _family(node)
+        if "enum" in node:
+            enums.update(node["enum"])
+        else:
+            open_values = True
+    if not found:
+        return None
+    family = families.pop() if len(families) == 1 else ANY
+    enum = None if open_values or not enums else tuple(sorted(enums, key=str))
+    return FieldInfo(family, tuple(found), enum)
+
+
+def known_details_fields(actions: Iterable[str]) -> list[str]:
+    """Every top-level and nested object field of the given actions' details, for messages."""
+    names: set[str] = set()
+
+    def walk(node: Mapping[str, Any], prefix: str) -> None:
+        for name, child in (node.get("properties") or {}).items():
+            names.add(prefix + name)
+            if isinstance(child, Mapping) and child.get("type") == "object":
+                walk(child, f"{prefix}{name}.")
+
+    for action in actions:
+        walk(load_action_schema(action), "")
+    return sorted(names)

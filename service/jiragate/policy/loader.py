@@ -1,0 +1,521 @@
+"""Load a policy set: YAML → structure (JSON Schema) → model → cross-references.
+
+Every stage collects all the problems it can find before giving up, and every problem names
+the file, the line and the path inside the document, e.g.
+
+    policies/jira.yaml:42 rules[3].route_to: unknown review group 'pm'
+    (known: engineering-leads, project-managers)
+
+Several `*.yaml` files in one directory form one policy set; its revision is a hash of their
+names and contents, so two replicas with the same files report the same revision.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+from jsonschema.exceptions import ValidationError, best_match
+
+from jiragate.catalog import ACTION_NAMES, CATALOG, schemas_dir
+from jiragate.errors import PolicyIssue, PolicyLoadError
+from jiragate.policy import facts as fact_types
+from jiragate.policy.model import (
+    AllOf,
+    AnyOf,
+    CheqpointRouting,
+    Condition,
+    Defaults,
+    Effect,
+    Location,
+    Not,
+    PolicyModel,
+    Predicate,
+    ReviewGroup,
+    Rule,
+)
+from jiragate.policy.operators import ANY, OPERATORS, PRIORITIES, PRIORITY, ArgumentError
+from jiragate.policy.yamlsource import Lines, PathKey, format_path, parse
+
+POLICY_SUFFIXES = (".yaml", ".yml")
+_DURATION = re.compile(r"(\d+)([smhd])")
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_BLOCKS = ("all", "any", "not")
+
+
+@cache
+def policy_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(
+        (schemas_dir() / "policy.schema.json").read_text(encoding="utf-8")
+    )
+    return schema
+
+
+def policy_files(path: Path) -> list[Path]:
+    """The files of a policy set: `path` itself, or the YAML files directly inside it."""
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise PolicyLoadError(
+            [PolicyIssue(str(path), None, "", "no such policy file or directory")]
+        )
+    files = sorted(p for p in path.iterdir() if p.suffix in POLICY_SUFFIXES and p.is_file())
+    if not files:
+        raise PolicyLoadError(
+            [PolicyIssue(str(path), None, "", "no *.yaml policy files in this directory")]
+        )
+    return files
+
+
+def load_model(path: str | Path) -> PolicyModel:
+    """Load and check a policy set. Raises PolicyLoadError listing every problem found."""
+    files = policy_files(Path(path))
+    sources = [(str(file), file.read_bytes()) for file in files]
+    return load_model_from_sources(sources)
+
+
+def load_model_from_sources(sources: list[tuple[str, bytes]]) -> PolicyModel:
+    """Load from (file name, content) pairs; used for files and for in-memory sets in tests."""
+    builder = _ModelBuilder()
+    for name, content in sources:
+        builder.add_file(name, content)
+    return builder.finish(revision_of(sources))
+
+
+def revision_of(sources: list[tuple[str, bytes]]) -> str:
+    digest = hashlib.sha256()
+    for name, content in sorted(sources):
+        digest.update(Path(name).name.encode() + b"\0" + content + b"\0")
+    return "sha256:" + digest.hexdigest()[:16]
+
+
+def parse_duration(value: int | str) -> int:
+    """Seconds from 3600 or '1h' / '30m' / '1h30m' / '2d'."""
+    if isinstance(value, int):
+        return value
+    return sum(int(n) * _DURATION_UNITS[unit] for n, unit in _DURATION.findall(value))
+
+
+# --------------------------------------------------------------------------- the builder
+
+
+@dataclass(slots=True)
+class _FileContext:
+    name: str
+    lines: Lines
+
+    def location(self, path: PathKey) -> Location:
+        return Location(self.name, self.lines.line(path))
+
+
+class _ModelBuilder:
+    def __init__(self) -> None:
+        self.issues: list[PolicyIssue] = []
+        self.groups: dict[str, ReviewGroup] = {}
+        self.rules: list[Rule] = []
+        self.rule_sites: dict[str, Location] = {}
+        self.defaults: Defaults | None = None
+        # Cross-references are checked once every file is in: (context, path, group name).
+        self.group_refs: list[tuple[_FileContext, PathKey, str]] = []
+        self.files: list[str] = []
+
+    def error(self, ctx: _FileContext, path: PathKey, message: str) -> None:
+        self.issues.append(PolicyIssue(ctx.name, ctx.lines.line(path), format_path(path), message))
+
+    # ----------------------------------------------------------------- per file
+
+    def add_file(self, name: str, content: bytes) -> None:
+        self.files.append(name)
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self.issues.append(PolicyIssue(name, None, "", f"not UTF-8 text: {exc}"))
+            return
+        try:
+            data, lines, problems = parse(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark is not None else None
+            problem = getattr(exc, "problem", None) or str(exc)
+            self.issues.append(PolicyIssue(name, line, "", f"YAML syntax error: {problem}"))
+            return
+        ctx = _FileContext(name, lines)
+        for problem in problems:
+            self.issues.append(
+                PolicyIssue(name, problem.line, format_path(problem.path), problem.message)
+            )
+        if data is None:
+            return  # an empty file (only comments) contributes nothing
+        if not self._structure_ok(ctx, data):
+            return
+        for group_name, raw in (data.get("review_groups") or {}).items():
+            self._add_group(ctx, group_name, raw)
+        for index, raw in enumerate(data.get("rules") or []):
+            self._add_rule(ctx, index, raw)
+        if "defaults" in data:
+            self._add_defaults(ctx, data["defaults"])
+
+    def _structure_ok(self, ctx: _FileContext, data: object) -> bool:
+        validator = jsonschema.Draft202012Validator(policy_schema())
+        errors = list(validator.iter_errors(data))
+        for error in errors:
+            detail = _most_specific(error)
+            self.error(ctx, tuple(detail.absolute_path), _friendly(detail))
+        return not errors
+
+    def _add_group(self, ctx: _FileContext, name: str, raw: Mapping[str, Any]) -> None:
+        path: PathKey = ("review_groups", name)
+        if name in self.groups:
+            first = self.groups[name].location
+            self.error(ctx, path, f"review group {name!r} is already defined at {first}")
+            return
+        timeout = parse_duration(raw.get("approval_timeout", "24h"))
+        members = tuple(raw.get("members", ()))
+        min_approvals = int(raw.get("min_approvals", 1))
+        if members and min_approvals > len(members):
+            self.error(
+                ctx,
+                (*path, "min_approvals"),
+                f"needs {min_approvals} approvals but the group has {len(members)} member(s)",
+            )
+        cheqpoint = raw.get("cheqpoint") or {}
+        self.groups[name] = ReviewGroup(
+            name=name,
+            description=raw["description"],
+            members=members,
+            min_approvals=min_approvals,
+            approval_timeout_seconds=timeout,
+            cheqpoint=CheqpointRouting(
+                connection_key_env=cheqpoint.get("connection_key_env"),
+                action_prefix=cheqpoint.get("action_prefix", ""),
+                min_risk_score=cheqpoint.get("min_risk_score"),
+            ),
+            location=ctx.location(path),
+        )
+
+    def _add_rule(self, ctx: _FileContext, index: int, raw: Mapping[str, Any]) -> None:
+        path: PathKey = ("rules", index)
+        rule_id = raw["id"]
+        location = ctx.location(path)
+        if rule_id in self.rule_sites:
+            self.error(
+                ctx,
+                (*path, "id"),
+                f"duplicate rule id {rule_id!r} (first defined at {self.rule_sites[rule_id]})",
+            )
+            return
+        self.rule_sites[rule_id] = location
+        decision = Effect(raw["decision"])
+        route_to = raw.get("route_to")
+        if route_to is not None:
+            if decision is not Effect.REQUIRE_APPROVAL:
+                self.error(
+                    ctx,
+                    (*path, "route_to"),
+                    f"route_to only applies to require_approval rules, not {decision.value}",
+                )
+            self.group_refs.append((ctx, (*path, "route_to"), route_to))
+        match = _ConditionParser(self, ctx).parse_rule_match(raw["match"], (*path, "match"))
+        self.rules.append(
+            Rule(
+                id=rule_id,
+                match=match,
+                decision=decision,
+                description=raw.get("description", ""),
+                route_to=route_to,
+                reason=raw.get("reason", ""),
+                priority=int(raw.get("priority", 0)),
+                location=location,
+                index=index,
+            )
+        )
+
+    def _add_defaults(self, ctx: _FileContext, raw: Mapping[str, Any]) -> None:
+        if self.defaults is not None:
+            where = self.defaults.location
+            self.error(ctx, ("defaults",), f"defaults are already set at {where}")
+            return
+        route_to = raw.get("route_to")
+        if route_to is not None:
+            self.group_refs.append((ctx, ("defaults", "route_to"), route_to))
+        self.defaults = Defaults(
+            write=Effect(raw.get("write", "deny")),
+            destructive=Effect(raw.get("destructive", "deny")),
+            route_to=route_to,
+            reason=raw.get("reason", ""),
+            location=ctx.location(("defaults",)),
+        )
+
+    # ----------------------------------------------------------------- whole set
+
+    def finish(self, revision: str) -> PolicyModel:
+        defaults = self.defaults or Defaults(reason="no rule matched and no defaults are set")
+        known = ", ".join(sorted(self.groups)) or "none defined"
+        for ctx, path, name in self.group_refs:
+            if name not in self.groups:
+                self.error(ctx, path, f"unknown review group {name!r} (known: {known})")
+        needs_default_route = [r for r in self.rules if r.decision is Effect.REQUIRE_APPROVAL]
+        for rule in needs_default_route:
+            if rule.route_to is None and defaults.route_to is None:
+                self.issues.append(
+                    PolicyIssue(
+                        rule.location.file,
+                        rule.location.line,
+                        f"rules[{rule.index}]",
+                        f"rule {rule.id!r} requires approval but names no route_to, and "
+                        "defaults.route_to is not set",
+                    )
+                )
+        defaulted = [defaults.write, defaults.destructive]
+        if Effect.REQUIRE_APPROVAL in defaulted and defaults.route_to is None:
+            where = defaults.location
+            self.issues.append(
+                PolicyIssue(
+                    where.file if where else "<defaults>",
+                    where.line if where else None,
+                    "defaults.route_to",
+                    "defaults send unmatched actions to approval, so route_to must name a group",
+                )
+            )
+        if self.issues:
+            raise PolicyLoadError(self.issues)
+        return PolicyModel(
+            groups=dict(self.groups),
+            rules=tuple(self.rules),
+            defaults=defaults,
+            revision=revision,
+            files=tuple(self.files),
+        )
+
+
+# --------------------------------------------------------------------------- conditions
+
+
+class _ConditionParser:
+    """Turns a rule's `match` mapping into a condition tree, checking each field and operator
+    against the catalog: which actions the rule can apply to decides which details exist."""
+
+    def __init__(self, builder: _ModelBuilder, ctx: _FileContext) -> None:
+        self.builder = builder
+        self.ctx = ctx
+        self.actions: tuple[str, ...] = ACTION_NAMES
+
+    def parse_rule_match(self, raw: Mapping[str, Any], path: PathKey) -> AllOf:
+        # The rule's top-level action/kind conditions narrow which details can exist.
+        self.actions = _static_actions(raw)
+        if not self.actions:
+            self.builder.error(
+                self.ctx, path, "the action and kind conditions together match no known action"
+            )
+            self.actions = ACTION_NAMES
+        return self.parse_mapping(raw, path)
+
+    def parse_mapping(self, raw: Mapping[str, Any], path: PathKey) -> AllOf:
+        conditions: list[Condition] = []
+        for key, value in raw.items():
+            child: PathKey = (*path, key)
+            if key == "all":
+                conditions.append(AllOf(self._parse_list(value, child), format_path(child)))
+            elif key == "any":
+                conditions.append(AnyOf(self._parse_list(value, child), format_path(child)))
+            elif key == "not":
+                conditions.append(Not(self.parse_mapping(value, child), format_path(child)))
+            else:
+                conditions.extend(self._parse_field(key, value, child))
+        if not conditions:
+            self.builder.error(self.ctx, path, "an empty condition matches everything; be explicit")
+        return AllOf(tuple(conditions), format_path(path))
+
+    def _parse_list(self, raw: list[Any], path: PathKey) -> tuple[Condition, ...]:
+        return tuple(self.parse_mapping(item, (*path, i)) for i, item in enumerate(raw))
+
+    def _parse_field(self, field: str, value: Any, path: PathKey) -> list[Predicate]:
+        family, closed = self._field_type(field, path)
+        if family is None:
+            return []
+        if isinstance(value, Mapping):
+            operations = list(value.items())
+        elif isinstance(value, list):
+            operations = [("in", value)]
+        elif field == "action" and isinstance(value, str) and _is_glob(value):
+            operations = [("glob", value)]
+        else:
+            operations = [("eq", value)]
+        predicates = []
+        for operator, argument in operations:
+            op_path = (*path, operator) if isinstance(value, Mapping) else path
+            if self._operator_fits(field, family, closed, operator, argument, op_path):
+                predicates.append(
+                    Predicate(
+                        field=field,
+                        operator=operator,
+                        argument=argument,
+                        path=format_path(op_path),
+                        location=self.ctx.location(op_path),
+                    )
+                )
+        return predicates
+
+    def _field_type(self, field: str, path: PathKey) -> tuple[str | None, tuple[Any, ...] | None]:
+        if field in fact_types.TOP_LEVEL_FACTS:
+            return fact_types.TOP_LEVEL_FACTS[field], fact_types.CLOSED_VALUES.get(field)
+        details_path = field.removeprefix("details.")
+        info = fact_types.details_field(details_path, self.actions)
+        if info is None:
+            scope = _describe_actions(self.actions)
+            known = ", ".join(fact_types.known_details_fields(self.actions)) or "none"
+            self.builder.error(
+                self.ctx,
+                path,
+                f"unknown field {field!r} for {scope} (known details: {known})",
+            )
+            return None, None
+        return info.family, info.enum
+
+    def _operator_fits(
+        self,
+        field: str,
+        family: str,
+        closed: tuple[Any, ...] | None,
+        operator: str,
+        argument: Any,
+        path: PathKey,
+    ) -> bool:
+        spec = OPERATORS.get(operator)
+        if spec is None:
+            self.builder.error(
+                self.ctx, path, f"unknown operator {operator!r} (known: {', '.join(OPERATORS)})"
+            )
+            return False
+        if family not in spec.applies_to and family != ANY:
+            self.builder.error(
+                self.ctx,
+                path,
+                f"operator {operator!r} does not apply to {field} (a {family}); "
+                f"it applies to: {', '.join(sorted(spec.applies_to))}",
+            )
+            return False
+        try:
+            spec.prepare(argument)
+        except ArgumentError as exc:
+            self.builder.error(self.ctx, path, f"{operator} {exc}")
+            return False
+        problem = _value_problem(field, family, closed, operator, argument)
+        if problem:
+            self.builder.error(self.ctx, path, problem)
+            return False
+        return True
+
+
+def _value_problem(
+    field: str, family: str, closed: tuple[Any, ...] | None, operator: str, argument: Any
+) -> str | None:
+    """A literal that can never equal the field's values is almost always a typo."""
+    if operator == "glob" and field == "action":
+        if not any(fnmatch.fnmatchcase(name, argument) for name in ACTION_NAMES):
+            return f"pattern {argument!r} matches no known action"
+        return None
+    if operator not in ("eq", "ne", "in", "not_in"):
+        return None
+    values = argument if isinstance(argument, list) else [argument]
+    allowed: tuple[Any, ...] | None = closed
+    if family == PRIORITY:
+        allowed = PRIORITIES
+    for value in values:
+        if value is None:
+            continue
+        if allowed is not None and value not in allowed:
+            possible = ", ".join(map(str, allowed))
+            return f"{value!r} is not a possible value of {field} (possible: {possible})"
+        if family == "number" and (isinstance(value, bool) or not isinstance(value, int | float)):
+            return f"{field} is a number, but {value!r} is not"
+        if family == "boolean" and not isinstance(value, bool):
+            return f"{field} is true or false, but {value!r} is not"
+        if family in ("string", PRIORITY) and not isinstance(value, str):
+            return f"{field} is text, but {value!r} is not (quote it)"
+    return None
+
+
+def _is_glob(value: str) -> bool:
+    return any(char in value for char in "*?[")
+
+
+def _static_actions(raw: Mapping[str, Any]) -> tuple[str, ...]:
+    """The catalog actions a rule's top-level `action` and `kind` conditions admit."""
+    names = list(ACTION_NAMES)
+    for field in ("action", "kind"):
+        if field not in raw:
+            continue
+        value = raw[field]
+        names = [n for n in names if _admits(value, n if field == "action" else CATALOG[n].kind)]
+    return tuple(names)
+
+
+def _admits(value: Any, actual: str) -> bool:
+    if isinstance(value, str):
+        return fnmatch.fnmatchcase(actual, value) if _is_glob(value) else actual == value
+    if isinstance(value, list):
+        return actual in value
+    if isinstance(value, Mapping):
+        checks = {
+            "eq": lambda a: actual == a,
+            "ne": lambda a: actual != a,
+            "in": lambda a: actual in a,
+            "not_in": lambda a: actual not in a,
+            "glob": lambda a: fnmatch.fnmatchcase(actual, a),
+            "matches": lambda a: re.search(a, actual) is not None,
+        }
+        try:
+            return all(checks[op](arg) for op, arg in value.items() if op in checks)
+        except (TypeError, re.error):
+            return True  # the operator check reports the bad argument
+    return True
+
+
+def _describe_actions(actions: tuple[str, ...]) -> str:
+    if len(actions) == len(ACTION_NAMES):
+        return "any action"
+    if len(actions) <= 3:
+        return ", ".join(actions)
+    return f"{len(actions)} actions ({', '.join(actions[:3])}, …)"
+
+
+# --------------------------------------------------------------------------- schema messages
+
+
+def _most_specific(error: ValidationError) -> ValidationError:
+    """For oneOf/anyOf failures, the sub-error that went deepest is the one worth reading."""
+    while error.context:
+        deeper = best_match(error.context)
+        if deeper is None:
+            break
+        error = deeper
+    return error
+
+
+def _friendly(error: ValidationError) -> str:
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        patterns = error.schema.get("patternProperties", {})
+        extra = sorted(set(error.instance) - set(allowed))
+        hint = ", ".join(allowed)
+        if patterns:
+            hint += ", details.<field>"
+        return f"unknown key(s) {', '.join(map(repr, extra))} (allowed: {hint})"
+    if error.validator == "required":
+        return error.message.replace("is a required property", "is required")
+    if error.validator == "enum":
+        options = ", ".join(map(str, error.validator_value))
+        return f"{error.instance!r} is not one of: {options}"
+    if error.validator == "pattern" and isinstance(error.instance, str):
+        return f"{error.instance!r} has the wrong form (expected to match {error.validator_value})"
+    return error.message

@@ -1,0 +1,135 @@
+"""The policy model: review groups, rules, their conditions, and the defaults.
+
+Plain frozen data, built by the loader and read by the compiler, the linter and the
+explainer. Every element remembers where it was written (file and line) so that any message
+about it can point there.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+
+class Effect(enum.StrEnum):
+    ALLOW = "allow"
+    DENY = "deny"
+    REQUIRE_APPROVAL = "require_approval"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    file: str
+    line: int | None
+
+    def __str__(self) -> str:
+        return self.file if self.line is None else f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class CheqpointRouting:
+    """How a group's requests are made routable in Cheqpoint (its API has no group field)."""
+
+    connection_key_env: str | None = None
+    action_prefix: str = ""
+    min_risk_score: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewGroup:
+    name: str
+    description: str
+    members: tuple[str, ...] = ()
+    min_approvals: int = 1
+    approval_timeout_seconds: int = 24 * 3600
+    cheqpoint: CheqpointRouting = field(default_factory=CheqpointRouting)
+    location: Location = Location("<memory>", None)
+
+
+# --------------------------------------------------------------------------- conditions
+
+
+@dataclass(frozen=True, slots=True)
+class Predicate:
+    """One test of one fact: `details.priority: {at_least: High}` is field `details.priority`,
+    operator `at_least`, argument `"High"`."""
+
+    field: str
+    operator: str
+    argument: Any
+    path: str  # where it is written inside the rule, e.g. "match.all[0].details.priority"
+    location: Location
+
+    def describe(self) -> str:
+        return f"{self.field} {self.operator} {self.argument!r}"
+
+
+@dataclass(frozen=True, slots=True)
+class AllOf:
+    conditions: tuple[Condition, ...]
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    conditions: tuple[Condition, ...]
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    condition: Condition
+    path: str
+
+
+Condition: TypeAlias = Predicate | AllOf | AnyOf | Not
+
+
+def leaf_predicates(condition: Condition) -> list[Predicate]:
+    """Every predicate in a condition tree, in the order written."""
+    if isinstance(condition, Predicate):
+        return [condition]
+    if isinstance(condition, Not):
+        return leaf_predicates(condition.condition)
+    return [leaf for child in condition.conditions for leaf in leaf_predicates(child)]
+
+
+# --------------------------------------------------------------------------- rules
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    match: AllOf
+    decision: Effect
+    description: str = ""
+    route_to: str | None = None
+    reason: str = ""
+    priority: int = 0
+    location: Location = Location("<memory>", None)
+    index: int = 0  # position in its file's `rules` list, for messages like rules[3]
+
+    @property
+    def effective_reason(self) -> str:
+        return self.reason or self.description or f"rule {self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Defaults:
+    """What an action no rule matches gets. Reads are never defaulted to allow."""
+
+    write: Effect = Effect.DENY
+    destructive: Effect = Effect.DENY
+    route_to: str | None = None
+    reason: str = ""
+    location: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyModel:
+    groups: dict[str, ReviewGroup]
+    rules: tuple[Rule, ...]
+    defaults: Defaults
+    revision: str
+    files: tuple[str, ...]
