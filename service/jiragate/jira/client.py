@@ -24,7 +24,7 @@ import base64
 import email.utils
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -41,7 +41,6 @@ Recover = Callable[[], Awaitable[Any | None]]
 Sleep = Callable[[float], Awaitable[None]]
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-_NOT_FOUND = object()
 
 
 @dataclass
@@ -167,9 +166,16 @@ class JiraClient:
         query: Mapping[str, Any] | None = None,
         idempotent: bool = False,
         recover: Recover | None = None,
+        ok_statuses: Collection[int] = (),
     ) -> Any:
         return await self.request(
-            "POST", path, query=query, body=body, idempotent=idempotent, recover=recover
+            "POST",
+            path,
+            query=query,
+            body=body,
+            idempotent=idempotent,
+            recover=recover,
+            ok_statuses=ok_statuses,
         )
 
     # ------------------------------------------------------------------ the one request loop
@@ -183,8 +189,13 @@ class JiraClient:
         body: Any = None,
         idempotent: bool | None = None,
         recover: Recover | None = None,
+        ok_statuses: Collection[int] = (),
     ) -> Any:
-        """Send one logical request, retrying as the module docstring says; return its JSON."""
+        """Send one logical request, retrying as the module docstring says; return its JSON.
+
+        `ok_statuses` are error statuses whose body the caller reads itself instead of an
+        exception (a bulk create's 400 lists which elements failed).
+        """
         method = method.upper()
         safe_to_resend = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         params = _clean_query(query)
@@ -202,10 +213,9 @@ class JiraClient:
                 failure: JiraHTTPError | JiraTransportError = JiraTransportError(
                     f"no answer from Jira to {method} {path}: {type(exc).__name__}"
                 )
-                failure.__cause__ = None
                 wait = None
             else:
-                if response.status_code < 400:
+                if response.status_code < 400 or response.status_code in ok_statuses:
                     return _json_of(response)
                 self.stats.errors += 1
                 failure = _http_error(response, method, path)
