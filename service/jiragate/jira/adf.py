@@ -17,7 +17,7 @@ _BLANK_LINES = re.compile(r"\n[ \t]*\n+")
 
 
 def text_to_adf(text: str) -> dict[str, Any]:
-    """A doc with one paragraph per blank-line-separated block; single newlines become hard breaks."""
+    """A doc with a paragraph per blank-line-separated block; a lone newline is a hard break."""
     normalised = text.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
     content: list[dict[str, Any]] = []
     for block in _BLANK_LINES.split(normalised):
