@@ -229,16 +229,22 @@ class JiraClient:
                     raise failure
                 wait = self._server_wait(response) if response.status_code == 503 else None
             # Ambiguous: a 5xx or no answer. The request may or may not have taken effect.
-            if not safe_to_resend:
-                if recover is None:
+            if safe_to_resend:
+                if attempt >= self.config.max_retries:
                     raise failure
-                self.stats.recoveries += 1
-                recovered = await recover()
-                if recovered is not None:
-                    return recovered
+                await self._wait(attempt, wait)
+                attempt += 1
+                continue
+            if recover is None:
+                raise failure
+            # Give Jira (and its search index) time to settle before asking what happened.
+            await self._wait(attempt, wait)
+            self.stats.recoveries += 1
+            recovered = await recover()
+            if recovered is not None:
+                return recovered
             if attempt >= self.config.max_retries:
                 raise failure
-            await self._wait(attempt, wait)
             attempt += 1
 
     def _server_wait(self, response: httpx.Response) -> float | None:
