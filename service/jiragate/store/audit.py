@@ -17,6 +17,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator, Mapping
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -162,7 +163,10 @@ def _iter_events(engine: Engine, *, after: int = 0) -> Iterator[AuditEvent]:
             .order_by(AuditEvent.seq)  # type: ignore[arg-type]
             .execution_options(yield_per=500)
         )
-        yield from result
+        try:
+            yield from result
+        finally:
+            result.close()  # a server-side cursor on PostgreSQL: close it before the session
 
 
 def verify(engine: Engine, *, expect_head: str | None = None) -> VerifyReport:
@@ -171,8 +175,13 @@ def verify(engine: Engine, *, expect_head: str | None = None) -> VerifyReport:
     `expect_head` is a head hash recorded earlier outside the database (see docs/audit.md):
     without it, deleting the newest events is indistinguishable from never writing them.
     """
+    with closing(_iter_events(engine)) as events:
+        return _walk(events, expect_head=expect_head)
+
+
+def _walk(events: Iterator[AuditEvent], *, expect_head: str | None) -> VerifyReport:
     expected_seq, prev_hash, checked = 1, GENESIS_HASH, 0
-    for event in _iter_events(engine):
+    for event in events:
         problem: str | None = None
         if event.seq != expected_seq:
             if event.seq > expected_seq:
@@ -222,11 +231,12 @@ def export_jsonl(engine: Engine, fp: IO[str], *, since: int | datetime | None = 
     """
     after = since if isinstance(since, int) else 0
     count = 0
-    for event in _iter_events(engine, after=after):
-        if isinstance(since, datetime) and event.at < since:
-            continue
-        fp.write(canonical_json(event_as_dict(event)) + "\n")
-        count += 1
+    with closing(_iter_events(engine, after=after)) as events:
+        for event in events:
+            if isinstance(since, datetime) and event.at < since:
+                continue
+            fp.write(canonical_json(event_as_dict(event)) + "\n")
+            count += 1
     return count
 
 

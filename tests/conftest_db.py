@@ -1,0 +1,78 @@
+"""Database fixtures, parametrized over a real SQLite file and the machine's PostgreSQL.
+
+Import them into a test package's conftest.py:
+`from tests.conftest_db import db_url, engine, postgres_admin, store  # noqa: F401`.
+
+PostgreSQL (127.0.0.1:5432, database `test`) must be reachable: if it is not, these tests
+FAIL rather than skip, unless JIRAGATE_SKIP_POSTGRES=1 is set on purpose. Each test gets its
+own schema (via the connection's search_path), dropped afterwards, so tests never collide.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from jiragate.store import Store, init_db, make_engine
+
+POSTGRES_URL = os.environ.get(
+    "JIRAGATE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def _skip_postgres() -> bool:
+    return os.environ.get("JIRAGATE_SKIP_POSTGRES") == "1"
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> Iterator[Engine]:
+    if _skip_postgres():
+        pytest.skip("JIRAGATE_SKIP_POSTGRES=1")
+    admin = make_engine(POSTGRES_URL)
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        pytest.fail(
+            f"PostgreSQL at {POSTGRES_URL} is not reachable ({exc.orig}); start it, or set "
+            "JIRAGATE_SKIP_POSTGRES=1 to skip the PostgreSQL tests on purpose",
+            pytrace=False,
+        )
+    yield admin
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'jiragate.db'}"
+        return
+    admin: Engine = request.getfixturevalue("postgres_admin")
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    init_db(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def store(engine: Engine) -> Store:
+    return Store(engine)
