@@ -1,0 +1,346 @@
+"""The built-in inbox: approvals decided by reviewers through Jiragate, stored in our database.
+
+Rules (PRODUCT.md, "fail closed"):
+- one reject rejects the action at once;
+- the action is approved when `min_approvals` *distinct* reviewers approved the *same*
+  payload. Each approval counts toward the edit it carries (`modified_details`, a partial
+  patch; no edit and `{}` are the same "as proposed" payload). If reviewers send different
+  edits, their approvals do not add up: the first edit to reach `min_approvals` wins and is
+  what runs. A reviewer who wants to back another's edit approves with that same edit;
+- a reviewer votes once; the requester never votes on its own action;
+- votes on an action that is no longer pending, or whose approval has expired, are refused
+  (an expired action is marked `expired` on the spot).
+
+The gateway validates an edit (schema, widening, policy re-evaluation) *before* calling
+`vote`; the inbox only stores and counts. Each vote and its outcome are audited in the same
+transaction as the state change.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from jiragate.errors import ApprovalError, DecisionRefusedError
+from jiragate.store import ActionRecord, ActionStatus, ApprovalVote, Store, Verdict
+from jiragate.store.audit import append, canonical_json
+from jiragate.store.db import compare_and_set_status
+
+BACKEND_NAME = "inbox"
+
+#: (action name, original details, reviewer's patch) -> the payload that will run.
+PatchFunction = Callable[[str, Mapping[str, Any], Mapping[str, Any]], dict[str, Any]]
+
+
+def shallow_patch(
+    action: str, details: Mapping[str, Any], patch: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Cheqpoint's rule: the original details with the edited keys overridden.
+
+    The gateway passes `jiragate.catalog.apply_patch`, which also trims bulk ticket lists.
+    """
+    return {**details, **patch}
+
+
+@dataclass(frozen=True, slots=True)
+class VoteOutcome:
+    """Where the action stands after a vote."""
+
+    action_id: str
+    status: ActionStatus  # PENDING_APPROVAL, APPROVED or REJECTED
+    #: Approvals counted toward the payload that leads (or won).
+    approvals: int
+    required: int
+    #: The winning edit when approved (None: approved as proposed).
+    modified_details: dict[str, Any] | None = None
+    effective_details: dict[str, Any] | None = None
+
+    @property
+    def decided(self) -> bool:
+        return self.status is not ActionStatus.PENDING_APPROVAL
+
+
+def _patch_key(patch: Mapping[str, Any] | None) -> str:
+    return canonical_json(dict(patch or {}))
+
+
+class InboxBackend:
+    """Approvals through Jiragate's own inbox. Build one per Store (no globals)."""
+
+    name = BACKEND_NAME
+
+    def __init__(self, store: Store, *, apply_patch: PatchFunction = shallow_patch) -> None:
+        self.store = store
+        self.apply_patch = apply_patch
+
+    # ----------------------------------------------------------------- opening
+
+    def open(
+        self,
+        action_id: str,
+        *,
+        group: str,
+        min_approvals: int = 1,
+        expires_at: datetime | None,
+        actor: str = "gateway",
+    ) -> None:
+        """Put a `pending_approval` action in `group`'s inbox until `expires_at`."""
+        if not group:
+            raise ValueError("an inbox approval needs a review group")
+        if min_approvals < 1:
+            raise ValueError(f"min_approvals must be at least 1, got {min_approvals}")
+        if expires_at is not None and expires_at.tzinfo is None:
+            raise ValueError("expires_at must be timezone-aware (UTC)")
+        with self.store.transaction() as session:
+            opened = compare_and_set_status(
+                session,
+                action_id,
+                from_statuses=[ActionStatus.PENDING_APPROVAL],
+                to_status=ActionStatus.PENDING_APPROVAL,
+                now=self.store.clock(),
+                approval_backend=BACKEND_NAME,
+                review_group=group,
+                min_approvals=min_approvals,
+                expires_at=expires_at,
+            )
+            if opened:
+                append(
+                    session,
+                    action_id=action_id,
+                    actor=actor,
+                    type="approval.opened",
+                    data={
+                        "backend": BACKEND_NAME,
+                        "group": group,
+                        "min_approvals": min_approvals,
+                        "expires_at": expires_at.isoformat() if expires_at else None,
+                    },
+                )
+        if not opened:
+            raise ApprovalError(f"cannot open an approval for {action_id}: it is not pending")
+
+    # ----------------------------------------------------------------- reading
+
+    def pending_for(
+        self, reviewer_groups: Iterable[str], *, limit: int = 100
+    ) -> list[ActionRecord]:
+        """Unexpired inbox approvals waiting in any of `reviewer_groups`, oldest first."""
+        groups = sorted(set(reviewer_groups))
+        if not groups:
+            return []
+        now = self.store.clock()
+        query = (
+            select(ActionRecord)
+            .where(
+                ActionRecord.status == ActionStatus.PENDING_APPROVAL,
+                ActionRecord.approval_backend == BACKEND_NAME,
+                ActionRecord.review_group.in_(groups),  # type: ignore[union-attr]
+                (ActionRecord.expires_at.is_(None)) | (ActionRecord.expires_at > now),  # type: ignore[union-attr,operator]
+            )
+            .order_by(ActionRecord.created_at, ActionRecord.id)  # type: ignore[arg-type]
+            .limit(limit)
+        )
+        with self.store.transaction(read_only=True) as session:
+            return list(session.exec(query))
+
+    def votes(self, action_id: str) -> list[ApprovalVote]:
+        with self.store.transaction(read_only=True) as session:
+            return list(
+                session.exec(
+                    select(ApprovalVote)
+                    .where(ApprovalVote.action_id == action_id)
+                    .order_by(ApprovalVote.id)  # type: ignore[arg-type]
+                )
+            )
+
+    # ----------------------------------------------------------------- voting
+
+    def vote(
+        self,
+        action_id: str,
+        *,
+        reviewer: str,
+        verdict: Verdict | str,
+        modified_details: Mapping[str, Any] | None = None,
+        note: str | None = None,
+        requester: str | None = None,
+    ) -> VoteOutcome:
+        """Record one reviewer's verdict and return where the action now stands.
+
+        `requester` is whoever asked for the action when it differs from the action's agent
+        (e.g. the human behind an agent key); neither may vote on it.
+        Raises DecisionRefusedError for a refused vote, ApprovalError for an unknown action.
+        """
+        try:
+            verdict = Verdict(verdict)
+        except ValueError:
+            raise ValueError(f"verdict must be 'approve' or 'reject', got {verdict!r}") from None
+        if not reviewer:
+            raise ValueError("a vote needs a reviewer")
+        if verdict is Verdict.REJECT and modified_details:
+            raise ValueError("a rejection cannot carry modified_details")
+        patch = dict(modified_details) if modified_details else None
+
+        expired = False
+        with self.store.transaction() as session:
+            record = self._lock(session, action_id)
+            now = self.store.clock()
+            if (
+                record.status is ActionStatus.PENDING_APPROVAL
+                and record.expires_at is not None
+                and record.expires_at <= now
+            ):
+                expired = self._expire(session, record, now, reviewer)
+            else:
+                self._check_may_vote(session, record, reviewer, requester)
+                outcome = self._record_vote(session, record, reviewer, verdict, patch, note, now)
+        if expired:
+            raise DecisionRefusedError(f"the approval of {action_id} has expired; it was rejected")
+        return outcome
+
+    def _lock(self, session: Session, action_id: str) -> ActionRecord:
+        # The row lock serializes votes on one action (PostgreSQL), so two last approvals
+        # arriving together cannot each see one vote short and leave it pending forever.
+        record = session.exec(
+            select(ActionRecord).where(ActionRecord.id == action_id).with_for_update()
+        ).first()
+        if record is None:
+            raise ApprovalError(f"no action {action_id!r}")
+        return record
+
+    def _check_may_vote(
+        self, session: Session, record: ActionRecord, reviewer: str, requester: str | None
+    ) -> None:
+        if record.approval_backend != BACKEND_NAME:
+            backend = record.approval_backend or "no approval backend"
+            raise DecisionRefusedError(f"{record.id} is not decided in the inbox ({backend})")
+        if record.status is not ActionStatus.PENDING_APPROVAL:
+            raise DecisionRefusedError(
+                f"{record.id} is {record.status.value}, no longer pending approval"
+            )
+        if reviewer in {record.agent, requester}:
+            raise DecisionRefusedError(f"{reviewer} requested {record.id} and cannot approve it")
+        earlier = session.exec(
+            select(ApprovalVote).where(
+                ApprovalVote.action_id == record.id, ApprovalVote.reviewer == reviewer
+            )
+        ).first()
+        if earlier is not None:
+            raise DecisionRefusedError(f"{reviewer} already voted {earlier.verdict} on {record.id}")
+
+    def _record_vote(
+        self,
+        session: Session,
+        record: ActionRecord,
+        reviewer: str,
+        verdict: Verdict,
+        patch: dict[str, Any] | None,
+        note: str | None,
+        now: datetime,
+    ) -> VoteOutcome:
+        session.add(
+            ApprovalVote(
+                action_id=record.id,
+                reviewer=reviewer,
+                verdict=verdict.value,
+                modified_details=patch,
+                note=note,
+                created_at=now,
+            )
+        )
+        session.flush()
+        append(
+            session,
+            action_id=record.id,
+            actor=reviewer,
+            type="approval.vote",
+            data={"verdict": verdict.value, "modified_details": patch, "note": note},
+        )
+        required = record.min_approvals
+        if verdict is Verdict.REJECT:
+            self._decide(session, record, ActionStatus.REJECTED, [reviewer], note, now)
+            return VoteOutcome(record.id, ActionStatus.REJECTED, 0, required)
+
+        approvals = session.exec(
+            select(ApprovalVote).where(
+                ApprovalVote.action_id == record.id, ApprovalVote.verdict == Verdict.APPROVE
+            )
+        ).all()
+        backing = [
+            v.reviewer for v in approvals if _patch_key(v.modified_details) == _patch_key(patch)
+        ]
+        if len(backing) < required:
+            leading = max(Counter(_patch_key(v.modified_details) for v in approvals).values())
+            return VoteOutcome(record.id, ActionStatus.PENDING_APPROVAL, leading, required)
+        effective = self.apply_patch(record.action, record.details, patch or {})
+        self._decide(
+            session,
+            record,
+            ActionStatus.APPROVED,
+            backing,
+            note,
+            now,
+            effective_details=effective,
+            data={"modified_details": patch},
+        )
+        return VoteOutcome(
+            record.id, ActionStatus.APPROVED, len(backing), required, patch, effective
+        )
+
+    def _decide(
+        self,
+        session: Session,
+        record: ActionRecord,
+        status: ActionStatus,
+        reviewers: list[str],
+        note: str | None,
+        now: datetime,
+        *,
+        effective_details: dict[str, Any] | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> None:
+        fields: dict[str, Any] = {"reviewers": reviewers, "decision_note": note, "decided_at": now}
+        if effective_details is not None:
+            fields["effective_details"] = effective_details
+        moved = compare_and_set_status(
+            session,
+            record.id,
+            from_statuses=[ActionStatus.PENDING_APPROVAL],
+            to_status=status,
+            now=now,
+            **fields,
+        )
+        if not moved:  # cannot happen under the row lock; refuse rather than guess
+            raise DecisionRefusedError(f"{record.id} changed while the vote was recorded")
+        append(
+            session,
+            action_id=record.id,
+            actor=reviewers[-1],
+            type=f"approval.{status.value}",
+            data={"reviewers": reviewers, "note": note, **(data or {})},
+        )
+
+    def _expire(self, session: Session, record: ActionRecord, now: datetime, voter: str) -> bool:
+        moved = compare_and_set_status(
+            session,
+            record.id,
+            from_statuses=[ActionStatus.PENDING_APPROVAL],
+            to_status=ActionStatus.EXPIRED,
+            now=now,
+            decided_at=now,
+            decision_note="no decision before the approval expired",
+        )
+        if moved:
+            append(
+                session,
+                action_id=record.id,
+                actor="system",
+                type="action.expired",
+                data={"from": "pending_approval", "to": "expired", "late_voter": voter},
+            )
+        return True
