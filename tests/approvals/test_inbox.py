@@ -140,11 +140,7 @@ def test_a_late_vote_expires_the_action_and_is_refused(inbox, clock, engine):
 
 
 def test_votes_outside_the_inbox_or_on_unknown_actions_are_refused(inbox):
-    elsewhere = (
-        new_action(inbox.store, status=ActionStatus.PENDING_APPROVAL, approval_backend="cheqpoint")
-        if False
-        else new_action(inbox.store, status=ActionStatus.PENDING_APPROVAL)
-    )
+    elsewhere = new_action(inbox.store, status=ActionStatus.PENDING_APPROVAL)  # never opened
     with pytest.raises(DecisionRefusedError, match="not decided in the inbox"):
         inbox.vote(elsewhere.id, reviewer="lead-1", verdict="approve")
     with pytest.raises(ApprovalError, match="no action"):
@@ -155,11 +151,11 @@ def test_votes_outside_the_inbox_or_on_unknown_actions_are_refused(inbox):
         inbox.vote(elsewhere.id, reviewer="l", verdict="reject", modified_details={"a": 1})
 
 
-def test_a_custom_patch_function_computes_the_effective_payload(engine):
+def test_a_custom_patch_function_computes_the_effective_payload(engine, clock):
     def trim(action, details, patch):
         return {**details, **patch, "patchedFor": action}
 
-    inbox = InboxBackend(Store(engine), apply_patch=trim)
+    inbox = InboxBackend(Store(engine, clock=clock), apply_patch=trim)
     action = _pending(inbox)
     outcome = inbox.vote(action.id, reviewer="r", verdict="approve", modified_details={"x": 1})
     assert outcome.effective_details["patchedFor"] == "jira_create_tickets"
