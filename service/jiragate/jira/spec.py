@@ -44,7 +44,9 @@ What this module adds to, or relaxes in, the spec — every deviation is listed 
    accepted on every operation, with an `ErrorCollection` body or none.
 5. **Error bodies**: where the spec declares an error status (>= 400) without a schema, the body
    (if any) is checked against `ErrorCollection`, Jira's documented error shape.
-6. **Agile**: the software spec gives response *examples* but no schemas; `SprintBean` is used
+6. **Timestamps**: Jira writes `date-time` values with a colon-less offset
+   (`2024-05-01T09:00:00.000+0000`), which strict RFC 3339 rejects; that form is accepted.
+7. **Agile**: the software spec gives response *examples* but no schemas; `SprintBean` is used
    for `GET /rest/agile/1.0/sprint/{sprintId}` and for the `values` of
    `GET /rest/agile/1.0/board/{boardId}/sprint`. Its `state` query parameter is typed
    `{"type": "object", "additionalProperties": false}` — a spec bug for a comma-separated
@@ -53,6 +55,7 @@ What this module adds to, or relaxes in, the spec — every deviation is listed 
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import re
@@ -79,7 +82,6 @@ PLATFORM_SPEC = "jira-platform.v3.json"
 SOFTWARE_SPEC = "jira-software.v3.json"
 
 _METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options"})
-_ERROR_COLLECTION: dict[str, Any] = {"$ref": "#/components/schemas/ErrorCollection"}
 _ALWAYS_POSSIBLE_STATUSES = frozenset({401, 429, 503})
 _RETIRED = {("get", "/rest/api/3/search"), ("post", "/rest/api/3/search")}
 _ADF_BODIES = {
@@ -251,12 +253,32 @@ def _absolute_refs(schema: Any, base: str) -> Any:
     return schema
 
 
+def _jira_date_time(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    # RFC 3339 with the offset's colon optional, as Jira writes it.
+    return bool(_DATE_TIME.fullmatch(value))
+
+
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:?\d{2})")
+_FORMATS = copy.deepcopy(oas30_format_checker)
+_FORMATS.checks("date-time")(_jira_date_time)
+
+
+def _error_collection() -> dict[str, Any]:
+    """Jira's error shape, taken from the platform spec (the software spec has no copy)."""
+    schema: dict[str, Any] = load_spec(PLATFORM_SPEC).document["components"]["schemas"][
+        "ErrorCollection"
+    ]
+    return schema
+
+
 @functools.lru_cache(maxsize=1024)
 def _validator(spec_name: str, schema_json: str, direction: str) -> Validator:
     spec = load_spec(spec_name)
     schema = _absolute_refs(json.loads(schema_json), spec.uri)
     cls = OAS30WriteValidator if direction == "write" else OAS30ReadValidator
-    validator: Validator = cls(schema, registry=spec.registry, format_checker=oas30_format_checker)
+    validator: Validator = cls(schema, registry=spec.registry, format_checker=_FORMATS)
     return validator
 
 
@@ -323,7 +345,7 @@ def _parameter_problems(operation: Operation, query: Mapping[str, list[str]]) ->
                 problems.append(f"{location} parameter {name!r} is required")
             continue
         if schema.get("type") == "object" and not schema.get("properties"):
-            continue  # see the module docstring, item 6
+            continue  # see the module docstring, item 7
         value, problem = _coerce(raw, schema)
         if problem:
             problems.append(f"{location} parameter {name!r}: {problem}")
@@ -459,7 +481,7 @@ def validate_response(method: str, path: str, status: int, body: object | None) 
     responses: Mapping[str, Any] = operation.definition.get("responses", {})
     declared = responses.get(str(status)) or responses.get("default")
     if (operation.method, operation.template) in _RETIRED and status == 410:
-        declared = {"content": {"application/json": {"schema": _ERROR_COLLECTION}}}
+        declared = {"content": {"application/json": {"schema": _error_collection()}}}
     elif declared is None and status in _ALWAYS_POSSIBLE_STATUSES:
         declared = {}
     if declared is None:
@@ -469,7 +491,7 @@ def validate_response(method: str, path: str, status: int, body: object | None) 
         ]
     schema = _json_schema(declared.get("content")) or _overlay_schema(operation, status)
     if schema is None and status >= 400:
-        schema = _ERROR_COLLECTION
+        schema = _error_collection()
     if status == 204:
         return [] if body is None else ["a 204 response must have no body"]
     if schema is None:

@@ -1,0 +1,348 @@
+"""Turn sandbox model objects into Jira's JSON, per flavour ("cloud" = v3, "dc" = v2)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from fastapi.responses import JSONResponse
+
+from jiragate.jira.sandbox.state import (
+    EPIC_LINK_FIELD,
+    SPRINT_FIELD,
+    STORY_POINTS_FIELD,
+    Issue,
+    Project,
+    SandboxState,
+    Sprint,
+    User,
+    Version,
+    adf_to_text,
+    issue_type,
+    priority,
+    status,
+)
+
+# Fields a GET issue returns by default (`*all`) and that search can ask for by name.
+ALL_FIELDS = (
+    "summary",
+    "issuetype",
+    "project",
+    "status",
+    "priority",
+    "labels",
+    "assignee",
+    "reporter",
+    "description",
+    "environment",
+    "parent",
+    "subtasks",
+    "fixVersions",
+    "created",
+    "updated",
+    STORY_POINTS_FIELD,
+    SPRINT_FIELD,
+    EPIC_LINK_FIELD,
+)
+
+
+_ISSUE_EXPAND = "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations"
+
+
+def jira_error(
+    status_code: int,
+    messages: Iterable[str] = (),
+    errors: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """Jira's error body: `{"errorMessages": [...], "errors": {"field": "message"}}`."""
+    body = {"errorMessages": list(messages), "errors": dict(errors or {})}
+    return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+def api_base(state: SandboxState, flavour: str) -> str:
+    return f"{state.base_url}/rest/api/{'2' if flavour == 'dc' else '3'}"
+
+
+def user_json(state: SandboxState, user: User | None, flavour: str) -> dict[str, Any] | None:
+    if user is None:
+        return None
+    body: dict[str, Any] = {
+        "self": f"{api_base(state, flavour)}/user?accountId={user.account_id}",
+        "accountId": user.account_id,
+        "displayName": user.display_name,
+        "emailAddress": user.email,
+        "active": user.active,
+        "timeZone": "Etc/UTC",
+        "accountType": "atlassian",
+    }
+    if flavour == "dc":
+        body.update(name=user.name, key=user.name)
+    return body
+
+
+def status_json(state: SandboxState, name: str, flavour: str) -> dict[str, Any]:
+    found = status(name)
+    return {
+        "self": f"{api_base(state, flavour)}/status/{found.id}",
+        "id": found.id,
+        "name": found.name,
+        "description": "",
+        "iconUrl": f"{state.base_url}/images/icons/statuses/generic.png",
+        "statusCategory": {
+            "self": f"{api_base(state, flavour)}/statuscategory/{found.category_id}",
+            "id": found.category_id,
+            "key": found.category_key,
+            "name": found.category_name,
+            "colorName": {"new": "blue-gray", "done": "green"}.get(found.category_key, "yellow"),
+        },
+    }
+
+
+def issue_type_json(state: SandboxState, name: str, flavour: str) -> dict[str, Any]:
+    found = issue_type(name)
+    return {
+        "self": f"{api_base(state, flavour)}/issuetype/{found.id}",
+        "id": found.id,
+        "name": found.name,
+        "description": "",
+        "subtask": found.subtask,
+        "hierarchyLevel": found.hierarchy_level,
+    }
+
+
+def priority_json(state: SandboxState, name: str, flavour: str) -> dict[str, Any]:
+    found = priority(name)
+    return {"self": f"{api_base(state, flavour)}/priority/{found.id}", "id": found.id, "name": name}
+
+
+def project_ref(state: SandboxState, project: Project, flavour: str) -> dict[str, Any]:
+    return {
+        "self": f"{api_base(state, flavour)}/project/{project.id}",
+        "id": str(project.id),
+        "key": project.key,
+        "name": project.name,
+        "projectTypeKey": "software",
+        "simplified": False,
+    }
+
+
+def version_json(state: SandboxState, version: Version, flavour: str) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "self": f"{api_base(state, flavour)}/version/{version.id}",
+        "id": str(version.id),
+        "name": version.name,
+        "description": version.description,
+        "archived": version.archived,
+        "released": version.released,
+        "projectId": version.project_id,
+    }
+    if version.start_date:
+        body["startDate"] = version.start_date
+    if version.release_date:
+        body["releaseDate"] = version.release_date
+    return body
+
+
+def sprint_json(state: SandboxState, sprint: Sprint) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": sprint.id,
+        "self": f"{state.base_url}/rest/agile/1.0/sprint/{sprint.id}",
+        "state": sprint.state,
+        "name": sprint.name,
+        "originBoardId": sprint.board_id,
+        "goal": sprint.goal,
+    }
+    for key, value in (
+        ("startDate", sprint.start_date),
+        ("endDate", sprint.end_date),
+        ("completeDate", sprint.complete_date),
+    ):
+        if value:
+            body[key] = value
+    return body
+
+
+def rich_text(value: dict[str, Any] | None, flavour: str) -> object:
+    if value is None:
+        return None
+    return adf_to_text(value) if flavour == "dc" else value
+
+
+def _short_issue(state: SandboxState, issue: Issue, flavour: str) -> dict[str, Any]:
+    return {
+        "id": str(issue.id),
+        "key": issue.key,
+        "self": f"{api_base(state, flavour)}/issue/{issue.id}",
+        "fields": {
+            "summary": issue.summary,
+            "status": status_json(state, issue.status, flavour),
+            "priority": priority_json(state, issue.priority, flavour),
+            "issuetype": issue_type_json(state, issue.issue_type, flavour),
+        },
+    }
+
+
+def field_value(state: SandboxState, issue: Issue, name: str, flavour: str) -> object:
+    """One field of an issue as Jira shows it."""
+    if name == "summary":
+        return issue.summary
+    if name == "issuetype":
+        return issue_type_json(state, issue.issue_type, flavour)
+    if name == "project":
+        return project_ref(state, state.projects[issue.project_key], flavour)
+    if name == "status":
+        return status_json(state, issue.status, flavour)
+    if name == "priority":
+        return priority_json(state, issue.priority, flavour)
+    if name == "labels":
+        return list(issue.labels)
+    if name == "assignee":
+        return user_json(state, state.users.get(issue.assignee or ""), flavour)
+    if name == "reporter":
+        return user_json(state, state.users.get(issue.reporter), flavour)
+    if name == "description":
+        return rich_text(issue.description, flavour)
+    if name == "environment":
+        return rich_text(issue.environment, flavour)
+    if name == "parent":
+        parent = state.issues.get(issue.parent_key or "")
+        if parent is None or (flavour == "dc" and not issue_type(issue.issue_type).subtask):
+            return None  # DC links epics through the Epic Link field, not `parent`
+        return _short_issue(state, parent, flavour)
+    if name == "subtasks":
+        return [_short_issue(state, sub, flavour) for sub in state.subtasks_of(issue.key)]
+    if name == "fixVersions":
+        return [
+            version_json(state, state.versions[v], flavour)
+            for v in issue.fix_versions
+            if v in state.versions
+        ]
+    if name in {"created", "updated"}:
+        return issue.created if name == "created" else issue.updated
+    if name == STORY_POINTS_FIELD:
+        return issue.story_points
+    if name == SPRINT_FIELD:
+        sprint = state.sprints.get(issue.sprint_id or -1)
+        if sprint is None:
+            return None
+        return [
+            {
+                "id": sprint.id,
+                "name": sprint.name,
+                "state": sprint.state,
+                "boardId": sprint.board_id,
+                "goal": sprint.goal,
+            }
+        ]
+    if name == EPIC_LINK_FIELD:
+        parent = state.issues.get(issue.parent_key or "")
+        if parent is not None and parent.issue_type == "Epic":
+            return parent.key
+        return None
+    raise KeyError(name)
+
+
+def select_fields(requested: Iterable[str] | None, default: Iterable[str]) -> list[str]:
+    """Apply Jira's `fields` grammar: names, `*all`, `*navigable`, `-name` exclusions."""
+    wanted: list[str] = []
+    excluded: set[str] = set()
+    pieces = [p.strip() for item in (requested or []) for p in item.split(",") if p.strip()]
+    if not pieces:
+        pieces = list(default)
+    for piece in pieces:
+        if piece.startswith("-"):
+            excluded.add(piece[1:])
+        elif piece in {"*all", "*navigable"}:
+            wanted.extend(ALL_FIELDS)
+        elif piece in ALL_FIELDS:
+            wanted.append(piece)
+        # Unknown names (and `id`, `key`) add nothing: Jira ignores them silently.
+    if excluded and not wanted:
+        wanted = list(ALL_FIELDS)
+    return [name for name in dict.fromkeys(wanted) if name not in excluded]
+
+
+def issue_json(
+    state: SandboxState,
+    issue: Issue,
+    flavour: str,
+    fields: Iterable[str] = ALL_FIELDS,
+) -> dict[str, Any]:
+    return {
+        "expand": _ISSUE_EXPAND,
+        "id": str(issue.id),
+        "self": f"{api_base(state, flavour)}/issue/{issue.id}",
+        "key": issue.key,
+        "fields": {name: field_value(state, issue, name, flavour) for name in fields},
+    }
+
+
+def field_catalog(flavour: str) -> list[dict[str, Any]]:
+    """`GET /field`: system fields plus the custom fields the adapter discovers by name."""
+
+    def system(field_id: str, name: str, kind: str, clause: str | None = None) -> dict[str, Any]:
+        return {
+            "id": field_id,
+            "key": field_id,
+            "name": name,
+            "custom": False,
+            "orderable": True,
+            "navigable": True,
+            "searchable": True,
+            "clauseNames": [clause or field_id],
+            "schema": {"type": kind, "system": field_id},
+        }
+
+    def custom(field_id: str, name: str, kind: str, plugin: str, clause: str) -> dict[str, Any]:
+        number = int(field_id.removeprefix("customfield_"))
+        return {
+            "id": field_id,
+            "key": field_id,
+            "name": name,
+            "custom": True,
+            "orderable": True,
+            "navigable": True,
+            "searchable": True,
+            "clauseNames": [f"cf[{number}]", clause],
+            "schema": {"type": kind, "custom": plugin, "customId": number},
+        }
+
+    return [
+        system("summary", "Summary", "string"),
+        system("issuetype", "Issue Type", "issuetype", "type"),
+        system("project", "Project", "project"),
+        system("status", "Status", "status"),
+        system("priority", "Priority", "priority"),
+        system("labels", "Labels", "array"),
+        system("assignee", "Assignee", "user"),
+        system("reporter", "Reporter", "user"),
+        system("description", "Description", "string"),
+        system("environment", "Environment", "string"),
+        system("parent", "Parent", "issuelink"),
+        system("subtasks", "Sub-tasks", "array"),
+        system("fixVersions", "Fix versions", "array", "fixVersion"),
+        system("created", "Created", "datetime"),
+        system("updated", "Updated", "datetime"),
+        custom(
+            STORY_POINTS_FIELD,
+            "Story Points",
+            "number",
+            "com.atlassian.jira.plugin.system.customfieldtypes:float",
+            "Story Points",
+        ),
+        custom(
+            SPRINT_FIELD,
+            "Sprint",
+            "array",
+            "com.pyxis.greenhopper.jira:gh-sprint",
+            "Sprint",
+        ),
+        custom(
+            EPIC_LINK_FIELD,
+            "Epic Link",
+            "any",
+            "com.pyxis.greenhopper.jira:gh-epic-link",
+            "Epic Link",
+        ),
+    ]

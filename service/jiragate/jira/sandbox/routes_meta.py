@@ -1,0 +1,134 @@
+"""Fields, projects and versions (releases), for both flavours."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from jiragate.jira.sandbox.context import body_of, flavour_of, state_of
+from jiragate.jira.sandbox.render import (
+    api_base,
+    field_catalog,
+    issue_type_json,
+    jira_error,
+    user_json,
+    version_json,
+)
+from jiragate.jira.sandbox.state import ISSUE_TYPES, Version
+
+_VERSION_KEYS = ("description", "startDate", "releaseDate", "released", "archived", "name")
+
+
+async def list_fields(request: Request) -> Response:
+    return JSONResponse(field_catalog(flavour_of(request)))
+
+
+async def get_project(request: Request) -> Response:
+    state, flavour = state_of(request), flavour_of(request)
+    with state.lock:
+        project = state.find_project(request.path_params["key"])
+        if project is None:
+            return jira_error(
+                404, [f"No project could be found with key '{request.path_params['key']}'."]
+            )
+        versions = [v for v in state.versions.values() if v.project_id == project.id]
+        return JSONResponse(
+            {
+                "self": f"{api_base(state, flavour)}/project/{project.id}",
+                "id": str(project.id),
+                "key": project.key,
+                "name": project.name,
+                "description": "",
+                "lead": user_json(state, state.users.get(project.lead), flavour),
+                "assigneeType": "PROJECT_LEAD",
+                "projectTypeKey": "software",
+                "simplified": False,
+                "style": "classic",
+                "isPrivate": False,
+                "components": [],
+                "issueTypes": [issue_type_json(state, t.name, flavour) for t in ISSUE_TYPES],
+                "versions": [version_json(state, v, flavour) for v in versions],
+            }
+        )
+
+
+def _apply_version(version: Version, body: Mapping[str, Any]) -> None:
+    if "name" in body:
+        version.name = str(body["name"])
+    if "description" in body:
+        version.description = str(body["description"])
+    if "startDate" in body:
+        version.start_date = body["startDate"]
+    if "releaseDate" in body:
+        version.release_date = body["releaseDate"]
+    if "released" in body:
+        version.released = bool(body["released"])
+    if "archived" in body:
+        version.archived = bool(body["archived"])
+
+
+def _name_taken(state: Any, project_id: int, name: str, other_than: int | None = None) -> bool:
+    return any(
+        v.project_id == project_id and v.name == name and v.id != other_than
+        for v in state.versions.values()
+    )
+
+
+async def create_version(request: Request) -> Response:
+    state, flavour = state_of(request), flavour_of(request)
+    body = body_of(request)
+    if not isinstance(body, Mapping):
+        return jira_error(400, ["The body must be a version object."])
+    name = body.get("name")
+    with state.lock:
+        ident = body.get("projectId", body.get("project"))
+        project = state.find_project(ident) if ident is not None else None
+        errors: dict[str, str] = {}
+        if project is None:
+            errors["project"] = "Project must be specified (projectId or project key)."
+        if not isinstance(name, str) or not name.strip():
+            errors["name"] = "You must specify a valid version name"
+        elif project is not None and _name_taken(state, project.id, name):
+            errors["name"] = "A version with this name already exists in this project."
+        if errors or project is None:
+            return jira_error(400, [], errors)
+        version = Version(state.next_version_id, project.id, str(name))
+        state.next_version_id += 1
+        _apply_version(version, body)
+        state.versions[version.id] = version
+        state.save()
+        return JSONResponse(version_json(state, version, flavour), status_code=201)
+
+
+async def update_version(request: Request) -> Response:
+    state, flavour = state_of(request), flavour_of(request)
+    body = body_of(request)
+    if not isinstance(body, Mapping):
+        return jira_error(400, ["The body must be a version object."])
+    with state.lock:
+        raw_id = request.path_params["version_id"]
+        version = state.versions.get(int(raw_id)) if raw_id.isdigit() else None
+        if version is None:
+            return jira_error(404, [f"Could not find version for id '{raw_id}'"])
+        name = body.get("name")
+        if isinstance(name, str) and _name_taken(state, version.project_id, name, version.id):
+            return jira_error(
+                400, [], {"name": "A version with this name already exists in this project."}
+            )
+        _apply_version(version, body)
+        state.save()
+        return JSONResponse(version_json(state, version, flavour))
+
+
+def build_router() -> APIRouter:
+    router = APIRouter()
+    for version in ("2", "3"):
+        base = f"/rest/api/{version}"
+        router.add_api_route(f"{base}/field", list_fields, methods=["GET"])
+        router.add_api_route(f"{base}/project/{{key}}", get_project, methods=["GET"])
+        router.add_api_route(f"{base}/version", create_version, methods=["POST"])
+        router.add_api_route(f"{base}/version/{{version_id}}", update_version, methods=["PUT"])
+    return router

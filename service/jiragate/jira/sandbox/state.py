@@ -1,0 +1,527 @@
+"""The sandbox's in-memory Jira: seed data, the model, and optional SQLite persistence.
+
+Everything lives in plain dataclasses behind one re-entrant lock; routes mutate the state under
+`state.lock` and call `state.save()` afterwards (a no-op unless a SQLite `path` was given).
+Descriptions and comments are stored as ADF documents (the Cloud form); Data Center routes
+convert plain text in and out.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jiragate.jira.sandbox.faults import Fault
+
+STORY_POINTS_FIELD = "customfield_10016"
+EPIC_LINK_FIELD = "customfield_10014"  # Data Center; deprecated in Cloud in favour of `parent`
+SPRINT_FIELD = "customfield_10020"
+SEED_TIME = "2024-05-01T09:00:00.000+0000"
+
+
+@dataclass(slots=True)
+class User:
+    account_id: str
+    name: str  # the Data Center username
+    display_name: str
+    email: str
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    id: str
+    name: str
+    category_id: int
+    category_key: str  # new | indeterminate | done
+    category_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    id: str
+    name: str
+    from_status: str
+    to_status: str
+
+
+@dataclass(frozen=True, slots=True)
+class IssueType:
+    id: str
+    name: str
+    subtask: bool = False
+    hierarchy_level: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Priority:
+    id: str
+    name: str
+
+
+@dataclass(slots=True)
+class Project:
+    id: int
+    key: str
+    name: str
+    lead: str  # accountId; the "-1" (project default) assignee
+    next_number: int = 1
+
+
+@dataclass(slots=True)
+class Sprint:
+    id: int
+    name: str
+    state: str  # future | active | closed
+    board_id: int
+    goal: str = ""
+    start_date: str | None = None
+    end_date: str | None = None
+    complete_date: str | None = None
+
+
+@dataclass(slots=True)
+class Board:
+    id: int
+    name: str
+    project_key: str
+    type: str = "scrum"
+
+
+@dataclass(slots=True)
+class Version:
+    id: int
+    project_id: int
+    name: str
+    description: str = ""
+    released: bool = False
+    archived: bool = False
+    start_date: str | None = None
+    release_date: str | None = None
+
+
+@dataclass(slots=True)
+class Comment:
+    id: int
+    author: str  # accountId
+    body: dict[str, Any]  # ADF
+    created: str
+
+
+@dataclass(slots=True)
+class Issue:
+    id: int
+    key: str
+    project_key: str
+    summary: str
+    issue_type: str
+    status: str
+    priority: str
+    reporter: str
+    created: str
+    updated: str
+    labels: list[str] = field(default_factory=list)
+    assignee: str | None = None
+    description: dict[str, Any] | None = None  # ADF
+    environment: dict[str, Any] | None = None  # ADF
+    parent_key: str | None = None  # epic (Cloud hierarchy) or the parent of a subtask
+    story_points: float | None = None
+    sprint_id: int | None = None
+    fix_versions: list[int] = field(default_factory=list)
+    comments: list[Comment] = field(default_factory=list)
+    properties: dict[str, Any] = field(default_factory=dict)
+    archived: bool = False
+
+
+STATUSES: tuple[Status, ...] = (
+    Status("10000", "To Do", 2, "new", "To Do"),
+    Status("3", "In Progress", 4, "indeterminate", "In Progress"),
+    Status("10001", "In Review", 4, "indeterminate", "In Progress"),
+    Status("10002", "Done", 3, "done", "Done"),
+)
+TRANSITIONS: tuple[Transition, ...] = (
+    Transition("11", "Start Progress", "To Do", "In Progress"),
+    Transition("21", "Submit for Review", "In Progress", "In Review"),
+    Transition("31", "Done", "In Review", "Done"),
+    Transition("41", "Reopen", "Done", "To Do"),
+)
+ISSUE_TYPES: tuple[IssueType, ...] = (
+    IssueType("10001", "Bug"),
+    IssueType("10002", "Task"),
+    IssueType("10003", "Story"),
+    IssueType("10000", "Epic", hierarchy_level=1),
+    IssueType("10004", "Subtask", subtask=True, hierarchy_level=-1),
+)
+PRIORITIES: tuple[Priority, ...] = (
+    Priority("1", "Highest"),
+    Priority("2", "High"),
+    Priority("3", "Medium"),
+    Priority("4", "Low"),
+    Priority("5", "Lowest"),
+)
+
+
+def adf_text(text: str) -> dict[str, Any]:
+    """Plain text as a minimal ADF document (one paragraph per line)."""
+    paragraphs = [
+        {"type": "paragraph", "content": [{"type": "text", "text": line}] if line else []}
+        for line in text.split("\n")
+    ]
+    return {"type": "doc", "version": 1, "content": paragraphs}
+
+
+def adf_to_text(document: object) -> str:
+    """The text of an ADF document, paragraphs joined by newlines (what DC would show)."""
+    if not isinstance(document, dict):
+        return ""
+    if document.get("type") == "text":
+        return str(document.get("text", ""))
+    parts = [adf_to_text(child) for child in document.get("content", []) or []]
+    separator = "\n" if document.get("type") == "doc" else ""
+    return separator.join(parts)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + "000+0000"
+
+
+@dataclass(slots=True)
+class LoggedRequest:
+    method: str
+    path: str
+    query: str
+    body: Any
+    auth: str | None  # "basic" | "bearer" | None — never the credentials themselves
+    status: int | None = None
+    fault: str | None = None
+
+
+class SandboxState:
+    """The whole emulated Jira. Safe to share between the server thread and a test."""
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        basic_auth: tuple[str, str] | None = None,
+        bearer_token: str | None = None,
+        base_url: str = "",
+    ) -> None:
+        # Expected credentials; None accepts any non-empty value of that scheme.
+        self.basic_auth = basic_auth
+        self.bearer_token = bearer_token
+        # Used in `self` links; the app fills it from the request when left empty.
+        self.base_url = base_url
+        self.path = Path(path) if path is not None else None
+        self.lock = threading.RLock()
+        self.faults: list[Fault] = []
+        self.request_log: list[LoggedRequest] = []
+        self._seed()
+        if self.path is not None and not self._load():
+            self.save()
+
+    # ------------------------------------------------------------------ seed
+
+    def _seed(self) -> None:
+        self.users: dict[str, User] = {
+            user.account_id: user
+            for user in (
+                User("5b10a2844c20165700ede21a", "alice", "Alice Adams", "alice@example.com"),
+                User("5b10a2844c20165700ede21b", "bob", "Bob Brown", "bob@example.com"),
+                User("5b10a2844c20165700ede21c", "carol", "Carol Chen", "carol@example.com"),
+                User("5b10a2844c20165700ede21d", "dave", "Dave Diaz", "dave@example.com"),
+            )
+        }
+        alice, bob, carol, dave = list(self.users)
+        self.projects: dict[str, Project] = {
+            "ENG": Project(10000, "ENG", "Engineering", lead=alice),
+            "OPS": Project(10001, "OPS", "Operations", lead=carol),
+        }
+        self.boards: dict[int, Board] = {1: Board(1, "ENG board", "ENG")}
+        self.sprints: dict[int, Sprint] = {
+            101: Sprint(
+                101,
+                "sprint_41",
+                "closed",
+                1,
+                "Ship login",
+                "2024-04-01T09:00:00.000Z",
+                "2024-04-14T17:00:00.000Z",
+                "2024-04-14T17:30:00.000Z",
+            ),
+            102: Sprint(
+                102,
+                "sprint_42",
+                "active",
+                1,
+                "Checkout revamp",
+                "2024-04-15T09:00:00.000Z",
+                "2024-04-28T17:00:00.000Z",
+            ),
+            103: Sprint(103, "sprint_43", "future", 1, "Hardening"),
+        }
+        self.versions: dict[int, Version] = {
+            10100: Version(10100, 10000, "1.0", "First release", True, False, None, "2024-03-01"),
+            10101: Version(10101, 10000, "1.1", "Checkout", False, False, "2024-04-15", None),
+        }
+        self.issues: dict[str, Issue] = {}
+        self.next_issue_id = 10001
+        self.next_version_id = 10102
+        self.next_comment_id = 20001
+        seed = [
+            # (summary, type, status, priority, assignee, sprint, labels, points, parent)
+            ("Checkout revamp", "Epic", "In Progress", "High", alice, None, [], None, None),
+            (
+                "Payment form loses card on back",
+                "Bug",
+                "To Do",
+                "Highest",
+                bob,
+                102,
+                ["checkout"],
+                3,
+                "ENG-1",
+            ),
+            ("Add Apple Pay", "Story", "In Progress", "High", carol, 102, ["checkout"], 5, "ENG-1"),
+            (
+                "Refactor cart service",
+                "Task",
+                "In Review",
+                "Medium",
+                bob,
+                102,
+                ["tech-debt"],
+                8,
+                "ENG-1",
+            ),
+            ("Address autocomplete", "Story", "In Progress", "Medium", dave, 102, [], 5, "ENG-1"),
+            ("Flaky checkout e2e test", "Bug", "To Do", "Low", None, 102, ["flaky", "ci"], 2, None),
+            ("Update privacy policy link", "Task", "Done", "Lowest", alice, 101, [], 1, None),
+            ("Login rate limiting", "Story", "Done", "High", carol, 101, ["security"], 3, None),
+            ("Dark mode for settings", "Story", "To Do", "Low", None, 103, ["ui"], None, None),
+            ("Crash on empty basket", "Bug", "To Do", "High", dave, None, ["checkout"], None, None),
+            ("Design card form states", "Subtask", "Done", "Medium", carol, 102, [], None, "ENG-5"),
+            ("Wire autocomplete API", "Subtask", "To Do", "Medium", dave, 102, [], None, "ENG-5"),
+        ]
+        for summary, kind, status, priority, assignee, sprint, labels, points, parent in seed:
+            issue = self.new_issue("ENG", summary, kind, priority, reporter=alice, at=SEED_TIME)
+            issue.status = status
+            issue.assignee = assignee
+            issue.sprint_id = sprint
+            issue.labels = list(labels)
+            issue.story_points = float(points) if points is not None else None
+            issue.parent_key = parent
+            issue.description = adf_text(f"{summary}.")
+        self.issues["ENG-4"].fix_versions = [10101]
+        self.issues["ENG-7"].fix_versions = [10100]
+        for summary, kind, priority in (
+            ("Rotate TLS certificates", "Task", "High"),
+            ("Disk alert on db-2", "Bug", "Medium"),
+        ):
+            issue = self.new_issue("OPS", summary, kind, priority, reporter=carol, at=SEED_TIME)
+            issue.assignee = carol
+
+    def reset(self) -> None:
+        """Back to the seed data; faults and the request log are cleared too."""
+        with self.lock:
+            self.faults.clear()
+            self.request_log.clear()
+            self._seed()
+            self.save()
+
+    # ------------------------------------------------------------------ lookups
+
+    def new_issue(
+        self,
+        project_key: str,
+        summary: str,
+        issue_type: str,
+        priority: str,
+        *,
+        reporter: str,
+        at: str | None = None,
+    ) -> Issue:
+        with self.lock:
+            project = self.projects[project_key]
+            key = f"{project.key}-{project.next_number}"
+            project.next_number += 1
+            stamp = at or now_iso()
+            issue = Issue(
+                id=self.next_issue_id,
+                key=key,
+                project_key=project.key,
+                summary=summary,
+                issue_type=issue_type,
+                status=STATUSES[0].name,
+                priority=priority,
+                reporter=reporter,
+                created=stamp,
+                updated=stamp,
+            )
+            self.next_issue_id += 1
+            self.issues[key] = issue
+            return issue
+
+    def find_issue(self, id_or_key: str) -> Issue | None:
+        with self.lock:
+            found = self.issues.get(id_or_key.upper())
+            if found is not None:
+                return found
+            if id_or_key.isdigit():
+                wanted = int(id_or_key)
+                return next((i for i in self.issues.values() if i.id == wanted), None)
+            return None
+
+    def find_project(self, id_or_key: object) -> Project | None:
+        text = str(id_or_key)
+        if text.upper() in self.projects:
+            return self.projects[text.upper()]
+        return next((p for p in self.projects.values() if str(p.id) == text), None)
+
+    def find_user(self, *, account_id: str | None = None, name: str | None = None) -> User | None:
+        if account_id is not None:
+            return self.users.get(account_id)
+        if name is not None:
+            lowered = name.lower()
+            return next((u for u in self.users.values() if u.name == lowered), None)
+        return None
+
+    def user_by_login(self, login: str) -> User | None:
+        """The user behind Basic-auth login (an email) or a DC username."""
+        lowered = login.lower()
+        return next((u for u in self.users.values() if lowered in {u.email.lower(), u.name}), None)
+
+    def subtasks_of(self, key: str) -> list[Issue]:
+        return [
+            issue
+            for issue in self.issues.values()
+            if issue.parent_key == key and issue_type(issue.issue_type).subtask
+        ]
+
+    def children_of(self, key: str) -> list[Issue]:
+        return [issue for issue in self.issues.values() if issue.parent_key == key]
+
+    def next_comment(self) -> int:
+        with self.lock:
+            self.next_comment_id += 1
+            return self.next_comment_id - 1
+
+    # ------------------------------------------------------------------ faults
+
+    def add_fault(self, fault: Fault) -> Fault:
+        with self.lock:
+            self.faults.append(fault)
+            return fault
+
+    def clear_faults(self) -> None:
+        with self.lock:
+            self.faults.clear()
+
+    def take_fault(self, method: str, path: str, *, kinds: set[str]) -> Fault | None:
+        """The first armed fault of one of `kinds` matching this call; uses up one of its times."""
+        with self.lock:
+            for fault in self.faults:
+                if fault.kind in kinds and fault.matches(method, path):
+                    fault.use()
+                    if fault.exhausted:
+                        self.faults.remove(fault)
+                    return fault
+            return None
+
+    # ------------------------------------------------------------------ inspection
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything that persists (no faults, no request log)."""
+        with self.lock:
+            return {
+                "users": [asdict(u) for u in self.users.values()],
+                "projects": [asdict(p) for p in self.projects.values()],
+                "boards": [asdict(b) for b in self.boards.values()],
+                "sprints": [asdict(s) for s in self.sprints.values()],
+                "versions": [asdict(v) for v in self.versions.values()],
+                "issues": [asdict(i) for i in self.issues.values()],
+                "counters": {
+                    "issue": self.next_issue_id,
+                    "version": self.next_version_id,
+                    "comment": self.next_comment_id,
+                },
+            }
+
+    def restore(self, data: dict[str, Any]) -> None:
+        with self.lock:
+            self.users = {u["account_id"]: User(**u) for u in data["users"]}
+            self.projects = {p["key"]: Project(**p) for p in data["projects"]}
+            self.boards = {b["id"]: Board(**b) for b in data["boards"]}
+            self.sprints = {s["id"]: Sprint(**s) for s in data["sprints"]}
+            self.versions = {v["id"]: Version(**v) for v in data["versions"]}
+            self.issues = {}
+            for raw in data["issues"]:
+                comments = [Comment(**c) for c in raw.pop("comments", [])]
+                self.issues[raw["key"]] = Issue(**raw, comments=comments)
+            counters = data["counters"]
+            self.next_issue_id = counters["issue"]
+            self.next_version_id = counters["version"]
+            self.next_comment_id = counters["comment"]
+
+    def log(self, entry: LoggedRequest) -> None:
+        with self.lock:
+            self.request_log.append(entry)
+
+    def logged(self) -> Iterator[LoggedRequest]:
+        with self.lock:
+            yield from list(self.request_log)
+
+    # ------------------------------------------------------------------ persistence
+
+    def save(self) -> None:
+        """Write the snapshot to SQLite when the state was created with a `path`."""
+        if self.path is None:
+            return
+        with self.lock:
+            data = json.dumps(self.snapshot())
+            with closing(sqlite3.connect(self.path)) as db, db:
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS snapshot (id INTEGER PRIMARY KEY, data TEXT)"
+                )
+                db.execute("INSERT OR REPLACE INTO snapshot (id, data) VALUES (1, ?)", (data,))
+
+    def _load(self) -> bool:
+        assert self.path is not None
+        if not self.path.exists():
+            return False
+        with closing(sqlite3.connect(self.path)) as db:
+            db.execute("CREATE TABLE IF NOT EXISTS snapshot (id INTEGER PRIMARY KEY, data TEXT)")
+            row = db.execute("SELECT data FROM snapshot WHERE id = 1").fetchone()
+        if row is None:
+            return False
+        self.restore(json.loads(row[0]))
+        return True
+
+
+def status(name: str) -> Status:
+    return next(s for s in STATUSES if s.name == name)
+
+
+def issue_type(name: str) -> IssueType:
+    return next(t for t in ISSUE_TYPES if t.name == name)
+
+
+def find_issue_type(name_or_id: object) -> IssueType | None:
+    text = str(name_or_id).lower()
+    return next((t for t in ISSUE_TYPES if text in {t.name.lower(), t.id}), None)
+
+
+def find_priority(name_or_id: object) -> Priority | None:
+    text = str(name_or_id).lower()
+    return next((p for p in PRIORITIES if text in {p.name.lower(), p.id}), None)
+
+
+def priority(name: str) -> Priority:
+    return next(p for p in PRIORITIES if p.name == name)
