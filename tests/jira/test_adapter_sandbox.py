@@ -8,6 +8,7 @@ each scenario ends by asserting zero contract problems.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,7 +64,9 @@ class Run:
     async def execute(
         self, action: str, details: dict[str, Any], *, action_id: str = "act1", summary: str = "s"
     ) -> ExecutionResult:
-        return await self.adapter.execute(action, details, action_id=action_id, summary=summary)
+        result = await self.adapter.execute(action, details, action_id=action_id, summary=summary)
+        json.dumps(result.as_dict())  # the audit trail stores it as JSON
+        return result
 
     def sent(self, method: str, suffix: str) -> list[tuple[str, str, Any, Any]]:
         return [r for r in self.requests if r[0] == method and r[1].endswith(suffix)]
@@ -497,6 +500,34 @@ def test_unreachable_jira_during_recovery_raises_with_what_was_done(
 
     scenario(jira, flavour, body, max_retries=1)
     assert len(marked(jira.state, "unk1")) == 1
+
+
+@parametrize_flavour
+def test_lost_delete_answer_counts_as_deleted_and_lost_comment_is_unknown(
+    jira: Site, flavour: str
+) -> None:
+    arm(
+        jira.state,
+        match={"method": "DELETE", "path": "/rest/api/*/issue/ENG-6"},
+        fault={"kind": "drop", "when": "after"},
+    )
+    arm(
+        jira.state,
+        match={"method": "POST", "path": "/rest/api/*/issue/ENG-9/comment"},
+        fault={"kind": "drop", "when": "after"},
+    )
+
+    async def body(run: Run) -> None:
+        deleted = await run.execute("jira_delete_issues", {"issueKeys": ["ENG-6"]})
+        assert deleted.outcome == "succeeded" and deleted.updated == ["ENG-6"]
+        # A comment has no marker to look for: report the unknown, never post it twice.
+        with pytest.raises(JiraTransportError):
+            await run.execute("jira_add_comment", {"issueKey": "ENG-9", "body": "once"})
+
+    run = scenario(jira, flavour, body)
+    assert "ENG-6" not in jira.state.issues
+    assert len(run.sent("POST", "/issue/ENG-9/comment")) == 1
+    assert len(jira.state.issues["ENG-9"].comments) == 1
 
 
 # --------------------------------------------------------------------------- updating

@@ -404,3 +404,15 @@ def test_config_refuses_credentials_in_the_url_and_bad_field_ids() -> None:
         cloud(story_points_field="Story Points")
     with pytest.raises(JiraConfigError, match="backoff"):
         cloud(backoff_base=10, backoff_cap=1)
+
+
+def test_a_failing_recovery_check_is_an_unknown_outcome_not_a_refusal() -> None:
+    handler, seen = scripted(drop())
+    client, _ = make_client(handler)
+
+    async def recover() -> None:
+        raise JiraHTTPError(400, method="GET", path="/rest/api/3/search/jql")
+
+    with pytest.raises(JiraTransportError, match="checking whether it took effect failed"):
+        run(client.post("/rest/api/3/issue", {"fields": {}}, recover=recover))
+    assert len(seen) == 1

@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 
-from jiragate.errors import JiraHTTPError, JiraTransportError
+from jiragate.errors import JiraError, JiraHTTPError, JiraTransportError
 from jiragate.jira.config import JiraConfig
 
 #: Called before every attempt with (method, path, query, json body) — tests capture requests.
@@ -240,7 +240,14 @@ class JiraClient:
             # Give Jira (and its search index) time to settle before asking what happened.
             await self._wait(attempt, wait)
             self.stats.recoveries += 1
-            recovered = await recover()
+            try:
+                recovered = await recover()
+            except JiraError as exc:
+                # Whether the request took effect is now unknown: never report it as refused.
+                raise JiraTransportError(
+                    f"{method} {path} got no usable answer ({failure}), and checking whether it "
+                    f"took effect failed: {exc}"
+                ) from exc
             if recovered is not None:
                 return recovered
             if attempt >= self.config.max_retries:

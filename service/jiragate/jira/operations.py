@@ -505,9 +505,14 @@ class JiraAdapter:
             hits = [{"key": found[i], "index": i} for i in chunk if i in found]
             return {"recovered": hits} if hits else None
 
-        answer = await self.client.post(
-            self._api("/issue/bulk"), body, recover=recover, ok_statuses=(400,)
-        )
+        try:
+            answer = await self.client.post(
+                self._api("/issue/bulk"), body, recover=recover, ok_statuses=(400,)
+            )
+        except JiraHTTPError as exc:  # a definitive refusal of the whole chunk (401, 403, 413)
+            for index in chunk:
+                result.fail(exc, index=index)
+            return []
         answer = answer or {}
         if "recovered" in answer:
             hits = answer["recovered"]
@@ -903,7 +908,14 @@ class JiraAdapter:
         query = {"deleteSubtasks": bool(details.get("deleteSubtasks", False))}
 
         async def delete(key: str) -> bool:
-            await self.client.delete(self._api(f"/issue/{key}"), query=query)
+            retries_before = self.client.stats.retries
+            try:
+                await self.client.delete(self._api(f"/issue/{key}"), query=query)
+            except JiraHTTPError as exc:
+                # A 404 on a resent DELETE means the first, unanswered try did the work.
+                if exc.status == 404 and self.client.stats.retries > retries_before:
+                    return True
+                raise
             return True
 
         await self._each(details["issueKeys"], result, delete)
