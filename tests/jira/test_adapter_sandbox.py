@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,10 +21,8 @@ from jiragate.jira.adf import adf_to_text
 from jiragate.jira.config import JiraConfig
 from jiragate.jira.operations import JiraAdapter
 from jiragate.jira.results import ExecutionResult
-from jiragate.jira.sandbox import create_sandbox_app
 from jiragate.jira.sandbox.faults import parse_fault
 from jiragate.jira.sandbox.state import SandboxState
-from tests.helpers.servers import serve_app
 
 EMAIL = "alice@example.com"
 API_TOKEN = "sandbox-token-not-a-secret"
@@ -39,17 +37,13 @@ class Site:
     state: SandboxState
 
 
-@pytest.fixture(scope="module")
-def site() -> Iterator[Site]:
-    state = SandboxState(basic_auth=(EMAIL, API_TOKEN), bearer_token=PAT)
-    with serve_app(create_sandbox_app(state)) as url:
-        yield Site(url, state)
-
-
 @pytest.fixture
-def jira(site: Site) -> Site:
-    site.state.reset()
-    return site
+def jira(sandbox: tuple[str, SandboxState]) -> Site:
+    """The shared sandbox (tests/jira/conftest.py), reset, accepting only our credentials."""
+    base_url, state = sandbox
+    state.basic_auth = (EMAIL, API_TOKEN)
+    state.bearer_token = PAT
+    return Site(base_url, state)
 
 
 @dataclass
@@ -741,3 +735,25 @@ def test_archive_on_data_center_is_refused_before_any_call(jira: Site) -> None:
     run = scenario(jira, "datacenter", body)
     assert not run.sent("PUT", "/issue/archive")
     assert jira.state.issues["ENG-9"].archived is False
+
+
+@parametrize_flavour
+def test_wrong_credentials_fail_cleanly_without_leaking_them(jira: Site, flavour: str) -> None:
+    wrong = "wrong-SECRET-value"
+    credentials: dict[str, Any] = (
+        {"email": EMAIL, "api_token": wrong}
+        if flavour == "cloud"
+        else {"personal_access_token": wrong}
+    )
+    config = JiraConfig(base_url=jira.url, flavour=flavour, **credentials)  # type: ignore[arg-type]
+
+    async def main() -> ExecutionResult:
+        async with JiraAdapter(config) as adapter:
+            return await adapter.execute(
+                "jira_get_issue", {"issueKey": "ENG-1"}, action_id="auth1", summary="s"
+            )
+
+    result = asyncio.run(main())
+    assert result.outcome == "failed"
+    assert result.failures[0].status == 401
+    assert wrong not in json.dumps(result.as_dict())
