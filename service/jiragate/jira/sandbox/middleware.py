@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jiragate.jira import spec
 from jiragate.jira.sandbox.faults import Fault
+from jiragate.jira.sandbox.render import bulk_error
 from jiragate.jira.sandbox.state import LoggedRequest, SandboxState
 
 CONTROL_PREFIX = "/_sandbox"
@@ -84,7 +85,8 @@ class SandboxMiddleware:
         if self.validate_requests and spec.is_known_path(method, path):
             problems = spec.validate_request(method, path, query=parse_qs(query_text), body=body)
             if problems:
-                await _send_json(sender, 400, _error(problems))
+                shaped = bulk_error(problems) if path.endswith("/issue/bulk") else _error(problems)
+                await _send_json(sender, 400, shaped)
                 return
         await self.app(scope, _replay(raw), sender.send)
 

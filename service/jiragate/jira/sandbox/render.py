@@ -60,6 +60,17 @@ def jira_error(
     return JSONResponse(body, status_code=status_code, headers=headers)
 
 
+def bulk_error(messages: Iterable[str]) -> dict[str, Any]:
+    """A whole-request failure of bulk create: the spec declares its 400 as `CreatedIssues`,
+    so the messages travel as one element error rather than a bare ErrorCollection."""
+    return {
+        "issues": [],
+        "errors": [
+            {"status": 400, "elementErrors": {"errorMessages": list(messages), "errors": {}}}
+        ],
+    }
+
+
 def api_base(state: SandboxState, flavour: str) -> str:
     return f"{state.base_url}/rest/api/{'2' if flavour == 'dc' else '3'}"
 

@@ -16,6 +16,7 @@ from jiragate.jira.sandbox.context import body_of, current_user, flavour_of, sta
 from jiragate.jira.sandbox.render import (
     ALL_FIELDS,
     api_base,
+    bulk_error,
     issue_json,
     jira_error,
     select_fields,
@@ -116,12 +117,11 @@ async def bulk_create(request: Request) -> Response:
     body = body_of(request)
     updates = body.get("issueUpdates") if isinstance(body, Mapping) else None
     if not isinstance(updates, list) or not updates:
-        return jira_error(400, ["Nothing to create: 'issueUpdates' must list at least one issue."])
+        message = "Nothing to create: 'issueUpdates' must list at least one issue."
+        return JSONResponse(bulk_error([message]), status_code=400)
     if len(updates) > MAX_BULK:
-        return jira_error(
-            400,
-            [f"The maximum number of issues that can be created in one request is {MAX_BULK}."],
-        )
+        message = f"The maximum number of issues that can be created in one request is {MAX_BULK}."
+        return JSONResponse(bulk_error([message]), status_code=400)
     failing = state.take_fault(request.method, request.url.path, kinds={"partial_bulk"})
     forced = set(failing.indexes) if failing else set()
     created: list[dict[str, str]] = []
