@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,3 +18,8 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session")
 def default_policy_dir() -> Path:
     return REPO_ROOT / "policies"
+
+
+# Property tests explore the same examples on every run: the suite must be deterministic.
+settings.register_profile("deterministic", derandomize=True, database=None, deadline=None)
+settings.load_profile("deterministic")

@@ -57,7 +57,7 @@ def compile_model(model: PolicyModel) -> dict[str, ActionIndex]:
         compiled = [
             CompiledRule(rule, _compile_rule(rule.match))
             for rule in model.rules
-            if _statically_applies(rule.match, action)
+            if statically_applies(rule.match, action)
         ]
         index[action] = _bucket(tuple(compiled))
     return index
@@ -66,7 +66,7 @@ def compile_model(model: PolicyModel) -> dict[str, ActionIndex]:
 # --------------------------------------------------------------------------- static part
 
 
-def _statically_applies(match: AllOf, action: str) -> bool:
+def statically_applies(match: AllOf, action: str) -> bool:
     kind = CATALOG[action].kind.value
     for condition in match.conditions:
         if isinstance(condition, Predicate) and condition.field in _STATIC_FIELDS:

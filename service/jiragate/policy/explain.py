@@ -13,7 +13,7 @@ from typing import Any
 from jiragate.policy.compiler import getter_for
 from jiragate.policy.engine import ConditionResult, RuleExplanation
 from jiragate.policy.model import AllOf, AnyOf, Condition, Not, Predicate, Rule
-from jiragate.policy.operators import MISSING, OPERATORS, test_value
+from jiragate.policy.operators import MISSING, OPERATORS, apply_operator
 
 
 def explain_rules(
@@ -43,7 +43,7 @@ def _walk(condition: Condition, facts: Mapping[str, Any], out: list[ConditionRes
     if isinstance(condition, Predicate):
         actual = getter_for(condition.field)(facts)
         prepared = OPERATORS[condition.operator].prepare(condition.argument)
-        passed = test_value(condition.operator, actual, prepared)
+        passed = apply_operator(condition.operator, actual, prepared)
         out.append(
             ConditionResult(
                 path=condition.path,

@@ -312,12 +312,17 @@ class _ConditionParser:
     def parse_rule_match(self, raw: Mapping[str, Any], path: PathKey) -> AllOf:
         # The rule's top-level action/kind conditions narrow which details can exist.
         self.actions = _static_actions(raw)
-        if not self.actions:
+        contradictory = not self.actions
+        if contradictory:
+            self.actions = ACTION_NAMES
+        errors_before = len(self.builder.issues)
+        match = self.parse_mapping(raw, path)
+        # An unknown action name already has its own error; only report a true contradiction.
+        if contradictory and len(self.builder.issues) == errors_before:
             self.builder.error(
                 self.ctx, path, "the action and kind conditions together match no known action"
             )
-            self.actions = ACTION_NAMES
-        return self.parse_mapping(raw, path)
+        return match
 
     def parse_mapping(self, raw: Mapping[str, Any], path: PathKey) -> AllOf:
         conditions: list[Condition] = []
@@ -331,7 +336,7 @@ class _ConditionParser:
                 conditions.append(Not(self.parse_mapping(value, child), format_path(child)))
             else:
                 conditions.extend(self._parse_field(key, value, child))
-        if not conditions:
+        if not raw:
             self.builder.error(self.ctx, path, "an empty condition matches everything; be explicit")
         return AllOf(tuple(conditions), format_path(path))
 

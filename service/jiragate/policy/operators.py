@@ -197,7 +197,7 @@ OPERATORS: Final[dict[str, Operator]] = {
 }
 
 
-def test_value(operator: str, value: Any, prepared: Any) -> bool:
+def apply_operator(operator: str, value: Any, prepared: Any) -> bool:
     """Apply one operator to one (possibly absent) value; the slow path used by explain."""
     if operator == "exists":
         return (value is not MISSING) is prepared
