@@ -267,6 +267,11 @@ class _Parser:
         raise JQLError(f"Error in the JQL Query: Expecting operator but got '{found}'.")
 
     def value_list(self) -> list[Value]:
+        if not (self.peek().kind == "punct" and self.peek().text == "("):
+            value = self.value()  # `in` also takes a list function: sprint in openSprints()
+            if value.function is None:
+                raise JQLError(f"Error in the JQL Query: Expecting '(' but got '{value.text}'.")
+            return [value]
         self.expect_punct("(")
         values = [self.value()]
         while self.peek().kind == "punct" and self.peek().text == ",":
