@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,7 +24,7 @@ from typing import IO, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from jiragate.store.models import AuditEvent, utcnow
 
@@ -129,7 +129,9 @@ def append(
         # Held until the caller's transaction ends, so the next appender sees our row.
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
     last = session.execute(
-        sa.select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+        sa.select(col(AuditEvent.seq), col(AuditEvent.hash))
+        .order_by(col(AuditEvent.seq).desc())
+        .limit(1)
     ).first()
     event = AuditEvent(
         seq=1 if last is None else last.seq + 1,
@@ -155,7 +157,7 @@ def append_note(session: Session, action_id: str | None, note: AuditNote | None)
 # --------------------------------------------------------------------------- reading
 
 
-def _iter_events(engine: Engine, *, after: int = 0) -> Iterator[AuditEvent]:
+def _iter_events(engine: Engine, *, after: int = 0) -> Generator[AuditEvent, None, None]:
     with Session(engine.execution_options(sqlite_begin="DEFERRED")) as session:
         result = session.exec(
             select(AuditEvent)

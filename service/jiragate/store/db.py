@@ -30,7 +30,7 @@ from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from jiragate.errors import IdempotencyConflictError, StoreError
 from jiragate.store import audit
@@ -363,8 +363,8 @@ class Store:
             at, last_id = _decode_cursor(cursor)
             query = query.where(
                 sa.or_(
-                    ActionRecord.created_at < at,
-                    sa.and_(ActionRecord.created_at == at, ActionRecord.id < last_id),
+                    col(ActionRecord.created_at) < at,
+                    sa.and_(col(ActionRecord.created_at) == at, col(ActionRecord.id) < last_id),
                 )
             )
         query = query.order_by(
@@ -448,9 +448,9 @@ class Store:
             result = session.execute(
                 sa.update(ActionRecord)
                 .where(
-                    ActionRecord.id == action_id,
-                    ActionRecord.status == ActionStatus.EXECUTING,
-                    ActionRecord.claimed_by == worker_id,
+                    col(ActionRecord.id) == action_id,
+                    col(ActionRecord.status) == ActionStatus.EXECUTING,
+                    col(ActionRecord.claimed_by) == worker_id,
                 )
                 .values(claim_expires_at=self.clock() + timedelta(seconds=lease_seconds))
                 .execution_options(synchronize_session=False)
@@ -472,7 +472,7 @@ class Store:
                 session.exec(
                     select(ActionRecord.id)
                     .where(ActionRecord.status == status, deadline_column <= now)
-                    .order_by(ActionRecord.id)  # type: ignore[arg-type]
+                    .order_by(col(ActionRecord.id))
                     .with_for_update(skip_locked=True)
                 )
             )
@@ -562,7 +562,7 @@ class Store:
         with self.transaction() as session:
             updated = session.execute(
                 sa.update(Execution)
-                .where(Execution.id == execution_id, Execution.finished_at.is_(None))  # type: ignore[union-attr]
+                .where(col(Execution.id) == execution_id, col(Execution.finished_at).is_(None))
                 .values(
                     finished_at=self.clock(),
                     outcome=outcome,
