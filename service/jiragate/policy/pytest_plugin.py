@@ -149,7 +149,7 @@ class PolicyCaseItem(pytest.Item):
         if not result.passed:
             raise PolicyCaseFailed(result)
 
-    def repr_failure(  # type: ignore[override]
+    def repr_failure(
         self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
     ) -> str | Any:
         from jiragate.policy.testing import format_failure
