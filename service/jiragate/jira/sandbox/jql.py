@@ -18,6 +18,7 @@ as in Jira ("The value 'X' does not exist for the field 'project'."). Like Jira,
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -104,7 +105,7 @@ class Query:
         found = [issue for issue in issues if self.matches(issue)]
         found.sort(key=lambda issue: issue.id)
         for name, descending in reversed(self.order):
-            found.sort(key=lambda issue, n=name: _sort_key(issue, n), reverse=descending)
+            found.sort(key=functools.partial(_sort_key, field=name), reverse=descending)
         return found
 
 

@@ -326,16 +326,14 @@ async def assign(request: Request) -> Response:
             return _not_found(request.path_params["key"])
         if not isinstance(body, Mapping):
             return jira_error(400, ["The body must be a user object."])
+        account: str | None = None
+        error: str | None
         if flavour == "cloud" and "accountId" not in body:
-            account, error = (
-                None,
-                (
-                    "'accountId' must be the only user identifying query parameter "
-                    "in GDPR strict mode."
-                ),
+            error = (
+                "'accountId' must be the only user identifying query parameter in GDPR strict mode."
             )
         elif flavour == "dc" and "name" not in body:
-            account, error = None, "The user must be identified by 'name' in Data Center."
+            error = "The user must be identified by 'name' in Data Center."
         else:
             account, error = field_setters.resolve_user(state, issue, body, flavour)
         if error:
