@@ -25,7 +25,18 @@ def test_init_db_creates_every_table_and_is_idempotent(engine):
     assert {"actions", "approval_votes", "executions", "audit_events", "alembic_version"} <= tables
     with engine.connect() as connection:
         version = connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
-    assert version == "0001_initial"
+    assert version == "0002_executor"
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("actions")}
+    assert "executor" in columns
+
+
+def test_workers_never_claim_an_external_approval(store):
+    external = new_action(store, status=ActionStatus.APPROVED, executor="external")
+    ours = new_action(store, status=ActionStatus.APPROVED)
+    claimed = store.claim_next_approved(worker_id="w1", lease_seconds=30)
+    assert claimed is not None and claimed.id == ours.id
+    assert store.claim_next_approved(worker_id="w1", lease_seconds=30) is None
+    assert store.get_action(external.id).status is ActionStatus.APPROVED
 
 
 def test_sqlite_engine_runs_in_wal_mode(tmp_path):

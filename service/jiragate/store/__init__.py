@@ -16,6 +16,8 @@ from jiragate.store.db import (
     transaction,
 )
 from jiragate.store.models import (
+    EXECUTOR_EXTERNAL,
+    EXECUTOR_JIRAGATE,
     ActionRecord,
     ActionStatus,
     ApprovalVote,
@@ -26,6 +28,8 @@ from jiragate.store.models import (
 
 __all__ = [
     "DEFAULT_URL",
+    "EXECUTOR_EXTERNAL",
+    "EXECUTOR_JIRAGATE",
     "ActionPage",
     "ActionRecord",
     "ActionStatus",

@@ -35,7 +35,13 @@ from sqlmodel import Session, col, select
 from jiragate.errors import IdempotencyConflictError, StoreError
 from jiragate.store import audit
 from jiragate.store.audit import AuditNote, canonical_json
-from jiragate.store.models import ActionRecord, ActionStatus, Execution, utcnow
+from jiragate.store.models import (
+    EXECUTOR_JIRAGATE,
+    ActionRecord,
+    ActionStatus,
+    Execution,
+    utcnow,
+)
 
 DEFAULT_URL = "sqlite:///./jiragate.db"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -267,6 +273,7 @@ class Store:
         effective_details: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
         request_hash: str | None = None,
+        executor: str = EXECUTOR_JIRAGATE,
         audit_note: AuditNote | None = None,
     ) -> CreatedAction:
         """Insert a new action; with an Idempotency-Key, a replay returns the first one.
@@ -300,6 +307,7 @@ class Store:
             status=ActionStatus(status),
             idempotency_key=idempotency_key,
             request_hash=request_hash,
+            executor=executor,
         )
         try:
             with self.transaction() as session:
@@ -418,7 +426,10 @@ class Store:
             # SQLite ignores FOR UPDATE; its BEGIN IMMEDIATE already serializes claimers.
             record = session.exec(
                 select(ActionRecord)
-                .where(ActionRecord.status == ActionStatus.APPROVED)
+                .where(
+                    ActionRecord.status == ActionStatus.APPROVED,
+                    ActionRecord.executor == EXECUTOR_JIRAGATE,
+                )
                 .order_by(ActionRecord.updated_at, ActionRecord.id)  # type: ignore[arg-type]
                 .limit(1)
                 .with_for_update(skip_locked=True)

@@ -82,6 +82,10 @@ FINAL_STATUSES = frozenset(
 )
 
 
+EXECUTOR_JIRAGATE = "jiragate"
+EXECUTOR_EXTERNAL = "external"
+
+
 class Verdict(enum.StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
@@ -144,6 +148,10 @@ class ActionRecord(SQLModel, table=True):
     decision_note: str | None = Field(default=None, sa_type=sa.Text)
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    #: "jiragate" (our workers execute it) or "external" (approval only: the requester of a
+    #: Cheqpoint-compatible approval executes it itself; workers never claim it).
+    executor: str = Field(default=EXECUTOR_JIRAGATE, max_length=16)
 
     # Execution (a lease, so a crashed worker's claim runs out and the action is retried).
     claimed_by: str | None = Field(default=None, max_length=200)
