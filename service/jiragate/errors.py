@@ -9,7 +9,8 @@ JiragateError
 │   └── InvalidDetailsError     `details` break the action's schema; names pointer and rule
 ├── ApprovalError               an approval could not be created, fetched or decided
 │   ├── ApprovalBackendError    the approval service (Cheqpoint) failed or is unreachable
-│   └── DecisionRefusedError    a reviewer's decision is refused (widening edit, self-approval)
+│   └── DecisionRefusedError    a reviewer's decision is refused (widening edit, expired)
+│       └── ReviewerNotAllowedError  this reviewer may not decide it (other group, own action)
 ├── JiraError                   executing against Jira failed
 │   ├── JiraHTTPError           Jira answered with an error status; carries Jira's own messages
 │   ├── JiraTransportError      no usable answer (connection dropped, timeout, retries exhausted)
@@ -158,6 +159,10 @@ class ApprovalBackendError(ApprovalError):
 
 class DecisionRefusedError(ApprovalError):
     """A reviewer's decision cannot be accepted as given (the reason says why)."""
+
+
+class ReviewerNotAllowedError(DecisionRefusedError):
+    """The reviewer may not decide this action: not in its group, or it is their own."""
 
 
 # --------------------------------------------------------------------------- jira

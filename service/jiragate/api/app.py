@@ -1,0 +1,178 @@
+"""The FastAPI application, built by a factory from settings (no import-time app)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from jiragate import __version__
+from jiragate.api.deps import BodyError
+from jiragate.api.routes import actions, approvals, audit, cheqpoint_api, ops, policies, webhooks
+from jiragate.errors import (
+    ActionError,
+    ApprovalBackendError,
+    ApprovalError,
+    DecisionRefusedError,
+    IdempotencyConflictError,
+    ReviewerNotAllowedError,
+    StoreError,
+)
+from jiragate.gateway import Gateway
+from jiragate.settings import Settings
+
+log = logging.getLogger("jiragate.api")
+
+
+class BodyLimitMiddleware:
+    """Refuse bodies over the limit before reading them whole (Content-Length or streamed)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._too_large(send, int(declared))
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise BodyError(
+                        f"request body exceeds the limit of {self.max_bytes} bytes", 413
+                    )
+            return message
+
+        await self.app(scope, limited, send)
+
+    async def _too_large(self, send: Send, size: int) -> None:
+        response = JSONResponse(
+            {
+                "error": "body_too_large",
+                "message": f"request body is {size} bytes; the limit is {self.max_bytes}",
+            },
+            status_code=413,
+        )
+        await response({"type": "http"}, _empty_receive, send)
+
+
+async def _empty_receive() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+def _json_error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message, **extra}, status_code=status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error is a JSON body naming what is wrong; nothing leaks a stack trace."""
+
+    @app.exception_handler(BodyError)
+    async def body_error(_: Request, exc: BodyError) -> JSONResponse:
+        code = "body_too_large" if exc.status == 413 else "invalid_body"
+        if exc.status == 403:
+            code = "forbidden"
+        return _json_error(exc.status, code, str(exc))
+
+    @app.exception_handler(ActionError)
+    async def action_error(_: Request, exc: ActionError) -> JSONResponse:
+        return JSONResponse(
+            exc.as_dict(), status_code=422 if exc.code == "invalid_details" else 400
+        )
+
+    @app.exception_handler(IdempotencyConflictError)
+    async def conflict(_: Request, exc: IdempotencyConflictError) -> JSONResponse:
+        return _json_error(409, "idempotency_conflict", str(exc))
+
+    @app.exception_handler(ReviewerNotAllowedError)
+    async def not_allowed(_: Request, exc: ReviewerNotAllowedError) -> JSONResponse:
+        return _json_error(403, "reviewer_not_allowed", str(exc))
+
+    @app.exception_handler(DecisionRefusedError)
+    async def refused(_: Request, exc: DecisionRefusedError) -> JSONResponse:
+        return _json_error(409, "decision_refused", str(exc))
+
+    @app.exception_handler(ApprovalBackendError)
+    async def backend(_: Request, exc: ApprovalBackendError) -> JSONResponse:
+        return _json_error(503, "approval_backend_unavailable", str(exc))
+
+    @app.exception_handler(ApprovalError)
+    async def approval(_: Request, exc: ApprovalError) -> JSONResponse:
+        return _json_error(404, "not_found", str(exc))
+
+    @app.exception_handler(StoreError)
+    async def store(_: Request, exc: StoreError) -> JSONResponse:
+        return _json_error(503, "database_unavailable", str(exc))
+
+    @app.exception_handler(sa.exc.OperationalError)
+    async def database_down(_: Request, exc: sa.exc.OperationalError) -> JSONResponse:
+        log.error("database unavailable: %s", type(exc).__name__)
+        return _json_error(
+            503, "database_unavailable", "the database is unavailable; nothing was changed, retry"
+        )
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        codes = {401: "unauthorized", 403: "forbidden", 404: "not_found", 400: "bad_request"}
+        return JSONResponse(
+            {"error": codes.get(exc.status_code, "error"), "message": str(exc.detail)},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
+        ]
+        return _json_error(422, "invalid_request", "; ".join(problems), problems=problems)
+
+
+def create_app(settings: Settings, *, gateway: Gateway | None = None) -> FastAPI:
+    """The service. Pass a prebuilt `gateway` (tests) or let the lifespan build one; either
+    way the app closes it at shutdown."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The app owns the gateway either way: its HTTP clients live on this event loop.
+        app.state.gateway = gateway or Gateway.build(settings)
+        stop = asyncio.Event()
+        worker = asyncio.create_task(app.state.gateway.work(stop)) if settings.run_worker else None
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker is not None:
+                await worker
+            await app.state.gateway.aclose()
+
+    app = FastAPI(
+        title="Jiragate",
+        version=__version__,
+        summary="A policy gate between AI assistants and Jira.",
+        lifespan=lifespan,
+    )
+    if gateway is not None:
+        app.state.gateway = gateway
+    install_error_handlers(app)
+    for module in (actions, approvals, policies, audit, webhooks, cheqpoint_api, ops):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    return app

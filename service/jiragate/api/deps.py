@@ -1,0 +1,163 @@
+"""Request dependencies: the gateway, the caller's identity, and strictly parsed JSON bodies.
+
+`Annotated` aliases keep route signatures short (`gateway: GatewayDep, agent: AgentDep`).
+Every refused credential is audited (without the key) before the 401/403 goes out.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, HTTPException, Request
+
+from jiragate.gateway import Gateway
+from jiragate.settings import AgentAccount, ReviewerAccount
+
+MAX_JSON_DEPTH = 32
+
+
+def get_gateway(request: Request) -> Gateway:
+    gateway: Gateway = request.app.state.gateway
+    return gateway
+
+
+GatewayDep = Annotated[Gateway, Depends(get_gateway)]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: an agent (submits actions) or a reviewer (decides them)."""
+
+    name: str
+    role: Literal["agent", "reviewer"]
+    admin: bool = False
+
+    @property
+    def is_agent(self) -> bool:
+        return self.role == "agent"
+
+
+def _refuse(gateway: Gateway, request: Request, status: int, reason: str) -> HTTPException:
+    gateway.store.append_audit(
+        action_id=None,
+        actor="anonymous",
+        type="auth.refused",
+        data={"path": request.url.path, "method": request.method, "reason": reason},
+    )
+    return HTTPException(
+        status_code=status,
+        detail=reason,
+        headers={"WWW-Authenticate": 'Bearer realm="jiragate"'} if status == 401 else None,
+    )
+
+
+def bearer_key(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def resolve_key(gateway: Gateway, request: Request, key: str | None) -> Principal:
+    settings = gateway.settings
+    if key is None:
+        raise _refuse(gateway, request, 401, "missing API key (send Authorization: Bearer <key>)")
+    agent: AgentAccount | None = settings.agent_for_key(key)
+    if agent is not None:
+        if agent.revoked:
+            raise _refuse(gateway, request, 401, f"the API key of agent {agent.name} is revoked")
+        return Principal(agent.name, "agent")
+    reviewer: ReviewerAccount | None = settings.reviewer_for_key(key)
+    if reviewer is not None:
+        return Principal(reviewer.name, "reviewer", admin=reviewer.admin)
+    raise _refuse(gateway, request, 401, "unknown API key")
+
+
+def get_principal(request: Request, gateway: GatewayDep) -> Principal:
+    return resolve_key(gateway, request, bearer_key(request))
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def get_agent(request: Request, gateway: GatewayDep, principal: PrincipalDep) -> Principal:
+    if not principal.is_agent:
+        raise _refuse(gateway, request, 403, f"{principal.name} is a reviewer, not an agent")
+    return principal
+
+
+def get_reviewer(request: Request, gateway: GatewayDep, principal: PrincipalDep) -> Principal:
+    if principal.is_agent:
+        raise _refuse(gateway, request, 403, f"{principal.name} is an agent, not a reviewer")
+    return principal
+
+
+def get_admin(request: Request, gateway: GatewayDep, principal: PrincipalDep) -> Principal:
+    if not principal.admin:
+        raise _refuse(gateway, request, 403, f"{principal.name} is not an administrator")
+    return principal
+
+
+AgentDep = Annotated[Principal, Depends(get_agent)]
+ReviewerDep = Annotated[Principal, Depends(get_reviewer)]
+AdminDep = Annotated[Principal, Depends(get_admin)]
+
+
+# --------------------------------------------------------------------------- bodies
+
+
+class BodyError(Exception):
+    """The request body is not acceptable JSON; the message says exactly why."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+def _depth(value: Any, limit: int) -> int:
+    stack = [(value, 1)]
+    deepest = 0
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        if isinstance(node, dict):
+            stack.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, list):
+            stack.extend((child, depth + 1) for child in node)
+    return deepest
+
+
+def parse_json(raw: bytes, *, max_bytes: int) -> Any:
+    if len(raw) > max_bytes:
+        raise BodyError(f"request body is {len(raw)} bytes; the limit is {max_bytes}", 413)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BodyError(f"request body is not UTF-8: {exc.reason} at byte {exc.start}") from exc
+    if not text.strip():
+        raise BodyError("request body is empty; send a JSON object")
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise BodyError(f"JSON is nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except json.JSONDecodeError as exc:
+        raise BodyError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+    if _depth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise BodyError(f"JSON is nested deeper than {MAX_JSON_DEPTH} levels")
+    return value
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    gateway: Gateway = request.app.state.gateway
+    value = parse_json(await request.body(), max_bytes=gateway.settings.max_body_bytes)
+    if not isinstance(value, dict):
+        raise BodyError(f"expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+JsonBody = Annotated[dict[str, Any], Depends(json_object)]

@@ -1,0 +1,148 @@
+"""Agents: dry-run evaluation, evaluate-and-execute, and reading their actions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+
+from jiragate.api.deps import AgentDep, GatewayDep, JsonBody, Principal, PrincipalDep
+from jiragate.api.openapi import ENVELOPE_BODY
+from jiragate.api.views import STATUS_CODES, action_view
+from jiragate.catalog import ACTION_NAMES
+from jiragate.store import ActionRecord, ActionStatus
+
+router = APIRouter(prefix="/v1", tags=["actions"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="Same key and body: the same action, never executed twice.",
+    ),
+]
+
+
+@router.post("/evaluate", openapi_extra=ENVELOPE_BODY, summary="Dry run: the decision only")
+def evaluate(
+    body: JsonBody,
+    gateway: GatewayDep,
+    agent: AgentDep,
+    explain: Annotated[bool, Query(description="Say why every rule did or did not match.")] = True,
+) -> dict[str, Any]:
+    """Evaluate an action against the running policies; nothing is recorded or executed."""
+    decision = gateway.evaluate(body, agent=agent.name, explain=explain)
+    return decision.as_dict()
+
+
+@router.post(
+    "/actions",
+    openapi_extra=ENVELOPE_BODY,
+    summary="Evaluate and execute (or send for approval)",
+    responses={
+        200: {"description": "Executed, or decided (rejected/expired) while waiting"},
+        202: {"description": "Sent for approval (or approved and queued)"},
+        403: {"description": "Denied by policy"},
+        409: {"description": "Idempotency-Key reused with another body"},
+        502: {"description": "Jira refused or failed the action"},
+    },
+)
+async def submit(
+    body: JsonBody,
+    gateway: GatewayDep,
+    agent: AgentDep,
+    idempotency_key: IdempotencyKey = None,
+    wait: Annotated[
+        float | None,
+        Query(ge=0, le=3600, description="Seconds to wait for a decision (bounded by config)."),
+    ] = None,
+) -> JSONResponse:
+    submission = await gateway.submit(body, agent=agent.name, idempotency_key=idempotency_key)
+    record = submission.record
+    if wait and record.status in (
+        ActionStatus.PENDING_APPROVAL,
+        ActionStatus.APPROVED,
+        ActionStatus.EXECUTING,
+    ):
+        record = await gateway.wait_for_decision(record.id, wait)
+    headers = {"Location": f"/v1/actions/{record.id}"}
+    if not submission.created:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(
+        action_view(gateway, record), status_code=STATUS_CODES[record.status], headers=headers
+    )
+
+
+def _visible(record: ActionRecord | None, who: Principal, gateway: GatewayDep) -> bool:
+    if record is None:
+        return False
+    if who.is_agent:
+        return record.agent == who.name
+    return who.admin or record.review_group in gateway.reviewer_groups(who.name)
+
+
+@router.get("/actions/{action_id}", summary="One action: decision, approval, result, timeline")
+def get_action(
+    action_id: str, request: Request, gateway: GatewayDep, who: PrincipalDep
+) -> dict[str, Any]:
+    record = gateway.store.get_action(action_id)
+    if not _visible(record, who, gateway):
+        if record is not None:  # someone else's: audited, and answered as if absent
+            gateway.store.append_audit(
+                action_id=action_id,
+                actor=who.name,
+                type="access.refused",
+                data={"path": request.url.path},
+            )
+        raise HTTPException(404, f"no action {action_id!r}")
+    assert record is not None
+    return action_view(gateway, record, timeline=True)
+
+
+@router.get("/actions", summary="List actions (agents see their own; reviewers their groups')")
+def list_actions(
+    gateway: GatewayDep,
+    who: PrincipalDep,
+    status: Annotated[ActionStatus | None, Query()] = None,
+    action: Annotated[str | None, Query(description="An action name from the catalog.")] = None,
+    group: Annotated[str | None, Query(max_length=200)] = None,
+    agent: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> dict[str, Any]:
+    if action is not None and action not in ACTION_NAMES:
+        raise HTTPException(400, f"unknown action {action!r}; known: {', '.join(ACTION_NAMES)}")
+    if who.is_agent:
+        if agent not in (None, who.name):
+            raise HTTPException(403, "agents may only list their own actions")
+        agent = who.name
+    elif not who.admin:
+        groups = gateway.reviewer_groups(who.name)
+        if group is not None and group not in groups:
+            raise HTTPException(403, f"{who.name} does not review {group!r}")
+        if group is None:
+            if not groups:
+                return {"items": [], "next_cursor": None}
+            if len(groups) > 1:
+                # Several groups: filter after the query (pages stay bounded by `limit`).
+                page = gateway.store.list_actions(
+                    status=status, agent=agent, action=action, limit=limit, cursor=cursor
+                )
+                items = [r for r in page.items if r.review_group in groups]
+                return {
+                    "items": [action_view(gateway, r) for r in items],
+                    "next_cursor": page.next_cursor,
+                }
+            group = groups[0]
+    try:
+        page = gateway.store.list_actions(
+            status=status, agent=agent, action=action, group=group, limit=limit, cursor=cursor
+        )
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    return {
+        "items": [action_view(gateway, record) for record in page.items],
+        "next_cursor": page.next_cursor,
+    }

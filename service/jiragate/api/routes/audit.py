@@ -1,0 +1,53 @@
+"""The audit trail over HTTP: events (paged) and a JSON Lines export."""
+
+from __future__ import annotations
+
+import io
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse
+
+from jiragate.api.deps import AdminDep, GatewayDep
+from jiragate.store.audit import event_as_dict, export_jsonl, list_events, verify
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
+
+
+@router.get("", summary="Audit events, oldest first (admins)")
+def events(
+    gateway: GatewayDep,
+    _admin: AdminDep,
+    action_id: Annotated[str | None, Query(max_length=64)] = None,
+    after: Annotated[int | None, Query(ge=0, description="Only events after this seq.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    items = list_events(gateway.store.engine, action_id=action_id, after=after, limit=limit)
+    return {
+        "items": [event_as_dict(event) for event in items],
+        "next_after": items[-1].seq if len(items) == limit else None,
+    }
+
+
+@router.get("/verify", summary="Check the hash chain")
+def verify_chain(gateway: GatewayDep, _admin: AdminDep) -> dict[str, Any]:
+    report = verify(gateway.store.engine)
+    return {
+        "ok": report.ok,
+        "checked": report.checked,
+        "head_seq": report.head_seq,
+        "head_hash": report.head_hash,
+        "first_bad_seq": report.first_bad_seq,
+        "problem": report.problem,
+    }
+
+
+@router.get("/export", summary="Every event as JSON Lines", response_class=PlainTextResponse)
+def export(
+    gateway: GatewayDep,
+    _admin: AdminDep,
+    since: Annotated[int | None, Query(ge=0, description="Only events after this seq.")] = None,
+) -> PlainTextResponse:
+    buffer = io.StringIO()
+    export_jsonl(gateway.store.engine, buffer, since=since)
+    return PlainTextResponse(buffer.getvalue(), media_type="application/x-ndjson")

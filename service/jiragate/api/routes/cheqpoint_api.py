@@ -1,0 +1,206 @@
+"""The built-in inbox, spoken as the Cheqpoint HTTP protocol (same paths, fields, statuses).
+
+So the official `cheqpoint` SDK, and Jiragate's own Cheqpoint backend, work against Jiragate
+unchanged. Callers authenticate with `x-api-key: <agent API key>` (the SDK also repeats it
+as `apiKey` in the body). A request is a catalog action: the policy decides it on the spot
+(allow → APPROVED, deny → REJECTED, both `autoDecided`, as Cheqpoint's Rules would) or routes
+it to a review group's inbox. An action name prefixed with a group's `cheqpoint.action_prefix`
+(how a Jiragate Cheqpoint backend makes requests routable) goes to that group. As with
+Cheqpoint, whoever asked executes the approved action: Jiragate's workers never run these.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from jiragate.api.deps import BodyError, GatewayDep, Principal, json_object, resolve_key
+from jiragate.catalog import parse_envelope
+from jiragate.errors import ActionError
+from jiragate.gateway import Gateway
+from jiragate.store import EXECUTOR_EXTERNAL, ActionRecord, ActionStatus, AuditNote
+
+router = APIRouter(prefix="/api", tags=["cheqpoint-compatible"])
+MAX_WAIT_MS = 10_000
+
+_STATUS = {
+    ActionStatus.PENDING_APPROVAL: "PENDING",
+    ActionStatus.APPROVED: "APPROVED",
+    ActionStatus.REJECTED: "REJECTED",
+    ActionStatus.EXPIRED: "REJECTED",
+    ActionStatus.DENIED: "REJECTED",
+}
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _caller(request: Request, gateway: Gateway, body: dict[str, Any] | None) -> Principal:
+    key = request.headers.get("x-api-key") or (body or {}).get("apiKey")
+    principal = resolve_key(gateway, request, key if isinstance(key, str) and key else None)
+    if not principal.is_agent:
+        raise BodyError("Cheqpoint requests are made with an agent's API key", 403)
+    return principal
+
+
+def _route(gateway: Gateway, action: str) -> tuple[str, str | None]:
+    """Strip a group's action prefix: ("pm:jira_create_epic") -> ("jira_create_epic", "pms")."""
+    for name, group in gateway.policies.current.groups.items():
+        prefix = group.cheqpoint.action_prefix
+        if prefix and action.startswith(prefix):
+            return action[len(prefix) :], name
+    return action, None
+
+
+def _create(gateway: Gateway, agent: str, body: dict[str, Any]) -> ActionRecord:
+    raw_action = body.get("action")
+    if not isinstance(raw_action, str):
+        raise BodyError("'action' must be a string")
+    action, routed_group = _route(gateway, raw_action)
+    envelope = {"action": action, "summary": body.get("summary"), "details": body.get("details")}
+    if body.get("justification") is not None:
+        envelope["justification"] = body["justification"]
+    request = parse_envelope(envelope)
+    policies = gateway.policies.current
+    decision = policies.evaluate(request, agent=agent)
+    group_name = routed_group or decision.review_group
+    if decision.needs_approval or routed_group:
+        status = ActionStatus.PENDING_APPROVAL
+    elif decision.allowed:
+        status = ActionStatus.APPROVED
+    else:
+        status = ActionStatus.DENIED
+    callback = body.get("webhookUrl") or body.get("callbackUrl")
+    created = gateway.store.create_action(
+        agent=agent,
+        action=request.action,
+        summary=request.summary,
+        justification=request.justification,
+        details=request.details,
+        effective_details=request.details if status is ActionStatus.APPROVED else None,
+        kind=request.kind.value,
+        decision=decision.decision.value,
+        status=status,
+        review_group=group_name if status is ActionStatus.PENDING_APPROVAL else None,
+        determining_rule=decision.determining_rule,
+        decision_json={
+            **decision.as_dict(),
+            "cheqpoint": {
+                "riskScore": body.get("riskScore"),
+                "trace": body.get("trace"),
+                "callbackUrl": callback if isinstance(callback, str) else None,
+            },
+        },
+        policy_revision=decision.revision,
+        executor=EXECUTOR_EXTERNAL,
+        audit_note=AuditNote(
+            actor=agent,
+            type="approval.requested",
+            data={
+                "api": "cheqpoint",
+                "action": raw_action,
+                "decision": decision.decision.value,
+                "group": group_name,
+            },
+        ),
+    )
+    record = created.action
+    if status is ActionStatus.PENDING_APPROVAL:
+        group = policies.groups.get(group_name or "")
+        timeout = group.approval_timeout_seconds if group else 24 * 3600
+        gateway.inbox.open(
+            record.id,
+            group=group_name or "",
+            min_approvals=group.min_approvals if group else 1,
+            expires_at=gateway.store.clock() + timedelta(seconds=timeout),
+        )
+    return gateway.get_record(record.id)
+
+
+def cheqpoint_status(record: ActionRecord) -> dict[str, Any]:
+    """`GET /api/approvals/{id}` for one record, field for field as Cheqpoint answers."""
+    decision = record.decision_json or {}
+    auto = record.status is ActionStatus.DENIED or (
+        record.status is ActionStatus.APPROVED and not record.reviewers
+    )
+    modified = None
+    if record.effective_details is not None and record.effective_details != record.details:
+        # The full effective payload: right whether a client reads it as a patch over
+        # `details` (Cheqpoint's docs) or as a replacement (the SDK's effective_details).
+        modified = record.effective_details
+    note = record.decision_note
+    if record.status is ActionStatus.DENIED:
+        note = (decision.get("reasons") or [None])[0]
+    reason_code = {
+        ActionStatus.EXPIRED: "EXPIRED",
+        ActionStatus.DENIED: "POLICY_DENIED",
+    }.get(record.status)
+    return {
+        "id": record.id,
+        "status": _STATUS.get(record.status, "APPROVED"),
+        "details": record.details,
+        "modifiedDetails": modified,
+        "responseNotes": note,
+        "decisionReasonCode": reason_code,
+        "decisionNote": note,
+        "autoDecided": auto,
+        "autoDecisionRuleName": decision.get("determining_rule") if auto else None,
+        "decidedAt": record.decided_at.isoformat() if record.decided_at else None,
+        "retryable": record.status is ActionStatus.EXPIRED,
+    }
+
+
+@router.post("/approvals/request", summary="Create an approval request (Cheqpoint protocol)")
+async def create_request(request: Request, gateway: GatewayDep) -> JSONResponse:
+    body = await json_object(request)
+    agent = _caller(request, gateway, body)
+    try:
+        record = _create(gateway, agent.name, body)
+    except ActionError as exc:
+        return _error(400, str(exc))
+    return JSONResponse({"id": record.id, "status": _STATUS[record.status]})
+
+
+@router.get("/approvals/{approval_id}", summary="An approval's status and decision")
+def get_request(approval_id: str, request: Request, gateway: GatewayDep) -> JSONResponse:
+    agent = _caller(request, gateway, None)
+    record = gateway.store.get_action(approval_id)
+    if record is None or record.agent != agent.name:
+        return _error(404, f"approval request {approval_id!r} not found")
+    gateway.store.expire_overdue()
+    record = gateway.get_record(approval_id)
+    return JSONResponse(cheqpoint_status(record))
+
+
+@router.post("/webhooks/inbound", summary="Ask and wait (up to 10 s) for a decision")
+async def inbound(request: Request, gateway: GatewayDep) -> JSONResponse:
+    body = await json_object(request)
+    agent = _caller(request, gateway, body)
+    try:
+        record = _create(gateway, agent.name, body)
+    except ActionError as exc:
+        return _error(400, str(exc))
+    wait_ms = body.get("maxWaitMs", 0)
+    if not isinstance(wait_ms, int | float) or isinstance(wait_ms, bool) or wait_ms < 0:
+        return _error(400, "maxWaitMs must be a non-negative number")
+    deadline = time.monotonic() + min(wait_ms, MAX_WAIT_MS) / 1000
+    while record.status is ActionStatus.PENDING_APPROVAL and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+        record = gateway.get_record(record.id)
+    status = cheqpoint_status(record)
+    return JSONResponse(
+        {
+            "status": status["status"].lower(),
+            "approvalId": record.id,
+            "id": record.id,
+            "modifiedDetails": status["modifiedDetails"],
+            "decisionNote": status["decisionNote"],
+            "reviewUrl": f"/inbox/actions/{record.id}",
+        }
+    )

@@ -1,0 +1,37 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+
+from jiragate.api.deps import GatewayDep
+from jiragate.metrics import CONTENT_TYPE
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="The process is up")
+def healthz() -> dict[str, Any]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Ready to serve: database reachable, policies loaded")
+def readyz(gateway: GatewayDep) -> JSONResponse:
+    checks: dict[str, Any] = {"policies": gateway.policies.current.revision}
+    try:
+        with gateway.store.engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+        checks["database"] = "ok"
+    except sa.exc.SQLAlchemyError as exc:
+        checks["database"] = f"unavailable: {type(exc).__name__}"
+        return JSONResponse({"status": "unavailable", "checks": checks}, status_code=503)
+    return JSONResponse({"status": "ready", "checks": checks})
+
+
+@router.get("/metrics", summary="Prometheus metrics")
+def metrics(gateway: GatewayDep) -> Response:
+    return Response(gateway.metrics.render(), media_type=CONTENT_TYPE)

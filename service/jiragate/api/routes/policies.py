@@ -1,0 +1,83 @@
+"""The running policy set: inspect it, reload it atomically."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from jiragate.api.deps import AdminDep, GatewayDep, PrincipalDep
+from jiragate.errors import PolicyLoadError
+from jiragate.policy.lint import lint
+
+router = APIRouter(prefix="/v1/policies", tags=["policies"])
+
+
+@router.get("", summary="The running policy set: revision, groups, rules")
+def get_policies(gateway: GatewayDep, _who: PrincipalDep) -> dict[str, Any]:
+    policies = gateway.policies.current
+    return {
+        "revision": policies.revision,
+        "files": list(policies.model.files),
+        "groups": [
+            {
+                "name": g.name,
+                "description": g.description,
+                "members": list(g.members),
+                "min_approvals": g.min_approvals,
+                "approval_timeout_seconds": g.approval_timeout_seconds,
+            }
+            for g in policies.groups.values()
+        ],
+        "rules": [
+            {
+                "id": r.id,
+                "description": r.description,
+                "decision": r.decision.value,
+                "route_to": r.route_to,
+                "priority": r.priority,
+                "reason": r.reason,
+                "location": str(r.location),
+            }
+            for r in policies.rules
+        ],
+        "defaults": {
+            "write": policies.model.defaults.write.value,
+            "destructive": policies.model.defaults.destructive.value,
+            "route_to": policies.model.defaults.route_to,
+        },
+        "warnings": [issue.as_dict() for issue in lint(policies)],
+    }
+
+
+@router.post(
+    "/reload", summary="Reload from disk; an invalid set is refused, the running one stays"
+)
+def reload_policies(gateway: GatewayDep, admin: AdminDep) -> JSONResponse:
+    before = gateway.policies.current.revision
+    try:
+        fresh = gateway.policies.reload()
+    except PolicyLoadError as exc:
+        gateway.store.append_audit(
+            action_id=None,
+            actor=admin.name,
+            type="policy.reload_refused",
+            data={"errors": [str(issue) for issue in exc.issues], "running": before},
+        )
+        return JSONResponse(
+            {
+                "error": "invalid_policies",
+                "message": "the new policy set is invalid; the running set was kept",
+                "running_revision": before,
+                "errors": [issue.as_dict() for issue in exc.issues],
+            },
+            status_code=422,
+        )
+    gateway.store.append_audit(
+        action_id=None,
+        actor=admin.name,
+        type="policy.reloaded",
+        data={"from": before, "to": fresh.revision},
+    )
+    return JSONResponse({"revision": fresh.revision, "previous_revision": before})

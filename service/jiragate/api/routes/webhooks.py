@@ -1,0 +1,60 @@
+"""Decisions pushed by Cheqpoint: verified, then treated only as a hint to fetch the truth."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from jiragate.api.deps import GatewayDep
+from jiragate.approvals.cheqpoint import SIGNATURE_HEADER, verify_webhook_signature
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+
+
+def _refuse(gateway: GatewayDep, status: int, reason: str, data: dict[str, Any]) -> JSONResponse:
+    gateway.store.append_audit(
+        action_id=None, actor="cheqpoint", type="webhook.refused", data={"reason": reason, **data}
+    )
+    return JSONResponse({"error": "webhook_refused", "message": reason}, status_code=status)
+
+
+@router.post("/cheqpoint", summary="Cheqpoint decision webhook (HMAC-SHA256 signed)")
+async def cheqpoint_webhook(request: Request, gateway: GatewayDep) -> JSONResponse:
+    secret = gateway.settings.cheqpoint.webhook_secret
+    body = await request.body()
+    if len(body) > gateway.settings.max_body_bytes:
+        return _refuse(gateway, 413, "webhook body too large", {})
+    if secret is None:
+        return _refuse(
+            gateway, 401, "webhooks are not configured (no cheqpoint.webhook_secret)", {}
+        )
+    signature = request.headers.get(SIGNATURE_HEADER, "")
+    if not verify_webhook_signature(secret.get_secret_value(), body, signature):
+        return _refuse(gateway, 401, f"missing or invalid {SIGNATURE_HEADER}", {})
+    try:
+        payload = json.loads(body)
+        approval_ref = payload["id"]
+        if not isinstance(approval_ref, str) or not approval_ref:
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        return _refuse(gateway, 400, "the webhook body must be JSON with a string 'id'", {})
+    # The pushed status is never trusted: fetch the approval with our own key and act on that.
+    record = await gateway.webhook_hint(approval_ref)
+    if record is None:
+        return _refuse(
+            gateway, 404, f"no action waits on approval {approval_ref!r}", {"ref": approval_ref}
+        )
+    gateway.store.append_audit(
+        action_id=record.id,
+        actor="cheqpoint",
+        type="webhook.received",
+        data={
+            "ref": approval_ref,
+            "pushed_status": str(payload.get("status")),
+            "status_after_fetch": record.status.value,
+        },
+    )
+    return JSONResponse({"id": record.id, "status": record.status.value})

@@ -1,0 +1,826 @@
+"""The gateway: the one place where policy, approvals, Jira and the store meet.
+
+```
+submit(envelope, agent)
+  └─ validate (catalog) ─ evaluate (policy) ─ record (store, audited)
+        ├─ allow            → claim inline → execute (Jira) → executed / partially / failed
+        ├─ deny             → denied
+        └─ require_approval → open in the inbox, or create in Cheqpoint → pending_approval
+decide(action, reviewer, verdict, edit)          (inbox)
+apply_cheqpoint(decision)                         (poll, webhook hint, sync wait)
+  └─ an edit is a patch: effective payload → schema → widening check → policy again
+        └─ approved (effective payload stored) → a worker claims it → execute once
+```
+
+Every state change goes through the store's compare-and-set, so two replicas (or a webhook
+and a poll) racing on one action cannot both move it; the winner's audit event is the only
+one written. Execution is at-least-once in the face of crashes (a lease runs out and the
+action is claimed again) and exactly-once in Jira because the adapter marks and looks for
+what it created.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from jiragate.approvals.cheqpoint import (
+    CheqpointClient,
+    CheqpointDecision,
+    CheqpointStatus,
+)
+from jiragate.approvals.inbox import InboxBackend, VoteOutcome
+from jiragate.catalog import (
+    ActionKind,
+    ActionRequest,
+    apply_patch,
+    count_of,
+    parse_envelope,
+    validate_details,
+    widening_reasons,
+)
+from jiragate.errors import (
+    ActionError,
+    ApprovalBackendError,
+    ApprovalError,
+    DecisionRefusedError,
+    JiraError,
+    JiraTransportError,
+    PolicyLoadError,
+    ReviewerNotAllowedError,
+)
+from jiragate.jira.operations import JiraAdapter
+from jiragate.metrics import Metrics
+from jiragate.policy.engine import Decision, PolicySet, load_policies
+from jiragate.policy.loader import policy_files
+from jiragate.policy.model import Effect, ReviewGroup
+from jiragate.settings import Settings
+from jiragate.store import ActionRecord, ActionStatus, AuditNote, Store, Verdict, request_hash
+
+log = logging.getLogger("jiragate.gateway")
+
+_DECISION_STATUS = {
+    Effect.ALLOW: ActionStatus.ALLOWED,
+    Effect.DENY: ActionStatus.DENIED,
+    Effect.REQUIRE_APPROVAL: ActionStatus.PENDING_APPROVAL,
+}
+_OUTCOME_STATUS = {
+    "succeeded": ActionStatus.EXECUTED,
+    "partial": ActionStatus.PARTIALLY_EXECUTED,
+    "failed": ActionStatus.FAILED,
+}
+CHEQPOINT = "cheqpoint"
+
+
+# --------------------------------------------------------------------------- policies
+
+
+class PolicyHolder:
+    """The running policy set, swapped atomically: a reload builds and checks the whole new
+    set first, and only then replaces the reference, so no request ever sees half a set and
+    an invalid set never replaces a working one."""
+
+    def __init__(self, path: Path, metrics: Metrics) -> None:
+        self.path = path
+        self.metrics = metrics
+        self._current = load_policies(path)
+        self._fingerprint = self._stat()
+        metrics.policy_rules.set(len(self._current.rules))
+
+    @property
+    def current(self) -> PolicySet:
+        return self._current
+
+    def reload(self) -> PolicySet:
+        """Load the directory again; raises PolicyLoadError and keeps the running set."""
+        try:
+            fresh = load_policies(self.path)
+        except PolicyLoadError:
+            self.metrics.policy_reloads.labels("invalid").inc()
+            raise
+        self._current = fresh
+        self._fingerprint = self._stat()
+        self.metrics.policy_reloads.labels("ok").inc()
+        self.metrics.policy_rules.set(len(fresh.rules))
+        return fresh
+
+    def reload_if_changed(self) -> bool:
+        """Hot reload: True if files changed and the new set was valid and swapped in."""
+        fingerprint = self._stat()
+        if fingerprint == self._fingerprint:
+            return False
+        self._fingerprint = fingerprint  # an invalid edit is reported once, not every tick
+        try:
+            before = self._current.revision
+            return self.reload().revision != before
+        except PolicyLoadError as exc:
+            log.error("policy reload refused; still running %s:\n%s", self._current.revision, exc)
+            return False
+
+    def _stat(self) -> tuple[tuple[str, int, int], ...]:
+        try:
+            files = policy_files(self.path)
+        except PolicyLoadError:
+            return ()
+        return tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """What `submit` did: the stored record, the decision, and whether this call created it."""
+
+    record: ActionRecord
+    decision: Decision | None
+    created: bool
+
+
+@dataclass(slots=True)
+class WorkerStats:
+    executed: int = 0
+    expired: int = 0
+    reclaimed: int = 0
+    synced: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def risk_score(decision: Decision, request: ActionRequest, group: ReviewGroup | None) -> float:
+    """A 0..1 score for Cheqpoint's routing and auto-decision rules: what kind of action,
+    how many issues, how urgent. Coarse on purpose; the policy made the real decision."""
+    base = {ActionKind.READ: 0.1, ActionKind.WRITE: 0.5, ActionKind.DESTRUCTIVE: 0.8}[request.kind]
+    count = count_of(request.action, request.details)
+    score = base + min(0.15, count / 200)
+    if request.details.get("priority") in ("High", "Highest"):
+        score += 0.05
+    if group is not None and group.cheqpoint.min_risk_score is not None:
+        score = max(score, group.cheqpoint.min_risk_score)
+    return round(min(score, 1.0), 2)
+
+
+class Gateway:
+    """Build one per process with `Gateway.build(settings)`; close with `aclose()`."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        policies: PolicyHolder,
+        store: Store,
+        adapter: JiraAdapter,
+        metrics: Metrics,
+        cheqpoint_clients: Mapping[str, CheqpointClient] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.policies = policies
+        self.store = store
+        self.adapter = adapter
+        self.metrics = metrics
+        self.inbox = InboxBackend(store, apply_patch=apply_patch)
+        # One client per distinct Connection Key, keyed by review group ("" = the default).
+        self._cheqpoint = dict(cheqpoint_clients or {})
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        *,
+        jira_transport: Any = None,
+        cheqpoint_transport: Any = None,
+    ) -> Gateway:
+        from jiragate.store import init_db, make_engine
+
+        metrics = Metrics()
+        engine = make_engine(settings.database_url)
+        init_db(engine)
+        policies = PolicyHolder(settings.policy_dir, metrics)
+        adapter = JiraAdapter(settings.jira.to_config(), transport=jira_transport)
+        clients: dict[str, CheqpointClient] = {}
+        if settings.approval_backend == CHEQPOINT:
+            clients = _cheqpoint_clients(settings, policies.current, cheqpoint_transport)
+        return cls(
+            settings=settings,
+            policies=policies,
+            store=Store(engine),
+            adapter=adapter,
+            metrics=metrics,
+            cheqpoint_clients=clients,
+        )
+
+    async def aclose(self) -> None:
+        """Close the HTTP clients (on the event loop that used them) and the database pool."""
+        await self.adapter.aclose()
+        for client in self._cheqpoint.values():
+            await client.aclose()
+        self.store.engine.dispose()
+
+    # ----------------------------------------------------------------- evaluation
+
+    def evaluate(
+        self, envelope: Mapping[str, Any], *, agent: str, explain: bool = True
+    ) -> Decision:
+        """The dry run: the full decision, nothing recorded, nothing executed."""
+        decision = self.policies.current.evaluate(
+            parse_envelope(envelope), agent=agent, explain=explain
+        )
+        return decision
+
+    # ----------------------------------------------------------------- submission
+
+    async def submit(
+        self,
+        envelope: Mapping[str, Any],
+        *,
+        agent: str,
+        idempotency_key: str | None = None,
+    ) -> Submission:
+        """Validate, decide, record, and act: execute an allowed action now; open an
+        approval for a gated one. With an Idempotency-Key a replay returns the first record
+        (and never executes twice); the same key with another body raises a conflict."""
+        request = parse_envelope(envelope)
+        policies = self.policies.current
+        decision = policies.evaluate(request, agent=agent, explain=False)
+        self.metrics.decisions.labels(decision.decision.value, request.action).inc()
+        status = _DECISION_STATUS[decision.decision]
+        created = self.store.create_action(
+            agent=agent,
+            action=request.action,
+            summary=request.summary,
+            justification=request.justification,
+            details=request.details,
+            effective_details=request.details if decision.allowed else None,
+            kind=request.kind.value,
+            decision=decision.decision.value,
+            status=status,
+            review_group=decision.review_group,
+            determining_rule=decision.determining_rule,
+            decision_json=decision.as_dict(),
+            policy_revision=decision.revision,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash(request.as_dict()) if idempotency_key else None,
+            audit_note=AuditNote(
+                actor=agent,
+                type="action.submitted",
+                data={
+                    "action": request.action,
+                    "decision": decision.decision.value,
+                    "rule": decision.determining_rule,
+                    "review_group": decision.review_group,
+                    "reasons": list(decision.reasons),
+                    "policy_revision": decision.revision,
+                },
+            ),
+        )
+        record = created.action
+        if not created.created:
+            return Submission(record, None, created=False)
+        self.metrics.statuses.labels(status.value).inc()
+        if decision.allowed:
+            record = await self.execute_now(record)
+        elif decision.needs_approval:
+            record = await self._open_approval(record, request, decision)
+        return Submission(record, decision, created=True)
+
+    async def _open_approval(
+        self, record: ActionRecord, request: ActionRequest, decision: Decision
+    ) -> ActionRecord:
+        group_name = decision.review_group or ""
+        group = self.policies.current.groups.get(group_name)
+        timeout = group.approval_timeout_seconds if group else 24 * 3600
+        expires_at = self.store.clock() + timedelta(seconds=timeout)
+        if self.settings.approval_backend == CHEQPOINT:
+            await self._create_in_cheqpoint(record, request, decision, expires_at)
+        else:
+            self.inbox.open(
+                record.id,
+                group=group_name,
+                min_approvals=group.min_approvals if group else 1,
+                expires_at=expires_at,
+            )
+        return self.get_record(record.id)
+
+    # ----------------------------------------------------------------- inbox decisions
+
+    def reviewer_groups(self, reviewer: str) -> list[str]:
+        return sorted(
+            name for name, g in self.policies.current.groups.items() if reviewer in g.members
+        )
+
+    def decide(
+        self,
+        action_id: str,
+        *,
+        reviewer: str,
+        verdict: Verdict | str,
+        modified_details: Mapping[str, Any] | None = None,
+        note: str | None = None,
+    ) -> VoteOutcome:
+        """A reviewer's verdict on an inbox approval. An edit is checked before it counts:
+        it must validate, may only narrow the action, and must still be something this
+        review group may approve. Refusals are audited and raise DecisionRefusedError."""
+        record = self.store.get_action(action_id)
+        if record is None:
+            raise ApprovalError(f"no action {action_id!r}")
+        try:
+            if record.review_group not in self.reviewer_groups(reviewer):
+                raise ReviewerNotAllowedError(
+                    f"{reviewer} is not a member of {record.review_group!r}, which reviews "
+                    f"{action_id}"
+                )
+            if reviewer == record.agent:
+                raise ReviewerNotAllowedError(
+                    f"{reviewer} requested {action_id} and cannot decide it"
+                )
+            if Verdict(verdict) is Verdict.APPROVE and modified_details:
+                self.check_edit(record, modified_details)
+            outcome = self.inbox.vote(
+                action_id,
+                reviewer=reviewer,
+                verdict=verdict,
+                modified_details=modified_details or None,
+                note=note,
+            )
+        except DecisionRefusedError as exc:
+            self.store.append_audit(
+                action_id=action_id,
+                actor=reviewer,
+                type="approval.refused",
+                data={"verdict": str(verdict), "reason": str(exc)},
+            )
+            raise
+        if outcome.decided:
+            self._observe_decision(record, outcome.status)
+        return outcome
+
+    def check_edit(self, record: ActionRecord, patch: Mapping[str, Any]) -> dict[str, Any]:
+        """The effective payload of a reviewer's edit, or DecisionRefusedError saying why not."""
+        effective = apply_patch(record.action, record.details, patch)
+        try:
+            validate_details(record.action, effective)
+        except ActionError as exc:
+            raise DecisionRefusedError(f"the edited details are invalid: {exc}") from exc
+        widening = widening_reasons(record.action, record.details, effective)
+        if widening:
+            raise DecisionRefusedError(
+                "an edit may only narrow the action, but " + "; ".join(widening)
+            )
+        again = self.policies.current.evaluate(
+            ActionRequest(record.action, record.summary, effective, record.justification),
+            agent=record.agent,
+        )
+        if again.denied:
+            raise DecisionRefusedError(
+                f"the edited action would be denied by rule {again.determining_rule!r}: "
+                f"{again.reason}"
+            )
+        if again.needs_approval and again.review_group != record.review_group:
+            raise DecisionRefusedError(
+                f"the edited action would need approval from {again.review_group!r}, "
+                f"not {record.review_group!r}"
+            )
+        return effective
+
+    def _observe_decision(self, record: ActionRecord, status: ActionStatus) -> None:
+        self.metrics.statuses.labels(status.value).inc()
+        waited = (self.store.clock() - record.created_at).total_seconds()
+        self.metrics.approval_latency.labels(status.value).observe(max(waited, 0.0))
+
+    # ----------------------------------------------------------------- Cheqpoint
+
+    def _client_for(self, group: str | None) -> CheqpointClient:
+        client = self._cheqpoint.get(group or "") or self._cheqpoint.get("")
+        if client is None:
+            raise ApprovalBackendError("no Cheqpoint client is configured")
+        return client
+
+    async def _create_in_cheqpoint(
+        self,
+        record: ActionRecord,
+        request: ActionRequest,
+        decision: Decision,
+        expires_at: datetime,
+    ) -> None:
+        policies = self.policies.current
+        group = policies.groups.get(decision.review_group or "")
+        self.store.transition_status(
+            record.id,
+            from_statuses=[ActionStatus.PENDING_APPROVAL],
+            to_status=ActionStatus.PENDING_APPROVAL,
+            approval_backend=CHEQPOINT,
+            expires_at=expires_at,
+            min_approvals=1,
+        )
+        await self._send_to_cheqpoint(record, request, decision.review_group, group, decision)
+
+    async def _send_to_cheqpoint(
+        self,
+        record: ActionRecord,
+        request: ActionRequest,
+        group_name: str | None,
+        group: ReviewGroup | None,
+        decision: Decision | None,
+    ) -> bool:
+        prefix = group.cheqpoint.action_prefix if group else ""
+        webhook = (
+            f"{self.settings.public_url.rstrip('/')}/v1/webhooks/cheqpoint"
+            if self.settings.public_url
+            else None
+        )
+        score = risk_score(decision, request, group) if decision else None
+        try:
+            ref = await self._client_for(group_name).create_request(
+                action=f"{prefix}{request.action}",
+                summary=request.summary,
+                details=request.details,
+                justification=request.justification,
+                risk_score=score,
+                webhook_url=webhook,
+                trace={
+                    "jiragateActionId": record.id,
+                    "reviewGroup": group_name,
+                    "agent": record.agent,
+                    "rule": record.determining_rule,
+                    "policyRevision": record.policy_revision,
+                },
+            )
+        except ApprovalBackendError as exc:
+            # Fail closed but keep the request: it stays pending, and the sync loop tries to
+            # create it again until the approval expires.
+            self.metrics.approval_backend_errors.inc()
+            self.store.append_audit(
+                action_id=record.id,
+                actor="gateway",
+                type="approval.backend_error",
+                data={"backend": CHEQPOINT, "error": str(exc)},
+            )
+            return False
+        self.store.transition_status(
+            record.id,
+            from_statuses=[ActionStatus.PENDING_APPROVAL],
+            to_status=ActionStatus.PENDING_APPROVAL,
+            approval_ref=ref,
+            audit_note=AuditNote(
+                actor="gateway",
+                type="approval.opened",
+                data={"backend": CHEQPOINT, "ref": ref, "group": group_name, "risk": score},
+            ),
+        )
+        return True
+
+    async def sync_cheqpoint(self, record: ActionRecord) -> ActionRecord:
+        """Ask Cheqpoint about one pending action (create it first if that failed before)."""
+        if record.status is not ActionStatus.PENDING_APPROVAL:
+            return record
+        if record.approval_ref is None:
+            request = ActionRequest(
+                record.action, record.summary, record.details, record.justification
+            )
+            group = self.policies.current.groups.get(record.review_group or "")
+            await self._send_to_cheqpoint(record, request, record.review_group, group, None)
+            return self.get_record(record.id)
+        try:
+            decision = await self._client_for(record.review_group).get_request(record.approval_ref)
+        except ApprovalBackendError as exc:
+            self.metrics.approval_backend_errors.inc()
+            log.warning("Cheqpoint poll failed for %s: %s", record.id, exc)
+            return record
+        return await self.apply_cheqpoint(record, decision)
+
+    async def apply_cheqpoint(
+        self, record: ActionRecord, decision: CheqpointDecision
+    ) -> ActionRecord:
+        """Apply a decision *fetched from Cheqpoint with our own key* (never a pushed body)."""
+        if decision.id != record.approval_ref or record.status is not ActionStatus.PENDING_APPROVAL:
+            return record
+        if decision.status is CheqpointStatus.PENDING:
+            return record
+        now = self.store.clock()
+        if record.expires_at is not None and record.expires_at <= now:
+            self.store.expire_overdue(now=now)  # a decision after expiry changes nothing
+            return self.get_record(record.id)
+        reviewer = f"cheqpoint:{decision.id}"
+        note = decision.decision_note or decision.response_notes
+        if decision.status is CheqpointStatus.REJECTED:
+            if (
+                decision.retryable
+                and self._resubmits(record) < self.settings.cheqpoint.max_resubmits
+            ):
+                self.store.transition_status(
+                    record.id,
+                    from_statuses=[ActionStatus.PENDING_APPROVAL],
+                    to_status=ActionStatus.PENDING_APPROVAL,
+                    approval_ref=None,
+                    audit_note=AuditNote(
+                        actor="cheqpoint",
+                        type="approval.resubmitted",
+                        data={"ref": decision.id, "reason": note},
+                    ),
+                )
+                return await self.sync_cheqpoint(self.get_record(record.id))
+            moved = self._finish_approval(
+                record, ActionStatus.REJECTED, reviewer, note, decision.retryable
+            )
+            return moved
+        patch = decision.modified_details or {}
+        try:
+            effective = self.check_edit(record, patch) if patch else dict(record.details)
+        except DecisionRefusedError as exc:
+            return self._finish_approval(
+                record,
+                ActionStatus.REJECTED,
+                reviewer,
+                f"the reviewer's edit was refused: {exc}",
+                False,
+            )
+        return self._finish_approval(
+            record, ActionStatus.APPROVED, reviewer, note, False, effective, patch
+        )
+
+    def _resubmits(self, record: ActionRecord) -> int:
+        from jiragate.store.audit import list_events
+
+        events = list_events(self.store.engine, action_id=record.id, limit=500)
+        return sum(1 for e in events if e.type == "approval.resubmitted")
+
+    def _finish_approval(
+        self,
+        record: ActionRecord,
+        status: ActionStatus,
+        reviewer: str,
+        note: str | None,
+        retryable: bool,
+        effective: dict[str, Any] | None = None,
+        patch: Mapping[str, Any] | None = None,
+    ) -> ActionRecord:
+        fields: dict[str, Any] = {
+            "reviewers": [reviewer],
+            "decision_note": note,
+            "decided_at": self.store.clock(),
+        }
+        if effective is not None:
+            fields["effective_details"] = effective
+        moved = self.store.transition_status(
+            record.id,
+            from_statuses=[ActionStatus.PENDING_APPROVAL],
+            to_status=status,
+            audit_note=AuditNote(
+                actor=reviewer,
+                type=f"approval.{status.value}",
+                data={"note": note, "modified_details": dict(patch or {}), "retryable": retryable},
+            ),
+            **fields,
+        )
+        if moved:
+            self._observe_decision(record, status)
+        return self.get_record(record.id)
+
+    async def webhook_hint(self, approval_ref: str) -> ActionRecord | None:
+        """A verified webhook names an approval; fetch it ourselves before acting on it."""
+        page = self.store.list_actions(status=ActionStatus.PENDING_APPROVAL, limit=500)
+        record = next((r for r in page.items if r.approval_ref == approval_ref), None)
+        if record is None:
+            record = self._find_by_ref(approval_ref)
+        if record is None:
+            return None
+        return await self.sync_cheqpoint(record)
+
+    def _find_by_ref(self, approval_ref: str) -> ActionRecord | None:
+        from sqlmodel import select
+
+        with self.store.transaction(read_only=True) as session:
+            return session.exec(
+                select(ActionRecord).where(ActionRecord.approval_ref == approval_ref)
+            ).first()
+
+    # ----------------------------------------------------------------- execution
+
+    async def execute_now(self, record: ActionRecord) -> ActionRecord:
+        """Run an auto-allowed action inline, under the same claim a worker would take."""
+        lease = self.store.clock() + timedelta(seconds=self.settings.lease_seconds)
+        claimed = self.store.transition_status(
+            record.id,
+            from_statuses=[ActionStatus.ALLOWED],
+            to_status=ActionStatus.EXECUTING,
+            claimed_by=self.worker_id,
+            claim_expires_at=lease,
+            attempts=record.attempts + 1,
+            audit_note=AuditNote(
+                actor=self.worker_id,
+                type="action.claimed",
+                data={"worker": self.worker_id, "attempt": record.attempts + 1},
+            ),
+        )
+        if not claimed:
+            return self.get_record(record.id)
+        return await self._execute(self.get_record(record.id))
+
+    async def run_once(self) -> ActionRecord | None:
+        """Claim the oldest approved action and execute it; None when nothing waits."""
+        record = self.store.claim_next_approved(
+            worker_id=self.worker_id, lease_seconds=self.settings.lease_seconds
+        )
+        if record is None:
+            return None
+        return await self._execute(record)
+
+    async def _execute(self, record: ActionRecord) -> ActionRecord:
+        details = record.effective_details or record.details
+        execution = self.store.record_execution(
+            action_id=record.id, attempt=record.attempts, worker=self.worker_id
+        )
+        heartbeat = asyncio.create_task(self._heartbeat(record.id))
+        started = time.perf_counter()
+        try:
+            result = await self.adapter.execute(
+                record.action, details, action_id=record.id, summary=record.summary
+            )
+        except JiraTransportError as exc:
+            partial = getattr(exc, "result", None)
+            self.store.finish_execution(
+                execution.id,
+                outcome="unknown",
+                result=partial.as_dict() if partial is not None else None,
+                error=str(exc),
+            )
+            self.metrics.jira_errors.labels(record.action, "transport").inc()
+            return self._retry_or_fail(record, str(exc))
+        except (JiraError, ActionError) as exc:
+            self.store.finish_execution(execution.id, outcome="failed", error=str(exc))
+            self.metrics.jira_errors.labels(record.action, "refused").inc()
+            return self._finish_execution(record, ActionStatus.FAILED, None, str(exc))
+        finally:
+            heartbeat.cancel()
+            self.metrics.jira_latency.labels(record.action).observe(time.perf_counter() - started)
+        outcome = result.outcome.value
+        summary = result.as_dict()
+        self.store.finish_execution(execution.id, outcome=outcome, result=summary)
+        if outcome != "succeeded":
+            self.metrics.jira_errors.labels(record.action, outcome).inc()
+        error = "; ".join(f.reason for f in result.failures) or None
+        return self._finish_execution(record, _OUTCOME_STATUS[outcome], summary, error)
+
+    def _finish_execution(
+        self,
+        record: ActionRecord,
+        status: ActionStatus,
+        result: dict[str, Any] | None,
+        error: str | None,
+    ) -> ActionRecord:
+        moved = self.store.transition_status(
+            record.id,
+            from_statuses=[ActionStatus.EXECUTING],
+            to_status=status,
+            expect_claimed_by=self.worker_id,
+            claimed_by=None,
+            claim_expires_at=None,
+            result_json=result,
+            error=error,
+            audit_note=AuditNote(
+                actor=self.worker_id,
+                type=f"action.{status.value}",
+                data={
+                    "created": [c["key"] for c in (result or {}).get("created", [])],
+                    "updated": (result or {}).get("updated", []),
+                    "failures": len((result or {}).get("failures", [])),
+                    "error": error,
+                },
+            ),
+        )
+        if moved:
+            self.metrics.statuses.labels(status.value).inc()
+        else:
+            log.warning("%s: lost the claim before recording %s", record.id, status.value)
+        return self.get_record(record.id)
+
+    def _retry_or_fail(self, record: ActionRecord, error: str) -> ActionRecord:
+        if record.attempts >= self.settings.max_attempts:
+            return self._finish_execution(
+                record,
+                ActionStatus.FAILED,
+                None,
+                f"gave up after {record.attempts} attempts: {error}",
+            )
+        self.store.transition_status(
+            record.id,
+            from_statuses=[ActionStatus.EXECUTING],
+            to_status=ActionStatus.APPROVED,
+            expect_claimed_by=self.worker_id,
+            claimed_by=None,
+            claim_expires_at=None,
+            error=error,
+            audit_note=AuditNote(
+                actor=self.worker_id,
+                type="action.retry_scheduled",
+                data={"attempt": record.attempts, "error": error},
+            ),
+        )
+        return self.get_record(record.id)
+
+    async def _heartbeat(self, action_id: str) -> None:
+        interval = max(self.settings.lease_seconds / 3, 0.05)
+        while True:
+            await asyncio.sleep(interval)
+            self.store.extend_lease(
+                action_id, worker_id=self.worker_id, lease_seconds=self.settings.lease_seconds
+            )
+
+    # ----------------------------------------------------------------- housekeeping
+
+    async def maintain(self) -> WorkerStats:
+        """One round of the background duties every replica and worker may run safely
+        together: expire overdue approvals, take back dead workers' claims, hand stranded
+        auto-allowed actions to the workers, sync Cheqpoint, and hot-reload policies."""
+        stats = WorkerStats()
+        now = self.store.clock()
+        stats.expired = len(self.store.expire_overdue(now=now))
+        stats.reclaimed = len(self.store.reclaim_expired_leases(now=now))
+        stranded_before = now - timedelta(seconds=self.settings.lease_seconds)
+        for record in self.store.list_actions(status=ActionStatus.ALLOWED, limit=100).items:
+            if record.created_at <= stranded_before:
+                self.store.transition_status(
+                    record.id,
+                    from_statuses=[ActionStatus.ALLOWED],
+                    to_status=ActionStatus.APPROVED,
+                    audit_note=AuditNote("system", "action.handed_to_worker", {}),
+                )
+        if self.settings.approval_backend == CHEQPOINT:
+            page = self.store.list_actions(status=ActionStatus.PENDING_APPROVAL, limit=100)
+            for record in page.items:
+                if record.approval_backend == CHEQPOINT:
+                    await self.sync_cheqpoint(record)
+                    stats.synced += 1
+        self.policies.reload_if_changed()
+        return stats
+
+    async def work(self, stop: asyncio.Event, *, poll_interval: float | None = None) -> None:
+        """The worker loop: housekeeping, then execute everything approved, until `stop`."""
+        interval = poll_interval or self.settings.worker_poll_interval
+        last_maintenance = 0.0
+        while not stop.is_set():
+            try:
+                if time.monotonic() - last_maintenance >= max(interval * 4, 1.0):
+                    await self.maintain()
+                    last_maintenance = time.monotonic()
+                while not stop.is_set() and await self.run_once() is not None:
+                    pass
+            except Exception:  # the loop must outlive a bad round (database blip, bug)
+                log.exception("worker round failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+
+    # ----------------------------------------------------------------- reads
+
+    def get_record(self, action_id: str) -> ActionRecord:
+        record = self.store.get_action(action_id)
+        if record is None:  # pragma: no cover - rows are never deleted
+            raise ApprovalError(f"action {action_id} vanished")
+        return record
+
+    async def wait_for_decision(self, action_id: str, seconds: float) -> ActionRecord:
+        """Wait (bounded) until the action leaves pending/approved/executing, like
+        Cheqpoint's sync mode; polls Cheqpoint about once a second when it is the backend."""
+        deadline = time.monotonic() + min(seconds, self.settings.max_wait_seconds)
+        last_poll = 0.0
+        record = self.get_record(action_id)
+        while not record.final and time.monotonic() < deadline:
+            if (
+                record.approval_backend == CHEQPOINT
+                and record.status is ActionStatus.PENDING_APPROVAL
+                and time.monotonic() - last_poll >= 1.0
+            ):
+                record = await self.sync_cheqpoint(record)
+                last_poll = time.monotonic()
+            await asyncio.sleep(0.05)
+            record = self.get_record(action_id)
+        return record
+
+
+def _cheqpoint_clients(
+    settings: Settings, policies: PolicySet, transport: Any
+) -> dict[str, CheqpointClient]:
+    default_key = settings.cheqpoint.connection_key
+    assert default_key is not None  # Settings refuses cheqpoint without a key
+    clients = {
+        "": CheqpointClient(
+            settings.cheqpoint.url, default_key.get_secret_value(), transport=transport
+        )
+    }
+    for name, group in policies.groups.items():
+        env = group.cheqpoint.connection_key_env
+        if env and os.environ.get(env):
+            clients[name] = CheqpointClient(
+                settings.cheqpoint.url, os.environ[env], transport=transport
+            )
+    return clients

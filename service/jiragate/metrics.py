@@ -1,0 +1,65 @@
+"""Prometheus metrics, one registry per app (no process-global state, so tests can build many).
+
+Label values are bounded sets (decisions, statuses, action names, outcomes): never an agent
+key, an issue key or anything a caller controls freely.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.decisions = Counter(
+            "jiragate_decisions_total",
+            "Policy decisions, by outcome and action.",
+            ["decision", "action"],
+            registry=self.registry,
+        )
+        self.statuses = Counter(
+            "jiragate_action_status_total",
+            "Actions reaching a status.",
+            ["status"],
+            registry=self.registry,
+        )
+        self.approval_latency = Histogram(
+            "jiragate_approval_latency_seconds",
+            "From submission to a reviewer's decision.",
+            ["outcome"],
+            buckets=(1, 10, 60, 300, 900, 1800, 3600, 7200, 14400, 86400),
+            registry=self.registry,
+        )
+        self.jira_latency = Histogram(
+            "jiragate_jira_execution_seconds",
+            "Time to execute one action against Jira (all its calls).",
+            ["action"],
+            registry=self.registry,
+        )
+        self.jira_errors = Counter(
+            "jiragate_jira_errors_total",
+            "Executions that did not fully succeed, by kind.",
+            ["action", "kind"],
+            registry=self.registry,
+        )
+        self.approval_backend_errors = Counter(
+            "jiragate_approval_backend_errors_total",
+            "Failed calls to the approval backend (Cheqpoint).",
+            registry=self.registry,
+        )
+        self.policy_reloads = Counter(
+            "jiragate_policy_reloads_total",
+            "Policy reload attempts, by result.",
+            ["result"],
+            registry=self.registry,
+        )
+        self.policy_rules = Gauge(
+            "jiragate_policy_rules", "Rules in the running policy set.", registry=self.registry
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

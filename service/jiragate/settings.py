@@ -1,0 +1,228 @@
+"""Configuration: a YAML/JSON config file plus `JIRAGATE_*` environment variables.
+
+Settings are built once by the edge (`jiragate serve`, `create_app(settings)`) and passed
+down; nothing imports a global. Environment variables win over the file; nested fields use
+`__`, e.g. `JIRAGATE_JIRA__URL`. Secrets are `SecretStr`: they never print, and placeholder
+values ("changeme", "secret", …) are refused at start-up rather than discovered in production.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from jiragate.jira.config import JiraConfig
+
+_PLACEHOLDERS = {"changeme", "change-me", "secret", "password", "todo", "xxx", "placeholder"}
+
+
+def _refuse_placeholder(value: SecretStr | None, what: str) -> SecretStr | None:
+    if value is not None and value.get_secret_value().strip().lower() in _PLACEHOLDERS:
+        raise ValueError(f"{what} is a placeholder ({value.get_secret_value()!r}); set a real one")
+    return value
+
+
+def default_policy_dir() -> Path:
+    """./policies when present, else the policies shipped with the package (or the repo)."""
+    local = Path("policies")
+    if local.is_dir():
+        return local
+    packaged = Path(__file__).parent / "_data" / "policies"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "policies"
+
+
+class AgentAccount(BaseModel):
+    """An agent: the identity policies match as `agent`, and its API key."""
+
+    name: str = Field(min_length=1, max_length=200)
+    api_key: SecretStr
+    revoked: bool = False
+
+    @field_validator("api_key")
+    @classmethod
+    def _real_key(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("an API key must be at least 16 characters")
+        return _refuse_placeholder(value, "api_key") or value
+
+
+class ReviewerAccount(BaseModel):
+    """A reviewer: decides approvals for the policy groups that list them as members."""
+
+    name: str = Field(min_length=1, max_length=200)
+    api_key: SecretStr
+    password: SecretStr | None = None  # for the inbox web sign-in
+    admin: bool = False  # may reload policies and read the whole audit trail
+
+    @field_validator("api_key")
+    @classmethod
+    def _real_key(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("an API key must be at least 16 characters")
+        return _refuse_placeholder(value, "api_key") or value
+
+
+class JiraSettings(BaseModel):
+    url: str = "http://127.0.0.1:8081"
+    flavour: Literal["cloud", "datacenter"] = "cloud"
+    email: str | None = None
+    api_token: SecretStr | None = None
+    personal_access_token: SecretStr | None = None
+    story_points_field: str | None = None
+    board_id: int | None = 1
+    epic_link_field: str | None = None
+    timeout: float = 30.0
+    max_retries: int = 4
+
+    def to_config(self) -> JiraConfig:
+        return JiraConfig(
+            base_url=self.url,
+            flavour=self.flavour,
+            email=self.email,
+            api_token=self.api_token.get_secret_value() if self.api_token else None,
+            personal_access_token=(
+                self.personal_access_token.get_secret_value()
+                if self.personal_access_token
+                else None
+            ),
+            story_points_field=self.story_points_field,
+            board_id=self.board_id,
+            epic_link_field=self.epic_link_field,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+        )
+
+
+class CheqpointSettings(BaseModel):
+    url: str = "http://127.0.0.1:8080"
+    #: The default Connection Key; a group's `cheqpoint.connection_key_env` overrides it.
+    connection_key: SecretStr | None = None
+    #: Shared secret Cheqpoint signs outgoing webhooks with (HMAC-SHA256).
+    webhook_secret: SecretStr | None = None
+    #: How often pending requests are polled when no webhook arrives (seconds).
+    poll_interval: float = 5.0
+    #: How many times a `retryable` system rejection is submitted again before giving up.
+    max_resubmits: int = 1
+
+    _check_key = field_validator("connection_key", "webhook_secret")(
+        lambda value, info: _refuse_placeholder(value, info.field_name)
+    )
+
+
+class Settings(BaseSettings):
+    """Everything `jiragate serve` and `jiragate worker` need. See docs/operations.md."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="JIRAGATE_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    policy_dir: Path = Field(default_factory=default_policy_dir)
+    database_url: str = "sqlite:///./jiragate.db"
+    jira: JiraSettings = Field(default_factory=JiraSettings)
+    approval_backend: Literal["inbox", "cheqpoint"] = "inbox"
+    cheqpoint: CheqpointSettings = Field(default_factory=CheqpointSettings)
+    #: The URL Cheqpoint reaches this service at, for webhooks (None: poll only).
+    public_url: str | None = None
+    agents: list[AgentAccount] = Field(default_factory=list)
+    reviewers: list[ReviewerAccount] = Field(default_factory=list)
+    #: Secret for the inbox's session cookies and CSRF tokens.
+    session_secret: SecretStr | None = None
+
+    #: Run the execution worker inside this process (turn off when running `jiragate worker`).
+    run_worker: bool = True
+    worker_poll_interval: float = 0.5
+    lease_seconds: float = 120.0
+    max_attempts: int = 5
+    #: Largest request body accepted, in bytes.
+    max_body_bytes: int = 256 * 1024
+    #: Longest `?wait=` an agent may ask for, in seconds.
+    max_wait_seconds: float = 60.0
+
+    _check_session = field_validator("session_secret")(
+        lambda value, info: _refuse_placeholder(value, info.field_name)
+    )
+
+    @model_validator(mode="after")
+    def _unique_identities(self) -> Settings:
+        keys = [a.api_key.get_secret_value() for a in self.agents] + [
+            r.api_key.get_secret_value() for r in self.reviewers
+        ]
+        if len(keys) != len(set(keys)):
+            raise ValueError(
+                "two accounts share an API key; every agent and reviewer needs its own"
+            )
+        names = [a.name for a in self.agents] + [r.name for r in self.reviewers]
+        if len(names) != len(set(names)):
+            raise ValueError("two accounts share a name; agent and reviewer names must be unique")
+        if self.approval_backend == "cheqpoint" and self.cheqpoint.connection_key is None:
+            raise ValueError("approval_backend is cheqpoint but cheqpoint.connection_key is unset")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment over explicit values (which come from the config file) over defaults.
+        return (env_settings, init_settings)
+
+    @classmethod
+    def from_file(cls, path: str | Path | None, **overrides: Any) -> Settings:
+        """Settings from a YAML/JSON file (optional), then the environment on top."""
+        data: dict[str, Any] = {}
+        if path is not None:
+            text = Path(path).read_text(encoding="utf-8")
+            loaded = json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
+            if not isinstance(loaded, dict):
+                raise ValueError(f"{path}: the config file must hold a mapping")
+            data = loaded
+        data.update(overrides)
+        return cls(**data)
+
+    # ----------------------------------------------------------------- identities
+
+    def agent_for_key(self, key: str) -> AgentAccount | None:
+        return _match_key(self.agents, key)
+
+    def reviewer_for_key(self, key: str) -> ReviewerAccount | None:
+        return _match_key(self.reviewers, key)
+
+    def reviewer(self, name: str) -> ReviewerAccount | None:
+        return next((r for r in self.reviewers if r.name == name), None)
+
+    def secrets(self) -> list[str]:
+        """Every secret value, so logs and tests can prove none of them leaks."""
+        values: list[SecretStr | None] = [
+            self.jira.api_token,
+            self.jira.personal_access_token,
+            self.cheqpoint.connection_key,
+            self.cheqpoint.webhook_secret,
+            self.session_secret,
+        ]
+        values += [a.api_key for a in self.agents]
+        values += [r.api_key for r in self.reviewers] + [r.password for r in self.reviewers]
+        return [v.get_secret_value() for v in values if v is not None]
+
+
+def _match_key(accounts: list[Any], key: str) -> Any:
+    """Constant-time comparison of digests, so response timing says nothing about keys."""
+    wanted = hashlib.sha256(key.encode()).digest()
+    found = None
+    for account in accounts:
+        digest = hashlib.sha256(account.api_key.get_secret_value().encode()).digest()
+        if hmac.compare_digest(digest, wanted):
+            found = account
+    return found

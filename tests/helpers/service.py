@@ -1,0 +1,131 @@
+"""A running Jiragate (uvicorn on loopback) in front of a running Jira sandbox, for tests.
+
+`running_service(...)` yields a `Service` with ready httpx clients for a few accounts:
+the log-triage agent, an IDE assistant, two engineering leads, two project managers and an
+administrator (the reviewer names match the default policy's group members).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from jiragate.api.app import create_app
+from jiragate.gateway import Gateway
+from jiragate.jira.sandbox import SandboxState, create_sandbox_app
+from jiragate.settings import Settings
+from tests.helpers.servers import serve_app
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+KEYS = {
+    "log-triage-bot": "agent-key-log-triage-bot-0001",
+    "ide-assistant": "agent-key-ide-assistant-0002",
+    "retired-bot": "agent-key-retired-bot-00000003",
+    "lead-alice": "reviewer-key-lead-alice-0001",
+    "lead-bob": "reviewer-key-lead-bob-000002",
+    "pm-carol": "reviewer-key-pm-carol-000003",
+    "pm-dave": "reviewer-key-pm-dave-0000004",
+    "auditor": "reviewer-key-auditor-000005",
+}
+JIRA_EMAIL = "jiragate@example.com"
+JIRA_TOKEN = "jira-api-token-for-tests-0001"
+WEBHOOK_SECRET = "whsec-test-cheqpoint-0001"
+
+
+def make_settings(
+    db_url: str, jira_url: str, *, policy_dir: Path | None = None, **overrides: Any
+) -> Settings:
+    data: dict[str, Any] = {
+        "policy_dir": policy_dir or REPO_ROOT / "policies",
+        "database_url": db_url,
+        "jira": {
+            "url": jira_url,
+            "flavour": "cloud",
+            "email": JIRA_EMAIL,
+            "api_token": JIRA_TOKEN,
+            "board_id": 1,
+        },
+        "agents": [
+            {"name": "log-triage-bot", "api_key": KEYS["log-triage-bot"]},
+            {"name": "ide-assistant", "api_key": KEYS["ide-assistant"]},
+            {"name": "retired-bot", "api_key": KEYS["retired-bot"], "revoked": True},
+        ],
+        "reviewers": [
+            {"name": "lead-alice", "api_key": KEYS["lead-alice"]},
+            {"name": "lead-bob", "api_key": KEYS["lead-bob"]},
+            {"name": "pm-carol", "api_key": KEYS["pm-carol"]},
+            {"name": "pm-dave", "api_key": KEYS["pm-dave"]},
+            {"name": "auditor", "api_key": KEYS["auditor"], "admin": True},
+        ],
+        "worker_poll_interval": 0.05,
+        "lease_seconds": 30,
+    }
+    data.update(overrides)
+    return Settings(**data)
+
+
+@dataclass
+class Service:
+    url: str
+    gateway: Gateway
+    sandbox: SandboxState
+    sandbox_url: str
+    clients: dict[str, httpx.Client] = field(default_factory=dict)
+
+    def client(self, name: str) -> httpx.Client:
+        return self.clients[name]
+
+    @property
+    def agent(self) -> httpx.Client:
+        return self.clients["log-triage-bot"]
+
+    def wait_for_status(self, action_id: str, *statuses: str, timeout: float = 15) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            view = self.agent_view(action_id)
+            if view["status"] in statuses:
+                return view
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{action_id} stayed {view['status']}, wanted {statuses}")
+            time.sleep(0.05)
+
+    def agent_view(self, action_id: str, agent: str = "log-triage-bot") -> dict:
+        response = self.clients[agent].get(f"/v1/actions/{action_id}")
+        response.raise_for_status()
+        return response.json()
+
+    def sandbox_issues(self, label: str | None = None, **where: Any) -> list[Any]:
+        """Sandbox issues carrying `label` whose attributes match `where`."""
+        with self.sandbox.lock:
+            issues = list(self.sandbox.issues.values())
+        return [
+            issue
+            for issue in issues
+            if (label is None or label in issue.labels)
+            and all(getattr(issue, name) == value for name, value in where.items())
+        ]
+
+
+@contextmanager
+def running_service(
+    db_url: str, *, sandbox_state: SandboxState | None = None, **overrides: Any
+) -> Iterator[Service]:
+    state = sandbox_state or SandboxState()
+    with ExitStack() as stack:
+        sandbox_url = stack.enter_context(serve_app(create_sandbox_app(state)))
+        settings = make_settings(db_url, sandbox_url, **overrides)
+        gateway = Gateway.build(settings)
+        app = create_app(settings, gateway=gateway)
+        url = stack.enter_context(serve_app(app))
+        service = Service(url=url, gateway=gateway, sandbox=state, sandbox_url=sandbox_url)
+        for name, key in KEYS.items():
+            service.clients[name] = stack.enter_context(
+                httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+            )
+        yield service
