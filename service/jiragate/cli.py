@@ -19,10 +19,16 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "test": ("jiragate.policy.commands", "Run the *_test.yaml policy tests."),
     "eval": ("jiragate.policy.commands", "Dry-run one action (JSON file) against the policies."),
     "sandbox": ("jiragate.jira.sandbox.commands", "Serve the Jira emulator."),
+    "serve": ("jiragate.commands", "Run the gateway service (HTTP API, inbox, worker)."),
+    "worker": ("jiragate.commands", "Run an execution worker (no HTTP)."),
+    "demo": ("jiragate.commands", "Start sandbox + service + inbox with demo accounts."),
+    "audit": ("jiragate.commands", "Verify or export the audit trail."),
+    "mcp": ("jiragate.mcp_commands", "Serve the gateway as an MCP server over stdio."),
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only the chosen command's module is imported (for its arguments)."""
     parser = argparse.ArgumentParser(
         prog="jiragate",
         description="A policy gate between AI assistants and Jira.",
@@ -30,18 +36,27 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module_name, help_text) in _COMMANDS.items():
         command_parser = sub.add_parser(name, help=help_text, description=help_text)
-        module = importlib.import_module(module_name)
-        add_arguments: Callable[[str, argparse.ArgumentParser], None] = module.add_arguments
-        add_arguments(name, command_parser)
-        command_parser.set_defaults(_module=module)
+        if name == command:
+            module = importlib.import_module(module_name)
+            add_arguments: Callable[[str, argparse.ArgumentParser], None] = module.add_arguments
+            add_arguments(name, command_parser)
+            command_parser.set_defaults(_module=module)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in args_list if not a.startswith("-")), None)
+    parser = build_parser(command if command in _COMMANDS else None)
+    args = parser.parse_args(args_list)
     run: Callable[[argparse.Namespace], int] = args._module.run
-    return run(args)
+    try:
+        return run(args)
+    except BrokenPipeError:  # `jiragate test | head` closed our stdout: not an error
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":
