@@ -146,10 +146,24 @@ class Settings(BaseSettings):
     max_body_bytes: int = 256 * 1024
     #: Longest `?wait=` an agent may ask for, in seconds.
     max_wait_seconds: float = 60.0
+    #: The catalog actions the MCP server offers as tools (None: all of them). The status and
+    #: dry-run tools are always offered. See docs/mcp.md.
+    mcp_actions: list[str] | None = None
 
     _check_session = field_validator("session_secret")(
         lambda value, info: _refuse_placeholder(value, info.field_name)
     )
+
+    @field_validator("mcp_actions")
+    @classmethod
+    def _known_mcp_actions(cls, value: list[str] | None) -> list[str] | None:
+        from jiragate.catalog import ACTION_NAMES
+
+        unknown = [name for name in value or () if name not in ACTION_NAMES]
+        if unknown:
+            listed = ", ".join(map(repr, unknown))
+            raise ValueError(f"unknown action(s) {listed}; known: {', '.join(ACTION_NAMES)}")
+        return value
 
     @model_validator(mode="after")
     def _unique_identities(self) -> Settings:
