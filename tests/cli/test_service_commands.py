@@ -1,0 +1,147 @@
+"""`jiragate demo`, `audit`, `worker` and `serve` as a user runs them: real processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import httpx
+import sqlalchemy as sa
+
+from jiragate.store import make_engine
+from tests.helpers.servers import free_port
+
+
+def jiragate(*args: str, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "jiragate.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kwargs,
+    )
+
+
+def test_demo_walks_through_the_seed_story_and_exits(tmp_path):
+    result = jiragate(
+        "demo",
+        "--port",
+        "0",
+        "--sandbox-port",
+        "0",
+        "--data-dir",
+        str(tmp_path),
+        "--exit-after-walkthrough",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "created 4 tickets" in out
+    assert "Approving 4 tickets as Medium priority" in out
+    assert '"rule": "deny-bulk-deletes"' in out
+    assert "Walkthrough complete: every step behaved as expected." in out
+    assert (tmp_path / "jiragate-demo.db").exists()
+
+
+def test_audit_verify_and_export_detect_tampering(tmp_path):
+    data = tmp_path / "demo"
+    assert (
+        jiragate(
+            "demo",
+            "--port",
+            "0",
+            "--sandbox-port",
+            "0",
+            "--data-dir",
+            str(data),
+            "--exit-after-walkthrough",
+        ).returncode
+        == 0
+    )
+    url = f"sqlite:///{data / 'jiragate-demo.db'}"
+    ok = jiragate("audit", "verify", "--database-url", url)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.startswith("audit chain OK")
+
+    exported = jiragate("audit", "export", "--database-url", url)
+    assert exported.returncode == 0
+    lines = exported.stdout.strip().splitlines()
+    assert len(lines) >= 10 and '"type": "action.submitted"' in lines[0].replace('":"', '": "')
+
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE audit_events SET actor = 'mallory' WHERE seq = 3"))
+    engine.dispose()
+    broken = jiragate("audit", "verify", "--database-url", url)
+    assert broken.returncode == 1
+    assert "BROKEN at seq 3" in broken.stdout
+
+
+def test_serve_starts_and_answers_health_checks(tmp_path):
+    config = tmp_path / "jiragate.yaml"
+    config.write_text(
+        f"database_url: sqlite:///{tmp_path / 'serve.db'}\n"
+        "agents:\n  - {name: bot, api_key: serve-test-agent-key-0001}\n"
+        "jira: {url: 'http://127.0.0.1:9', email: a@example.com, api_token: serve-test-token}\n"
+    )
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jiragate.cli",
+            "serve",
+            "--config",
+            str(config),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.communicate()[1]
+                assert time.monotonic() < deadline, "serve did not start"
+                time.sleep(0.1)
+        assert response.status_code == 200
+        assert response.json()["checks"]["database"] == "ok"
+        unauthenticated = httpx.post(f"http://127.0.0.1:{port}/v1/actions", json={})
+        assert unauthenticated.status_code == 401
+    finally:
+        process.terminate()
+        process.communicate(timeout=15)  # reaps the process and closes its pipes
+
+
+def test_serve_refuses_bad_settings_with_a_clear_message(tmp_path):
+    config = tmp_path / "bad.yaml"
+    config.write_text("agents:\n  - {name: bot, api_key: changeme-but-long-enough}\nbogus: 1\n")
+    result = jiragate("serve", "--config", str(config), timeout=30)
+    assert result.returncode == 2
+    assert "invalid settings" in result.stderr
+    assert "bogus" in result.stderr
+
+
+def test_serve_names_a_bad_jira_setting_instead_of_a_traceback(tmp_path):
+    config = tmp_path / "nojira.yaml"
+    config.write_text(f"database_url: sqlite:///{tmp_path / 'x.db'}\n")
+    result = jiragate("serve", "--config", str(config), "--port", str(free_port()), timeout=30)
+    assert result.returncode == 2
+    assert "cannot start: Jira Cloud needs both email and api_token" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_worker_once_executes_nothing_on_an_empty_database(tmp_path):
+    config = tmp_path / "w.yaml"
+    config.write_text(
+        f"database_url: sqlite:///{tmp_path / 'w.db'}\n"
+        "jira: {url: 'http://127.0.0.1:9', email: a@example.com, api_token: worker-test-token}\n"
+    )
+    result = jiragate("worker", "--config", str(config), "--once", timeout=60)
+    assert result.returncode == 0, result.stderr
