@@ -114,15 +114,21 @@ class Service:
 
 @contextmanager
 def running_service(
-    db_url: str, *, sandbox_state: SandboxState | None = None, **overrides: Any
+    db_url: str,
+    *,
+    sandbox_state: SandboxState | None = None,
+    port: int | None = None,
+    **overrides: Any,
 ) -> Iterator[Service]:
+    """`port` (optional) fixes the service's port, so settings can name the service's own
+    URL before it starts (e.g. `cheqpoint.url` pointing at its own `/api/`)."""
     state = sandbox_state or SandboxState()
     with ExitStack() as stack:
         sandbox_url = stack.enter_context(serve_app(create_sandbox_app(state)))
         settings = make_settings(db_url, sandbox_url, **overrides)
         gateway = Gateway.build(settings)
         app = create_app(settings, gateway=gateway)
-        url = stack.enter_context(serve_app(app))
+        url = stack.enter_context(serve_app(app, port=port))
         service = Service(url=url, gateway=gateway, sandbox=state, sandbox_url=sandbox_url)
         for name, key in KEYS.items():
             service.clients[name] = stack.enter_context(
