@@ -1,0 +1,809 @@
+"""The MCP server: AI assistants reach Jira only through the gate.
+
+```
+MCP client ──tools/call──► tool arguments ──► envelope ──► gateway.submit(envelope, agent)
+   (stdio: `jiragate mcp`;                        ├─ allowed          → the Jira result
+    HTTP: POST/GET /mcp, Bearer <agent key>)      ├─ denied           → isError, rule + reason
+                                                  ├─ require_approval → "awaits <group>", action id
+                                                  └─ invalid          → isError, JSON pointer + rule
+```
+
+One tool per catalog action (those in `settings.mcp_actions`, all by default), named like the
+action. A tool's input is the HTTP envelope minus `action` (the tool name is the action):
+`{summary, details, justification?, idempotencyKey?}`, with the action's own JSON Schema as
+`details`. Details are nested rather than flattened because three actions' details have a
+`summary` field of their own (the ticket's title), which would collide with the envelope's.
+Two more tools are always offered: `jira_action_status` (follow a gated action, with a bounded
+wait) and `dry_run` (the explained decision, nothing recorded or executed).
+
+Built on the official `mcp` SDK (2.x): the low-level `mcp.server.lowlevel.Server` with
+`on_list_tools`/`on_call_tool` handlers, `stdio_server()` for stdio and a
+`StreamableHTTPSessionManager` for streamable HTTP (see the SDK's
+`mcp/server/lowlevel/server.py` and `mcp/server/streamable_http_manager.py`). Tool failures are
+results with `isError: true`, not protocol errors, so the model sees them and can adjust; an
+unknown tool name is a protocol error (-32602), as the MCP spec's tools page has it
+(https://modelcontextprotocol.io/specification/2025-06-18/server/tools#error-handling).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from mcp import types
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.auth.provider import AccessToken
+from mcp.server.context import ServerRequestContext
+from mcp.server.lowlevel import Server
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.shared.exceptions import MCPError
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from jiragate import __version__
+from jiragate.catalog import (
+    ACTION_NAMES,
+    CATALOG,
+    MAX_JUSTIFICATION,
+    MAX_SUMMARY,
+    ActionKind,
+    load_action_schema,
+)
+from jiragate.errors import (
+    ActionError,
+    ApprovalBackendError,
+    IdempotencyConflictError,
+    InvalidDetailsError,
+    JiragateError,
+    StoreError,
+    UnknownActionError,
+)
+from jiragate.gateway import Gateway
+from jiragate.policy.engine import Decision
+from jiragate.settings import Settings
+from jiragate.store import ActionRecord, ActionStatus
+
+log = logging.getLogger("jiragate.mcp")
+
+STATUS_TOOL = "jira_action_status"
+DRY_RUN_TOOL = "dry_run"
+#: The ASGI scope key the HTTP endpoint puts the authenticated agent's name under.
+AGENT_SCOPE_KEY = "jiragate.agent"
+MAX_IDEMPOTENCY_KEY = 255
+# JSON-RPC "Invalid params": the MCP spec's answer to an unknown tool name.
+INVALID_PARAMS = -32602
+
+ProgressFn = Callable[[float, float | None, str | None], Awaitable[None]]
+
+_INSTRUCTIONS = (
+    "Jiragate is a policy gate in front of Jira. Every Jira action you call is checked against "
+    "the organisation's policies before anything reaches Jira: it is executed at once, denied "
+    "with a reason (change the request; do not retry it unchanged), or sent to a named human "
+    "review group, who may approve it (possibly edited: fewer tickets, a lower priority), or "
+    "reject it. For a gated action, call jira_action_status with its action_id to learn the "
+    "outcome. Use dry_run to ask what the gate would decide without doing anything."
+)
+
+
+# --------------------------------------------------------------------------- tool shapes
+
+
+def exposed_actions(settings: Settings) -> tuple[str, ...]:
+    """The catalog actions offered as tools, in catalog order."""
+    if settings.mcp_actions is None:
+        return ACTION_NAMES
+    wanted = set(settings.mcp_actions)
+    return tuple(name for name in ACTION_NAMES if name in wanted)
+
+
+def _details_schema(action: str) -> dict[str, Any]:
+    # `$schema`/`$id` belong at a document's root; nested under `details` an `$id` would
+    # change the base URI for nothing, so the embedded copy drops both.
+    return {k: v for k, v in load_action_schema(action).items() if k not in ("$schema", "$id")}
+
+
+_SUMMARY_SCHEMA = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_SUMMARY,
+    "description": (
+        "One or two sentences for the human reviewer and the audit trail: what you want "
+        "done and why. Not a Jira field."
+    ),
+}
+_JUSTIFICATION_SCHEMA = {
+    "type": "string",
+    "maxLength": MAX_JUSTIFICATION,
+    "description": "The evidence behind the request (log lines, ticket links), for reviewers.",
+}
+_IDEMPOTENCY_SCHEMA = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_IDEMPOTENCY_KEY,
+    "description": (
+        "Optional. Reuse the same key when you retry the same request (for example after a "
+        "timeout): Jiragate returns the first attempt's action instead of acting twice."
+    ),
+}
+
+
+def action_input_schema(action: str) -> dict[str, Any]:
+    """A tool's input: the envelope without `action`, the action's schema as `details`."""
+    properties: dict[str, Any] = {
+        "summary": _SUMMARY_SCHEMA,
+        "details": _details_schema(action),
+        "justification": _JUSTIFICATION_SCHEMA,
+    }
+    if CATALOG[action].kind is not ActionKind.READ:
+        properties["idempotencyKey"] = _IDEMPOTENCY_SCHEMA
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": ["summary", "details"],
+        "additionalProperties": False,
+    }
+
+
+def _gate_sentence(kind: ActionKind) -> str:
+    if kind is ActionKind.READ:
+        return (
+            "Jiragate's policies decide every call: reads are normally executed at once and "
+            "return Jira's answer, but a policy may deny one (the error names the rule)."
+        )
+    return (
+        "Nothing reaches Jira until Jiragate's policies decide. The call is either executed "
+        "(the Jira result is returned), denied (an error names the rule and the reason: change "
+        "the request, do not resend it unchanged), or sent for approval to a named review "
+        "group (nothing happens until a human approves, possibly with edits such as fewer "
+        "tickets or a lower priority; the result gives an action_id to pass to "
+        f"{STATUS_TOOL})."
+    )
+
+
+def action_tool(action: str) -> types.Tool:
+    spec = CATALOG[action]
+    kind_text = {
+        ActionKind.READ: "A read: it changes nothing in Jira.",
+        ActionKind.WRITE: "A write: it changes Jira.",
+        ActionKind.DESTRUCTIVE: "Destructive: it cannot be undone from Jira's UI.",
+    }[spec.kind]
+    description = (
+        f"{spec.description} {kind_text} {_gate_sentence(spec.kind)} "
+        "Arguments: `summary` (what and why, for reviewers), `details` (the Jira fields, "
+        "described by the schema), optional `justification`."
+    )
+    read_only = spec.kind is ActionKind.READ
+    annotations = types.ToolAnnotations(
+        title=action.removeprefix("jira_").replace("_", " ").capitalize(),
+        read_only_hint=read_only,
+        destructive_hint=None
+        if spec.kind is ActionKind.READ
+        else spec.kind is ActionKind.DESTRUCTIVE,
+        idempotent_hint=spec.idempotent,
+        open_world_hint=True,
+    )
+    return types.Tool(
+        name=action,
+        description=description,
+        input_schema=action_input_schema(action),
+        annotations=annotations,
+    )
+
+
+def status_tool(settings: Settings) -> types.Tool:
+    return types.Tool(
+        name=STATUS_TOOL,
+        description=(
+            "Where one of your own Jiragate actions stands: pending approval (and by which "
+            "review group), approved, executed (with the Jira result), rejected (with the "
+            "reviewer's note), expired, denied or failed. Give `wait_seconds` to wait (at most "
+            f"{settings.max_wait_seconds:g}s) until the action is finished; progress is reported "
+            "while waiting."
+        ),
+        input_schema={
+            "type": "object",
+            "properties": {
+                "action_id": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 100,
+                    "description": "The action_id a Jira tool returned.",
+                },
+                "wait_seconds": {
+                    "type": "number",
+                    "minimum": 0,
+                    "maximum": settings.max_wait_seconds,
+                    "description": "Wait up to this long for a final outcome (default 0).",
+                },
+            },
+            "required": ["action_id"],
+            "additionalProperties": False,
+        },
+        annotations=types.ToolAnnotations(
+            title="Action status",
+            read_only_hint=True,
+            idempotent_hint=True,
+            open_world_hint=False,
+        ),
+    )
+
+
+def dry_run_tool(actions: tuple[str, ...]) -> types.Tool:
+    return types.Tool(
+        name=DRY_RUN_TOOL,
+        description=(
+            "Ask what Jiragate would decide for a Jira action, without recording or executing "
+            "anything: allow, deny (with the rule and reason) or require approval (and which "
+            "review group), with the rules that matched and why the others did not. `details` "
+            "is what you would pass as `details` to the action's own tool."
+        ),
+        input_schema={
+            "type": "object",
+            "properties": {
+                "action": {"type": "string", "enum": list(actions)},
+                "summary": _SUMMARY_SCHEMA,
+                "details": {"type": "object"},
+                "justification": _JUSTIFICATION_SCHEMA,
+            },
+            "required": ["action", "summary", "details"],
+            "additionalProperties": False,
+        },
+        annotations=types.ToolAnnotations(
+            title="Dry run",
+            read_only_hint=True,
+            idempotent_hint=True,
+            open_world_hint=False,
+        ),
+    )
+
+
+def list_tools(settings: Settings) -> list[types.Tool]:
+    actions = exposed_actions(settings)
+    return [action_tool(name) for name in actions] + [
+        status_tool(settings),
+        dry_run_tool(actions),
+    ]
+
+
+# --------------------------------------------------------------------------- results
+
+
+class ToolArgumentError(ActionError):
+    """The tool arguments around `details` are wrong (unknown key, missing summary, …)."""
+
+    code = "invalid_arguments"
+
+
+def _result(
+    text: str, structured: dict[str, Any], *, is_error: bool = False
+) -> types.CallToolResult:
+    # Structured content for clients that read it, and the same JSON in the text for those
+    # that only pass text to the model: "a tool that returns structured content SHOULD also
+    # return the serialized JSON in a TextContent block" (MCP spec, 2025-06-18, tools page,
+    # https://modelcontextprotocol.io/specification/2025-06-18/server/tools#structured-content).
+    body = json.dumps(structured, indent=2, default=str)
+    return types.CallToolResult(
+        content=[types.TextContent(text=f"{text}\n\n{body}")],
+        structured_content=structured,
+        is_error=is_error,
+    )
+
+
+def error_result(message: str, **structured: Any) -> types.CallToolResult:
+    return _result(message, {"message": message, **structured}, is_error=True)
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def action_summary(record: ActionRecord) -> dict[str, Any]:
+    """What the model sees of an action: where it stands and what came of it."""
+    view: dict[str, Any] = {
+        "action_id": record.id,
+        "action": record.action,
+        "status": record.status.value,
+        "rule": record.determining_rule,
+        "reason": ((record.decision_json or {}).get("reasons") or [None])[0],
+    }
+    if record.review_group:
+        view["review_group"] = record.review_group
+    if record.approval_backend or record.reviewers or record.decision_note:
+        view["approval"] = {
+            "reviewers": record.reviewers,
+            "note": record.decision_note,
+            "expires_at": _iso(record.expires_at),
+            "decided_at": _iso(record.decided_at),
+        }
+    if record.effective_details is not None and record.effective_details != record.details:
+        view["effective_details"] = record.effective_details
+    if record.result_json is not None:
+        view["result"] = {k: v for k, v in record.result_json.items() if k != "calls"}
+    if record.error:
+        view["error"] = record.error
+    return view
+
+
+def _check_hint(record: ActionRecord) -> dict[str, Any]:
+    return {"tool": STATUS_TOOL, "arguments": {"action_id": record.id, "wait_seconds": 30}}
+
+
+def _jira_outcome(record: ActionRecord) -> str:
+    result = record.result_json or {}
+    created = [c.get("key") for c in result.get("created", []) if c.get("key")]
+    parts = []
+    if created:
+        parts.append(f"created {', '.join(created)}")
+    if result.get("updated"):
+        parts.append(f"updated {', '.join(result['updated'])}")
+    return "; ".join(parts)
+
+
+def record_result(record: ActionRecord, *, from_status_tool: bool = False) -> types.CallToolResult:
+    """A tool result for an action wherever it stands.
+
+    From an action tool, anything that did not and will not happen (denied, failed, rejected,
+    expired) is a tool error so the model notices; the status tool reports those truthfully
+    without failing, since the question it answers ("where does it stand?") succeeded.
+    """
+    view = action_summary(record)
+    status = record.status
+    group = record.review_group
+    what = f"{record.action} (action {record.id})"
+    failed_call = not from_status_tool
+    if status is ActionStatus.EXECUTED:
+        done = _jira_outcome(record)
+        return _result(f"Executed in Jira: {what}{': ' + done if done else ''}.", view)
+    if status is ActionStatus.PARTIALLY_EXECUTED:
+        return _result(
+            f"Partly executed in Jira: {what}: {_jira_outcome(record) or 'some parts'} "
+            f"succeeded, others failed: {record.error}. See result.failures.",
+            view,
+        )
+    if status is ActionStatus.FAILED:
+        return _result(f"Jira did not carry out {what}: {record.error}", view, is_error=failed_call)
+    if status is ActionStatus.DENIED:
+        return _result(
+            f"Denied by Jiragate policy rule {record.determining_rule!r}: {view['reason']} "
+            f"Nothing was executed ({what}). Change the request to fit the policy rather than "
+            "sending it again unchanged.",
+            view,
+            is_error=failed_call,
+        )
+    if status is ActionStatus.PENDING_APPROVAL:
+        view["check_with"] = _check_hint(record)
+        return _result(
+            f"Not executed yet: {what} awaits approval from the review group {group!r} "
+            f"(rule {record.determining_rule!r}: {view['reason']}). Reviewers may approve it as "
+            f"is, approve it edited, or reject it. Call {STATUS_TOOL} with action_id "
+            f"{record.id!r} (and wait_seconds to wait) to learn the outcome.",
+            view,
+        )
+    if status in (ActionStatus.APPROVED, ActionStatus.ALLOWED, ActionStatus.EXECUTING):
+        view["check_with"] = _check_hint(record)
+        return _result(
+            f"{what} is {status.value.replace('_', ' ')} and about to run in Jira. Call "
+            f"{STATUS_TOOL} with action_id {record.id!r} for the result.",
+            view,
+        )
+    if status is ActionStatus.REJECTED:
+        return _result(
+            f"Rejected by the review group {group!r}: {what} was not executed. Reviewer's "
+            f"note: {record.decision_note or '(none)'}",
+            view,
+            is_error=failed_call,
+        )
+    return _result(  # EXPIRED
+        f"Expired: nobody in {group!r} decided {what} in time, so it was not executed.",
+        view,
+        is_error=failed_call,
+    )
+
+
+def decision_result(decision: Decision) -> types.CallToolResult:
+    explained = decision.as_dict()
+    rule = decision.determining_rule or "(the defaults)"
+    if decision.allowed:
+        text = f"Would be allowed (rule {rule!r}) and executed at once."
+    elif decision.denied:
+        text = f"Would be denied by rule {rule!r}: {decision.reason}"
+    else:
+        text = (
+            f"Would need approval from the review group {decision.review_group!r} "
+            f"(rule {rule!r}: {decision.reason})"
+        )
+    return _result(f"Dry run, nothing recorded or executed. {text}", explained)
+
+
+def invalid_details_result(tool: str, exc: InvalidDetailsError) -> types.CallToolResult:
+    # Pointers are relative to `details`; the model sent them under /details.
+    violations = [
+        {"pointer": f"/details{v.pointer}", "rule": v.rule, "message": v.message}
+        for v in exc.violations
+    ]
+    listed = "; ".join(f"{v['pointer']}: {v['message']} (rule: {v['rule']})" for v in violations)
+    return error_result(
+        f"Invalid arguments for {tool}, nothing was done: {listed}",
+        error="invalid_details",
+        violations=violations,
+    )
+
+
+# --------------------------------------------------------------------------- calls
+
+
+def _expect_object(arguments: object, tool: str) -> dict[str, Any]:
+    if arguments is None:
+        return {}
+    if not isinstance(arguments, Mapping):
+        raise ToolArgumentError(f"{tool}: arguments must be a JSON object")
+    return dict(arguments)
+
+
+def _refuse_unknown(tool: str, arguments: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(arguments) - set(allowed))
+    if not unknown:
+        return
+    hint = ""
+    if tool in CATALOG and "details" in allowed:
+        fields = set(load_action_schema(tool).get("properties", {}))
+        if fields & set(unknown):
+            hint = " (Jira fields go inside `details`)"
+    raise ToolArgumentError(
+        f"{tool}: unknown argument(s) {', '.join(map(repr, unknown))}{hint}; "
+        f"allowed: {', '.join(allowed)}"
+    )
+
+
+def _envelope(tool: str, action: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    if "summary" not in arguments:
+        raise ToolArgumentError(
+            f"{tool}: missing required argument 'summary' (what you want done and why, "
+            "for the reviewers)"
+        )
+    if "details" not in arguments:
+        raise ToolArgumentError(f"{tool}: missing required argument 'details' (the Jira fields)")
+    envelope = {
+        "action": action,
+        "summary": arguments["summary"],
+        "details": arguments["details"],
+    }
+    if "justification" in arguments:
+        envelope["justification"] = arguments["justification"]
+    return envelope
+
+
+class GatewayTools:
+    """The tools, independent of the transport: `call(name, arguments, agent=…)`."""
+
+    def __init__(self, gateway: Callable[[], Gateway], settings: Settings) -> None:
+        self._gateway = gateway
+        self.settings = settings
+        self.actions = exposed_actions(settings)
+
+    def tools(self) -> list[types.Tool]:
+        return list_tools(self.settings)
+
+    async def call(
+        self,
+        name: str,
+        arguments: object,
+        *,
+        agent: str,
+        progress: ProgressFn | None = None,
+    ) -> types.CallToolResult:
+        if name not in self.actions and name not in (STATUS_TOOL, DRY_RUN_TOOL):
+            offered = ", ".join([*self.actions, STATUS_TOOL, DRY_RUN_TOOL])
+            raise MCPError(INVALID_PARAMS, f"unknown tool {name!r}; this server offers: {offered}")
+        gateway = self._gateway()
+        try:
+            args = _expect_object(arguments, name)
+            if name == STATUS_TOOL:
+                return await self._status(gateway, args, agent=agent, progress=progress)
+            if name == DRY_RUN_TOOL:
+                return self._dry_run(gateway, args, agent=agent)
+            return await self._submit(gateway, name, args, agent=agent)
+        except InvalidDetailsError as exc:
+            return invalid_details_result(name, exc)
+        except UnknownActionError as exc:
+            return error_result(str(exc), error=exc.code)
+        except ActionError as exc:
+            return error_result(f"Invalid arguments, nothing was done: {exc}", error=exc.code)
+        except IdempotencyConflictError as exc:
+            return error_result(
+                f"{exc}. Use a new idempotencyKey for a different request.",
+                error="idempotency_conflict",
+            )
+        except ApprovalBackendError as exc:
+            return error_result(
+                f"The approval service is unavailable, so nothing was executed: {exc}. "
+                "Try again later.",
+                error="approval_backend_unavailable",
+            )
+        except (StoreError, sa.exc.OperationalError) as exc:
+            log.error("database unavailable during %s: %s", name, type(exc).__name__)
+            return error_result(
+                "Jiragate's database is unavailable; nothing was changed. Try again later.",
+                error="database_unavailable",
+            )
+        except JiragateError as exc:
+            return error_result(str(exc), error="error")
+
+    async def _submit(
+        self, gateway: Gateway, action: str, args: dict[str, Any], *, agent: str
+    ) -> types.CallToolResult:
+        kind = CATALOG[action].kind
+        allowed = ("summary", "details", "justification")
+        if kind is not ActionKind.READ:
+            allowed += ("idempotencyKey",)
+        _refuse_unknown(action, args, allowed)
+        key = args.get("idempotencyKey")
+        if key is not None and (
+            not isinstance(key, str) or not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY
+        ):
+            raise ToolArgumentError(
+                f"{action}: 'idempotencyKey' must be a non-empty string of at most "
+                f"{MAX_IDEMPOTENCY_KEY} characters"
+            )
+        submission = await gateway.submit(
+            _envelope(action, action, args), agent=agent, idempotency_key=key
+        )
+        result = record_result(submission.record)
+        if not submission.created and result.structured_content is not None:
+            # A replay: say so, so the model does not think it acted twice.
+            result.structured_content["replayed"] = True
+            first = result.content[0]
+            assert isinstance(first, types.TextContent)
+            first.text = "Replayed (same idempotencyKey as before): " + first.text
+        return result
+
+    def _dry_run(
+        self, gateway: Gateway, args: dict[str, Any], *, agent: str
+    ) -> types.CallToolResult:
+        _refuse_unknown(DRY_RUN_TOOL, args, ("action", "summary", "details", "justification"))
+        action = args.get("action")
+        if action not in self.actions:
+            raise ToolArgumentError(
+                f"{DRY_RUN_TOOL}: 'action' must be one of the offered actions: "
+                f"{', '.join(self.actions)} (got {action!r})"
+            )
+        assert isinstance(action, str)
+        envelope = _envelope(DRY_RUN_TOOL, action, args)
+        return decision_result(gateway.evaluate(envelope, agent=agent, explain=True))
+
+    async def _status(
+        self,
+        gateway: Gateway,
+        args: dict[str, Any],
+        *,
+        agent: str,
+        progress: ProgressFn | None,
+    ) -> types.CallToolResult:
+        _refuse_unknown(STATUS_TOOL, args, ("action_id", "wait_seconds"))
+        action_id = args.get("action_id")
+        if not isinstance(action_id, str) or not action_id.strip():
+            raise ToolArgumentError(f"{STATUS_TOOL}: 'action_id' must be a non-empty string")
+        wait = args.get("wait_seconds", 0)
+        if isinstance(wait, bool) or not isinstance(wait, int | float) or wait < 0:
+            raise ToolArgumentError(
+                f"{STATUS_TOOL}: 'wait_seconds' must be a number of seconds >= 0 (got {wait!r})"
+            )
+        record = gateway.store.get_action(action_id)
+        if record is None or record.agent != agent:
+            if record is not None:  # someone else's: audited, and answered as if absent
+                gateway.store.append_audit(
+                    action_id=action_id,
+                    actor=agent,
+                    type="access.refused",
+                    data={"via": "mcp", "tool": STATUS_TOOL},
+                )
+            return error_result(
+                f"No action {action_id!r} of yours. Use the action_id a Jira tool returned to you.",
+                error="not_found",
+            )
+        seconds = min(float(wait), self.settings.max_wait_seconds)
+        if seconds > 0 and not record.final:
+            record = await _wait_with_progress(gateway, record, seconds, progress)
+        return record_result(record, from_status_tool=True)
+
+
+async def _wait_with_progress(
+    gateway: Gateway, record: ActionRecord, seconds: float, progress: ProgressFn | None
+) -> ActionRecord:
+    """Wait (bounded) for a final status, one-second slices, reporting progress between."""
+    started = time.monotonic()
+    deadline = started + seconds
+    while not record.final:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        record = await gateway.wait_for_decision(record.id, min(1.0, remaining))
+        if progress is not None and not record.final:
+            elapsed = min(time.monotonic() - started, seconds)
+            await progress(elapsed, seconds, f"{record.id} is {record.status.value}")
+    return record
+
+
+# --------------------------------------------------------------------------- the server
+
+
+def _agent_of(ctx: ServerRequestContext[Any, Any], fixed_agent: str | None) -> str:
+    request = ctx.request
+    scope = getattr(request, "scope", None)
+    if isinstance(scope, Mapping) and isinstance(scope.get(AGENT_SCOPE_KEY), str):
+        return str(scope[AGENT_SCOPE_KEY])
+    if fixed_agent is not None:
+        return fixed_agent
+    # Never act without an identity: the HTTP endpoint always sets one, stdio fixes one.
+    raise MCPError(INVALID_PARAMS, "no agent identity for this request")
+
+
+def build_server(
+    gateway: Callable[[], Gateway], settings: Settings, *, agent: str | None = None
+) -> Server[Any]:
+    """The MCP server. `agent` fixes the identity (stdio); over HTTP each request carries
+    the authenticated agent in its ASGI scope instead."""
+    tools = GatewayTools(gateway, settings)
+
+    async def on_list_tools(
+        ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
+        return types.ListToolsResult(tools=tools.tools())
+
+    async def on_call_tool(
+        ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
+        async def progress(done: float, total: float | None, message: str | None) -> None:
+            # A no-op unless the client sent a progress token with this call.
+            await ctx.session.report_progress(done, total, message)
+
+        return await tools.call(
+            params.name,
+            params.arguments,
+            agent=_agent_of(ctx, agent),
+            progress=progress,
+        )
+
+    return Server(
+        "jiragate",
+        version=__version__,
+        title="Jiragate",
+        instructions=_INSTRUCTIONS,
+        on_list_tools=on_list_tools,
+        on_call_tool=on_call_tool,
+    )
+
+
+# --------------------------------------------------------------------------- stdio
+
+
+async def serve_stdio(settings: Settings, agent: str) -> None:
+    """Serve MCP on stdin/stdout as `agent` until the client closes stdin.
+
+    There is no HTTP service in this process, so it runs the gateway's worker loop too
+    (unless `run_worker` is off): an action a reviewer approves is executed by whichever
+    worker claims it first, this one or a service's, never twice (the store's claims).
+    """
+    import asyncio
+
+    from mcp.server.stdio import stdio_server
+
+    gateway = Gateway.build(settings)
+    server = build_server(lambda: gateway, settings, agent=agent)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(gateway.work(stop)) if settings.run_worker else None
+    try:
+        async with stdio_server() as (read_stream, write_stream):
+            await server.run(read_stream, write_stream, server.create_initialization_options())
+    finally:
+        stop.set()
+        if worker is not None:
+            await worker
+        await gateway.aclose()
+
+
+# --------------------------------------------------------------------------- HTTP
+
+
+def _json_error(status: int, code: str, message: str) -> JSONResponse:
+    headers = {"WWW-Authenticate": 'Bearer realm="jiragate"'} if status == 401 else None
+    return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
+
+
+class McpHttpEndpoint:
+    """`/mcp`: streamable HTTP, every request authenticated with an agent's API key.
+
+    The key is checked on every request (not only when the session opens), so a revoked key
+    stops working at once; the SDK's session manager binds each session to the identity
+    that opened it (`scope["user"]`), so another agent cannot use a stolen session id.
+    """
+
+    def __init__(self, gateway: Callable[[], Gateway], settings: Settings) -> None:
+        self._gateway = gateway
+        self.settings = settings
+        self._manager: StreamableHTTPSessionManager | None = None
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Run the session manager (one per app lifespan; the SDK's manager runs once)."""
+        server = build_server(self._gateway, self.settings)
+        manager = StreamableHTTPSessionManager(app=server)
+        async with manager.run():
+            self._manager = manager
+            try:
+                yield
+            finally:
+                self._manager = None
+
+    def _authenticate(self, request: Request) -> tuple[str | None, JSONResponse | None]:
+        gateway = self._gateway()
+        header = request.headers.get("authorization", "")
+        scheme, _, key = header.partition(" ")
+        reason: str
+        status = 401
+        if scheme.lower() != "bearer" or not key.strip():
+            reason = "missing API key (send Authorization: Bearer <agent API key>)"
+        else:
+            agent = self.settings.agent_for_key(key.strip())
+            reviewer = None if agent else self.settings.reviewer_for_key(key.strip())
+            if agent is not None and not agent.revoked:
+                return agent.name, None
+            if agent is not None:
+                reason = f"the API key of agent {agent.name} is revoked"
+            elif reviewer is not None:
+                reason, status = f"{reviewer.name} is a reviewer, not an agent", 403
+            else:
+                reason = "unknown API key"
+        gateway.store.append_audit(
+            action_id=None,
+            actor="anonymous",
+            type="auth.refused",
+            data={"path": request.url.path, "method": request.method, "reason": reason},
+        )
+        code = "unauthorized" if status == 401 else "forbidden"
+        return None, _json_error(status, code, reason)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        manager = self._manager
+        if scope["type"] != "http" or manager is None:
+            await _json_error(503, "unavailable", "the MCP endpoint is not running")(
+                scope, receive, send
+            )
+            return
+        agent, refusal = self._authenticate(Request(scope))
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        # The session manager compares this identity with the session's opener. The token
+        # field names the agent, not its key: the key is kept nowhere it could leak from.
+        token = AccessToken(token=f"agent:{agent}", client_id=str(agent), scopes=[])
+        user = AuthenticatedUser(token)
+        await manager.handle_request({**scope, "user": user, AGENT_SCOPE_KEY: agent}, receive, send)
+
+
+def mount_mcp(app: Any, settings: Settings, *, path: str = "/mcp") -> McpHttpEndpoint:
+    """Serve MCP at `path` on a Starlette/FastAPI app whose `state.gateway` is the gateway.
+
+    A mounted app's lifespan never runs, so the session manager is chained onto the app's
+    own lifespan instead (after the gateway is built, stopped before it is closed).
+    """
+    endpoint = McpHttpEndpoint(lambda: app.state.gateway, settings)
+    # An exact route, not a Mount: a Mount at /mcp would redirect POST /mcp to /mcp/.
+    asgi: ASGIApp = endpoint
+    app.router.routes.append(Route(path, endpoint=asgi))
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(application: Any) -> AsyncIterator[Any]:
+        async with inner(application) as state, endpoint.running():
+            yield state
+
+    app.router.lifespan_context = lifespan
+    return endpoint
