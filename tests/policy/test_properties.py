@@ -176,3 +176,41 @@ def test_the_generated_actions_cover_every_kind():
     assert kinds == {"read", "write", "destructive"}
     assert set(ACTIONS) <= set(ACTION_NAMES)
     random.Random(0)  # the shuffles above are seeded through hypothesis's st.randoms
+
+
+@st.composite
+def crowded_rules(draw: st.DrawFn) -> list[str]:
+    """Many rules on few actions, with equality tests on project and agent: big enough to be
+    indexed (and re-indexed inside buckets) by the compiler."""
+    count = draw(st.integers(min_value=20, max_value=60))
+    out = []
+    for i in range(count):
+        action = draw(st.sampled_from(ACTIONS[:2]))
+        project = draw(st.sampled_from([None, "ENG", "OPS", "[ENG, HR]"]))
+        agent = draw(st.sampled_from([None, "bot-a", "bot-b", "[bot-a, bot-c]"]))
+        extra = draw(st.lists(conditions, max_size=1))
+        decision = draw(st.sampled_from(["allow", "deny", "require_approval"]))
+        lines = [f"  - id: c{i:03d}", "    match:", f"      action: {action}"]
+        if project:
+            lines.append(f"      project: {project}")
+        if agent:
+            lines.append(f"      agent: {agent}")
+        lines += [f"      {c}" for c in extra if c.split(":")[0] not in ("project", "agent")]
+        lines.append(f"    decision: {decision}")
+        if decision == "require_approval":
+            lines.append("    route_to: leads")
+        lines.append(f"    priority: {draw(st.integers(min_value=0, max_value=3))}")
+        out.append("\n".join(lines))
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(crowded_rules(), st.lists(requests(), min_size=1, max_size=10))
+def test_the_index_finds_exactly_the_rules_a_full_scan_finds(rule_texts, reqs):
+    policies = build(rule_texts)
+    for request, agent in reqs:
+        # explain=True re-checks every rule on the slow path and raises if the indexed fast
+        # path matched a different set; the decision must also equal a full scan's.
+        decision = policies.evaluate(request, agent=agent, explain=True)
+        scanned = {e.rule for e in decision.explanations if e.matched}
+        assert set(decision.matched_rules) == scanned

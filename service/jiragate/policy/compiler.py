@@ -10,7 +10,7 @@ anything: a rule is one closure over a flat facts mapping.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,34 +32,57 @@ class CompiledRule:
 
 
 @dataclass(frozen=True, slots=True)
+class _Node:
+    """One level of the index: rules bucketed by one fact's value, plus the rules that do
+    not test that fact. A bucket holds a deeper node, so the index is a small decision tree;
+    rules inside a bucket no longer re-test the equality their bucket already guarantees."""
+
+    getter: Callable[[Mapping[str, Any]], Any] | None
+    buckets: Mapping[Any, _Node]
+    rules: tuple[CompiledRule, ...]  # the rules that stop at this level
+
+    def collect(self, facts: Mapping[str, Any], out: list[CompiledRule]) -> None:
+        out.extend(self.rules)
+        if self.getter is not None:
+            child = self.buckets.get(self.getter(facts))  # TypeError: unhashable value
+            if child is not None:
+                child.collect(facts, out)
+
+
+@dataclass(frozen=True, slots=True)
 class ActionIndex:
-    """The rules that can apply to one action, bucketed by one discriminating fact."""
+    """The rules that can apply to one action, with an index to find the few that can match."""
 
-    rules: tuple[CompiledRule, ...]
-    key_field: str | None = None
-    getter: Callable[[Mapping[str, Any]], Any] | None = None
-    buckets: Mapping[Any, tuple[CompiledRule, ...]] | None = None
-    unbucketed: tuple[CompiledRule, ...] = ()
+    rules: tuple[CompiledRule, ...]  # every rule, with its complete test
+    root: _Node | None = None
+    key_fields: tuple[str, ...] = ()
 
-    def candidates(self, facts: Mapping[str, Any]) -> tuple[CompiledRule, ...]:
-        if self.buckets is None or self.getter is None:
+    @property
+    def key_field(self) -> str | None:
+        return self.key_fields[0] if self.key_fields else None
+
+    def candidates(self, facts: Mapping[str, Any]) -> Sequence[CompiledRule]:
+        if self.root is None:
             return self.rules
+        found: list[CompiledRule] = []
         try:
-            bucket = self.buckets.get(self.getter(facts), ())
-        except TypeError:  # an unhashable value (a list) cannot be bucketed
+            self.root.collect(facts, found)
+        except TypeError:  # a list- or mapping-valued fact cannot be bucketed: test them all
             return self.rules
-        return bucket + self.unbucketed if bucket else self.unbucketed
+        return found
 
 
 def compile_model(model: PolicyModel) -> dict[str, ActionIndex]:
     index: dict[str, ActionIndex] = {}
     for action in ACTION_NAMES:
-        compiled = [
-            CompiledRule(rule, _compile_rule(rule.match))
-            for rule in model.rules
-            if statically_applies(rule.match, action)
-        ]
-        index[action] = _bucket(tuple(compiled))
+        rules = [rule for rule in model.rules if statically_applies(rule.match, action)]
+        compiled = tuple(CompiledRule(rule, _compile_rule(rule.match)) for rule in rules)
+        if len(rules) < _INDEX_THRESHOLD:
+            index[action] = ActionIndex(compiled)
+            continue
+        fields: list[str] = []
+        root = _build_node(rules, frozenset(), fields)
+        index[action] = ActionIndex(compiled, root, tuple(dict.fromkeys(fields)))
     return index
 
 
@@ -104,10 +127,14 @@ def getter_for(field: str) -> Callable[[Mapping[str, Any]], Any]:
     return nested
 
 
-def _compile_rule(match: AllOf) -> Test:
-    # Static action/kind conditions were decided when the rule was indexed.
+def _compile_rule(match: AllOf, skip: frozenset[str] = frozenset()) -> Test:
+    """The rule's runtime test. Static action/kind conditions were decided when the rule was
+    indexed; top-level equality tests on `skip` fields are guaranteed by its bucket."""
     runtime = [
-        c for c in match.conditions if not (isinstance(c, Predicate) and c.field in _STATIC_FIELDS)
+        c
+        for c in match.conditions
+        if not (isinstance(c, Predicate) and c.field in _STATIC_FIELDS)
+        and not (isinstance(c, Predicate) and c.field in skip and c.operator in ("eq", "in"))
     ]
     return _all(runtime)
 
@@ -184,33 +211,31 @@ def _equality_keys(rule: Rule) -> dict[str, tuple[Any, ...]]:
     return keys
 
 
-def _bucket(rules: tuple[CompiledRule, ...]) -> ActionIndex:
-    if len(rules) < _INDEX_THRESHOLD:
-        return ActionIndex(rules)
-    per_rule = [_equality_keys(compiled.rule) for compiled in rules]
+def _build_node(rules: list[Rule], used: frozenset[str], fields: list[str]) -> _Node:
+    """Bucket `rules` by the equality fact most of them test (not one already used above);
+    recurse into big buckets. Rules stop at the first level whose fact they do not test."""
+    per_rule = [_equality_keys(rule) for rule in rules]
     usage: dict[str, int] = {}
     for keys in per_rule:
-        for field in keys:
+        for field in keys.keys() - used:
             usage[field] = usage.get(field, 0) + 1
-    if not usage:
-        return ActionIndex(rules)
-    field = max(sorted(usage), key=lambda f: usage[f])
-    if usage[field] < _INDEX_THRESHOLD // 2:
-        return ActionIndex(rules)
-    buckets: dict[Any, list[CompiledRule]] = {}
-    unbucketed: list[CompiledRule] = []
-    for compiled, keys in zip(rules, per_rule, strict=True):
-        if field in keys:
-            for value in keys[field]:
-                buckets.setdefault(value, []).append(compiled)
+    best = max(sorted(usage), key=lambda f: usage[f]) if usage else None
+    if best is None or len(rules) < _INDEX_THRESHOLD or usage[best] < _INDEX_THRESHOLD // 2:
+        return _Node(None, {}, tuple(CompiledRule(r, _compile_rule(r.match, used)) for r in rules))
+    fields.append(best)
+    grouped: dict[Any, list[Rule]] = {}
+    stop_here: list[Rule] = []
+    for rule, keys in zip(rules, per_rule, strict=True):
+        if best in keys:
+            for value in keys[best]:
+                grouped.setdefault(value, []).append(rule)
         else:
-            unbucketed.append(compiled)
-    return ActionIndex(
-        rules=rules,
-        key_field=field,
-        getter=getter_for(field),
-        buckets={value: tuple(group) for value, group in buckets.items()},
-        unbucketed=tuple(unbucketed),
+            stop_here.append(rule)
+    deeper = used | {best}
+    return _Node(
+        getter=getter_for(best),
+        buckets={value: _build_node(group, deeper, fields) for value, group in grouped.items()},
+        rules=tuple(CompiledRule(r, _compile_rule(r.match, used)) for r in stop_here),
     )
 
 

@@ -15,6 +15,10 @@ import yaml
 
 PathKey = tuple[str | int, ...]
 
+# libyaml's composer, when PyYAML was built with it, is several times faster on big policy
+# sets and keeps the same line marks; the pure-Python one is the fallback.
+_Composer = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @dataclass(slots=True)
 class Lines:
@@ -52,7 +56,7 @@ class YamlProblem:
 
 def parse(text: str) -> tuple[Any, Lines, list[YamlProblem]]:
     """Parse one YAML document. Raises yaml.YAMLError on syntax errors (with a mark)."""
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    node = yaml.compose(text, Loader=_Composer)
     lines = Lines()
     problems: list[YamlProblem] = []
     if node is None:
