@@ -1,4 +1,16 @@
-"""Jiragate: a policy gate between AI assistants and Jira."""
+"""Jiragate: a policy gate between AI assistants and Jira.
+
+The public Python API, for users' own tests and tools:
+
+>>> import jiragate
+>>> policies = jiragate.load_policies("policies")
+>>> decision = policies.evaluate(
+...     {"action": "jira_get_issue", "summary": "Read ENG-1", "details": {"issueKey": "ENG-1"}},
+...     agent="ide-assistant",
+... )
+>>> decision.decision.value, decision.determining_rule
+('allow', 'allow-safe-reads')
+"""
 
 from __future__ import annotations
 
@@ -10,16 +22,22 @@ from jiragate.errors import (
     PolicyLoadError,
     UnknownActionError,
 )
+from jiragate.policy.engine import Decision, PolicySet, load_policies
+from jiragate.policy.model import Effect
 
 __all__ = [
     "ACTION_NAMES",
     "ActionError",
     "ActionKind",
     "ActionRequest",
+    "Decision",
+    "Effect",
     "InvalidDetailsError",
     "JiragateError",
     "PolicyLoadError",
+    "PolicySet",
     "UnknownActionError",
+    "load_policies",
     "parse_envelope",
 ]
 

@@ -208,3 +208,16 @@ def test_the_compiled_index_buckets_many_rules_and_answers_the_same(write_polici
         assert policies.evaluate({**SEED, "details": details}).determining_rule is None
     big = {**SEED["details"], "projectKey": "ZZ", "issueCount": 31}
     assert policies.evaluate({**SEED, "details": big}).determining_rule == "any-project"
+
+
+def test_the_public_api_is_importable_from_the_package(default_policy_dir, monkeypatch):
+    import doctest
+
+    import jiragate
+
+    assert {"load_policies", "Decision", "PolicySet", "Effect"} <= set(jiragate.__all__)
+    decision = jiragate.load_policies(default_policy_dir).evaluate(SEED, agent="log-bot")
+    assert isinstance(decision, jiragate.Decision)
+    assert decision.decision is jiragate.Effect.REQUIRE_APPROVAL
+    monkeypatch.chdir(default_policy_dir.parent)  # the docstring example says "policies"
+    assert doctest.testmod(jiragate).failed == 0
