@@ -80,6 +80,8 @@ class JiraSettings(BaseModel):
     story_points_field: str | None = None
     board_id: int | None = 1
     epic_link_field: str | None = None
+    #: The Sprint custom field, read by the inbox's sprint-move previews.
+    sprint_field: str = "customfield_10020"
     timeout: float = 30.0
     max_retries: int = 4
 
@@ -136,6 +138,8 @@ class Settings(BaseSettings):
     reviewers: list[ReviewerAccount] = Field(default_factory=list)
     #: Secret for the inbox's session cookies and CSRF tokens.
     session_secret: SecretStr | None = None
+    #: How long the inbox waits for Jira when previewing an action (seconds).
+    inbox_preview_timeout: float = Field(default=5.0, gt=0, le=60)
 
     #: Run the execution worker inside this process (turn off when running `jiragate worker`).
     run_worker: bool = True
