@@ -27,6 +27,7 @@ from jiragate.errors import (
     StoreError,
 )
 from jiragate.gateway import Gateway
+from jiragate.mcp import mount_mcp
 from jiragate.settings import Settings
 
 log = logging.getLogger("jiragate.api")
@@ -174,5 +175,6 @@ def create_app(settings: Settings, *, gateway: Gateway | None = None) -> FastAPI
     install_error_handlers(app)
     for module in (actions, approvals, policies, audit, webhooks, cheqpoint_api, ops):
         app.include_router(module.router)
+    mount_mcp(app, settings)  # MCP over streamable HTTP at /mcp (docs/mcp.md)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app
