@@ -1,0 +1,139 @@
+"""Every example in docs/policies.md is real: loaded, evaluated, run."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from jiragate import Effect, load_policies
+from jiragate.policy.lint import lint
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "policies.md"
+
+
+def blocks(language: str) -> list[str]:
+    text = DOC.read_text(encoding="utf-8")
+    return [textwrap.dedent(b) for b in re.findall(rf"```{language}\n(.*?)```", text, re.S)]
+
+
+@pytest.fixture
+def policy_dir(tmp_path: Path, default_policy_dir: Path) -> Path:
+    target = tmp_path / "policies"
+    shutil.copytree(default_policy_dir, target)
+    return target
+
+
+def test_the_doc_has_the_examples_this_test_expects():
+    yaml_blocks = blocks("yaml")
+    assert len(yaml_blocks) == 7
+    assert len(blocks("python")) == 1
+
+
+def test_group_rule_shorthand_blocks_and_defaults_load_together(tmp_path):
+    groups, rule, shorthand, blocks_example, defaults, _test = blocks("yaml")[1:]
+    directory = tmp_path / "doc-policies"
+    directory.mkdir()
+    (directory / "groups.yaml").write_text(
+        groups + "  project-managers:\n    description: PMs\n    members: [pm-carol]\n"
+    )
+    (directory / "rule.yaml").write_text(rule)
+    shorthand_rule = {
+        "rules": [
+            {
+                "id": "shorthand",
+                "decision": "allow",
+                **yaml.safe_load(
+                    "match:\n" + textwrap.indent(shorthand.split("match:\n", 1)[1], "")
+                ),
+            }
+        ]
+    }
+    (directory / "shorthand.yaml").write_text(yaml.safe_dump(shorthand_rule))
+    (directory / "blocks.yaml").write_text(blocks_example)
+    (directory / "defaults.yaml").write_text(defaults)
+    policies = load_policies(directory)
+    assert policies.groups["engineering-leads"].approval_timeout_seconds == 7200
+    assert policies.groups["engineering-leads"].cheqpoint.action_prefix == "eng-leads:"
+
+    def decide(action, details, agent="log-triage-bot"):
+        return policies.evaluate(
+            {"action": action, "summary": "doc", "details": details}, agent=agent
+        )
+
+    high = decide(
+        "jira_create_ticket",
+        {"projectKey": "ENG", "issueType": "Bug", "summary": "x", "priority": "Highest"},
+    )
+    assert (high.decision, high.review_group) == (Effect.REQUIRE_APPROVAL, "engineering-leads")
+    allowed = decide(
+        "jira_create_ticket",
+        {"projectKey": "ENG", "issueType": "Bug", "summary": "x", "priority": "Low"},
+    )
+    assert allowed.determining_rule == "shorthand"
+    foreign = decide("jira_transition_issues", {"issueKeys": ["OPS-1"], "targetStatus": "Done"})
+    assert foreign.determining_rule == "foreign-or-big-transitions"
+    big = decide(
+        "jira_transition_issues",
+        {"issueKeys": [f"ENG-{i}" for i in range(1, 12)], "targetStatus": "Done"},
+    )
+    assert big.denied
+    small = decide("jira_transition_issues", {"issueKeys": ["ENG-1"], "targetStatus": "Done"})
+    assert (small.decision, small.review_group) == (Effect.REQUIRE_APPROVAL, "project-managers")
+    assert small.reason == "No rule covers this write, so a project manager must approve it."
+
+
+def test_the_policy_test_example_passes_against_the_default_policy(policy_dir):
+    test_example = blocks("yaml")[-1]
+    (policy_dir / "tests" / "doc_example_test.yaml").write_text(test_example)
+    result = subprocess.run(
+        [sys.executable, "-m", "jiragate.cli", "test", str(policy_dir), "--filter", "*"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "the seed's 12 High bugs go to engineering leads" in result.stdout
+
+
+def test_the_python_example_runs(default_policy_dir, monkeypatch):
+    monkeypatch.chdir(default_policy_dir.parent)
+    (code,) = blocks("python")
+    exec(compile(code, str(DOC), "exec"), {})
+
+
+def test_the_documented_check_output_and_revision_are_current(default_policy_dir):
+    policies = load_policies(default_policy_dir)
+    text = DOC.read_text(encoding="utf-8")
+    assert (
+        f"ok: {len(policies.rules)} rules, {len(policies.groups)} groups, "
+        f"revision {policies.revision}" in text
+    )
+    assert lint(policies) == []
+
+
+def test_the_documented_error_messages_are_the_real_ones(tmp_path):
+    directory = tmp_path / "policies"
+    directory.mkdir()
+    (directory / "groups.yaml").write_text(
+        "review_groups:\n  engineering-leads: {description: Leads}\n"
+        "  project-managers: {description: PMs}\n"
+    )
+    (directory / "jira.yaml").write_text(
+        "rules:\n  - id: ok\n    match: {kind: read}\n    decision: allow\n"
+        "  - id: bad-route\n    match:\n      action: jira_create_epic\n"
+        "    decision: require_approval\n    route_to: pm\n"
+    )
+    from jiragate import PolicyLoadError
+
+    with pytest.raises(PolicyLoadError) as caught:
+        load_policies(directory)
+    (issue,) = caught.value.issues
+    message = f"jira.yaml:{issue.line} {issue.path}: {issue.message}"
+    assert f"policies/{message}" in DOC.read_text(encoding="utf-8")
