@@ -35,7 +35,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from mcp import types
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 from mcp.server.context import ServerRequestContext
@@ -69,6 +68,7 @@ from jiragate.gateway import Gateway
 from jiragate.policy.engine import Decision
 from jiragate.settings import Settings
 from jiragate.store import ActionRecord, ActionStatus
+from mcp import types
 
 log = logging.getLogger("jiragate.mcp")
 
@@ -281,7 +281,7 @@ class ToolArgumentError(ActionError):
     code = "invalid_arguments"
 
 
-def _result(
+def _plain_result(
     text: str, structured: dict[str, Any], *, is_error: bool = False
 ) -> types.CallToolResult:
     # Structured content for clients that read it, and the same JSON in the text for those
@@ -297,7 +297,7 @@ def _result(
 
 
 def error_result(message: str, **structured: Any) -> types.CallToolResult:
-    return _result(message, {"message": message, **structured}, is_error=True)
+    return _plain_result(message, {"message": message, **structured}, is_error=True)
 
 
 def _iso(value: Any) -> str | None:
@@ -346,18 +346,31 @@ def _jira_outcome(record: ActionRecord) -> str:
     return "; ".join(parts)
 
 
-def record_result(record: ActionRecord, *, from_status_tool: bool = False) -> types.CallToolResult:
+def record_result(
+    record: ActionRecord, *, from_status_tool: bool = False, replayed: bool = False
+) -> types.CallToolResult:
     """A tool result for an action wherever it stands.
 
     From an action tool, anything that did not and will not happen (denied, failed, rejected,
     expired) is a tool error so the model notices; the status tool reports those truthfully
-    without failing, since the question it answers ("where does it stand?") succeeded.
+    without failing, since the question it answers ("where does it stand?") succeeded. A
+    `replayed` result (same idempotencyKey) says so, so the model knows it did not act twice.
     """
-    view = action_summary(record)
+    return _record_result(record, action_summary(record), not from_status_tool, replayed)
+
+
+def _record_result(
+    record: ActionRecord, view: dict[str, Any], failed_call: bool, replayed: bool
+) -> types.CallToolResult:
+    def _result(text: str, view: dict[str, Any], *, is_error: bool = False) -> types.CallToolResult:
+        if replayed:
+            view["replayed"] = True
+            text = f"Replayed (same idempotencyKey as before): {text}"
+        return _plain_result(text, view, is_error=is_error)
+
     status = record.status
     group = record.review_group
     what = f"{record.action} (action {record.id})"
-    failed_call = not from_status_tool
     if status is ActionStatus.EXECUTED:
         done = _jira_outcome(record)
         return _result(f"Executed in Jira: {what}{': ' + done if done else ''}.", view)
@@ -372,8 +385,8 @@ def record_result(record: ActionRecord, *, from_status_tool: bool = False) -> ty
     if status is ActionStatus.DENIED:
         return _result(
             f"Denied by Jiragate policy rule {record.determining_rule!r}: {view['reason']} "
-            f"Nothing was executed ({what}). Change the request to fit the policy rather than "
-            "sending it again unchanged.",
+            f"Nothing was executed (action {record.id}). Change the request to fit the policy "
+            "rather than sending it again unchanged.",
             view,
             is_error=failed_call,
         )
@@ -419,7 +432,7 @@ def decision_result(decision: Decision) -> types.CallToolResult:
             f"Would need approval from the review group {decision.review_group!r} "
             f"(rule {rule!r}: {decision.reason})"
         )
-    return _result(f"Dry run, nothing recorded or executed. {text}", explained)
+    return _plain_result(f"Dry run, nothing recorded or executed. {text}", explained)
 
 
 def invalid_details_result(tool: str, exc: InvalidDetailsError) -> types.CallToolResult:
@@ -555,14 +568,7 @@ class GatewayTools:
         submission = await gateway.submit(
             _envelope(action, action, args), agent=agent, idempotency_key=key
         )
-        result = record_result(submission.record)
-        if not submission.created and result.structured_content is not None:
-            # A replay: say so, so the model does not think it acted twice.
-            result.structured_content["replayed"] = True
-            first = result.content[0]
-            assert isinstance(first, types.TextContent)
-            first.text = "Replayed (same idempotencyKey as before): " + first.text
-        return result
+        return record_result(submission.record, replayed=not submission.created)
 
     def _dry_run(
         self, gateway: Gateway, args: dict[str, Any], *, agent: str
