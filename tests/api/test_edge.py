@@ -135,6 +135,15 @@ def test_hostile_bodies_are_refused_and_nothing_is_lost(service: Service):
     assert too_big.status_code == 413
     assert too_big.json()["error"] == "body_too_large"
 
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit applies while streaming
+        for _ in range(limit // 1024 + 2):
+            yield b"x" * 1024
+
+    streamed = service.agent.post(
+        "/v1/actions", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert streamed.status_code == 413
+
     not_utf8 = post_raw(service, b'{"action": "\xff\xfe"}')
     assert not_utf8.status_code == 400
     assert "not UTF-8" in not_utf8.json()["message"]

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from cheqpoint import CheqpointClient, RejectedError
 
-from tests.api.support import audit_types, envelope, seed_tickets, service_on
+from tests.api.support import audit_types, seed_tickets, service_on
 from tests.helpers.servers import free_port
 from tests.helpers.service import KEYS, Service
 
@@ -245,6 +245,28 @@ def test_sdk_checkpoint_raises_on_rejection(service: Service, sdk: CheqpointClie
     assert raised.value.response_notes == "not now"
 
 
+def test_a_group_prefix_never_overrides_the_policy(service: Service, sdk: CheqpointClient):
+    # A denied action stays denied whatever group the caller names (it used to go pending).
+    denied = sdk.create_request(
+        action="pm:jira_delete_issues",
+        summary="wipe",
+        details={"issueKeys": [f"ENG-{i}" for i in range(1, 12)]},
+    )
+    status = sdk.get_request(denied["id"])
+    assert status.status == "REJECTED" and status.decision_reason_code == "POLICY_DENIED"
+    # A gated action goes to the policy's group, not the one the caller picked.
+    gated = sdk.create_request(
+        action="pm:jira_create_tickets", summary="x", details=seed_tickets(count=3)["details"]
+    )
+    assert service.gateway.get_record(gated["id"]).review_group == "engineering-leads"
+    # An allowed read may be escalated to a human on purpose.
+    escalated = sdk.create_request(
+        action="pm:jira_get_issue", summary="x", details={"issueKey": "ENG-2"}
+    )
+    assert sdk.get_request(escalated["id"]).status == "PENDING"
+    assert service.gateway.get_record(escalated["id"]).review_group == "project-managers"
+
+
 def test_the_cheqpoint_api_needs_an_agent_key(service: Service):
     reviewer = CheqpointClient(api_key=KEYS["lead-alice"], base_url=service.url, timeout=10)
     from cheqpoint import CheqpointError
@@ -256,4 +278,3 @@ def test_the_cheqpoint_api_needs_an_agent_key(service: Service):
     with pytest.raises(CheqpointError) as raised:
         stranger.get_request("act_whatever")
     assert raised.value.status_code == 401
-    _ = envelope  # keep the helper import honest for readers of this module

@@ -4,8 +4,10 @@ So the official `cheqpoint` SDK, and Jiragate's own Cheqpoint backend, work agai
 unchanged. Callers authenticate with `x-api-key: <agent API key>` (the SDK also repeats it
 as `apiKey` in the body). A request is a catalog action: the policy decides it on the spot
 (allow → APPROVED, deny → REJECTED, both `autoDecided`, as Cheqpoint's Rules would) or routes
-it to a review group's inbox. An action name prefixed with a group's `cheqpoint.action_prefix`
-(how a Jiragate Cheqpoint backend makes requests routable) goes to that group. As with
+it to a review group's inbox. An action name may carry a group's `cheqpoint.action_prefix`
+(how a Jiragate Cheqpoint backend makes requests routable); the prefix is stripped, and it
+never overrides the policy: a denied action stays denied, a gated one goes to the policy's
+group, and only an action the policy would allow outright is sent to the prefix's group. As with
 Cheqpoint, whoever asked executes the approved action: Jiragate's workers never run these.
 """
 
@@ -69,13 +71,16 @@ def _create(gateway: Gateway, agent: str, body: dict[str, Any]) -> ActionRecord:
     request = parse_envelope(envelope)
     policies = gateway.policies.current
     decision = policies.evaluate(request, agent=agent)
-    group_name = routed_group or decision.review_group
-    if decision.needs_approval or routed_group:
-        status = ActionStatus.PENDING_APPROVAL
-    elif decision.allowed:
-        status = ActionStatus.APPROVED
-    else:
+    # The policy decides, not the caller's prefix: a deny stays a deny (fail closed), and a
+    # gated action goes to the policy's group. A prefix only asks a human to look at an
+    # action the policy would have allowed outright (escalation never loosens anything).
+    group_name = decision.review_group if decision.needs_approval else routed_group
+    if decision.denied:
         status = ActionStatus.DENIED
+    elif decision.needs_approval or routed_group:
+        status = ActionStatus.PENDING_APPROVAL
+    else:
+        status = ActionStatus.APPROVED
     callback = body.get("webhookUrl") or body.get("callbackUrl")
     created = gateway.store.create_action(
         agent=agent,
