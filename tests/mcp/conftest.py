@@ -60,13 +60,13 @@ async def http_session(
         yield session
 
 
-def write_stdio_config(path: Path, service: Service, db_file: Path, **extra: Any) -> Path:
-    """A config file for `jiragate mcp`: the service's sandbox, database and accounts."""
+def write_stdio_config(path: Path, jira_url: str, db_file: Path, **extra: Any) -> Path:
+    """A config file for `jiragate mcp`: a service's sandbox, database and accounts."""
     config: dict[str, Any] = {
         "policy_dir": str(REPO_ROOT / "policies"),
         "database_url": f"sqlite:///{db_file}",
         "jira": {
-            "url": service.sandbox_url,
+            "url": jira_url,
             "flavour": "cloud",
             "email": JIRA_EMAIL,
             "api_token": JIRA_TOKEN,
