@@ -29,6 +29,7 @@ from jiragate.errors import (
 from jiragate.gateway import Gateway
 from jiragate.mcp import mount_mcp
 from jiragate.settings import Settings
+from jiragate.web import mount_inbox
 
 log = logging.getLogger("jiragate.api")
 
@@ -176,5 +177,6 @@ def create_app(settings: Settings, *, gateway: Gateway | None = None) -> FastAPI
     for module in (actions, approvals, policies, audit, webhooks, cheqpoint_api, ops):
         app.include_router(module.router)
     mount_mcp(app, settings)  # MCP over streamable HTTP at /mcp (docs/mcp.md)
+    mount_inbox(app, settings)  # the reviewer inbox pages at /inbox (docs/inbox.md)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app

@@ -1,0 +1,366 @@
+"""What a proposed change would do, as a reviewer needs to see it, read live from Jira.
+
+`build_preview(gateway, record, effective)` answers per kind of action:
+
+- bulk creation: the tickets that would be created, and which the reviewer's edit drops;
+- transitions: each issue's current status → target, and whether Jira offers that move;
+- reassignments: current assignee → new assignee;
+- sprint moves: current sprint → target sprint;
+- story points: current points → new points;
+- deletes/archives: the issues with their summary and status;
+- anything else: the issues it touches (if any) and a readable key/value view.
+
+Jira is read through the adapter's read helpers only. When Jira cannot be reached (or is
+slow: the whole preview has a time limit) the preview says so in `jira_error` and the page
+still shows the details, so a reviewer is never left with a blank page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from jiragate.catalog import issue_keys_of
+from jiragate.errors import JiraError
+from jiragate.gateway import Gateway
+from jiragate.jira.operations import numbered_summary
+from jiragate.store import ActionRecord
+
+log = logging.getLogger("jiragate.web")
+
+#: Readable names for the details keys reviewers see most.
+FIELD_LABELS = {
+    "projectKey": "Project",
+    "issueCount": "Number of tickets",
+    "issueType": "Issue type",
+    "priority": "Priority",
+    "labels": "Labels",
+    "sprintId": "Sprint",
+    "tickets": "Tickets",
+    "issueKeys": "Issues",
+    "issueKey": "Issue",
+    "targetStatus": "Target status",
+    "resolution": "Resolution",
+    "comment": "Comment",
+    "assignee": "Assignee",
+    "deleteSubtasks": "Also delete sub-tasks",
+    "epicKey": "Epic",
+    "childIssueKeys": "Child issues",
+    "addChildIssueKeys": "Add child issues",
+    "parentKey": "Parent",
+    "storyPoints": "Story points",
+    "updates": "Updates",
+    "fields": "Fields",
+    "addLabels": "Add labels",
+    "removeLabels": "Remove labels",
+    "versionId": "Version",
+    "releaseDate": "Release date",
+    "startDate": "Start date",
+    "name": "Name",
+    "description": "Description",
+    "summary": "Summary",
+    "body": "Comment",
+    "jql": "JQL",
+    "maxResults": "Max results",
+    "boardId": "Board",
+    "state": "State",
+}
+
+_ISSUE_LIST_ACTIONS = {
+    "jira_transition_issues": "transition",
+    "jira_assign_issues": "assign",
+    "jira_move_to_sprint": "sprint",
+    "jira_delete_issues": "remove",
+    "jira_archive_issues": "remove",
+    "jira_update_story_points": "points",
+}
+
+
+def label_for(key: str) -> str:
+    if key in FIELD_LABELS:
+        return FIELD_LABELS[key]
+    spaced = "".join(f" {c.lower()}" if c.isupper() else c for c in key).strip()
+    return spaced[:1].upper() + spaced[1:]
+
+
+def display_value(value: Any) -> str:
+    """A details value as plain text (the template escapes it)."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, list):
+        if all(isinstance(item, str | int | float) for item in value):
+            return ", ".join(str(item) for item in value) or "—"
+        return f"{len(value)} item{'s' if len(value) != 1 else ''}"
+    if isinstance(value, dict):
+        return "; ".join(f"{label_for(k)}: {display_value(v)}" for k, v in value.items()) or "—"
+    return str(value)
+
+
+@dataclass(slots=True)
+class TicketRow:
+    number: int
+    summary: str
+    priority: str
+    issue_type: str
+    dropped: bool = False
+
+
+@dataclass(slots=True)
+class IssueRow:
+    key: str
+    found: bool = True
+    summary: str = ""
+    status: str = ""
+    issue_type: str = ""
+    before: str = ""
+    after: str = ""
+    #: For transitions: True available, False not offered by Jira, None unknown.
+    available: bool | None = None
+    note: str = ""
+    dropped: bool = False
+
+
+@dataclass(slots=True)
+class Preview:
+    kind: str  # tickets | transition | assign | sprint | points | remove | generic
+    heading: str
+    before_label: str = ""
+    after_label: str = ""
+    tickets: list[TicketRow] = field(default_factory=list)
+    issues: list[IssueRow] = field(default_factory=list)
+    facts: list[tuple[str, str]] = field(default_factory=list)
+    jira_error: str | None = None
+    live: bool = False
+
+    @property
+    def kept_tickets(self) -> int:
+        return sum(1 for t in self.tickets if not t.dropped)
+
+    @property
+    def dropped_count(self) -> int:
+        return sum(1 for t in self.tickets if t.dropped) + sum(1 for i in self.issues if i.dropped)
+
+
+def facts_of(details: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return [(label_for(k), display_value(v)) for k, v in details.items() if k != "tickets"]
+
+
+def ticket_rows(
+    record: ActionRecord, original: Mapping[str, Any], effective: Mapping[str, Any]
+) -> list[TicketRow]:
+    """Every ticket the original request asked for, marked when the edit drops it.
+
+    Kept rows show what would really be created: with only a count, the adapter titles
+    tickets after the request's summary numbered against the *effective* count."""
+    total = int(original.get("issueCount") or 0)
+    kept = int(effective.get("issueCount") or 0)
+    given: Sequence[Mapping[str, Any]] | None = original.get("tickets")
+    rows: list[TicketRow] = []
+    effective_tickets = effective.get("tickets") or []
+    for index in range(total):
+        dropped = index >= kept
+        if given:
+            source = (
+                effective_tickets[index] if not dropped and index < len(effective_tickets) else {}
+            )
+            ticket = given[index]
+            summary = str(ticket.get("summary", ""))
+            priority = source.get("priority", ticket.get("priority"))
+            issue_type = source.get("issueType", ticket.get("issueType"))
+        else:
+            summary = numbered_summary(record.summary, index + 1, total if dropped else kept)
+            priority = issue_type = None
+        effective_priority = priority or (effective if not dropped else original).get("priority")
+        effective_type = issue_type or (effective if not dropped else original).get("issueType")
+        rows.append(
+            TicketRow(
+                number=index + 1,
+                summary=summary,
+                priority=str(effective_priority or "—"),
+                issue_type=str(effective_type or "—"),
+                dropped=dropped,
+            )
+        )
+    return rows
+
+
+async def build_preview(
+    gateway: Gateway,
+    record: ActionRecord,
+    effective: Mapping[str, Any],
+    *,
+    live: bool = True,
+    timeout: float = 5.0,
+) -> Preview:
+    """The preview of `record` as `effective` would run it (the details, or an edit of them)."""
+    original = record.details
+    preview = _skeleton(record, original, effective)
+    if not live:
+        return preview
+    try:
+        await asyncio.wait_for(_fill_from_jira(gateway, record, effective, preview), timeout)
+        preview.live = True
+    except TimeoutError:
+        preview.jira_error = f"Jira did not answer within {timeout:g} seconds."
+    except JiraError as exc:
+        log.warning("inbox preview of %s: Jira failed: %s", record.id, exc)
+        preview.jira_error = f"Jira could not be read: {exc}"
+    return preview
+
+
+def _skeleton(
+    record: ActionRecord, original: Mapping[str, Any], effective: Mapping[str, Any]
+) -> Preview:
+    facts = facts_of(effective)
+    if record.action == "jira_create_tickets":
+        return Preview(
+            kind="tickets",
+            heading="Tickets that would be created",
+            tickets=ticket_rows(record, original, effective),
+            facts=facts,
+        )
+    kind = _ISSUE_LIST_ACTIONS.get(record.action, "generic")
+    keys = _issue_keys(record.action, original)
+    kept = set(_issue_keys(record.action, effective))
+    issues = [IssueRow(key=key, dropped=key not in kept) for key in keys]
+    headings = {
+        "transition": ("Status changes", "Current status", "Target status"),
+        "assign": ("Reassignments", "Current assignee", "New assignee"),
+        "sprint": ("Sprint moves", "Current sprint", "Target sprint"),
+        "points": ("Story point changes", "Current points", "New points"),
+        "remove": (
+            "Issues that would be deleted"
+            if record.action == "jira_delete_issues"
+            else "Issues that would be archived",
+            "",
+            "",
+        ),
+        "generic": ("Issues this action touches", "", ""),
+    }
+    heading, before, after = headings[kind]
+    return Preview(
+        kind=kind,
+        heading=heading,
+        before_label=before,
+        after_label=after,
+        issues=issues,
+        facts=facts,
+    )
+
+
+def _issue_keys(action: str, details: Mapping[str, Any]) -> list[str]:
+    if action == "jira_update_story_points":
+        return [str(u["issueKey"]) for u in details.get("updates") or ()]
+    if isinstance(details.get("issueKeys"), list):
+        return [str(k) for k in details["issueKeys"]]
+    return sorted(issue_keys_of(details))
+
+
+def _name(value: Any, *names: str) -> str:
+    if isinstance(value, Mapping):
+        for name in names:
+            if value.get(name):
+                return str(value[name])
+    return ""
+
+
+async def _fill_from_jira(
+    gateway: Gateway, record: ActionRecord, effective: Mapping[str, Any], preview: Preview
+) -> None:
+    if preview.kind == "tickets":
+        sprint = effective.get("sprintId")
+        if sprint is not None:
+            preview.facts = [
+                (label, await _sprint_label(gateway, sprint) if label == "Sprint" else value)
+                for label, value in preview.facts
+            ]
+        return
+    if not preview.issues:
+        return
+    sprint_field = gateway.settings.jira.sprint_field
+    fields = ["summary", "status", "issuetype", "assignee", sprint_field]
+    points_field = None
+    if preview.kind == "points":
+        points_field = await gateway.adapter.story_points_field()
+        fields.append(points_field)
+    found = await gateway.adapter.get_issues([row.key for row in preview.issues], fields)
+    target_sprint = (
+        await _sprint_label(gateway, effective["sprintId"]) if preview.kind == "sprint" else ""
+    )
+    new_points = {str(u["issueKey"]): u["storyPoints"] for u in effective.get("updates") or ()}
+    names: dict[str, str] = {}
+    for issue in found.values():
+        assignee = ((issue or {}).get("fields") or {}).get("assignee")
+        if isinstance(assignee, Mapping) and assignee.get("accountId"):
+            names[str(assignee["accountId"])] = _name(assignee, "displayName")
+    for row in preview.issues:
+        issue = found.get(row.key)
+        if issue is None:
+            row.found = False
+            row.note = "Not found in Jira"
+            continue
+        values = issue.get("fields") or {}
+        row.summary = str(values.get("summary") or "")
+        row.status = _name(values.get("status"), "name")
+        row.issue_type = _name(values.get("issuetype"), "name")
+        if preview.kind == "transition":
+            await _transition_row(gateway, row, str(effective["targetStatus"]))
+        elif preview.kind == "assign":
+            row.before = _name(values.get("assignee"), "displayName", "accountId") or "Unassigned"
+            row.after = _assignee_label(effective.get("assignee"), names)
+        elif preview.kind == "sprint":
+            sprints = values.get(sprint_field) or []
+            current = sprints[-1] if isinstance(sprints, list) and sprints else sprints
+            row.before = _name(current, "name") or "No sprint (backlog)"
+            row.after = target_sprint
+        elif preview.kind == "points" and points_field is not None:
+            before = values.get(points_field)
+            row.before = "—" if before is None else f"{before:g}"
+            after = new_points.get(row.key)
+            row.after = "—" if after is None else f"{after:g}"
+
+
+async def _transition_row(gateway: Gateway, row: IssueRow, target: str) -> None:
+    row.before = row.status
+    row.after = target
+    if row.status.casefold() == target.casefold():
+        row.available = True
+        row.note = f"Already {row.status}; nothing changes"
+        return
+    transitions = await gateway.adapter.get_transitions(row.key)
+    reachable = [str((t.get("to") or {}).get("name")) for t in transitions]
+    row.available = any(name.casefold() == target.casefold() for name in reachable)
+    if row.available:
+        row.note = "Transition available"
+    else:
+        options = ", ".join(reachable) or "none"
+        row.note = f"Not available from {row.status} (can go to: {options})"
+
+
+def _assignee_label(value: Any, names: Mapping[str, str]) -> str:
+    if value is None:
+        return "Unassigned"
+    if value == "-1":
+        return "Project default assignee"
+    known = names.get(str(value))
+    return f"{known} ({value})" if known else str(value)
+
+
+async def _sprint_label(gateway: Gateway, ref: Any) -> str:
+    """`sprint_42 (active)` for an id or a name, or the reference itself if Jira has no such."""
+    board = gateway.settings.jira.board_id
+    if board is None:
+        return str(ref)
+    sprints = await gateway.adapter.list_sprints(board)
+    for sprint in sprints:
+        if (
+            str(sprint.get("id")) == str(ref)
+            or str(sprint.get("name", "")).casefold() == str(ref).casefold()
+        ):
+            return f"{sprint.get('name')} ({sprint.get('state')})"
+    return f"{ref} (not found on board {board})"

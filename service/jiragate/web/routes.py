@@ -1,0 +1,489 @@
+"""The inbox pages: sign-in, the queue, one action (preview, edit, decide), and history.
+
+Every page needs a signed-in reviewer (else: the sign-in page); every POST needs the
+session's CSRF token (else: 403). A reviewer sees only actions routed to their review
+groups: anything else is a 404, so the inbox does not even confirm that it exists.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+
+from jiragate.catalog import ActionRequest
+from jiragate.errors import ApprovalError, DecisionRefusedError, JiragateError
+from jiragate.gateway import Gateway
+from jiragate.store import ActionRecord, ActionStatus
+from jiragate.store.audit import list_events
+from jiragate.web.auth import (
+    COOKIE_NAME,
+    CSRF_FIELD,
+    Session,
+    check_password,
+    csrf_ok,
+    may_sign_in,
+)
+from jiragate.web.forms import EditField, editable_fields, read_form
+from jiragate.web.previews import build_preview, display_value, label_for
+from jiragate.web.queue import (
+    DECIDED,
+    SORTS,
+    STATUS_BADGES,
+    QueueQuery,
+    action_title,
+    apply_query,
+    duration,
+    fingerprint,
+    row_of,
+)
+
+log = logging.getLogger("jiragate.web")
+
+MAX_NOTE = 4000
+MAX_NAME = 200
+MAX_PASSWORD = 1024
+POLL_SECONDS = 5
+EVENT_LABELS = {
+    "action.submitted": "Submitted by the agent",
+    "approval.opened": "Sent for review",
+    "approval.vote": "Reviewer voted",
+    "approval.approved": "Approved",
+    "approval.rejected": "Rejected",
+    "approval.refused": "Decision refused",
+    "approval.resubmitted": "Sent for review again",
+    "approval.backend_error": "Approval service error",
+    "action.claimed": "Picked up for execution",
+    "action.executed": "Executed in Jira",
+    "action.partially_executed": "Partly executed in Jira",
+    "action.failed": "Failed in Jira",
+    "action.retry_scheduled": "Retry scheduled",
+    "action.expired": "Expired without a decision",
+    "action.handed_to_worker": "Handed to a worker",
+}
+
+# Event data shown elsewhere on the page (or only useful to operators): kept off the timeline.
+_TIMELINE_NOISE = {
+    "action",
+    "decision",
+    "policy_revision",
+    "reasons",
+    "review_group",
+    "backend",
+    "min_approvals",
+    "worker",
+    "retryable",
+    "expires_at",
+}
+
+
+class CsrfError(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(
+            403,
+            "The form's security token is missing or out of date. "
+            "Go back, reload the page and try again.",
+        )
+
+
+def _now(gateway: Gateway) -> datetime:
+    return gateway.store.clock()
+
+
+def _safe_next(value: str | None) -> str:
+    """Only local inbox paths: never an open redirect to another site."""
+    if value and value.startswith("/inbox/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/inbox/"
+
+
+def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cycle otherwise)
+    router = APIRouter()
+
+    # ------------------------------------------------------------------ session plumbing
+
+    def load_session(request: Request) -> tuple[Session, bool]:
+        """The visitor's session and whether it is new (then it must be sent as a cookie)."""
+        session = context.codec.loads(request.cookies.get(COOKIE_NAME))
+        if (
+            session is not None
+            and session.reviewer
+            and not may_sign_in(context.settings, session.reviewer)
+        ):
+            session = None  # the account lost its password or was removed
+        if session is None:
+            return context.codec.new(None), True
+        return session, False
+
+    def with_cookie(response: Response, session: Session) -> Response:
+        response.set_cookie(
+            COOKIE_NAME,
+            context.codec.dumps(session),
+            max_age=context.codec.max_age,
+            path="/inbox",
+            httponly=True,
+            samesite="lax",
+            secure=context.secure_cookies,
+        )
+        return response
+
+    def page(
+        template: str, session: Session, fresh: bool, status: int = 200, **values: Any
+    ) -> Response:
+        response = context.render(
+            template,
+            status=status,
+            user=session.reviewer,
+            csrf_token=session.csrf,
+            csrf_field=CSRF_FIELD,
+            **values,
+        )
+        return with_cookie(response, session) if fresh else response
+
+    def to_signin(request: Request) -> RedirectResponse:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/inbox/signin?{urlencode({'next': target})}", status_code=303)
+
+    async def checked_form(request: Request, session: Session) -> FormData:
+        form = await request.form()
+        if not csrf_ok(session, form.get(CSRF_FIELD)):
+            gateway = context.gateway
+            gateway.store.append_audit(
+                action_id=None,
+                actor=session.reviewer or "anonymous",
+                type="inbox.csrf_refused",
+                data={"path": request.url.path},
+            )
+            raise CsrfError()
+        return form
+
+    def visible_record(action_id: str, reviewer: str) -> ActionRecord:
+        gateway = context.gateway
+        record = gateway.store.get_action(action_id)
+        if record is None or record.review_group not in gateway.reviewer_groups(reviewer):
+            raise HTTPException(404, f"No action {action_id} is waiting in your review groups.")
+        return record
+
+    # ------------------------------------------------------------------ sign-in
+
+    @router.get("/signin")
+    async def signin_page(request: Request, next: str | None = None) -> Response:
+        session, fresh = load_session(request)
+        if session.signed_in:
+            return RedirectResponse(_safe_next(next), status_code=303)
+        return page(
+            "signin.html",
+            session,
+            fresh,
+            next=_safe_next(next),
+            name="",
+            error="",
+            signed_out="signed_out" in request.query_params,
+        )
+
+    @router.post("/signin")
+    async def signin(request: Request) -> Response:
+        session, fresh = load_session(request)
+        form = await checked_form(request, session)
+        name = str(form.get("name", "")).strip()[:MAX_NAME]
+        password = str(form.get("password", ""))[:MAX_PASSWORD]
+        target = _safe_next(str(form.get("next", "")))
+        ok, reason = check_password(context.settings, name, password)
+        gateway = context.gateway
+        if not ok:
+            gateway.store.append_audit(
+                action_id=None,
+                actor="anonymous",
+                type="inbox.signin_failed",
+                data={
+                    "name": name,
+                    "reason": reason,
+                    "client": request.client.host if request.client else None,
+                },
+            )
+            return page(
+                "signin.html",
+                session,
+                fresh,
+                status=401,
+                next=target,
+                name=name,
+                error="That name and password do not match a reviewer with inbox access.",
+                signed_out=False,
+            )
+        gateway.store.append_audit(
+            action_id=None, actor=name, type="inbox.signin", data={"reviewer": name}
+        )
+        # A new session and a new CSRF token: nothing from before sign-in carries over.
+        return with_cookie(RedirectResponse(target, status_code=303), context.codec.new(name))
+
+    @router.post("/signout")
+    async def signout(request: Request) -> Response:
+        session, _ = load_session(request)
+        await checked_form(request, session)
+        response = RedirectResponse("/inbox/signin?signed_out=1", status_code=303)
+        return with_cookie(response, context.codec.new(None))
+
+    # ------------------------------------------------------------------ the queue
+
+    def queue_rows(reviewer: str, query: QueueQuery) -> tuple[list[Any], list[Any], list[str]]:
+        gateway = context.gateway
+        groups = gateway.reviewer_groups(reviewer)
+        now = _now(gateway)
+        everything = [row_of(r, now) for r in gateway.inbox.pending_for(groups, limit=500)]
+        return everything, apply_query(everything, query), groups
+
+    @router.get("/")
+    async def queue(request: Request) -> Response:
+        session, fresh = load_session(request)
+        if not session.signed_in:
+            return to_signin(request)
+        assert session.reviewer is not None
+        query = QueueQuery.parse(request.query_params)
+        everything, rows, groups = queue_rows(session.reviewer, query)
+        return page(
+            "queue.html",
+            session,
+            fresh,
+            rows=rows,
+            total=len(everything),
+            groups=groups,
+            actions=sorted({r.action for r in everything}),
+            projects=sorted({r.project for r in everything if r.project}),
+            query=query,
+            sorts=SORTS,
+            action_title=action_title,
+            fingerprint=fingerprint(rows),
+            poll_url="/inbox/queue.json?" + urlencode(query.params()),
+            sort_url=lambda sort: "/inbox/?" + urlencode(query.params(sort=sort)),
+            self_url="/inbox/?" + urlencode(query.params()),
+            poll_seconds=POLL_SECONDS,
+            nav="queue",
+        )
+
+    @router.get("/queue.json")
+    async def queue_state(request: Request) -> Response:
+        session, _ = load_session(request)
+        if not session.signed_in or session.reviewer is None:
+            return JSONResponse({"error": "unauthorized", "message": "sign in"}, 401)
+        query = QueueQuery.parse(request.query_params)
+        everything, rows, _ = queue_rows(session.reviewer, query)
+        return JSONResponse(
+            {"fingerprint": fingerprint(rows), "count": len(rows), "total": len(everything)}
+        )
+
+    # ------------------------------------------------------------------ history
+
+    @router.get("/history")
+    async def history(request: Request) -> Response:
+        session, fresh = load_session(request)
+        if not session.signed_in or session.reviewer is None:
+            return to_signin(request)
+        gateway = context.gateway
+        groups = gateway.reviewer_groups(session.reviewer)
+        now = _now(gateway)
+        records: dict[str, ActionRecord] = {}
+        for group in groups:
+            for record in gateway.store.list_actions(status=DECIDED, group=group, limit=200).items:
+                records[record.id] = record
+        ordered = sorted(
+            records.values(), key=lambda r: (r.decided_at or r.updated_at, r.id), reverse=True
+        )
+        return page(
+            "history.html",
+            session,
+            fresh,
+            rows=[row_of(r, now) for r in ordered[:200]],
+            groups=groups,
+            nav="history",
+        )
+
+    # ------------------------------------------------------------------ one action
+
+    @router.get("/actions/{action_id}")
+    async def detail(request: Request, action_id: str) -> Response:
+        session, fresh = load_session(request)
+        if not session.signed_in or session.reviewer is None:
+            return to_signin(request)
+        record = visible_record(action_id, session.reviewer)
+        fields = editable_fields(record.action, record.details)
+        done = request.query_params.get("done", "")
+        values = await detail_values(record, session.reviewer, fields, {}, note="")
+        return page(
+            "detail.html",
+            session,
+            fresh,
+            done=done if done in ("approved", "rejected", "voted") else "",
+            **values,
+        )
+
+    @router.get("/actions/{action_id}/status.json")
+    async def detail_status(request: Request, action_id: str) -> Response:
+        session, _ = load_session(request)
+        if not session.signed_in or session.reviewer is None:
+            return JSONResponse({"error": "unauthorized", "message": "sign in"}, 401)
+        record = visible_record(action_id, session.reviewer)
+        label, _ = STATUS_BADGES.get(record.status, (record.status.value, ""))
+        return JSONResponse({"status": record.status.value, "label": label})
+
+    @router.post("/actions/{action_id}")
+    async def decide(request: Request, action_id: str) -> Response:
+        session, fresh = load_session(request)
+        if not session.signed_in or session.reviewer is None:
+            return to_signin(request)
+        reviewer = session.reviewer
+        form = await checked_form(request, session)
+        record = visible_record(action_id, reviewer)
+        intent = str(form.get("intent", "preview"))
+        note = str(form.get("note", ""))[:MAX_NOTE]
+        fields = editable_fields(record.action, record.details)
+        gateway = context.gateway
+
+        patch: dict[str, Any] = {}
+
+        async def again(status: int, **extra: Any) -> Response:
+            """The same page again, with everything the reviewer typed kept."""
+            values = await detail_values(
+                gateway.get_record(record.id), reviewer, fields, patch, note, **extra
+            )
+            return page("detail.html", session, fresh, status=status, done="", **values)
+
+        if intent == "reject":
+            try:
+                gateway.decide(record.id, reviewer=reviewer, verdict="reject", note=note or None)
+            except DecisionRefusedError as exc:
+                return await again(409, refusal=str(exc))
+            except ApprovalError as exc:
+                raise HTTPException(404, str(exc)) from exc
+            return RedirectResponse(f"/inbox/actions/{record.id}?done=rejected", 303)
+
+        patch = read_form(fields, form, form.getlist)
+        if any(f.error for f in fields):
+            return await again(422, refusal="Fix the highlighted fields first.")
+        if intent != "approve":
+            return await again(200, previewed=True)
+        try:
+            outcome = gateway.decide(
+                record.id,
+                reviewer=reviewer,
+                verdict="approve",
+                modified_details=patch or None,
+                note=note or None,
+            )
+        except DecisionRefusedError as exc:
+            return await again(409, refusal=str(exc))
+        except ApprovalError as exc:
+            raise HTTPException(404, str(exc)) from exc
+        done = "approved" if outcome.decided else "voted"
+        return RedirectResponse(f"/inbox/actions/{record.id}?done={done}", 303)
+
+    async def detail_values(
+        record: ActionRecord,
+        reviewer: str,
+        fields: list[EditField],
+        patch: Mapping[str, Any],
+        note: str,
+        *,
+        refusal: str = "",
+        previewed: bool = False,
+    ) -> dict[str, Any]:
+        gateway = context.gateway
+        pending = record.status is ActionStatus.PENDING_APPROVAL
+        effective: Mapping[str, Any] = record.effective_details or record.details
+        if pending:
+            effective = record.details
+            if patch and not refusal:
+                try:
+                    effective = gateway.check_edit(record, patch)
+                except DecisionRefusedError as exc:
+                    refusal = str(exc)
+        preview = await build_preview(
+            gateway,
+            record,
+            effective,
+            live=pending,
+            timeout=context.settings.inbox_preview_timeout,
+        )
+        now = _now(gateway)
+        votes = gateway.inbox.votes(record.id)
+        return {
+            "record": record,
+            "row": row_of(record, now),
+            "pending": pending,
+            "may_decide": pending
+            and reviewer != record.agent
+            and all(v.reviewer != reviewer for v in votes),
+            "preview": preview,
+            "fields": fields,
+            "patch": dict(patch),
+            "effective_json": json.dumps(effective, indent=2, ensure_ascii=False),
+            "details_json": json.dumps(record.details, indent=2, ensure_ascii=False),
+            "result_json": json.dumps(record.result_json, indent=2, ensure_ascii=False)
+            if record.result_json
+            else "",
+            "refusal": refusal,
+            "previewed": previewed,
+            "note": note,
+            "votes": votes,
+            "explanation": _explanation(gateway, record),
+            "timeline": _timeline(gateway, record, now),
+            "facts": [(label_for(k), display_value(v)) for k, v in record.details.items()],
+            "status_poll": record.status
+            in (ActionStatus.APPROVED, ActionStatus.EXECUTING, ActionStatus.ALLOWED),
+            "nav": "queue" if pending else "history",
+        }
+
+    return router
+
+
+def _explanation(gateway: Gateway, record: ActionRecord) -> dict[str, Any]:
+    """The stored decision, plus why each rule of the running policy did or did not match."""
+    stored: Mapping[str, Any] = record.decision_json or {}
+    rules: list[dict[str, Any]] = []
+    current = gateway.policies.current
+    try:
+        decision = current.evaluate(
+            ActionRequest(record.action, record.summary, record.details, record.justification),
+            agent=record.agent,
+            explain=True,
+        )
+        rules = [e.as_dict() for e in decision.explanations or ()]
+    except JiragateError as exc:  # the running policy cannot judge it any more
+        log.warning("inbox: cannot explain %s: %s", record.id, exc)
+    return {
+        "decision": stored.get("decision", record.decision),
+        "rule": record.determining_rule or "the policy defaults",
+        "group": record.review_group,
+        "reasons": list(stored.get("reasons") or []),
+        "matched": list(stored.get("matched_rules") or []),
+        "revision": record.policy_revision,
+        "current_revision": current.revision,
+        "rules": rules,
+    }
+
+
+def _timeline(gateway: Gateway, record: ActionRecord, now: datetime) -> list[dict[str, Any]]:
+    events = list_events(gateway.store.engine, action_id=record.id, limit=500)
+    return [
+        {
+            "at": event.at,
+            "ago": duration((now - event.at).total_seconds()),
+            "actor": event.actor,
+            "type": event.type,
+            "label": EVENT_LABELS.get(event.type, event.type),
+            "data": [
+                (label_for(k), display_value(v))
+                for k, v in (event.data or {}).items()
+                if v not in (None, [], {}, "") and k not in _TIMELINE_NOISE
+            ],
+        }
+        for event in events
+    ]
