@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import socket
@@ -34,11 +35,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from jiragate.approvals.cheqpoint import (
+    SIGNATURE_HEADER,
     CheqpointClient,
     CheqpointDecision,
     CheqpointStatus,
+    sign_webhook,
 )
+from jiragate.approvals.compat import callback_url, protocol_status
 from jiragate.approvals.inbox import InboxBackend, VoteOutcome
 from jiragate.catalog import (
     ActionKind,
@@ -191,6 +197,7 @@ class Gateway:
         # One client per distinct Connection Key, keyed by review group ("" = the default).
         self._cheqpoint = dict(cheqpoint_clients or {})
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._callbacks: list[str] = []
 
     @classmethod
     def build(
@@ -362,7 +369,46 @@ class Gateway:
             raise
         if outcome.decided:
             self._observe_decision(record, outcome.status)
+            self._queue_callback(action_id)
         return outcome
+
+    # ----------------------------------------------------------------- callbacks
+
+    def _queue_callback(self, action_id: str) -> None:
+        """Remember to push a decision to the requester of a Cheqpoint-compatible approval.
+
+        Callbacks are hints, as Cheqpoint's own are: the requester's truth is
+        `GET /api/approvals/{id}`, so an in-process queue (lost on a crash) is enough."""
+        self._callbacks.append(action_id)
+
+    async def send_callbacks(self) -> int:
+        """POST each queued decision, signed, to its callback URL; returns how many were sent."""
+        sent = 0
+        while self._callbacks:
+            record = self.store.get_action(self._callbacks.pop(0))
+            url = callback_url(record) if record is not None else None
+            secret = self.settings.cheqpoint.webhook_secret
+            if record is None or url is None or secret is None:
+                continue
+            body = json.dumps(protocol_status(record)).encode()
+            headers = {
+                "content-type": "application/json",
+                SIGNATURE_HEADER: sign_webhook(secret.get_secret_value(), body),
+            }
+            try:
+                async with httpx.AsyncClient(timeout=5) as http:
+                    response = await http.post(url, content=body, headers=headers)
+                outcome = f"HTTP {response.status_code}"
+                sent += 1
+            except httpx.HTTPError as exc:
+                outcome = f"failed: {type(exc).__name__}"
+            self.store.append_audit(
+                action_id=record.id,
+                actor="gateway",
+                type="callback.sent",
+                data={"url": url, "outcome": outcome},
+            )
+        return sent
 
     def check_edit(self, record: ActionRecord, patch: Mapping[str, Any]) -> dict[str, Any]:
         """The effective payload of a reviewer's edit, or DecisionRefusedError saying why not."""
@@ -744,7 +790,10 @@ class Gateway:
         auto-allowed actions to the workers, sync Cheqpoint, and hot-reload policies."""
         stats = WorkerStats()
         now = self.store.clock()
-        stats.expired = len(self.store.expire_overdue(now=now))
+        expired = self.store.expire_overdue(now=now)
+        stats.expired = len(expired)
+        for action_id in expired:
+            self._queue_callback(action_id)
         stats.reclaimed = len(self.store.reclaim_expired_leases(now=now))
         stranded_before = now - timedelta(seconds=self.settings.lease_seconds)
         for record in self.store.list_actions(status=ActionStatus.ALLOWED, limit=100).items:
@@ -775,6 +824,7 @@ class Gateway:
                     last_maintenance = time.monotonic()
                 while not stop.is_set() and await self.run_once() is not None:
                     pass
+                await self.send_callbacks()
             except Exception:  # the loop must outlive a bad round (database blip, bug)
                 log.exception("worker round failed; retrying")
             with contextlib.suppress(TimeoutError):

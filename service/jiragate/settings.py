@@ -114,6 +114,9 @@ class CheqpointSettings(BaseModel):
     poll_interval: float = 5.0
     #: How many times a `retryable` system rejection is submitted again before giving up.
     max_resubmits: int = 1
+    #: URL prefixes the Cheqpoint-compatible API (`/api/`) may POST decisions to, when a
+    #: caller passes `webhookUrl` / `callbackUrl`. Empty: callbacks are refused (no SSRF).
+    callback_url_prefixes: list[str] = Field(default_factory=list)
 
     _check_key = field_validator("connection_key", "webhook_secret")(
         lambda value, info: _refuse_placeholder(value, info.field_name)

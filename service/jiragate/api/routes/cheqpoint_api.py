@@ -22,6 +22,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from jiragate.api.deps import BodyError, GatewayDep, Principal, json_object, resolve_key
+from jiragate.approvals.compat import PROTOCOL_STATUS, protocol_status
 from jiragate.catalog import parse_envelope
 from jiragate.errors import ActionError
 from jiragate.gateway import Gateway
@@ -29,15 +30,6 @@ from jiragate.store import EXECUTOR_EXTERNAL, ActionRecord, ActionStatus, AuditN
 
 router = APIRouter(prefix="/api", tags=["cheqpoint-compatible"])
 MAX_WAIT_MS = 10_000
-
-_STATUS = {
-    ActionStatus.PENDING_APPROVAL: "PENDING",
-    ActionStatus.APPROVED: "APPROVED",
-    ActionStatus.REJECTED: "REJECTED",
-    ActionStatus.EXPIRED: "REJECTED",
-    ActionStatus.DENIED: "REJECTED",
-}
-
 
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
@@ -58,6 +50,22 @@ def _route(gateway: Gateway, action: str) -> tuple[str, str | None]:
         if prefix and action.startswith(prefix):
             return action[len(prefix) :], name
     return action, None
+
+
+def _check_callback(gateway: Gateway, url: object) -> None:
+    """Decisions are only pushed to allowed, signed destinations: an open callback would let
+    any agent make this service send requests anywhere (SSRF)."""
+    settings = gateway.settings.cheqpoint
+    if not isinstance(url, str) or not url:
+        raise BodyError("webhookUrl / callbackUrl must be a non-empty URL string")
+    if not any(url.startswith(prefix) for prefix in settings.callback_url_prefixes):
+        allowed = ", ".join(settings.callback_url_prefixes) or "none configured"
+        raise BodyError(
+            f"callback URL {url!r} is not allowed (cheqpoint.callback_url_prefixes: {allowed}); "
+            "omit it and poll GET /api/approvals/{id}"
+        )
+    if settings.webhook_secret is None:
+        raise BodyError("callbacks need cheqpoint.webhook_secret to sign them; poll instead")
 
 
 def _create(gateway: Gateway, agent: str, body: dict[str, Any]) -> ActionRecord:
@@ -82,6 +90,8 @@ def _create(gateway: Gateway, agent: str, body: dict[str, Any]) -> ActionRecord:
     else:
         status = ActionStatus.APPROVED
     callback = body.get("webhookUrl") or body.get("callbackUrl")
+    if callback is not None:
+        _check_callback(gateway, callback)
     created = gateway.store.create_action(
         agent=agent,
         action=request.action,
@@ -128,39 +138,6 @@ def _create(gateway: Gateway, agent: str, body: dict[str, Any]) -> ActionRecord:
     return gateway.get_record(record.id)
 
 
-def cheqpoint_status(record: ActionRecord) -> dict[str, Any]:
-    """`GET /api/approvals/{id}` for one record, field for field as Cheqpoint answers."""
-    decision = record.decision_json or {}
-    auto = record.status is ActionStatus.DENIED or (
-        record.status is ActionStatus.APPROVED and not record.reviewers
-    )
-    modified = None
-    if record.effective_details is not None and record.effective_details != record.details:
-        # The full effective payload: right whether a client reads it as a patch over
-        # `details` (Cheqpoint's docs) or as a replacement (the SDK's effective_details).
-        modified = record.effective_details
-    note = record.decision_note
-    if record.status is ActionStatus.DENIED:
-        note = (decision.get("reasons") or [None])[0]
-    reason_code = {
-        ActionStatus.EXPIRED: "EXPIRED",
-        ActionStatus.DENIED: "POLICY_DENIED",
-    }.get(record.status)
-    return {
-        "id": record.id,
-        "status": _STATUS.get(record.status, "APPROVED"),
-        "details": record.details,
-        "modifiedDetails": modified,
-        "responseNotes": note,
-        "decisionReasonCode": reason_code,
-        "decisionNote": note,
-        "autoDecided": auto,
-        "autoDecisionRuleName": decision.get("determining_rule") if auto else None,
-        "decidedAt": record.decided_at.isoformat() if record.decided_at else None,
-        "retryable": record.status is ActionStatus.EXPIRED,
-    }
-
-
 @router.post("/approvals/request", summary="Create an approval request (Cheqpoint protocol)")
 async def create_request(request: Request, gateway: GatewayDep) -> JSONResponse:
     body = await json_object(request)
@@ -169,7 +146,7 @@ async def create_request(request: Request, gateway: GatewayDep) -> JSONResponse:
         record = _create(gateway, agent.name, body)
     except ActionError as exc:
         return _error(400, str(exc))
-    return JSONResponse({"id": record.id, "status": _STATUS[record.status]})
+    return JSONResponse({"id": record.id, "status": PROTOCOL_STATUS[record.status]})
 
 
 @router.get("/approvals/{approval_id}", summary="An approval's status and decision")
@@ -180,7 +157,7 @@ def get_request(approval_id: str, request: Request, gateway: GatewayDep) -> JSON
         return _error(404, f"approval request {approval_id!r} not found")
     gateway.store.expire_overdue()
     record = gateway.get_record(approval_id)
-    return JSONResponse(cheqpoint_status(record))
+    return JSONResponse(protocol_status(record))
 
 
 @router.post("/webhooks/inbound", summary="Ask and wait (up to 10 s) for a decision")
@@ -198,7 +175,7 @@ async def inbound(request: Request, gateway: GatewayDep) -> JSONResponse:
     while record.status is ActionStatus.PENDING_APPROVAL and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
         record = gateway.get_record(record.id)
-    status = cheqpoint_status(record)
+    status = protocol_status(record)
     return JSONResponse(
         {
             "status": status["status"].lower(),
