@@ -553,7 +553,7 @@ class GatewayTools:
         self, gateway: Gateway, action: str, args: dict[str, Any], *, agent: str
     ) -> types.CallToolResult:
         kind = CATALOG[action].kind
-        allowed = ("summary", "details", "justification")
+        allowed: tuple[str, ...] = ("summary", "details", "justification")
         if kind is not ActionKind.READ:
             allowed += ("idempotencyKey",)
         _refuse_unknown(action, args, allowed)
