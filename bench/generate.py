@@ -1,9 +1,13 @@
 """Generate large, valid Jiragate policy sets and matching actions for benchmarks.
 
-Rules are first produced as plain descriptions (a list of dicts: id, action, decision, route,
-priority and a list of `(field, operator, value)` conditions), then rendered to Jiragate YAML.
-Keeping that intermediate form lets the same rule set be rendered later for other engines
-(Cedar, Cerbos) and compared decision for decision.
+Rules are first produced as plain descriptions (a list of dicts: id, action (and/or a `kind`
+condition), decision, route_to, priority and a list of `(field, operator, value)` conditions),
+then rendered to Jiragate YAML here, to Cedar in `cedar_policies.py` and to Cerbos in
+`cerbos_policies.py`, so the three engines are compared decision for decision.
+
+`default_rules()` is the shipped default policy (`policies/*.yaml`) expressed by hand in the
+same form; `reference_decision` is a deliberately naive evaluator of the descriptions (every
+rule, every condition) that the three engines are checked against before any timing counts.
 
 Everything is seeded: the same (n_rules, seed) always writes the same files.
 
@@ -29,6 +33,14 @@ PROJECTS = tuple(
 AGENTS = ("log-triage-bot", "ide-assistant", "release-bot", "planner", "support-bot")
 PRIORITIES = ("Lowest", "Low", "Medium", "High", "Highest")
 GROUPS = ("engineering-leads", "project-managers")
+
+# Fields and operators a rule description may use (what all three renderers translate).
+FIELDS = ("kind", "project", "agent", "count", "details.priority")
+OPERATORS = ("eq", "in", "gt", "between", "at_least")
+# Jira priorities as numbers (0: the action has no priority), for Cedar and Cerbos, which have
+# no priority order of their own; Jiragate's `at_least` compares the same ranks internally.
+PRIORITY_RANK = {name: rank for rank, name in enumerate(PRIORITIES, start=1)}
+DEFAULTS = {"write": "require_approval", "destructive": "deny", "route_to": "project-managers"}
 
 # The catalog's actions, with a builder for valid details (given a project, a count, an rng).
 _ISSUE_ACTIONS = (
@@ -95,11 +107,147 @@ def generate_rules(n_rules: int, seed: int) -> list[dict[str, Any]]:
     return rules
 
 
+def default_rules() -> list[dict[str, Any]]:
+    """The shipped default policy (`policies/*.yaml`) as rule descriptions, by hand.
+
+    `tests/bench` checks that Jiragate decides every generated action the same way with
+    `policies/` and with `render_yaml(default_rules())`, so the translation cannot drift."""
+    eng, pm = GROUPS
+
+    def rule(
+        rule_id: str,
+        decision: str,
+        conditions: list[tuple[str, str, Any]],
+        action: str | list[str] | None = None,
+        route_to: str | None = None,
+        priority: int = 0,
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": rule_id, "decision": decision, "conditions": conditions}
+        if action is not None:
+            out["action"] = action
+        if route_to is not None:
+            out["route_to"] = route_to
+        if priority:
+            out["priority"] = priority
+        return out
+
+    sprint = ["jira_move_to_sprint", "jira_update_story_points"]
+    plan = [
+        "jira_create_epic",
+        "jira_update_epic",
+        "jira_create_release",
+        "jira_update_release",
+        "jira_release_version",
+    ]
+    return [
+        rule("allow-safe-reads", "allow", [("kind", "eq", "read")]),
+        rule("deletes-and-archives", "require_approval", [("kind", "eq", "destructive")],
+             route_to=pm, priority=100),
+        rule("deny-bulk-deletes", "deny", [("count", "gt", 10)], "jira_delete_issues"),
+        rule("deny-bulk-archives", "deny", [("count", "gt", 100)], "jira_archive_issues"),
+        rule("epic-and-release-changes", "require_approval", [], plan, pm, 100),
+        rule("sprint-changes", "require_approval", [], sprint, eng, 100),
+        rule("deny-sprint-floods", "deny", [("count", "gt", 50)], sprint),
+        rule("deny-ticket-floods", "deny", [("count", "gt", 50)], "jira_create_tickets"),
+        rule("high-priority-creation", "require_approval",
+             [("details.priority", "at_least", "High")],
+             ["jira_create_ticket", "jira_create_tickets"], eng, 100),
+        rule("bulk-creation", "require_approval", [], "jira_create_tickets", eng, 50),
+        rule("comments-from-agents", "require_approval", [], "jira_add_comment", eng, 10),
+        rule("transitions", "require_approval", [], "jira_transition_issues", eng, 50),
+        rule("deny-mass-transitions", "deny", [("count", "gt", 25)], "jira_transition_issues"),
+        rule("reassignments", "require_approval", [], "jira_assign_issues", pm, 50),
+        rule("deny-mass-reassignments", "deny", [("count", "gt", 25)], "jira_assign_issues"),
+        rule("field-edits", "require_approval", [], "jira_update_fields", eng, 50),
+    ]  # fmt: skip
+
+
+def rule_actions(rule: dict[str, Any]) -> tuple[str, ...]:
+    """The catalog actions a rule can apply to: its `action` list narrowed by a `kind`
+    condition. Jiragate decides this at compile time; Cedar and Cerbos get it in the scope /
+    resource kind, so every engine only looks at the rules of the action at hand."""
+    from jiragate.catalog import ACTION_NAMES, CATALOG
+
+    named = rule.get("action")
+    actions = ACTION_NAMES if named is None else ((named,) if isinstance(named, str) else named)
+    kinds = [value for field, op, value in rule["conditions"] if field == "kind" and op == "eq"]
+    return tuple(a for a in actions if all(CATALOG[a].kind.value == k for k in kinds))
+
+
+# --------------------------------------------------------------------------- facts and reference
+
+
+def facts_for(envelope: dict[str, Any], agent: str) -> dict[str, Any]:
+    """What the engines are asked about one action: Jiragate's own facts (project, count,
+    kind) with the priority as a rank. Built once per input, outside any timing."""
+    from jiragate.catalog import parse_envelope
+    from jiragate.policy.facts import build_facts
+
+    facts = build_facts(parse_envelope(envelope), agent)
+    priority = facts["details"].get("priority")
+    return {
+        "action": facts["action"],
+        "kind": facts["kind"],
+        "agent": agent,
+        "project": facts["project"] or "",
+        "count": facts["count"],
+        "priority": PRIORITY_RANK.get(priority, 0) if isinstance(priority, str) else 0,
+    }
+
+
+def _holds(field: str, op: str, value: Any, facts: dict[str, Any]) -> bool:
+    actual = facts["priority"] if field == "details.priority" else facts[field]
+    if field == "details.priority":
+        return bool(actual) and actual >= PRIORITY_RANK[value]  # a missing priority fails
+    if op == "eq":
+        return bool(actual == value)
+    if op == "in":
+        return actual in value
+    if op == "gt":
+        return bool(actual > value)
+    if op == "between":
+        return bool(value[0] <= actual <= value[1])
+    raise ValueError(f"unknown operator {op!r} (known: {', '.join(OPERATORS)})")
+
+
+def combine(matched: list[dict[str, Any]], kind: str) -> tuple[str, str | None]:
+    """(decision, review group) from the matching rules: deny > require_approval > allow;
+    the highest priority (then the smallest id) determines; nothing matched → defaults."""
+    for decision in ("deny", "require_approval", "allow"):
+        winners = [rule for rule in matched if rule["decision"] == decision]
+        if winners:
+            top = min(winners, key=lambda rule: (-rule.get("priority", 0), rule["id"]))
+            group = top.get("route_to") or DEFAULTS["route_to"]
+            return decision, group if decision == "require_approval" else None
+    if kind == "read":
+        return "deny", None
+    fallback = DEFAULTS["destructive" if kind == "destructive" else "write"]
+    return fallback, DEFAULTS["route_to"] if fallback == "require_approval" else None
+
+
+def reference_decisions(
+    rules: list[dict[str, Any]], inputs: list[dict[str, Any]]
+) -> list[tuple[str, str | None]]:
+    """The naive oracle: for each input's facts, test every rule's every condition, then
+    `combine`. Slow on purpose (no index), so it shares no shortcut with any engine."""
+    actions = [frozenset(rule_actions(rule)) for rule in rules]
+    out = []
+    for facts in inputs:
+        matched = [
+            rule
+            for rule, applies_to in zip(rules, actions, strict=True)
+            if facts["action"] in applies_to
+            and all(_holds(f, op, v, facts) for f, op, v in rule["conditions"] if f != "kind")
+        ]
+        out.append(combine(matched, facts["kind"]))
+    return out
+
+
 # --------------------------------------------------------------------------- YAML rendering
 
 
 def _match(rule: dict[str, Any]) -> dict[str, Any]:
-    match: dict[str, Any] = {"action": rule["action"]}
+    match: dict[str, Any] = {"action": rule["action"]} if "action" in rule else {}
     for field, operator, value in rule["conditions"]:
         match[field] = value if operator == "eq" else {operator: value}
     return match
@@ -112,11 +260,7 @@ def render_yaml(rules: list[dict[str, Any]]) -> dict[str, str]:
             name: {"description": f"The {name}.", "members": [f"{name}-1", f"{name}-2"]}
             for name in GROUPS
         },
-        "defaults": {
-            "write": "require_approval",
-            "destructive": "deny",
-            "route_to": "project-managers",
-        },
+        "defaults": dict(DEFAULTS),
     }
     body = []
     for rule in rules:
