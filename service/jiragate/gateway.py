@@ -634,15 +634,13 @@ class Gateway:
 
     async def webhook_hint(self, approval_ref: str) -> ActionRecord | None:
         """A verified webhook names an approval; fetch it ourselves before acting on it."""
-        page = self.store.list_actions(status=ActionStatus.PENDING_APPROVAL, limit=500)
-        record = next((r for r in page.items if r.approval_ref == approval_ref), None)
-        if record is None:
-            record = self._find_by_ref(approval_ref)
+        record = self._find_by_ref(approval_ref)
         if record is None:
             return None
         return await self.sync_cheqpoint(record)
 
     def _find_by_ref(self, approval_ref: str) -> ActionRecord | None:
+        """The action waiting on a Cheqpoint approval (`approval_ref` is indexed)."""
         from sqlmodel import select
 
         with self.store.transaction(read_only=True) as session:
