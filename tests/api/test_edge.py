@@ -3,6 +3,7 @@ operations endpoints, the audit trail, and that no secret ever leaks."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
@@ -277,7 +278,7 @@ def test_the_audit_chain_verifies_and_exports_as_jsonl(service: Service):
     events = [json.loads(line) for line in export.text.splitlines()]
     assert [e["seq"] for e in events] == sorted(e["seq"] for e in events)
     assert len(events) == verified["checked"]
-    for previous, event in zip(events, events[1:], strict=False):
+    for previous, event in itertools.pairwise(events):
         assert event["prev_hash"] == previous["hash"]
     assert service.agent.get("/v1/audit").status_code == 403
     assert service.client("lead-alice").get("/v1/audit/export").status_code == 403
@@ -309,7 +310,7 @@ def test_no_secret_leaks_into_answers_audit_metrics_or_logs(
     ]
     failed = json.loads(bodies[3])
     assert failed["status"] == "failed"  # Jira's 404 is reported, not our credentials
-    haystacks = bodies + [caplog.text]
+    haystacks = [*bodies, caplog.text]
     secrets = service.gateway.settings.secrets()
     assert len(secrets) >= 9
     for secret in secrets:
