@@ -19,6 +19,7 @@ from jiragate.catalog import load_action_schema
 from jiragate.web.previews import label_for
 
 PREFIX = "edit-"
+SHOWN_SUFFIX = "-shown"
 #: Fields that identify what the action is about: changing them is a different action.
 _IDENTITY = {"projectKey", "issueKey", "epicKey", "parentKey", "versionId", "boardId"}
 _KEY_LISTS = {"issueKeys", "childIssueKeys", "addChildIssueKeys"}
@@ -144,10 +145,16 @@ def _hint(action: str, name: str, widget: str) -> str:
 def read_form(fields: Sequence[EditField], form: Mapping[str, Any], getlist: Any) -> dict[str, Any]:
     """Fill `fields` from a submitted form; return the patch (only the changed fields).
 
-    A field that cannot be read gets an `error` and stays out of the patch."""
+    A field that cannot be read gets an `error` and stays out of the patch; a field the form
+    does not carry at all is left as proposed."""
     patch: dict[str, Any] = {}
     for item in fields:
         key = item.input_name
+        # A field the form did not carry stays as proposed. Checkboxes send nothing when
+        # unticked, so their fields carry a marker saying they were on the form.
+        shown = key + SHOWN_SUFFIX if item.widget in ("keys", "checkbox") else key
+        if shown not in form:
+            continue
         if item.widget == "keys":
             kept = [str(k) for k in getlist(key)]
             ordered = [k for k in item.original or [] if k in kept]
