@@ -35,6 +35,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from mcp import types
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 from mcp.server.context import ServerRequestContext
@@ -68,7 +69,6 @@ from jiragate.gateway import Gateway
 from jiragate.policy.engine import Decision
 from jiragate.settings import Settings
 from jiragate.store import ActionRecord, ActionStatus
-from mcp import types
 
 log = logging.getLogger("jiragate.mcp")
 
@@ -394,7 +394,8 @@ def _record_result(
         view["check_with"] = _check_hint(record)
         return _result(
             f"Not executed yet: {what} awaits approval from the review group {group!r} "
-            f"(rule {record.determining_rule!r}: {view['reason']}). Reviewers may approve it as "
+            f"(rule {record.determining_rule!r}: {str(view['reason']).rstrip('.')}). Reviewers may "
+            "approve it as "
             f"is, approve it edited, or reject it. Call {STATUS_TOOL} with action_id "
             f"{record.id!r} (and wait_seconds to wait) to learn the outcome.",
             view,

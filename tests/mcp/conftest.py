@@ -16,9 +16,9 @@ from typing import Any, TextIO
 import httpx2
 import pytest
 import yaml
+from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
-from mcp import ClientSession, StdioServerParameters, stdio_client
 from tests.helpers.service import (
     JIRA_EMAIL,
     JIRA_TOKEN,
