@@ -1,0 +1,4 @@
+from __future__ import annotations
+
+from tests.conftest_db import db_url, postgres_admin  # noqa: F401
+from tests.scale.conftest import postgres_url, sandbox  # noqa: F401
