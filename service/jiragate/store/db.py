@@ -350,7 +350,7 @@ class Store:
         status: ActionStatus | str | Collection[ActionStatus | str] | None = None,
         agent: str | None = None,
         action: str | None = None,
-        group: str | None = None,
+        group: str | Collection[str] | None = None,
         limit: int = 50,
         cursor: str | None = None,
     ) -> ActionPage:
@@ -365,8 +365,10 @@ class Store:
             query = query.where(ActionRecord.agent == agent)
         if action is not None:
             query = query.where(ActionRecord.action == action)
-        if group is not None:
+        if isinstance(group, str):
             query = query.where(ActionRecord.review_group == group)
+        elif group is not None:
+            query = query.where(ActionRecord.review_group.in_(sorted(group)))  # type: ignore[union-attr]
         if cursor is not None:
             at, last_id = _decode_cursor(cursor)
             query = query.where(

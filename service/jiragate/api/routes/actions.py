@@ -114,6 +114,7 @@ def list_actions(
 ) -> dict[str, Any]:
     if action is not None and action not in ACTION_NAMES:
         raise HTTPException(400, f"unknown action {action!r}; known: {', '.join(ACTION_NAMES)}")
+    groups_filter: str | list[str] | None = group
     if who.is_agent:
         if agent not in (None, who.name):
             raise HTTPException(403, "agents may only list their own actions")
@@ -122,23 +123,17 @@ def list_actions(
         groups = gateway.reviewer_groups(who.name)
         if group is not None and group not in groups:
             raise HTTPException(403, f"{who.name} does not review {group!r}")
-        if group is None:
-            if not groups:
-                return {"items": [], "next_cursor": None}
-            if len(groups) > 1:
-                # Several groups: filter after the query (pages stay bounded by `limit`).
-                page = gateway.store.list_actions(
-                    status=status, agent=agent, action=action, limit=limit, cursor=cursor
-                )
-                items = [r for r in page.items if r.review_group in groups]
-                return {
-                    "items": [action_view(gateway, r) for r in items],
-                    "next_cursor": page.next_cursor,
-                }
-            group = groups[0]
+        if not groups:
+            return {"items": [], "next_cursor": None}
+        groups_filter = group or groups  # a reviewer sees the groups they review
     try:
         page = gateway.store.list_actions(
-            status=status, agent=agent, action=action, group=group, limit=limit, cursor=cursor
+            status=status,
+            agent=agent,
+            action=action,
+            group=groups_filter,
+            limit=limit,
+            cursor=cursor,
         )
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from exc
