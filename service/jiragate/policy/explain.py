@@ -8,6 +8,7 @@ action had, so an author can see that `details.priority at_least 'High'` failed 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from jiragate.policy.compiler import getter_for
@@ -32,7 +33,9 @@ def explain_rules(
                 decision=rule.decision,
                 matched=is_matched,
                 summary=_summary(is_matched, results),
-                location=str(rule.location),
+                # The file's name, not its path: a decision may be shown to agents, who have
+                # no business knowing where the server keeps its policies.
+                location=f"{Path(rule.location.file).name}:{rule.location.line}",
                 conditions=tuple(results),
             )
         )

@@ -708,14 +708,15 @@ def _why(result: CaseResult) -> list[str]:
         if explanation is None:
             continue
         if not explanation.matched:
-            out.extend(_did_not_match(explanation))
+            out.extend(_did_not_match(explanation, str(policies.rule(rule_id).location)))
         elif rule_id != decision.determining_rule and rule_id == expect.rule:
             out.append(_outranked(policies, rule_id, decision.determining_rule))
     return out
 
 
-def _did_not_match(explanation: RuleExplanation) -> list[str]:
-    out = [f"why {explanation.rule} ({explanation.location}) {explanation.summary}:"]
+def _did_not_match(explanation: RuleExplanation, location: str) -> list[str]:
+    # The rule's full path (the author is at the terminal), not the decision's bare file name.
+    out = [f"why {explanation.rule} ({location}) {explanation.summary}:"]
     for condition in explanation.conditions:
         mark = "✓" if condition.passed else "✗"
         actual = "absent" if condition.actual is None else repr(condition.actual)

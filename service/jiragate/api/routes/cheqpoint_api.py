@@ -31,6 +31,7 @@ from jiragate.store import EXECUTOR_EXTERNAL, ActionRecord, ActionStatus, AuditN
 router = APIRouter(prefix="/api", tags=["cheqpoint-compatible"])
 MAX_WAIT_MS = 10_000
 
+
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
@@ -153,7 +154,9 @@ async def create_request(request: Request, gateway: GatewayDep) -> JSONResponse:
 def get_request(approval_id: str, request: Request, gateway: GatewayDep) -> JSONResponse:
     agent = _caller(request, gateway, None)
     record = gateway.store.get_action(approval_id)
-    if record is None or record.agent != agent.name:
+    # Only approvals requested through this API: an action submitted to /v1/actions has
+    # statuses (executing, failed, ...) the Cheqpoint protocol cannot express truthfully.
+    if record is None or record.agent != agent.name or record.executor != EXECUTOR_EXTERNAL:
         return _error(404, f"approval request {approval_id!r} not found")
     gateway.store.expire_overdue()
     record = gateway.get_record(approval_id)

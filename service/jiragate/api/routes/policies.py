@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter
@@ -19,7 +20,7 @@ def get_policies(gateway: GatewayDep, _who: PrincipalDep) -> dict[str, Any]:
     policies = gateway.policies.current
     return {
         "revision": policies.revision,
-        "files": list(policies.model.files),
+        "files": [Path(f).name for f in policies.model.files],
         "groups": [
             {
                 "name": g.name,
@@ -38,7 +39,7 @@ def get_policies(gateway: GatewayDep, _who: PrincipalDep) -> dict[str, Any]:
                 "route_to": r.route_to,
                 "priority": r.priority,
                 "reason": r.reason,
-                "location": str(r.location),
+                "location": f"{Path(r.location.file).name}:{r.location.line}",
             }
             for r in policies.rules
         ],
