@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 
@@ -290,13 +291,12 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
         gateway = context.gateway
         groups = gateway.reviewer_groups(session.reviewer)
         now = _now(gateway)
-        records: dict[str, ActionRecord] = {}
-        for group in groups:
-            for record in gateway.store.list_actions(status=DECIDED, group=group, limit=200).items:
-                records[record.id] = record
-        ordered = sorted(
-            records.values(), key=lambda r: (r.decided_at or r.updated_at, r.id), reverse=True
+        decided = (
+            gateway.store.list_actions(status=DECIDED, group=groups, limit=200).items
+            if groups
+            else []
         )
+        ordered = sorted(decided, key=lambda r: (r.decided_at or r.updated_at, r.id), reverse=True)
         return page(
             "history.html",
             session,
@@ -358,7 +358,14 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
 
         if intent == "reject":
             try:
-                gateway.decide(record.id, reviewer=reviewer, verdict="reject", note=note or None)
+                # decide() is synchronous database work: off the event loop, like sync routes.
+                await run_in_threadpool(
+                    gateway.decide,
+                    record.id,
+                    reviewer=reviewer,
+                    verdict="reject",
+                    note=note or None,
+                )
             except DecisionRefusedError as exc:
                 return await again(409, refusal=str(exc))
             except ApprovalError as exc:
@@ -371,7 +378,8 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
         if intent != "approve":
             return await again(200, previewed=True)
         try:
-            outcome = gateway.decide(
+            outcome = await run_in_threadpool(
+                gateway.decide,
                 record.id,
                 reviewer=reviewer,
                 verdict="approve",
