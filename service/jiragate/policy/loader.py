@@ -24,7 +24,6 @@ from typing import Any
 
 import jsonschema
 import yaml
-from jsonschema.exceptions import ValidationError, best_match
 
 from jiragate.catalog import ACTION_NAMES, CATALOG, schemas_dir
 from jiragate.errors import PolicyIssue, PolicyLoadError
@@ -44,6 +43,7 @@ from jiragate.policy.model import (
     Rule,
 )
 from jiragate.policy.operators import ANY, OPERATORS, PRIORITIES, PRIORITY, ArgumentError
+from jiragate.policy.schema_messages import friendly, most_specific
 from jiragate.policy.yamlsource import Lines, PathKey, format_path, parse
 
 POLICY_SUFFIXES = (".yaml", ".yml")
@@ -168,8 +168,8 @@ class _ModelBuilder:
         validator = jsonschema.Draft202012Validator(policy_schema())
         errors = list(validator.iter_errors(data))
         for error in errors:
-            detail = _most_specific(error)
-            self.error(ctx, tuple(detail.absolute_path), _friendly(detail))
+            detail = most_specific(error)
+            self.error(ctx, tuple(detail.absolute_path), friendly(detail))
         return not errors
 
     def _add_group(self, ctx: _FileContext, name: str, raw: Mapping[str, Any]) -> None:
@@ -492,35 +492,3 @@ def _describe_actions(actions: tuple[str, ...]) -> str:
     if len(actions) <= 3:
         return ", ".join(actions)
     return f"{len(actions)} actions ({', '.join(actions[:3])}, …)"
-
-
-# --------------------------------------------------------------------------- schema messages
-
-
-def _most_specific(error: ValidationError) -> ValidationError:
-    """For oneOf/anyOf failures, the sub-error that went deepest is the one worth reading."""
-    while error.context:
-        deeper = best_match(error.context)
-        if deeper is None:
-            break
-        error = deeper
-    return error
-
-
-def _friendly(error: ValidationError) -> str:
-    if error.validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
-        patterns = error.schema.get("patternProperties", {})
-        extra = sorted(set(error.instance) - set(allowed))
-        hint = ", ".join(allowed)
-        if patterns:
-            hint += ", details.<field>"
-        return f"unknown key(s) {', '.join(map(repr, extra))} (allowed: {hint})"
-    if error.validator == "required":
-        return error.message.replace("is a required property", "is required")
-    if error.validator == "enum":
-        options = ", ".join(map(str, error.validator_value))
-        return f"{error.instance!r} is not one of: {options}"
-    if error.validator == "pattern" and isinstance(error.instance, str):
-        return f"{error.instance!r} has the wrong form (expected to match {error.validator_value})"
-    return error.message

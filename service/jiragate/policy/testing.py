@@ -32,12 +32,12 @@ from typing import Any
 
 import jsonschema
 import yaml
-from jsonschema.exceptions import ValidationError, best_match
 
 from jiragate.catalog import schemas_dir
 from jiragate.errors import ActionError, PolicyIssue, PolicyTestLoadError
 from jiragate.policy.engine import Decision, PolicySet, RuleExplanation, load_policies
 from jiragate.policy.model import Effect
+from jiragate.policy.schema_messages import friendly, most_specific
 from jiragate.policy.yamlsource import Lines, PathKey, format_path, parse
 
 TEST_FILE_PATTERNS = ("*_test.yaml", "*_test.yml")
@@ -358,8 +358,8 @@ class _SuiteBuilder:
         validator = jsonschema.Draft202012Validator(policy_test_schema())
         errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path)))
         for error in errors:
-            detail = _most_specific(error)
-            self.error(tuple(detail.absolute_path), _friendly(detail))
+            detail = most_specific(error)
+            self.error(tuple(detail.absolute_path), friendly(detail))
         return not errors and not self.issues
 
     # ----------------------------------------------------------------- stage 3: cases
@@ -533,33 +533,6 @@ def _row_name(row: Mapping[str, Any], index: int) -> str:
     if "agent" in row:
         parts.append(f"agent={row['agent']}")
     return ", ".join(parts) or f"row {index + 1}"
-
-
-# --------------------------------------------------------------------------- schema messages
-
-
-def _most_specific(error: ValidationError) -> ValidationError:
-    while error.context:
-        deeper = best_match(error.context)
-        if deeper is None:
-            break
-        error = deeper
-    return error
-
-
-def _friendly(error: ValidationError) -> str:
-    if error.validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
-        extra = sorted(set(error.instance) - set(allowed))
-        return f"unknown key(s) {', '.join(map(repr, extra))} (allowed: {', '.join(allowed)})"
-    if error.validator == "required":
-        return error.message.replace("is a required property", "is required")
-    if error.validator == "enum":
-        options = ", ".join(map(str, error.validator_value))
-        return f"{error.instance!r} is not one of: {options}"
-    if error.validator == "pattern" and isinstance(error.instance, str):
-        return f"{error.instance!r} is not a valid name (letters, digits, _ . -)"
-    return error.message
 
 
 # --------------------------------------------------------------------------- running
