@@ -77,3 +77,15 @@ def test_callbacks_to_other_urls_are_refused_before_anything_is_created(tmp_path
         assert "is not allowed" in refused.json()["message"]
         listed = service.client("ide-assistant").get("/v1/actions").json()
         assert listed["items"] == []
+
+
+def test_a_bad_max_wait_is_refused_before_anything_is_created(tmp_path):
+    db = f"sqlite:///{tmp_path / 'cb3.db'}"
+    with running_service(db) as service:
+        api = {"x-api-key": KEYS["ide-assistant"]}
+        refused = service.client("ide-assistant").post(
+            "/api/webhooks/inbound", headers=api, json={**EPIC, "maxWaitMs": "soon"}
+        )
+        assert refused.status_code == 400
+        assert refused.json() == {"error": "maxWaitMs must be a non-negative number"}
+        assert service.client("ide-assistant").get("/v1/actions").json()["items"] == []

@@ -139,14 +139,28 @@ def _create(gateway: Gateway, agent: str, body: dict[str, Any]) -> ActionRecord:
     return gateway.get_record(record.id)
 
 
-@router.post("/approvals/request", summary="Create an approval request (Cheqpoint protocol)")
-async def create_request(request: Request, gateway: GatewayDep) -> JSONResponse:
+async def _open(
+    request: Request, gateway: Gateway
+) -> tuple[dict[str, Any], ActionRecord] | JSONResponse:
+    """Authenticate, check the body, create the approval; or the protocol's error answer.
+    Everything is checked before anything is created, so a refused request leaves no trace."""
     body = await json_object(request)
     agent = _caller(request, gateway, body)
+    wait_ms = body.get("maxWaitMs", 0)
+    if not isinstance(wait_ms, int | float) or isinstance(wait_ms, bool) or wait_ms < 0:
+        return _error(400, "maxWaitMs must be a non-negative number")
     try:
-        record = _create(gateway, agent.name, body)
+        return body, _create(gateway, agent.name, body)
     except ActionError as exc:
         return _error(400, str(exc))
+
+
+@router.post("/approvals/request", summary="Create an approval request (Cheqpoint protocol)")
+async def create_request(request: Request, gateway: GatewayDep) -> JSONResponse:
+    opened = await _open(request, gateway)
+    if isinstance(opened, JSONResponse):
+        return opened
+    _, record = opened
     return JSONResponse({"id": record.id, "status": PROTOCOL_STATUS[record.status]})
 
 
@@ -165,15 +179,11 @@ def get_request(approval_id: str, request: Request, gateway: GatewayDep) -> JSON
 
 @router.post("/webhooks/inbound", summary="Ask and wait (up to 10 s) for a decision")
 async def inbound(request: Request, gateway: GatewayDep) -> JSONResponse:
-    body = await json_object(request)
-    agent = _caller(request, gateway, body)
-    try:
-        record = _create(gateway, agent.name, body)
-    except ActionError as exc:
-        return _error(400, str(exc))
+    opened = await _open(request, gateway)
+    if isinstance(opened, JSONResponse):
+        return opened
+    body, record = opened
     wait_ms = body.get("maxWaitMs", 0)
-    if not isinstance(wait_ms, int | float) or isinstance(wait_ms, bool) or wait_ms < 0:
-        return _error(400, "maxWaitMs must be a non-negative number")
     deadline = time.monotonic() + min(wait_ms, MAX_WAIT_MS) / 1000
     while record.status is ActionStatus.PENDING_APPROVAL and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
