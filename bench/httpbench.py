@@ -96,7 +96,12 @@ def sandbox(log: Path) -> Iterator[str]:
 
 @contextlib.contextmanager
 def jiragate_service(
-    policy_dir: Path, jira_url: str, log: Path, *, workers: int = 2
+    policy_dir: Path,
+    jira_url: str,
+    log: Path,
+    *,
+    workers: int = 2,
+    factory: str = "service_app:create",
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """The service on a free loopback port: `workers` uvicorn processes, or with 1 the
     `jiragate serve` command itself (one process, whose memory is then the service's)."""
@@ -107,9 +112,9 @@ def jiragate_service(
             command = [sys.executable, "-m", "jiragate.cli", "serve", "--config", str(config)]
             command += ["--port", str(port), "--no-worker"]
         else:
-            command = [sys.executable, "-m", "uvicorn", "--factory", "service_app:create"]
-            command += ["--workers", str(workers), "--port", str(port), "--host", "127.0.0.1"]
-            command += ["--log-level", "warning", "--no-access-log"]
+            # uvicorn --workers, with TCP_NODELAY on its connections (see serve_workers.py)
+            command = [sys.executable, str(BENCH / "serve_workers.py"), "--factory", factory]
+            command += ["--workers", str(workers), "--port", str(port)]
         env = {"JIRAGATE_CONFIG": str(config), "PYTHONPATH": str(BENCH)}
         url = f"http://127.0.0.1:{port}"
         with _process(command, f"{url}/readyz", log, env) as process:
