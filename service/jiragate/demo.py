@@ -21,6 +21,7 @@ import httpx
 import uvicorn
 
 from jiragate.api.app import create_app
+from jiragate.examples import SEED_NOTE, seed_envelope
 from jiragate.jira.sandbox import SandboxState, create_sandbox_app
 from jiragate.settings import Settings
 
@@ -28,7 +29,6 @@ AGENT = ("log-triage-bot", "demo-agent-key-log-triage-bot")
 LEAD = ("lead-alice", "demo-reviewer-key-lead-alice", "lead-alice-demo")
 PM = ("pm-carol", "demo-reviewer-key-pm-carol", "pm-carol-demo")
 AUDITOR = ("auditor", "demo-reviewer-key-auditor", "auditor-demo")
-SEED_NOTE = "Approving 4 tickets as Medium priority. Review full list before adding more."
 
 
 def demo_settings(db_path: Path, jira_url: str) -> Settings:
@@ -95,20 +95,9 @@ async def walkthrough(url: str) -> bool:
     lead = {"Authorization": f"Bearer {LEAD[1]}"}
     auditor = {"Authorization": f"Bearer {AUDITOR[1]}"}
     tickets = [{"summary": f"Checkout fails: NullPointerException variant {i}"} for i in range(12)]
-    seed = {
-        "action": "jira_create_tickets",
-        "summary": "AI requesting creation of 12 tickets from overnight error log scan",
-        "details": {
-            "projectKey": "ENG",
-            "issueCount": 12,
-            "issueType": "Bug",
-            "priority": "High",
-            "labels": ["ai-generated", "error-log-triage"],
-            "sprintId": "sprint_42",
-            "tickets": tickets,
-        },
-        "justification": "12 distinct stack traces in last night's error log.",
-    }
+    seed = seed_envelope()
+    seed["details"]["tickets"] = tickets
+    seed["justification"] = "12 distinct stack traces in last night's error log."
     ok = True
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
         _say("1. A safe read is allowed and executed at once:")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from jiragate.examples import SEED_NOTE as NOTE
 from jiragate.store import verify
 from tests.helpers.service import Service
 from tests.policy.samples import SEED
-
-NOTE = "Approving 4 tickets as Medium priority. Review full list before adding more."
 
 
 def test_twelve_high_bugs_become_four_medium_ones_after_a_leads_edit(service: Service):

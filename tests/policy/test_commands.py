@@ -14,21 +14,11 @@ from pathlib import Path
 import pytest
 
 from jiragate.cli import main
+from jiragate.examples import seed_envelope
 
 REPO = Path(__file__).resolve().parents[2]
 
-SEED = {
-    "action": "jira_create_tickets",
-    "summary": "AI requesting creation of 12 tickets from overnight error log scan",
-    "details": {
-        "projectKey": "ENG",
-        "issueCount": 12,
-        "issueType": "Bug",
-        "priority": "High",
-        "labels": ["ai-generated", "error-log-triage"],
-        "sprintId": "sprint_42",
-    },
-}
+SEED = seed_envelope()
 
 FAILING_SUITE = """
 name: broken expectations

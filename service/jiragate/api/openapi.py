@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from jiragate.catalog import ACTION_NAMES, load_action_schema
+from jiragate.catalog import ACTION_NAMES
+from jiragate.examples import SEED_ENVELOPE
 
 ENVELOPE_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -27,23 +28,9 @@ ENVELOPE_BODY: dict[str, Any] = {
         "content": {
             "application/json": {
                 "schema": ENVELOPE_SCHEMA,
-                "example": {
-                    "action": "jira_create_tickets",
-                    "summary": "AI requesting creation of 12 tickets from overnight error log scan",
-                    "details": {
-                        "projectKey": "ENG",
-                        "issueCount": 12,
-                        "issueType": "Bug",
-                        "priority": "High",
-                        "labels": ["ai-generated", "error-log-triage"],
-                        "sprintId": "sprint_42",
-                    },
-                },
+                "example": SEED_ENVELOPE,
             }
         },
     }
 }
 
-
-def action_schemas() -> dict[str, Any]:
-    return {name: load_action_schema(name) for name in ACTION_NAMES}
