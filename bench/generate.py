@@ -236,11 +236,15 @@ def reference_decisions(
         matched = [
             rule
             for rule, applies_to in zip(rules, actions, strict=True)
-            if facts["action"] in applies_to
-            and all(_holds(f, op, v, facts) for f, op, v in rule["conditions"] if f != "kind")
+            if facts["action"] in applies_to and conditions_hold(rule, facts)
         ]
         out.append(combine(matched, facts["kind"]))
     return out
+
+
+def conditions_hold(rule: dict[str, Any], facts: dict[str, Any]) -> bool:
+    """The rule's non-`kind` conditions (its actions are checked by `rule_actions`)."""
+    return all(_holds(f, op, v, facts) for f, op, v in rule["conditions"] if f != "kind")
 
 
 # --------------------------------------------------------------------------- YAML rendering
