@@ -3,6 +3,10 @@
 Import them into a test package's conftest.py:
 `from tests.conftest_db import db_url, engine, postgres_admin, store  # noqa: F401`.
 
+Which databases: `JIRAGATE_TEST_DATABASES` (comma-separated, default `sqlite,postgres`), so
+plain `pytest` covers both and `JIRAGATE_TEST_DATABASES=sqlite pytest` is a quick local run.
+Module-scoped service fixtures parametrize with `DB_KINDS` (the same selection).
+
 PostgreSQL (127.0.0.1:5432, database `test`) must be reachable: if it is not, these tests
 FAIL rather than skip, unless JIRAGATE_SKIP_POSTGRES=1 is set on purpose. Each test gets its
 own schema (via the connection's search_path), dropped afterwards, so tests never collide.
@@ -24,6 +28,27 @@ from jiragate.store import Store, init_db, make_engine
 POSTGRES_URL = os.environ.get(
     "JIRAGATE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+
+
+KNOWN_DATABASES = ("sqlite", "postgres")
+
+
+def selected_databases() -> list[str]:
+    raw = os.environ.get("JIRAGATE_TEST_DATABASES", "sqlite,postgres")
+    kinds = [kind.strip() for kind in raw.split(",") if kind.strip()]
+    unknown = sorted(set(kinds) - set(KNOWN_DATABASES))
+    if unknown or not kinds:
+        raise ValueError(
+            f"JIRAGATE_TEST_DATABASES={raw!r}: name one or more of {', '.join(KNOWN_DATABASES)}"
+        )
+    return kinds
+
+
+#: Parameters for database-parametrized fixtures (PostgreSQL ones carry the `postgres` mark).
+DB_KINDS = [
+    pytest.param(kind, marks=pytest.mark.postgres) if kind == "postgres" else kind
+    for kind in selected_databases()
+]
 
 
 def _skip_postgres() -> bool:
@@ -49,7 +74,7 @@ def postgres_admin() -> Iterator[Engine]:
     admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=DB_KINDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'jiragate.db'}"

@@ -18,10 +18,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tests.conftest_db import POSTGRES_URL
+from tests.conftest_db import DB_KINDS, POSTGRES_URL
 from tests.helpers.service import REPO_ROOT, Service, running_service
 
-DB_KINDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+__all__ = ["DB_KINDS"]  # re-exported: the JIRAGATE_TEST_DATABASES selection
 
 
 @contextmanager

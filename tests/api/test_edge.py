@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.api.support import (
+    DB_KINDS,
     audit_events,
     copy_policies,
     envelope,
@@ -28,12 +29,12 @@ def policy_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return copy_policies(tmp_path_factory.mktemp("edge-policies"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=DB_KINDS)
 def service(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, policy_dir: Path
 ) -> Iterator[Service]:
     directory = tmp_path_factory.mktemp("edge")
-    with service_on(request, "sqlite", directory, policy_dir=policy_dir) as running:
+    with service_on(request, request.param, directory, policy_dir=policy_dir) as running:
         yield running
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from cheqpoint import CheqpointClient, RejectedError
 
-from tests.api.support import audit_types, seed_tickets, service_on
+from tests.api.support import DB_KINDS, audit_types, seed_tickets, service_on
 from tests.helpers.servers import free_port
 from tests.helpers.service import KEYS, Service
 
@@ -18,14 +18,14 @@ from tests.helpers.service import KEYS, Service
 CONNECTION_AGENT = "ide-assistant"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=DB_KINDS)
 def service(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Service]:
     port = free_port()
     with service_on(
         request,
-        "sqlite",
+        request.param,
         tmp_path_factory.mktemp("selfcheq"),
         port=port,
         approval_backend="cheqpoint",

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from jiragate.approvals.cheqpoint import SIGNATURE_HEADER, sign_webhook
-from tests.api.support import audit_types, seed_tickets, service_on
+from tests.api.support import DB_KINDS, audit_types, seed_tickets, service_on
 from tests.helpers.fake_cheqpoint import FakeCheqpoint, create_fake_cheqpoint
 from tests.helpers.servers import serve_app
 from tests.helpers.service import WEBHOOK_SECRET, Service
@@ -25,7 +25,7 @@ def cheqpoint() -> Iterator[tuple[str, FakeCheqpoint]]:
         yield url, state
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=DB_KINDS)
 def service(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
@@ -34,7 +34,7 @@ def service(
     url, _ = cheqpoint
     with service_on(
         request,
-        "sqlite",
+        request.param,
         tmp_path_factory.mktemp("webhooks"),
         approval_backend="cheqpoint",
         cheqpoint={

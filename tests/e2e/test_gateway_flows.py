@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.support import audit_types, envelope, seed_tickets, service_on
+from tests.api.support import DB_KINDS, audit_types, envelope, seed_tickets, service_on
 from tests.helpers.service import Service
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=DB_KINDS)
 def service(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Service]:
     directory: Path = tmp_path_factory.mktemp("flows")
-    with service_on(request, "sqlite", directory) as running:
+    with service_on(request, request.param, directory) as running:
         yield running
 
 
