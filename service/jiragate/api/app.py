@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jiragate import __version__
@@ -130,9 +131,17 @@ def install_error_handlers(app: FastAPI) -> None:
             503, "database_unavailable", "the database is unavailable; nothing was changed, retry"
         )
 
+    # Starlette's HTTPException (FastAPI's is a subclass): the router's own 404/405 are
+    # answered in the same JSON shape as ours.
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        codes = {401: "unauthorized", 403: "forbidden", 404: "not_found", 400: "bad_request"}
+        codes = {
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not_found",
+            400: "bad_request",
+            405: "method_not_allowed",
+        }
         return JSONResponse(
             {"error": codes.get(exc.status_code, "error"), "message": str(exc.detail)},
             status_code=exc.status_code,
