@@ -32,23 +32,25 @@ AUDITOR = ("auditor", "demo-reviewer-key-auditor", "auditor-demo")
 
 
 def demo_settings(db_path: Path, jira_url: str) -> Settings:
-    return Settings(
-        database_url=f"sqlite:///{db_path}",
-        jira={
-            "url": jira_url,
-            "flavour": "cloud",
-            "email": "jiragate-demo@example.com",
-            "api_token": "demo-jira-api-token",
-            "board_id": 1,
-        },
-        agents=[{"name": AGENT[0], "api_key": AGENT[1]}],
-        reviewers=[
-            {"name": LEAD[0], "api_key": LEAD[1], "password": LEAD[2]},
-            {"name": PM[0], "api_key": PM[1], "password": PM[2]},
-            {"name": AUDITOR[0], "api_key": AUDITOR[1], "password": AUDITOR[2], "admin": True},
-        ],
-        session_secret=secrets.token_urlsafe(32),
-        worker_poll_interval=0.1,
+    return Settings.model_validate(
+        {
+            "database_url": f"sqlite:///{db_path}",
+            "jira": {
+                "url": jira_url,
+                "flavour": "cloud",
+                "email": "jiragate-demo@example.com",
+                "api_token": "demo-jira-api-token",
+                "board_id": 1,
+            },
+            "agents": [{"name": AGENT[0], "api_key": AGENT[1]}],
+            "reviewers": [
+                {"name": LEAD[0], "api_key": LEAD[1], "password": LEAD[2]},
+                {"name": PM[0], "api_key": PM[1], "password": PM[2]},
+                {"name": AUDITOR[0], "api_key": AUDITOR[1], "password": AUDITOR[2], "admin": True},
+            ],
+            "session_secret": secrets.token_urlsafe(32),
+            "worker_poll_interval": 0.1,
+        }
     )
 
 
