@@ -33,4 +33,3 @@ ENVELOPE_BODY: dict[str, Any] = {
         },
     }
 }
-
