@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 
-
 from tests.conftest import REPO_ROOT
 
 PATHS = ["service", "tests", "bench"]
