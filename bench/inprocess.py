@@ -61,10 +61,15 @@ class DisagreementError(AssertionError):
 
 
 def timed(
-    call: Callable[[int], Any], n_inputs: int, calls: int, budget_s: float, warmup: int
+    call: Callable[[int], Any],
+    n_inputs: int,
+    calls: int,
+    budget_s: float,
+    warmup: int,
+    min_samples: int = 200,
 ) -> list[int]:
     """Latency of `call(i)` for i cycling over the inputs: at most `calls` samples, stopping
-    early (but after at least 200) once `budget_s` seconds of samples are collected."""
+    early (but after at least `min_samples`) once `budget_s` seconds of samples are collected."""
     for index in range(warmup):
         call(index % n_inputs)
     samples: list[int] = []
@@ -79,7 +84,7 @@ def timed(
             elapsed = clock() - start
             samples.append(elapsed)
             spent += elapsed
-            if spent > budget_ns and len(samples) >= 200:
+            if spent > budget_ns and len(samples) >= min_samples:
                 break
     finally:
         gc.enable()
@@ -154,7 +159,9 @@ def bench_set(
     def cedar_batch(index: int) -> Any:
         return cedar.decide_batch(*batches[index])
 
-    per_batch = timed(cedar_batch, len(batches), max(1, calls // BATCH), budget_s, warmup=2)
+    per_batch = timed(
+        cedar_batch, len(batches), max(1, calls // BATCH), budget_s, warmup=2, min_samples=3
+    )
     per_decision = [sample // BATCH for sample in per_batch for _ in range(BATCH)]
     rows.append(
         EngineRow(

@@ -1,17 +1,19 @@
-"""`uvicorn --factory service_app:create --workers 2`: the service as a user deploys it on 2 cores.
+"""The service as a user deploys it on 2 cores: `serve_workers.py --factory service_app:create`.
 
 `jiragate serve` runs one uvicorn process; on a 2-core machine a user runs two worker
-processes. This factory builds exactly the app `jiragate serve` builds (`create_app(settings)`,
+processes. `create` builds exactly the app `jiragate serve` builds (`create_app(settings)`,
 settings from the file named by `JIRAGATE_CONFIG`), once per worker process.
 """
 
 from __future__ import annotations
 
 import os
+from typing import Annotated, Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 
 from jiragate.api.app import create_app
+from jiragate.api.deps import JsonBody, Principal, bearer_key, resolve_key
 from jiragate.settings import Settings
 
 
@@ -19,34 +21,32 @@ def create() -> FastAPI:
     return create_app(Settings.from_file(os.environ["JIRAGATE_CONFIG"]))
 
 
+# --------------------------------------------------------------------------- experiment
+
+
+async def _agent_of(request: Request) -> Principal:
+    principal = resolve_key(request.app.state.gateway, request, bearer_key(request))
+    if not principal.is_agent:
+        raise HTTPException(403, f"{principal.name} is a reviewer, not an agent")
+    return principal
+
+
+async def _evaluate(
+    body: JsonBody,
+    request: Request,
+    agent: Annotated[Principal, Depends(_agent_of)],
+    explain: bool = True,
+) -> dict[str, Any]:
+    gateway = request.app.state.gateway
+    return dict(gateway.evaluate(body, agent=agent.name, explain=explain).as_dict())
+
+
 def create_async_evaluate() -> FastAPI:
     """EXPERIMENT, not what users run: the same app, with `POST /v1/evaluate` and its
-    dependencies as `async def` (no thread-pool hop per request). Measures the gain of that
-    change to `jiragate/api/routes/actions.py` and `api/deps.py` without editing them."""
-    from typing import Annotated, Any
-
-    from fastapi import APIRouter, Depends, HTTPException, Request
-
-    from jiragate.api.deps import JsonBody, Principal, bearer_key, resolve_key
-
-    async def agent_of(request: Request) -> Principal:
-        principal = resolve_key(request.app.state.gateway, request, bearer_key(request))
-        if not principal.is_agent:
-            raise HTTPException(403, f"{principal.name} is a reviewer, not an agent")
-        return principal
-
+    dependencies as `async def` (no thread-pool hop per dependency and per request). Measures
+    what that change to `api/routes/actions.py` and `api/deps.py` would buy, without them."""
     router = APIRouter()
-
-    @router.post("/v1/evaluate")
-    async def evaluate(
-        body: JsonBody,
-        request: Request,
-        agent: Annotated[Principal, Depends(agent_of)],
-        explain: bool = True,
-    ) -> dict[str, Any]:
-        gateway = request.app.state.gateway
-        return gateway.evaluate(body, agent=agent.name, explain=explain).as_dict()
-
+    router.add_api_route("/v1/evaluate", _evaluate, methods=["POST"])
     app = create()
     before = len(app.router.routes)
     app.include_router(router)

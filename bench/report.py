@@ -1,0 +1,250 @@
+"""docs/benchmarks.md (the engine-comparison section) and its chart, from run.py's results.
+
+Only the text between the two markers below is replaced, so other sections of the page
+(for example "Service load", written by bench/load.py) are kept as they are.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+START = "<!-- engine-comparison:start (bench/run.py writes this section) -->"
+END = "<!-- engine-comparison:end -->"
+TIMES = "\N{MULTIPLICATION SIGN}"
+
+
+def _row(engine: list[dict[str, Any]], policy_set: str, name: str) -> dict[str, Any]:
+    return next(r for r in engine if r["policy_set"] == policy_set and r["engine"] == name)
+
+
+def _load(load: list[dict[str, Any]], target: str, policy_set: str, c: int) -> dict[str, Any]:
+    return next(
+        r
+        for r in load
+        if r["target"].startswith(target)
+        and r["policy_set"] == policy_set
+        and r["concurrency"] == c
+    )
+
+
+def _verdict(ok: bool) -> str:
+    return "**met**" if ok else "**missed**"
+
+
+def targets(results: dict[str, Any]) -> list[str]:
+    engine, load = results["engine"], results["load"]
+    ours = _row(engine, "generated 1,000", "jiragate")
+    cedar = _row(engine, "generated 1,000", "cedarpy")
+    batch = _row(engine, "generated 1,000", "cedarpy batch")
+    best_cedar = max(cedar["per_second"], batch["per_second"])
+    ratio = ours["per_second"] / best_cedar
+    lines = [
+        f"- Engine, 1,000 rules: Jiragate {ours['per_second']:,.0f} decisions/s vs cedarpy's best "
+        f"{best_cedar:,.0f}/s = **{ratio:,.0f}{TIMES}** "
+        f"(target ≥ 50{TIMES}: {_verdict(ratio >= 50)}); "
+        f"p50 {ours['p50_us']:.1f} µs (target ≤ 10 µs: {_verdict(ours['p50_us'] <= 10)})."
+    ]
+    concurrency = 16 if any(r["concurrency"] == 16 for r in load) else load[0]["concurrency"]
+    for policy_set in dict.fromkeys(r["policy_set"] for r in load):
+        j = _load(load, "jiragate", policy_set, concurrency)
+        c = _load(load, "cerbos", policy_set, concurrency)
+        http_ratio = j["per_second"] / c["per_second"]
+        lines.append(
+            f"- HTTP dry run, {policy_set}, {concurrency} connections: Jiragate "
+            f"{j['per_second']:,.0f} req/s vs Cerbos {c['per_second']:,.0f} req/s = "
+            f"**{http_ratio:.2f}{TIMES}** "
+            f"(target ≥ 1.5{TIMES}: {_verdict(http_ratio >= 1.5)}); p99 "
+            f"{j['p99_ms']:.2f} ms vs {c['p99_ms']:.2f} ms (target no worse: "
+            f"{_verdict(j['p99_ms'] <= c['p99_ms'])})."
+        )
+    overhead = results["overhead"]
+    lines.append(
+        "- Gateway overhead on an allowed `jira_get_issue`: "
+        f"p50 +{overhead['overhead_p50_ms']:.2f} ms, "
+        f"p99 +{overhead['overhead_p99_ms']:.2f} ms (target ≤ 1 ms p50: "
+        f"{_verdict(overhead['overhead_p50_ms'] <= 1.0)})."
+    )
+    big = results["memory"]["generated 10,000"]["vmhwm_mib"]
+    lines.append(
+        f"- Service peak RSS (VmHWM) with 10,000 rules: {big:.0f} MiB (target ≤ 200 MB: "
+        f"{_verdict(big * 1.048576 <= 200)})."
+    )
+    return lines
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{label} {n}" for label, n in sorted(counts.items()))
+
+
+def section(results: dict[str, Any], chart: str) -> str:
+    m = results["machine"]
+    quick = " --quick" if m["mode"] == "quick" else ""
+    out = [START, "", "## Jiragate, Cedar and Cerbos on the same policies", ""]
+    out += [
+        f"Measured side by side in one run of `python bench/run.py{quick}` "
+        f"on {m['date']}: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM, {m['os']} "
+        f"(load average at start {m['load_average'][0]:.2f}: a shared machine, so treat small "
+        f"differences as noise). Python {m['python']}, Jiragate {m['jiragate']}, cedarpy "
+        f"{m['cedarpy']}, Cerbos {m['cerbos']}, uvicorn {m['uvicorn']}, FastAPI "
+        f"{m['fastapi']}, wrk {m['wrk']}. How each engine is driven, and why it is a fair "
+        "comparison, is in [bench/README.md](../bench/README.md).",
+        "",
+        f"![Decisions per second in process, and requests per second over HTTP]({chart})",
+        "",
+        "### Targets",
+        "",
+        *targets(results),
+        "",
+        "### In process: `PolicySet.evaluate` vs `cedarpy`",
+        "",
+        "Every input's (decision, review group) was checked to be the same for Jiragate, Cedar "
+        "and a naive reference evaluator before timing: "
+        + "; ".join(
+            f"{name}: {sum(c.values()):,} inputs ({_counts(c)})"
+            for name, c in results["agreement"].items()
+        )
+        + ".",
+        "",
+        "| policy set | rules | engine | load (ms) | decisions/s | p50 µs | p99 µs | calls |",
+        "|---|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in results["engine"]:
+        out.append(
+            f"| {r['policy_set']} | {r['rules']:,} | {r['engine']} | {r['load_ms']:,.0f} "
+            f"| {r['per_second']:,.0f} | {r['p50_us']:,.1f} | {r['p99_us']:,.1f} | {r['calls']:,} |"
+        )
+    out += [
+        "",
+        "`cedarpy batch` is `is_authorized_batch` over 100 requests; its per-decision numbers "
+        "are the batch time divided by 100.",
+        "",
+        "### Over HTTP: `POST /v1/evaluate` vs Cerbos `/api/check/resources`",
+        "",
+        "Same inputs in the same order, same `wrk` script, one wrk thread, loopback. Jiragate: "
+        "2 uvicorn worker processes (`bench/serve_workers.py`), `?explain=false`. Cerbos: one "
+        "server process (Go uses both cores). Agreement checked over HTTP first: "
+        + ", ".join(f"{k}: {v} inputs" for k, v in results["http_agreement"].items())
+        + ".",
+        "",
+        "| server | policy set | connections | requests/s | p50 ms | p99 ms | requests |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in results["load"]:
+        out.append(
+            f"| {r['target']} | {r['policy_set']} | {r['concurrency']} | {r['per_second']:,.0f} "
+            f"| {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['requests']:,} |"
+        )
+    o = results["overhead"]
+    out += [
+        "",
+        "### Gateway overhead on an allowed read",
+        "",
+        f"`jira_get_issue` (auto-allowed by `allow-safe-reads`) through `POST /v1/actions` "
+        f"vs the same `GET /rest/api/3/issue/ENG-1` straight to `jiragate sandbox`, "
+        f"{o['calls']:,} sequential calls each on keep-alive connections:",
+        "",
+        "| path | p50 ms | p99 ms |",
+        "|---|---:|---:|",
+        f"| through Jiragate | {o['gateway_p50_ms']:.2f} | {o['gateway_p99_ms']:.2f} |",
+        f"| straight to the sandbox | {o['direct_p50_ms']:.2f} | {o['direct_p99_ms']:.2f} |",
+        f"| **added by the gateway** | **{o['overhead_p50_ms']:.2f}** "
+        f"| **{o['overhead_p99_ms']:.2f}** |",
+        "",
+        "### Memory",
+        "",
+        "Peak RSS (`VmHWM` from `/proc/<pid>/status`) of one `jiragate serve` process after "
+        "loading the set and answering 300 dry runs:",
+        "",
+        "| policy set | VmHWM MiB | VmRSS MiB |",
+        "|---|---:|---:|",
+    ]
+    for name, mem in results["memory"].items():
+        out.append(f"| {name} | {mem['vmhwm_mib']:.0f} | {mem['vmrss_mib']:.0f} |")
+    out += ["", END]
+    return "\n".join(out) + "\n"
+
+
+def write_chart(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colours = {"jiragate": "#2563eb", "cedarpy": "#f59e0b", "cedarpy batch": "#fcd34d"}
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5.2), dpi=110)
+    engine = results["engine"]
+    sets = list(dict.fromkeys(r["policy_set"] for r in engine))
+    names = list(dict.fromkeys(r["engine"] for r in engine))
+    width = 0.8 / len(names)
+    for i, name in enumerate(names):
+        values = [_row(engine, s, name)["per_second"] for s in sets]
+        xs = [x + (i - (len(names) - 1) / 2) * width for x in range(len(sets))]
+        bars = left.bar(xs, values, width, label=name, color=colours.get(name, "grey"))
+        left.bar_label(
+            bars, labels=[f"{v:,.0f}" for v in values], fontsize=7, rotation=90, padding=2
+        )
+    left.set_yscale("log")
+    left.set_xticks(
+        range(len(sets)),
+        [
+            s.replace("generated ", "") + " rules" if s != "default" else "default (16)"
+            for s in sets
+        ],
+    )
+    left.set_ylabel("decisions per second (log scale, higher is better)")
+    left.set_title("In process: PolicySet.evaluate vs cedarpy")
+    left.legend(loc="upper right", fontsize=9)
+    left.set_ylim(top=max(r["per_second"] for r in engine) * 20)
+    left.grid(axis="y", which="major", alpha=0.3)
+
+    load = results["load"]
+    series = list(dict.fromkeys((r["target"], r["policy_set"]) for r in load))
+    concurrencies = sorted({r["concurrency"] for r in load})
+    styles = {"default": "-", "generated 1,000": "--"}
+    for target, policy_set in series:
+        rows = [_load(load, target, policy_set, c) for c in concurrencies]
+        colour = "#2563eb" if target.startswith("jiragate") else "#16a34a"
+        right.plot(
+            concurrencies,
+            [r["per_second"] for r in rows],
+            styles.get(policy_set, ":"),
+            marker="o",
+            color=colour,
+            label=f"{target.split()[0]}, {policy_set} "
+            f"(p99 at {concurrencies[-1]}: {rows[-1]['p99_ms']:.1f} ms)",
+        )
+    right.set_xscale("log", base=2)
+    right.set_xticks(concurrencies, [str(c) for c in concurrencies])
+    right.set_xlabel("concurrent connections (wrk)")
+    right.set_ylabel("requests per second (higher is better)")
+    right.set_title("Over HTTP on 2 cores: /v1/evaluate vs Cerbos check")
+    right.set_ylim(bottom=0)
+    right.grid(alpha=0.3)
+    right.legend(fontsize=8, loc="best", framealpha=0.9)
+    m = results["machine"]
+    fig.suptitle(
+        f"Jiragate {m['jiragate']} vs cedarpy {m['cedarpy']} and Cerbos {m['cerbos']} — "
+        f"{m['cpu']}, {m['cores']} cores, Python {m['python']}",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def write_report(results: dict[str, Any], output: Path, chart: Path) -> None:
+    write_chart(results, chart)
+    relative = Path("img") / chart.name if chart.parent.name == "img" else chart
+    text = section(results, str(relative))
+    if output.exists():
+        current = output.read_text(encoding="utf-8")
+        if START in current and END in current:
+            before = current[: current.index(START)]
+            after = current[current.index(END) + len(END) :].lstrip("\n")
+            output.write_text(before + text + ("\n" + after if after else ""), encoding="utf-8")
+            return
+        output.write_text(current.rstrip("\n") + "\n\n" + text, encoding="utf-8")
+        return
+    output.write_text("# Benchmarks\n\n" + text, encoding="utf-8")
