@@ -1,7 +1,8 @@
 """docs/benchmarks.md (the engine-comparison section) and its chart, from run.py's results.
 
-Only the text between the two markers below is replaced, so other sections of the page
-(for example "Service load", written by bench/load.py) are kept as they are.
+Only the text between the two markers below (under this section's own heading) is replaced,
+so other sections of the page (for example "Service load", written by bench/load.py) are
+kept as they are.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from typing import Any
 START = "<!-- engine-comparison:start (bench/run.py writes this section) -->"
 END = "<!-- engine-comparison:end -->"
 TIMES = "\N{MULTIPLICATION SIGN}"
+# The heading stays outside the markers, so a tool that replaces another "## ..." section up
+# to the next heading never takes this section's start marker with it.
+HEADING = "## Jiragate, Cedar and Cerbos on the same policies\n\n"
 
 
 def _row(engine: list[dict[str, Any]], policy_set: str, name: str) -> dict[str, Any]:
@@ -80,7 +84,7 @@ def _counts(counts: dict[str, int]) -> str:
 def section(results: dict[str, Any], chart: str) -> str:
     m = results["machine"]
     quick = " --quick" if m["mode"] == "quick" else ""
-    out = [START, "", "## Jiragate, Cedar and Cerbos on the same policies", ""]
+    out = [START, ""]
     out += [
         f"Measured side by side in one run of `python bench/run.py{quick}` "
         f"on {m['date']}: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM, {m['os']} "
@@ -245,6 +249,6 @@ def write_report(results: dict[str, Any], output: Path, chart: Path) -> None:
             after = current[current.index(END) + len(END) :].lstrip("\n")
             output.write_text(before + text + ("\n" + after if after else ""), encoding="utf-8")
             return
-        output.write_text(current.rstrip("\n") + "\n\n" + text, encoding="utf-8")
+        output.write_text(current.rstrip("\n") + "\n\n" + HEADING + text, encoding="utf-8")
         return
-    output.write_text("# Benchmarks\n\n" + text, encoding="utf-8")
+    output.write_text("# Benchmarks\n\n" + HEADING + text, encoding="utf-8")
