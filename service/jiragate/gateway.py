@@ -297,14 +297,20 @@ class Gateway:
         if decision.allowed:
             record = await self.execute_now(record)
         elif decision.needs_approval:
-            record = await self._open_approval(record, request, decision)
+            record = await self._open_approval(record, request, decision, policies)
         return Submission(record, decision, created=True)
 
     async def _open_approval(
-        self, record: ActionRecord, request: ActionRequest, decision: Decision
+        self,
+        record: ActionRecord,
+        request: ActionRequest,
+        decision: Decision,
+        policies: PolicySet,
     ) -> ActionRecord:
+        # The group's timeout and quorum come from the revision that decided, not from a set
+        # hot-reloaded in between (which may have changed or dropped the group).
         group_name = decision.review_group or ""
-        group = self.policies.current.groups.get(group_name)
+        group = policies.groups.get(group_name)
         timeout = group.approval_timeout_seconds if group else 24 * 3600
         expires_at = self.store.clock() + timedelta(seconds=timeout)
         if self.settings.approval_backend == CHEQPOINT:
