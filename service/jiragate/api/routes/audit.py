@@ -13,13 +13,18 @@ from jiragate.store.audit import event_as_dict, export_jsonl, list_events, verif
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
+#: `seq` is a 64-bit integer column: a larger `after`/`since` is a 422, not a database error.
+MAX_SEQ = 2**63 - 1
+
 
 @router.get("", summary="Audit events, oldest first (admins)")
 def events(
     gateway: GatewayDep,
     _admin: AdminDep,
     action_id: Annotated[str | None, Query(max_length=64)] = None,
-    after: Annotated[int | None, Query(ge=0, description="Only events after this seq.")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_SEQ, description="Only events after this seq.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     items = list_events(gateway.store.engine, action_id=action_id, after=after, limit=limit)
@@ -46,7 +51,9 @@ def verify_chain(gateway: GatewayDep, _admin: AdminDep) -> dict[str, Any]:
 def export(
     gateway: GatewayDep,
     _admin: AdminDep,
-    since: Annotated[int | None, Query(ge=0, description="Only events after this seq.")] = None,
+    since: Annotated[
+        int | None, Query(ge=0, le=MAX_SEQ, description="Only events after this seq.")
+    ] = None,
 ) -> PlainTextResponse:
     buffer = io.StringIO()
     export_jsonl(gateway.store.engine, buffer, since=since)
