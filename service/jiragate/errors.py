@@ -209,7 +209,14 @@ class JiraHTTPError(JiraError):
 
 
 class JiraTransportError(JiraError):
-    """No usable answer from Jira: the connection dropped, timed out, or retries ran out."""
+    """No usable answer from Jira: the connection dropped, timed out, or retries ran out.
+
+    `outcome_unknown` is True when a creating request may still have taken effect: the
+    caller must not assume it failed, and retries the action only after a settle delay."""
+
+    def __init__(self, message: str, *, outcome_unknown: bool = False) -> None:
+        self.outcome_unknown = outcome_unknown
+        super().__init__(message)
 
 
 class TransitionUnavailableError(JiraError):

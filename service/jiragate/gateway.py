@@ -755,6 +755,12 @@ class Gateway:
         return self.get_record(record.id)
 
     def _retry_or_fail(self, record: ActionRecord, error: str) -> ActionRecord:
+        """Jira gave no usable answer: run the action again later, or give up.
+
+        The action stays `executing` with a lease that runs out after
+        `execution_retry_seconds`; the housekeeping sweep then hands it back to the workers.
+        Waiting matters: a create whose answer was lost may still be completing in Jira, and
+        only a later search for its markers can be trusted not to create it twice."""
         if record.attempts >= self.settings.max_attempts:
             return self._finish_execution(
                 record,
@@ -762,18 +768,19 @@ class Gateway:
                 None,
                 f"gave up after {record.attempts} attempts: {error}",
             )
+        retry_at = self.store.clock() + timedelta(seconds=self.settings.execution_retry_seconds)
         self.store.transition_status(
             record.id,
             from_statuses=[ActionStatus.EXECUTING],
-            to_status=ActionStatus.APPROVED,
+            to_status=ActionStatus.EXECUTING,
             expect_claimed_by=self.worker_id,
             claimed_by=None,
-            claim_expires_at=None,
+            claim_expires_at=retry_at,
             error=error,
             audit_note=AuditNote(
                 actor=self.worker_id,
                 type="action.retry_scheduled",
-                data={"attempt": record.attempts, "error": error},
+                data={"attempt": record.attempts, "error": error, "retry_at": retry_at.isoformat()},
             ),
         )
         return self.get_record(record.id)

@@ -149,6 +149,9 @@ class Settings(BaseSettings):
     worker_poll_interval: float = 0.5
     lease_seconds: float = 120.0
     max_attempts: int = 5
+    #: After Jira gave no usable answer, wait this long before running the action again: long
+    #: enough for a create whose answer was lost to finish in Jira and become searchable.
+    execution_retry_seconds: float = 60.0
     #: Largest request body accepted, in bytes.
     max_body_bytes: int = 256 * 1024
     #: Longest `?wait=` an agent may ask for, in seconds.

@@ -65,6 +65,7 @@ def make_settings(
         ],
         "worker_poll_interval": 0.05,
         "lease_seconds": 30,
+        "execution_retry_seconds": 1.0,
     }
     data.update(overrides)
     return Settings(**data)

@@ -58,6 +58,7 @@ def config_data(db_url: str, jira_url: str, **overrides: Any) -> dict[str, Any]:
         ],
         "worker_poll_interval": 0.05,
         "lease_seconds": 30,
+        "execution_retry_seconds": 1.0,
     }
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(data.get(key), dict):

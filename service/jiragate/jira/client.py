@@ -9,7 +9,12 @@ Retry rules (docs/jira.md, "Retries"):
   honoured.
 - A **non-idempotent POST** (create, comment, transition) is never blindly resent: after an
   ambiguous failure the caller's `recover` callback checks whether the lost POST took effect.
-  If it did, its answer stands in for the lost one; if it did not, the POST is sent again.
+  If it did, its answer stands in for the lost one. If it did not, the POST is sent again
+  only when Jira provably did not act on it: the connection was never made, or Jira answered
+  500 or 503. After a timeout, a dropped connection, a 502 or a 504, Jira may still be working
+  on the request (or not have indexed it yet), so "not found" proves nothing: the failure is
+  raised as `JiraTransportError` with `outcome_unknown = True`, and the caller retries the
+  whole action later, when a search for its markers can be trusted (the gateway defers it).
   Without a `recover` callback the ambiguous failure is raised as is.
 - Backoff otherwise: `min(backoff_cap, backoff_base * 2**attempt)`, scaled by a random factor
   in [0.5, 1] ("equal jitter") so that replicas do not retry in lockstep.
@@ -214,6 +219,7 @@ class JiraClient:
                     f"no answer from Jira to {method} {path}: {type(exc).__name__}"
                 )
                 wait = None
+                never_sent = isinstance(exc, _NEVER_SENT)
             else:
                 if response.status_code < 400 or response.status_code in ok_statuses:
                     return _json_of(response)
@@ -228,6 +234,7 @@ class JiraClient:
                 if response.status_code < 500:
                     raise failure
                 wait = self._server_wait(response) if response.status_code == 503 else None
+                never_sent = response.status_code in _NOT_APPLIED_STATUSES
             # Ambiguous: a 5xx or no answer. The request may or may not have taken effect.
             if safe_to_resend:
                 if attempt >= self.config.max_retries:
@@ -250,6 +257,13 @@ class JiraClient:
                 ) from exc
             if recovered is not None:
                 return recovered
+            if not never_sent:
+                # Not found yet is not "not created": Jira may still be working on it.
+                raise JiraTransportError(
+                    f"{method} {path}: {failure}; it may still take effect, so it was not "
+                    "sent again (the action is retried later, after checking its markers)",
+                    outcome_unknown=True,
+                )
             if attempt >= self.config.max_retries:
                 raise failure
             attempt += 1
@@ -269,6 +283,12 @@ class JiraClient:
         """Capped exponential backoff with equal jitter: in [d/2, d], d = min(cap, base*2^n)."""
         ceiling = min(self.config.backoff_cap, self.config.backoff_base * (2**attempt))
         return ceiling * (0.5 + 0.5 * self._rng.random())
+
+
+# Transport failures that happen before the request reached Jira: safe to send again.
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Jira's own refusals to act (an internal error rolls back; unavailable means not started).
+_NOT_APPLIED_STATUSES = frozenset({500, 503})
 
 
 def _clean_query(query: Mapping[str, Any] | None) -> dict[str, str] | None:
