@@ -314,7 +314,7 @@ class Gateway:
         timeout = group.approval_timeout_seconds if group else 24 * 3600
         expires_at = self.store.clock() + timedelta(seconds=timeout)
         if self.settings.approval_backend == CHEQPOINT:
-            await self._create_in_cheqpoint(record, request, decision, expires_at)
+            await self._create_in_cheqpoint(record, request, decision, group, expires_at)
         else:
             self.inbox.open(
                 record.id,
@@ -462,10 +462,9 @@ class Gateway:
         record: ActionRecord,
         request: ActionRequest,
         decision: Decision,
+        group: ReviewGroup | None,
         expires_at: datetime,
     ) -> None:
-        policies = self.policies.current
-        group = policies.groups.get(decision.review_group or "")
         self.store.transition_status(
             record.id,
             from_statuses=[ActionStatus.PENDING_APPROVAL],
