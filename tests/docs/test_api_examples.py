@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.api.support import DB_KINDS, database_url
+from tests.conftest_db import postgres_admin  # noqa: F401
 from tests.helpers.service import KEYS, REPO_ROOT, Service, running_service
 
 API_DOC = REPO_ROOT / "docs" / "api.md"
@@ -32,10 +34,12 @@ def bash_blocks(path: Path) -> list[tuple[int, str]]:
 BLOCKS = bash_blocks(API_DOC)
 
 
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    database = tmp_path_factory.mktemp("docs") / "jiragate.db"
-    with running_service(f"sqlite:///{database}") as running:
+@pytest.fixture(scope="module", params=DB_KINDS)
+def service(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
+    directory = tmp_path_factory.mktemp("docs")
+    with database_url(request, request.param, directory) as url, running_service(url) as running:
         yield running
 
 

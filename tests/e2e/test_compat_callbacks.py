@@ -32,9 +32,9 @@ def receiver():
         yield url, received
 
 
-def test_a_decision_is_pushed_signed_to_an_allowed_callback(tmp_path, receiver):
+def test_a_decision_is_pushed_signed_to_an_allowed_callback(db_url, receiver):
     url, received = receiver
-    db = f"sqlite:///{tmp_path / 'cb.db'}"
+    db = db_url
     cheqpoint = {"webhook_secret": WEBHOOK_SECRET, "callback_url_prefixes": [url]}
     with running_service(db, cheqpoint=cheqpoint) as service:
         api = {"x-api-key": KEYS["ide-assistant"]}
@@ -64,8 +64,8 @@ def test_a_decision_is_pushed_signed_to_an_allowed_callback(tmp_path, receiver):
         assert polled.json() == pushed
 
 
-def test_callbacks_to_other_urls_are_refused_before_anything_is_created(tmp_path):
-    db = f"sqlite:///{tmp_path / 'cb2.db'}"
+def test_callbacks_to_other_urls_are_refused_before_anything_is_created(db_url):
+    db = db_url
     with running_service(db) as service:
         api = {"x-api-key": KEYS["ide-assistant"]}
         refused = service.client("ide-assistant").post(
@@ -79,8 +79,8 @@ def test_callbacks_to_other_urls_are_refused_before_anything_is_created(tmp_path
         assert listed["items"] == []
 
 
-def test_a_bad_max_wait_is_refused_before_anything_is_created(tmp_path):
-    db = f"sqlite:///{tmp_path / 'cb3.db'}"
+def test_a_bad_max_wait_is_refused_before_anything_is_created(db_url):
+    db = db_url
     with running_service(db) as service:
         api = {"x-api-key": KEYS["ide-assistant"]}
         refused = service.client("ide-assistant").post(

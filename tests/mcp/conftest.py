@@ -19,6 +19,7 @@ import yaml
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
+from tests.conftest_db import db_url, postgres_admin  # noqa: F401
 from tests.helpers.service import (
     JIRA_EMAIL,
     JIRA_TOKEN,
@@ -35,13 +36,8 @@ EXPOSED = READ_TOOLS + WRITE_TOOLS
 
 
 @pytest.fixture
-def db_file(tmp_path: Path) -> Path:
-    return tmp_path / "jiragate.db"
-
-
-@pytest.fixture
-def service(db_file: Path) -> Iterator[Service]:
-    with running_service(f"sqlite:///{db_file}", mcp_actions=EXPOSED) as running:
+def service(db_url: str) -> Iterator[Service]:  # noqa: F811
+    with running_service(db_url, mcp_actions=EXPOSED) as running:
         yield running
 
 
@@ -60,11 +56,11 @@ async def http_session(
         yield session
 
 
-def write_stdio_config(path: Path, jira_url: str, db_file: Path, **extra: Any) -> Path:
+def write_stdio_config(path: Path, jira_url: str, database_url: str, **extra: Any) -> Path:
     """A config file for `jiragate mcp`: a service's sandbox, database and accounts."""
     config: dict[str, Any] = {
         "policy_dir": str(REPO_ROOT / "policies"),
-        "database_url": f"sqlite:///{db_file}",
+        "database_url": database_url,
         "jira": {
             "url": jira_url,
             "flavour": "cloud",

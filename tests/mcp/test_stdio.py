@@ -30,8 +30,8 @@ from tests.mcp.conftest import (
 
 
 @pytest.fixture
-def workerless_service(db_file: Path) -> Iterator[Service]:
-    with running_service(f"sqlite:///{db_file}", mcp_actions=EXPOSED, run_worker=False) as svc:
+def workerless_service(db_url: str) -> Iterator[Service]:
+    with running_service(db_url, mcp_actions=EXPOSED, run_worker=False) as svc:
         yield svc
 
 
@@ -47,7 +47,9 @@ def workerless_service(db_file: Path) -> Iterator[Service]:
 def test_the_command_refuses_a_missing_unknown_or_revoked_key(
     tmp_path: Path, key: str | None, message: str
 ):
-    config = write_stdio_config(tmp_path / "jiragate.yaml", "http://127.0.0.1:9", tmp_path / "db")
+    config = write_stdio_config(
+        tmp_path / "jiragate.yaml", "http://127.0.0.1:9", f"sqlite:///{tmp_path / 'db'}"
+    )
     env = {k: v for k, v in os.environ.items() if k != "JIRAGATE_API_KEY"}
     if key is not None:
         env["JIRAGATE_API_KEY"] = key
@@ -67,10 +69,10 @@ def test_the_command_refuses_a_missing_unknown_or_revoked_key(
 
 
 def test_a_stdio_session_reads_is_gated_is_denied_and_executes_what_a_lead_approved(
-    workerless_service: Service, db_file: Path, tmp_path: Path
+    workerless_service: Service, db_url: str, tmp_path: Path
 ):
     service = workerless_service
-    config = write_stdio_config(tmp_path / "jiragate.yaml", service.sandbox_url, db_file)
+    config = write_stdio_config(tmp_path / "jiragate.yaml", service.sandbox_url, db_url)
     lead = service.client("lead-alice")
 
     async def scenario() -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""One running service (SQLite, Jira sandbox) per test module: the inbox tests share it and
-keep to their own actions (each test submits what it looks at)."""
+"""One running service (Jira sandbox, and SQLite or PostgreSQL) per test module: the inbox
+tests share it and keep to their own actions (each test submits what it looks at)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,21 @@ from pathlib import Path
 
 import pytest
 
+from tests.api.support import DB_KINDS, database_url
+from tests.conftest_db import postgres_admin  # noqa: F401
 from tests.helpers.service import Service, running_service
 from tests.web.helpers import Browserless, inbox_overrides
 
 
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    db: Path = tmp_path_factory.mktemp("inbox") / "jiragate.db"
-    with running_service(f"sqlite:///{db}", **inbox_overrides()) as running:
+@pytest.fixture(scope="module", params=DB_KINDS)
+def service(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
+    directory: Path = tmp_path_factory.mktemp("inbox")
+    with (
+        database_url(request, request.param, directory) as url,
+        running_service(url, **inbox_overrides()) as running,
+    ):
         yield running
 
 
