@@ -1,23 +1,38 @@
 """YAML with line numbers: parse a document and remember where every value was written.
 
 PyYAML's `safe_load` forgets positions and silently keeps the last of two duplicate keys;
-both would make policy errors hard to find. Here the document is composed into nodes once,
-duplicate keys are reported, and a `Lines` map answers "which line holds rules[3].route_to".
+both would make policy errors hard to find. Here the document is built straight from the
+parser's event stream, duplicate keys are reported, and a `Lines` map answers "which line
+holds rules[3].route_to".
+
+*Why events and not `yaml.compose`:* a composed node tree keeps a node and two marks for
+every scalar, about five times the size of the data itself; for a 10,000-rule set that tree
+was most of the service's peak memory. Events are consumed one at a time and dropped, so
+only the data and the line map are ever held. The values are the ones `yaml.safe_load`
+gives: scalars are resolved and constructed by PyYAML's own Resolver and SafeConstructor,
+anchors and aliases share one object, and `<<` merge keys follow SafeLoader's rules.
 """
 
 from __future__ import annotations
 
+import types
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+from yaml.composer import ComposerError
+from yaml.constructor import ConstructorError
 
 PathKey = tuple[str | int, ...]
 
-# libyaml's composer, when PyYAML was built with it, is several times faster on big policy
-# sets and keeps the same line marks; the pure-Python one is the fallback.
-_Composer = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# libyaml's parser, when PyYAML was built with it, is several times faster on big policy
+# sets and gives the same events and line marks; the pure-Python one is the fallback.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_VALUE_TAG = "tag:yaml.org,2002:value"  # the YAML 1.1 `=` key, which SafeLoader reads as text
 
 
 @dataclass(slots=True)
@@ -56,52 +71,335 @@ class YamlProblem:
 
 def parse(text: str) -> tuple[Any, Lines, list[YamlProblem]]:
     """Parse one YAML document. Raises yaml.YAMLError on syntax errors (with a mark)."""
-    node = yaml.compose(text, Loader=_Composer)
-    lines = Lines()
-    problems: list[YamlProblem] = []
-    if node is None:
-        return None, lines, problems
-    constructor = yaml.SafeLoader("")
-    data = _build(node, (), lines, problems, constructor)
-    return data, lines, problems
+    loader = _Loader(text)
+    try:
+        return _Builder(loader).build()
+    finally:
+        loader.dispose()
 
 
-def _build(
-    node: yaml.Node,
-    path: PathKey,
-    lines: Lines,
-    problems: list[YamlProblem],
-    constructor: yaml.SafeLoader,
-) -> Any:
-    lines.by_path[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        constructor.flatten_mapping(node)  # resolves `<<` merge keys
+# --------------------------------------------------------------------------- the builder
+
+# What a mapping does with the value that follows the key it has just read.
+_KEEP = 0  # store it under the key
+_DROP = 1  # read and forget it (its key was a duplicate or not text)
+_MERGE = 2  # merge it: the key was `<<`
+_AS_KEY = 3  # the value *is* a key (a mapping or sequence used as one: an error)
+# node names, as PyYAML's merge errors say them
+_NODE_IDS: dict[type, str] = {dict: "mapping", list: "sequence"}
+
+
+@dataclass(slots=True)
+class _Recorder:
+    """Collects the lines written under one node, relative to it: an anchored node's lines
+    are repeated under every alias to it, a merged mapping's under the mapping it joins."""
+
+    depth: int
+    entries: list[tuple[PathKey, int]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Origin:
+    """A complete value as a later alias or merge needs it: the value, where its node began,
+    its lines relative to it, and (for a sequence) where each item began."""
+
+    value: Any = None
+    mark: Any = None
+    lines: list[tuple[PathKey, int]] = field(default_factory=list)
+    item_marks: list[Any] | None = None
+    tag: str | None = None  # a scalar's resolved tag: an anchored `<<` key is still a merge
+    done: bool = False  # False while its own node is being read (an alias then is a cycle)
+
+
+@dataclass(slots=True)
+class _Frame:
+    """A mapping or sequence being read."""
+
+    path: PathKey
+    value: dict[Any, Any] | list[Any]
+    mark: Any
+    shadow: bool  # its lines go only to recorders, not to the document's map
+    report: bool  # its problems are reported (not inside values that are dropped)
+    on_done: int  # what the parent does with the finished value
+    anchor: _Origin | None = None
+    recorder: _Recorder | None = None
+    item_marks: list[Any] | None = None  # kept when a recorder listens (merges need them)
+    # a key that is a mapping or sequence: its lines are nobody's, so outer recorders wait
+    outer_recorders: list[_Recorder] | None = None
+    # a mapping's state: the key whose value comes next, and the `<<` sources seen so far
+    expecting_key: bool = True
+    key: str = ""
+    key_line: int = 0
+    key_mode: int = _KEEP
+    merges: list[tuple[dict[Any, Any], list[tuple[PathKey, int]]]] | None = None
+
+
+class _Builder:
+    """Builds one document's data and line map from the parser's events, one at a time."""
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+        self.lines = Lines()
+        self.problems: list[YamlProblem] = []
+        self.stack: list[_Frame] = []
+        self.anchors: dict[str, _Origin] = {}
+        self.recorders: list[_Recorder] = []
+
+    def build(self) -> tuple[Any, Lines, list[YamlProblem]]:
+        get_event = self.loader.get_event
+        get_event()  # STREAM-START
+        if isinstance(get_event(), yaml.StreamEndEvent):  # else DOCUMENT-START
+            return None, self.lines, self.problems
+        event = get_event()
+        root_mark = event.start_mark
+        finished, data = self.feed(event)
+        while not finished:
+            finished, data = self.feed(get_event())
+        get_event()  # DOCUMENT-END
+        event = get_event()
+        if not isinstance(event, yaml.StreamEndEvent):
+            raise ComposerError(
+                "expected a single document in the stream",
+                root_mark,
+                "but found another document",
+                event.start_mark,
+            )
+        return data, self.lines, self.problems
+
+    # ----------------------------------------------------------------- events
+
+    def feed(self, event: Any) -> tuple[bool, Any]:
+        """Take one event; (True, the document's value) once the root node is complete."""
+        kind = type(event)
+        if kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            return self.close()
+        parent = self.stack[-1] if self.stack else None
+        if parent is not None and parent.expecting_key and isinstance(parent.value, dict):
+            self.read_key(parent, event)
+            return False, None
+        path, line, shadow, report, on_done = self.place(parent, event.start_mark)
+        if kind is yaml.ScalarEvent:
+            tag = self.resolved_tag(event)
+            origin = _Origin(self.scalar(event, tag), event.start_mark, tag=tag, done=True)
+            if event.anchor is not None:
+                self.define(event.anchor, origin)
+            self.record(path, line, shadow)
+            return self.attach(parent, origin, on_done)
+        if kind is yaml.AliasEvent:
+            origin = self.alias(event)
+            self.record(path, line, shadow)
+            for relative, relative_line in origin.lines:
+                self.record((*path, *relative), relative_line, shadow)
+            return self.attach(parent, origin, on_done)
+        self.record(path, line, shadow)
+        self.open(event, path, shadow, report, on_done)
+        return False, None
+
+    def place(self, parent: _Frame | None, mark: Any) -> tuple[PathKey, int, bool, bool, int]:
+        """Where a value starting at `mark` goes: its path, the line recorded for it (a
+        mapping value's is its key's), whether it is shadowed or reported, and what its
+        parent will do with it."""
+        if parent is None:
+            return (), mark.line + 1, False, True, _KEEP
+        if isinstance(parent.value, list):
+            if parent.item_marks is not None:
+                parent.item_marks.append(mark)
+            path = (*parent.path, len(parent.value))
+            return path, mark.line + 1, parent.shadow, parent.report, _KEEP
+        mode = parent.key_mode
+        path = (*parent.path, "<<" if mode == _MERGE else parent.key)
+        shadow = parent.shadow or mode != _KEEP
+        return path, parent.key_line, shadow, parent.report and mode != _DROP, mode
+
+    def open(self, event: Any, path: PathKey, shadow: bool, report: bool, on_done: int) -> None:
+        """A mapping or sequence starts."""
+        value: dict[Any, Any] | list[Any] = {} if type(event) is yaml.MappingStartEvent else []
+        frame = _Frame(path, value, event.start_mark, shadow, report, on_done)
+        if event.anchor is not None:
+            frame.anchor = self.define(event.anchor, _Origin(mark=event.start_mark))
+        if frame.anchor is not None or on_done == _MERGE:
+            frame.recorder = _Recorder(len(path))
+            self.recorders.append(frame.recorder)
+        if self.recorders and isinstance(value, list):
+            frame.item_marks = []
+        self.stack.append(frame)
+
+    def close(self) -> tuple[bool, Any]:
+        frame = self.stack.pop()
+        value = self.merged(frame) if frame.merges else frame.value
+        lines: list[tuple[PathKey, int]] = []
+        if frame.recorder is not None:
+            self.recorders.remove(frame.recorder)
+            lines = frame.recorder.entries
+        if frame.outer_recorders is not None:
+            self.recorders = frame.outer_recorders
+        origin = frame.anchor or _Origin(mark=frame.mark)
+        origin.value, origin.lines, origin.item_marks = value, lines, frame.item_marks
+        origin.done = True
+        return self.attach(self.stack[-1] if self.stack else None, origin, frame.on_done)
+
+    def attach(self, parent: _Frame | None, origin: _Origin, mode: int) -> tuple[bool, Any]:
+        """Hand a complete value to its parent (or return it: the document's root)."""
+        if parent is None:
+            return True, origin.value
+        if isinstance(parent.value, list):
+            parent.value.append(origin.value)
+        elif mode == _AS_KEY:
+            parent.key_mode = _DROP  # reported when it started; its value is dropped too
+        else:
+            parent.expecting_key = True
+            if mode == _KEEP:
+                parent.value[parent.key] = origin.value
+            elif mode == _MERGE:
+                self.add_merge(parent, origin)
+        return False, None
+
+    # ----------------------------------------------------------------- keys
+
+    def read_key(self, frame: _Frame, event: Any) -> None:
+        frame.expecting_key = False
+        frame.key_line = line = event.start_mark.line + 1
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
+            tag = self.resolved_tag(event)
+            # SafeLoader reads `=` as text when it is a key (and only then)
+            key = event.value if tag in (_VALUE_TAG, _MERGE_TAG) else self.scalar(event, tag)
+            if event.anchor is not None:
+                self.define(event.anchor, _Origin(key, event.start_mark, tag=tag, done=True))
+        elif kind is yaml.AliasEvent:
+            origin = self.alias(event)
+            key, tag = origin.value, origin.tag or ""
+        else:
+            # A mapping or sequence as a key: report it, then read it (anchors inside it may
+            # be used later) and drop it with its value.
+            self.problem(frame, line, frame.path, "mapping keys must be text")
+            outer_recorders, self.recorders = self.recorders, []
+            self.open(event, frame.path, True, False, _AS_KEY)
+            self.stack[-1].outer_recorders = outer_recorders
+            return
+        if tag == _MERGE_TAG:
+            frame.key_mode = _MERGE
+        elif not isinstance(key, str | int | float | bool):
+            self.problem(frame, line, frame.path, "mapping keys must be text")
+            frame.key_mode = _DROP
+        elif (key := str(key)) in frame.value:
+            if frame.report:
+                first = self.first_line((*frame.path, key), frame.shadow)
+                message = f"duplicate key {key!r} (first written on line {first})"
+                self.problem(frame, line, (*frame.path, key), message)
+            frame.key_mode = _DROP
+        else:
+            frame.key, frame.key_mode = key, _KEEP
+
+    def first_line(self, path: PathKey, shadow: bool) -> int | str:
+        if not shadow:
+            return self.lines.by_path.get(path, "?")
+        recorder = self.recorders[-1]  # a shadowed mapping is always inside a recorder
+        relative = path[recorder.depth :]
+        return next((line for rel, line in recorder.entries if rel == relative), "?")
+
+    # ----------------------------------------------------------------- merge keys
+
+    def add_merge(self, frame: _Frame, origin: _Origin) -> None:
+        """A `<<` value: a mapping, or a list of mappings of which the earlier win (as in
+        SafeLoader's flatten_mapping); keys written in the mapping itself win over all."""
+        if frame.merges is None:
+            frame.merges = []
+        value = origin.value
+        if isinstance(value, dict):
+            frame.merges.append((value, origin.lines))
+            return
+        if not isinstance(value, list):
+            raise ConstructorError(
+                "while constructing a mapping",
+                frame.mark,
+                "expected a mapping or list of mappings for merging, but found scalar",
+                origin.mark,
+            )
+        marks = origin.item_marks or []
+        sources = []
+        for index, item in enumerate(value):
+            if not isinstance(item, dict):
+                raise ConstructorError(
+                    "while constructing a mapping",
+                    frame.mark,
+                    "expected a mapping for merging, but found "
+                    + _NODE_IDS.get(type(item), "scalar"),
+                    marks[index] if index < len(marks) else origin.mark,
+                )
+            item_lines = [(r[1:], line) for r, line in origin.lines if len(r) > 1 and r[0] == index]
+            sources.append((item, item_lines))
+        frame.merges.extend(reversed(sources))
+
+    def merged(self, frame: _Frame) -> dict[Any, Any]:
+        """The mapping's value with its `<<` sources under it; also records their lines."""
+        assert frame.merges is not None and isinstance(frame.value, dict)
+        explicit = frame.value
         result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = constructor.construct_object(key_node, deep=True)
-            if not isinstance(key, str | int | float | bool) or key is None:
-                problems.append(
-                    YamlProblem(key_node.start_mark.line + 1, path, "mapping keys must be text")
-                )
-                continue
-            key = str(key)
-            if key in result:
-                problems.append(
-                    YamlProblem(
-                        key_node.start_mark.line + 1,
-                        (*path, key),
-                        f"duplicate key {key!r} (first written on line "
-                        f"{lines.by_path.get((*path, key), '?')})",
-                    )
-                )
-                continue
-            child_path = (*path, key)
-            result[key] = _build(value_node, child_path, lines, problems, constructor)
-            lines.by_path[child_path] = key_node.start_mark.line + 1
+        source_of: dict[Any, int] = {}  # key -> the source whose value it takes
+        for number, (source, _) in enumerate(frame.merges):
+            for key, value in source.items():
+                result[key] = value
+                source_of[key] = number
+        for number, (_, source_lines) in enumerate(frame.merges):
+            for relative, line in source_lines:
+                key = relative[0]
+                if source_of.get(key) == number and key not in explicit:
+                    self.record((*frame.path, *relative), line, frame.shadow)
+        result.update(explicit)
         return result
-    if isinstance(node, yaml.SequenceNode):
-        return [
-            _build(child, (*path, index), lines, problems, constructor)
-            for index, child in enumerate(node.value)
-        ]
-    return constructor.construct_object(node, deep=True)
+
+    # ----------------------------------------------------------------- scalars, anchors
+
+    def resolved_tag(self, event: Any) -> str:
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        return str(tag)
+
+    def scalar(self, event: Any, tag: str) -> Any:
+        """The value SafeLoader constructs for a scalar event with this (resolved) tag."""
+        if tag == _STR_TAG:
+            return event.value
+        constructors = self.loader.yaml_constructors
+        construct = constructors.get(tag) or constructors[None]  # None: "no constructor"
+        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+        value = construct(self.loader, node)
+        if isinstance(value, types.GeneratorType):  # e.g. `!!map x`, which then raises
+            generator, value = value, next(value)
+            for _ in generator:
+                pass
+        return value
+
+    def define(self, name: str, origin: _Origin) -> _Origin:
+        if name in self.anchors:
+            raise ComposerError(
+                f"found duplicate anchor {name!r}; first occurrence",
+                self.anchors[name].mark,
+                "second occurrence",
+                origin.mark,
+            )
+        self.anchors[name] = origin
+        return origin
+
+    def alias(self, event: Any) -> _Origin:
+        origin = self.anchors.get(event.anchor)
+        if origin is None:
+            message = f"found undefined alias {event.anchor!r}"
+            raise ComposerError(None, None, message, event.start_mark)
+        if not origin.done:
+            message = "found an alias inside the node it names (a cycle)"
+            raise ConstructorError(None, None, message, event.start_mark)
+        return origin
+
+    # ----------------------------------------------------------------- lines and problems
+
+    def record(self, path: PathKey, line: int, shadow: bool) -> None:
+        if not shadow:
+            self.lines.by_path[path] = line
+        for recorder in self.recorders:
+            recorder.entries.append((path[recorder.depth :], line))
+
+    def problem(self, frame: _Frame, line: int, path: PathKey, message: str) -> None:
+        if frame.report:
+            self.problems.append(YamlProblem(line, path, message))
