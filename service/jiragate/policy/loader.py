@@ -124,8 +124,9 @@ class _ModelBuilder:
         self.rules: list[Rule] = []
         self.rule_sites: dict[str, Location] = {}
         self.defaults: Defaults | None = None
-        # Cross-references are checked once every file is in: (context, path, group name).
-        self.group_refs: list[tuple[_FileContext, PathKey, str]] = []
+        # Cross-references are checked once every file is in: (where, path, group name).
+        # The place is resolved now so that a file's line map is freed with the file.
+        self.group_refs: list[tuple[Location, PathKey, str]] = []
         self.files: list[str] = []
 
     def error(self, ctx: _FileContext, path: PathKey, message: str) -> None:
@@ -159,7 +160,11 @@ class _ModelBuilder:
             return
         for group_name, raw in (data.get("review_groups") or {}).items():
             self._add_group(ctx, group_name, raw)
-        for index, raw in enumerate(data.get("rules") or []):
+        rules = data.get("rules") or []
+        for index, raw in enumerate(rules):
+            # Each raw rule is let go once modelled, so that the raw data of a big policy
+            # set and its model are never both whole in memory.
+            rules[index] = None
             self._add_rule(ctx, index, raw)
         if "defaults" in data:
             self._add_defaults(ctx, data["defaults"])
@@ -223,7 +228,9 @@ class _ModelBuilder:
                     (*path, "route_to"),
                     f"route_to only applies to require_approval rules, not {decision.value}",
                 )
-            self.group_refs.append((ctx, (*path, "route_to"), route_to))
+            self.group_refs.append(
+                (ctx.location((*path, "route_to")), (*path, "route_to"), route_to)
+            )
         match = _ConditionParser(self, ctx).parse_rule_match(raw["match"], (*path, "match"))
         self.rules.append(
             Rule(
@@ -246,7 +253,8 @@ class _ModelBuilder:
             return
         route_to = raw.get("route_to")
         if route_to is not None:
-            self.group_refs.append((ctx, ("defaults", "route_to"), route_to))
+            where = ("defaults", "route_to")
+            self.group_refs.append((ctx.location(where), where, route_to))
         self.defaults = Defaults(
             write=Effect(raw.get("write", "deny")),
             destructive=Effect(raw.get("destructive", "deny")),
@@ -260,9 +268,10 @@ class _ModelBuilder:
     def finish(self, revision: str) -> PolicyModel:
         defaults = self.defaults or Defaults(reason="no rule matched and no defaults are set")
         known = ", ".join(sorted(self.groups)) or "none defined"
-        for ctx, path, name in self.group_refs:
+        for where, path, name in self.group_refs:
             if name not in self.groups:
-                self.error(ctx, path, f"unknown review group {name!r} (known: {known})")
+                message = f"unknown review group {name!r} (known: {known})"
+                self.issues.append(PolicyIssue(where.file, where.line, format_path(path), message))
         needs_default_route = [r for r in self.rules if r.decision is Effect.REQUIRE_APPROVAL]
         for rule in needs_default_route:
             if rule.route_to is None and defaults.route_to is None:
