@@ -71,7 +71,16 @@ from jiragate.policy.engine import Decision, PolicySet, load_policies
 from jiragate.policy.loader import policy_files
 from jiragate.policy.model import Effect, ReviewGroup
 from jiragate.settings import Settings
-from jiragate.store import ActionRecord, ActionStatus, AuditNote, Store, Verdict, request_hash
+from jiragate.store import (
+    ActionRecord,
+    ActionStatus,
+    AuditNote,
+    FinishedRun,
+    Store,
+    Verdict,
+    request_hash,
+)
+from jiragate.store.models import new_action_id
 
 log = logging.getLogger("jiragate.gateway")
 
@@ -261,6 +270,21 @@ class Gateway:
         decision = policies.evaluate(request, agent=agent, explain=False)
         self.metrics.decisions.labels(decision.decision.value, request.action).inc()
         status = _DECISION_STATUS[decision.decision]
+        body_hash = request_hash(request.as_dict()) if idempotency_key else None
+        finished: FinishedRun | None = None
+        action_id: str | None = None
+        if decision.allowed and request.kind is ActionKind.READ:
+            # A read changes nothing in Jira, so it runs first and is recorded once, with its
+            # result, in one transaction (no claim, no lease: re-running it is harmless).
+            if idempotency_key is not None:
+                replay = self.store.find_by_idempotency_key(
+                    agent=agent, key=idempotency_key, request_hash=body_hash
+                )
+                if replay is not None:
+                    return Submission(replay, None, created=False)
+            action_id = new_action_id()
+            finished = await self._run_read(request, action_id)
+        claim = decision.allowed and finished is None
         created = self.store.create_action(
             agent=agent,
             action=request.action,
@@ -276,7 +300,13 @@ class Gateway:
             decision_json=decision.as_dict(),
             policy_revision=decision.revision,
             idempotency_key=idempotency_key,
-            request_hash=request_hash(request.as_dict()) if idempotency_key else None,
+            request_hash=body_hash,
+            # An allowed write is claimed by this process in the same transaction that
+            # records it: executed inline, and taken over by a worker if we crash.
+            claimed_by=self.worker_id if claim else None,
+            claim_lease_seconds=self.settings.lease_seconds if claim else None,
+            action_id=action_id,
+            finished=finished,
             audit_note=AuditNote(
                 actor=agent,
                 type="action.submitted",
@@ -287,15 +317,16 @@ class Gateway:
                     "review_group": decision.review_group,
                     "reasons": list(decision.reasons),
                     "policy_revision": decision.revision,
+                    **({"claimed_by": self.worker_id} if claim else {}),
                 },
             ),
         )
         record = created.action
         if not created.created:
             return Submission(record, None, created=False)
-        self.metrics.statuses.labels(status.value).inc()
-        if decision.allowed:
-            record = await self.execute_now(record)
+        self.metrics.statuses.labels(record.status.value).inc()
+        if claim:
+            record = await self._execute(record)
         elif decision.needs_approval:
             record = await self._open_approval(record, request, decision, policies)
         return Submission(record, decision, created=True)
@@ -655,26 +686,6 @@ class Gateway:
 
     # ----------------------------------------------------------------- execution
 
-    async def execute_now(self, record: ActionRecord) -> ActionRecord:
-        """Run an auto-allowed action inline, under the same claim a worker would take."""
-        lease = self.store.clock() + timedelta(seconds=self.settings.lease_seconds)
-        claimed = self.store.transition_status(
-            record.id,
-            from_statuses=[ActionStatus.ALLOWED],
-            to_status=ActionStatus.EXECUTING,
-            claimed_by=self.worker_id,
-            claim_expires_at=lease,
-            attempts=record.attempts + 1,
-            audit_note=AuditNote(
-                actor=self.worker_id,
-                type="action.claimed",
-                data={"worker": self.worker_id, "attempt": record.attempts + 1},
-            ),
-        )
-        if not claimed:
-            return self.get_record(record.id)
-        return await self._execute(self.get_record(record.id))
-
     async def run_once(self) -> ActionRecord | None:
         """Claim the oldest approved action and execute it; None when nothing waits."""
         record = self.store.claim_next_approved(
@@ -684,16 +695,63 @@ class Gateway:
             return None
         return await self._execute(record)
 
+    async def _attempt(
+        self, action: str, details: Mapping[str, Any], action_id: str, summary: str
+    ) -> tuple[str, dict[str, Any] | None, str | None]:
+        """Run the action in Jira once: (outcome, result, error). Raises JiraTransportError
+        when Jira gave no usable answer (the outcome is unknown)."""
+        started = time.perf_counter()
+        try:
+            result = await self.adapter.execute(
+                action, details, action_id=action_id, summary=summary
+            )
+        except JiraTransportError:
+            self.metrics.jira_errors.labels(action, "transport").inc()
+            raise
+        except (JiraError, ActionError) as exc:
+            self.metrics.jira_errors.labels(action, "refused").inc()
+            return "failed", None, str(exc)
+        finally:
+            self.metrics.jira_latency.labels(action).observe(time.perf_counter() - started)
+        outcome = result.outcome.value
+        if outcome != "succeeded":
+            self.metrics.jira_errors.labels(action, outcome).inc()
+        error = "; ".join(f.reason for f in result.failures) or None
+        return outcome, result.as_dict(), error
+
+    async def _run_read(self, request: ActionRequest, action_id: str) -> FinishedRun:
+        started_at = self.store.clock()
+        try:
+            outcome, result, error = await self._attempt(
+                request.action, request.details, action_id, request.summary
+            )
+        except JiraTransportError as exc:  # a read that got no answer simply failed
+            partial = getattr(exc, "result", None)
+            outcome, error = "failed", str(exc)
+            result = partial.as_dict() if partial is not None else None
+        status = _OUTCOME_STATUS[outcome]
+        return FinishedRun(
+            worker=self.worker_id,
+            started_at=started_at,
+            outcome=outcome,
+            status=status,
+            result=result,
+            error=error,
+            audit_note=_executed_note(self.worker_id, status, result, error),
+        )
+
     async def _execute(self, record: ActionRecord) -> ActionRecord:
+        """Run one claimed attempt; record its end (execution row, status, audit) at once."""
         details = record.effective_details or record.details
+        # The attempt is on record before Jira is called: an attempt whose worker died shows
+        # as started and never finished.
         execution = self.store.record_execution(
             action_id=record.id, attempt=record.attempts, worker=self.worker_id
         )
         heartbeat = asyncio.create_task(self._heartbeat(record.id))
-        started = time.perf_counter()
         try:
-            result = await self.adapter.execute(
-                record.action, details, action_id=record.id, summary=record.summary
+            outcome, result, error = await self._attempt(
+                record.action, details, record.id, record.summary
             )
         except JiraTransportError as exc:
             partial = getattr(exc, "result", None)
@@ -703,55 +761,35 @@ class Gateway:
                 result=partial.as_dict() if partial is not None else None,
                 error=str(exc),
             )
-            self.metrics.jira_errors.labels(record.action, "transport").inc()
             return self._retry_or_fail(record, str(exc))
-        except (JiraError, ActionError) as exc:
-            self.store.finish_execution(execution.id, outcome="failed", error=str(exc))
-            self.metrics.jira_errors.labels(record.action, "refused").inc()
-            return self._finish_execution(record, ActionStatus.FAILED, None, str(exc))
         finally:
             heartbeat.cancel()
-            self.metrics.jira_latency.labels(record.action).observe(time.perf_counter() - started)
-        outcome = result.outcome.value
-        summary = result.as_dict()
-        self.store.finish_execution(execution.id, outcome=outcome, result=summary)
-        if outcome != "succeeded":
-            self.metrics.jira_errors.labels(record.action, outcome).inc()
-        error = "; ".join(f.reason for f in result.failures) or None
-        return self._finish_execution(record, _OUTCOME_STATUS[outcome], summary, error)
+        return self._complete(record, execution.id, outcome, result, error)
 
-    def _finish_execution(
+    def _complete(
         self,
         record: ActionRecord,
-        status: ActionStatus,
+        execution_id: str,
+        outcome: str,
         result: dict[str, Any] | None,
         error: str | None,
     ) -> ActionRecord:
-        moved = self.store.transition_status(
+        status = _OUTCOME_STATUS[outcome]
+        done = self.store.complete_execution(
             record.id,
-            from_statuses=[ActionStatus.EXECUTING],
+            execution_id=execution_id,
+            worker=self.worker_id,
+            outcome=outcome,
             to_status=status,
-            expect_claimed_by=self.worker_id,
-            claimed_by=None,
-            claim_expires_at=None,
-            result_json=result,
+            result=result,
             error=error,
-            audit_note=AuditNote(
-                actor=self.worker_id,
-                type=f"action.{status.value}",
-                data={
-                    "created": [c["key"] for c in (result or {}).get("created", [])],
-                    "updated": (result or {}).get("updated", []),
-                    "failures": len((result or {}).get("failures", [])),
-                    "error": error,
-                },
-            ),
+            audit_note=_executed_note(self.worker_id, status, result, error),
         )
-        if moved:
-            self.metrics.statuses.labels(status.value).inc()
-        else:
+        if done is None:
             log.warning("%s: lost the claim before recording %s", record.id, status.value)
-        return self.get_record(record.id)
+            return self.get_record(record.id)
+        self.metrics.statuses.labels(status.value).inc()
+        return done
 
     def _retry_or_fail(self, record: ActionRecord, error: str) -> ActionRecord:
         """Jira gave no usable answer: run the action again later, or give up.
@@ -761,12 +799,7 @@ class Gateway:
         Waiting matters: a create whose answer was lost may still be completing in Jira, and
         only a later search for its markers can be trusted not to create it twice."""
         if record.attempts >= self.settings.max_attempts:
-            return self._finish_execution(
-                record,
-                ActionStatus.FAILED,
-                None,
-                f"gave up after {record.attempts} attempts: {error}",
-            )
+            return self._give_up(record, f"gave up after {record.attempts} attempts: {error}")
         retry_at = self.store.clock() + timedelta(seconds=self.settings.execution_retry_seconds)
         self.store.transition_status(
             record.id,
@@ -784,6 +817,21 @@ class Gateway:
         )
         return self.get_record(record.id)
 
+    def _give_up(self, record: ActionRecord, error: str) -> ActionRecord:
+        moved = self.store.transition_status(
+            record.id,
+            from_statuses=[ActionStatus.EXECUTING],
+            to_status=ActionStatus.FAILED,
+            expect_claimed_by=self.worker_id,
+            claimed_by=None,
+            claim_expires_at=None,
+            error=error,
+            audit_note=AuditNote(self.worker_id, "action.failed", {"error": error}),
+        )
+        if moved:
+            self.metrics.statuses.labels(ActionStatus.FAILED.value).inc()
+        return self.get_record(record.id)
+
     async def _heartbeat(self, action_id: str) -> None:
         interval = max(self.settings.lease_seconds / 3, 0.05)
         while True:
@@ -796,8 +844,8 @@ class Gateway:
 
     async def maintain(self) -> WorkerStats:
         """One round of the background duties every replica and worker may run safely
-        together: expire overdue approvals, take back dead workers' claims, hand stranded
-        auto-allowed actions to the workers, sync Cheqpoint, and hot-reload policies."""
+        together: expire overdue approvals, take back dead workers' claims (an inline
+        execution whose process died included), sync Cheqpoint, and hot-reload policies."""
         stats = WorkerStats()
         now = self.store.clock()
         expired = self.store.expire_overdue(now=now)
@@ -805,15 +853,6 @@ class Gateway:
         for action_id in expired:
             self._queue_callback(action_id)
         stats.reclaimed = len(self.store.reclaim_expired_leases(now=now))
-        stranded_before = now - timedelta(seconds=self.settings.lease_seconds)
-        for record in self.store.list_actions(status=ActionStatus.ALLOWED, limit=100).items:
-            if record.created_at <= stranded_before:
-                self.store.transition_status(
-                    record.id,
-                    from_statuses=[ActionStatus.ALLOWED],
-                    to_status=ActionStatus.APPROVED,
-                    audit_note=AuditNote("system", "action.handed_to_worker", {}),
-                )
         if self.settings.approval_backend == CHEQPOINT:
             page = self.store.list_actions(status=ActionStatus.PENDING_APPROVAL, limit=100)
             for record in page.items:
@@ -865,6 +904,22 @@ class Gateway:
             await asyncio.sleep(0.05)
             record = self.get_record(action_id)
         return record
+
+
+def _executed_note(
+    worker: str, status: ActionStatus, result: Mapping[str, Any] | None, error: str | None
+) -> AuditNote:
+    """The audit event that ends an attempt: what Jira did, without its payloads."""
+    return AuditNote(
+        actor=worker,
+        type=f"action.{status.value}",
+        data={
+            "created": [c["key"] for c in (result or {}).get("created", [])],
+            "updated": (result or {}).get("updated", []),
+            "failures": len((result or {}).get("failures", [])),
+            "error": error,
+        },
+    )
 
 
 def _cheqpoint_clients(

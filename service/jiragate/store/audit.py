@@ -24,9 +24,9 @@ from typing import IO, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
-from jiragate.store.models import AuditEvent, utcnow
+from jiragate.store.models import AuditEvent, new_id, utcnow
 
 GENESIS_HASH = "0" * 64
 # An arbitrary fixed bigint: the key of the PostgreSQL advisory lock that serializes appends.
@@ -113,6 +113,14 @@ def compute_hash(event: AuditEvent) -> str:
 # --------------------------------------------------------------------------- writing
 
 
+def insert_row(session: Session, row: SQLModel) -> None:
+    """INSERT one table row without the ORM's unit of work: several times cheaper on the hot
+    path, and the row object stays a plain (transient) value for the caller."""
+    table = row.__table__  # type: ignore[attr-defined]
+    # Values go as parameters, not into the statement, so its compiled form is cached.
+    session.execute(sa.insert(table), {c.name: getattr(row, c.name) for c in table.columns})
+
+
 def append(
     session: Session,
     *,
@@ -134,6 +142,7 @@ def append(
         .limit(1)
     ).first()
     event = AuditEvent(
+        id=new_id("evt"),  # explicit: see Store.create_action on default factories
         seq=1 if last is None else last.seq + 1,
         at=at or utcnow(),
         action_id=action_id,
@@ -144,8 +153,7 @@ def append(
         hash="",
     )
     event.hash = compute_hash(event)
-    session.add(event)
-    session.flush()
+    insert_row(session, event)
     return event
 
 

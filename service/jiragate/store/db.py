@@ -34,12 +34,14 @@ from sqlmodel import Session, col, select
 
 from jiragate.errors import IdempotencyConflictError, StoreError
 from jiragate.store import audit
-from jiragate.store.audit import AuditNote, canonical_json
+from jiragate.store.audit import AuditNote, canonical_json, insert_row
 from jiragate.store.models import (
     EXECUTOR_JIRAGATE,
     ActionRecord,
     ActionStatus,
     Execution,
+    new_action_id,
+    new_id,
     utcnow,
 )
 
@@ -158,6 +160,32 @@ def request_hash(envelope: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_json(dict(envelope)).encode("utf-8")).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class FinishedRun:
+    """An attempt that already ran, to be recorded along with its action (see create_action)."""
+
+    worker: str
+    started_at: datetime
+    outcome: str
+    status: ActionStatus | str
+    result: Mapping[str, Any] | None = None
+    error: str | None = None
+    audit_note: AuditNote | None = None
+
+    def execution(self, action_id: str, finished_at: datetime) -> Execution:
+        return Execution(
+            id=new_id("exe"),
+            action_id=action_id,
+            attempt=1,
+            worker=self.worker,
+            started_at=self.started_at,
+            finished_at=finished_at,
+            outcome=self.outcome,
+            result_json=dict(self.result) if self.result is not None else None,
+            error=self.error,
+        )
+
+
 class CreatedAction(NamedTuple):
     action: ActionRecord
     #: False when an earlier request with the same Idempotency-Key won (a replay).
@@ -274,12 +302,22 @@ class Store:
         idempotency_key: str | None = None,
         request_hash: str | None = None,
         executor: str = EXECUTOR_JIRAGATE,
+        claimed_by: str | None = None,
+        claim_lease_seconds: float | None = None,
+        action_id: str | None = None,
+        finished: FinishedRun | None = None,
         audit_note: AuditNote | None = None,
     ) -> CreatedAction:
         """Insert a new action; with an Idempotency-Key, a replay returns the first one.
 
+        `claimed_by` creates it already `executing` under that worker's lease (an action
+        allowed at once is claimed in the same transaction that records it). `finished`
+        records an action that already ran (a read): its final status, its execution row and
+        both audit events in one transaction.
         Raises IdempotencyConflictError when the key was used with a different body.
         """
+        if (claimed_by is None) != (claim_lease_seconds is None):
+            raise ValueError("claimed_by and claim_lease_seconds go together")
         if idempotency_key is not None and request_hash is None:
             raise ValueError("an idempotency_key needs the request_hash of its body")
         if idempotency_key is not None:
@@ -289,9 +327,13 @@ class Store:
             if existing is not None:
                 return CreatedAction(existing, created=False)
         now = self.clock()
+        # Every default-factory field is passed explicitly: pydantic inspects a factory's
+        # signature on each construction, a measurable cost on the request path.
         record = ActionRecord(
+            id=action_id or new_action_id(),
             created_at=now,
             updated_at=now,
+            reviewers=[],
             agent=agent,
             action=action,
             summary=summary,
@@ -309,11 +351,23 @@ class Store:
             request_hash=request_hash,
             executor=executor,
         )
+        if claimed_by is not None and claim_lease_seconds is not None:
+            record.status = ActionStatus.EXECUTING
+            record.claimed_by = claimed_by
+            record.claim_expires_at = now + timedelta(seconds=claim_lease_seconds)
+            record.attempts = 1
+        if finished is not None:
+            record.status = ActionStatus(finished.status)
+            record.result_json = dict(finished.result) if finished.result is not None else None
+            record.error = finished.error
+            record.attempts = 1
         try:
             with self.transaction() as session:
-                session.add(record)
-                session.flush()
+                insert_row(session, record)
                 audit.append_note(session, record.id, audit_note)
+                if finished is not None:
+                    insert_row(session, finished.execution(record.id, now))
+                    audit.append_note(session, record.id, finished.audit_note)
         except IntegrityError:
             if idempotency_key is None:
                 raise
@@ -585,6 +639,48 @@ class Store:
                 .execution_options(synchronize_session=False)
             )
         return bool(updated.rowcount == 1)  # type: ignore[attr-defined]
+
+    def complete_execution(
+        self,
+        action_id: str,
+        *,
+        execution_id: str,
+        worker: str,
+        outcome: str,
+        to_status: ActionStatus | str,
+        result: Mapping[str, Any] | None = None,
+        error: str | None = None,
+        audit_note: AuditNote | None = None,
+    ) -> ActionRecord | None:
+        """One transaction for the end of an attempt: its execution row finished, the move
+        from `executing` to `to_status` (only while `worker` still holds the lease) and the
+        audit event. Returns the updated action, or None when the worker had lost its claim
+        (the execution row is finished anyway: it happened)."""
+        now = self.clock()
+        result_json = dict(result) if result is not None else None
+        with self.transaction() as session:
+            session.execute(
+                sa.update(Execution)
+                .where(Execution.id == execution_id)  # type: ignore[arg-type]
+                .values(finished_at=now, outcome=outcome, result_json=result_json, error=error)
+                .execution_options(synchronize_session=False)
+            )
+            moved = compare_and_set_status(
+                session,
+                action_id,
+                from_statuses=[ActionStatus.EXECUTING],
+                to_status=to_status,
+                expect_claimed_by=worker,
+                now=now,
+                claimed_by=None,
+                claim_expires_at=None,
+                result_json=result_json,
+                error=error,
+            )
+            if not moved:
+                return None
+            audit.append_note(session, action_id, audit_note)
+            return session.get(ActionRecord, action_id, populate_existing=True)
 
     def list_executions(self, action_id: str) -> list[Execution]:
         with self.transaction(read_only=True) as session:
