@@ -66,7 +66,8 @@ def test_audit_verify_and_export_detect_tampering(tmp_path):
     exported = jiragate("audit", "export", "--database-url", url)
     assert exported.returncode == 0
     lines = exported.stdout.strip().splitlines()
-    assert len(lines) >= 10 and '"type": "action.submitted"' in lines[0].replace('":"', '": "')
+    checked = int(ok.stdout.split(": ")[1].split(" events")[0])  # "audit chain OK: N events"
+    assert len(lines) == checked and '"type": "action.submitted"' in lines[0].replace('":"', '": "')
 
     engine = make_engine(url)
     with engine.begin() as connection:
@@ -145,3 +146,62 @@ def test_worker_once_executes_nothing_on_an_empty_database(tmp_path):
     )
     result = jiragate("worker", "--config", str(config), "--once", timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_serve_with_two_workers_answers_from_both_processes(tmp_path):
+    config = tmp_path / "jiragate.yaml"
+    config.write_text(
+        f"database_url: sqlite:///{tmp_path / 'workers.db'}\n"
+        "agents:\n  - {name: bot, api_key: serve-test-agent-key-0001}\n"
+        "jira: {url: 'http://127.0.0.1:9', email: a@example.com, api_token: serve-test-token}\n"
+    )
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jiragate.cli",
+            "serve",
+            "--config",
+            str(config),
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--no-access-log",
+            "--no-worker",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, process.communicate()[1]
+            assert time.monotonic() < deadline, "serve --workers 2 did not start"
+            time.sleep(0.1)
+        envelope = {
+            "action": "jira_get_issue",
+            "summary": "dry run",
+            "details": {"issueKey": "ENG-1"},
+        }
+        headers = {"Authorization": "Bearer serve-test-agent-key-0001"}
+        for _ in range(20):  # new connections: the kernel spreads them over both workers
+            answer = httpx.post(
+                f"http://127.0.0.1:{port}/v1/evaluate?explain=false",
+                json=envelope,
+                headers=headers,
+                timeout=10,
+            )
+            assert answer.status_code == 200
+            assert answer.json()["determining_rule"] == "allow-safe-reads"
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=30)
+    assert stderr.count("Started server process") == 2, stderr
