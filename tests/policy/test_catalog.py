@@ -163,3 +163,99 @@ def test_widening_edits_are_named():
         "jira_delete_issues", {"issueKeys": ["ENG-1"]}, {"issueKeys": ["ENG-2"]}
     )
     assert added == ["issues were added: ENG-2"]
+
+
+# --------------------------------------------------------------------------- fast vs full check
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from jiragate.catalog import _fast_check, _validator, load_action_schema  # noqa: E402
+
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-3, max_value=1200),
+    st.floats(allow_nan=False, allow_infinity=False, min_value=-5, max_value=2000),
+    st.sampled_from(
+        ["ENG", "eng", "ENG-1", "ENG-0", "OPS-12", "High", "Urgent", "Bug", "Epic", "", " ",
+         "a b", "sprint_42", "2026-02-28", "2026-02-30", "2026-2-1", "Done", "-1", "12",
+         "x" * 256, "customfield_10016", "ENG OR project = HR"]
+    ),
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.sampled_from(["summary", "priority", "x", "issueKey"]), inner,
+                        max_size=3),
+    ),
+    max_leaves=8,
+)
+
+
+# Per field, values that are valid and values that are just off: the generated details are
+# valid often enough to test that the fast check never accepts what jsonschema refuses.
+PLAUSIBLE = {
+    "projectKey": ["ENG", "OPS", "eng", "ENG OR project = HR"],
+    "issueKey": ["ENG-1", "ENG-0", "ENG1"],
+    "epicKey": ["ENG-7", "eng-7"],
+    "parentKey": ["ENG-2", "ENG-"],
+    "issueKeys": [["ENG-1"], ["ENG-1", "ENG-2"], [], ["ENG-1", "ENG-1"], ["ENG-x"]],
+    "childIssueKeys": [["ENG-3"], []],
+    "addChildIssueKeys": [["ENG-4"], ["x"]],
+    "issueCount": [1, 12, 0, 1001, "12", 3.0, True],
+    "issueType": ["Bug", "Epic", "Nope"],
+    "priority": ["High", "Low", "Urgent", None],
+    "labels": [["ai"], ["a b"], [], ["a", "a"], "ai"],
+    "sprintId": [42, 0, "sprint_42", "bad!", 4.5],
+    "summary": ["A summary", "", "y" * 300],
+    "description": ["text", 5],
+    "tickets": [[{"summary": "t"}], [{"summary": ""}], [{}], [{"summary": "t", "x": 1}]],
+    "targetStatus": ["Done", "In Review", "Do ne!"],
+    "comment": ["why", ""],
+    "resolution": ["Done", "Fixed"],
+    "assignee": ["abc123", None, "-1", "a b", ""],
+    "body": ["hello", ""],
+    "fields": [{"priority": "Low"}, {}, {"bogus": 1}, {"duedate": "2026-02-30"}],
+    "addLabels": [["x"]],
+    "removeLabels": [["y"], [1]],
+    "updates": [[{"issueKey": "ENG-1", "storyPoints": 3}], [{"issueKey": "ENG-1"}], []],
+    "storyPoints": [3, -1, 1001],
+    "jql": ["project = ENG", ""],
+    "maxResults": [1, 100, 0, 101],
+    "nextPageToken": ["abc"],
+    "boardId": [1, 0, "1"],
+    "state": ["active", "open"],
+    "name": ["v1.0", ""],
+    "versionId": [10001, "10001", "v1", 0],
+    "startDate": ["2026-01-05", "2026-02-30", "05/01/2026"],
+    "releaseDate": ["2026-03-01", "2026-13-01"],
+    "deleteSubtasks": [True, "yes"],
+}
+
+
+@st.composite
+def near_valid(draw: st.DrawFn, action: str) -> dict:
+    schema = load_action_schema(action)
+    details = {
+        key: draw(st.sampled_from(PLAUSIBLE[key]) if key in PLAUSIBLE else VALUES)
+        for key in schema.get("required", [])
+        if draw(st.integers(0, 9)) > 0  # now and then a required field is left out
+    }
+    optional = [key for key in schema["properties"] if key not in details]
+    for key in draw(st.lists(st.sampled_from([*optional, "bogus"]), max_size=3, unique=True)):
+        details[key] = draw(st.sampled_from(PLAUSIBLE[key]) if key in PLAUSIBLE else VALUES)
+    return details
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(ACTION_NAMES).flatmap(lambda a: st.tuples(st.just(a), near_valid(a))))
+def test_the_compiled_fast_check_agrees_with_jsonschema(case):
+    action, details = case
+    try:
+        _fast_check(action)(details)
+        fast_ok = True
+    except Exception:
+        fast_ok = False
+    assert fast_ok == _validator(action).is_valid(details), (action, details)
