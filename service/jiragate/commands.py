@@ -28,6 +28,13 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             "--no-worker", action="store_true", help="do not execute approved actions here"
         )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help="HTTP worker processes sharing the port (e.g. one per core; default 1)",
+        )
+        parser.add_argument("--no-access-log", action="store_true", help="do not log every request")
     elif name == "worker":
         parser.add_argument(
             "--once", action="store_true", help="one round of housekeeping and execution, then exit"
@@ -83,7 +90,8 @@ def _serve(args: argparse.Namespace) -> int:
     from jiragate.errors import JiragateError
     from jiragate.gateway import Gateway
 
-    settings = _settings(args, **({"run_worker": False} if args.no_worker else {}))
+    overrides = {"run_worker": False} if args.no_worker else {}
+    settings = _settings(args, **overrides)
     try:
         # Build (and so check) everything before binding the port: a bad policy set, Jira
         # setting or database URL stops the start with one clear line, not a traceback.
@@ -91,7 +99,53 @@ def _serve(args: argparse.Namespace) -> int:
     except JiragateError as exc:
         print(f"jiragate: cannot start: {exc}", file=sys.stderr)
         return 2
-    uvicorn.run(create_app(settings, gateway=gateway), host=args.host, port=args.port)
+    if args.workers < 1:
+        print("jiragate: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if args.workers == 1:
+        uvicorn.run(
+            create_app(settings, gateway=gateway),
+            host=args.host,
+            port=args.port,
+            access_log=not args.no_access_log,
+        )
+        return 0
+    import asyncio
+
+    asyncio.run(gateway.aclose())  # each worker process builds its own
+    return _serve_workers(args, overrides)
+
+
+def _serve_workers(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
+    """Several uvicorn worker processes on one socket.
+
+    The socket is made here with `proto=IPPROTO_TCP`: uvicorn's own multi-process socket has
+    proto 0, and asyncio only enables TCP_NODELAY on connections accepted from a TCP-proto
+    socket (`asyncio.base_events._set_nodelay`); without it Nagle's algorithm and delayed
+    ACKs add ~40 ms to every small response (found by bench/httpbench.py).
+    """
+    import json
+    import socket
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    if args.config is not None:
+        os.environ["JIRAGATE_CONFIG"] = str(Path(args.config).resolve())
+    os.environ["JIRAGATE_SERVE_OVERRIDES"] = json.dumps(overrides)
+    config = uvicorn.Config(
+        "jiragate.api.app:create_app_from_environment",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        access_log=not args.no_access_log,
+    )
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((args.host, args.port))
+    sock.set_inheritable(True)
+    Multiprocess(config, sockets=[sock]).run()
     return 0
 
 

@@ -8,6 +8,7 @@ values ("changeme", "secret", …) are refused at start-up rather than discovere
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -242,11 +243,17 @@ class Settings(BaseSettings):
 
 
 def _match_key(accounts: list[Any], key: str) -> Any:
-    """Constant-time comparison of digests, so response timing says nothing about keys."""
+    """The account holding `key`. Keys are compared as SHA-256 digests with a constant-time
+    comparison over every account, so response timing says nothing about any key."""
     wanted = hashlib.sha256(key.encode()).digest()
     found = None
     for account in accounts:
-        digest = hashlib.sha256(account.api_key.get_secret_value().encode()).digest()
-        if hmac.compare_digest(digest, wanted):
+        if hmac.compare_digest(_key_digest(account.api_key.get_secret_value()), wanted):
             found = account
     return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _key_digest(key: str) -> bytes:
+    # Configured keys are few and fixed: hash each once, not on every request.
+    return hashlib.sha256(key.encode()).digest()

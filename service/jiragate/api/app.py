@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jiragate import __version__
@@ -28,7 +30,6 @@ from jiragate.errors import (
     StoreError,
 )
 from jiragate.gateway import Gateway
-from jiragate.mcp import mount_mcp
 from jiragate.settings import Settings
 from jiragate.web import mount_inbox
 
@@ -82,6 +83,71 @@ async def _empty_receive() -> Message:
 
 def _json_error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": code, "message": message, **extra}, status_code=status)
+
+
+class McpOnFirstUse:
+    """`/mcp` (jiragate.mcp's endpoint), with the MCP SDK imported and its session manager
+    started by the first request to it rather than at startup.
+
+    *Why:* the SDK costs every service process about 24 MiB and 0.4 s to import, and many
+    deployments never call /mcp. The endpoint itself is unchanged once started: it
+    authenticates every request and answers 503 outside the app's lifespan.
+    """
+
+    def __init__(self, gateway: Callable[[], Gateway], settings: Settings) -> None:
+        self._gateway = gateway
+        self._settings = settings
+        self._endpoint: ASGIApp | None = None
+        self._serving = False
+        self._lock: asyncio.Lock | None = None
+        self._stop: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @contextlib.asynccontextmanager
+    async def serving(self) -> AsyncIterator[None]:
+        """The app's lifespan: /mcp may start inside it; a started endpoint stops with it."""
+        self._lock, self._serving = asyncio.Lock(), True
+        try:
+            yield
+        finally:
+            self._serving = False
+            if self._task is not None and self._stop is not None:
+                self._stop.set()
+                await self._task
+            self._endpoint = self._task = self._stop = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoint = self._endpoint or await self._start()
+        if endpoint is None:
+            response = _json_error(503, "unavailable", "the MCP endpoint is not running")
+            await response(scope, receive, send)
+            return
+        await endpoint(scope, receive, send)
+
+    async def _start(self) -> ASGIApp | None:
+        if not self._serving or self._lock is None:
+            return None
+        async with self._lock:
+            if self._endpoint is None and self._serving:
+                # Imported off the event loop, so other requests are not held up meanwhile.
+                mcp = await asyncio.to_thread(importlib.import_module, "jiragate.mcp")
+                endpoint = mcp.McpHttpEndpoint(self._gateway, self._settings)
+                started, self._stop = asyncio.Event(), asyncio.Event()
+                self._task = asyncio.create_task(self._run(endpoint, started, self._stop))
+                waiting = asyncio.create_task(started.wait())
+                await asyncio.wait({self._task, waiting}, return_when=asyncio.FIRST_COMPLETED)
+                waiting.cancel()
+                if self._task.done():
+                    self._task.result()  # the session manager failed to start: raise why
+                self._endpoint = endpoint
+        return self._endpoint
+
+    @staticmethod
+    async def _run(endpoint: Any, started: asyncio.Event, stop: asyncio.Event) -> None:
+        # The session manager's context must be entered and left by one task: this one.
+        async with endpoint.running():
+            started.set()
+            await stop.wait()
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -160,6 +226,8 @@ def create_app(settings: Settings, *, gateway: Gateway | None = None) -> FastAPI
     """The service. Pass a prebuilt `gateway` (tests) or let the lifespan build one; either
     way the app closes it at shutdown."""
 
+    mcp = McpOnFirstUse(lambda: app.state.gateway, settings)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The app owns the gateway either way: its HTTP clients live on this event loop.
@@ -167,7 +235,8 @@ def create_app(settings: Settings, *, gateway: Gateway | None = None) -> FastAPI
         stop = asyncio.Event()
         worker = asyncio.create_task(app.state.gateway.work(stop)) if settings.run_worker else None
         try:
-            yield
+            async with mcp.serving():  # /mcp stops before the gateway closes
+                yield
         finally:
             stop.set()
             if worker is not None:
@@ -185,7 +254,19 @@ def create_app(settings: Settings, *, gateway: Gateway | None = None) -> FastAPI
     install_error_handlers(app)
     for module in (actions, approvals, policies, audit, webhooks, cheqpoint_api, ops):
         app.include_router(module.router)
-    mount_mcp(app, settings)  # MCP over streamable HTTP at /mcp (docs/mcp.md)
+    # MCP over streamable HTTP at /mcp (docs/mcp.md). An exact route, not a Mount: a Mount
+    # at /mcp would redirect POST /mcp to /mcp/.
+    app.router.routes.append(Route("/mcp", endpoint=mcp))
     mount_inbox(app, settings)  # the reviewer inbox pages at /inbox (docs/inbox.md)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """The app for one of `jiragate serve --workers N`'s processes: settings from the file
+    named by JIRAGATE_CONFIG (if any) and the environment, plus the command's overrides."""
+    import json
+    import os
+
+    overrides = json.loads(os.environ.get("JIRAGATE_SERVE_OVERRIDES", "{}"))
+    return create_app(Settings.from_file(os.environ.get("JIRAGATE_CONFIG"), **overrides))

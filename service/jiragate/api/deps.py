@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
 from jiragate.gateway import Gateway
 from jiragate.settings import AgentAccount, ReviewerAccount
@@ -18,7 +19,7 @@ from jiragate.settings import AgentAccount, ReviewerAccount
 MAX_JSON_DEPTH = 32
 
 
-def get_gateway(request: Request) -> Gateway:
+async def get_gateway(request: Request) -> Gateway:
     gateway: Gateway = request.app.state.gateway
     return gateway
 
@@ -39,17 +40,29 @@ class Principal:
         return self.role == "agent"
 
 
-def _refuse(gateway: Gateway, request: Request, status: int, reason: str) -> HTTPException:
+class CredentialRefused(Exception):
+    """A credential that identifies nobody allowed to make this call (status says how)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        self.status = status
+        self.reason = reason
+        super().__init__(reason)
+
+
+def _audit_refusal(gateway: Gateway, request: Request, refused: CredentialRefused) -> None:
     gateway.store.append_audit(
         action_id=None,
         actor="anonymous",
         type="auth.refused",
-        data={"path": request.url.path, "method": request.method, "reason": reason},
+        data={"path": request.url.path, "method": request.method, "reason": refused.reason},
     )
+
+
+def _http_error(refused: CredentialRefused) -> HTTPException:
     return HTTPException(
-        status_code=status,
-        detail=reason,
-        headers={"WWW-Authenticate": 'Bearer realm="jiragate"'} if status == 401 else None,
+        status_code=refused.status,
+        detail=refused.reason,
+        headers={"WWW-Authenticate": 'Bearer realm="jiragate"'} if refused.status == 401 else None,
     )
 
 
@@ -61,43 +74,69 @@ def bearer_key(request: Request) -> str | None:
     return value.strip()
 
 
-def resolve_key(gateway: Gateway, request: Request, key: str | None) -> Principal:
+def identify(gateway: Gateway, key: str | None) -> Principal:
+    """Who a key belongs to; CredentialRefused if nobody (no I/O: safe on the event loop)."""
     settings = gateway.settings
     if key is None:
-        raise _refuse(gateway, request, 401, "missing API key (send Authorization: Bearer <key>)")
+        raise CredentialRefused(401, "missing API key (send Authorization: Bearer <key>)")
     agent: AgentAccount | None = settings.agent_for_key(key)
     if agent is not None:
         if agent.revoked:
-            raise _refuse(gateway, request, 401, f"the API key of agent {agent.name} is revoked")
+            raise CredentialRefused(401, f"the API key of agent {agent.name} is revoked")
         return Principal(agent.name, "agent")
     reviewer: ReviewerAccount | None = settings.reviewer_for_key(key)
     if reviewer is not None:
         return Principal(reviewer.name, "reviewer", admin=reviewer.admin)
-    raise _refuse(gateway, request, 401, "unknown API key")
+    raise CredentialRefused(401, "unknown API key")
 
 
-def get_principal(request: Request, gateway: GatewayDep) -> Principal:
-    return resolve_key(gateway, request, bearer_key(request))
+def resolve_key(gateway: Gateway, request: Request, key: str | None) -> Principal:
+    """`identify`, auditing a refusal and raising it as an HTTP error (for sync callers)."""
+    try:
+        return identify(gateway, key)
+    except CredentialRefused as refused:
+        _audit_refusal(gateway, request, refused)
+        raise _http_error(refused) from None
+
+
+async def _refuse(gateway: Gateway, request: Request, refused: CredentialRefused) -> HTTPException:
+    # The audit write is blocking database work: off the event loop.
+    await run_in_threadpool(_audit_refusal, gateway, request, refused)
+    return _http_error(refused)
+
+
+# The dependencies below are `async def` on purpose: they do no blocking I/O on the success
+# path, and a sync dependency costs every request a round trip through the thread pool.
+
+
+async def get_principal(request: Request, gateway: GatewayDep) -> Principal:
+    try:
+        return identify(gateway, bearer_key(request))
+    except CredentialRefused as refused:
+        raise await _refuse(gateway, request, refused) from None
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def get_agent(request: Request, gateway: GatewayDep, principal: PrincipalDep) -> Principal:
+async def get_agent(request: Request, gateway: GatewayDep, principal: PrincipalDep) -> Principal:
     if not principal.is_agent:
-        raise _refuse(gateway, request, 403, f"{principal.name} is a reviewer, not an agent")
+        refused = CredentialRefused(403, f"{principal.name} is a reviewer, not an agent")
+        raise await _refuse(gateway, request, refused)
     return principal
 
 
-def get_reviewer(request: Request, gateway: GatewayDep, principal: PrincipalDep) -> Principal:
+async def get_reviewer(request: Request, gateway: GatewayDep, principal: PrincipalDep) -> Principal:
     if principal.is_agent:
-        raise _refuse(gateway, request, 403, f"{principal.name} is an agent, not a reviewer")
+        refused = CredentialRefused(403, f"{principal.name} is an agent, not a reviewer")
+        raise await _refuse(gateway, request, refused)
     return principal
 
 
-def get_admin(request: Request, gateway: GatewayDep, principal: PrincipalDep) -> Principal:
+async def get_admin(request: Request, gateway: GatewayDep, principal: PrincipalDep) -> Principal:
     if not principal.admin:
-        raise _refuse(gateway, request, 403, f"{principal.name} is not an administrator")
+        refused = CredentialRefused(403, f"{principal.name} is not an administrator")
+        raise await _refuse(gateway, request, refused)
     return principal
 
 

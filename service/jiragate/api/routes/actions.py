@@ -7,10 +7,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
-from jiragate.api.deps import AgentDep, GatewayDep, JsonBody, Principal, PrincipalDep
+from jiragate.api.deps import (
+    AgentDep,
+    GatewayDep,
+    JsonBody,
+    Principal,
+    PrincipalDep,
+    get_agent,
+    get_principal,
+    json_object,
+)
 from jiragate.api.openapi import ENVELOPE_BODY
 from jiragate.api.views import STATUS_CODES, action_view
 from jiragate.catalog import ACTION_NAMES
+from jiragate.gateway import Gateway
 from jiragate.store import ActionRecord, ActionStatus
 
 router = APIRouter(prefix="/v1", tags=["actions"])
@@ -25,16 +35,39 @@ IdempotencyKey = Annotated[
 ]
 
 
-@router.post("/evaluate", openapi_extra=ENVELOPE_BODY, summary="Dry run: the decision only")
-def evaluate(
-    body: JsonBody,
-    gateway: GatewayDep,
-    agent: AgentDep,
-    explain: Annotated[bool, Query(description="Say why every rule did or did not match.")] = True,
-) -> dict[str, Any]:
-    """Evaluate an action against the running policies; nothing is recorded or executed."""
-    decision = gateway.evaluate(body, agent=agent.name, explain=explain)
-    return decision.as_dict()
+_EXPLAIN = {"true": True, "1": True, "false": False, "0": False}
+
+
+@router.post(
+    "/evaluate",
+    summary="Dry run: the decision only",
+    openapi_extra={
+        **ENVELOPE_BODY,
+        "parameters": [
+            {
+                "name": "explain",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "boolean", "default": True},
+                "description": "Say why every rule did or did not match.",
+            }
+        ],
+    },
+)
+async def evaluate(request: Request) -> JSONResponse:
+    """Evaluate an action against the running policies; nothing is recorded or executed.
+
+    The hottest route, so it takes the request as is: dependency injection cost a third of
+    its CPU (measured with py-spy), and a decision is microseconds of CPU with no I/O, so it
+    runs on the event loop (`async def`) instead of a thread-pool round trip."""
+    gateway: Gateway = request.app.state.gateway
+    agent = await get_agent(request, gateway, await get_principal(request, gateway))
+    body = await json_object(request)
+    raw_explain = request.query_params.get("explain", "true").lower()
+    if raw_explain not in _EXPLAIN:
+        raise HTTPException(422, "explain must be true or false")
+    decision = gateway.evaluate(body, agent=agent.name, explain=_EXPLAIN[raw_explain])
+    return JSONResponse(decision.as_dict())
 
 
 @router.post(
