@@ -2,7 +2,7 @@
 `/api/check/resources`, the gateway's overhead on an allowed read, and the service's memory.
 
 - **Servers.** Jiragate: `create_app(settings)` (what `jiragate serve` builds) under
-  `uvicorn --workers 2` (`service_app.py`), SQLite, the in-process worker off. Cerbos: the
+  `jiragate serve --workers 2 --no-access-log --no-worker`, SQLite. Cerbos: the
   npm-installed binary (`cerbos_policies.cerbos_server`), disk storage, audit and telemetry
   off. Both listen on 127.0.0.1 only.
 - **Load.** `wrk` (one thread, N connections, closed loop) with the same Lua script
@@ -101,23 +101,17 @@ def jiragate_service(
     log: Path,
     *,
     workers: int = 2,
-    factory: str = "service_app:create",
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """The service on a free loopback port: `workers` uvicorn processes, or with 1 the
-    `jiragate serve` command itself (one process, whose memory is then the service's)."""
+    """`jiragate serve` on a free loopback port, as a user deploys it: `--workers N` HTTP
+    processes, no access log (the load balancer logs), no in-process execution worker."""
     with tempfile.TemporaryDirectory(prefix="jiragate-bench-") as tmp:
         config = service_config(Path(tmp), policy_dir, jira_url)
         port = free_port()
-        if workers == 1:
-            command = [sys.executable, "-m", "jiragate.cli", "serve", "--config", str(config)]
-            command += ["--port", str(port), "--no-worker"]
-        else:
-            # uvicorn --workers, with TCP_NODELAY on its connections (see serve_workers.py)
-            command = [sys.executable, str(BENCH / "serve_workers.py"), "--factory", factory]
-            command += ["--workers", str(workers), "--port", str(port)]
-        env = {"JIRAGATE_CONFIG": str(config), "PYTHONPATH": str(BENCH)}
+        command = [sys.executable, "-m", "jiragate.cli", "serve", "--config", str(config)]
+        command += ["--port", str(port), "--no-worker", "--no-access-log"]
+        command += ["--workers", str(workers)]
         url = f"http://127.0.0.1:{port}"
-        with _process(command, f"{url}/readyz", log, env) as process:
+        with _process(command, f"{url}/readyz", log, {"JIRAGATE_CONFIG": str(config)}) as process:
             yield url, process
 
 

@@ -126,7 +126,7 @@ def section(results: dict[str, Any], chart: str) -> str:
         "### Over HTTP: `POST /v1/evaluate` vs Cerbos `/api/check/resources`",
         "",
         "Same inputs in the same order, same `wrk` script, one wrk thread, loopback. Jiragate: "
-        "2 uvicorn worker processes (`bench/serve_workers.py`), `?explain=false`. Cerbos: one "
+        "`jiragate serve --workers 2 --no-access-log`, `?explain=false`. Cerbos: one "
         "server process (Go uses both cores). Agreement checked over HTTP first: "
         + ", ".join(f"{k}: {v} inputs" for k, v in results["http_agreement"].items())
         + ".",
