@@ -124,7 +124,7 @@ class _ModelBuilder:
         self.rules: list[Rule] = []
         self.rule_sites: dict[str, Location] = {}
         self.defaults: Defaults | None = None
-        # Cross-references are checked once every file is in: (where, path, group name).
+        # Cross-references are checked once every file is in: (site, path, group name).
         # The place is resolved now so that a file's line map is freed with the file.
         self.group_refs: list[tuple[Location, PathKey, str]] = []
         self.files: list[str] = []
@@ -253,8 +253,8 @@ class _ModelBuilder:
             return
         route_to = raw.get("route_to")
         if route_to is not None:
-            where = ("defaults", "route_to")
-            self.group_refs.append((ctx.location(where), where, route_to))
+            route_path: PathKey = ("defaults", "route_to")
+            self.group_refs.append((ctx.location(route_path), route_path, route_to))
         self.defaults = Defaults(
             write=Effect(raw.get("write", "deny")),
             destructive=Effect(raw.get("destructive", "deny")),
@@ -268,10 +268,10 @@ class _ModelBuilder:
     def finish(self, revision: str) -> PolicyModel:
         defaults = self.defaults or Defaults(reason="no rule matched and no defaults are set")
         known = ", ".join(sorted(self.groups)) or "none defined"
-        for where, path, name in self.group_refs:
+        for site, path, name in self.group_refs:
             if name not in self.groups:
                 message = f"unknown review group {name!r} (known: {known})"
-                self.issues.append(PolicyIssue(where.file, where.line, format_path(path), message))
+                self.issues.append(PolicyIssue(site.file, site.line, format_path(path), message))
         needs_default_route = [r for r in self.rules if r.decision is Effect.REQUIRE_APPROVAL]
         for rule in needs_default_route:
             if rule.route_to is None and defaults.route_to is None:
