@@ -6,13 +6,18 @@ import json
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jiragate.catalog import (
     ACTION_NAMES,
     CATALOG,
     ActionKind,
+    _fast_check,
+    _validator,
     apply_patch,
     count_of,
+    load_action_schema,
     parse_envelope,
     project_of,
     schemas_dir,
@@ -167,28 +172,45 @@ def test_widening_edits_are_named():
 
 # --------------------------------------------------------------------------- fast vs full check
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from jiragate.catalog import _fast_check, _validator, load_action_schema  # noqa: E402
-
 SCALARS = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(min_value=-3, max_value=1200),
     st.floats(allow_nan=False, allow_infinity=False, min_value=-5, max_value=2000),
     st.sampled_from(
-        ["ENG", "eng", "ENG-1", "ENG-0", "OPS-12", "High", "Urgent", "Bug", "Epic", "", " ",
-         "a b", "sprint_42", "2026-02-28", "2026-02-30", "2026-2-1", "Done", "-1", "12",
-         "x" * 256, "customfield_10016", "ENG OR project = HR"]
+        [
+            "ENG",
+            "eng",
+            "ENG-1",
+            "ENG-0",
+            "OPS-12",
+            "High",
+            "Urgent",
+            "Bug",
+            "Epic",
+            "",
+            " ",
+            "a b",
+            "sprint_42",
+            "2026-02-28",
+            "2026-02-30",
+            "2026-2-1",
+            "Done",
+            "-1",
+            "12",
+            "x" * 256,
+            "customfield_10016",
+            "ENG OR project = HR",
+        ]
     ),
 )
 VALUES = st.recursive(
     SCALARS,
     lambda inner: st.one_of(
         st.lists(inner, max_size=4),
-        st.dictionaries(st.sampled_from(["summary", "priority", "x", "issueKey"]), inner,
-                        max_size=3),
+        st.dictionaries(
+            st.sampled_from(["summary", "priority", "x", "issueKey"]), inner, max_size=3
+        ),
     ),
     max_leaves=8,
 )
