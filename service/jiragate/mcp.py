@@ -44,8 +44,7 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.shared.exceptions import MCPError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from jiragate import __version__
 from jiragate.catalog import (
@@ -793,24 +792,3 @@ class McpHttpEndpoint:
         token = AccessToken(token=f"agent:{agent}", client_id=str(agent), scopes=[])
         user = AuthenticatedUser(token)
         await manager.handle_request({**scope, "user": user, AGENT_SCOPE_KEY: agent}, receive, send)
-
-
-def mount_mcp(app: Any, settings: Settings, *, path: str = "/mcp") -> McpHttpEndpoint:
-    """Serve MCP at `path` on a Starlette/FastAPI app whose `state.gateway` is the gateway.
-
-    A mounted app's lifespan never runs, so the session manager is chained onto the app's
-    own lifespan instead (after the gateway is built, stopped before it is closed).
-    """
-    endpoint = McpHttpEndpoint(lambda: app.state.gateway, settings)
-    # An exact route, not a Mount: a Mount at /mcp would redirect POST /mcp to /mcp/.
-    asgi: ASGIApp = endpoint
-    app.router.routes.append(Route(path, endpoint=asgi))
-    inner = app.router.lifespan_context
-
-    @contextlib.asynccontextmanager
-    async def lifespan(application: Any) -> AsyncIterator[Any]:
-        async with inner(application) as state, endpoint.running():
-            yield state
-
-    app.router.lifespan_context = lifespan
-    return endpoint
