@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -74,10 +75,12 @@ def postgres_admin() -> Iterator[Engine]:
     admin.dispose()
 
 
-@pytest.fixture(params=DB_KINDS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'jiragate.db'}"
+@contextmanager
+def database_url(request: pytest.FixtureRequest, kind: str, directory: Path) -> Iterator[str]:
+    """A fresh SQLite file in `directory`, or a fresh PostgreSQL schema dropped afterwards
+    (for fixtures of any scope; `db_url` is the function-scoped one)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{directory / f'jiragate-{uuid.uuid4().hex[:8]}.db'}"
         return
     admin: Engine = request.getfixturevalue("postgres_admin")
     schema = f"t_{uuid.uuid4().hex[:16]}"
@@ -88,6 +91,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     finally:
         with admin.begin() as connection:
             connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+@pytest.fixture(params=DB_KINDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with database_url(request, request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

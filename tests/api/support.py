@@ -15,30 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
-from tests.conftest_db import DB_KINDS, POSTGRES_URL
+from tests.conftest_db import DB_KINDS, database_url
 from tests.helpers.service import REPO_ROOT, Service, running_service
 
-__all__ = ["DB_KINDS"]  # re-exported: the JIRAGATE_TEST_DATABASES selection
-
-
-@contextmanager
-def database_url(request: pytest.FixtureRequest, kind: str, directory: Path) -> Iterator[str]:
-    """A fresh SQLite file, or a fresh PostgreSQL schema dropped afterwards."""
-    if kind == "sqlite":
-        yield f"sqlite:///{directory / f'jiragate-{uuid.uuid4().hex[:8]}.db'}"
-        return
-    admin: Engine = request.getfixturevalue("postgres_admin")
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    with admin.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+__all__ = ["DB_KINDS", "database_url"]  # re-exported for the test packages
 
 
 @contextmanager

@@ -38,11 +38,14 @@ JIRA_TOKEN = "jira-api-token-for-tests-0001"
 WEBHOOK_SECRET = "whsec-test-cheqpoint-0001"
 
 
-def make_settings(
+def settings_data(
     db_url: str, jira_url: str, *, policy_dir: Path | None = None, **overrides: Any
-) -> Settings:
+) -> dict[str, Any]:
+    """Settings as plain data (for a config file too): the shipped policies, the test
+    accounts, short timings. Overrides replace top-level keys; a mapping given for a mapping
+    (`jira={"timeout": 1}`) is merged into it."""
     data: dict[str, Any] = {
-        "policy_dir": policy_dir or REPO_ROOT / "policies",
+        "policy_dir": str(policy_dir or REPO_ROOT / "policies"),
         "database_url": db_url,
         "jira": {
             "url": jira_url,
@@ -67,8 +70,18 @@ def make_settings(
         "lease_seconds": 30,
         "execution_retry_seconds": 1.0,
     }
-    data.update(overrides)
-    return Settings(**data)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    return data
+
+
+def make_settings(
+    db_url: str, jira_url: str, *, policy_dir: Path | None = None, **overrides: Any
+) -> Settings:
+    return Settings(**settings_data(db_url, jira_url, policy_dir=policy_dir, **overrides))
 
 
 @dataclass

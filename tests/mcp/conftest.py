@@ -21,12 +21,10 @@ from mcp.client.streamable_http import streamable_http_client
 
 from tests.conftest_db import db_url, postgres_admin  # noqa: F401
 from tests.helpers.service import (
-    JIRA_EMAIL,
-    JIRA_TOKEN,
     KEYS,
-    REPO_ROOT,
     Service,
     running_service,
+    settings_data,
 )
 
 READ_TOOLS = ["jira_get_issue", "jira_search"]
@@ -58,26 +56,7 @@ async def http_session(
 
 def write_stdio_config(path: Path, jira_url: str, database_url: str, **extra: Any) -> Path:
     """A config file for `jiragate mcp`: a service's sandbox, database and accounts."""
-    config: dict[str, Any] = {
-        "policy_dir": str(REPO_ROOT / "policies"),
-        "database_url": database_url,
-        "jira": {
-            "url": jira_url,
-            "flavour": "cloud",
-            "email": JIRA_EMAIL,
-            "api_token": JIRA_TOKEN,
-            "board_id": 1,
-        },
-        "agents": [
-            {"name": "log-triage-bot", "api_key": KEYS["log-triage-bot"]},
-            {"name": "retired-bot", "api_key": KEYS["retired-bot"], "revoked": True},
-        ],
-        "reviewers": [{"name": "lead-alice", "api_key": KEYS["lead-alice"]}],
-        "worker_poll_interval": 0.05,
-        "lease_seconds": 30,
-        "mcp_actions": EXPOSED,
-        **extra,
-    }
+    config = settings_data(database_url, jira_url, mcp_actions=EXPOSED, **extra)
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return path
 

@@ -25,7 +25,7 @@ import httpx
 import yaml
 
 from tests.helpers.servers import free_port
-from tests.helpers.service import JIRA_EMAIL, JIRA_TOKEN, KEYS, REPO_ROOT
+from tests.helpers.service import KEYS, settings_data
 
 AGENT = "log-triage-bot"
 LEADS = ("lead-alice", "lead-bob")
@@ -34,38 +34,7 @@ STARTUP_SECONDS = 60.0
 
 def config_data(db_url: str, jira_url: str, **overrides: Any) -> dict[str, Any]:
     """The settings every process of a cluster shares (same accounts as `running_service`)."""
-    data: dict[str, Any] = {
-        "policy_dir": str(REPO_ROOT / "policies"),
-        "database_url": db_url,
-        "jira": {
-            "url": jira_url,
-            "flavour": "cloud",
-            "email": JIRA_EMAIL,
-            "api_token": JIRA_TOKEN,
-            "board_id": 1,
-        },
-        "agents": [
-            {"name": "log-triage-bot", "api_key": KEYS["log-triage-bot"]},
-            {"name": "ide-assistant", "api_key": KEYS["ide-assistant"]},
-            {"name": "retired-bot", "api_key": KEYS["retired-bot"], "revoked": True},
-        ],
-        "reviewers": [
-            {"name": "lead-alice", "api_key": KEYS["lead-alice"]},
-            {"name": "lead-bob", "api_key": KEYS["lead-bob"]},
-            {"name": "pm-carol", "api_key": KEYS["pm-carol"]},
-            {"name": "pm-dave", "api_key": KEYS["pm-dave"]},
-            {"name": "auditor", "api_key": KEYS["auditor"], "admin": True},
-        ],
-        "worker_poll_interval": 0.05,
-        "lease_seconds": 30,
-        "execution_retry_seconds": 1.0,
-    }
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(data.get(key), dict):
-            data[key] = {**data[key], **value}
-        else:
-            data[key] = value
-    return data
+    return settings_data(db_url, jira_url, **overrides)
 
 
 @dataclass
