@@ -12,6 +12,7 @@ token, so a token seen before sign-in is worthless after it.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -113,6 +114,43 @@ def csrf_ok(session: Session | None, submitted: object) -> bool:
     return hmac.compare_digest(session.csrf.encode(), submitted.encode())
 
 
+PBKDF2_PREFIX = "pbkdf2_sha256"
+PBKDF2_ITERATIONS = 600_000  # OWASP's 2023 recommendation for PBKDF2-HMAC-SHA256
+
+
+def hash_password(password: str, *, iterations: int = PBKDF2_ITERATIONS) -> str:
+    """A value for `reviewers[].password` that does not reveal the password:
+    `pbkdf2_sha256$<iterations>$<salt>$<hash>` (base64url). Make one with
+    `python -c "from jiragate.web.auth import hash_password; print(hash_password('...'))"`."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    encode = lambda raw: base64.urlsafe_b64encode(raw).decode().rstrip("=")  # noqa: E731
+    return f"{PBKDF2_PREFIX}${iterations}${encode(salt)}${encode(digest)}"
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    # Unknown names cost a full PBKDF2 check too, so timing does not reveal which names exist.
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def _password_matches(configured: str, password: str) -> bool:
+    """A configured password is a PBKDF2 hash (see `hash_password`) or, for demos and tests,
+    the plain text; both are compared in constant time."""
+    if configured.startswith(PBKDF2_PREFIX + "$"):
+        try:
+            _, iterations, salt, digest = configured.split("$")
+            decode = lambda text: base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))  # noqa: E731
+            actual = hashlib.pbkdf2_hmac("sha256", password.encode(), decode(salt), int(iterations))
+            return hmac.compare_digest(actual, decode(digest))
+        except ValueError:
+            log.error("a reviewer's password hash is malformed; nobody can sign in with it")
+            return False
+    return hmac.compare_digest(
+        hashlib.sha256(configured.encode()).digest(), hashlib.sha256(password.encode()).digest()
+    )
+
+
 def check_password(settings: Settings, name: str, password: str) -> tuple[bool, str]:
     """(ok, reason). Reviewers without a password cannot sign in to the web inbox."""
     account: ReviewerAccount | None = settings.reviewer(name)
@@ -120,11 +158,9 @@ def check_password(settings: Settings, name: str, password: str) -> tuple[bool, 
     expected = (
         account.password.get_secret_value()
         if account is not None and account.password is not None
-        else secrets.token_urlsafe(16)
+        else _dummy_hash()
     )
-    matches = hmac.compare_digest(
-        hashlib.sha256(expected.encode()).digest(), hashlib.sha256(password.encode()).digest()
-    )
+    matches = _password_matches(expected, password)
     if account is None:
         return False, "unknown reviewer"
     if account.password is None:

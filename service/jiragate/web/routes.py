@@ -197,7 +197,8 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
         name = str(form.get("name", "")).strip()[:MAX_NAME]
         password = str(form.get("password", ""))[:MAX_PASSWORD]
         target = _safe_next(str(form.get("next", "")))
-        ok, reason = check_password(context.settings, name, password)
+        # PBKDF2 is deliberately slow CPU work: off the event loop.
+        ok, reason = await run_in_threadpool(check_password, context.settings, name, password)
         gateway = context.gateway
         if not ok:
             gateway.store.append_audit(
