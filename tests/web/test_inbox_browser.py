@@ -31,7 +31,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SHOTS = REPO_ROOT / "docs" / "img"
-WAIT_MS = 15_000  # an upper bound for the page to show what the server did, not a timing
+WAIT_MS = 30_000  # an upper bound for the page to show what the server did, not a timing
 
 
 def _unavailable(reason: str) -> None:
