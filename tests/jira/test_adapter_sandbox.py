@@ -767,3 +767,14 @@ def test_wrong_credentials_fail_cleanly_without_leaking_them(jira: Site, flavour
     assert result.outcome == "failed"
     assert result.failures[0].status == 401
     assert wrong not in json.dumps(result.as_dict())
+
+
+@parametrize_flavour
+def test_users_are_looked_up_for_previews(jira: Site, flavour: str) -> None:
+    async def body(run: Run) -> None:
+        who = "dave" if flavour == "datacenter" else "5b10a2844c20165700ede21d"
+        dave = await run.adapter.get_user(who)
+        assert dave is not None and dave["displayName"] == "Dave Diaz"
+        assert await run.adapter.get_user("no-such-user") is None
+
+    scenario(jira, flavour, body)

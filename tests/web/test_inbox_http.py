@@ -248,10 +248,24 @@ def test_reassignment_preview_shows_current_and_new_assignee(service: Service, c
     )
     page = text_of(carol.get(f"/inbox/actions/{action_id}").text)
     assert "Reassignments" in page
-    # The adapter has no user lookup: a new assignee nobody here has yet shows as its id.
-    dave = "5b10a2844c20165700ede21d"
+    # The new assignee is looked up in Jira, so the reviewer reads a name, not an account id.
+    dave = "Dave Diaz (5b10a2844c20165700ede21d)"
     assert f"ENG-2 Payment form loses card on back Bob Brown → {dave}" in page
     assert f"ENG-6 Flaky checkout e2e test Unassigned → {dave}" in page
+
+
+def test_an_unknown_new_assignee_shows_as_its_id(service: Service, carol: Browserless):
+    nobody = "5b10a2844c20165700ede2ff"
+    action_id = submit(
+        service,
+        {
+            "action": "jira_assign_issues",
+            "summary": f"Give ENG-3 to a stranger {tag()}",
+            "details": {"issueKeys": ["ENG-3"], "assignee": nobody},
+        },
+    )
+    page = text_of(carol.get(f"/inbox/actions/{action_id}").text)
+    assert f"→ {nobody}" in page
 
 
 def test_sprint_move_preview_shows_current_and_target_sprint(service: Service, alice: Browserless):

@@ -249,6 +249,19 @@ class JiraAdapter:
                 found[key] = None
         return found
 
+    async def get_user(self, who: str) -> dict[str, Any] | None:
+        """A user by accountId (Cloud) or user name (Data Center), for reviewers' previews:
+        `{accountId?, name?, displayName, active}`, or None when Jira has no such user."""
+        query = {"username": who} if self.config.flavour == "datacenter" else {"accountId": who}
+        try:
+            user = await self.client.get(self._api("/user"), query=query)
+        except JiraHTTPError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        keys = ("accountId", "name", "displayName", "active")
+        return {k: user[k] for k in keys if isinstance(user, Mapping) and k in user}
+
     async def get_transitions(self, key: str) -> list[dict[str, Any]]:
         answer = await self.client.get(self._api(f"/issue/{key}/transitions"))
         return [

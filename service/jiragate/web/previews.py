@@ -298,6 +298,12 @@ async def _fill_from_jira(
         assignee = ((issue or {}).get("fields") or {}).get("assignee")
         if isinstance(assignee, Mapping) and assignee.get("accountId"):
             names[str(assignee["accountId"])] = _name(assignee, "displayName")
+    new_assignee = effective.get("assignee") if preview.kind == "assign" else None
+    if isinstance(new_assignee, str) and new_assignee != "-1" and new_assignee not in names:
+        # The new assignee by name, so the reviewer does not have to decode an account id.
+        user = await gateway.adapter.get_user(new_assignee)
+        if user is not None and user.get("displayName"):
+            names[new_assignee] = str(user["displayName"])
     for row in preview.issues:
         issue = found.get(row.key)
         if issue is None:

@@ -123,11 +123,27 @@ async def update_version(request: Request) -> Response:
         return JSONResponse(version_json(state, version, flavour))
 
 
+async def get_user(request: Request) -> Response:
+    """`GET /user?accountId=` (Cloud) or `?username=` (Data Center)."""
+    state, flavour = state_of(request), flavour_of(request)
+    account_id = request.query_params.get("accountId")
+    username = request.query_params.get("username")
+    if account_id is None and username is None:
+        return jira_error(400, ["Specify accountId (or username on Data Center)."])
+    with state.lock:
+        user = state.find_user(account_id=account_id, name=username)
+        if user is None:
+            who = account_id if account_id is not None else username
+            return jira_error(404, [f"The user with account ID '{who}' does not exist"])
+        return JSONResponse(user_json(state, user, flavour))
+
+
 def build_router() -> APIRouter:
     router = APIRouter()
     for version in ("2", "3"):
         base = f"/rest/api/{version}"
         router.add_api_route(f"{base}/field", list_fields, methods=["GET"])
+        router.add_api_route(f"{base}/user", get_user, methods=["GET"])
         router.add_api_route(f"{base}/project/{{key}}", get_project, methods=["GET"])
         router.add_api_route(f"{base}/version", create_version, methods=["POST"])
         router.add_api_route(f"{base}/version/{{version_id}}", update_version, methods=["PUT"])
