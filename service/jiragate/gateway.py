@@ -85,7 +85,8 @@ from jiragate.store.models import new_action_id
 log = logging.getLogger("jiragate.gateway")
 
 _DECISION_STATUS = {
-    Effect.ALLOW: ActionStatus.ALLOWED,
+    # An allowed action is recorded already executing (a write, claimed) or executed (a read).
+    Effect.ALLOW: ActionStatus.EXECUTING,
     Effect.DENY: ActionStatus.DENIED,
     Effect.REQUIRE_APPROVAL: ActionStatus.PENDING_APPROVAL,
 }

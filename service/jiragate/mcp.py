@@ -399,7 +399,7 @@ def _record_result(
             f"{record.id!r} (and wait_seconds to wait) to learn the outcome.",
             view,
         )
-    if status in (ActionStatus.APPROVED, ActionStatus.ALLOWED, ActionStatus.EXECUTING):
+    if status in (ActionStatus.APPROVED, ActionStatus.EXECUTING):
         view["check_with"] = _check_hint(record)
         return _result(
             f"{what} is {status.value.replace('_', ' ')} and about to run in Jira. Call "

@@ -18,7 +18,6 @@ STATUS_CODES = {
     ActionStatus.DENIED: 403,
     ActionStatus.PENDING_APPROVAL: 202,
     ActionStatus.APPROVED: 202,
-    ActionStatus.ALLOWED: 202,
     ActionStatus.EXECUTING: 202,
 }
 

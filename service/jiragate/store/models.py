@@ -56,7 +56,6 @@ class ActionStatus(enum.StrEnum):
 
     PENDING_APPROVAL = "pending_approval"
     APPROVED = "approved"
-    ALLOWED = "allowed"  # auto-allowed by policy; goes straight to executing
     EXECUTING = "executing"
     EXECUTED = "executed"
     PARTIALLY_EXECUTED = "partially_executed"

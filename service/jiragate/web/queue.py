@@ -35,7 +35,6 @@ DECIDED = [
 STATUS_BADGES = {
     ActionStatus.PENDING_APPROVAL: ("Waiting for review", "pending"),
     ActionStatus.APPROVED: ("Approved, queued", "info"),
-    ActionStatus.ALLOWED: ("Allowed, queued", "info"),
     ActionStatus.EXECUTING: ("Running in Jira", "info"),
     ActionStatus.EXECUTED: ("Executed", "ok"),
     ActionStatus.PARTIALLY_EXECUTED: ("Partly executed", "warn"),

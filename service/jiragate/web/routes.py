@@ -445,8 +445,7 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
             "explanation": _explanation(gateway, record),
             "timeline": _timeline(gateway, record, now),
             "facts": [(label_for(k), display_value(v)) for k, v in record.details.items()],
-            "status_poll": record.status
-            in (ActionStatus.APPROVED, ActionStatus.EXECUTING, ActionStatus.ALLOWED),
+            "status_poll": record.status in (ActionStatus.APPROVED, ActionStatus.EXECUTING),
             "nav": "queue" if pending else "history",
         }
 
