@@ -71,9 +71,13 @@ def new_page(browser: Any) -> Iterator[Any]:
 
 
 def sign_in_with_the_keyboard(page: Any, service: Service, name: str) -> None:
+    from playwright.sync_api import expect
+
     page.goto(f"{service.url}/inbox/")
     assert "/inbox/signin" in page.url
-    # The name field has focus on arrival; nothing below needs a mouse.
+    # The name field has focus on arrival (autofocus); nothing below needs a mouse. Wait for
+    # the focus itself: on a loaded machine typing can start before the browser applies it.
+    expect(page.locator("#name")).to_be_focused()
     page.keyboard.type(name)
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORDS[name])
