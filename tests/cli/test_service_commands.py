@@ -5,6 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
@@ -78,46 +82,57 @@ def test_audit_verify_and_export_detect_tampering(tmp_path):
     assert "BROKEN at seq 3" in broken.stdout
 
 
-def test_serve_starts_and_answers_health_checks(tmp_path):
-    config = tmp_path / "jiragate.yaml"
+def serve_config(tmp_path: Path, name: str) -> Path:
+    config = tmp_path / f"{name}.yaml"
     config.write_text(
-        f"database_url: sqlite:///{tmp_path / 'serve.db'}\n"
+        f"database_url: sqlite:///{tmp_path / name}.db\n"
         "agents:\n  - {name: bot, api_key: serve-test-agent-key-0001}\n"
         "jira: {url: 'http://127.0.0.1:9', email: a@example.com, api_token: serve-test-token}\n"
     )
+    return config
+
+
+@dataclass
+class Served:
+    url: str
+    stderr: str = ""
+
+
+@contextmanager
+def serving(config: Path, *options: str, startup: float = 60) -> Iterator[Served]:
+    """`jiragate serve` as a real process until the block ends (then its stderr is read)."""
     port = free_port()
+    command = [sys.executable, "-m", "jiragate.cli", "serve", "--config", str(config)]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jiragate.cli",
-            "serve",
-            "--config",
-            str(config),
-            "--port",
-            str(port),
-        ],
+        [*command, "--port", str(port), *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+    served = Served(f"http://127.0.0.1:{port}")
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + startup
         while True:
             try:
-                response = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
-                break
+                if httpx.get(f"{served.url}/readyz", timeout=2).status_code == 200:
+                    break
             except httpx.TransportError:
-                assert process.poll() is None, process.communicate()[1]
-                assert time.monotonic() < deadline, "serve did not start"
-                time.sleep(0.1)
-        assert response.status_code == 200
-        assert response.json()["checks"]["database"] == "ok"
-        unauthenticated = httpx.post(f"http://127.0.0.1:{port}/v1/actions", json={})
-        assert unauthenticated.status_code == 401
+                pass
+            assert process.poll() is None, process.communicate()[1]
+            assert time.monotonic() < deadline, "serve did not start"
+            time.sleep(0.1)
+        yield served
     finally:
         process.terminate()
-        process.communicate(timeout=15)  # reaps the process and closes its pipes
+        _, served.stderr = process.communicate(timeout=30)  # reaps it, closes its pipes
+
+
+def test_serve_starts_and_answers_health_checks(tmp_path):
+    with serving(serve_config(tmp_path, "serve")) as served:
+        ready = httpx.get(f"{served.url}/readyz", timeout=5)
+        assert ready.json()["checks"]["database"] == "ok"
+        unauthenticated = httpx.post(f"{served.url}/v1/actions", json={}, timeout=5)
+        assert unauthenticated.status_code == 401
 
 
 def test_serve_refuses_bad_settings_with_a_clear_message(tmp_path):
@@ -149,59 +164,17 @@ def test_worker_once_executes_nothing_on_an_empty_database(tmp_path):
 
 
 def test_serve_with_two_workers_answers_from_both_processes(tmp_path):
-    config = tmp_path / "jiragate.yaml"
-    config.write_text(
-        f"database_url: sqlite:///{tmp_path / 'workers.db'}\n"
-        "agents:\n  - {name: bot, api_key: serve-test-agent-key-0001}\n"
-        "jira: {url: 'http://127.0.0.1:9', email: a@example.com, api_token: serve-test-token}\n"
-    )
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jiragate.cli",
-            "serve",
-            "--config",
-            str(config),
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-            "--no-access-log",
-            "--no-worker",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, process.communicate()[1]
-            assert time.monotonic() < deadline, "serve --workers 2 did not start"
-            time.sleep(0.1)
-        envelope = {
-            "action": "jira_get_issue",
-            "summary": "dry run",
-            "details": {"issueKey": "ENG-1"},
-        }
-        headers = {"Authorization": "Bearer serve-test-agent-key-0001"}
+    envelope = {"action": "jira_get_issue", "summary": "dry run", "details": {"issueKey": "ENG-1"}}
+    headers = {"Authorization": "Bearer serve-test-agent-key-0001"}
+    options = ("--workers", "2", "--no-access-log", "--no-worker")
+    with serving(serve_config(tmp_path, "workers"), *options) as served:
         for _ in range(20):  # new connections: the kernel spreads them over both workers
             answer = httpx.post(
-                f"http://127.0.0.1:{port}/v1/evaluate?explain=false",
+                f"{served.url}/v1/evaluate?explain=false",
                 json=envelope,
                 headers=headers,
                 timeout=10,
             )
             assert answer.status_code == 200
             assert answer.json()["determining_rule"] == "allow-safe-reads"
-    finally:
-        process.terminate()
-        _, stderr = process.communicate(timeout=30)
-    assert stderr.count("Started server process") == 2, stderr
+    assert served.stderr.count("Started server process") == 2, served.stderr

@@ -150,6 +150,25 @@ class McpOnFirstUse:
             await stop.wait()
 
 
+# Domain errors and their answers. Starlette picks a handler by the exception's class
+# hierarchy, so a subclass (ReviewerNotAllowedError) wins over its base (DecisionRefusedError).
+_DOMAIN_ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
+    (IdempotencyConflictError, 409, "idempotency_conflict"),
+    (ReviewerNotAllowedError, 403, "reviewer_not_allowed"),
+    (DecisionRefusedError, 409, "decision_refused"),
+    (ApprovalBackendError, 503, "approval_backend_unavailable"),
+    (ApprovalError, 404, "not_found"),
+    (StoreError, 503, "database_unavailable"),
+)
+
+
+def _domain_handler(status: int, code: str) -> Any:
+    async def handle(_: Request, exc: Exception) -> JSONResponse:
+        return _json_error(status, code, str(exc))
+
+    return handle
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Every error is a JSON body naming what is wrong; nothing leaks a stack trace."""
 
@@ -166,29 +185,8 @@ def install_error_handlers(app: FastAPI) -> None:
             exc.as_dict(), status_code=422 if exc.code == "invalid_details" else 400
         )
 
-    @app.exception_handler(IdempotencyConflictError)
-    async def conflict(_: Request, exc: IdempotencyConflictError) -> JSONResponse:
-        return _json_error(409, "idempotency_conflict", str(exc))
-
-    @app.exception_handler(ReviewerNotAllowedError)
-    async def not_allowed(_: Request, exc: ReviewerNotAllowedError) -> JSONResponse:
-        return _json_error(403, "reviewer_not_allowed", str(exc))
-
-    @app.exception_handler(DecisionRefusedError)
-    async def refused(_: Request, exc: DecisionRefusedError) -> JSONResponse:
-        return _json_error(409, "decision_refused", str(exc))
-
-    @app.exception_handler(ApprovalBackendError)
-    async def backend(_: Request, exc: ApprovalBackendError) -> JSONResponse:
-        return _json_error(503, "approval_backend_unavailable", str(exc))
-
-    @app.exception_handler(ApprovalError)
-    async def approval(_: Request, exc: ApprovalError) -> JSONResponse:
-        return _json_error(404, "not_found", str(exc))
-
-    @app.exception_handler(StoreError)
-    async def store(_: Request, exc: StoreError) -> JSONResponse:
-        return _json_error(503, "database_unavailable", str(exc))
+    for error_class, status, code in _DOMAIN_ERRORS:
+        app.add_exception_handler(error_class, _domain_handler(status, code))
 
     @app.exception_handler(sa.exc.OperationalError)
     async def database_down(_: Request, exc: sa.exc.OperationalError) -> JSONResponse:
