@@ -32,7 +32,13 @@ from typing import Any
 import httpx
 import yaml
 
-from cerbos_policies import cerbos_request, decision_from_response, free_port, wait_until_up
+from cerbos_policies import (
+    cerbos_request,
+    decision_from_response,
+    free_port,
+    stop_process,
+    wait_until_up,
+)
 from generate import AGENTS
 
 BENCH = Path(__file__).resolve().parent
@@ -77,12 +83,7 @@ def _process(
             wait_until_up(url, process, timeout=180)
             yield process
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process, timeout=20)
 
 
 @contextlib.contextmanager

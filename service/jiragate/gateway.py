@@ -249,10 +249,8 @@ class Gateway:
         self, envelope: Mapping[str, Any], *, agent: str, explain: bool = True
     ) -> Decision:
         """The dry run: the full decision, nothing recorded, nothing executed."""
-        decision = self.policies.current.evaluate(
-            parse_envelope(envelope), agent=agent, explain=explain
-        )
-        return decision
+        # A mapping is validated as an envelope by PolicySet.evaluate itself.
+        return self.policies.current.evaluate(envelope, agent=agent, explain=explain)
 
     # ----------------------------------------------------------------- submission
 
@@ -612,10 +610,9 @@ class Gateway:
                     ),
                 )
                 return await self.sync_cheqpoint(self.get_record(record.id))
-            moved = self._finish_approval(
+            return self._finish_approval(
                 record, ActionStatus.REJECTED, reviewer, note, decision.retryable
             )
-            return moved
         patch = decision.modified_details or {}
         try:
             effective = self.check_edit(record, patch) if patch else dict(record.details)
