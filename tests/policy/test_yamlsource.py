@@ -350,10 +350,12 @@ rules:
 """
 
 
-def test_merge_keys_give_what_safe_load_gives() -> None:
+def test_merge_keys_follow_the_yaml_1_1_merge_rules() -> None:
+    """The values the policy loader promises, from the merge-key spec
+    (https://yaml.org/type/merge.html), never from one PyYAML release: 6.0.4 lets the later
+    mapping of a `<<` list win and loses a nested merge's override, against the spec."""
     data, _, problems = parse(MERGES)
     assert problems == []
-    assert data == yaml.safe_load(MERGES)
     rules = data["rules"]
     assert rules[0] == {"priority": 10, "decision": "deny", "id": "one"}
     # in a list of mappings the earlier wins
@@ -363,9 +365,6 @@ def test_merge_keys_give_what_safe_load_gives() -> None:
     assert rules[3] == {"decision": "allow", "id": "inline", "reason": "four"}
     # two merge keys: the later wins
     assert rules[4] == {"priority": 20, "decision": "deny", "reason": "from extra"}
-    assert [list(rule) for rule in rules] == [
-        list(rule) for rule in yaml.safe_load(MERGES)["rules"]
-    ]
 
 
 def test_merged_keys_are_on_the_lines_they_were_written() -> None:
@@ -393,8 +392,9 @@ def test_nested_merges() -> None:
         """
     )
     data, lines, problems = parse(text)
-    assert problems == [] and data == yaml.safe_load(text)
-    assert data["c"] == {"x": 1, "y": 2, "z": 3}
+    assert problems == []
+    # b's own y overrides a's, and c merges b as b is: a nested merge keeps that override
+    assert data == {"a": {"x": 1, "y": 1}, "b": {"x": 1, "y": 2}, "c": {"x": 1, "y": 2, "z": 3}}
     assert (lines.line(("c", "x")), lines.line(("c", "y")), lines.line(("c", "z"))) == (1, 4, 7)
 
 
