@@ -2,14 +2,16 @@
 
 Chromium comes from the system (`/usr/bin/chromium`, installed by `.ci/run`); we never run
 `playwright install`. Without it these tests skip locally, with the reason, and fail in CI
-(`CI` set), so CI never passes by skipping them. The tests save screenshots of the pages into
-docs/img/ for docs/inbox.md.
+(`CI` set), so CI never passes by skipping them. The tests take screenshots of the pages; with
+JIRAGATE_DOC_SCREENSHOTS=1 they are written into docs/img/ for docs/inbox.md, otherwise into a
+temporary directory, so a test run never changes tracked files.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SHOTS = REPO_ROOT / "docs" / "img"
+SHOTS = (
+    REPO_ROOT / "docs" / "img"
+    if os.environ.get("JIRAGATE_DOC_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "jiragate-inbox-screenshots"
+)
 WAIT_MS = 30_000  # an upper bound for the page to show what the server did, not a timing
 
 
