@@ -13,6 +13,8 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
+from jiragate import __version__
+
 # subcommand -> (its commands module, one line of help)
 _COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("jiragate.policy.commands", "Validate and lint a policy directory."),
@@ -33,6 +35,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         prog="jiragate",
         description="A policy gate between AI assistants and Jira.",
     )
+    parser.add_argument("--version", action="version", version=f"jiragate {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module_name, help_text) in _COMMANDS.items():
         command_parser = sub.add_parser(name, help=help_text, description=help_text)
