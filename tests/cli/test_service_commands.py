@@ -99,10 +99,13 @@ class Served:
 
 
 @contextmanager
-def serving(config: Path, *options: str, startup: float = 60) -> Iterator[Served]:
-    """`jiragate serve` as a real process until the block ends (then its stderr is read)."""
+def serving(
+    config: Path, *options: str, startup: float = 60, python: str = sys.executable
+) -> Iterator[Served]:
+    """`jiragate serve` as a real process until the block ends (then its stderr is read);
+    `python` is the interpreter whose installed jiragate runs."""
     port = free_port()
-    command = [sys.executable, "-m", "jiragate.cli", "serve", "--config", str(config)]
+    command = [python, "-m", "jiragate.cli", "serve", "--config", str(config)]
     process = subprocess.Popen(
         [*command, "--port", str(port), *options],
         stdout=subprocess.PIPE,
