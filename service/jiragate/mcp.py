@@ -726,9 +726,11 @@ def _json_error(status: int, code: str, message: str) -> JSONResponse:
 class McpHttpEndpoint:
     """`/mcp`: streamable HTTP, every request authenticated with an agent's API key.
 
-    The key is checked on every request (not only when the session opens), so a revoked key
-    stops working at once; the SDK's session manager binds each session to the identity
-    that opened it (`scope["user"]`), so another agent cannot use a stolen session id.
+    Stateless: each POST carries one JSON-RPC exchange and nothing of it is kept in this
+    process, so replicas behind a load balancer need no session affinity (any replica can
+    answer any request, progress notifications included, since they travel on the request's
+    own response stream). The key is checked on every request, so a revoked key stops
+    working at once, and there is no session id to steal.
     """
 
     def __init__(self, gateway: Callable[[], Gateway], settings: Settings) -> None:
@@ -740,7 +742,7 @@ class McpHttpEndpoint:
     async def running(self) -> AsyncIterator[None]:
         """Run the session manager (one per app lifespan; the SDK's manager runs once)."""
         server = build_server(self._gateway, self.settings)
-        manager = StreamableHTTPSessionManager(app=server)
+        manager = StreamableHTTPSessionManager(app=server, stateless=True)
         async with manager.run():
             self._manager = manager
             try:

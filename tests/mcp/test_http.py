@@ -6,12 +6,16 @@ import asyncio
 from typing import Any
 
 import httpx
+import httpx2
 import pytest
 from jsonschema import Draft202012Validator
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
+from jiragate.jira.sandbox import SandboxState
 from jiragate.mcp import DRY_RUN_TOOL, STATUS_TOOL
-from tests.helpers.service import KEYS, Service
+from tests.helpers.service import KEYS, Service, running_service
 from tests.mcp.conftest import (
     EXPOSED,
     bulk_create_arguments,
@@ -255,3 +259,57 @@ def test_an_unauthenticated_session_is_refused_with_a_json_error(
     assert message in body["message"]
     if status == 401:
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+class _RoundRobin(httpx2.AsyncBaseTransport):
+    """A load balancer without affinity: each request goes to the next replica in turn."""
+
+    def __init__(self, urls: list[str]) -> None:
+        self._targets = [httpx2.URL(url) for url in urls]
+        self._inner = httpx2.AsyncHTTPTransport()
+        self.sent: list[int] = []
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        index = len(self.sent) % len(self._targets)
+        self.sent.append(index)
+        target = self._targets[index]
+        request.url = request.url.copy_with(host=target.host, port=target.port)
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def test_one_client_served_by_two_replicas_without_affinity(db_url: str):
+    """Every other request of one MCP client reaches the other replica: list, read, gate and
+    status all work, and nothing answers 404 for an unknown session."""
+    state = SandboxState()
+    with (
+        running_service(db_url, sandbox_state=state, mcp_actions=EXPOSED) as first,
+        running_service(db_url, sandbox_state=state, mcp_actions=EXPOSED) as second,
+    ):
+        balancer = _RoundRobin([first.url, second.url])
+
+        async def scenario() -> tuple[Any, Any, Any]:
+            headers = {"Authorization": f"Bearer {KEYS['log-triage-bot']}"}
+            async with (
+                httpx2.AsyncClient(transport=balancer, headers=headers, timeout=30) as http,
+                streamable_http_client(f"{first.url}/mcp", http_client=http) as (read, write),
+                ClientSession(read, write) as session,
+            ):
+                await session.initialize()
+                listed = await session.list_tools()
+                read_result = await session.call_tool(
+                    "jira_get_issue", {"summary": "Look at ENG-1", "details": {"issueKey": "ENG-1"}}
+                )
+                gated = await session.call_tool("jira_create_tickets", bulk_create_arguments(2))
+                status = await session.call_tool(
+                    STATUS_TOOL, {"action_id": structured(gated)["action_id"]}
+                )
+                return listed, read_result, status
+
+        listed, read_result, status = asyncio.run(scenario())
+    assert set(balancer.sent) == {0, 1}, "both replicas answered"
+    assert {tool.name for tool in listed.tools} >= set(EXPOSED)
+    assert structured(read_result)["status"] == "executed"
+    assert structured(status)["status"] == "pending_approval"
