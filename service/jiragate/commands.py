@@ -126,10 +126,16 @@ def _serve_workers(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
     """
     import json
     import socket
+    import tempfile
 
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
+    # prometheus_client's multiprocess mode: every worker writes its samples to files in this
+    # directory (the library reads the variable when a worker imports it), and /metrics, in
+    # whichever worker answers, adds up all of them (jiragate.metrics).
+    metrics_dir = tempfile.TemporaryDirectory(prefix="jiragate-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir.name
     if args.config is not None:
         os.environ["JIRAGATE_CONFIG"] = str(Path(args.config).resolve())
     os.environ["JIRAGATE_SERVE_OVERRIDES"] = json.dumps(overrides)
@@ -145,7 +151,8 @@ def _serve_workers(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
     sock.set_inheritable(True)
-    Multiprocess(config, sockets=[sock]).run()
+    with metrics_dir:
+        Multiprocess(config, sockets=[sock]).run()
     return 0
 
 

@@ -2,12 +2,19 @@
 
 Label values are bounded sets (decisions, statuses, action names, outcomes): never an agent
 key, an issue key or anything a caller controls freely.
+
+With `jiragate serve --workers N` the processes share one socket, so /metrics may be answered
+by any of them: `serve` then sets PROMETHEUS_MULTIPROC_DIR for its workers, prometheus_client
+keeps each process's samples in files there, and `render` adds up every process's.
 """
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
@@ -58,8 +65,16 @@ class Metrics:
             registry=self.registry,
         )
         self.policy_rules = Gauge(
-            "jiragate_policy_rules", "Rules in the running policy set.", registry=self.registry
+            "jiragate_policy_rules",
+            "Rules in the running policy set.",
+            registry=self.registry,
+            multiprocess_mode="max",  # every process runs the same set: not a sum
         )
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if not shared:
+            return generate_latest(self.registry)
+        everyone = CollectorRegistry()
+        MultiProcessCollector(everyone, path=shared)
+        return generate_latest(everyone)

@@ -181,3 +181,26 @@ def test_serve_with_two_workers_answers_from_both_processes(tmp_path):
             assert answer.status_code == 200
             assert answer.json()["determining_rule"] == "allow-safe-reads"
     assert served.stderr.count("Started server process") == 2, served.stderr
+
+
+def _denials_counted(metrics_text: str) -> float:
+    prefix = 'jiragate_decisions_total{action="jira_delete_issues",decision="deny"}'
+    lines = [line for line in metrics_text.splitlines() if line.startswith(prefix)]
+    return float(lines[0].split()[-1]) if lines else 0.0
+
+
+def test_metrics_add_up_every_worker_process(tmp_path):
+    """/metrics may be answered by either worker; every answer counts all 20 decisions."""
+    keys = [f"ENG-{n}" for n in range(1, 12)]  # 11 deletes: denied, so no Jira is needed
+    envelope = {"action": "jira_delete_issues", "summary": "x", "details": {"issueKeys": keys}}
+    headers = {"Authorization": "Bearer serve-test-agent-key-0001"}
+    options = ("--workers", "2", "--no-access-log", "--no-worker")
+    with serving(serve_config(tmp_path, "metrics"), *options) as served:
+        for _ in range(20):  # new connections: the kernel spreads them over both workers
+            answer = httpx.post(f"{served.url}/v1/actions", json=envelope, headers=headers)
+            assert answer.status_code == 403 and answer.json()["rule"] == "deny-bulk-deletes"
+        counts = {
+            _denials_counted(httpx.get(f"{served.url}/metrics", timeout=10).text)
+            for _ in range(10)
+        }
+    assert counts == {20.0}
