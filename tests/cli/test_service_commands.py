@@ -200,7 +200,6 @@ def test_metrics_add_up_every_worker_process(tmp_path):
             answer = httpx.post(f"{served.url}/v1/actions", json=envelope, headers=headers)
             assert answer.status_code == 403 and answer.json()["rule"] == "deny-bulk-deletes"
         counts = {
-            _denials_counted(httpx.get(f"{served.url}/metrics", timeout=10).text)
-            for _ in range(10)
+            _denials_counted(httpx.get(f"{served.url}/metrics", timeout=10).text) for _ in range(10)
         }
     assert counts == {20.0}
