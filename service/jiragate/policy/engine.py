@@ -20,44 +20,12 @@ from typing import Any
 
 from jiragate.catalog import ActionKind, ActionRequest, parse_envelope
 from jiragate.policy.compiler import ActionIndex, CompiledRule, compile_model
+from jiragate.policy.explain import ConditionResult, RuleExplanation, explain_rules
 from jiragate.policy.facts import build_facts
 from jiragate.policy.loader import load_model
 from jiragate.policy.model import Effect, PolicyModel, ReviewGroup, Rule
 
 _PRECEDENCE = {Effect.DENY: 3, Effect.REQUIRE_APPROVAL: 2, Effect.ALLOW: 1}
-
-
-@dataclass(frozen=True, slots=True)
-class ConditionResult:
-    """One condition of a rule, evaluated: what was tested, what the action had, the verdict."""
-
-    path: str
-    test: str
-    actual: Any
-    passed: bool
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "test": self.test, "actual": self.actual, "passed": self.passed}
-
-
-@dataclass(frozen=True, slots=True)
-class RuleExplanation:
-    rule: str
-    decision: Effect
-    matched: bool
-    summary: str
-    location: str = ""
-    conditions: tuple[ConditionResult, ...] = ()
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule,
-            "location": self.location,
-            "decision": self.decision.value,
-            "matched": self.matched,
-            "summary": self.summary,
-            "conditions": [c.as_dict() for c in self.conditions],
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,8 +137,6 @@ class PolicySet:
         matched = [c.rule for c in index.candidates(facts) if c.test(facts)]
         decision = self._decide(request, agent, matched)
         if explain:
-            from jiragate.policy.explain import explain_rules  # only paid for on request
-
             explanations = explain_rules(self.model.rules, facts, {r.id for r in matched})
             return replace(decision, explanations=tuple(explanations))
         return decision

@@ -8,13 +8,46 @@ action had, so an author can see that `details.priority at_least 'High'` failed 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from jiragate.policy.compiler import getter_for
-from jiragate.policy.engine import ConditionResult, RuleExplanation
-from jiragate.policy.model import AllOf, AnyOf, Condition, Not, Predicate, Rule
+from jiragate.policy.model import AllOf, AnyOf, Condition, Effect, Not, Predicate, Rule
 from jiragate.policy.operators import MISSING, OPERATORS, apply_operator
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionResult:
+    """One condition of a rule, evaluated: what was tested, what the action had, the verdict."""
+
+    path: str
+    test: str
+    actual: Any
+    passed: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "test": self.test, "actual": self.actual, "passed": self.passed}
+
+
+@dataclass(frozen=True, slots=True)
+class RuleExplanation:
+    rule: str
+    decision: Effect
+    matched: bool
+    summary: str
+    location: str = ""
+    conditions: tuple[ConditionResult, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "location": self.location,
+            "decision": self.decision.value,
+            "matched": self.matched,
+            "summary": self.summary,
+            "conditions": [c.as_dict() for c in self.conditions],
+        }
 
 
 def explain_rules(

@@ -35,7 +35,8 @@ import yaml
 
 from jiragate.catalog import schemas_dir
 from jiragate.errors import ActionError, PolicyIssue, PolicyTestLoadError
-from jiragate.policy.engine import Decision, PolicySet, RuleExplanation, load_policies
+from jiragate.policy.engine import Decision, PolicySet, load_policies
+from jiragate.policy.explain import RuleExplanation
 from jiragate.policy.model import Effect
 from jiragate.policy.schema_messages import friendly, most_specific
 from jiragate.policy.yamlsource import Lines, PathKey, format_path, parse
