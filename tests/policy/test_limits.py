@@ -28,16 +28,10 @@ from jiragate.policy.testing import load_suite
 from jiragate.policy.yamlsource import YamlLimits, parse
 from jiragate.settings import Settings
 from tests.policy.conftest import GROUPS
+from tests.policy.samples import BOMB, BOMB_LIMIT_LINE
 
 LOADERS = [yaml.SafeLoader] + ([yaml.CSafeLoader] if hasattr(yaml, "CSafeLoader") else [])
 
-# A billion laughs: nine levels of nine aliases, 9**9 strings described in 414 bytes
-# (the bomb in the report was 416).
-BOMB = 'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n' + "".join(
-    f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]\n"
-    for prev, name in zip("abcdefgh", "bcdefghi", strict=True)
-)
-BOMB_LIMIT_LINE = 6  # where 500,000 expanded nodes are crossed
 SERVICE = os.pathsep.join([str(Path(__file__).resolve().parents[2] / "service"), os.getcwd()])
 
 
