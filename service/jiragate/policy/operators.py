@@ -14,7 +14,8 @@ every character of an agent's summary and blocks the event loop. RE2 matches in 
 in the input, whatever the pattern; it has no backreferences or lookaround, and a pattern
 that needs them is refused at load time with the reason. `$` means the end of the text only
 (never "before a trailing newline", as in `re`). `glob` stays with `fnmatch`, whose
-translation uses atomic groups and so never backtracks (its patterns are bounded in length too).
+translation makes every star an atomic group, so it cannot backtrack catastrophically; its
+patterns are bounded in length too.
 """
 
 from __future__ import annotations
