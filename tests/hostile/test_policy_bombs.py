@@ -15,6 +15,7 @@ import pytest
 
 from jiragate.jira.sandbox import SandboxState
 from tests.api.support import copy_policies
+from tests.conftest_db import db_url, postgres_admin  # noqa: F401
 from tests.policy.samples import BOMB, BOMB_LIMIT_LINE
 from tests.scale.cluster import AGENT, cluster, wait_until
 from tests.scale.conftest import sandbox  # noqa: F401
@@ -58,12 +59,12 @@ def _write_atomically(path: Path, text: str) -> None:
 
 def test_bombs_in_the_policy_directory_never_replace_the_running_set(
     tmp_path: Path,
+    db_url: str,  # noqa: F811
     sandbox: tuple[str, SandboxState],  # noqa: F811
 ):
     jira_url, _ = sandbox
     policy_dir = copy_policies(tmp_path)
-    database = f"sqlite:///{tmp_path / 'bombs.db'}"
-    with cluster(tmp_path, database, jira_url, policy_dir=str(policy_dir)) as c:
+    with cluster(tmp_path, db_url, jira_url, policy_dir=str(policy_dir)) as c:
         replica = c.serve("replica", worker=True)  # its worker loop watches the files
         admin, agent = c.client(replica, "auditor"), c.client(replica, AGENT)
         running = admin.get("/v1/policies").json()["revision"]
