@@ -4,6 +4,7 @@
 JiragateError
 ├── PolicyLoadError             a policy set could not be loaded; carries every PolicyIssue
 ├── PolicyTestLoadError         a *_test.yaml file could not be loaded
+├── YamlLimitError              a YAML file crossed a size limit (bytes, aliases, nodes, depth)
 ├── ActionError                 the proposed action itself is wrong (a 4xx for the caller)
 │   ├── UnknownActionError      `action` is not in the catalog; lists the known ones
 │   └── InvalidDetailsError     `details` break the action's schema; names pointer and rule
@@ -85,6 +86,17 @@ class PolicyTestLoadError(JiragateError):
     def __init__(self, issues: Iterable[PolicyIssue]) -> None:
         self.issues = list(issues)
         super().__init__("\n".join(str(issue) for issue in self.issues))
+
+
+class YamlLimitError(JiragateError):
+    """A YAML document (a policy, policy-test or config file) crossed one of the parser's
+    limits; raised while parsing, before the oversized data exists. The loaders turn it into
+    a PolicyIssue at `line`."""
+
+    def __init__(self, line: int | None, message: str) -> None:
+        self.line = line
+        self.message = message
+        super().__init__(message if line is None else f"line {line}: {message}")
 
 
 # --------------------------------------------------------------------------- actions

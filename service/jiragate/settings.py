@@ -19,7 +19,9 @@ import yaml
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from jiragate.errors import YamlLimitError
 from jiragate.jira.config import JiraConfig
+from jiragate.policy.yamlsource import DEFAULT_LIMITS, parse, read_limited
 
 _PLACEHOLDERS = {"changeme", "change-me", "secret", "password", "todo", "xxx", "placeholder"}
 
@@ -209,8 +211,7 @@ class Settings(BaseSettings):
         """Settings from a YAML/JSON file (optional), then the environment on top."""
         data: dict[str, Any] = {}
         if path is not None:
-            text = Path(path).read_text(encoding="utf-8")
-            loaded = json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
+            loaded = _read_config(Path(path))
             if not isinstance(loaded, dict):
                 raise ValueError(f"{path}: the config file must hold a mapping")
             data = loaded
@@ -240,6 +241,24 @@ class Settings(BaseSettings):
         values += [a.api_key for a in self.agents]
         values += [r.api_key for r in self.reviewers] + [r.password for r in self.reviewers]
         return [v.get_secret_value() for v in values if v is not None]
+
+
+def _read_config(path: Path) -> Any:
+    """The config file's data, under the same bounds as a policy file (size, aliases,
+    expanded nodes, depth: docs/policies.md "Limits"); ValueError says what is wrong."""
+    try:
+        text = read_limited(path, DEFAULT_LIMITS.max_file_bytes).decode("utf-8")
+        if path.suffix == ".json":
+            return json.loads(text)
+        # yamlsource gives yaml.safe_load's data, bounded; but where safe_load silently keeps
+        # the last of two duplicate keys it keeps the first, so duplicates are refused.
+        data, _, problems = parse(text, DEFAULT_LIMITS)
+    except (YamlLimitError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ValueError(f"{path}: {exc}") from exc
+    if problems:
+        listed = "; ".join(f"line {p.line}: {p.message}" for p in problems)
+        raise ValueError(f"{path}: {listed}")
+    return data
 
 
 def _match_key(accounts: list[Any], key: str) -> Any:

@@ -10,3 +10,11 @@ def envelope(action: str, **details: object) -> dict[str, object]:
 
 
 SEED = seed_envelope()
+
+# A billion laughs: nine levels of nine aliases, 9**9 strings described in 414 bytes
+# (the bomb in the report was 416).
+BOMB = 'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n' + "".join(
+    f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]\n"
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True)
+)
+BOMB_LIMIT_LINE = 6  # where 500,000 expanded nodes are crossed

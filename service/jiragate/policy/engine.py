@@ -22,7 +22,7 @@ from jiragate.catalog import ActionKind, ActionRequest, parse_envelope
 from jiragate.policy.compiler import ActionIndex, CompiledRule, compile_model
 from jiragate.policy.explain import ConditionResult, RuleExplanation, explain_rules
 from jiragate.policy.facts import build_facts
-from jiragate.policy.loader import load_model
+from jiragate.policy.loader import DEFAULT_POLICY_LIMITS, PolicyLimits, load_model
 from jiragate.policy.model import Effect, PolicyModel, ReviewGroup, Rule
 
 _PRECEDENCE = {Effect.DENY: 3, Effect.REQUIRE_APPROVAL: 2, Effect.ALLOW: 1}
@@ -183,9 +183,10 @@ class PolicySet:
         )
 
 
-def load_policies(path: str | Path) -> PolicySet:
-    """Load, check and compile the policy set at `path` (a directory or one YAML file)."""
-    return PolicySet(load_model(path))
+def load_policies(path: str | Path, limits: PolicyLimits = DEFAULT_POLICY_LIMITS) -> PolicySet:
+    """Load, check and compile the policy set at `path` (a directory or one YAML file),
+    refusing a set over `limits` (docs/policies.md "Limits")."""
+    return PolicySet(load_model(path, limits))
 
 
 __all__ = [

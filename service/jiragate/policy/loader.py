@@ -8,6 +8,11 @@ the file, the line and the path inside the document, e.g.
 
 Several `*.yaml` files in one directory form one policy set; its revision is a hash of their
 names and contents, so two replicas with the same files report the same revision.
+
+A policy set is bounded (`PolicyLimits`, documented in docs/policies.md "Limits"): how many
+files, how many bytes in all and per file (checked before anything is read), and per file the
+YAML limits of `yamlsource.YamlLimits`. A set over a limit is refused like any other invalid
+set, with the file, the line and the limit, so it never replaces a running one.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import jsonschema
 import yaml
 
 from jiragate.catalog import ACTION_NAMES, CATALOG, schemas_dir
-from jiragate.errors import PolicyIssue, PolicyLoadError
+from jiragate.errors import PolicyIssue, PolicyLoadError, YamlLimitError
 from jiragate.policy import facts as fact_types
 from jiragate.policy.model import (
     AllOf,
@@ -42,14 +47,46 @@ from jiragate.policy.model import (
     ReviewGroup,
     Rule,
 )
-from jiragate.policy.operators import ANY, OPERATORS, PRIORITIES, PRIORITY, ArgumentError
+from jiragate.policy.operators import (
+    ANY,
+    OPERATORS,
+    PRIORITIES,
+    PRIORITY,
+    ArgumentError,
+    compile_regex,
+)
 from jiragate.policy.schema_messages import friendly, most_specific
-from jiragate.policy.yamlsource import Lines, PathKey, format_path, parse
+from jiragate.policy.yamlsource import (
+    DEFAULT_LIMITS,
+    Lines,
+    MiB,
+    PathKey,
+    YamlLimits,
+    format_path,
+    parse,
+    read_limited,
+    too_big,
+)
 
 POLICY_SUFFIXES = (".yaml", ".yml")
 _DURATION = re.compile(r"(\d+)([smhd])")
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _BLOCKS = ("all", "any", "not")
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyLimits:
+    """How big a policy set may be; see docs/policies.md "Limits"."""
+
+    #: Most `*.yaml` files in a policy directory.
+    max_files: int = 1_000
+    #: Most bytes in all the files together; checked from the sizes before any is read.
+    max_set_bytes: int = 16 * MiB
+    #: Per file: its size and the YAML document's aliases, nodes, depth and scalars.
+    yaml: YamlLimits = DEFAULT_LIMITS
+
+
+DEFAULT_POLICY_LIMITS = PolicyLimits()
 
 
 @cache
@@ -76,16 +113,59 @@ def policy_files(path: Path) -> list[Path]:
     return files
 
 
-def load_model(path: str | Path) -> PolicyModel:
+def load_model(path: str | Path, limits: PolicyLimits = DEFAULT_POLICY_LIMITS) -> PolicyModel:
     """Load and check a policy set. Raises PolicyLoadError listing every problem found."""
-    files = policy_files(Path(path))
-    sources = [(str(file), file.read_bytes()) for file in files]
-    return load_model_from_sources(sources)
+    directory = Path(path)
+    files = policy_files(directory)
+    return load_model_from_sources(read_sources(directory, files, limits), limits)
 
 
-def load_model_from_sources(sources: list[tuple[str, bytes]]) -> PolicyModel:
+def read_sources(
+    directory: Path, files: list[Path], limits: PolicyLimits = DEFAULT_POLICY_LIMITS
+) -> list[tuple[str, bytes]]:
+    """The files' contents, each read only if the set's and the file's sizes are within the
+    limits (so an oversized file is refused without being read). Raises PolicyLoadError."""
+    if len(files) > limits.max_files:
+        message = f"{len(files):,} policy files (the limit is {limits.max_files:,})"
+        raise PolicyLoadError([PolicyIssue(str(directory), None, "", message)])
+    issues: list[PolicyIssue] = []
+    sizes: dict[Path, int] = {}
+    for file in files:
+        try:
+            sizes[file] = file.stat().st_size
+        except OSError as exc:
+            issues.append(PolicyIssue(str(file), None, "", f"cannot read: {exc.strerror}"))
+    total = sum(sizes.values())
+    if total > limits.max_set_bytes:
+        message = (
+            f"policy files too large together ({total:,} bytes; "
+            f"the limit is {limits.max_set_bytes:,} bytes)"
+        )
+        issues.append(PolicyIssue(str(directory), None, "", message))
+        raise PolicyLoadError(issues)
+    sources = []
+    for file in sizes:
+        try:
+            sources.append((str(file), read_limited(file, limits.yaml.max_file_bytes)))
+        except YamlLimitError as exc:
+            issues.append(PolicyIssue(str(file), None, "", exc.message))
+        except OSError as exc:
+            issues.append(PolicyIssue(str(file), None, "", f"cannot read: {exc.strerror}"))
+    if issues:
+        raise PolicyLoadError(issues)
+    return sources
+
+
+def load_model_from_sources(
+    sources: list[tuple[str, bytes]], limits: PolicyLimits = DEFAULT_POLICY_LIMITS
+) -> PolicyModel:
     """Load from (file name, content) pairs; used for files and for in-memory sets in tests."""
-    builder = _ModelBuilder()
+    total = sum(len(content) for _, content in sources)
+    if total > limits.max_set_bytes:
+        message = f"policy files too large together ({total:,} bytes; the limit is "
+        message += f"{limits.max_set_bytes:,} bytes)"
+        raise PolicyLoadError([PolicyIssue("<policy set>", None, "", message)])
+    builder = _ModelBuilder(limits)
     for name, content in sources:
         builder.add_file(name, content)
     return builder.finish(revision_of(sources))
@@ -118,7 +198,8 @@ class _FileContext:
 
 
 class _ModelBuilder:
-    def __init__(self) -> None:
+    def __init__(self, limits: PolicyLimits) -> None:
+        self.limits = limits
         self.issues: list[PolicyIssue] = []
         self.groups: dict[str, ReviewGroup] = {}
         self.rules: list[Rule] = []
@@ -136,13 +217,20 @@ class _ModelBuilder:
 
     def add_file(self, name: str, content: bytes) -> None:
         self.files.append(name)
+        if len(content) > self.limits.yaml.max_file_bytes:
+            message = too_big(len(content), self.limits.yaml.max_file_bytes)
+            self.issues.append(PolicyIssue(name, None, "", message))
+            return
         try:
             text = content.decode("utf-8")
         except UnicodeDecodeError as exc:
             self.issues.append(PolicyIssue(name, None, "", f"not UTF-8 text: {exc}"))
             return
         try:
-            data, lines, problems = parse(text)
+            data, lines, problems = parse(text, self.limits.yaml)
+        except YamlLimitError as exc:
+            self.issues.append(PolicyIssue(name, exc.line, "", exc.message))
+            return
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else None
@@ -486,11 +574,12 @@ def _admits(value: Any, actual: str) -> bool:
             "in": lambda a: actual in a,
             "not_in": lambda a: actual not in a,
             "glob": lambda a: fnmatch.fnmatchcase(actual, a),
-            "matches": lambda a: re.search(a, actual) is not None,
+            # the same engine as at run time (RE2), never a backtracking one
+            "matches": lambda a: compile_regex(a).search(actual) is not None,
         }
         try:
             return all(checks[op](arg) for op, arg in value.items() if op in checks)
-        except (TypeError, re.error):
+        except (TypeError, ArgumentError):
             return True  # the operator check reports the bad argument
     return True
 

@@ -8,6 +8,14 @@ directly to report actual values.
 A condition on a fact the action does not have (an absent `details` field, an agent-less
 dry run) is false for every operator except `exists: false`: absence never satisfies a
 comparison, so a rule cannot be matched or dodged by leaving a field out.
+
+*Why RE2 for `matches`:* Python's `re` backtracks, so `^(a+)+$` takes time doubling with
+every character of an agent's summary and blocks the event loop. RE2 matches in time linear
+in the input, whatever the pattern; it has no backreferences or lookaround, and a pattern
+that needs them is refused at load time with the reason. `$` means the end of the text only
+(never "before a trailing newline", as in `re`). `glob` stays with `fnmatch`, whose
+translation makes every star an atomic group, so it cannot backtrack catastrophically; its
+patterns are bounded in length too.
 """
 
 from __future__ import annotations
@@ -17,6 +25,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
+
+import re2
 
 
 class _Missing:
@@ -43,6 +53,12 @@ STRING, NUMBER, BOOLEAN, ARRAY, OBJECT, PRIORITY, ANY = (
     "any",
 )
 SCALARS: Final = frozenset({STRING, NUMBER, BOOLEAN, PRIORITY, ANY})
+
+#: Longest `matches` or `glob` pattern, in characters.
+MAX_PATTERN_CHARS: Final = 1_000
+#: Memory RE2 may use for one compiled pattern (its program and its DFA cache); a pattern
+#: whose program alone would not fit is refused as too large.
+MAX_PATTERN_MEMORY: Final = 2 * 1024 * 1024
 
 
 class ArgumentError(ValueError):
@@ -89,19 +105,62 @@ def _range(arg: Any) -> tuple[float, float]:
     return low, high
 
 
+def _pattern_text(arg: Any, what: str) -> str:
+    if not isinstance(arg, str) or not arg:
+        raise ArgumentError(f"expects a non-empty {what}")
+    if len(arg) > MAX_PATTERN_CHARS:
+        raise ArgumentError(
+            f"pattern is {len(arg):,} characters long; the limit is {MAX_PATTERN_CHARS:,}"
+        )
+    return arg
+
+
 def _glob(arg: Any) -> re.Pattern[str]:
-    if not isinstance(arg, str) or not arg:
-        raise ArgumentError("expects a non-empty pattern string")
-    return re.compile(fnmatch.translate(arg))
+    return re.compile(fnmatch.translate(_pattern_text(arg, "pattern string")))
 
 
-def _regex(arg: Any) -> re.Pattern[str]:
-    if not isinstance(arg, str) or not arg:
-        raise ArgumentError("expects a non-empty regular expression")
+def _re2_options() -> re2.Options:
+    options = re2.Options()
+    options.max_mem = MAX_PATTERN_MEMORY
+    options.log_errors = False  # the refusal is reported as a policy issue, not on stderr
+    return options
+
+
+_RE2_OPTIONS: Final = _re2_options()
+
+
+def compile_regex(pattern: str) -> Any:
+    """Compile a policy author's regular expression with RE2 (linear-time matching).
+    Raises ArgumentError saying why RE2 cannot take it."""
+    text = _pattern_text(pattern, "regular expression")
     try:
-        return re.compile(arg)
-    except re.error as exc:
-        raise ArgumentError(f"is not a valid regular expression: {exc}") from exc
+        return re2.compile(text, _RE2_OPTIONS)
+    except re2.error as exc:
+        detail = exc.args[0] if exc.args else exc
+        reason = detail.decode(errors="replace") if isinstance(detail, bytes) else str(detail)
+        hint = _hint(text, reason)
+        message = f"is not a valid regular expression (RE2 syntax): {reason}"
+        raise ArgumentError(f"{message} ({hint})" if hint else message) from exc
+
+
+# Why RE2 refused what Python's `re` would take, by what its message starts with.
+_HINTS: Final = (
+    ("invalid perl operator: (?=", "lookahead is not supported"),
+    ("invalid perl operator: (?!", "lookahead is not supported"),
+    ("invalid perl operator: (?<=", "lookbehind is not supported"),
+    ("invalid perl operator: (?<!", "lookbehind is not supported"),
+    ("invalid perl operator: (?>", "atomic groups are not needed: RE2 never backtracks"),
+    ("bad repetition operator: ++", "possessive quantifiers are not needed: RE2 never backtracks"),
+    ("bad repetition operator: *+", "possessive quantifiers are not needed: RE2 never backtracks"),
+    ("invalid escape sequence: \\Z", "write \\z for the very end of the text"),
+    ("pattern too large", "its compiled form needs more than 2 MiB; simplify it"),
+)
+
+
+def _hint(pattern: str, reason: str) -> str | None:
+    if "(?P=" in pattern or re.match(r"invalid escape sequence: \\[1-9]", reason):
+        return "backreferences are not supported"
+    return next((hint for start, hint in _HINTS if reason.startswith(start)), None)
 
 
 def _boolean(arg: Any) -> bool:
@@ -185,7 +244,7 @@ OPERATORS: Final[dict[str, Operator]] = {
             "matches",
             "matches the regular expression",
             _TEXT,
-            _regex,
+            compile_regex,
             lambda v, a: isinstance(v, str) and a.search(v) is not None,
         ),
         # `exists` is special-cased by the compiler: it is the one test of absence.

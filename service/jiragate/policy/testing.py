@@ -34,12 +34,20 @@ import jsonschema
 import yaml
 
 from jiragate.catalog import schemas_dir
-from jiragate.errors import ActionError, PolicyIssue, PolicyTestLoadError
+from jiragate.errors import ActionError, PolicyIssue, PolicyTestLoadError, YamlLimitError
 from jiragate.policy.engine import Decision, PolicySet, load_policies
 from jiragate.policy.explain import RuleExplanation
 from jiragate.policy.model import Effect
 from jiragate.policy.schema_messages import friendly, most_specific
-from jiragate.policy.yamlsource import Lines, PathKey, format_path, parse
+from jiragate.policy.yamlsource import (
+    DEFAULT_LIMITS,
+    Lines,
+    PathKey,
+    format_path,
+    parse,
+    read_limited,
+    too_big,
+)
 
 TEST_FILE_PATTERNS = ("*_test.yaml", "*_test.yml")
 TESTS_DIR = "tests"
@@ -259,7 +267,10 @@ def load_suite(path: str | Path, policies: PolicySet | None = None) -> PolicySui
     are checked to exist. Raises PolicyTestLoadError listing every problem found."""
     name = str(path)
     try:
-        content = Path(path).read_bytes()
+        # The same bounds as a policy file: a test file is YAML from the same authors.
+        content = read_limited(Path(path), DEFAULT_LIMITS.max_file_bytes)
+    except YamlLimitError as exc:
+        raise PolicyTestLoadError([PolicyIssue(name, None, "", exc.message)]) from exc
     except OSError as exc:
         raise PolicyTestLoadError(
             [PolicyIssue(name, None, "", f"cannot read: {exc.strerror}")]
@@ -334,13 +345,21 @@ class _SuiteBuilder:
     # ----------------------------------------------------------------- stages 1 and 2
 
     def _parse(self, content: bytes | str) -> Any:
+        size = len(content.encode() if isinstance(content, str) else content)
+        if size > DEFAULT_LIMITS.max_file_bytes:
+            message = too_big(size, DEFAULT_LIMITS.max_file_bytes)
+            self.issues.append(PolicyIssue(self.name, None, "", message))
+            return None
         try:
             text = content.decode("utf-8") if isinstance(content, bytes) else content
         except UnicodeDecodeError as exc:
             self.issues.append(PolicyIssue(self.name, None, "", f"not UTF-8 text: {exc}"))
             return None
         try:
-            data, self.lines, problems = parse(text)
+            data, self.lines, problems = parse(text, DEFAULT_LIMITS)
+        except YamlLimitError as exc:
+            self.issues.append(PolicyIssue(self.name, exc.line, "", exc.message))
+            return None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else None

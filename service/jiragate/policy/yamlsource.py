@@ -11,18 +11,30 @@ was most of the service's peak memory. Events are consumed one at a time and dro
 only the data and the line map are ever held. The values are the ones `yaml.safe_load`
 gives: scalars are resolved and constructed by PyYAML's own Resolver and SafeConstructor,
 anchors and aliases share one object, and `<<` merge keys follow SafeLoader's rules.
+
+*Why limits:* an alias costs a few bytes of text but stands for the whole node it names, so
+416 bytes of nested aliases (a "billion laughs") describe a billion nodes, and every later
+stage (line map, JSON Schema, model) walks them all. The builder counts as it goes, the way
+the later stages will see the document: a node counts once, an alias the full size of what
+it names, and a line recorded for an enclosing anchor or merge once more per anchor. It stops
+with a `YamlLimitError` (a line and the limit) the moment a `YamlLimits` bound is crossed,
+before the expansion is allocated. `read_limited` checks a file's size before reading it.
 """
 
 from __future__ import annotations
 
+import os
 import types
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import yaml
 from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError
+
+from jiragate.errors import YamlLimitError
 
 PathKey = tuple[str | int, ...]
 
@@ -33,6 +45,48 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _VALUE_TAG = "tag:yaml.org,2002:value"  # the YAML 1.1 `=` key, which SafeLoader reads as text
+
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class YamlLimits:
+    """Bounds on one YAML document; each is well above what a real policy set needs (the
+    10,000-rule benchmark set is one 1.9 MB file of about 110,000 nodes, 6 levels deep)."""
+
+    #: Largest file, in bytes; checked before the file is read.
+    max_file_bytes: int = 4 * MiB
+    #: Most aliases (`*name`) in one document.
+    max_aliases: int = 1_000
+    #: Most nodes once aliases are expanded (see the module docstring for how they count).
+    max_nodes: int = 500_000
+    #: Deepest nesting of mappings and sequences, aliases expanded.
+    max_depth: int = 64
+    #: Longest scalar (key or value), in characters.
+    max_scalar_chars: int = 64 * 1024
+
+
+DEFAULT_LIMITS: YamlLimits = YamlLimits()
+
+
+def read_limited(path: Path, max_bytes: int) -> bytes:
+    """A file's bytes, refused (YamlLimitError) when larger than `max_bytes`: the size is
+    checked before reading, and at most one byte more is read, so neither a huge file nor
+    one that grows while it is read is ever held whole. OSError passes through."""
+    with path.open("rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > max_bytes:
+            raise YamlLimitError(None, too_big(size, max_bytes))
+        content = handle.read(max_bytes + 1)
+    if len(content) > max_bytes:
+        raise YamlLimitError(None, too_big(None, max_bytes))
+    return content
+
+
+def too_big(size: int | None, max_bytes: int) -> str:
+    actual = f"{size:,} bytes" if size is not None else "it grew while being read"
+    return f"file too large ({actual}; the limit is {max_bytes:,} bytes)"
 
 
 @dataclass(slots=True)
@@ -69,11 +123,12 @@ class YamlProblem:
     message: str
 
 
-def parse(text: str) -> tuple[Any, Lines, list[YamlProblem]]:
-    """Parse one YAML document. Raises yaml.YAMLError on syntax errors (with a mark)."""
+def parse(text: str, limits: YamlLimits = DEFAULT_LIMITS) -> tuple[Any, Lines, list[YamlProblem]]:
+    """Parse one YAML document. Raises yaml.YAMLError on syntax errors (with a mark) and
+    YamlLimitError when the document crosses one of `limits`."""
     loader = _Loader(text)
     try:
-        return _Builder(loader).build()
+        return _Builder(loader, limits).build()
     finally:
         loader.dispose()
 
@@ -109,6 +164,7 @@ class _Origin:
     item_marks: list[Any] | None = None
     tag: str | None = None  # a scalar's resolved tag: an anchored `<<` key is still a merge
     done: bool = False  # False while its own node is being read (an alias then is a cycle)
+    height: int = 0  # how many levels of mappings and sequences it holds, aliases expanded
 
 
 @dataclass(slots=True)
@@ -132,13 +188,18 @@ class _Frame:
     key_line: int = 0
     key_mode: int = _KEEP
     merges: list[tuple[dict[Any, Any], list[tuple[PathKey, int]]]] | None = None
+    height: int = 1  # levels below and including this one, for the depth limit
 
 
 class _Builder:
     """Builds one document's data and line map from the parser's events, one at a time."""
 
-    def __init__(self, loader: Any) -> None:
+    def __init__(self, loader: Any, limits: YamlLimits) -> None:
         self.loader = loader
+        self.limits = limits
+        self.work = 0  # nodes and recorded lines so far, aliases expanded (max_nodes)
+        self.aliases = 0
+        self.mark: Any = None  # where the event being read starts, for limit errors
         self.lines = Lines()
         self.problems: list[YamlProblem] = []
         self.stack: list[_Frame] = []
@@ -173,6 +234,9 @@ class _Builder:
         kind = type(event)
         if kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
             return self.close()
+        self.mark = event.start_mark
+        if kind is yaml.ScalarEvent:
+            self.check_scalar(event)
         parent = self.stack[-1] if self.stack else None
         if parent is not None and parent.expecting_key and isinstance(parent.value, dict):
             self.read_key(parent, event)
@@ -183,14 +247,22 @@ class _Builder:
             origin = _Origin(self.scalar(event, tag), event.start_mark, tag=tag, done=True)
             if event.anchor is not None:
                 self.define(event.anchor, origin)
+            self.spend(1)
             self.record(path, line, shadow)
             return self.attach(parent, origin, on_done)
         if kind is yaml.AliasEvent:
             origin = self.alias(event)
+            if len(self.stack) + origin.height > self.limits.max_depth:
+                self.too_deep()
+            # Paid for in full before a single line of the expansion is copied.
+            self.spend(1 + len(origin.lines))
             self.record(path, line, shadow)
             for relative, relative_line in origin.lines:
                 self.record((*path, *relative), relative_line, shadow)
             return self.attach(parent, origin, on_done)
+        if len(self.stack) >= self.limits.max_depth:
+            self.too_deep()
+        self.spend(1)
         self.record(path, line, shadow)
         self.open(event, path, shadow, report, on_done)
         return False, None
@@ -235,13 +307,14 @@ class _Builder:
             self.recorders = frame.outer_recorders
         origin = frame.anchor or _Origin(mark=frame.mark)
         origin.value, origin.lines, origin.item_marks = value, lines, frame.item_marks
-        origin.done = True
+        origin.done, origin.height = True, frame.height
         return self.attach(self.stack[-1] if self.stack else None, origin, frame.on_done)
 
     def attach(self, parent: _Frame | None, origin: _Origin, mode: int) -> tuple[bool, Any]:
         """Hand a complete value to its parent (or return it: the document's root)."""
         if parent is None:
             return True, origin.value
+        parent.height = max(parent.height, origin.height + 1)
         if isinstance(parent.value, list):
             parent.value.append(origin.value)
         elif mode == _AS_KEY:
@@ -273,6 +346,9 @@ class _Builder:
             # A mapping or sequence as a key: report it, then read it (anchors inside it may
             # be used later) and drop it with its value.
             self.problem(frame, line, frame.path, "mapping keys must be text")
+            if len(self.stack) >= self.limits.max_depth:
+                self.too_deep()
+            self.spend(1)
             outer_recorders, self.recorders = self.recorders, []
             self.open(event, frame.path, True, False, _AS_KEY)
             self.stack[-1].outer_recorders = outer_recorders
@@ -342,6 +418,7 @@ class _Builder:
                 result[key] = value
                 source_of[key] = number
         for number, (_, source_lines) in enumerate(frame.merges):
+            self.spend(len(source_lines))
             for relative, line in source_lines:
                 key = relative[0]
                 if source_of.get(key) == number and key not in explicit:
@@ -383,6 +460,9 @@ class _Builder:
         return origin
 
     def alias(self, event: Any) -> _Origin:
+        self.aliases += 1
+        if self.aliases > self.limits.max_aliases:
+            self.exceeded(f"more than {self.limits.max_aliases:,} aliases")
         origin = self.anchors.get(event.anchor)
         if origin is None:
             message = f"found undefined alias {event.anchor!r}"
@@ -391,6 +471,32 @@ class _Builder:
             message = "found an alias inside the node it names (a cycle)"
             raise ConstructorError(None, None, message, event.start_mark)
         return origin
+
+    # ----------------------------------------------------------------- limits
+
+    def spend(self, nodes: int) -> None:
+        """Count `nodes` more, once for the document and once for every anchor or merge
+        recording them (each keeps its own copy of their lines)."""
+        self.work += nodes * (1 + len(self.recorders))
+        if self.work > self.limits.max_nodes:
+            self.exceeded(
+                f"more than {self.limits.max_nodes:,} nodes once aliases are expanded "
+                "(an alias counts every node of what it names)"
+            )
+
+    def check_scalar(self, event: Any) -> None:
+        if len(event.value) > self.limits.max_scalar_chars:
+            self.exceeded(
+                f"a scalar of {len(event.value):,} characters "
+                f"(more than {self.limits.max_scalar_chars:,})"
+            )
+
+    def too_deep(self) -> None:
+        self.exceeded(f"nested more than {self.limits.max_depth} levels deep")
+
+    def exceeded(self, what: str) -> None:
+        line = self.mark.line + 1 if self.mark is not None else None
+        raise YamlLimitError(line, f"YAML limit exceeded: {what}")
 
     # ----------------------------------------------------------------- lines and problems
 
