@@ -17,6 +17,7 @@ import base64
 import binascii
 import hashlib
 import json
+import sqlite3
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -86,13 +87,45 @@ def _sqlite_on_begin(connection: sa.Connection) -> None:
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
-    """An engine for `url`: SQLite (WAL, busy_timeout, BEGIN IMMEDIATE) or PostgreSQL."""
+def _sqlite_read_only_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # No journal-mode change (that is a write) and every statement refused if it writes.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA query_only = ON")
+    cursor.close()
+
+
+def _postgres_read_only_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+    cursor.close()
+    dbapi_connection.commit()
+
+
+def safe_url(url: str) -> str:
+    """`url` as it may be shown: any password replaced (error messages, logs)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        from jiragate.redaction import redact_text
+
+        return redact_text(url)
+
+
+def make_engine(url: str | None = None, *, echo: bool = False, read_only: bool = False) -> Engine:
+    """An engine for `url`: SQLite (WAL, busy_timeout, BEGIN IMMEDIATE) or PostgreSQL.
+
+    `read_only=True` (the audit CLI) never creates anything: a missing SQLite file is a
+    StoreError instead of a new empty database, and every session refuses writes.
+    Error messages show the URL without its password.
+    """
     url = _normalize_url(url or DEFAULT_URL)
     try:
         parsed = make_url(url)
     except sa.exc.ArgumentError as exc:
-        raise StoreError(f"invalid database URL {url!r}: {exc}") from exc
+        raise StoreError(f"invalid database URL {safe_url(url)!r}: {type(exc).__name__}") from None
+    shown = parsed.render_as_string(hide_password=True)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         if parsed.database in (None, "", ":memory:"):
@@ -100,6 +133,8 @@ def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
                 "in-memory SQLite is not supported (each connection would see its own "
                 "database); use a file, e.g. sqlite:///./jiragate.db"
             )
+        if read_only:
+            return _sqlite_read_only_engine(parsed, echo=echo)
         engine = sa.create_engine(
             parsed,
             echo=echo,
@@ -111,12 +146,34 @@ def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
         return engine
     if backend == "postgresql":
         if parsed.get_driver_name() != "psycopg":
-            raise StoreError(f"use the psycopg 3 driver: postgresql+psycopg://… (got {url!r})")
-        return sa.create_engine(parsed, echo=echo, pool_pre_ping=True)
+            raise StoreError(f"use the psycopg 3 driver: postgresql+psycopg://… (got {shown!r})")
+        engine = sa.create_engine(parsed, echo=echo, pool_pre_ping=True)
+        if read_only:
+            event.listen(engine, "connect", _postgres_read_only_on_connect)
+        return engine
     raise StoreError(
-        f"unsupported database {backend!r} in {url!r}: "
+        f"unsupported database {backend!r} in {shown!r}: "
         "use sqlite:///path/to/file.db or postgresql+psycopg://user@host/db"
     )
+
+
+def _sqlite_read_only_engine(parsed: sa.URL, *, echo: bool) -> Engine:
+    path = Path(parsed.database or "")
+    if not path.is_file():
+        raise StoreError(f"no SQLite database at {str(path)!r} (nothing was created)")
+    # mode=ro: SQLite itself refuses to create or write the file.
+    uri = f"file:{path.resolve().as_posix()}?mode=ro"
+    engine = sa.create_engine(
+        "sqlite://",
+        echo=echo,
+        poolclass=sa.pool.NullPool,
+        creator=lambda: sqlite3.connect(
+            uri, uri=True, check_same_thread=False, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000
+        ),
+    )
+    event.listen(engine, "connect", _sqlite_read_only_on_connect)
+    event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
+    return engine
 
 
 def init_db(engine: Engine) -> None:
