@@ -79,9 +79,7 @@ def _audit_arguments(parser: argparse.ArgumentParser) -> None:
             default=argparse.SUPPRESS,
             help="YAML or JSON settings file (env JIRAGATE_CONFIG)",
         )
-        sub.add_argument(
-            "--database-url", default=argparse.SUPPRESS, help="the database to read"
-        )
+        sub.add_argument("--database-url", default=argparse.SUPPRESS, help="the database to read")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -97,7 +95,9 @@ def _settings(args: argparse.Namespace, **overrides: Any) -> Any:
     try:
         return Settings.from_file(args.config, **overrides)
     except (ValidationError, ValueError, OSError) as exc:
-        print(f"jiragate: invalid settings: {exc}", file=sys.stderr)
+        from jiragate.redaction import redact_text
+
+        print(f"jiragate: invalid settings: {redact_text(str(exc))}", file=sys.stderr)
         raise SystemExit(2) from exc
 
 
@@ -110,6 +110,7 @@ def _serve(args: argparse.Namespace) -> int:
     from jiragate.api.app import create_app
     from jiragate.errors import JiragateError
     from jiragate.gateway import Gateway
+    from jiragate.redaction import install_log_redaction, redact_text
 
     overrides = {"run_worker": False} if args.no_worker else {}
     settings = _settings(args, **overrides)
@@ -118,19 +119,22 @@ def _serve(args: argparse.Namespace) -> int:
         # setting or database URL stops the start with one clear line, not a traceback.
         gateway = Gateway.build(settings)
     except JiragateError as exc:
-        print(f"jiragate: cannot start: {exc}", file=sys.stderr)
+        print(f"jiragate: cannot start: {redact_text(str(exc))}", file=sys.stderr)
         return 2
     if args.workers < 1:
         print("jiragate: --workers must be at least 1", file=sys.stderr)
         return 2
     if args.workers == 1:
-        uvicorn.run(
+        config = uvicorn.Config(
             create_app(settings, gateway=gateway),
             host=args.host,
             port=args.port,
             access_log=not args.no_access_log,
         )
-        return 0
+        install_log_redaction()  # after uvicorn.Config configured logging, before any request
+        server = uvicorn.Server(config)
+        server.run()
+        return 0 if server.started else 3  # 3: uvicorn's own "could not start" (port taken)
     import asyncio
 
     asyncio.run(gateway.aclose())  # each worker process builds its own
@@ -179,13 +183,14 @@ def _worker(args: argparse.Namespace) -> int:
 
     from jiragate.errors import JiragateError
     from jiragate.gateway import Gateway
+    from jiragate.redaction import install_log_redaction, redact_text
 
     settings = _settings(args)
-
+    install_log_redaction()
     try:
         gateway = Gateway.build(settings)
     except JiragateError as exc:
-        print(f"jiragate: cannot start: {exc}", file=sys.stderr)
+        print(f"jiragate: cannot start: {redact_text(str(exc))}", file=sys.stderr)
         return 2
 
     async def main() -> None:
@@ -245,7 +250,7 @@ def _audit_verb(args: argparse.Namespace, engine: Any, anchor: Any, url: str) ->
 
     from jiragate.errors import StoreError
     from jiragate.store import export_jsonl, verify
-    from jiragate.store.db import safe_url
+    from jiragate.store.db import database_error_text, safe_url
 
     shown = safe_url(url)
     try:
@@ -261,16 +266,9 @@ def _audit_verb(args: argparse.Namespace, engine: Any, anchor: Any, url: str) ->
             with args.output.open("w", encoding="utf-8") as fp:
                 count = export_jsonl(engine, fp, since=args.since)
     except sa.exc.SQLAlchemyError as exc:
-        raise StoreError(f"cannot read the audit trail: {type(exc).__name__}: {_orig(exc)}") from None
+        raise StoreError(f"cannot read the audit trail: {database_error_text(exc)}") from None
     print(f"exported {count} events", file=sys.stderr)
     return 0
-
-
-def _orig(exc: Exception) -> str:
-    from jiragate.redaction import redact_text
-
-    first_line = str(getattr(exc, "orig", None) or exc).strip().splitlines()[:1]
-    return redact_text(first_line[0] if first_line else "")
 
 
 def _audit_database_url(args: argparse.Namespace) -> str | None:

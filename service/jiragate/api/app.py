@@ -30,6 +30,7 @@ from jiragate.errors import (
     StoreError,
 )
 from jiragate.gateway import Gateway
+from jiragate.redaction import install_log_redaction
 from jiragate.settings import Settings
 from jiragate.web import mount_inbox
 
@@ -228,6 +229,8 @@ def create_app(settings: Settings, *, gateway: Gateway | None = None) -> FastAPI
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Logging is configured by now (uvicorn does it before the lifespan starts).
+        install_log_redaction()
         # The app owns the gateway either way: its HTTP clients live on this event loop.
         app.state.gateway = gateway or Gateway.build(settings)
         stop = asyncio.Event()

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, col, select
 
+from jiragate.redaction import redact_value
 from jiragate.store.models import AuditEvent, new_id, utcnow
 
 GENESIS_HASH = "0" * 64
@@ -195,7 +196,8 @@ def append(
         action_id=action_id,
         actor=actor,
         type=type,
-        data=_jsonable(data or {}),
+        # Masked before hashing, so the chain covers exactly what is stored.
+        data=_jsonable(redact_value(data or {})),
         prev_hash=GENESIS_HASH if last is None else last.hash,
         hash="",
     )

@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from jiragate.errors import IdempotencyConflictError, StoreError
+from jiragate.redaction import redact_text, redact_value
 from jiragate.store import audit
 from jiragate.store.audit import AuditNote, canonical_json, insert_row
 from jiragate.store.models import (
@@ -108,8 +109,6 @@ def safe_url(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
     except sa.exc.ArgumentError:
-        from jiragate.redaction import redact_text
-
         return redact_text(url)
 
 
@@ -176,6 +175,27 @@ def _sqlite_read_only_engine(parsed: sa.URL, *, echo: bool) -> Engine:
     return engine
 
 
+def database_error_text(exc: BaseException) -> str:
+    """A database driver's complaint in one line, with any credential masked: the driver's
+    message names the host and user, and a DSN may carry a password."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return redact_text(first)
+
+
+def open_engine(url: str) -> Engine:
+    """`make_engine` and `init_db`, any failure a StoreError without the URL's password."""
+    engine = make_engine(url)
+    try:
+        init_db(engine)
+    except sa.exc.SQLAlchemyError as exc:
+        engine.dispose()
+        raise StoreError(
+            f"cannot open the database {safe_url(url)}: {database_error_text(exc)}"
+        ) from None
+    return engine
+
+
 def init_db(engine: Engine) -> None:
     """Bring the schema to the newest migration (safe to call from every replica at start)."""
     config = Config()
@@ -238,8 +258,8 @@ class FinishedRun:
             started_at=self.started_at,
             finished_at=finished_at,
             outcome=self.outcome,
-            result_json=dict(self.result) if self.result is not None else None,
-            error=self.error,
+            result_json=_clean_result(self.result),
+            error=_clean_error(self.error),
         )
 
 
@@ -281,6 +301,17 @@ def _statuses(values: Collection[ActionStatus | str]) -> list[ActionStatus]:
         raise ValueError(f"{exc}; known statuses: {known}") from exc
 
 
+def _clean_error(error: str | None) -> str | None:
+    """An error as stored: it is built from Jira's or Cheqpoint's answers, which an echoing
+    upstream can fill with our own credentials."""
+    return None if error is None else redact_text(error)
+
+
+def _clean_result(result: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    cleaned: dict[str, Any] | None = None if result is None else redact_value(dict(result))
+    return cleaned
+
+
 def compare_and_set_status(
     session: Session,
     action_id: str,
@@ -302,6 +333,10 @@ def compare_and_set_status(
             f"cannot set {', '.join(unknown)} on an action; settable: "
             f"{', '.join(sorted(_SETTABLE_COLUMNS))}"
         )
+    if "error" in fields:
+        fields["error"] = _clean_error(fields["error"])
+    if "result_json" in fields:
+        fields["result_json"] = _clean_result(fields["result_json"])
     allowed = _statuses(from_statuses)
     if not allowed:
         raise ValueError("from_statuses must name at least one status")
@@ -415,8 +450,8 @@ class Store:
             record.attempts = 1
         if finished is not None:
             record.status = ActionStatus(finished.status)
-            record.result_json = dict(finished.result) if finished.result is not None else None
-            record.error = finished.error
+            record.result_json = _clean_result(finished.result)
+            record.error = _clean_error(finished.error)
             record.attempts = 1
         try:
             with self.transaction() as session:
@@ -668,8 +703,8 @@ class Store:
             started_at=started_at or self.clock(),
             finished_at=finished_at,
             outcome=outcome,
-            result_json=dict(result) if result is not None else None,
-            error=error,
+            result_json=_clean_result(result),
+            error=_clean_error(error),
         )
         with self.transaction() as session:
             session.add(execution)
@@ -690,8 +725,8 @@ class Store:
                 .values(
                     finished_at=self.clock(),
                     outcome=outcome,
-                    result_json=dict(result) if result is not None else None,
-                    error=error,
+                    result_json=_clean_result(result),
+                    error=_clean_error(error),
                 )
                 .execution_options(synchronize_session=False)
             )
@@ -714,7 +749,7 @@ class Store:
         audit event. Returns the updated action, or None when the worker had lost its claim
         (the execution row is finished anyway: it happened)."""
         now = self.clock()
-        result_json = dict(result) if result is not None else None
+        result_json, error = _clean_result(result), _clean_error(error)
         with self.transaction() as session:
             session.execute(
                 sa.update(Execution)
