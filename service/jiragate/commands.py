@@ -51,16 +51,35 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
             help="run the scripted walkthrough, print it, and exit (used in CI)",
         )
     elif name == "audit":
-        verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
-        verify = verbs.add_parser("verify", help="check the hash chain; exit 1 if broken")
-        verify.add_argument(
-            "--expect-head", help="the head hash you anchored earlier (detects a deleted tail)"
+        _audit_arguments(parser)
+
+
+def _audit_arguments(parser: argparse.ArgumentParser) -> None:
+    # Where the database is may be said before the verb or after it; after it wins. The
+    # verbs' copies default to SUPPRESS so they never overwrite a value given before the verb.
+    parser.add_argument(
+        "--database-url", help="the database to read (instead of the config's database_url)"
+    )
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+    verify = verbs.add_parser("verify", help="check the hash chain; exit 1 if broken")
+    verify.add_argument(
+        "--expect-head",
+        metavar="SEQ:HASH",
+        help="a head recorded earlier (as printed by `audit head` or `audit verify`): the "
+        "chain must still hold it at that position; events appended since are fine",
+    )
+    verbs.add_parser("head", help="print the head as SEQ:HASH, to record outside the database")
+    export = verbs.add_parser("export", help="write every event as JSON Lines")
+    export.add_argument("--since", type=int, default=None, help="only events after this seq")
+    export.add_argument("--output", "-o", type=Path, default=None, help="file (default stdout)")
+    for sub in (verify, verbs.choices["head"], export):
+        sub.add_argument(
+            "--config",
+            type=Path,
+            default=argparse.SUPPRESS,
+            help="YAML or JSON settings file (env JIRAGATE_CONFIG)",
         )
-        export = verbs.add_parser("export", help="write every event as JSON Lines")
-        export.add_argument("--since", type=int, default=None, help="only events after this seq")
-        export.add_argument("--output", "-o", type=Path, default=None, help="file (default stdout)")
-        for sub in (verify, export):
-            sub.add_argument("--database-url", help="override the configured database URL")
+        sub.add_argument("--database-url", default=argparse.SUPPRESS, help="the database to read")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,7 +95,9 @@ def _settings(args: argparse.Namespace, **overrides: Any) -> Any:
     try:
         return Settings.from_file(args.config, **overrides)
     except (ValidationError, ValueError, OSError) as exc:
-        print(f"jiragate: invalid settings: {exc}", file=sys.stderr)
+        from jiragate.redaction import redact_text
+
+        print(f"jiragate: invalid settings: {redact_text(str(exc))}", file=sys.stderr)
         raise SystemExit(2) from exc
 
 
@@ -89,6 +110,7 @@ def _serve(args: argparse.Namespace) -> int:
     from jiragate.api.app import create_app
     from jiragate.errors import JiragateError
     from jiragate.gateway import Gateway
+    from jiragate.redaction import install_log_redaction, redact_text
 
     overrides = {"run_worker": False} if args.no_worker else {}
     settings = _settings(args, **overrides)
@@ -97,19 +119,22 @@ def _serve(args: argparse.Namespace) -> int:
         # setting or database URL stops the start with one clear line, not a traceback.
         gateway = Gateway.build(settings)
     except JiragateError as exc:
-        print(f"jiragate: cannot start: {exc}", file=sys.stderr)
+        print(f"jiragate: cannot start: {redact_text(str(exc))}", file=sys.stderr)
         return 2
     if args.workers < 1:
         print("jiragate: --workers must be at least 1", file=sys.stderr)
         return 2
     if args.workers == 1:
-        uvicorn.run(
+        config = uvicorn.Config(
             create_app(settings, gateway=gateway),
             host=args.host,
             port=args.port,
             access_log=not args.no_access_log,
         )
-        return 0
+        install_log_redaction()  # after uvicorn.Config configured logging, before any request
+        server = uvicorn.Server(config)
+        server.run()
+        return 0 if server.started else 3  # 3: uvicorn's own "could not start" (port taken)
     import asyncio
 
     asyncio.run(gateway.aclose())  # each worker process builds its own
@@ -165,13 +190,14 @@ def _worker(args: argparse.Namespace) -> int:
 
     from jiragate.errors import JiragateError
     from jiragate.gateway import Gateway
+    from jiragate.redaction import install_log_redaction, redact_text
 
     settings = _settings(args)
-
+    install_log_redaction()
     try:
         gateway = Gateway.build(settings)
     except JiragateError as exc:
-        print(f"jiragate: cannot start: {exc}", file=sys.stderr)
+        print(f"jiragate: cannot start: {redact_text(str(exc))}", file=sys.stderr)
         return 2
 
     async def main() -> None:
@@ -198,24 +224,75 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from jiragate.store import export_jsonl, make_engine, verify
+    from jiragate.errors import StoreError
+    from jiragate.store import Anchor, make_engine
 
-    url = args.database_url or _settings(args).database_url
-    engine = make_engine(url)
+    anchor = None
+    if getattr(args, "expect_head", None) is not None:
+        try:
+            anchor = Anchor.parse(args.expect_head)
+        except ValueError as exc:
+            return _audit_error(f"--expect-head: {exc}")
+    url = _audit_database_url(args)
+    if url is None:
+        return _audit_error(
+            "no database to read: pass --config FILE or --database-url URL "
+            "(or set JIRAGATE_CONFIG or JIRAGATE_DATABASE_URL)"
+        )
     try:
-        if args.verb == "verify":
-            report = verify(engine, expect_head=args.expect_head)
-            print(report)
+        # Read-only: verifying never creates a database, a table or a migration.
+        engine = make_engine(url, read_only=True)
+    except StoreError as exc:
+        return _audit_error(str(exc))
+    try:
+        return _audit_verb(args, engine, anchor, url)
+    except StoreError as exc:
+        return _audit_error(str(exc))
+    finally:
+        engine.dispose()
+
+
+def _audit_verb(args: argparse.Namespace, engine: Any, anchor: Any, url: str) -> int:
+    import sqlalchemy as sa
+
+    from jiragate.errors import StoreError
+    from jiragate.store import export_jsonl, verify
+    from jiragate.store.db import database_error_text, safe_url
+
+    shown = safe_url(url)
+    try:
+        if not sa.inspect(engine).has_table("audit_events"):
+            raise StoreError(f"{shown} has no audit trail (no audit_events table)")
+        if args.verb in ("verify", "head"):
+            report = verify(engine, expect_head=anchor)
+            print(report.head if args.verb == "head" and report.ok else report)
             return 0 if report.ok else 1
         if args.output is None:
             count = export_jsonl(engine, sys.stdout, since=args.since)
         else:
             with args.output.open("w", encoding="utf-8") as fp:
                 count = export_jsonl(engine, fp, since=args.since)
-        print(f"exported {count} events", file=sys.stderr)
-        return 0
-    finally:
-        engine.dispose()
+    except sa.exc.SQLAlchemyError as exc:
+        raise StoreError(f"cannot read the audit trail: {database_error_text(exc)}") from None
+    print(f"exported {count} events", file=sys.stderr)
+    return 0
+
+
+def _audit_database_url(args: argparse.Namespace) -> str | None:
+    """--database-url, else the settings' (from --config and/or JIRAGATE_* variables); None
+    when nothing says where the database is (the default ./jiragate.db is not assumed)."""
+    if args.database_url:
+        return str(args.database_url)
+    if args.config is None and not any(
+        os.environ.get(name) for name in ("JIRAGATE_CONFIG", "JIRAGATE_DATABASE_URL")
+    ):
+        return None
+    return str(_settings(args).database_url)
+
+
+def _audit_error(message: str) -> int:
+    print(f"jiragate audit: {message}", file=sys.stderr)
+    return 2
 
 
 # --------------------------------------------------------------------------- demo

@@ -19,6 +19,7 @@ JiragateError
 │   ├── JiraConfigError         the Jira connection settings are missing or malformed
 │   ├── JiraLookupError         a name the action relies on (sprint, field) is not in Jira
 │   └── JiraUnsupportedError    the action has no equivalent on this Jira flavour
+├── SettingsError               the settings are invalid (names the field, never echoes a value)
 ├── OpenAPISpecError            a shipped Jira OpenAPI spec file is missing or unreadable
 └── StoreError                  the database failed or refused a write
     └── IdempotencyConflictError  an Idempotency-Key was reused with another body
@@ -34,6 +35,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from jiragate.redaction import redact_text
 
 
 class JiragateError(Exception):
@@ -166,7 +169,8 @@ class ApprovalBackendError(ApprovalError):
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
         self.status = status
-        super().__init__(message)
+        # Built from Cheqpoint's answers, which may echo our request headers back.
+        super().__init__(redact_text(message))
 
 
 class DecisionRefusedError(ApprovalError):
@@ -200,8 +204,9 @@ class JiraHTTPError(JiraError):
         self.status = status
         self.method = method
         self.path = path
-        self.error_messages = list(error_messages)
-        self.errors = dict(errors or {})
+        # Jira's own words, minus any credential an echoing proxy or server put in them.
+        self.error_messages = [redact_text(str(m)) for m in error_messages]
+        self.errors = {redact_text(str(k)): redact_text(str(v)) for k, v in (errors or {}).items()}
         self.ticket_index = ticket_index
         detail = "; ".join([*self.error_messages, *(f"{k}: {v}" for k, v in self.errors.items())])
         which = f" (ticket #{ticket_index})" if ticket_index is not None else ""
@@ -228,7 +233,7 @@ class JiraTransportError(JiraError):
 
     def __init__(self, message: str, *, outcome_unknown: bool = False) -> None:
         self.outcome_unknown = outcome_unknown
-        super().__init__(message)
+        super().__init__(redact_text(message))
 
 
 class TransitionUnavailableError(JiraError):
@@ -255,6 +260,11 @@ class JiraLookupError(JiraError):
 
 class JiraUnsupportedError(JiraError):
     """The action has no equivalent on the configured Jira flavour (e.g. archive on DC)."""
+
+
+class SettingsError(JiragateError, ValueError):
+    """The settings (config file, JIRAGATE_* variables) are invalid. The message names each
+    field at fault and why, and never repeats the value given: it may be a secret."""
 
 
 class OpenAPISpecError(JiragateError):

@@ -217,11 +217,12 @@ class Gateway:
         jira_transport: Any = None,
         cheqpoint_transport: Any = None,
     ) -> Gateway:
-        from jiragate.store import init_db, make_engine
+        from jiragate.redaction import register_secrets
+        from jiragate.store.db import open_engine
 
+        register_secrets(settings.secrets())  # every log line and stored text masks them
         metrics = Metrics()
-        engine = make_engine(settings.database_url)
-        init_db(engine)
+        engine = open_engine(settings.database_url)
         policies = PolicyHolder(settings.policy_dir, metrics)
         adapter = JiraAdapter(settings.jira.to_config(), transport=jira_transport)
         clients: dict[str, CheqpointClient] = {}

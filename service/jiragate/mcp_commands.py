@@ -42,7 +42,9 @@ def _load_settings(config: Path | None) -> Any:
     try:
         return Settings.from_file(config)
     except (ValidationError, ValueError, OSError) as exc:
-        raise SystemExit(_fail(f"invalid settings: {exc}")) from exc
+        from jiragate.redaction import redact_text
+
+        raise SystemExit(_fail(f"invalid settings: {redact_text(str(exc))}")) from exc
 
 
 def resolve_agent(settings: Any, key: str | None) -> str:

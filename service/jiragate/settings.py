@@ -8,28 +8,48 @@ values ("changeme", "secret", …) are refused at start-up rather than discovere
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import hmac
 import json
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
 
 import yaml
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from jiragate.errors import YamlLimitError
+from jiragate.errors import SettingsError, YamlLimitError
 from jiragate.jira.config import JiraConfig
 from jiragate.policy.yamlsource import DEFAULT_LIMITS, parse, read_limited
+from jiragate.redaction import redact_text, register_secrets
 
 _PLACEHOLDERS = {"changeme", "change-me", "secret", "password", "todo", "xxx", "placeholder"}
 
 
 def _refuse_placeholder(value: SecretStr | None, what: str) -> SecretStr | None:
     if value is not None and value.get_secret_value().strip().lower() in _PLACEHOLDERS:
-        raise ValueError(f"{what} is a placeholder ({value.get_secret_value()!r}); set a real one")
+        raise ValueError(f"{what} is a placeholder (like 'changeme'); set a real one")
     return value
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """Each problem as `field.path: why`, without the input value pydantic would echo (a
+    rejected API key or database URL is still a secret)."""
+    problems = []
+    for error in exc.errors(include_input=False, include_url=False):
+        where = ".".join(str(part) for part in error["loc"]) or "settings"
+        problems.append(f"{where}: {redact_text(error['msg'])}")
+    return "; ".join(problems)
 
 
 def default_policy_dir() -> Path:
@@ -208,15 +228,23 @@ class Settings(BaseSettings):
 
     @classmethod
     def from_file(cls, path: str | Path | None, **overrides: Any) -> Settings:
-        """Settings from a YAML/JSON file (optional), then the environment on top."""
+        """Settings from a YAML/JSON file (optional), then the environment on top.
+
+        Invalid settings raise `SettingsError` (a ValueError) naming the fields, never their
+        values; valid ones register their secrets for redaction (jiragate.redaction)."""
         data: dict[str, Any] = {}
         if path is not None:
             loaded = _read_config(Path(path))
             if not isinstance(loaded, dict):
-                raise ValueError(f"{path}: the config file must hold a mapping")
+                raise SettingsError(f"{path}: the config file must hold a mapping")
             data = loaded
         data.update(overrides)
-        return cls(**data)
+        try:
+            settings = cls(**data)
+        except ValidationError as exc:
+            raise SettingsError(describe_validation_error(exc)) from None
+        register_secrets(settings.secrets())
+        return settings
 
     # ----------------------------------------------------------------- identities
 
@@ -240,12 +268,31 @@ class Settings(BaseSettings):
         ]
         values += [a.api_key for a in self.agents]
         values += [r.api_key for r in self.reviewers] + [r.password for r in self.reviewers]
-        return [v.get_secret_value() for v in values if v is not None]
+        found = [v.get_secret_value() for v in values if v is not None]
+        if self.jira.email and self.jira.api_token:  # the Basic header Jira Cloud is sent
+            pair = f"{self.jira.email}:{self.jira.api_token.get_secret_value()}"
+            found.append(base64.b64encode(pair.encode()).decode("ascii"))
+        password = _url_password(self.database_url)
+        if password:
+            found += [password, unquote(password)]
+        return found
+
+
+def _url_password(url: str) -> str | None:
+    """The password in a URL's userinfo, as written (percent-encoded), or None."""
+    try:
+        netloc = urlsplit(url).netloc
+    except ValueError:  # e.g. an unbalanced "[": not a URL any parser will use either
+        return None
+    userinfo, at, _ = netloc.rpartition("@")
+    if not at or ":" not in userinfo:
+        return None
+    return userinfo.partition(":")[2] or None
 
 
 def _read_config(path: Path) -> Any:
     """The config file's data, under the same bounds as a policy file (size, aliases,
-    expanded nodes, depth: docs/policies.md "Limits"); ValueError says what is wrong."""
+    expanded nodes, depth: docs/policies.md "Limits"); SettingsError says what is wrong."""
     try:
         text = read_limited(path, DEFAULT_LIMITS.max_file_bytes).decode("utf-8")
         if path.suffix == ".json":
@@ -253,11 +300,12 @@ def _read_config(path: Path) -> Any:
         # yamlsource gives yaml.safe_load's data, bounded; but where safe_load silently keeps
         # the last of two duplicate keys it keeps the first, so duplicates are refused.
         data, _, problems = parse(text, DEFAULT_LIMITS)
-    except (YamlLimitError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ValueError(f"{path}: {exc}") from exc
+    except (YamlLimitError, ValueError, yaml.YAMLError) as exc:
+        # A parser's message quotes the offending line: it may hold a secret.
+        raise SettingsError(f"{path}: not valid YAML/JSON: {redact_text(str(exc))}") from None
     if problems:
         listed = "; ".join(f"line {p.line}: {p.message}" for p in problems)
-        raise ValueError(f"{path}: {listed}")
+        raise SettingsError(f"{path}: {redact_text(listed)}")
     return data
 
 

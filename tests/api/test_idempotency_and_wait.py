@@ -134,4 +134,5 @@ def test_wait_without_a_decision_answers_pending(service: Service):
 def test_wait_out_of_range_is_refused(service: Service):
     response = service.agent.post("/v1/actions", params={"wait": -1}, json=seed_tickets())
     assert response.status_code == 422
-    assert response.json()["error"] == "invalid_request"
+    assert response.json()["error"] == "invalid_query"
+    assert response.json()["message"].startswith("wait: ")

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,7 +18,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jiragate import __version__
-from jiragate.api.deps import BodyError
+from jiragate.api.deps import BodyError, QueryError
 from jiragate.api.routes import actions, approvals, audit, cheqpoint_api, ops, policies, webhooks
 from jiragate.errors import (
     ActionError,
@@ -30,6 +30,7 @@ from jiragate.errors import (
     StoreError,
 )
 from jiragate.gateway import Gateway
+from jiragate.redaction import install_log_redaction
 from jiragate.settings import Settings
 from jiragate.web import mount_inbox
 
@@ -49,7 +50,7 @@ class BodyLimitMiddleware:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._too_large(send, int(declared))
+            await self._too_large(scope, send, int(declared))
             return
         seen = 0
 
@@ -66,13 +67,12 @@ class BodyLimitMiddleware:
 
         await self.app(scope, limited, send)
 
-    async def _too_large(self, send: Send, size: int) -> None:
-        response = JSONResponse(
-            {
-                "error": "body_too_large",
-                "message": f"request body is {size} bytes; the limit is {self.max_bytes}",
-            },
-            status_code=413,
+    async def _too_large(self, scope: Scope, send: Send, size: int) -> None:
+        response = error_response(
+            scope,
+            413,
+            "body_too_large",
+            f"request body is {size} bytes; the limit is {self.max_bytes}",
         )
         await response({"type": "http"}, _empty_receive, send)
 
@@ -83,6 +83,27 @@ async def _empty_receive() -> Message:
 
 def _json_error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": code, "message": message, **extra}, status_code=status)
+
+
+CHEQPOINT_PREFIX = "/api/"
+
+
+def error_response(
+    scope: Scope,
+    status: int,
+    code: str,
+    message: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    """The one error answer. Under `/api/` it is Cheqpoint's `{"error": "<message>"}` (what
+    the official SDK shows as the error); elsewhere Jiragate's `{"error": code, "message"}`."""
+    path = str(scope.get("path", ""))
+    if path.startswith(CHEQPOINT_PREFIX) or path == CHEQPOINT_PREFIX.rstrip("/"):
+        return JSONResponse({"error": message}, status_code=status, headers=headers)
+    body = {"error": code, "message": message, **extra}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 class McpOnFirstUse:
@@ -163,61 +184,94 @@ _DOMAIN_ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
 
 
 def _domain_handler(status: int, code: str) -> Any:
-    async def handle(_: Request, exc: Exception) -> JSONResponse:
-        return _json_error(status, code, str(exc))
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        return error_response(request.scope, status, code, str(exc))
 
     return handle
 
 
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "body_too_large",
+    422: "invalid_request",
+    503: "unavailable",
+}
+
+
+def _validation_problem(error: Mapping[str, Any]) -> tuple[bool, str]:
+    """(is it about a query parameter, `name: why[, got 'value']`). Query values are echoed
+    back to say what was wrong; header and body values are not (they may hold secrets)."""
+    where, *path = error["loc"]
+    name = ".".join(str(part) for part in path) or str(where)
+    if where == "query":
+        got = error.get("input")
+        shown = "" if got is None else f", got {str(got)[:100]!r}"
+        return True, f"{name}: {error['msg']}{shown}"
+    return False, f"{where}.{name}: {error['msg']}" if path else f"{name}: {error['msg']}"
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Every error is a JSON body naming what is wrong; nothing leaks a stack trace."""
+    """Every error is a JSON body naming what is wrong; nothing leaks a stack trace.
+
+    Every handler answers through `error_response`, which picks the envelope by path: the
+    Cheqpoint-compatible `/api/` speaks Cheqpoint's `{"error": "<message>"}`, everything else
+    `{"error": "<code>", "message": "<message>", ...}`. A new handler must do the same.
+    """
 
     @app.exception_handler(BodyError)
-    async def body_error(_: Request, exc: BodyError) -> JSONResponse:
+    async def body_error(request: Request, exc: BodyError) -> JSONResponse:
         code = "body_too_large" if exc.status == 413 else "invalid_body"
         if exc.status == 403:
             code = "forbidden"
-        return _json_error(exc.status, code, str(exc))
+        return error_response(request.scope, exc.status, code, str(exc))
+
+    @app.exception_handler(QueryError)
+    async def query_error(request: Request, exc: QueryError) -> JSONResponse:
+        return error_response(request.scope, 422, "invalid_query", str(exc))
 
     @app.exception_handler(ActionError)
-    async def action_error(_: Request, exc: ActionError) -> JSONResponse:
-        return JSONResponse(
-            exc.as_dict(), status_code=422 if exc.code == "invalid_details" else 400
-        )
+    async def action_error(request: Request, exc: ActionError) -> JSONResponse:
+        body = exc.as_dict()
+        status = 422 if exc.code == "invalid_details" else 400
+        extra = {k: v for k, v in body.items() if k not in ("error", "message")}
+        return error_response(request.scope, status, exc.code, str(exc), **extra)
 
     for error_class, status, code in _DOMAIN_ERRORS:
         app.add_exception_handler(error_class, _domain_handler(status, code))
 
     @app.exception_handler(sa.exc.OperationalError)
-    async def database_down(_: Request, exc: sa.exc.OperationalError) -> JSONResponse:
+    async def database_down(request: Request, exc: sa.exc.OperationalError) -> JSONResponse:
         log.error("database unavailable: %s", type(exc).__name__)
-        return _json_error(
-            503, "database_unavailable", "the database is unavailable; nothing was changed, retry"
+        return error_response(
+            request.scope,
+            503,
+            "database_unavailable",
+            "the database is unavailable; nothing was changed, retry",
         )
 
     # Starlette's HTTPException (FastAPI's is a subclass): the router's own 404/405 are
     # answered in the same JSON shape as ours.
     @app.exception_handler(HTTPException)
-    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        codes = {
-            401: "unauthorized",
-            403: "forbidden",
-            404: "not_found",
-            400: "bad_request",
-            405: "method_not_allowed",
-        }
-        return JSONResponse(
-            {"error": codes.get(exc.status_code, "error"), "message": str(exc.detail)},
-            status_code=exc.status_code,
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        return error_response(
+            request.scope,
+            exc.status_code,
+            _HTTP_CODES.get(exc.status_code, "error"),
+            str(exc.detail),
             headers=getattr(exc, "headers", None),
         )
 
     @app.exception_handler(RequestValidationError)
-    async def validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [
-            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
-        ]
-        return _json_error(422, "invalid_request", "; ".join(problems), problems=problems)
+    async def validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        found = [_validation_problem(error) for error in exc.errors()]
+        problems = [problem for _, problem in found]
+        code = "invalid_query" if found and all(q for q, _ in found) else "invalid_request"
+        return error_response(request.scope, 422, code, "; ".join(problems), problems=problems)
 
 
 def create_app(settings: Settings, *, gateway: Gateway | None = None) -> FastAPI:
@@ -228,6 +282,8 @@ def create_app(settings: Settings, *, gateway: Gateway | None = None) -> FastAPI
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Logging is configured by now (uvicorn does it before the lifespan starts).
+        install_log_redaction()
         # The app owns the gateway either way: its HTTP clients live on this event loop.
         app.state.gateway = gateway or Gateway.build(settings)
         stop = asyncio.Event()

@@ -145,6 +145,32 @@ ReviewerDep = Annotated[Principal, Depends(get_reviewer)]
 AdminDep = Annotated[Principal, Depends(get_admin)]
 
 
+# --------------------------------------------------------------------------- query parameters
+
+
+class QueryError(Exception):
+    """A query parameter has a value the route cannot use (answered 422 `invalid_query`).
+    The message names the parameter, the values it takes, and the value given."""
+
+    def __init__(self, name: str, expected: str, got: object) -> None:
+        self.name = name
+        super().__init__(f"{name}: expected {expected}, got {str(got)[:100]!r}")
+
+
+_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+
+
+def query_bool(request: Request, name: str, *, default: bool) -> bool:
+    """A boolean query parameter: true/false (or 1/0), any case."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    value = _BOOLEANS.get(raw.strip().lower())
+    if value is None:
+        raise QueryError(name, "true or false", raw)
+    return value
+
+
 # --------------------------------------------------------------------------- bodies
 
 

@@ -31,6 +31,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from jiragate.errors import ApprovalBackendError
+from jiragate.redaction import register_secrets
 
 DEFAULT_BASE_URL = "https://app.cheqpoint.co"
 SIGNATURE_HEADER = "x-cheqpoint-signature"
@@ -172,6 +173,7 @@ class CheqpointClient:
             raise ValueError("timeout must be positive and get_retries non-negative")
         self.base_url = base_url.rstrip("/")
         self._key = connection_key
+        register_secrets([connection_key])  # masked wherever Cheqpoint echoes it back
         self._timeout = timeout
         self._get_retries = get_retries
         self._retry_backoff = retry_backoff

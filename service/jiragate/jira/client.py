@@ -38,6 +38,7 @@ import httpx
 
 from jiragate.errors import JiraError, JiraHTTPError, JiraTransportError
 from jiragate.jira.config import JiraConfig
+from jiragate.redaction import register_secrets
 
 #: Called before every attempt with (method, path, query, json body) — tests capture requests.
 RequestHook = Callable[[str, str, Mapping[str, Any] | None, Any], None]
@@ -128,12 +129,16 @@ class JiraClient:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._clock = clock
+        credentials = auth_headers(config)
+        # Whatever Jira (or a proxy before it) echoes of these is masked in our errors and logs.
+        credential = credentials["Authorization"].partition(" ")[2]
+        register_secrets([config.api_token or "", config.personal_access_token or "", credential])
         self._http = httpx.AsyncClient(
             base_url=config.base,
             transport=transport,
             timeout=config.timeout,
             headers={
-                **auth_headers(config),
+                **credentials,
                 "Accept": "application/json",
                 "User-Agent": "jiragate",
             },

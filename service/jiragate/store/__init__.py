@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jiragate.store.audit import AuditNote, VerifyReport, export_jsonl, redact, verify
+from jiragate.store.audit import Anchor, AuditNote, VerifyReport, export_jsonl, redact, verify
 from jiragate.store.db import (
     DEFAULT_URL,
     ActionPage,
@@ -34,6 +34,7 @@ __all__ = [
     "ActionPage",
     "ActionRecord",
     "ActionStatus",
+    "Anchor",
     "ApprovalVote",
     "AuditEvent",
     "AuditNote",

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, col, select
 
+from jiragate.redaction import redact_value
 from jiragate.store.models import AuditEvent, new_id, utcnow
 
 GENESIS_HASH = "0" * 64
@@ -49,6 +50,38 @@ class AuditNote:
     data: Mapping[str, Any] = field(default_factory=dict)
 
 
+_ANCHOR = re.compile(r"#?(?P<seq>\d{1,19})(?::|\s+)(?P<hash>[0-9a-fA-F]{64})")
+_BARE_HASH = re.compile(r"[0-9a-fA-F]{64}")
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """A head recorded outside the database: event `seq` had hash `hash`.
+
+    Written `SEQ:HASH` (what `jiragate audit head` and `verify` print); `#SEQ HASH` is read
+    too. A bare `HASH` (seq None) is located by value: every hash commits to the whole chain
+    before it, so at most one position can hold it.
+    """
+
+    seq: int | None
+    hash: str
+
+    @classmethod
+    def parse(cls, text: str) -> Anchor:
+        text = text.strip()
+        if match := _ANCHOR.fullmatch(text):
+            return cls(int(match["seq"]), match["hash"].lower())
+        if _BARE_HASH.fullmatch(text):
+            return cls(None, text.lower())
+        raise ValueError(
+            f"expected an anchor SEQ:HASH (e.g. 42:{'ab' * 32}) or a 64-digit hex hash, "
+            f"got {text[:80]!r}"
+        )
+
+    def __str__(self) -> str:
+        return self.hash if self.seq is None else f"{self.seq}:{self.hash}"
+
+
 @dataclass(frozen=True, slots=True)
 class VerifyReport:
     """The outcome of `verify`. `first_bad_seq` is None when the chain is intact."""
@@ -59,11 +92,26 @@ class VerifyReport:
     head_hash: str
     first_bad_seq: int | None = None
     problem: str | None = None
+    #: The anchor checked, with the seq it was found at (None: no anchor given).
+    anchor: Anchor | None = None
+
+    @property
+    def head(self) -> str:
+        """The head as an anchor to record: `SEQ:HASH`."""
+        return f"{self.head_seq}:{self.head_hash}"
 
     def __str__(self) -> str:
-        if self.ok:
-            return f"audit chain OK: {self.checked} events, head #{self.head_seq} {self.head_hash}"
-        return f"audit chain BROKEN at seq {self.first_bad_seq}: {self.problem}"
+        if not self.ok:
+            return f"audit chain BROKEN at seq {self.first_bad_seq}: {self.problem}"
+        line = f"audit chain OK: {self.checked} events, head {self.head}"
+        if self.anchor is not None and self.anchor.seq is not None:
+            grown = self.head_seq - self.anchor.seq
+            line += (
+                f"\nanchor {self.anchor.seq}:{self.anchor.hash[:12]}… is still in the chain; "
+                f"{grown} event{'s' if grown != 1 else ''} appended since. "
+                f"Record the new head: {self.head}"
+            )
+        return line
 
 
 # --------------------------------------------------------------------------- hashing
@@ -148,7 +196,8 @@ def append(
         action_id=action_id,
         actor=actor,
         type=type,
-        data=_jsonable(data or {}),
+        # Masked before hashing, so the chain covers exactly what is stored.
+        data=_jsonable(redact_value(data or {})),
         prev_hash=GENESIS_HASH if last is None else last.hash,
         hash="",
     )
@@ -179,32 +228,28 @@ def _iter_events(engine: Engine, *, after: int = 0) -> Generator[AuditEvent, Non
             result.close()  # a server-side cursor on PostgreSQL: close it before the session
 
 
-def verify(engine: Engine, *, expect_head: str | None = None) -> VerifyReport:
+def verify(engine: Engine, *, expect_head: Anchor | str | None = None) -> VerifyReport:
     """Walk the chain from the first event; report the first event that breaks it.
 
-    `expect_head` is a head hash recorded earlier outside the database (see docs/audit.md):
-    without it, deleting the newest events is indistinguishable from never writing them.
+    `expect_head` is a head recorded earlier outside the database (see docs/audit.md):
+    without it, deleting the newest events is indistinguishable from never writing them. It
+    is a prefix check: the chain must still hold that event at that position with that hash;
+    events appended since are fine.
     """
+    anchor = Anchor.parse(expect_head) if isinstance(expect_head, str) else expect_head
     with closing(_iter_events(engine)) as events:
-        return _walk(events, expect_head=expect_head)
+        return _walk(events, anchor=anchor)
 
 
-def _walk(events: Iterator[AuditEvent], *, expect_head: str | None) -> VerifyReport:
+def _walk(events: Iterator[AuditEvent], *, anchor: Anchor | None) -> VerifyReport:
     expected_seq, prev_hash, checked = 1, GENESIS_HASH, 0
+    anchored_at: int | None = _genesis_position(anchor)
     for event in events:
-        problem: str | None = None
-        if event.seq != expected_seq:
-            if event.seq > expected_seq:
-                problem = f"events {expected_seq}..{event.seq - 1} are missing (deleted?)"
-            else:
-                problem = f"seq {event.seq} is out of order"
-        elif event.prev_hash != prev_hash:
-            problem = (
-                f"prev_hash does not match the hash of event {expected_seq - 1} "
-                "(an event before it was changed, removed or inserted)"
-            )
-        elif compute_hash(event) != event.hash:
-            problem = "its contents do not match its hash (the event was edited)"
+        problem = _link_problem(event, expected_seq, prev_hash)
+        if problem is None and anchor is not None:
+            problem = _anchor_problem(event, anchor)
+            if event.hash == anchor.hash:
+                anchored_at = event.seq
         if problem is not None:
             return VerifyReport(
                 ok=False,
@@ -213,21 +258,70 @@ def _walk(events: Iterator[AuditEvent], *, expect_head: str | None) -> VerifyRep
                 head_hash=prev_hash,
                 first_bad_seq=expected_seq,
                 problem=problem,
+                anchor=anchor,
             )
         checked += 1
         expected_seq += 1
         prev_hash = event.hash
     head_seq = expected_seq - 1
-    if expect_head is not None and expect_head != prev_hash:
+    if anchor is not None and anchored_at is None:
         return VerifyReport(
             ok=False,
             checked=checked,
             head_seq=head_seq,
             head_hash=prev_hash,
             first_bad_seq=head_seq + 1,
-            problem="the newest event is not the expected head (events were removed at the end)",
+            problem=_missing_anchor(anchor, head_seq),
+            anchor=anchor,
         )
-    return VerifyReport(ok=True, checked=checked, head_seq=head_seq, head_hash=prev_hash)
+    found = None if anchor is None else Anchor(anchored_at, anchor.hash)
+    return VerifyReport(
+        ok=True, checked=checked, head_seq=head_seq, head_hash=prev_hash, anchor=found
+    )
+
+
+def _genesis_position(anchor: Anchor | None) -> int | None:
+    """0 for the anchor of an empty chain (`0:000…`), which every chain extends."""
+    if anchor is not None and anchor.hash == GENESIS_HASH and anchor.seq in (0, None):
+        return 0
+    return None
+
+
+def _link_problem(event: AuditEvent, expected_seq: int, prev_hash: str) -> str | None:
+    if event.seq != expected_seq:
+        if event.seq > expected_seq:
+            return f"events {expected_seq}..{event.seq - 1} are missing (deleted?)"
+        return f"seq {event.seq} is out of order"
+    if event.prev_hash != prev_hash:
+        return (
+            f"prev_hash does not match the hash of event {expected_seq - 1} "
+            "(an event before it was changed, removed or inserted)"
+        )
+    if compute_hash(event) != event.hash:
+        return "its contents do not match its hash (the event was edited)"
+    return None
+
+
+def _anchor_problem(event: AuditEvent, anchor: Anchor) -> str | None:
+    if anchor.seq is None or event.seq != anchor.seq or event.hash == anchor.hash:
+        return None
+    return (
+        f"event {event.seq} has hash {event.hash[:12]}…, but the anchor {anchor.seq}:"
+        f"{anchor.hash[:12]}… says otherwise: the chain was rewritten at or before seq "
+        f"{event.seq}"
+    )
+
+
+def _missing_anchor(anchor: Anchor, head_seq: int) -> str:
+    if anchor.seq is None:
+        return (
+            f"the anchored hash {anchor.hash[:12]}… is nowhere in the chain (head is seq "
+            f"{head_seq}): events were removed at the end, or the chain was rewritten"
+        )
+    return (
+        f"the chain ends at seq {head_seq}, before the anchored event {anchor.seq}: "
+        "events were removed at the end"
+    )
 
 
 def event_as_dict(event: AuditEvent) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import base64
 import binascii
 import hashlib
 import json
+import sqlite3
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from jiragate.errors import IdempotencyConflictError, StoreError
+from jiragate.redaction import redact_text, redact_value
 from jiragate.store import audit
 from jiragate.store.audit import AuditNote, canonical_json, insert_row
 from jiragate.store.models import (
@@ -86,13 +88,43 @@ def _sqlite_on_begin(connection: sa.Connection) -> None:
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
-    """An engine for `url`: SQLite (WAL, busy_timeout, BEGIN IMMEDIATE) or PostgreSQL."""
+def _sqlite_read_only_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # No journal-mode change (that is a write) and every statement refused if it writes.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA query_only = ON")
+    cursor.close()
+
+
+def _postgres_read_only_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+    cursor.close()
+    dbapi_connection.commit()
+
+
+def safe_url(url: str) -> str:
+    """`url` as it may be shown: any password replaced (error messages, logs)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return redact_text(url)
+
+
+def make_engine(url: str | None = None, *, echo: bool = False, read_only: bool = False) -> Engine:
+    """An engine for `url`: SQLite (WAL, busy_timeout, BEGIN IMMEDIATE) or PostgreSQL.
+
+    `read_only=True` (the audit CLI) never creates anything: a missing SQLite file is a
+    StoreError instead of a new empty database, and every session refuses writes.
+    Error messages show the URL without its password.
+    """
     url = _normalize_url(url or DEFAULT_URL)
     try:
         parsed = make_url(url)
     except sa.exc.ArgumentError as exc:
-        raise StoreError(f"invalid database URL {url!r}: {exc}") from exc
+        raise StoreError(f"invalid database URL {safe_url(url)!r}: {type(exc).__name__}") from None
+    shown = parsed.render_as_string(hide_password=True)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         if parsed.database in (None, "", ":memory:"):
@@ -100,6 +132,8 @@ def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
                 "in-memory SQLite is not supported (each connection would see its own "
                 "database); use a file, e.g. sqlite:///./jiragate.db"
             )
+        if read_only:
+            return _sqlite_read_only_engine(parsed, echo=echo)
         engine = sa.create_engine(
             parsed,
             echo=echo,
@@ -111,12 +145,55 @@ def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
         return engine
     if backend == "postgresql":
         if parsed.get_driver_name() != "psycopg":
-            raise StoreError(f"use the psycopg 3 driver: postgresql+psycopg://… (got {url!r})")
-        return sa.create_engine(parsed, echo=echo, pool_pre_ping=True)
+            raise StoreError(f"use the psycopg 3 driver: postgresql+psycopg://… (got {shown!r})")
+        engine = sa.create_engine(parsed, echo=echo, pool_pre_ping=True)
+        if read_only:
+            event.listen(engine, "connect", _postgres_read_only_on_connect)
+        return engine
     raise StoreError(
-        f"unsupported database {backend!r} in {url!r}: "
+        f"unsupported database {backend!r} in {shown!r}: "
         "use sqlite:///path/to/file.db or postgresql+psycopg://user@host/db"
     )
+
+
+def _sqlite_read_only_engine(parsed: sa.URL, *, echo: bool) -> Engine:
+    path = Path(parsed.database or "")
+    if not path.is_file():
+        raise StoreError(f"no SQLite database at {str(path)!r} (nothing was created)")
+    # mode=ro: SQLite itself refuses to create or write the file.
+    uri = f"file:{path.resolve().as_posix()}?mode=ro"
+    engine = sa.create_engine(
+        "sqlite://",
+        echo=echo,
+        poolclass=sa.pool.NullPool,
+        creator=lambda: sqlite3.connect(
+            uri, uri=True, check_same_thread=False, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000
+        ),
+    )
+    event.listen(engine, "connect", _sqlite_read_only_on_connect)
+    event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
+    return engine
+
+
+def database_error_text(exc: BaseException) -> str:
+    """A database driver's complaint in one line, with any credential masked: the driver's
+    message names the host and user, and a DSN may carry a password."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return redact_text(first)
+
+
+def open_engine(url: str) -> Engine:
+    """`make_engine` and `init_db`, any failure a StoreError without the URL's password."""
+    engine = make_engine(url)
+    try:
+        init_db(engine)
+    except sa.exc.SQLAlchemyError as exc:
+        engine.dispose()
+        raise StoreError(
+            f"cannot open the database {safe_url(url)}: {database_error_text(exc)}"
+        ) from None
+    return engine
 
 
 def init_db(engine: Engine) -> None:
@@ -181,8 +258,8 @@ class FinishedRun:
             started_at=self.started_at,
             finished_at=finished_at,
             outcome=self.outcome,
-            result_json=dict(self.result) if self.result is not None else None,
-            error=self.error,
+            result_json=_clean_result(self.result),
+            error=_clean_error(self.error),
         )
 
 
@@ -224,6 +301,17 @@ def _statuses(values: Collection[ActionStatus | str]) -> list[ActionStatus]:
         raise ValueError(f"{exc}; known statuses: {known}") from exc
 
 
+def _clean_error(error: str | None) -> str | None:
+    """An error as stored: it is built from Jira's or Cheqpoint's answers, which an echoing
+    upstream can fill with our own credentials."""
+    return None if error is None else redact_text(error)
+
+
+def _clean_result(result: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    cleaned: dict[str, Any] | None = None if result is None else redact_value(dict(result))
+    return cleaned
+
+
 def compare_and_set_status(
     session: Session,
     action_id: str,
@@ -245,6 +333,10 @@ def compare_and_set_status(
             f"cannot set {', '.join(unknown)} on an action; settable: "
             f"{', '.join(sorted(_SETTABLE_COLUMNS))}"
         )
+    if "error" in fields:
+        fields["error"] = _clean_error(fields["error"])
+    if "result_json" in fields:
+        fields["result_json"] = _clean_result(fields["result_json"])
     allowed = _statuses(from_statuses)
     if not allowed:
         raise ValueError("from_statuses must name at least one status")
@@ -358,8 +450,8 @@ class Store:
             record.attempts = 1
         if finished is not None:
             record.status = ActionStatus(finished.status)
-            record.result_json = dict(finished.result) if finished.result is not None else None
-            record.error = finished.error
+            record.result_json = _clean_result(finished.result)
+            record.error = _clean_error(finished.error)
             record.attempts = 1
         try:
             with self.transaction() as session:
@@ -611,8 +703,8 @@ class Store:
             started_at=started_at or self.clock(),
             finished_at=finished_at,
             outcome=outcome,
-            result_json=dict(result) if result is not None else None,
-            error=error,
+            result_json=_clean_result(result),
+            error=_clean_error(error),
         )
         with self.transaction() as session:
             session.add(execution)
@@ -633,8 +725,8 @@ class Store:
                 .values(
                     finished_at=self.clock(),
                     outcome=outcome,
-                    result_json=dict(result) if result is not None else None,
-                    error=error,
+                    result_json=_clean_result(result),
+                    error=_clean_error(error),
                 )
                 .execution_options(synchronize_session=False)
             )
@@ -657,7 +749,7 @@ class Store:
         audit event. Returns the updated action, or None when the worker had lost its claim
         (the execution row is finished anyway: it happened)."""
         now = self.clock()
-        result_json = dict(result) if result is not None else None
+        result_json, error = _clean_result(result), _clean_error(error)
         with self.transaction() as session:
             session.execute(
                 sa.update(Execution)

@@ -13,9 +13,11 @@ from jiragate.api.deps import (
     JsonBody,
     Principal,
     PrincipalDep,
+    QueryError,
     get_agent,
     get_principal,
     json_object,
+    query_bool,
 )
 from jiragate.api.openapi import ENVELOPE_BODY
 from jiragate.api.views import STATUS_CODES, action_view
@@ -33,9 +35,6 @@ IdempotencyKey = Annotated[
         description="Same key and body: the same action, never executed twice.",
     ),
 ]
-
-
-_EXPLAIN = {"true": True, "1": True, "false": False, "0": False}
 
 
 @router.post(
@@ -63,10 +62,8 @@ async def evaluate(request: Request) -> JSONResponse:
     gateway: Gateway = request.app.state.gateway
     agent = await get_agent(request, gateway, await get_principal(request, gateway))
     body = await json_object(request)
-    raw_explain = request.query_params.get("explain", "true").lower()
-    if raw_explain not in _EXPLAIN:
-        raise HTTPException(422, "explain must be true or false")
-    decision = gateway.evaluate(body, agent=agent.name, explain=_EXPLAIN[raw_explain])
+    explain = query_bool(request, "explain", default=True)
+    decision = gateway.evaluate(body, agent=agent.name, explain=explain)
     return JSONResponse(decision.as_dict())
 
 
@@ -146,7 +143,9 @@ def list_actions(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> dict[str, Any]:
     if action is not None and action not in ACTION_NAMES:
-        raise HTTPException(400, f"unknown action {action!r}; known: {', '.join(ACTION_NAMES)}")
+        raise QueryError(
+            "action", f"an action name from the catalog ({', '.join(ACTION_NAMES)})", action
+        )
     groups_filter: str | list[str] | None = group
     if who.is_agent:
         if agent not in (None, who.name):
@@ -168,8 +167,8 @@ def list_actions(
             limit=limit,
             cursor=cursor,
         )
-    except ValueError as exc:
-        raise HTTPException(400, str(exc)) from exc
+    except ValueError:
+        raise QueryError("cursor", "a next_cursor from an earlier page", cursor) from None
     return {
         "items": [action_view(gateway, record) for record in page.items],
         "next_cursor": page.next_cursor,

@@ -42,6 +42,7 @@ def verify_chain(gateway: GatewayDep, _admin: AdminDep) -> dict[str, Any]:
         "checked": report.checked,
         "head_seq": report.head_seq,
         "head_hash": report.head_hash,
+        "head": report.head,  # SEQ:HASH, the anchor `jiragate audit verify --expect-head` takes
         "first_bad_seq": report.first_bad_seq,
         "problem": report.problem,
     }
