@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
+from jiragate import strictjson
 from jiragate.gateway import Gateway
 from jiragate.settings import AgentAccount, ReviewerAccount
 
@@ -172,6 +173,9 @@ def _depth(value: Any, limit: int) -> int:
 
 
 def parse_json(raw: bytes, *, max_bytes: int) -> Any:
+    """The one strict decoding step for JSON bodies: BodyError for bytes that are not JSON,
+    UnsafeJSONError (a 400 naming the pointer) for NaN/Infinity, out-of-range integers, NUL
+    characters and lone surrogates (see jiragate.strictjson)."""
     if len(raw) > max_bytes:
         raise BodyError(f"request body is {len(raw)} bytes; the limit is {max_bytes}", 413)
     try:
@@ -181,7 +185,7 @@ def parse_json(raw: bytes, *, max_bytes: int) -> Any:
     if not text.strip():
         raise BodyError("request body is empty; send a JSON object")
     try:
-        value = json.loads(text)
+        value = strictjson.loads(text)
     except RecursionError:
         raise BodyError(f"JSON is nested deeper than {MAX_JSON_DEPTH} levels") from None
     except json.JSONDecodeError as exc:
