@@ -247,7 +247,8 @@ def validate_details(name: str, details: object) -> None:
         # Jira can take a NUL, a lone surrogate or an integer beyond 64 bits.
         strictjson.check_value(details)
     except UnsafeJSONError as exc:
-        raise InvalidDetailsError(name, [DetailsViolation(exc.pointer, "strict-json", exc.problem)])
+        violation = DetailsViolation(exc.pointer, "strict-json", exc.problem)
+        raise InvalidDetailsError(name, [violation]) from None
     try:
         _fast_check(spec.name)(details)
     except fastjsonschema.JsonSchemaException:

@@ -177,7 +177,7 @@ def install_error_handlers(app: FastAPI) -> None:
         code = "body_too_large" if exc.status == 413 else "invalid_body"
         if exc.status == 403:
             code = "forbidden"
-        return _json_error(exc.status, code, str(exc))
+        return _json_error(exc.status, exc.code or code, str(exc))
 
     @app.exception_handler(ActionError)
     async def action_error(_: Request, exc: ActionError) -> JSONResponse:

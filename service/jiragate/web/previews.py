@@ -364,9 +364,6 @@ async def _sprint_label(gateway: Gateway, ref: Any) -> str:
         return str(ref)
     sprints = await gateway.adapter.list_sprints(board)
     for sprint in sprints:
-        if (
-            str(sprint.get("id")) == str(ref)
-            or str(sprint.get("name", "")) == str(ref)
-        ):
+        if str(sprint.get("id")) == str(ref) or str(sprint.get("name", "")) == str(ref):
             return f"{sprint.get('name')} ({sprint.get('state')})"
     return f"{ref} (not found on board {board})"

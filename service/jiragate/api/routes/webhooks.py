@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from jiragate.api.deps import GatewayDep
 from jiragate import strictjson
+from jiragate.api.deps import GatewayDep
 from jiragate.approvals.cheqpoint import SIGNATURE_HEADER, verify_webhook_signature
 from jiragate.errors import UnsafeJSONError
 
