@@ -305,8 +305,10 @@ def _label_pointers(details: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
     for name in ("labels", "addLabels", "removeLabels"):
         for index, label in enumerate(details.get(name) or ()):
             yield f"/{name}/{index}", label
-    for index, label in enumerate((details.get("fields") or {}).get("labels") or ()):
-        yield f"/fields/labels/{index}", label
+    fields = details.get("fields")  # an object in jira_update_fields, a list in reads
+    if isinstance(fields, Mapping):
+        for index, label in enumerate(fields.get("labels") or ()):
+            yield f"/fields/labels/{index}", label
     for number, ticket in enumerate(details.get("tickets") or ()):
         for index, label in enumerate(ticket.get("labels") or ()):
             yield f"/tickets/{number}/labels/{index}", label
