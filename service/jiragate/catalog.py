@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import json
+import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,11 +26,13 @@ import fastjsonschema
 import jsonschema
 from jsonschema.validators import validator_for
 
+from jiragate import strictjson
 from jiragate.errors import (
     ActionError,
     DetailsViolation,
     InvalidDetailsError,
     UnknownActionError,
+    UnsafeJSONError,
 )
 
 
@@ -200,6 +203,11 @@ def parse_envelope(data: object) -> ActionRequest:
     if "action" not in data:
         raise _envelope_error("missing required field 'action'")
     spec = get_spec(data["action"])
+    for name in ("summary", "justification"):
+        if isinstance(data.get(name), str):
+            problem = strictjson.string_problem(data[name])
+            if problem is not None:
+                raise UnsafeJSONError(f"/{name}", problem)
     summary = data.get("summary")
     if not isinstance(summary, str) or not summary.strip():
         raise _envelope_error("'summary' must be a non-empty string")
@@ -234,6 +242,13 @@ def validate_details(name: str, details: object) -> None:
         raise InvalidDetailsError(
             name, [DetailsViolation("", "type", "details must be a JSON object")]
         )
+    try:
+        # Before the schema: NaN passes every minimum/maximum, and neither the store nor
+        # Jira can take a NUL, a lone surrogate or an integer beyond 64 bits.
+        strictjson.check_value(details)
+    except UnsafeJSONError as exc:
+        violation = DetailsViolation(exc.pointer, "strict-json", exc.problem)
+        raise InvalidDetailsError(name, [violation]) from None
     try:
         _fast_check(spec.name)(details)
     except fastjsonschema.JsonSchemaException:
@@ -282,7 +297,35 @@ def _invariant_violations(spec: ActionSpec, details: Mapping[str, Any]) -> list[
             )
             break
         projects.setdefault(project, pointer)
+    violations.extend(_non_canonical_labels(details))
     return violations
+
+
+def _label_pointers(details: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+    for name in ("labels", "addLabels", "removeLabels"):
+        for index, label in enumerate(details.get(name) or ()):
+            yield f"/{name}/{index}", label
+    fields = details.get("fields")  # an object in jira_update_fields, a list in reads
+    if isinstance(fields, Mapping):
+        for index, label in enumerate(fields.get("labels") or ()):
+            yield f"/fields/labels/{index}", label
+    for number, ticket in enumerate(details.get("tickets") or ()):
+        for index, label in enumerate(ticket.get("labels") or ()):
+            yield f"/tickets/{number}/labels/{index}", label
+
+
+def _non_canonical_labels(details: Mapping[str, Any]) -> Iterator[DetailsViolation]:
+    """Labels must be in Unicode NFC: "é" typed as e + U+0301 is another label to a
+    policy's `contains`, but may be the same one to Jira (the schema's pattern already
+    refuses whitespace and control and format characters)."""
+    for pointer, label in _label_pointers(details):
+        if isinstance(label, str) and not unicodedata.is_normalized("NFC", label):
+            yield DetailsViolation(
+                pointer,
+                "canonical",
+                f"label {label!r} is not in Unicode normal form NFC; send "
+                f"{unicodedata.normalize('NFC', label)!r}",
+            )
 
 
 def _referenced_issue_keys(details: Mapping[str, Any]) -> Iterator[tuple[str, str]]:

@@ -7,7 +7,8 @@ JiragateError
 ├── YamlLimitError              a YAML file crossed a size limit (bytes, aliases, nodes, depth)
 ├── ActionError                 the proposed action itself is wrong (a 4xx for the caller)
 │   ├── UnknownActionError      `action` is not in the catalog; lists the known ones
-│   └── InvalidDetailsError     `details` break the action's schema; names pointer and rule
+│   ├── InvalidDetailsError     `details` break the action's schema; names pointer and rule
+│   └── UnsafeJSONError         a value JSON-strict parsing refuses (NaN, huge int, NUL, …)
 ├── ApprovalError               an approval could not be created, fetched or decided
 │   ├── ApprovalBackendError    the approval service (Cheqpoint) failed or is unreachable
 │   └── DecisionRefusedError    a reviewer's decision is refused (widening edit, expired)
@@ -155,6 +156,21 @@ class InvalidDetailsError(ActionError):
                 for v in self.violations
             ],
         }
+
+
+class UnsafeJSONError(ActionError):
+    """A value that is not strict JSON or cannot be stored: NaN/Infinity, an integer out of
+    range, a NUL character or a lone UTF-16 surrogate. `pointer` says where (RFC 6901)."""
+
+    code = "invalid_json_value"
+
+    def __init__(self, pointer: str, problem: str) -> None:
+        self.pointer = pointer
+        self.problem = problem
+        super().__init__(f"{pointer or '/'}: {problem}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**super().as_dict(), "pointer": self.pointer}
 
 
 # --------------------------------------------------------------------------- approvals

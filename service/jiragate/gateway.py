@@ -96,6 +96,8 @@ _OUTCOME_STATUS = {
     "failed": ActionStatus.FAILED,
 }
 CHEQPOINT = "cheqpoint"
+#: How much of an unexpected exception's text is recorded as the action's error.
+_MAX_ERROR = 2000
 
 
 # --------------------------------------------------------------------------- policies
@@ -740,7 +742,17 @@ class Gateway:
         )
 
     async def _execute(self, record: ActionRecord) -> ActionRecord:
-        """Run one claimed attempt; record its end (execution row, status, audit) at once."""
+        """Run one claimed attempt; record its end (execution row, status, audit) at once.
+
+        Attempts are counted when claimed, before anything runs, so an attempt that crashed
+        its round (or its process) still counts: a claim beyond `max_attempts` gives up
+        instead of running the action again, and an unexpected exception while executing is
+        retried like an unknown outcome, never looped on forever."""
+        if record.attempts > self.settings.max_attempts:
+            last = record.error or "the attempt never finished (its worker crashed or stopped)"
+            return self._give_up(
+                record, f"gave up after {record.attempts - 1} attempts: {last}"[:_MAX_ERROR]
+            )
         details = record.effective_details or record.details
         # The attempt is on record before Jira is called: an attempt whose worker died shows
         # as started and never finished.
@@ -761,6 +773,11 @@ class Gateway:
                 error=str(exc),
             )
             return self._retry_or_fail(record, str(exc))
+        except Exception as exc:  # a bug or a poisoned payload: recorded, counted, retried
+            log.exception("%s: attempt %s crashed", record.id, record.attempts)
+            error = f"execution crashed: {type(exc).__name__}: {exc}"[:_MAX_ERROR]
+            self.store.finish_execution(execution.id, outcome="crashed", error=error)
+            return self._retry_or_fail(record, error)
         finally:
             heartbeat.cancel()
         return self._complete(record, execution.id, outcome, result, error)

@@ -544,7 +544,7 @@ def test_transitions_by_status_name_with_per_issue_failures(jira: Site, flavour:
             "jira_transition_issues",
             {
                 "issueKeys": ["ENG-2", "ENG-4", "ENG-7"],
-                "targetStatus": "done",
+                "targetStatus": "Done",  # exactly: "done" is another status name
                 "comment": "Closed by the nightly sweep.",
             },
         )
@@ -553,7 +553,7 @@ def test_transitions_by_status_name_with_per_issue_failures(jira: Site, flavour:
         assert result.data == {"alreadyInStatus": ["ENG-7"]}
         (failure,) = result.failures
         assert failure.key == "ENG-2"
-        assert "no transition to 'done'" in failure.reason
+        assert "no transition to 'Done'" in failure.reason
         assert "In Progress" in failure.reason  # what *is* available
 
     run = scenario(jira, flavour, body)
@@ -570,7 +570,7 @@ def test_sprint_by_name_story_points_fields_assign_comment(jira: Site, flavour: 
 
     async def body(run: Run) -> None:
         moved = await run.execute(
-            "jira_move_to_sprint", {"sprintId": "SPRINT_43", "issueKeys": ["ENG-6", "ENG-10"]}
+            "jira_move_to_sprint", {"sprintId": "sprint_43", "issueKeys": ["ENG-6", "ENG-10"]}
         )
         assert moved.outcome == "succeeded" and moved.data == {"sprintId": 103}
         points = await run.execute(

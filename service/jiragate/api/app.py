@@ -228,7 +228,7 @@ def install_error_handlers(app: FastAPI) -> None:
         code = "body_too_large" if exc.status == 413 else "invalid_body"
         if exc.status == 403:
             code = "forbidden"
-        return error_response(request.scope, exc.status, code, str(exc))
+        return error_response(request.scope, exc.status, exc.code or code, str(exc))
 
     @app.exception_handler(QueryError)
     async def query_error(request: Request, exc: QueryError) -> JSONResponse:

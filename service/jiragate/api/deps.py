@@ -7,12 +7,14 @@ Every refused credential is audited (without the key) before the 401/403 goes ou
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Header, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
+from jiragate import strictjson
 from jiragate.gateway import Gateway
 from jiragate.settings import AgentAccount, ReviewerAccount
 
@@ -175,10 +177,12 @@ def query_bool(request: Request, name: str, *, default: bool) -> bool:
 
 
 class BodyError(Exception):
-    """The request body is not acceptable JSON; the message says exactly why."""
+    """The request body (or a header, with code "invalid_header") is not acceptable; the
+    message says exactly why."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(self, message: str, status: int = 400, *, code: str | None = None) -> None:
         self.status = status
+        self.code = code
         super().__init__(message)
 
 
@@ -198,6 +202,9 @@ def _depth(value: Any, limit: int) -> int:
 
 
 def parse_json(raw: bytes, *, max_bytes: int) -> Any:
+    """The one strict decoding step for JSON bodies: BodyError for bytes that are not JSON,
+    UnsafeJSONError (a 400 naming the pointer) for NaN/Infinity, out-of-range integers, NUL
+    characters and lone surrogates (see jiragate.strictjson)."""
     if len(raw) > max_bytes:
         raise BodyError(f"request body is {len(raw)} bytes; the limit is {max_bytes}", 413)
     try:
@@ -207,7 +214,7 @@ def parse_json(raw: bytes, *, max_bytes: int) -> Any:
     if not text.strip():
         raise BodyError("request body is empty; send a JSON object")
     try:
-        value = json.loads(text)
+        value = strictjson.loads(text)
     except RecursionError:
         raise BodyError(f"JSON is nested deeper than {MAX_JSON_DEPTH} levels") from None
     except json.JSONDecodeError as exc:
@@ -226,3 +233,36 @@ async def json_object(request: Request) -> dict[str, Any]:
 
 
 JsonBody = Annotated[dict[str, Any], Depends(json_object)]
+
+
+# --------------------------------------------------------------------------- headers
+
+IDEMPOTENCY_KEY_MAX = 255
+_IDEMPOTENCY_KEY = re.compile(rf"[\x21-\x7e]{{1,{IDEMPOTENCY_KEY_MAX}}}")
+
+
+async def checked_idempotency_key(
+    value: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="Same key and body: the same action, never executed twice. "
+            f"1-{IDEMPOTENCY_KEY_MAX} visible ASCII characters (no spaces).",
+        ),
+    ] = None,
+) -> str | None:
+    """The Idempotency-Key header, refused (400 naming it) unless it is 1-255 visible ASCII
+    characters: an empty key would replay nothing yet look like one, and a key that differs
+    from the one stored only by whitespace or encoding would run the action twice."""
+    if value is None:
+        return None
+    if not _IDEMPOTENCY_KEY.fullmatch(value):
+        raise BodyError(
+            f"the Idempotency-Key header must be 1-{IDEMPOTENCY_KEY_MAX} visible ASCII "
+            f"characters (no spaces or control characters); got {len(value)} characters",
+            code="invalid_header",
+        )
+    return value
+
+
+IdempotencyKeyDep = Annotated[str | None, Depends(checked_idempotency_key)]

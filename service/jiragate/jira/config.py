@@ -19,8 +19,8 @@ Flavour = Literal["cloud", "datacenter"]
 FLAVOURS: tuple[str, ...] = ("cloud", "datacenter")
 _SECRET_FIELDS = frozenset({"api_token", "personal_access_token"})
 # A label may not contain spaces (Jira rejects it); keep the prefix to safe characters.
-_LABEL_PREFIX = re.compile(r"^[A-Za-z0-9_.\-]{1,40}$")
-_CUSTOM_FIELD = re.compile(r"^customfield_[0-9]{1,18}$")
+_LABEL_PREFIX = re.compile(r"[A-Za-z0-9_.\-]{1,40}")
+_CUSTOM_FIELD = re.compile(r"customfield_[0-9]{1,18}")
 
 ENV_PREFIX = "JIRAGATE_JIRA_"
 
@@ -65,7 +65,7 @@ class JiraConfig:
             raise JiraConfigError("Jira Data Center needs personal_access_token (Bearer auth)")
         for name in ("story_points_field", "epic_link_field"):
             value = getattr(self, name)
-            if value is not None and not _CUSTOM_FIELD.match(value):
+            if value is not None and not _CUSTOM_FIELD.fullmatch(value):
                 raise JiraConfigError(f"{name} must look like customfield_10016, got {value!r}")
         if self.board_id is not None and self.board_id < 1:
             raise JiraConfigError(f"board_id must be a positive integer, got {self.board_id}")
@@ -78,7 +78,7 @@ class JiraConfig:
                 f"need 0 <= backoff_base <= backoff_cap, got {self.backoff_base} and "
                 f"{self.backoff_cap}"
             )
-        if not _LABEL_PREFIX.match(self.marker_label_prefix):
+        if not _LABEL_PREFIX.fullmatch(self.marker_label_prefix):
             raise JiraConfigError(
                 "marker_label_prefix must be 1-40 letters, digits, '_', '.' or '-', "
                 f"got {self.marker_label_prefix!r}"

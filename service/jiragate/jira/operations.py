@@ -70,7 +70,7 @@ DEFAULT_READ_FIELDS = (
     "updated",
 )
 
-_ACTION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,99}$")
+_ACTION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,99}")  # whole string: fullmatch
 _ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
 
 Handler = Callable[[Mapping[str, Any], ExecutionResult, str, str], Awaitable[None]]
@@ -187,7 +187,7 @@ class JiraAdapter:
     ) -> ExecutionResult:
         """Run one (approved, effective) action once; see the module docstring for errors."""
         catalog.validate_details(action, details)
-        if not isinstance(action_id, str) or not _ACTION_ID.match(action_id):
+        if not isinstance(action_id, str) or not _ACTION_ID.fullmatch(action_id):
             raise ValueError(
                 "action_id must be 1-100 letters, digits, '_' or '-' starting with a letter or "
                 f"digit (it becomes a Jira label), got {action_id!r}"
@@ -374,15 +374,16 @@ class JiraAdapter:
         """A sprint id from an id or a name (looked up on the configured board)."""
         if isinstance(ref, int):
             return ref
-        if ref.isdigit():
-            return int(ref)
+        # A string is always a name (the schema refuses all-digit names: an id is sent as a
+        # number), matched exactly: a case-insensitive match would run "SPRINT_42" where
+        # a policy on "sprint_42" saw another value.
         if self.config.board_id is None:
             raise JiraConfigError(
                 f"sprint {ref!r} is a name; resolving it needs a board: set JIRAGATE_JIRA_BOARD_ID"
             )
         sprints = await self.list_sprints(self.config.board_id)
         for sprint in sprints:
-            if str(sprint.get("name", "")).casefold() == ref.casefold():
+            if str(sprint.get("name", "")) == ref:
                 return int(sprint["id"])
         names = ", ".join(str(s.get("name")) for s in sprints[:20]) or "none"
         raise JiraLookupError(
@@ -675,16 +676,18 @@ class JiraAdapter:
     async def _transition_issues(
         self, details: Mapping[str, Any], result: ExecutionResult, action_id: str, summary: str
     ) -> None:
+        # Status names are matched exactly, as the policy compared them: a case-insensitive
+        # match would let "done" through a rule written for "Done".
         target = details["targetStatus"]
         already: list[str] = []
 
         async def transition(key: str) -> bool:
-            if (await self._status_name(key)).casefold() == target.casefold():
+            if await self._status_name(key) == target:
                 already.append(key)
                 return False
             transitions = await self.get_transitions(key)
             chosen = next(
-                (t for t in transitions if str(t["to"]["name"]).casefold() == target.casefold()),
+                (t for t in transitions if str(t["to"]["name"]) == target),
                 None,
             )
             if chosen is None:
@@ -700,7 +703,7 @@ class JiraAdapter:
                 }
 
             async def recover() -> dict[str, Any] | None:
-                done = (await self._status_name(key)).casefold() == target.casefold()
+                done = await self._status_name(key) == target
                 return {} if done else None
 
             await self.client.post(self._api(f"/issue/{key}/transitions"), body, recover=recover)

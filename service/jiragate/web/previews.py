@@ -334,13 +334,13 @@ async def _fill_from_jira(
 async def _transition_row(gateway: Gateway, row: IssueRow, target: str) -> None:
     row.before = row.status
     row.after = target
-    if row.status.casefold() == target.casefold():
+    if row.status == target:  # exact, as the adapter matches
         row.available = True
         row.note = f"Already {row.status}; nothing changes"
         return
     transitions = await gateway.adapter.get_transitions(row.key)
     reachable = [str((t.get("to") or {}).get("name")) for t in transitions]
-    row.available = any(name.casefold() == target.casefold() for name in reachable)
+    row.available = target in reachable
     if row.available:
         row.note = "Transition available"
     else:
@@ -364,9 +364,6 @@ async def _sprint_label(gateway: Gateway, ref: Any) -> str:
         return str(ref)
     sprints = await gateway.adapter.list_sprints(board)
     for sprint in sprints:
-        if (
-            str(sprint.get("id")) == str(ref)
-            or str(sprint.get("name", "")).casefold() == str(ref).casefold()
-        ):
+        if str(sprint.get("id")) == str(ref) or str(sprint.get("name", "")) == str(ref):
             return f"{sprint.get('name')} ({sprint.get('state')})"
     return f"{ref} (not found on board {board})"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
 from jiragate.api.deps import (
     AgentDep,
     GatewayDep,
+    IdempotencyKeyDep,
     JsonBody,
     Principal,
     PrincipalDep,
@@ -26,15 +27,6 @@ from jiragate.gateway import Gateway
 from jiragate.store import ActionRecord, ActionStatus
 
 router = APIRouter(prefix="/v1", tags=["actions"])
-
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=255,
-        description="Same key and body: the same action, never executed twice.",
-    ),
-]
 
 
 @router.post(
@@ -83,7 +75,7 @@ async def submit(
     body: JsonBody,
     gateway: GatewayDep,
     agent: AgentDep,
-    idempotency_key: IdempotencyKey = None,
+    idempotency_key: IdempotencyKeyDep,
     wait: Annotated[
         float | None,
         Query(ge=0, le=3600, description="Seconds to wait for a decision (bounded by config)."),

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from jiragate import strictjson
 from jiragate.api.deps import GatewayDep
 from jiragate.approvals.cheqpoint import SIGNATURE_HEADER, verify_webhook_signature
+from jiragate.errors import UnsafeJSONError
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
@@ -35,11 +36,16 @@ async def cheqpoint_webhook(request: Request, gateway: GatewayDep) -> JSONRespon
     if not verify_webhook_signature(secret.get_secret_value(), body, signature):
         return _refuse(gateway, 401, f"missing or invalid {SIGNATURE_HEADER}", {})
     try:
-        payload = json.loads(body)
+        payload = strictjson.loads(body.decode("utf-8"))
+    except UnsafeJSONError as exc:
+        return _refuse(gateway, 400, f"the webhook body is not strict JSON: {exc}", {})
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, nested absurdly deep
+        payload = None
+    try:
         approval_ref = payload["id"]
         if not isinstance(approval_ref, str) or not approval_ref:
             raise TypeError
-    except (ValueError, KeyError, TypeError):
+    except (KeyError, TypeError):
         return _refuse(gateway, 400, "the webhook body must be JSON with a string 'id'", {})
     # The pushed status is never trusted: fetch the approval with our own key and act on that.
     record = await gateway.webhook_hint(approval_ref)
