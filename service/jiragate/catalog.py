@@ -25,10 +25,12 @@ import fastjsonschema
 import jsonschema
 from jsonschema.validators import validator_for
 
+from jiragate import jql
 from jiragate.errors import (
     ActionError,
     DetailsViolation,
     InvalidDetailsError,
+    InvalidJQLError,
     UnknownActionError,
 )
 
@@ -215,9 +217,20 @@ def parse_envelope(data: object) -> ActionRequest:
     return ActionRequest(
         action=spec.name,
         summary=summary,
-        details=dict(details),
+        details=_normalised(details),
         justification=justification,
     )
+
+
+def _normalised(details: Mapping[str, Any]) -> dict[str, Any]:
+    """The (validated) details policies see and the store keeps. A search's JQL is replaced
+    by its canonical serialisation (jiragate.jql), the text Jira will be sent inside the
+    project restriction: a policy matching `details.jql` sees what runs, not spellings
+    (escapes, quoting, case) that read differently from what Jira executes."""
+    normalised = dict(details)
+    if isinstance(normalised.get("jql"), str):
+        normalised["jql"] = jql.canonical(normalised["jql"], normalised.get("projectKey"))
+    return normalised
 
 
 # --------------------------------------------------------------------------- details
@@ -265,6 +278,7 @@ def _invariant_violations(spec: ActionSpec, details: Mapping[str, Any]) -> list[
                 f"issueCount is {details['issueCount']} but {len(tickets)} tickets are given",
             )
         )
+    violations.extend(_jql_violations(details))
     projects: dict[str, str] = {}
     if "projectKey" in details:
         projects[details["projectKey"]] = "/projectKey"
@@ -283,6 +297,18 @@ def _invariant_violations(spec: ActionSpec, details: Mapping[str, Any]) -> list[
             break
         projects.setdefault(project, pointer)
     return violations
+
+
+def _jql_violations(details: Mapping[str, Any]) -> list[DetailsViolation]:
+    """A search's JQL must parse and name no project but its projectKey (jiragate.jql)."""
+    text = details.get("jql")
+    if not isinstance(text, str):
+        return []
+    try:
+        jql.canonical(text, details.get("projectKey"))
+    except InvalidJQLError as exc:
+        return [DetailsViolation("/jql", "jql-in-project", str(exc))]
+    return []
 
 
 def _referenced_issue_keys(details: Mapping[str, Any]) -> Iterator[tuple[str, str]]:

@@ -6,7 +6,8 @@ JiragateError
 ├── PolicyTestLoadError         a *_test.yaml file could not be loaded
 ├── ActionError                 the proposed action itself is wrong (a 4xx for the caller)
 │   ├── UnknownActionError      `action` is not in the catalog; lists the known ones
-│   └── InvalidDetailsError     `details` break the action's schema; names pointer and rule
+│   ├── InvalidDetailsError     `details` break the action's schema; names pointer and rule
+│   └── InvalidJQLError         a search's JQL is outside the accepted subset or its project
 ├── ApprovalError               an approval could not be created, fetched or decided
 │   ├── ApprovalBackendError    the approval service (Cheqpoint) failed or is unreachable
 │   └── DecisionRefusedError    a reviewer's decision is refused (widening edit, expired)
@@ -140,6 +141,20 @@ class InvalidDetailsError(ActionError):
                 for v in self.violations
             ],
         }
+
+
+class InvalidJQLError(ActionError):
+    """A search's JQL cannot be proven to stay inside the action's project (jiragate.jql).
+
+    `position` is the 0-based character offset in the JQL where the problem starts; the
+    catalog reports it as a violation of `/jql`."""
+
+    code = "invalid_jql"
+
+    def __init__(self, reason: str, position: int) -> None:
+        self.reason = reason
+        self.position = position
+        super().__init__(f"JQL position {position}: {reason}")
 
 
 # --------------------------------------------------------------------------- approvals
