@@ -395,9 +395,7 @@ class _Parser:
         if operator in {"IS", "IS NOT"}:
             token = self.advance()
             if token.keyword not in {"empty", "null"}:
-                raise _fail(
-                    f"{operator} takes EMPTY or NULL, not {token.shown()}", token.position
-                )
+                raise _fail(f"{operator} takes EMPTY or NULL, not {token.shown()}", token.position)
             return Clause(name, operator, (Empty(token.position),))
         if operator in {"IN", "NOT IN"}:
             if not self.at_punct("("):
@@ -485,7 +483,9 @@ class _Parser:
                 if spec.min_args == spec.max_args
                 else f"{spec.min_args} to {spec.max_args}"
             )
-            raise _fail(f"{spec.name}() takes {wanted} argument(s), not {len(args)}", token.position)
+            raise _fail(
+                f"{spec.name}() takes {wanted} argument(s), not {len(args)}", token.position
+            )
         return Function(spec.name, tuple(args), token.position)
 
     def argument(self) -> Literal:
@@ -667,9 +667,7 @@ def _grouped(node: Expression) -> str:
 
 
 def _order(order: tuple[SortKey, ...]) -> str:
-    keys = (
-        _field(key.field) + (f" {key.direction}" if key.direction else "") for key in order
-    )
+    keys = (_field(key.field) + (f" {key.direction}" if key.direction else "") for key in order)
     return " ORDER BY " + ", ".join(keys) if order else ""
 
 

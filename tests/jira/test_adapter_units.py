@@ -8,10 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
+from jiragate import jql
 from jiragate.errors import InvalidDetailsError, JiraUnsupportedError, UnknownActionError
 from jiragate.jira.adf import adf_to_text, text_to_adf
 from jiragate.jira.config import JiraConfig
-from jiragate import jql
 from jiragate.jira.operations import JiraAdapter, numbered_summary, trim_issue
 from jiragate.jira.results import ExecutionResult, Failure
 
