@@ -2,9 +2,9 @@
 
 The catalog, not the agent, decides whether an action is a read, a write or destructive
 (PRODUCT.md, principle 2). Each action's `details` are described by a JSON Schema in
-`schemas/actions/<name>.json`; on top of the schema the catalog enforces two invariants a
-schema cannot express: an action stays inside one Jira project, and a bulk creation's
-`issueCount` agrees with the tickets it lists.
+`schemas/actions/<name>.json`; on top of the schema the catalog enforces invariants a schema
+cannot express: an action stays inside one Jira project (for a search, its JQL names no other
+project: jiragate.jql), and a bulk creation's `issueCount` agrees with the tickets it lists.
 
 It also derives the *facts* that policies match on besides `details`: the `project` an action
 touches and the `count` of issues it touches or creates.
