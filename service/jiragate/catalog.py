@@ -217,12 +217,12 @@ def parse_envelope(data: object) -> ActionRequest:
     return ActionRequest(
         action=spec.name,
         summary=summary,
-        details=_normalised(details),
+        details=normalise_details(details),
         justification=justification,
     )
 
 
-def _normalised(details: Mapping[str, Any]) -> dict[str, Any]:
+def normalise_details(details: Mapping[str, Any]) -> dict[str, Any]:
     """The (validated) details policies see and the store keeps. A search's JQL is replaced
     by its canonical serialisation (jiragate.jql), the text Jira will be sent inside the
     project restriction: a policy matching `details.jql` sees what runs, not spellings

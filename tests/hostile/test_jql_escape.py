@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from jiragate import jql
 from jiragate.jira.sandbox.jql import JQLError, compile_jql
-from tests.api.support import DB_KINDS, envelope, service_on
+from tests.api.support import DB_KINDS, copy_policies, envelope, service_on
 from tests.conftest_db import postgres_admin  # noqa: F401
 from tests.helpers.service import JIRA_EMAIL, Service
 
@@ -306,3 +306,56 @@ def test_generated_jql_never_returns_another_projects_issue(
         if not jql.parse(case.text).order:
             keys, expected = sorted(keys), sorted(expected)
         assert keys == expected, case.text
+
+
+# --------------------------------------------------------------------------- reviewer edits
+
+GATED_SEARCHES = """
+rules:
+  - id: ops-searches-need-a-lead
+    match: {action: jira_search, project: OPS}
+    decision: require_approval
+    route_to: engineering-leads
+    priority: 50
+  - id: no-secret-searches
+    match: {action: jira_search, details.jql: {matches: 'labels = "secret"'}}
+    decision: deny
+    priority: 100
+    reason: Secret issues are not for agents.
+"""
+
+
+@pytest.fixture(scope="module", params=DB_KINDS)
+def gated(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
+    directory = tmp_path_factory.mktemp("jql-gated")
+    policies = copy_policies(directory)
+    (policies / "searches.yaml").write_text(GATED_SEARCHES, encoding="utf-8")
+    with service_on(request, request.param, directory, policy_dir=policies) as running:
+        yield running
+
+
+def test_a_reviewers_jql_edit_is_checked_in_the_form_jira_runs(gated: Service) -> None:
+    submitted = gated.agent.post(
+        "/v1/actions", json=envelope("jira_search", jql="status = Done", projectKey="OPS")
+    )
+    assert submitted.status_code == 202, submitted.text
+    action_id = submitted.json()["id"]
+
+    def approve(jql_text: str) -> Any:
+        return gated.client("lead-alice").post(
+            f"/v1/approvals/{action_id}/decision",
+            json={"verdict": "approve", "modifiedDetails": {"jql": jql_text}},
+        )
+
+    # An escape does not hide the query from the rule on details.jql ...
+    hidden = approve("labels = 'sec\\u0072et'")
+    assert hidden.status_code == 409, hidden.text
+    assert "no-secret-searches" in hidden.json()["message"]
+    # ... and an edit cannot reach into another project either.
+    widened = approve("status = Done OR project = ENG")
+    assert widened.status_code == 409, widened.text
+    assert "/jql" in widened.json()["message"]
+    assert gated.agent_view(action_id)["status"] == "pending_approval"
+    assert not any(entry.path == SEARCH_PATH for entry in gated.sandbox.logged())
