@@ -2,9 +2,9 @@
 
 The catalog, not the agent, decides whether an action is a read, a write or destructive
 (PRODUCT.md, principle 2). Each action's `details` are described by a JSON Schema in
-`schemas/actions/<name>.json`; on top of the schema the catalog enforces two invariants a
-schema cannot express: an action stays inside one Jira project, and a bulk creation's
-`issueCount` agrees with the tickets it lists.
+`schemas/actions/<name>.json`; on top of the schema the catalog enforces invariants a schema
+cannot express: an action stays inside one Jira project (for a search, its JQL names no other
+project: jiragate.jql), and a bulk creation's `issueCount` agrees with the tickets it lists.
 
 It also derives the *facts* that policies match on besides `details`: the `project` an action
 touches and the `count` of issues it touches or creates.
@@ -26,11 +26,12 @@ import fastjsonschema
 import jsonschema
 from jsonschema.validators import validator_for
 
-from jiragate import strictjson
+from jiragate import jql, strictjson
 from jiragate.errors import (
     ActionError,
     DetailsViolation,
     InvalidDetailsError,
+    InvalidJQLError,
     UnknownActionError,
     UnsafeJSONError,
 )
@@ -223,9 +224,20 @@ def parse_envelope(data: object) -> ActionRequest:
     return ActionRequest(
         action=spec.name,
         summary=summary,
-        details=dict(details),
+        details=normalise_details(details),
         justification=justification,
     )
+
+
+def normalise_details(details: Mapping[str, Any]) -> dict[str, Any]:
+    """The (validated) details policies see and the store keeps. A search's JQL is replaced
+    by its canonical serialisation (jiragate.jql), the text Jira will be sent inside the
+    project restriction: a policy matching `details.jql` sees what runs, not spellings
+    (escapes, quoting, case) that read differently from what Jira executes."""
+    normalised = dict(details)
+    if isinstance(normalised.get("jql"), str):
+        normalised["jql"] = jql.canonical(normalised["jql"], normalised.get("projectKey"))
+    return normalised
 
 
 # --------------------------------------------------------------------------- details
@@ -280,6 +292,7 @@ def _invariant_violations(spec: ActionSpec, details: Mapping[str, Any]) -> list[
                 f"issueCount is {details['issueCount']} but {len(tickets)} tickets are given",
             )
         )
+    violations.extend(_jql_violations(details))
     projects: dict[str, str] = {}
     if "projectKey" in details:
         projects[details["projectKey"]] = "/projectKey"
@@ -326,6 +339,18 @@ def _non_canonical_labels(details: Mapping[str, Any]) -> Iterator[DetailsViolati
                 f"label {label!r} is not in Unicode normal form NFC; send "
                 f"{unicodedata.normalize('NFC', label)!r}",
             )
+
+
+def _jql_violations(details: Mapping[str, Any]) -> list[DetailsViolation]:
+    """A search's JQL must parse and name no project but its projectKey (jiragate.jql)."""
+    text = details.get("jql")
+    if not isinstance(text, str):
+        return []
+    try:
+        jql.canonical(text, details.get("projectKey"))
+    except InvalidJQLError as exc:
+        return [DetailsViolation("/jql", "jql-in-project", str(exc))]
+    return []
 
 
 def _referenced_issue_keys(details: Mapping[str, Any]) -> Iterator[tuple[str, str]]:

@@ -8,7 +8,8 @@ JiragateError
 ├── ActionError                 the proposed action itself is wrong (a 4xx for the caller)
 │   ├── UnknownActionError      `action` is not in the catalog; lists the known ones
 │   ├── InvalidDetailsError     `details` break the action's schema; names pointer and rule
-│   └── UnsafeJSONError         a value JSON-strict parsing refuses (NaN, huge int, NUL, …)
+│   ├── UnsafeJSONError         a value JSON-strict parsing refuses (NaN, huge int, NUL, …)
+│   └── InvalidJQLError         a search's JQL is outside the accepted subset or its project
 ├── ApprovalError               an approval could not be created, fetched or decided
 │   ├── ApprovalBackendError    the approval service (Cheqpoint) failed or is unreachable
 │   └── DecisionRefusedError    a reviewer's decision is refused (widening edit, expired)
@@ -171,6 +172,20 @@ class UnsafeJSONError(ActionError):
 
     def as_dict(self) -> dict[str, Any]:
         return {**super().as_dict(), "pointer": self.pointer}
+
+
+class InvalidJQLError(ActionError):
+    """A search's JQL cannot be proven to stay inside the action's project (jiragate.jql).
+
+    `position` is the 0-based character offset in the JQL where the problem starts; the
+    catalog reports it as a violation of `/jql`."""
+
+    code = "invalid_jql"
+
+    def __init__(self, reason: str, position: int) -> None:
+        self.reason = reason
+        self.position = position
+        super().__init__(f"JQL position {position}: {reason}")
 
 
 # --------------------------------------------------------------------------- approvals

@@ -51,6 +51,7 @@ from jiragate.catalog import (
     ActionRequest,
     apply_patch,
     count_of,
+    normalise_details,
     parse_envelope,
     validate_details,
     widening_reasons,
@@ -456,6 +457,8 @@ class Gateway:
             validate_details(record.action, effective)
         except ActionError as exc:
             raise DecisionRefusedError(f"the edited details are invalid: {exc}") from exc
+        # Policies see an edited search's JQL in the same canonical form as a submitted one.
+        effective = normalise_details(effective)
         widening = widening_reasons(record.action, record.details, effective)
         if widening:
             raise DecisionRefusedError(

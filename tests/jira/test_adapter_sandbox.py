@@ -145,7 +145,7 @@ def test_reads_issue_search_transitions_and_sprints(jira: Site, flavour: str) ->
             "jira_search",
             {"jql": "labels = checkout ORDER BY key", "projectKey": "ENG", "maxResults": 2},
         )
-        assert first.data["jql"] == "project = ENG AND (labels = checkout) ORDER BY key"
+        assert first.data["jql"] == 'project = "ENG" AND (labels = "checkout") ORDER BY key'
         assert [i["key"] for i in first.data["issues"]] == ["ENG-2", "ENG-3"]
         assert first.data["isLast"] is False
         rest = await run.execute(

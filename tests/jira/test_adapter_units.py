@@ -8,10 +8,11 @@ from typing import Any
 import httpx
 import pytest
 
+from jiragate import jql
 from jiragate.errors import InvalidDetailsError, JiraUnsupportedError, UnknownActionError
 from jiragate.jira.adf import adf_to_text, text_to_adf
 from jiragate.jira.config import JiraConfig
-from jiragate.jira.operations import JiraAdapter, numbered_summary, restrict_jql, trim_issue
+from jiragate.jira.operations import JiraAdapter, numbered_summary, trim_issue
 from jiragate.jira.results import ExecutionResult, Failure
 
 # --------------------------------------------------------------------------- ADF
@@ -71,23 +72,25 @@ def test_adf_to_text_keeps_unknown_nodes_text_and_passes_strings_through() -> No
 
 
 @pytest.mark.parametrize(
-    ("jql", "expected"),
+    ("text", "expected"),
     [
-        ("status = Done", "project = ENG AND (status = Done)"),
-        ("a = 1 OR b = 2", "project = ENG AND (a = 1 OR b = 2)"),
+        ("status = Done", 'project = "ENG" AND (status = "Done")'),
+        ("a = 1 OR b = 2", 'project = "ENG" AND (a = 1 OR b = 2)'),
         (
             "status = Done order by created DESC",
-            "project = ENG AND (status = Done) order by created DESC",
+            'project = "ENG" AND (status = "Done") ORDER BY created DESC',
         ),
         (
             'summary ~ "order by" ORDER BY key',
-            'project = ENG AND (summary ~ "order by") ORDER BY key',
+            'project = "ENG" AND (summary ~ "order by") ORDER BY key',
         ),
-        ("ORDER BY created", "project = ENG ORDER BY created"),
+        ("ORDER BY created", 'project = "ENG" ORDER BY created'),
     ],
 )
-def test_restrict_jql_wraps_the_condition_and_keeps_order_by(jql: str, expected: str) -> None:
-    assert restrict_jql(jql, "ENG") == expected
+def test_the_sent_jql_wraps_the_parsed_condition_and_keeps_order_by(
+    text: str, expected: str
+) -> None:
+    assert jql.for_jira(text, "ENG") == expected
 
 
 def test_numbered_summary_stays_within_jiras_255_characters() -> None:

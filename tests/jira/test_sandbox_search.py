@@ -34,6 +34,12 @@ def keys(jira_http, jql: str, **extra) -> list[str]:
         ("project = ENG AND assignee is EMPTY ORDER BY key", ["ENG-6", "ENG-9"]),
         ("project = ENG AND assignee = currentUser() ORDER BY key", ["ENG-1", "ENG-7"]),
         ("priority = Highest", ["ENG-2"]),
+        ("parent = ENG-5 ORDER BY key", ["ENG-11", "ENG-12"]),
+        (
+            'project = "ENG" AND (labels = "check\\u006fut") ORDER BY key',
+            ["ENG-2", "ENG-3", "ENG-10"],
+        ),
+        ("project = ENG AND parent is EMPTY AND labels = ui", ["ENG-9"]),
         ("issuetype = Subtask ORDER BY key DESC", ["ENG-12", "ENG-11"]),
         ("project = ENG AND issuetype not in (Bug, Story, Task, Subtask)", ["ENG-1"]),
         ("(priority = Highest OR priority = Lowest) ORDER BY priority DESC", ["ENG-2", "ENG-7"]),
@@ -67,6 +73,7 @@ def test_open_sprints_covers_active_and_future(jira_http) -> None:
         "project = ENG AND (status = Done",  # unbalanced
         "project = ENG ORDER BY rank",  # unsupported sort
         "status was Done",
+        'labels = "a\\qb"',  # not one of Jira's escapes
         "ORDER BY key",  # unbounded
         "project = ENG status = Done",  # missing AND
     ],

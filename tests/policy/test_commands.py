@@ -284,7 +284,13 @@ def test_eval_reads_stdin_in_a_real_process(tmp_path: Path):
     env = {**os.environ, "NO_COLOR": "1"}
     completed = subprocess.run(
         [sys.executable, "-m", "jiragate.cli", "eval", "-", "--policies", str(REPO / "policies")],
-        input=json.dumps({"action": "jira_search", "summary": "find", "details": {"jql": "x"}}),
+        input=json.dumps(
+            {
+                "action": "jira_search",
+                "summary": "find",
+                "details": {"jql": "assignee = currentUser()"},
+            }
+        ),
         capture_output=True,
         text=True,
         cwd=tmp_path,

@@ -32,7 +32,7 @@ from typing import Any
 
 import httpx
 
-from jiragate import catalog
+from jiragate import catalog, jql
 from jiragate.errors import (
     JiraConfigError,
     JiraError,
@@ -71,7 +71,6 @@ DEFAULT_READ_FIELDS = (
 )
 
 _ACTION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,99}")  # whole string: fullmatch
-_ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
 
 Handler = Callable[[Mapping[str, Any], ExecutionResult, str, str], Awaitable[None]]
 
@@ -79,21 +78,6 @@ Handler = Callable[[Mapping[str, Any], ExecutionResult, str, str], Awaitable[Non
 def chunked(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
-
-
-def restrict_jql(jql: str, project_key: str) -> str:
-    """`project = KEY AND (jql)`, keeping a trailing ORDER BY outside the parentheses."""
-    order = ""
-    for match in _ORDER_BY.finditer(jql):
-        if jql[: match.start()].count('"') % 2 == 0:  # not inside a quoted string
-            order = " " + jql[match.start() :].strip()
-            jql = jql[: match.start()]
-            break
-    condition = jql.strip()
-    restricted = f"project = {project_key}"
-    if condition:
-        restricted += f" AND ({condition})"
-    return restricted + order
 
 
 def numbered_summary(summary: str, number: int, total: int) -> str:
@@ -400,17 +384,17 @@ class JiraAdapter:
     async def _search(
         self, details: Mapping[str, Any], result: ExecutionResult, action_id: str, summary: str
     ) -> None:
-        jql = details["jql"]
-        if details.get("projectKey"):
-            jql = restrict_jql(jql, details["projectKey"])
+        # Built from the parsed query, never by gluing text: with a projectKey it is
+        # `project = "KEY" AND (<condition>) ORDER BY ...` (jiragate.jql).
+        sent = jql.for_jira(details["jql"], details.get("projectKey"))
         issues, token = await self.search_issues(
-            jql,
+            sent,
             fields=details.get("fields") or DEFAULT_READ_FIELDS,
             limit=details.get("maxResults", 50),
             page_token=details.get("nextPageToken"),
         )
         result.data = {
-            "jql": jql,
+            "jql": sent,
             "issues": [trim_issue(issue) for issue in issues],
             "nextPageToken": token,
             "isLast": token is None,

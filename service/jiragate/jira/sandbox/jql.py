@@ -8,9 +8,10 @@ Supported (case-insensitive keywords and field names):
     query    := [expr] ["ORDER BY" FIELD [ASC|DESC] ("," FIELD [ASC|DESC])*]
     expr     := clause | "(" expr ")" | "NOT" expr | expr "AND" expr | expr "OR" expr
 
-Fields: project, key (issuekey, id), status, labels, sprint, assignee, priority,
+Fields: project, key (issuekey, id), parent, status, labels, sprint, assignee, priority,
 issuetype (type). Values: bare words, numbers, "double" or 'single' quoted strings, and the
-functions currentUser(), openSprints(), closedSprints().
+functions currentUser(), openSprints(), closedSprints(). Quoted strings take Jira's escapes
+(\\" \\' \\\\ \\t \\n \\r \\<space> \\uXXXX); any other escape is an error, as in Jira.
 A value that names no project, status, priority, issue type, user, sprint or issue is an error,
 as in Jira ("The value 'X' does not exist for the field 'project'."). Like Jira, `!=` and
 `not in` never match an issue whose field is empty.
@@ -62,6 +63,7 @@ _FIELD_ALIASES = {
     "priority": "priority",
     "issuetype": "issuetype",
     "type": "issuetype",
+    "parent": "parent",
 }
 _ORDER_FIELDS = {
     "key",
@@ -122,12 +124,31 @@ def tokenize(text: str) -> list[Token]:
         kind = found.lastgroup or "word"
         raw = found.group(kind)
         if kind == "string":
-            body = raw[1:-1]
-            tokens.append(Token("string", re.sub(r"\\(.)", r"\1", body), quoted=True))
+            tokens.append(Token("string", _unescape(raw[1:-1], position), quoted=True))
         else:
             tokens.append(Token(kind, raw))
     tokens.append(Token("end", ""))
     return tokens
+
+
+# Jira's escapes in quoted strings; any other backslash sequence is a parse error there.
+_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", '"': '"', "'": "'", "\\": "\\", " ": " "}
+_ESCAPE = re.compile(r"\\(u[0-9A-Fa-f]{4}|.)", re.DOTALL)
+
+
+def _unescape(body: str, position: int) -> str:
+    def decode(found: re.Match[str]) -> str:
+        code = found.group(1)
+        if code in _ESCAPES:
+            return _ESCAPES[code]
+        if len(code) == 5:
+            return chr(int(code[1:], 16))
+        raise JQLError(
+            f"Error in the JQL Query: '\\{code}' is an illegal JQL escape sequence "
+            f"(near position {position})."
+        )
+
+    return _ESCAPE.sub(decode, body)
 
 
 class _Parser:
@@ -317,10 +338,10 @@ class _Parser:
             if project is None:
                 raise missing
             return {project.key}
-        if field == "key":
+        if field in {"key", "parent"}:
             issue = self.state.find_issue(text)
             if issue is None:
-                raise JQLError(f"An issue with key '{text}' does not exist for field 'key'.")
+                raise JQLError(f"An issue with key '{text}' does not exist for field '{field}'.")
             return {issue.key}
         if field == "status":
             status = next((s for s in STATUSES if lowered in {s.name.lower(), s.id}), None)
@@ -393,6 +414,8 @@ def _values_of(issue: Issue, field: str) -> set[Any]:
         return {issue.project_key}
     if field == "key":
         return {issue.key}
+    if field == "parent":
+        return {issue.parent_key} if issue.parent_key else set()
     if field == "status":
         return {issue.status}
     if field == "priority":
