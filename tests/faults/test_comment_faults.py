@@ -150,7 +150,12 @@ def test_a_long_retry_after_defers_the_action_instead_of_blocking_the_worker(ser
     attempt = first_attempt(service, action_id, timeout=15)
     assert time.monotonic() - started < gateway.adapter.config.max_retry_wait
     assert attempt.outcome == "deferred", attempt
+    # The execution row and the rescheduling are two transactions: wait for the second.
     record = gateway.store.get_action(action_id)
+    deadline = time.monotonic() + 15
+    while record is not None and record.claimed_by is not None and time.monotonic() < deadline:
+        time.sleep(0.02)
+        record = gateway.store.get_action(action_id)
     assert record is not None and record.status is ActionStatus.EXECUTING
     assert record.claimed_by is None and record.claim_expires_at is not None
     wait = (record.claim_expires_at - datetime.now(UTC)).total_seconds()

@@ -25,7 +25,7 @@ from tests.helpers.service import Service, running_service
 
 
 @pytest.fixture
-def service(db_url: str) -> Iterator[Service]:
+def service(db_url: str) -> Iterator[Service]:  # noqa: F811
     with running_service(db_url) as running:
         yield running
 
