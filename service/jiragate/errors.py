@@ -17,6 +17,7 @@ JiragateError
 ├── JiraError                   executing against Jira failed
 │   ├── JiraHTTPError           Jira answered with an error status; carries Jira's own messages
 │   ├── JiraTransportError      no usable answer (connection dropped, timeout, retries exhausted)
+│   │   └── JiraDeferredError   Jira asked to wait longer than a worker may block: run it later
 │   ├── TransitionUnavailableError  the target status cannot be reached from the current one
 │   ├── JiraConfigError         the Jira connection settings are missing or malformed
 │   ├── JiraLookupError         a name the action relies on (sprint, field) is not in Jira
@@ -265,6 +266,17 @@ class JiraTransportError(JiraError):
     def __init__(self, message: str, *, outcome_unknown: bool = False) -> None:
         self.outcome_unknown = outcome_unknown
         super().__init__(redact_text(message))
+
+
+class JiraDeferredError(JiraTransportError):
+    """Jira asked us to wait (`Retry-After`) longer than the client's `max_retry_wait`.
+
+    Nothing was sent past the refusal: the caller stops, and the gateway runs the action again
+    after `retry_after` seconds instead of holding a worker that long."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
 
 
 class TransitionUnavailableError(JiraError):

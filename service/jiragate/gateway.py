@@ -61,6 +61,7 @@ from jiragate.errors import (
     ApprovalBackendError,
     ApprovalError,
     DecisionRefusedError,
+    JiraDeferredError,
     JiraError,
     JiraTransportError,
     PolicyLoadError,
@@ -253,8 +254,15 @@ class Gateway:
         self, envelope: Mapping[str, Any], *, agent: str, explain: bool = True
     ) -> Decision:
         """The dry run: the full decision, nothing recorded, nothing executed."""
-        # A mapping is validated as an envelope by PolicySet.evaluate itself.
-        return self.policies.current.evaluate(envelope, agent=agent, explain=explain)
+        request = self._parse(envelope)
+        return self.policies.current.evaluate(request, agent=agent, explain=explain)
+
+    def _parse(self, envelope: Mapping[str, Any]) -> ActionRequest:
+        """The envelope validated by the catalog, and refused if it would write a label that
+        imitates the adapter's duplicate-protection markers (hole: forged markers)."""
+        request = parse_envelope(envelope)
+        self.adapter.check_details(request.action, request.details)
+        return request
 
     # ----------------------------------------------------------------- submission
 
@@ -268,7 +276,7 @@ class Gateway:
         """Validate, decide, record, and act: execute an allowed action now; open an
         approval for a gated one. With an Idempotency-Key a replay returns the first record
         (and never executes twice); the same key with another body raises a conflict."""
-        request = parse_envelope(envelope)
+        request = self._parse(envelope)
         policies = self.policies.current
         decision = policies.evaluate(request, agent=agent, explain=False)
         self.metrics.decisions.labels(decision.decision.value, request.action).inc()
@@ -455,6 +463,7 @@ class Gateway:
         effective = apply_patch(record.action, record.details, patch)
         try:
             validate_details(record.action, effective)
+            self.adapter.check_details(record.action, effective)
         except ActionError as exc:
             raise DecisionRefusedError(f"the edited details are invalid: {exc}") from exc
         # Policies see an edited search's JQL in the same canonical form as a submitted one.
@@ -700,14 +709,20 @@ class Gateway:
         return await self._execute(record)
 
     async def _attempt(
-        self, action: str, details: Mapping[str, Any], action_id: str, summary: str
+        self,
+        action: str,
+        details: Mapping[str, Any],
+        action_id: str,
+        summary: str,
+        not_before: datetime | None = None,
     ) -> tuple[str, dict[str, Any] | None, str | None]:
         """Run the action in Jira once: (outcome, result, error). Raises JiraTransportError
-        when Jira gave no usable answer (the outcome is unknown)."""
+        when Jira gave no usable answer (the outcome is unknown), JiraDeferredError when it
+        asked to wait longer than a call may."""
         started = time.perf_counter()
         try:
             result = await self.adapter.execute(
-                action, details, action_id=action_id, summary=summary
+                action, details, action_id=action_id, summary=summary, not_before=not_before
             )
         except JiraTransportError:
             self.metrics.jira_errors.labels(action, "transport").inc()
@@ -764,18 +779,22 @@ class Gateway:
         )
         heartbeat = asyncio.create_task(self._heartbeat(record.id))
         try:
+            # Whatever this action created in Jira is younger than its record: the adapter
+            # ignores older issues and comments that carry its markers.
             outcome, result, error = await self._attempt(
-                record.action, details, record.id, record.summary
+                record.action, details, record.id, record.summary, record.created_at
             )
         except JiraTransportError as exc:
             partial = getattr(exc, "result", None)
+            deferred = isinstance(exc, JiraDeferredError)
             self.store.finish_execution(
                 execution.id,
-                outcome="unknown",
+                outcome="deferred" if deferred else "unknown",
                 result=partial.as_dict() if partial is not None else None,
                 error=str(exc),
             )
-            return self._retry_or_fail(record, str(exc))
+            delay = exc.retry_after if isinstance(exc, JiraDeferredError) else None
+            return self._retry_or_fail(record, str(exc), delay=delay)
         except Exception as exc:  # a bug or a poisoned payload: recorded, counted, retried
             log.exception("%s: attempt %s crashed", record.id, record.attempts)
             error = f"execution crashed: {type(exc).__name__}: {exc}"[:_MAX_ERROR]
@@ -810,16 +829,20 @@ class Gateway:
         self.metrics.statuses.labels(status.value).inc()
         return done
 
-    def _retry_or_fail(self, record: ActionRecord, error: str) -> ActionRecord:
-        """Jira gave no usable answer: run the action again later, or give up.
+    def _retry_or_fail(
+        self, record: ActionRecord, error: str, *, delay: float | None = None
+    ) -> ActionRecord:
+        """Jira gave no usable answer (or asked us to wait `delay` s): run it later, or give up.
 
         The action stays `executing` with a lease that runs out after
-        `execution_retry_seconds`; the housekeeping sweep then hands it back to the workers.
-        Waiting matters: a create whose answer was lost may still be completing in Jira, and
-        only a later search for its markers can be trusted not to create it twice."""
+        `execution_retry_seconds` (or Jira's longer `Retry-After`); the housekeeping sweep then
+        hands it back to the workers. Waiting matters: a create whose answer was lost may still
+        be completing in Jira, and only a later search for its markers can be trusted not to
+        create it twice."""
         if record.attempts >= self.settings.max_attempts:
             return self._give_up(record, f"gave up after {record.attempts} attempts: {error}")
-        retry_at = self.store.clock() + timedelta(seconds=self.settings.execution_retry_seconds)
+        wait = max(self.settings.execution_retry_seconds, delay or 0.0)
+        retry_at = self.store.clock() + timedelta(seconds=wait)
         self.store.transition_status(
             record.id,
             from_statuses=[ActionStatus.EXECUTING],
@@ -831,7 +854,12 @@ class Gateway:
             audit_note=AuditNote(
                 actor=self.worker_id,
                 type="action.retry_scheduled",
-                data={"attempt": record.attempts, "error": error, "retry_at": retry_at.isoformat()},
+                data={
+                    "attempt": record.attempts,
+                    "error": error,
+                    "retry_at": retry_at.isoformat(),
+                    "reason": "rate_limited" if delay is not None else "outcome_unknown",
+                },
             ),
         )
         return self.get_record(record.id)

@@ -107,6 +107,10 @@ class JiraSettings(BaseModel):
     sprint_field: str = "customfield_10020"
     timeout: float = 30.0
     max_retries: int = 4
+    #: The longest a call waits when Jira asks (Retry-After); longer defers the action.
+    max_retry_wait: float = 60.0
+    #: Signs the duplicate-protection marker properties; derived from the credential if unset.
+    marker_secret: SecretStr | None = None
 
     def to_config(self) -> JiraConfig:
         return JiraConfig(
@@ -124,6 +128,8 @@ class JiraSettings(BaseModel):
             epic_link_field=self.epic_link_field,
             timeout=self.timeout,
             max_retries=self.max_retries,
+            max_retry_wait=self.max_retry_wait,
+            marker_secret=self.marker_secret.get_secret_value() if self.marker_secret else None,
         )
 
 
@@ -262,6 +268,7 @@ class Settings(BaseSettings):
         values: list[SecretStr | None] = [
             self.jira.api_token,
             self.jira.personal_access_token,
+            self.jira.marker_secret,
             self.cheqpoint.connection_key,
             self.cheqpoint.webhook_secret,
             self.session_secret,

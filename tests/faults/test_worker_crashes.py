@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from jiragate.jira.sandbox import SandboxState
+from jiragate.jira.sandbox.state import adf_to_text
 from jiragate.store import Store, make_engine
 from tests.scale.cluster import AGENT, cluster, wait_until
 
@@ -197,3 +198,58 @@ def test_a_worker_killed_inside_its_claim_transaction_loses_nothing(
             what="the other worker after the rollback",
         )
         assert len(labelled(state, label)) == 1
+
+
+def test_a_worker_killed_while_jira_posts_a_comment_leaves_exactly_one_comment(
+    tmp_path: Path, db_url: str, sandbox: tuple[str, SandboxState]
+):
+    """A comment has no natural key: the successor must find the dead worker's comment by
+    the gateway's marker property instead of posting it again."""
+    jira_url, state = sandbox
+    text = f"crash note {uuid.uuid4().hex[:8]}"
+    with cluster(tmp_path, db_url, jira_url, lease_seconds=LEASE_SECONDS) as c:
+        replica = c.serve("replica")
+        doomed = c.worker("doomed")
+        agent, lead = c.client(replica, AGENT), c.client(replica, "lead-alice")
+        arm(
+            jira_url,
+            {
+                "match": {"method": "POST", "path": "/rest/api/3/issue/ENG-9/comment"},
+                "times": 1,
+                "fault": {"kind": "delay", "seconds": 1.5},
+            },
+        )
+        envelope = {
+            "action": "jira_add_comment",
+            "summary": "a note that must appear once",
+            "details": {"issueKey": "ENG-9", "body": text},
+        }
+        action = agent.post("/v1/actions", json=envelope).json()
+        decided = lead.post(f"/v1/approvals/{action['id']}/decision", json={"verdict": "approve"})
+        assert decided.status_code == 200, decided.text
+
+        def comment_in_flight() -> bool:
+            return any(
+                e.method == "POST" and e.path.endswith("/ENG-9/comment") for e in state.logged()
+            )
+
+        wait_until(comment_in_flight, what="the worker's comment POST")
+        doomed.kill()  # SIGKILL while Jira is still answering; Jira posts the comment anyway
+
+        c.worker("successor")
+        final = wait_until(
+            lambda: (
+                view
+                if (view := agent.get(f"/v1/actions/{action['id']}").json())["status"]
+                in ("executed", "failed")
+                else None
+            ),
+            what="the successor to finish",
+        )
+        assert final["status"] == "executed", final
+        with state.lock:
+            posted = [c for c in state.issues["ENG-9"].comments if adf_to_text(c.body) == text]
+        assert len(posted) == 1, posted
+        assert final["result"]["data"] == {"commentId": str(posted[0].id), "recovered": True}
+        posts = [e for e in state.logged() if e.method == "POST" and e.path.endswith("/comment")]
+        assert len(posts) == 1  # the successor looked, found it, and sent nothing

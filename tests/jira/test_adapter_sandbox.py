@@ -507,7 +507,7 @@ def test_unreachable_jira_during_recovery_raises_with_what_was_done(
 
 
 @parametrize_flavour
-def test_lost_delete_answer_counts_as_deleted_and_lost_comment_is_unknown(
+def test_lost_delete_answer_counts_as_deleted_and_lost_comment_is_found_by_its_marker(
     jira: Site, flavour: str
 ) -> None:
     arm(
@@ -524,9 +524,12 @@ def test_lost_delete_answer_counts_as_deleted_and_lost_comment_is_unknown(
     async def body(run: Run) -> None:
         deleted = await run.execute("jira_delete_issues", {"issueKeys": ["ENG-6"]})
         assert deleted.outcome == "succeeded" and deleted.updated == ["ENG-6"]
-        # A comment has no marker to look for: report the unknown, never post it twice.
-        with pytest.raises(JiraTransportError):
-            await run.execute("jira_add_comment", {"issueKey": "ENG-9", "body": "once"})
+        # The comment carries the gateway's marker property: the lost answer is recovered
+        # by finding it, never by posting it again.
+        commented = await run.execute("jira_add_comment", {"issueKey": "ENG-9", "body": "once"})
+        assert commented.outcome == "succeeded" and commented.updated == ["ENG-9"]
+        only = jira.state.issues["ENG-9"].comments[0]
+        assert commented.data == {"commentId": str(only.id)}
 
     run = scenario(jira, flavour, body)
     assert "ENG-6" not in jira.state.issues

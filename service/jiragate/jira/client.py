@@ -15,7 +15,14 @@ Retry rules (docs/jira.md, "Retries"):
   on the request (or not have indexed it yet), so "not found" proves nothing: the failure is
   raised as `JiraTransportError` with `outcome_unknown = True`, and the caller retries the
   whole action later, when a search for its markers can be trusted (the gateway defers it).
-  Without a `recover` callback the ambiguous failure is raised as is.
+  Without a `recover` callback the same holds: a 500/503 or a refused connection is raised as
+  is (Jira did nothing), anything else as an unknown outcome.
+- **Any write** (PUT, DELETE, POST) whose last try got a 502, a 504, a timeout or a dropped
+  connection ends in `JiraTransportError(outcome_unknown=True)`, never in a refusal: Jira may
+  have applied it. Only GETs raise the last `JiraHTTPError` after exhausting their retries.
+- **Waits Jira asks for are capped**: a `Retry-After` (or `X-RateLimit-Reset`) longer than
+  `max_retry_wait` is not slept; the call raises `JiraDeferredError(retry_after=...)` at once
+  and the gateway runs the action again after that long, so no worker blocks for an hour.
 - Backoff otherwise: `min(backoff_cap, backoff_base * 2**attempt)`, scaled by a random factor
   in [0.5, 1] ("equal jitter") so that replicas do not retry in lockstep.
 
@@ -36,7 +43,7 @@ from typing import Any
 
 import httpx
 
-from jiragate.errors import JiraError, JiraHTTPError, JiraTransportError
+from jiragate.errors import JiraDeferredError, JiraError, JiraHTTPError, JiraTransportError
 from jiragate.jira.config import JiraConfig
 from jiragate.redaction import register_secrets
 
@@ -243,12 +250,12 @@ class JiraClient:
             # Ambiguous: a 5xx or no answer. The request may or may not have taken effect.
             if safe_to_resend:
                 if attempt >= self.config.max_retries:
-                    raise failure
+                    raise _unknown_if_write(method, path, failure, never_sent)
                 await self._wait(attempt, wait)
                 attempt += 1
                 continue
             if recover is None:
-                raise failure
+                raise _unknown_if_write(method, path, failure, never_sent)
             # Give Jira (and its search index) time to settle before asking what happened.
             await self._wait(attempt, wait)
             self.stats.recoveries += 1
@@ -281,6 +288,13 @@ class JiraClient:
         return wait
 
     async def _wait(self, attempt: int, server_wait: float | None) -> None:
+        if server_wait is not None and server_wait > self.config.max_retry_wait:
+            # Blocking a worker for Jira's whole wait would stall every other action.
+            raise JiraDeferredError(
+                f"Jira asked to wait {server_wait:.0f} s before trying again, more than the "
+                f"{self.config.max_retry_wait:.0f} s a call may wait; the action is deferred",
+                retry_after=server_wait,
+            )
         self.stats.retries += 1
         await self._sleep(server_wait if server_wait is not None else self.backoff(attempt))
 
@@ -294,6 +308,21 @@ class JiraClient:
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # Jira's own refusals to act (an internal error rolls back; unavailable means not started).
 _NOT_APPLIED_STATUSES = frozenset({500, 503})
+
+
+def _unknown_if_write(
+    method: str, path: str, failure: JiraHTTPError | JiraTransportError, never_sent: bool
+) -> JiraHTTPError | JiraTransportError:
+    """What a write's last ambiguous failure means: unknown unless Jira provably did nothing."""
+    if method in _READ_METHODS or never_sent:
+        return failure
+    return JiraTransportError(
+        f"{method} {path}: {failure}; Jira may have applied it, so the outcome is unknown",
+        outcome_unknown=True,
+    )
+
+
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _clean_query(query: Mapping[str, Any] | None) -> dict[str, str] | None:

@@ -1,11 +1,13 @@
 """How Jiragate reaches Jira: base URL, flavour, credentials, retry budget.
 
-Secrets (`api_token`, `personal_access_token`) never appear in `repr`, in log lines or in
-error messages: `repr` prints whether they are set, nothing more.
+Secrets (`api_token`, `personal_access_token`, `marker_secret`) never appear in `repr`, in log
+lines or in error messages: `repr` prints whether they are set, nothing more.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import re
 from collections.abc import Mapping
@@ -17,7 +19,7 @@ from jiragate.errors import JiraConfigError
 
 Flavour = Literal["cloud", "datacenter"]
 FLAVOURS: tuple[str, ...] = ("cloud", "datacenter")
-_SECRET_FIELDS = frozenset({"api_token", "personal_access_token"})
+_SECRET_FIELDS = frozenset({"api_token", "personal_access_token", "marker_secret"})
 # A label may not contain spaces (Jira rejects it); keep the prefix to safe characters.
 _LABEL_PREFIX = re.compile(r"[A-Za-z0-9_.\-]{1,40}")
 _CUSTOM_FIELD = re.compile(r"customfield_[0-9]{1,18}")
@@ -44,7 +46,14 @@ class JiraConfig:
     max_retries: int = 4
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
+    #: The longest a call waits when Jira asks it to (`Retry-After`, `X-RateLimit-Reset`);
+    #: asked for longer, the call stops and the action is deferred (`JiraDeferredError`).
+    max_retry_wait: float = 60.0
     marker_label_prefix: str = "jiragate-"
+    #: The key that signs the gateway's marker properties (HMAC-SHA256). Unset: derived from
+    #: the API token / PAT, so rotating the credential invalidates markers of actions still
+    #: being retried; pin it to survive rotations.
+    marker_secret: str | None = None
 
     def __post_init__(self) -> None:
         url = urlsplit(self.base_url)
@@ -78,6 +87,8 @@ class JiraConfig:
                 f"need 0 <= backoff_base <= backoff_cap, got {self.backoff_base} and "
                 f"{self.backoff_cap}"
             )
+        if self.max_retry_wait < 0:
+            raise JiraConfigError(f"max_retry_wait must be 0 or more, got {self.max_retry_wait}")
         if not _LABEL_PREFIX.fullmatch(self.marker_label_prefix):
             raise JiraConfigError(
                 "marker_label_prefix must be 1-40 letters, digits, '_', '.' or '-', "
@@ -98,6 +109,15 @@ class JiraConfig:
     __str__ = __repr__
 
     # ------------------------------------------------------------------ derived
+
+    @property
+    def marker_key(self) -> bytes:
+        """The HMAC key of the marker properties: `marker_secret`, else one derived from the
+        credential (which an agent never sees)."""
+        if self.marker_secret:
+            return self.marker_secret.encode()
+        credential = self.api_token or self.personal_access_token or ""
+        return hmac.new(b"jiragate marker key", credential.encode(), hashlib.sha256).digest()
 
     @property
     def base(self) -> str:
@@ -162,6 +182,8 @@ class JiraConfig:
             "max_retries": number("MAX_RETRIES", int),
             "backoff_base": number("BACKOFF_BASE", float),
             "backoff_cap": number("BACKOFF_CAP", float),
+            "max_retry_wait": number("MAX_RETRY_WAIT", float),
             "marker_label_prefix": text("MARKER_LABEL_PREFIX"),
+            "marker_secret": text("MARKER_SECRET"),
         }
         return cls(**{k: v for k, v in kwargs.items() if v is not None})  # type: ignore[arg-type]

@@ -7,27 +7,34 @@ and returns an `ExecutionResult`. What it raises and what it records:
   available) is recorded in `result.failures` and the rest of the batch carries on;
 - a definitive Jira refusal of the whole action (404 project, 400 body) is recorded too, and
   the outcome is "failed";
-- `JiraTransportError` is raised only when the outcome is *unknown* (Jira unreachable while
-  checking what a lost create did). It carries `.result`: what had been done before. Running
-  `execute` again with the same `action_id` is safe: creations are found by their marker.
-- bad input (unknown action, invalid details, a bad action id) raises before any call; a
-  missing setting raises `JiraConfigError`; archive on Data Center `JiraUnsupportedError`.
+- `JiraTransportError` is raised only when the outcome is *unknown* (no usable answer to a
+  write, or Jira unreachable while checking what a lost write did), `JiraDeferredError` when
+  Jira asked to wait longer than `max_retry_wait`. Both carry `.result`: what had been done
+  before. Running `execute` again with the same `action_id` is safe: creations and comments
+  are found by their markers, the other writes are idempotent or checked first.
+- bad input (unknown action, invalid details, a marker-imitating label, a bad action id)
+  raises before any call; a missing setting raises `JiraConfigError`; archive on Data Center
+  `JiraUnsupportedError`.
 
-Duplicate protection: every issue the gateway creates carries two labels, the action marker
-`<prefix><action_id>` and the ticket marker `<prefix><action_id>.<index>` (0-based index
-of the ticket in the action). Before creating anything, and whenever a create call gets no
-usable answer, the adapter searches `labels = "<marker>"` and creates only the tickets whose
-index it did not find.
+Duplicate protection (jira/markers.py): every issue the gateway creates carries the labels
+`<prefix><action_id>` and `<prefix><action_id>.<index>` and the issue property
+`jiragate.marker` (action, index, HMAC); every comment the comment property. Before creating
+anything, and whenever a create call gets no usable answer, the adapter searches
+`labels = "<marker>"`, keeps only issues whose property verifies, created by the service
+account after the action was recorded, and creates only the tickets whose index it did not
+find. Comments are looked up on their issue the same way before they are posted.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import logging
 import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import httpx
@@ -45,7 +52,19 @@ from jiragate.errors import (
 from jiragate.jira.adf import adf_to_text, text_to_adf
 from jiragate.jira.client import JiraClient, RequestHook, Sleep
 from jiragate.jira.config import JiraConfig
+from jiragate.jira.markers import (
+    MARKER_PROPERTY,
+    comment_marker,
+    created_in_time,
+    is_comment_marker,
+    is_reserved_label,
+    issue_marker,
+    issue_marker_index,
+    refuse_reserved_labels,
+)
 from jiragate.jira.results import ExecutionResult, Failure
+
+log = logging.getLogger("jiragate.jira")
 
 # Atlassian: "The maximum number of issues that can be created in each call is 50"
 # (POST /rest/api/3/issue/bulk) and "A maximum of 50 issues can be moved in one operation"
@@ -56,6 +75,7 @@ ARCHIVE_LIMIT = 1000
 SEARCH_PAGE = 100
 SPRINT_PAGE = 50
 SUMMARY_LIMIT = 255
+COMMENT_PAGE = 100
 
 DEFAULT_READ_FIELDS = (
     "summary",
@@ -73,6 +93,12 @@ DEFAULT_READ_FIELDS = (
 _ACTION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,99}")  # whole string: fullmatch
 
 Handler = Callable[[Mapping[str, Any], ExecutionResult, str, str], Awaitable[None]]
+
+#: When the running action was recorded: what it created in Jira cannot be older. A context
+#: variable, not an attribute, because one adapter runs many actions concurrently.
+_NOT_BEFORE: contextvars.ContextVar[datetime | None] = contextvars.ContextVar(
+    "jiragate_not_before", default=None
+)
 
 
 def chunked(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
@@ -128,6 +154,7 @@ class JiraAdapter:
             config, transport=transport, sleep=sleep, rng=rng, clock=clock, on_request=on_request
         )
         self._story_points_field: str | None = config.story_points_field
+        self._service_account: frozenset[str] | None = None
         self._handlers: dict[str, Handler] = {
             "jira_get_issue": self._get_issue,
             "jira_search": self._search,
@@ -166,11 +193,26 @@ class JiraAdapter:
 
     # ------------------------------------------------------------------ the entry point
 
+    def check_details(self, action: str, details: Mapping[str, Any]) -> None:
+        """Refuse (InvalidDetailsError, naming each pointer) an action that would add, set or
+        remove a label imitating the duplicate-protection markers."""
+        refuse_reserved_labels(action, details, self.config.marker_label_prefix)
+
     async def execute(
-        self, action: str, details: Mapping[str, Any], *, action_id: str, summary: str
+        self,
+        action: str,
+        details: Mapping[str, Any],
+        *,
+        action_id: str,
+        summary: str,
+        not_before: datetime | None = None,
     ) -> ExecutionResult:
-        """Run one (approved, effective) action once; see the module docstring for errors."""
+        """Run one (approved, effective) action once; see the module docstring for errors.
+
+        `not_before` is when the action was recorded: issues and comments found by their
+        markers must be younger (less a clock skew) to count as this action's work."""
         catalog.validate_details(action, details)
+        self.check_details(action, details)
         if not isinstance(action_id, str) or not _ACTION_ID.fullmatch(action_id):
             raise ValueError(
                 "action_id must be 1-100 letters, digits, '_' or '-' starting with a letter or "
@@ -178,6 +220,7 @@ class JiraAdapter:
             )
         result = ExecutionResult(action=action)
         calls_before = self.client.stats.calls
+        bound = _NOT_BEFORE.set(not_before)
         try:
             await self._handlers[action](details, result, action_id, summary)
         except (JiraHTTPError, JiraLookupError) as exc:
@@ -186,6 +229,8 @@ class JiraAdapter:
             result.calls = self.client.stats.calls - calls_before
             exc.result = result  # type: ignore[attr-defined]
             raise
+        finally:
+            _NOT_BEFORE.reset(bound)
         result.calls = self.client.stats.calls - calls_before
         return result
 
@@ -210,6 +255,23 @@ class JiraAdapter:
 
     def ticket_label(self, action_id: str, index: int) -> str:
         return f"{self.marker_label(action_id)}.{index}"
+
+    async def service_account(self) -> frozenset[str]:
+        """Who this adapter is in Jira (`GET /myself`, cached): the accountId on Cloud, the
+        user name and key on Data Center. Markers on anyone else's issues are forgeries."""
+        if self._service_account is None:
+            me = await self.client.get(self._api("/myself")) or {}
+            names = {str(me[k]) for k in ("accountId", "name", "key") if me.get(k)}
+            if not names:
+                raise JiraLookupError("GET /myself did not say who the service account is")
+            self._service_account = frozenset(names)
+        return self._service_account
+
+    async def _is_ours(self, user: object) -> bool:
+        if not isinstance(user, Mapping):
+            return False
+        ids = {str(user[k]) for k in ("accountId", "name", "key") if user.get(k)}
+        return bool(ids & await self.service_account())
 
     # ------------------------------------------------------------------ read helpers
 
@@ -291,6 +353,7 @@ class JiraAdapter:
         fields: Sequence[str],
         limit: int | None,
         page_token: str | None = None,
+        properties: Sequence[str] = (),
     ) -> tuple[list[dict[str, Any]], str | None]:
         """Issues matching `jql` (up to `limit`; all when None) and the next page token, if any.
 
@@ -311,6 +374,7 @@ class JiraAdapter:
                         "fields": list(fields),
                         "maxResults": size,
                         "nextPageToken": token,
+                        "properties": list(properties) or None,
                     },
                 )
                 batch = page.get("issues") or []
@@ -326,6 +390,7 @@ class JiraAdapter:
                         "fields": list(fields),
                         "startAt": start,
                         "maxResults": size,
+                        "properties": list(properties) or None,
                     },
                 )
                 batch = page.get("issues") or []
@@ -438,28 +503,51 @@ class JiraAdapter:
     def _with_markers(
         self, fields: Mapping[str, Any], action_id: str, index: int
     ) -> dict[str, Any]:
+        """An `IssueUpdateDetails` body: the fields plus the marker labels and property."""
+        prefix = self.config.marker_label_prefix
         labels = [
-            label
-            for label in fields.get("labels", [])
-            if not label.startswith(self.marker_label(action_id))
+            label for label in fields.get("labels", []) if not is_reserved_label(label, prefix)
         ]
-        return {
+        marked = {
             **fields,
             "labels": [*labels, self.marker_label(action_id), self.ticket_label(action_id, index)],
         }
+        value = issue_marker(self.config.marker_key, action_id, index)
+        return {"fields": marked, "properties": [{"key": MARKER_PROPERTY, "value": value}]}
 
     async def find_created(self, action_id: str) -> dict[int, str]:
-        """Ticket index → key of every issue an earlier try of `action_id` created."""
+        """Ticket index → key of every issue an earlier try of `action_id` created.
+
+        The label search only finds candidates; an issue counts when its marker property
+        verifies (naming the index), the service account created it, and it is not older
+        than the action. Anything else carrying the labels is a forgery and is ignored."""
         marker = self.marker_label(action_id)
-        issues, _ = await self.search_issues(f'labels = "{marker}"', fields=["labels"], limit=None)
+        issues, _ = await self.search_issues(
+            f'labels = "{marker}"',
+            fields=["creator", "created"],
+            limit=None,
+            properties=[MARKER_PROPERTY],
+        )
         found: dict[int, str] = {}
+        forged: list[str] = []
         for issue in issues:
-            for label in (issue.get("fields") or {}).get("labels") or []:
-                index = label.removeprefix(marker + ".")
-                if label.startswith(marker + ".") and index.isdigit():
-                    # Keep the lowest key if Jira somehow holds two (never create a third).
-                    found.setdefault(int(index), str(issue["key"]))
+            index = await self._verified_index(issue, action_id)
+            if index is None:
+                forged.append(str(issue.get("key")))
+            else:
+                # Keep the first key if Jira somehow holds two (never create a third).
+                found.setdefault(index, str(issue["key"]))
+        if forged:
+            log.warning("%s: ignored issues carrying its marker labels: %s", action_id, forged)
         return found
+
+    async def _verified_index(self, issue: Mapping[str, Any], action_id: str) -> int | None:
+        fields = issue.get("fields") or {}
+        value = (issue.get("properties") or {}).get(MARKER_PROPERTY)
+        index = issue_marker_index(value, self.config.marker_key, action_id)
+        if index is None or not created_in_time(fields.get("created"), _NOT_BEFORE.get()):
+            return None
+        return index if await self._is_ours(fields.get("creator")) else None
 
     async def _create_all(
         self, tickets: Sequence[dict[str, Any]], action_id: str, result: ExecutionResult
@@ -492,11 +580,7 @@ class JiraAdapter:
         result: ExecutionResult,
     ) -> list[int]:
         """POST one bulk chunk; record what it created or refused; return indexes still unknown."""
-        body = {
-            "issueUpdates": [
-                {"fields": self._with_markers(tickets[i], action_id, i)} for i in chunk
-            ]
-        }
+        body = {"issueUpdates": [self._with_markers(tickets[i], action_id, i) for i in chunk]}
 
         async def recover() -> dict[str, Any] | None:
             found = await self.find_created(action_id)
@@ -581,9 +665,7 @@ class JiraAdapter:
 
         try:
             answer = await self.client.post(
-                self._api("/issue"),
-                {"fields": self._with_markers(fields, action_id, 0)},
-                recover=recover,
+                self._api("/issue"), self._with_markers(fields, action_id, 0), recover=recover
             )
         except JiraHTTPError as exc:
             result.fail(exc, index=0)
@@ -645,11 +727,14 @@ class JiraAdapter:
         result: ExecutionResult,
         work: Callable[[str], Awaitable[bool]],
     ) -> None:
-        """Run `work` per key; a refusal of one issue is recorded and the batch carries on."""
+        """Run `work` per key; a refusal of one issue is recorded and the batch carries on.
+        No usable answer is not a refusal: it ends the whole attempt as unknown."""
         for key in keys:
             try:
                 if await work(key):
                     result.touch(key)
+            except JiraTransportError:
+                raise
             except JiraError as exc:
                 result.fail(exc, key=key)
 
@@ -705,6 +790,8 @@ class JiraAdapter:
                 await self.client.post(
                     self._agile(f"/sprint/{sprint}/issue"), {"issues": chunk}, idempotent=True
                 )
+            except JiraTransportError:
+                raise
             except JiraError as exc:
                 for key in chunk:
                     result.fail(exc, key=key)
@@ -759,13 +846,30 @@ class JiraAdapter:
             body["fields"] = fields
         return body
 
+    async def _keeping_markers(self, key: str, body: dict[str, Any]) -> dict[str, Any]:
+        """An edit that replaces the label set keeps the issue's marker labels: dropping them
+        would let a retry of the action that created the issue create it again."""
+        labels = (body.get("fields") or {}).get("labels")
+        if labels is None:
+            return body
+        issue = await self.client.get(self._api(f"/issue/{key}"), query={"fields": "labels"})
+        current = ((issue or {}).get("fields") or {}).get("labels") or []
+        prefix = self.config.marker_label_prefix
+        kept = [label for label in current if is_reserved_label(label, prefix)]
+        if not kept:
+            return body
+        merged = list(dict.fromkeys([*labels, *kept]))
+        return {**body, "fields": {**body["fields"], "labels": merged}}
+
     async def _update_fields(
         self, details: Mapping[str, Any], result: ExecutionResult, action_id: str, summary: str
     ) -> None:
         body = self._edit_body(details)
 
         async def edit(key: str) -> bool:
-            await self.client.put(self._api(f"/issue/{key}"), body)
+            await self.client.put(
+                self._api(f"/issue/{key}"), await self._keeping_markers(key, body)
+            )
             return True
 
         await self._each(details["issueKeys"], result, edit)
@@ -781,15 +885,65 @@ class JiraAdapter:
 
         await self._each(details["issueKeys"], result, assign)
 
+    async def find_comment(self, key: str, action_id: str) -> str | None:
+        """The id of the comment an earlier try of `action_id` posted on `key`, if any.
+
+        Comments are read from Jira's database, not its search index, so this is
+        consistent. Newest first; stops at comments older than the action; only the
+        service account's comments are checked for the marker property."""
+        not_before = _NOT_BEFORE.get()
+        start = 0
+        while True:
+            page = await self.client.get(
+                self._api(f"/issue/{key}/comment"),
+                query={"orderBy": "-created", "startAt": start, "maxResults": COMMENT_PAGE},
+            )
+            comments = (page or {}).get("comments") or []
+            for comment in comments:
+                if not created_in_time(comment.get("created"), not_before):
+                    return None
+                if await self._is_ours(comment.get("author")) and await self._has_marker(
+                    str(comment.get("id")), action_id
+                ):
+                    return str(comment.get("id"))
+            start += len(comments)
+            if not comments or start >= int((page or {}).get("total", 0)):
+                return None
+
+    async def _has_marker(self, comment_id: str, action_id: str) -> bool:
+        try:
+            prop = await self.client.get(
+                self._api(f"/comment/{comment_id}/properties/{MARKER_PROPERTY}")
+            )
+        except JiraHTTPError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        value = (prop or {}).get("value")
+        return is_comment_marker(value, self.config.marker_key, action_id)
+
     async def _add_comment(
         self, details: Mapping[str, Any], result: ExecutionResult, action_id: str, summary: str
     ) -> None:
         key = details["issueKey"]
-        # No recovery for comments: a lost answer is reported as unknown (JiraTransportError)
-        # rather than risk a second copy of the comment.
-        answer = await self.client.post(
-            self._api(f"/issue/{key}/comment"), {"body": self._rich_text(details["body"])}
-        )
+        # A comment has no natural key: it carries a marker property, and is looked for
+        # before posting (an earlier try may have posted it) and after a lost answer.
+        existing = await self.find_comment(key, action_id)
+        if existing is not None:
+            result.touch(key)
+            result.data = {"commentId": existing, "recovered": True}
+            return
+
+        async def recover() -> dict[str, Any] | None:
+            found = await self.find_comment(key, action_id)
+            return {"id": found} if found is not None else None
+
+        marker = comment_marker(self.config.marker_key, action_id)
+        body = {
+            "body": self._rich_text(details["body"]),
+            "properties": [{"key": MARKER_PROPERTY, "value": marker}],
+        }
+        answer = await self.client.post(self._api(f"/issue/{key}/comment"), body, recover=recover)
         result.touch(key)
         result.data = {"commentId": str((answer or {}).get("id", ""))} if answer else None
 
@@ -852,7 +1006,8 @@ class JiraAdapter:
         if fields:
 
             async def edit(key: str) -> bool:
-                await self.client.put(self._api(f"/issue/{key}"), {"fields": fields})
+                body = await self._keeping_markers(key, {"fields": fields})
+                await self.client.put(self._api(f"/issue/{key}"), body)
                 return True
 
             await self._each([epic], result, edit)
@@ -933,6 +1088,8 @@ class JiraAdapter:
                 answer = await self.client.put(
                     self._api("/issue/archive"), {"issueIdsOrKeys": chunk}
                 )
+            except JiraTransportError:
+                raise
             except JiraError as exc:
                 for key in chunk:
                     result.fail(exc, key=key)

@@ -29,10 +29,12 @@ def body_of(request: Request) -> Any:
 
 
 def current_user(request: Request) -> User | None:
+    """The account the call acts as: the Basic login's (created on first use), or `alice`
+    for a bearer PAT."""
     state = state_of(request)
     login = request.scope.get("sandbox.login")
     if login:
-        return state.user_by_login(str(login))
+        return state.account_for_login(str(login))
     return state.find_user(name=PAT_USER)
 
 

@@ -33,6 +33,7 @@ ALL_FIELDS = (
     "labels",
     "assignee",
     "reporter",
+    "creator",
     "description",
     "environment",
     "parent",
@@ -212,6 +213,8 @@ def field_value(state: SandboxState, issue: Issue, name: str, flavour: str) -> o
         return user_json(state, state.users.get(issue.assignee or ""), flavour)
     if name == "reporter":
         return user_json(state, state.users.get(issue.reporter), flavour)
+    if name == "creator":
+        return user_json(state, state.users.get(issue.creator or issue.reporter), flavour)
     if name == "description":
         return rich_text(issue.description, flavour)
     if name == "environment":
@@ -279,14 +282,29 @@ def issue_json(
     issue: Issue,
     flavour: str,
     fields: Iterable[str] = ALL_FIELDS,
+    properties: Iterable[str] | None = None,
 ) -> dict[str, Any]:
-    return {
+    """An issue; `properties` (keys, or `*all`) adds its entity properties, as the
+    `properties` parameter of GET issue and of search does."""
+    body: dict[str, Any] = {
         "expand": _ISSUE_EXPAND,
         "id": str(issue.id),
         "self": f"{api_base(state, flavour)}/issue/{issue.id}",
         "key": issue.key,
         "fields": {name: field_value(state, issue, name, flavour) for name in fields},
     }
+    if properties is not None:
+        names = set(properties)
+        body["properties"] = {
+            k: v for k, v in issue.properties.items() if k in names or "*all" in names
+        }
+    return body
+
+
+def property_names(requested: Iterable[str]) -> list[str] | None:
+    """The keys a `properties=` query asks for (comma-separated, repeatable), None if absent."""
+    names = [n.strip() for item in requested for n in str(item).split(",") if n.strip()]
+    return names or None
 
 
 def field_catalog(flavour: str) -> list[dict[str, Any]]:
@@ -328,6 +346,7 @@ def field_catalog(flavour: str) -> list[dict[str, Any]]:
         system("labels", "Labels", "array"),
         system("assignee", "Assignee", "user"),
         system("reporter", "Reporter", "user"),
+        system("creator", "Creator", "user"),
         system("description", "Description", "string"),
         system("environment", "Environment", "string"),
         system("parent", "Parent", "issuelink"),

@@ -12,13 +12,14 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from jiragate.jira.sandbox import fields as field_setters
-from jiragate.jira.sandbox.context import body_of, current_user, flavour_of, state_of
+from jiragate.jira.sandbox.context import as_int, body_of, current_user, flavour_of, state_of
 from jiragate.jira.sandbox.render import (
     ALL_FIELDS,
     api_base,
     bulk_error,
     issue_json,
     jira_error,
+    property_names,
     select_fields,
     status_json,
     user_json,
@@ -36,6 +37,7 @@ from jiragate.jira.sandbox.state import (
 MAX_BULK = 50  # Atlassian: "The maximum number of issues that can be created in each request is 50"
 MAX_ARCHIVE = 1000
 MAX_PROPERTY_CHARS = 32768
+MAX_COMMENT_PAGE = 100
 
 
 def _not_found(key: str) -> JSONResponse:
@@ -80,9 +82,14 @@ def _create_one(
     if errors:
         return None, 400, [], errors
     issue = state.new_issue(
-        draft.project_key, draft.summary, draft.issue_type, draft.priority, reporter=draft.reporter
+        draft.project_key,
+        draft.summary,
+        draft.issue_type,
+        draft.priority,
+        reporter=draft.reporter,
+        creator=reporter.account_id if reporter else draft.reporter,
     )
-    keep = {"id", "key", "created", "updated"}
+    keep = {"id", "key", "created", "updated", "creator"}
     for item in dataclasses.fields(Issue):
         if item.name not in keep:
             setattr(issue, item.name, getattr(draft, item.name))
@@ -166,14 +173,8 @@ async def get_issue(request: Request) -> Response:
         if issue is None:
             return _not_found(key)
         fields = select_fields(request.query_params.getlist("fields"), ALL_FIELDS)
-        body = issue_json(state, issue, flavour, fields)
-        wanted = request.query_params.getlist("properties")
-        if wanted:
-            names = {n.strip() for item in wanted for n in item.split(",")}
-            body["properties"] = {
-                k: v for k, v in issue.properties.items() if k in names or "*all" in names
-            }
-        return JSONResponse(body)
+        wanted = property_names(request.query_params.getlist("properties"))
+        return JSONResponse(issue_json(state, issue, flavour, fields, wanted))
 
 
 async def edit_issue(request: Request) -> Response:
@@ -364,6 +365,22 @@ def comment_json(
     return answer
 
 
+def _entity_properties(raw: object) -> tuple[dict[str, Any], str | None]:
+    """`properties: [{key, value}]` of a create body as a dict, or the reason it is refused."""
+    if raw is None:
+        return {}, None
+    if not isinstance(raw, list):
+        return {}, "'properties' must be a list of {key, value} objects."
+    found: dict[str, Any] = {}
+    for item in raw:
+        if not isinstance(item, Mapping) or not isinstance(item.get("key"), str):
+            return {}, "Each property must be an object with a string 'key' and a 'value'."
+        if len(str(item.get("value"))) > MAX_PROPERTY_CHARS:
+            return {}, f"The property value exceeds {MAX_PROPERTY_CHARS} characters."
+        found[item["key"]] = item.get("value")
+    return found, None
+
+
 async def add_comment(request: Request) -> Response:
     state, flavour = state_of(request), flavour_of(request)
     body = body_of(request)
@@ -371,18 +388,75 @@ async def add_comment(request: Request) -> Response:
     document, error = field_setters.rich_text_value(raw, flavour)
     if error or document is None:
         return jira_error(400, [], {"comment": error or "Comment body can not be empty!"})
+    assert isinstance(body, Mapping)
+    properties, problem = _entity_properties(body.get("properties"))
+    if problem:
+        return jira_error(400, [problem])
     with state.lock:
         issue = state.find_issue(request.path_params["key"])
         if issue is None:
             return _not_found(request.path_params["key"])
         author = current_user(request)
         comment = Comment(
-            state.next_comment(), author.account_id if author else "", document, now_iso()
+            state.next_comment(),
+            author.account_id if author else "",
+            document,
+            now_iso(),
+            properties,
         )
         issue.comments.append(comment)
         issue.updated = comment.created
         state.save()
         return JSONResponse(comment_json(state, issue, comment, flavour), status_code=201)
+
+
+async def list_comments(request: Request) -> Response:
+    """`GET .../issue/{key}/comment`: a `PageOfComments`, `orderBy=created` or `-created`."""
+    state, flavour = state_of(request), flavour_of(request)
+    start = as_int(request.query_params.get("startAt"), 0)
+    size = as_int(request.query_params.get("maxResults"), MAX_COMMENT_PAGE)
+    order = request.query_params.get("orderBy", "created").strip()
+    if start is None or size is None or start < 0 or size < 0:
+        return jira_error(400, ["'startAt' and 'maxResults' must be non-negative integers."])
+    if order.lstrip("+-") != "created":
+        return jira_error(400, [f"Comments can only be ordered by 'created', not {order!r}."])
+    size = min(size, MAX_COMMENT_PAGE)
+    with state.lock:
+        issue = state.find_issue(request.path_params["key"])
+        if issue is None:
+            return _not_found(request.path_params["key"])
+        ordered = sorted(issue.comments, key=lambda c: (c.created, c.id))
+        if order.startswith("-"):
+            ordered.reverse()
+        page = ordered[start : start + size]
+        return JSONResponse(
+            {
+                "startAt": start,
+                "maxResults": size,
+                "total": len(ordered),
+                "comments": [comment_json(state, issue, c, flavour) for c in page],
+            }
+        )
+
+
+def _find_comment(state: SandboxState, comment_id: str) -> Comment | None:
+    for issue in state.issues.values():
+        for comment in issue.comments:
+            if str(comment.id) == comment_id:
+                return comment
+    return None
+
+
+async def get_comment_property(request: Request) -> Response:
+    state = state_of(request)
+    name = request.path_params["property"]
+    with state.lock:
+        comment = _find_comment(state, request.path_params["comment_id"])
+        if comment is None:
+            return jira_error(404, ["Can not find a comment for the id."])
+        if name not in comment.properties:
+            return jira_error(404, [f"The property with key '{name}' does not exist."])
+        return JSONResponse({"key": name, "value": comment.properties[name]})
 
 
 # --------------------------------------------------------------------------- archive, properties
@@ -473,6 +547,12 @@ def build_router() -> APIRouter:
         router.add_api_route(f"{base}/{{key}}/transitions", do_transition, methods=["POST"])
         router.add_api_route(f"{base}/{{key}}/assignee", assign, methods=["PUT"])
         router.add_api_route(f"{base}/{{key}}/comment", add_comment, methods=["POST"])
+        router.add_api_route(f"{base}/{{key}}/comment", list_comments, methods=["GET"])
+        router.add_api_route(
+            f"/rest/api/{version}/comment/{{comment_id}}/properties/{{property}}",
+            get_comment_property,
+            methods=["GET"],
+        )
         prop = f"{base}/{{key}}/properties/{{property}}"
         router.add_api_route(prop, put_property, methods=["PUT"])
         router.add_api_route(prop, get_property, methods=["GET"])

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from jiragate.jira.sandbox.context import body_of, flavour_of, state_of
+from jiragate.jira.sandbox.context import body_of, current_user, flavour_of, state_of
 from jiragate.jira.sandbox.render import (
     api_base,
     field_catalog,
@@ -138,12 +138,23 @@ async def get_user(request: Request) -> Response:
         return JSONResponse(user_json(state, user, flavour))
 
 
+async def myself(request: Request) -> Response:
+    """`GET /myself`: the account the credential belongs to."""
+    state, flavour = state_of(request), flavour_of(request)
+    with state.lock:
+        user = current_user(request)
+        if user is None:  # pragma: no cover - every authenticated call acts as someone
+            return jira_error(401, ["You are not authenticated."])
+        return JSONResponse(user_json(state, user, flavour))
+
+
 def build_router() -> APIRouter:
     router = APIRouter()
     for version in ("2", "3"):
         base = f"/rest/api/{version}"
         router.add_api_route(f"{base}/field", list_fields, methods=["GET"])
         router.add_api_route(f"{base}/user", get_user, methods=["GET"])
+        router.add_api_route(f"{base}/myself", myself, methods=["GET"])
         router.add_api_route(f"{base}/project/{{key}}", get_project, methods=["GET"])
         router.add_api_route(f"{base}/version", create_version, methods=["POST"])
         router.add_api_route(f"{base}/version/{{version_id}}", update_version, methods=["PUT"])

@@ -14,12 +14,19 @@ from fastapi.responses import JSONResponse
 
 from jiragate.jira.sandbox.context import body_of, current_user, flavour_of, state_of
 from jiragate.jira.sandbox.jql import JQLError, compile_jql
-from jiragate.jira.sandbox.render import ALL_FIELDS, issue_json, jira_error, select_fields
+from jiragate.jira.sandbox.render import (
+    ALL_FIELDS,
+    issue_json,
+    jira_error,
+    property_names,
+    select_fields,
+)
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 100  # Cloud returns fewer per page than asked when many fields are requested
 MAX_PAGE_IDS_ONLY = 5000
 DC_MAX_PAGE = 1000
+MAX_PROPERTIES = 5
 GONE = (
     "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. "
     "A full migration guideline is available at "
@@ -40,7 +47,20 @@ def _params(request: Request) -> dict[str, Any]:
     params: dict[str, Any] = {k: query.get(k) for k in query if k != "fields"}
     if "fields" in query:
         params["fields"] = query.getlist("fields")
+    if "properties" in query:
+        params["properties"] = query.getlist("properties")
     return params
+
+
+def _properties(params: Mapping[str, Any]) -> list[str] | None:
+    """The issue properties asked for: Cloud allows up to 5 keys (spec: `properties`)."""
+    raw = params.get("properties")
+    if raw is None:
+        return None
+    names = property_names([raw] if isinstance(raw, str) else [str(item) for item in raw])
+    if names is not None and len(names) > MAX_PROPERTIES:
+        raise _BadRequest(f"At most {MAX_PROPERTIES} issue properties can be requested.")
+    return names
 
 
 def _int(params: Mapping[str, Any], name: str, default: int) -> int:
@@ -88,7 +108,10 @@ async def search_jql(request: Request) -> Response:
     jql = str(params.get("jql") or "")
     try:
         requested = _fields(params)
-        ids_only = requested is None or [f for f in requested if f.strip()] == ["id"]
+        wanted = _properties(params)
+        ids_only = (requested is None or [f for f in requested if f.strip()] == ["id"]) and (
+            wanted is None
+        )
         limit = _int(params, "maxResults", DEFAULT_PAGE)
         limit = max(1, min(limit, MAX_PAGE_IDS_ONLY if ids_only else MAX_PAGE))
         token = params.get("nextPageToken")
@@ -106,7 +129,7 @@ async def search_jql(request: Request) -> Response:
                 issues: list[dict[str, Any]] = [{"id": str(issue.id)} for issue in page]
             else:
                 names = select_fields(requested, ("id",))
-                issues = [issue_json(state, issue, "cloud", names) for issue in page]
+                issues = [issue_json(state, issue, "cloud", names, wanted) for issue in page]
     except (JQLError, _BadRequest) as exc:
         return jira_error(400, [str(exc)])
     answer: dict[str, Any] = {"issues": issues, "isLast": offset + limit >= len(found)}
@@ -126,12 +149,13 @@ async def search_dc(request: Request) -> Response:
     try:
         start = _int(params, "startAt", 0)
         limit = max(0, min(_int(params, "maxResults", DEFAULT_PAGE), DC_MAX_PAGE))
+        wanted = _properties(params)
         with state.lock:
             query = compile_jql(jql, state, current_user(request))
             found = query.run(i for i in state.issues.values() if not i.archived)
             names = select_fields(_fields(params), ALL_FIELDS)
             issues = [
-                issue_json(state, i, flavour_of(request), names)
+                issue_json(state, i, flavour_of(request), names, wanted)
                 for i in found[start : start + limit]
             ]
     except (JQLError, _BadRequest) as exc:

@@ -8,6 +8,7 @@ convert plain text in and out.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
@@ -113,6 +114,7 @@ class Comment:
     author: str  # accountId
     body: dict[str, Any]  # ADF
     created: str
+    properties: dict[str, Any] = field(default_factory=dict)  # comment entity properties
 
 
 @dataclass(slots=True)
@@ -138,6 +140,7 @@ class Issue:
     comments: list[Comment] = field(default_factory=list)
     properties: dict[str, Any] = field(default_factory=dict)
     archived: bool = False
+    creator: str = ""  # accountId of the account whose call created it ("" = the reporter)
 
 
 STATUSES: tuple[Status, ...] = (
@@ -346,6 +349,7 @@ class SandboxState:
         priority: str,
         *,
         reporter: str,
+        creator: str | None = None,
         at: str | None = None,
     ) -> Issue:
         with self.lock:
@@ -364,6 +368,7 @@ class SandboxState:
                 reporter=reporter,
                 created=stamp,
                 updated=stamp,
+                creator=creator if creator is not None else reporter,
             )
             self.next_issue_id += 1
             self.issues[key] = issue
@@ -397,6 +402,20 @@ class SandboxState:
         """The user behind Basic-auth login (an email) or a DC username."""
         lowered = login.lower()
         return next((u for u in self.users.values() if lowered in {u.email.lower(), u.name}), None)
+
+    def account_for_login(self, login: str) -> User:
+        """The account a Basic login acts as. In Jira every API token belongs to an account,
+        so a login the seed data does not know (the gateway's service account) becomes one,
+        with a stable accountId derived from the email."""
+        with self.lock:
+            known = self.user_by_login(login)
+            if known is not None:
+                return known
+            email = login.strip().lower()
+            account_id = "5b10" + hashlib.sha256(email.encode()).hexdigest()[:20]
+            user = User(account_id, email.partition("@")[0] or email, email, email)
+            self.users[account_id] = user
+            return user
 
     def subtasks_of(self, key: str) -> list[Issue]:
         return [
