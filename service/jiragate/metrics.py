@@ -60,6 +60,11 @@ class Metrics:
         self.policy_rules = Gauge(
             "jiragate_policy_rules", "Rules in the running policy set.", registry=self.registry
         )
+        self.policy_out_of_date = Gauge(
+            "jiragate_policy_out_of_date",
+            "1 while this process does not run the active policy revision, else 0.",
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

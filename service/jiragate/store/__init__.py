@@ -24,6 +24,7 @@ from jiragate.store.models import (
     ApprovalVote,
     AuditEvent,
     Execution,
+    PolicyState,
     Verdict,
 )
 
@@ -40,6 +41,7 @@ __all__ = [
     "CreatedAction",
     "Execution",
     "FinishedRun",
+    "PolicyState",
     "Store",
     "Verdict",
     "VerifyReport",
