@@ -70,7 +70,7 @@ from jiragate.errors import (
 from jiragate.jira.operations import JiraAdapter
 from jiragate.metrics import Metrics
 from jiragate.policy.engine import Decision, PolicySet, load_policies
-from jiragate.policy.loader import policy_files
+from jiragate.policy.loader import policy_files, revision_of
 from jiragate.policy.model import Effect, ReviewGroup
 from jiragate.settings import Settings
 from jiragate.store import (
@@ -103,7 +103,8 @@ CHEQPOINT = "cheqpoint"
 # --------------------------------------------------------------------------- policies
 
 
-Fingerprint = tuple[tuple[str, int, int], ...]
+#: What a process's policy files hold now: the revision they would give (None: unreadable).
+Fingerprint = str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +147,7 @@ class PolicyHolder:
         self.store = store
         self.actor = actor
         self._lock = threading.Lock()
-        self._fingerprint = self._stat()
+        self._fingerprint = self._read_files()
         policies = load_policies(path)
         self._file_revision = policies.revision  # what this process's files last gave
         # The files and active revision of the last attempt that did not converge: not
@@ -190,7 +191,7 @@ class PolicyHolder:
         Returns (the set, the revision active before). Raises PolicyLoadError and changes
         nothing, here or anywhere, when the set is invalid. Blocking: call from a thread."""
         with self._lock:
-            fingerprint = self._stat()
+            fingerprint = self._read_files()
             fresh = self._load()
             self._fingerprint, self._file_revision = fingerprint, fresh.revision
             previous = self._activate(
@@ -203,7 +204,7 @@ class PolicyHolder:
         """One watcher round: converge on the active revision; True if the set changed.
         Blocking (the database, the files, maybe a load): call from a thread."""
         with self._lock:
-            fingerprint = self._stat()
+            fingerprint = self._read_files()
             active = self.store.active_policy_revision() if self.store is not None else None
             status = self._status
             files_changed = fingerprint != self._fingerprint
@@ -298,12 +299,16 @@ class PolicyHolder:
         self.metrics.policy_rules.set(len(status.policies.rules))
         self.metrics.policy_out_of_date.set(0 if status.in_sync else 1)
 
-    def _stat(self) -> Fingerprint:
+    def _read_files(self) -> Fingerprint:
+        """A hash of the files' names and contents (as the revision is computed), re-read
+        every round: contents, not mtimes, so an edit within one timestamp tick or a copy that
+        keeps mtimes is still seen, and a touch is no edit. Reading a set is cheap next to
+        loading it."""
         try:
             files = policy_files(self.path)
-            return tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
-        except (PolicyLoadError, OSError):  # a file removed between listing and stat
-            return ()
+            return revision_of([(str(f), f.read_bytes()) for f in files])
+        except (PolicyLoadError, OSError):  # no files, or one removed while being read
+            return None
 
 
 # --------------------------------------------------------------------------- results

@@ -9,7 +9,6 @@ replicas never reloaded: identical requests got different decisions from differe
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import statistics
 import time
@@ -196,14 +195,7 @@ def test_a_process_whose_files_differ_refuses_to_decide_until_they_match(
         assert (body["revision"], body["active_revision"], body["in_sync"]) == (old, new, False)
         assert body["problem"] == f"its policy files give {old}"
 
-        # Touching B's stale files (same content) is no edit: it must not roll the cluster
-        # back to B's revision. Wait for B to have loaded them again (its load counter).
-        loads_before = loads(b)
-        for file in dir_b.glob("*.yaml"):
-            os.utime(file)
-        wait_until(lambda: loads(b) > loads_before, timeout=30, what="replica-b to reload")
-        assert agent_b.post("/v1/evaluate", json=EPIC).status_code == 503
-        assert all_decide(agent_a, "deny", new)
+        assert all_decide(agent_a, "deny", new)  # A is unaffected
 
         shutil.copy(dir_a / "zz-flip.yaml", dir_b / "zz-flip.yaml")
         wait_until(
@@ -213,12 +205,6 @@ def test_a_process_whose_files_differ_refuses_to_decide_until_they_match(
         )
         assert all_decide(agent_b, "deny", new)
         assert httpx.get(f"{b.url}/readyz").status_code == 200
-
-
-def loads(proc: Proc) -> float:
-    text = httpx.get(f"{proc.url}/metrics").text
-    found = re.search(r'^jiragate_policy_reloads_total\{result="ok"\} ([0-9.]+)$', text, re.M)
-    return float(found.group(1)) if found else 0.0
 
 
 def big_policy_file(rules: int) -> str:
