@@ -203,6 +203,7 @@ def _worker(args: argparse.Namespace) -> int:
     async def main() -> None:
         try:
             if args.once:
+                await gateway.sync_policies()
                 await gateway.maintain()
                 while await gateway.run_once() is not None:
                     pass
@@ -212,7 +213,9 @@ def _worker(args: argparse.Namespace) -> int:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
             print(f"jiragate worker {gateway.worker_id} running", file=sys.stderr)
-            await gateway.work(stop)
+            # It decides too (a reviewer's edit is evaluated again): it keeps to the active
+            # policy revision like every service process.
+            await asyncio.gather(gateway.work(stop), gateway.watch_policies(stop))
         finally:
             await gateway.aclose()
 

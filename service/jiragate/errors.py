@@ -5,6 +5,7 @@ JiragateError
 ├── PolicyLoadError             a policy set could not be loaded; carries every PolicyIssue
 ├── PolicyTestLoadError         a *_test.yaml file could not be loaded
 ├── YamlLimitError              a YAML file crossed a size limit (bytes, aliases, nodes, depth)
+├── PolicyOutOfDateError        this process cannot run the active policy revision (a 503)
 ├── ActionError                 the proposed action itself is wrong (a 4xx for the caller)
 │   ├── UnknownActionError      `action` is not in the catalog; lists the known ones
 │   ├── InvalidDetailsError     `details` break the action's schema; names pointer and rule
@@ -106,6 +107,20 @@ class YamlLimitError(JiragateError):
 
 
 # --------------------------------------------------------------------------- actions
+
+
+class PolicyOutOfDateError(JiragateError):
+    """This process cannot decide: the active policy revision (the database's) is not the
+    set its policy files give, or they do not load. It refuses rather than decide with
+    another revision; `running` and `active` name both."""
+
+    def __init__(self, running: str, active: str, why: str) -> None:
+        self.running = running
+        self.active = active
+        super().__init__(
+            f"this process runs policy revision {running} but the active revision is "
+            f"{active} ({why}); it refuses to decide until its policy files give {active}"
+        )
 
 
 class ActionError(JiragateError):

@@ -61,6 +61,7 @@ from jiragate.errors import (
     IdempotencyConflictError,
     InvalidDetailsError,
     JiragateError,
+    PolicyOutOfDateError,
     StoreError,
     UnknownActionError,
 )
@@ -311,6 +312,7 @@ def action_summary(record: ActionRecord) -> dict[str, Any]:
         "status": record.status.value,
         "rule": record.determining_rule,
         "reason": ((record.decision_json or {}).get("reasons") or [None])[0],
+        "policy_revision": record.policy_revision,
     }
     if record.review_group:
         view["review_group"] = record.review_group
@@ -546,6 +548,11 @@ class GatewayTools:
                 "Jiragate's database is unavailable; nothing was changed. Try again later.",
                 error="database_unavailable",
             )
+        except PolicyOutOfDateError as exc:
+            return error_result(
+                f"Jiragate cannot decide right now, so nothing was done: {exc}. Try again later.",
+                error="policy_out_of_date",
+            )
         except JiragateError as exc:
             return error_result(str(exc), error="error")
 
@@ -704,14 +711,15 @@ async def serve_stdio(settings: Settings, agent: str) -> None:
     gateway = Gateway.build(settings)
     server = build_server(lambda: gateway, settings, agent=agent)
     stop = asyncio.Event()
-    worker = asyncio.create_task(gateway.work(stop)) if settings.run_worker else None
+    tasks = [asyncio.create_task(gateway.watch_policies(stop))]  # it decides: keep current
+    if settings.run_worker:
+        tasks.append(asyncio.create_task(gateway.work(stop)))
     try:
         async with stdio_server() as (read_stream, write_stream):
             await server.run(read_stream, write_stream, server.create_initialization_options())
     finally:
         stop.set()
-        if worker is not None:
-            await worker
+        await asyncio.gather(*tasks)
         await gateway.aclose()
 
 

@@ -70,6 +70,11 @@ class Metrics:
             registry=self.registry,
             multiprocess_mode="max",  # every process runs the same set: not a sum
         )
+        self.policy_out_of_date = Gauge(
+            "jiragate_policy_out_of_date",
+            "1 while this process does not run the active policy revision, else 0.",
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")

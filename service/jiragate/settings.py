@@ -173,6 +173,11 @@ class Settings(BaseSettings):
     #: How long the inbox waits for Jira when previewing an action (seconds).
     inbox_preview_timeout: float = Field(default=5.0, gt=0, le=60)
 
+    #: How often every deciding process compares the active policy revision (the
+    #: database's) and its policy files with what it runs, in seconds. Every process decides
+    #: with a newly active revision within this interval plus one load of the set.
+    policy_poll_interval: float = Field(default=1.0, gt=0, le=60)
+
     #: Run the execution worker inside this process (turn off when running `jiragate worker`).
     run_worker: bool = True
     worker_poll_interval: float = 0.5

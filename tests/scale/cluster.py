@@ -112,10 +112,14 @@ class Cluster:
         port: int | None = None,
         env: dict[str, str] | None = None,
         wait: bool = True,
+        workers: int = 1,
     ) -> Proc:
-        """Start a replica; by default without its in-process worker."""
+        """Start a replica; by default without its in-process worker. `workers` > 1 runs
+        `serve --workers N`: N HTTP processes sharing the port (one log file)."""
         port = port or free_port()
         args = ["serve", "--port", str(port)] + ([] if worker else ["--no-worker"])
+        if workers > 1:
+            args += ["--workers", str(workers)]
         proc = self._spawn(name or f"replica-{port}", args, env)
         proc.url = f"http://127.0.0.1:{port}"
         if wait:

@@ -25,7 +25,7 @@ def test_init_db_creates_every_table_and_is_idempotent(engine):
     assert {"actions", "approval_votes", "executions", "audit_events", "alembic_version"} <= tables
     with engine.connect() as connection:
         version = connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
-    assert version == "0002_executor"
+    assert version == "0003_policy_state"
     columns = {c["name"] for c in sa.inspect(engine).get_columns("actions")}
     assert "executor" in columns
 

@@ -26,6 +26,7 @@ from jiragate.errors import (
     ApprovalError,
     DecisionRefusedError,
     IdempotencyConflictError,
+    PolicyOutOfDateError,
     ReviewerNotAllowedError,
     StoreError,
 )
@@ -178,6 +179,7 @@ _DOMAIN_ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
     (ReviewerNotAllowedError, 403, "reviewer_not_allowed"),
     (DecisionRefusedError, 409, "decision_refused"),
     (ApprovalBackendError, 503, "approval_backend_unavailable"),
+    (PolicyOutOfDateError, 503, "policy_out_of_date"),
     (ApprovalError, 404, "not_found"),
     (StoreError, 503, "database_unavailable"),
 )
@@ -287,14 +289,16 @@ def create_app(settings: Settings, *, gateway: Gateway | None = None) -> FastAPI
         # The app owns the gateway either way: its HTTP clients live on this event loop.
         app.state.gateway = gateway or Gateway.build(settings)
         stop = asyncio.Event()
-        worker = asyncio.create_task(app.state.gateway.work(stop)) if settings.run_worker else None
+        # Every process that decides keeps to the active policy revision, worker or not.
+        tasks = [asyncio.create_task(app.state.gateway.watch_policies(stop))]
+        if settings.run_worker:
+            tasks.append(asyncio.create_task(app.state.gateway.work(stop)))
         try:
             async with mcp.serving():  # /mcp stops before the gateway closes
                 yield
         finally:
             stop.set()
-            if worker is not None:
-                await worker
+            await asyncio.gather(*tasks)
             await app.state.gateway.aclose()
 
     app = FastAPI(

@@ -24,6 +24,7 @@ from jiragate.store.models import (
     ApprovalVote,
     AuditEvent,
     Execution,
+    PolicyState,
     Verdict,
 )
 
@@ -41,6 +42,7 @@ __all__ = [
     "CreatedAction",
     "Execution",
     "FinishedRun",
+    "PolicyState",
     "Store",
     "Verdict",
     "VerifyReport",

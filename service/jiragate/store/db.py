@@ -38,10 +38,12 @@ from jiragate.redaction import redact_text, redact_value
 from jiragate.store import audit
 from jiragate.store.audit import AuditNote, canonical_json, insert_row
 from jiragate.store.models import (
+    ACTIVE_POLICY,
     EXECUTOR_JIRAGATE,
     ActionRecord,
     ActionStatus,
     Execution,
+    PolicyState,
     new_action_id,
     new_id,
     utcnow,
@@ -783,6 +785,42 @@ class Store:
                     .order_by(Execution.attempt, Execution.started_at)  # type: ignore[arg-type]
                 )
             )
+
+    # ----------------------------------------------------------------- policies
+
+    def active_policy_revision(self) -> str | None:
+        """The policy revision every deciding process must run (None: none recorded yet)."""
+        with self.transaction(read_only=True) as session:
+            row = session.get(PolicyState, ACTIVE_POLICY)
+            return row.revision if row is not None else None
+
+    def activate_policy_revision(
+        self,
+        revision: str,
+        *,
+        actor: str,
+        audit_note: Callable[[str | None], AuditNote | None],
+    ) -> str | None:
+        """Make `revision` the active one and return the one it replaced (None: none yet).
+
+        `audit_note(previous)` builds the audit event appended in the same transaction (or
+        None for no event), so the trail says who moved the cluster from what to what. The
+        row is locked first (FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE), so two
+        processes activating at once are serialized and each sees the other's result."""
+        now = self.clock()
+        with self.transaction() as session:
+            row = session.exec(
+                select(PolicyState).where(PolicyState.name == ACTIVE_POLICY).with_for_update()
+            ).first()
+            previous = row.revision if row is not None else None
+            if row is None:  # only if someone deleted the row the migration created
+                row = PolicyState(name=ACTIVE_POLICY)
+            if previous != revision:
+                row.revision, row.activated_at, row.activated_by = revision, now, actor
+                session.add(row)
+                session.flush()
+            audit.append_note(session, None, audit_note(previous))
+        return previous
 
     # ----------------------------------------------------------------- audit
 

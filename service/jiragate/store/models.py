@@ -212,3 +212,22 @@ class AuditEvent(SQLModel, table=True):
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+
+
+ACTIVE_POLICY = "active"
+
+
+class PolicyState(SQLModel, table=True):
+    """The policy revision every deciding process must run: one row, `name = "active"`.
+
+    The database, not any process's files, says which revision is active, so replicas, HTTP
+    worker processes and `jiragate worker` converge on one set (see docs/architecture.md).
+    The row exists from the migration on; `revision` is NULL until a process first records
+    its set."""
+
+    __tablename__ = "policy_state"
+
+    name: str = Field(default=ACTIVE_POLICY, primary_key=True, max_length=32)
+    revision: str | None = Field(default=None, max_length=100)
+    activated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    activated_by: str | None = Field(default=None, max_length=200)

@@ -78,7 +78,7 @@ def _create(gateway: Gateway, agent: str, body: dict[str, Any]) -> ActionRecord:
     if body.get("justification") is not None:
         envelope["justification"] = body["justification"]
     request = parse_envelope(envelope)
-    policies = gateway.policies.current
+    policies = gateway.policies.deciding()
     decision = policies.evaluate(request, agent=agent)
     # The policy decides, not the caller's prefix: a deny stays a deny (fail closed), and a
     # gated action goes to the policy's group. A prefix only asks a human to look at an

@@ -19,9 +19,16 @@ def healthz() -> dict[str, Any]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Ready to serve: database reachable, policies loaded")
+@router.get("/readyz", summary="Ready to serve: database reachable, the active policies run")
 def readyz(gateway: GatewayDep) -> JSONResponse:
-    checks: dict[str, Any] = {"policies": gateway.policies.current.revision}
+    policies = gateway.policies.status
+    checks: dict[str, Any] = {
+        "policies": policies.policies.revision,
+        "active_policies": policies.active_revision,
+    }
+    if policies.problem is not None:  # it refuses to decide: take it out of rotation
+        checks["policies_problem"] = policies.problem
+        return JSONResponse({"status": "unavailable", "checks": checks}, status_code=503)
     try:
         with gateway.store.engine.connect() as connection:
             connection.execute(sa.text("SELECT 1"))

@@ -1,4 +1,9 @@
-"""The running policy set: inspect it, reload it atomically."""
+"""The running policy set: inspect it, reload it atomically for every process.
+
+A reload loads and checks the files in this process (a thread-pool route: a large set takes
+seconds to load and must not hold up the event loop), records the revision as the active one
+in the database, and answers once this process runs it; the others follow within
+`policy_poll_interval` plus their own load (see gateway.PolicyHolder)."""
 
 from __future__ import annotations
 
@@ -17,9 +22,13 @@ router = APIRouter(prefix="/v1/policies", tags=["policies"])
 
 @router.get("", summary="The running policy set: revision, groups, rules")
 def get_policies(gateway: GatewayDep, _who: PrincipalDep) -> dict[str, Any]:
-    policies = gateway.policies.current
+    status = gateway.policies.status
+    policies = status.policies
     return {
         "revision": policies.revision,
+        "active_revision": status.active_revision,
+        "in_sync": status.in_sync,
+        "problem": status.problem,
         "files": [Path(f).name for f in policies.model.files],
         "groups": [
             {
@@ -58,7 +67,7 @@ def get_policies(gateway: GatewayDep, _who: PrincipalDep) -> dict[str, Any]:
 def reload_policies(gateway: GatewayDep, admin: AdminDep) -> JSONResponse:
     before = gateway.policies.current.revision
     try:
-        fresh = gateway.policies.reload()
+        fresh, previous = gateway.policies.reload(actor=admin.name)
     except PolicyLoadError as exc:
         gateway.store.append_audit(
             action_id=None,
@@ -75,10 +84,11 @@ def reload_policies(gateway: GatewayDep, admin: AdminDep) -> JSONResponse:
             },
             status_code=422,
         )
-    gateway.store.append_audit(
-        action_id=None,
-        actor=admin.name,
-        type="policy.reloaded",
-        data={"from": before, "to": fresh.revision},
+    # `policy.reloaded` was audited in the transaction that made the revision active.
+    return JSONResponse(
+        {
+            "revision": fresh.revision,
+            "previous_revision": previous,
+            "poll_interval_seconds": gateway.settings.policy_poll_interval,
+        }
     )
-    return JSONResponse({"revision": fresh.revision, "previous_revision": before})
