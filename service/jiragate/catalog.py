@@ -670,9 +670,11 @@ def _item_violations(
 def _closest_miss(where: str, tried: list[list[DetailsViolation]]) -> list[DetailsViolation]:
     """Why an edited item narrows none of the proposed items left: the nearest one's reasons."""
     order = "each item must narrow one of the proposed items, kept in their order"
-    if not tried or any(v.pointer == where for v in min(tried, key=len)):
+    if not tried or any(v.pointer == where for v in tried[0]):
         return [DetailsViolation(where, "narrow_items", f"is not a proposed item ({order})")]
-    first, *rest = min(tried, key=len)
+    # The nearest proposed item: the one it differs from in the fewest fixed fields, then
+    # in the fewest fields at all.
+    first, *rest = min(tried, key=lambda found: (sum(v.rule == "fixed" for v in found), len(found)))
     return [DetailsViolation(first.pointer, first.rule, f"{first.message} ({order})"), *rest]
 
 

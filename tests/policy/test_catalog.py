@@ -166,8 +166,7 @@ def test_widening_edits_are_named():
     ]
     moved = widening_reasons("jira_create_tickets", original, {**original, "projectKey": "OPS"})
     assert moved == [
-        '/projectKey: may not be changed by a reviewer (proposed "ENG", edited "OPS") '
-        "(rule: fixed)"
+        '/projectKey: may not be changed by a reviewer (proposed "ENG", edited "OPS") (rule: fixed)'
     ]
     added = widening_reasons(
         "jira_delete_issues", {"issueKeys": ["ENG-1"]}, {"issueKeys": ["ENG-2"]}
