@@ -13,6 +13,7 @@ turns form text into typed values and names the field when that fails.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -177,6 +178,8 @@ def read_form(fields: Sequence[EditField], form: Mapping[str, Any], getlist: Any
         if item.widget == "keys":
             kept = [str(k) for k in getlist(key)]
             ordered = [k for k in item.original or [] if k in kept]
+            # A key that was never proposed (a crafted post) stays in, for the gateway to refuse.
+            ordered += [k for k in dict.fromkeys(kept) if k not in ordered]
             item.value = ordered
             if not ordered:
                 item.error = "Keep at least one issue, or reject the action instead."
@@ -198,7 +201,24 @@ def read_form(fields: Sequence[EditField], form: Mapping[str, Any], getlist: Any
         if parsed != item.original:
             item.changed = True
             patch[item.name] = parsed
+    patch.update(_unlisted_inputs(fields, form))
     return patch
+
+
+def _unlisted_inputs(fields: Sequence[EditField], form: Mapping[str, Any]) -> dict[str, Any]:
+    """`edit-*` inputs the form does not have (a crafted post, e.g. `edit-fields`): passed on
+    as typed, so the gateway refuses them naming the field, rather than ignoring them."""
+    known = {item.name for item in fields}
+    unlisted: dict[str, Any] = {}
+    for key in form:
+        name = str(key).removeprefix(PREFIX).removesuffix(SHOWN_SUFFIX)
+        if str(key).startswith(PREFIX) and name not in known:
+            text = str(form.get(key, ""))
+            try:
+                unlisted[name] = json.loads(text)
+            except ValueError:
+                unlisted[name] = text
+    return unlisted
 
 
 def _parse(item: EditField, text: str) -> Any:
