@@ -17,6 +17,7 @@ from jiragate.catalog import (
     ACTION_NAMES,
     EDIT_RULES,
     PRIORITIES,
+    EditRule,
     ItemRules,
     NestedRules,
     apply_patch,
@@ -551,3 +552,23 @@ def test_any_accepted_edit_is_not_wider_and_a_refused_one_names_the_field(action
     validate_details(action, effective)
     not_wider(action, original, effective)
     assert effective == apply_patch(action, original, patch)
+
+
+# --------------------------------------------------------------------------- the docs
+
+
+def test_the_table_in_the_approvals_docs_says_exactly_what_the_rules_do():
+    from tests.helpers.service import REPO_ROOT
+
+    text = (REPO_ROOT / "docs" / "approvals.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `(jira_\w+)` \| (.*)$", text, flags=re.MULTILINE))
+    assert set(rows) == set(ACTION_NAMES)
+    for action, row in rows.items():
+        may, fixed = row.rsplit(" | ", 1)
+        rules = EDIT_RULES[action]
+        for name, rule in rules.items():
+            assert f"`{name}`" in may, (action, name)
+            if isinstance(rule, EditRule):
+                assert rule.value in may.split(f"`{name}`", 1)[1], (action, name, rule)
+        for name in set(load_action_schema(action)["properties"]) - set(rules):
+            assert f"`{name}`" in fixed, (action, name)
