@@ -1,11 +1,11 @@
 """Hole 6: a reviewer's edit that is not narrowing must be refused, through every door.
 
-Each reproducer from the hostile-agent issue (subtasks deleted too, another assignee, another
-target status, a sprint that does not exist, a priority raised, ticket texts replaced, story
-points inflated, nested `fields` replaced) is tried over real HTTP through the reviewers' API
-(`POST /v1/approvals/{id}/decision`), the inbox form (a crafted POST with a valid CSRF token)
-and a Cheqpoint decision (`modifiedDetails` from a protocol-faithful fake). Each is refused
-with the field and rule, and the sandbox shows that nothing widened reached Jira.
+Each reproducer from the hostile-agent issue (subtasks deleted too, an issue added, another
+assignee, another target status, a sprint that does not exist, a priority raised, ticket texts
+replaced, story points inflated, nested `fields` replaced) is tried over real HTTP through the
+reviewers' API (`POST /v1/approvals/{id}/decision`), the inbox form (a crafted POST with a
+valid CSRF token) and a Cheqpoint decision (`modifiedDetails` from a protocol-faithful fake).
+Each is refused with the field and rule, and the sandbox shows that nothing widened reached Jira.
 """
 
 from __future__ import annotations
@@ -89,6 +89,16 @@ WIDENINGS = [
         "fixed",
         lambda s: issue(s, "ENG-6").assignee != DAVE,
         {"edit-assignee": DAVE},
+    ),
+    Widening(
+        "an issue added",
+        LEADS,
+        envelope("jira_transition_issues", issueKeys=["ENG-4"], targetStatus="Done"),
+        {"issueKeys": ["ENG-4", "ENG-10"]},
+        "/issueKeys",
+        "subset",
+        lambda s: issue(s, "ENG-10").status == "To Do",
+        {"edit-issueKeys-shown": "1", "edit-issueKeys": ["ENG-4", "ENG-10"]},  # a forged box
     ),
     Widening(
         "another target status",

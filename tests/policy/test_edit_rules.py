@@ -293,6 +293,12 @@ def test_a_widening_edit_is_refused_naming_the_field_and_rule(
         ),
         # The whole payload sent back (a Cheqpoint UI may do that) is no edit.
         ("jira_create_tickets", TICKETS, dict(TICKETS), {"tickets": TICKETS["tickets"]}),
+        (
+            "jira_create_tickets",
+            TICKETS,
+            {**TICKETS, "issueCount": 1},
+            {"issueCount": 1, "tickets": TICKETS["tickets"][:1]},
+        ),
     ],
 )
 def test_a_narrowing_edit_is_accepted(action, original, patch, expected):
