@@ -7,7 +7,9 @@ schema cannot express: an action stays inside one Jira project, and a bulk creat
 `issueCount` agrees with the tickets it lists.
 
 It also derives the *facts* that policies match on besides `details`: the `project` an action
-touches and the `count` of issues it touches or creates.
+touches and the `count` of issues it touches or creates; and it declares, per action and
+field, how a reviewer's edit may change the details (`EDIT_RULES`, checked by
+`narrowed_details`).
 """
 
 from __future__ import annotations
