@@ -14,6 +14,7 @@ JiragateError
 ├── ApprovalError               an approval could not be created, fetched or decided
 │   ├── ApprovalBackendError    the approval service (Cheqpoint) failed or is unreachable
 │   └── DecisionRefusedError    a reviewer's decision is refused (widening edit, expired)
+│       ├── EditRefusedError    the edit is invalid or not narrowing (names field and rule)
 │       └── ReviewerNotAllowedError  this reviewer may not decide it (other group, own action)
 ├── JiraError                   executing against Jira failed
 │   ├── JiraHTTPError           Jira answered with an error status; carries Jira's own messages
@@ -222,6 +223,32 @@ class ApprovalBackendError(ApprovalError):
 
 class DecisionRefusedError(ApprovalError):
     """A reviewer's decision cannot be accepted as given (the reason says why)."""
+
+
+class EditRefusedError(DecisionRefusedError):
+    """A reviewer's edit is invalid or does more than narrow; each violation names the
+    field (a JSON pointer into the details) and the edit rule it breaks."""
+
+    def __init__(
+        self, violations: Sequence[DetailsViolation], *, invalid_for: str | None = None
+    ) -> None:
+        self.violations = list(violations)
+        listed = "; ".join(str(v) for v in self.violations)
+        if invalid_for is not None:
+            message = f"the edited details are invalid: invalid details for {invalid_for}: "
+        else:
+            message = "an edit may only narrow the action: "
+        super().__init__(message + listed)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "error": "decision_refused",
+            "message": str(self),
+            "violations": [
+                {"pointer": v.pointer, "rule": v.rule, "message": v.message}
+                for v in self.violations
+            ],
+        }
 
 
 class ReviewerNotAllowedError(DecisionRefusedError):

@@ -8,7 +8,7 @@ submit(envelope, agent)
         └─ require_approval → open in the inbox, or create in Cheqpoint → pending_approval
 decide(action, reviewer, verdict, edit)          (inbox)
 apply_cheqpoint(decision)                         (poll, webhook hint, sync wait)
-  └─ an edit is a patch: effective payload → schema → widening check → policy again
+  └─ an edit is a patch: effective payload → schema → edit rules (narrow only) → policy again
         └─ approved (effective payload stored) → a worker claims it → execute once
 ```
 
@@ -52,10 +52,9 @@ from jiragate.catalog import (
     ActionRequest,
     apply_patch,
     count_of,
+    narrowed_details,
     normalise_details,
     parse_envelope,
-    validate_details,
-    widening_reasons,
 )
 from jiragate.errors import (
     ActionError,
@@ -623,20 +622,18 @@ class Gateway:
         return sent
 
     def check_edit(self, record: ActionRecord, patch: Mapping[str, Any]) -> dict[str, Any]:
-        """The effective payload of a reviewer's edit, or DecisionRefusedError saying why not."""
-        effective = apply_patch(record.action, record.details, patch)
+        """The effective payload of a reviewer's edit, or DecisionRefusedError saying why not.
+
+        The one check for API, inbox and Cheqpoint decisions: the catalog's edit rules (each
+        field may only narrow, as declared per action; EditRefusedError names field and rule),
+        then policy again on the effective payload."""
+        effective = narrowed_details(record.action, record.details, patch)
         try:
-            validate_details(record.action, effective)
             self.adapter.check_details(record.action, effective)
         except ActionError as exc:
             raise DecisionRefusedError(f"the edited details are invalid: {exc}") from exc
         # Policies see an edited search's JQL in the same canonical form as a submitted one.
         effective = normalise_details(effective)
-        widening = widening_reasons(record.action, record.details, effective)
-        if widening:
-            raise DecisionRefusedError(
-                "an edit may only narrow the action, but " + "; ".join(widening)
-            )
         again = self.policies.deciding().evaluate(
             ActionRequest(record.action, record.summary, effective, record.justification),
             agent=record.agent,

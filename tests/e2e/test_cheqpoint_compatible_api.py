@@ -176,13 +176,13 @@ def test_sdk_request_sync_returns_pending_then_the_decision(service: Service, sd
         service,
         "pm-dave",
         lambda item: item["details"].get("summary") == summary,
-        modifiedDetails={"labels": ["approved-by-pm"]},
+        modifiedDetails={"labels": ["approved-by-pm"]},  # the one label kept
     )
     try:
         answer = sdk.request_sync(
             action="jira_create_epic",
             summary="sync epic",
-            details={"projectKey": "ENG", "summary": summary},
+            details={"projectKey": "ENG", "summary": summary, "labels": ["ai", "approved-by-pm"]},
             timeout_ms=8000,
         )
     finally:

@@ -143,5 +143,5 @@ def test_a_widening_edit_in_cheqpoint_is_refused_as_a_rejection(
     fake.decide(action["approval"]["ref"], "APPROVED", modified_details={"projectKey": "OPS"})
     push(service, {"id": action["approval"]["ref"]})
     final = service.wait_for_status(action["id"], "rejected")
-    assert "the project changed from ENG to OPS" in final["approval"]["note"]
+    assert "/projectKey: may not be changed by a reviewer" in final["approval"]["note"]
     assert service.sandbox_issues(label=body["details"]["labels"][1]) == []

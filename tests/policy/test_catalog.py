@@ -161,13 +161,17 @@ def test_widening_edits_are_named():
     original = SEED["details"]
     assert widening_reasons("jira_create_tickets", original, {**original, "issueCount": 4}) == []
     grown = widening_reasons("jira_create_tickets", original, {**original, "issueCount": 20})
-    assert grown == ["the count grew from 12 to 20"]
+    assert grown == [
+        "/issueCount: may only be lowered, but the count grew from 12 to 20 (rule: narrow_count)"
+    ]
     moved = widening_reasons("jira_create_tickets", original, {**original, "projectKey": "OPS"})
-    assert moved == ["the project changed from ENG to OPS"]
+    assert moved == [
+        '/projectKey: may not be changed by a reviewer (proposed "ENG", edited "OPS") (rule: fixed)'
+    ]
     added = widening_reasons(
         "jira_delete_issues", {"issueKeys": ["ENG-1"]}, {"issueKeys": ["ENG-2"]}
     )
-    assert added == ["issues were added: ENG-2"]
+    assert added == ["/issueKeys: may only drop items, but the edit adds ENG-2 (rule: subset)"]
 
 
 # --------------------------------------------------------------------------- fast vs full check

@@ -25,6 +25,7 @@ from jiragate.errors import (
     ApprovalBackendError,
     ApprovalError,
     DecisionRefusedError,
+    EditRefusedError,
     IdempotencyConflictError,
     PolicyOutOfDateError,
     ReviewerNotAllowedError,
@@ -245,6 +246,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     for error_class, status, code in _DOMAIN_ERRORS:
         app.add_exception_handler(error_class, _domain_handler(status, code))
+
+    @app.exception_handler(EditRefusedError)
+    async def edit_refused(_: Request, exc: EditRefusedError) -> JSONResponse:
+        # A refused edit also lists each field (JSON pointer) and the edit rule it breaks.
+        return JSONResponse(exc.as_dict(), status_code=409)
 
     @app.exception_handler(sa.exc.OperationalError)
     async def database_down(request: Request, exc: sa.exc.OperationalError) -> JSONResponse:

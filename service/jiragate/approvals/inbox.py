@@ -11,7 +11,7 @@ Rules (PRODUCT.md, "fail closed"):
 - votes on an action that is no longer pending, or whose approval has expired, are refused
   (an expired action is marked `expired` on the spot).
 
-The gateway validates an edit (schema, widening, policy re-evaluation) *before* calling
+The gateway checks an edit (schema, the catalog's edit rules, policy again) *before* calling
 `vote`; the inbox only stores and counts. Each vote and its outcome are audited in the same
 transaction as the state change.
 """

@@ -1,21 +1,25 @@
 """The "edit before approving" form: which fields a reviewer may change, and the patch.
 
-Editable fields come from the action's JSON Schema: its top-level properties, except the
-ones that say *what* the action is about (project, issue, epic, version, board) and nested
-objects (`tickets`, `updates`, `fields`), which are shown but not edited here. Issue key lists
-become checkboxes: a reviewer may drop issues, never add them. The gateway decides whether an
-edit is acceptable (`Gateway.check_edit`); this module only turns form text into typed values
-and names the field when that fails.
+The inputs come from the action's JSON Schema (the widget) and its edit rules in the catalog
+(whether and how it may change): fixed fields, and fields the proposal does not set, are not
+offered; counts and story points are capped at the proposed value; a priority offers only
+the proposed one and lower; issue key lists become checkboxes (untick to drop); a flag that
+may only be turned off is offered only when it is on. Nested objects (`tickets`, `updates`,
+`fields`) are shown but not edited here. The gateway decides whether an edit is acceptable
+(`Gateway.check_edit`, the one check): a field posted although the form does not offer it
+still goes into the patch, and is refused there with the field and rule. This module only
+turns form text into typed values and names the field when that fails.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from jiragate.catalog import load_action_schema
+from jiragate.catalog import PRIORITIES, EditRule, load_action_schema, rule_of
 from jiragate.web.previews import label_for
 
 PREFIX = "edit-"
@@ -43,6 +47,8 @@ class EditField:
     hint: str = ""
     error: str = ""
     changed: bool = False
+    #: False: the edit rules let a reviewer change nothing here, so the form does not offer it.
+    editable: bool = True
 
     @property
     def input_name(self) -> str:
@@ -91,15 +97,14 @@ def _as_text(value: Any) -> str:
 
 
 def editable_fields(action: str, original: Mapping[str, Any]) -> list[EditField]:
-    """The form's fields with the original values filled in."""
+    """The form's fields with the original values filled in (`editable` says which to show)."""
     schema = load_action_schema(action)
     fields: list[EditField] = []
     for name, prop in (schema.get("properties") or {}).items():
         widget = _widget(name, prop)
-        if widget is None:
-            continue
-        if widget == "keys" and name not in original:
-            continue  # there is nothing to drop
+        rule = rule_of(action, name)
+        if widget is None or not isinstance(rule, EditRule):
+            continue  # nested objects and lists of objects are not edited in the form
         current = original.get(name, prop.get("default"))
         item = EditField(
             name=name,
@@ -110,12 +115,22 @@ def editable_fields(action: str, original: Mapping[str, Any]) -> list[EditField]
             options=[str(o) for o in prop.get("enum", [])],
             minimum=prop.get("minimum"),
             maximum=prop.get("maximum"),
-            hint=_hint(action, name, widget),
+            hint=_hint(action, name, rule),
+            editable=_offered(rule, name in original, current),
         )
-        if name == "issueCount" and isinstance(current, int):
-            item.maximum = current  # an edit may only lower the count
+        if rule in (EditRule.NARROW_COUNT, EditRule.MAX) and isinstance(current, int | float):
+            item.maximum = current  # an edit may only lower it
+        if rule is EditRule.LOWER_PRIORITY and current in PRIORITIES:
+            item.options = list(PRIORITIES[PRIORITIES.index(current) :])
         fields.append(item)
     return fields
+
+
+def _offered(rule: EditRule, proposed: bool, current: Any) -> bool:
+    """Whether a reviewer can change the field at all (the gateway enforces it either way)."""
+    if rule is EditRule.FALSE_ONLY:
+        return current is True
+    return rule is not EditRule.FIXED and proposed
 
 
 def _initial_value(widget: str, current: Any) -> Any:
@@ -126,20 +141,25 @@ def _initial_value(widget: str, current: Any) -> Any:
     return _as_text(current)
 
 
-def _hint(action: str, name: str, widget: str) -> str:
+_HINTS = {
+    EditRule.NARROW_COUNT: "Lower it, not higher.",
+    EditRule.MAX: "Lower it, not higher.",
+    EditRule.LOWER_PRIORITY: "The proposed priority or lower.",
+    EditRule.SUBSET: "Remove entries (separated by commas or spaces); none can be added.",
+    EditRule.FALSE_ONLY: "You may turn this off, not on.",
+}
+
+
+def _hint(action: str, name: str, rule: EditRule) -> str:
     if name == "issueCount":
         return "Lower it to create fewer tickets; the first ones are kept."
-    if widget == "keys":
+    if name in _KEY_LISTS:
         return "Untick an issue to leave it out."
-    if widget == "labels":
-        return "Separate labels with commas or spaces."
-    if widget == "nullable":
-        return "Leave empty to unassign; -1 means the project's default assignee."
-    if name == "sprintId":
-        return "A sprint id or name, such as sprint_42."
+    if rule is EditRule.SUBSET and "abels" in name:
+        return "Remove labels (separated by commas or spaces); none can be added."
     if name == "priority" and action == "jira_create_tickets":
-        return "Applies to every ticket."
-    return ""
+        return "The proposed priority or lower; tickets above it are lowered to it."
+    return _HINTS.get(rule, "")
 
 
 def read_form(fields: Sequence[EditField], form: Mapping[str, Any], getlist: Any) -> dict[str, Any]:
@@ -158,6 +178,8 @@ def read_form(fields: Sequence[EditField], form: Mapping[str, Any], getlist: Any
         if item.widget == "keys":
             kept = [str(k) for k in getlist(key)]
             ordered = [k for k in item.original or [] if k in kept]
+            # A key that was never proposed (a crafted post) stays in, for the gateway to refuse.
+            ordered += [k for k in dict.fromkeys(kept) if k not in ordered]
             item.value = ordered
             if not ordered:
                 item.error = "Keep at least one issue, or reject the action instead."
@@ -179,7 +201,24 @@ def read_form(fields: Sequence[EditField], form: Mapping[str, Any], getlist: Any
         if parsed != item.original:
             item.changed = True
             patch[item.name] = parsed
+    patch.update(_unlisted_inputs(fields, form))
     return patch
+
+
+def _unlisted_inputs(fields: Sequence[EditField], form: Mapping[str, Any]) -> dict[str, Any]:
+    """`edit-*` inputs the form does not have (a crafted post, e.g. `edit-fields`): passed on
+    as typed, so the gateway refuses them naming the field, rather than ignoring them."""
+    known = {item.name for item in fields}
+    unlisted: dict[str, Any] = {}
+    for key in form:
+        name = str(key).removeprefix(PREFIX).removesuffix(SHOWN_SUFFIX)
+        if str(key).startswith(PREFIX) and name not in known:
+            text = str(form.get(key, ""))
+            try:
+                unlisted[name] = json.loads(text)
+            except ValueError:
+                unlisted[name] = text
+    return unlisted
 
 
 def _parse(item: EditField, text: str) -> Any:
