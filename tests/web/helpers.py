@@ -60,9 +60,14 @@ def text_of(page: str) -> str:
 class Browserless:
     """A reviewer's cookie jar over httpx: what a browser without JavaScript would do."""
 
-    def __init__(self, service: Service) -> None:
+    def __init__(self, service: Service, *, address: str | None = None) -> None:
+        """`address`: connect from this loopback address (127.0.0.2, …), so the service sees
+        another client, as a browser on another machine would be."""
         self.service = service
-        self.http = httpx.Client(base_url=service.url, follow_redirects=False, timeout=30)
+        transport = httpx.HTTPTransport(local_address=address) if address else None
+        self.http = httpx.Client(
+            base_url=service.url, follow_redirects=False, timeout=30, transport=transport
+        )
 
     def close(self) -> None:
         self.http.close()

@@ -189,7 +189,8 @@ class InboxAuthStore:
         since = now - rule.window
         with transaction(self.engine) as session:
             self._lock(session, wanted)
-            session.execute(sa.delete(SignInAttempt).where(col(SignInAttempt.at) < since))
+            # A failure counts for `window` and no longer (Retry-After is exact).
+            session.execute(sa.delete(SignInAttempt).where(col(SignInAttempt.at) <= since))
             rows = session.execute(
                 select(SignInAttempt.key, SignInAttempt.kind, SignInAttempt.at)
                 .where(col(SignInAttempt.key).in_(wanted))

@@ -106,7 +106,11 @@ class InboxContext:
         """Sessions and sign-in counters, in the gateway's database (built on first use:
         the service builds its gateway after this app)."""
         store = self.gateway.store
-        if self._auth is None or self._auth.engine is not store.engine:
+        if (
+            self._auth is None
+            or self._auth.engine is not store.engine
+            or self._auth.clock is not store.clock
+        ):
             self._auth = InboxAuthStore(store.engine, clock=store.clock)
         return self._auth
 
