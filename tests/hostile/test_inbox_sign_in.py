@@ -37,6 +37,7 @@ from tests.helpers.service import Service, running_service
 from tests.scale.cluster import cluster
 from tests.scale.conftest import sandbox  # noqa: F401
 from tests.web.helpers import (
+    PASSWORDS,
     SESSION_SECRET,
     Browserless,
     csrf_of,
@@ -170,6 +171,35 @@ def test_a_cookie_copied_before_sign_out_approves_nothing_after_it(service: Serv
         alice.close()
         if stolen is not None:
             stolen.close()
+
+
+def test_signing_in_again_ends_the_session_it_replaces(service: Service):
+    """A link from another site (SameSite=Strict withholds the session cookie) shows the
+    sign-in page; signing in there opens a new session and ends the old one."""
+    browser = Browserless(service, address="127.0.0.13")
+    try:
+        assert browser.signin("lead-alice").status_code == 303
+        first = browser.http.cookies["jiragate_inbox"]
+        with httpx.Client(base_url=service.url) as cross_site:  # no session cookie sent
+            form = cross_site.get("/inbox/signin")
+            visitor = form.cookies["jiragate_inbox_signin"]
+        browser.http.cookies.set("jiragate_inbox_signin", visitor, path="/inbox")
+        again = browser.http.post(
+            "/inbox/signin",
+            data={
+                "csrf_token": csrf_of(form.text),
+                "name": "lead-alice",
+                "password": PASSWORDS["lead-alice"],
+            },
+        )
+        assert again.status_code == 303
+        second = again.cookies["jiragate_inbox"]
+        assert second != first
+        for cookie, status in ((first, 303), (second, 200)):
+            with httpx.Client(base_url=service.url, cookies={"jiragate_inbox": cookie}) as c:
+                assert c.get("/inbox/", follow_redirects=False).status_code == status
+    finally:
+        browser.close()
 
 
 def test_sessions_end_when_idle_and_at_their_lifetime(fresh_service: Callable[..., Service]):
