@@ -25,6 +25,10 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "worker": ("jiragate.commands", "Run an execution worker (no HTTP)."),
     "demo": ("jiragate.commands", "Start sandbox + service + inbox with demo accounts."),
     "audit": ("jiragate.commands", "Verify or export the audit trail."),
+    "hash-password": (
+        "jiragate.web.commands",
+        "Print the argon2id hash of a reviewer's inbox password (read from stdin or a prompt).",
+    ),
     "mcp": ("jiragate.mcp_commands", "Serve the gateway as an MCP server over stdio."),
 }
 

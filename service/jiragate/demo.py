@@ -23,6 +23,7 @@ import uvicorn
 from jiragate.api.app import create_app
 from jiragate.examples import SEED_NOTE, seed_envelope
 from jiragate.jira.sandbox import SandboxState, create_sandbox_app
+from jiragate.passwords import hash_password
 from jiragate.settings import Settings
 
 AGENT = ("log-triage-bot", "demo-agent-key-log-triage-bot")
@@ -43,10 +44,17 @@ def demo_settings(db_path: Path, jira_url: str) -> Settings:
                 "board_id": 1,
             },
             "agents": [{"name": AGENT[0], "api_key": AGENT[1]}],
+            # Hashed at start, as an operator would with `jiragate hash-password`: the
+            # settings never hold a password, not even the demo's.
             "reviewers": [
-                {"name": LEAD[0], "api_key": LEAD[1], "password": LEAD[2]},
-                {"name": PM[0], "api_key": PM[1], "password": PM[2]},
-                {"name": AUDITOR[0], "api_key": AUDITOR[1], "password": AUDITOR[2], "admin": True},
+                {"name": LEAD[0], "api_key": LEAD[1], "password_hash": hash_password(LEAD[2])},
+                {"name": PM[0], "api_key": PM[1], "password_hash": hash_password(PM[2])},
+                {
+                    "name": AUDITOR[0],
+                    "api_key": AUDITOR[1],
+                    "password_hash": hash_password(AUDITOR[2]),
+                    "admin": True,
+                },
             ],
             "session_secret": secrets.token_urlsafe(32),
             "worker_poll_interval": 0.1,

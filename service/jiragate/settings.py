@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 import yaml
 from pydantic import (
     BaseModel,
+    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -30,6 +31,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from jiragate.errors import SettingsError, YamlLimitError
 from jiragate.jira.config import JiraConfig
+from jiragate.passwords import HOW_TO_HASH, hash_problem
 from jiragate.policy.yamlsource import DEFAULT_LIMITS, parse, read_limited
 from jiragate.redaction import redact_text, register_secrets
 
@@ -81,9 +83,16 @@ class AgentAccount(BaseModel):
 class ReviewerAccount(BaseModel):
     """A reviewer: decides approvals for the policy groups that list them as members."""
 
+    # Unknown fields are refused (a mistyped `password_hash` must not silently mean "no
+    # inbox access"), and no error message repeats what was typed: it may be a password.
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
     name: str = Field(min_length=1, max_length=200)
     api_key: SecretStr
-    password: SecretStr | None = None  # for the inbox web sign-in
+    #: For the inbox web sign-in: an argon2id hash made by `jiragate hash-password`.
+    password_hash: SecretStr | None = None
+    #: Refused when set: plain-text passwords are not stored (see `password_hash`).
+    password: SecretStr | None = None
     admin: bool = False  # may reload policies and read the whole audit trail
 
     @field_validator("api_key")
@@ -92,6 +101,24 @@ class ReviewerAccount(BaseModel):
         if len(value.get_secret_value()) < 16:
             raise ValueError("an API key must be at least 16 characters")
         return _refuse_placeholder(value, "api_key") or value
+
+    @field_validator("password")
+    @classmethod
+    def _no_plain_password(cls, value: SecretStr | None) -> None:
+        if value is not None:
+            raise ValueError(
+                "`password` is no longer accepted: a password is never stored in plain text "
+                f"(nor as PBKDF2); store an argon2id hash as `password_hash`, {HOW_TO_HASH}"
+            )
+        return None
+
+    @field_validator("password_hash")
+    @classmethod
+    def _argon2id_hash(cls, value: SecretStr | None) -> SecretStr | None:
+        problem = hash_problem(value.get_secret_value()) if value is not None else None
+        if problem is not None:
+            raise ValueError(f"password_hash is refused: {problem}")
+        return value
 
 
 class JiraSettings(BaseModel):
@@ -155,8 +182,13 @@ class CheqpointSettings(BaseModel):
 class Settings(BaseSettings):
     """Everything `jiragate serve` and `jiragate worker` need. See docs/operations.md."""
 
+    # hide_input_in_errors: a refused value may be a secret (a password typed where its hash
+    # belongs, a short API key); errors name the field and the rule, never the value.
     model_config = SettingsConfigDict(
-        env_prefix="JIRAGATE_", env_nested_delimiter="__", extra="forbid"
+        env_prefix="JIRAGATE_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        hide_input_in_errors=True,
     )
 
     policy_dir: Path = Field(default_factory=default_policy_dir)
@@ -172,6 +204,14 @@ class Settings(BaseSettings):
     session_secret: SecretStr | None = None
     #: How long the inbox waits for Jira when previewing an action (seconds).
     inbox_preview_timeout: float = Field(default=5.0, gt=0, le=60)
+    #: An inbox session unused for this long ends (seconds).
+    inbox_session_idle_seconds: float = Field(default=30 * 60, gt=0)
+    #: An inbox session ends this long after sign-in, however busy (seconds).
+    inbox_session_max_seconds: float = Field(default=12 * 3600, gt=0)
+    #: Failed sign-ins allowed per reviewer name, and per client address, within the window;
+    #: past that, sign-in is refused with 429 until the oldest failure leaves the window.
+    inbox_signin_max_failures: int = Field(default=5, ge=1)
+    inbox_signin_window_seconds: float = Field(default=15 * 60, gt=0)
 
     #: How often every deciding process compares the active policy revision (the
     #: database's) and its policy files with what it runs, in seconds. Every process decides
@@ -279,7 +319,7 @@ class Settings(BaseSettings):
             self.session_secret,
         ]
         values += [a.api_key for a in self.agents]
-        values += [r.api_key for r in self.reviewers] + [r.password for r in self.reviewers]
+        values += [r.api_key for r in self.reviewers] + [r.password_hash for r in self.reviewers]
         found = [v.get_secret_value() for v in values if v is not None]
         if self.jira.email and self.jira.api_token:  # the Basic header Jira Cloud is sent
             pair = f"{self.jira.email}:{self.jira.api_token.get_secret_value()}"

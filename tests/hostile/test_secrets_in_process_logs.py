@@ -31,6 +31,7 @@ from tests.helpers.servers import serve_app
 from tests.helpers.service import JIRA_EMAIL, JIRA_TOKEN, KEYS, WEBHOOK_SECRET, settings_data
 from tests.scale.cluster import AGENT, cluster, wait_until
 from tests.scale.conftest import sandbox  # noqa: F401
+from tests.web.helpers import password_hash
 
 pytestmark = pytest.mark.slow
 CONNECTION_KEY = "cq_live_secret_leak_probe_000001"
@@ -65,7 +66,7 @@ def test_no_secret_reaches_logs_answers_audit_or_metrics_of_real_processes(
         },
         session_secret=SESSION_SECRET,
     ) as c:
-        c.settings["reviewers"][0]["password"] = PASSWORD
+        c.settings["reviewers"][0]["password_hash"] = password_hash(PASSWORD)
         c.write_config()
         replica = c.serve("replica", worker=True)
         agent, auditor = c.client(replica, AGENT), c.client(replica, "auditor")

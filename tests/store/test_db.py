@@ -22,10 +22,18 @@ from tests.store.helpers_store import T0, FakeClock, new_action
 def test_init_db_creates_every_table_and_is_idempotent(engine):
     init_db(engine)  # a second replica starting up: nothing to do, no error
     tables = set(sa.inspect(engine).get_table_names())
-    assert {"actions", "approval_votes", "executions", "audit_events", "alembic_version"} <= tables
+    assert {
+        "actions",
+        "approval_votes",
+        "executions",
+        "audit_events",
+        "inbox_sessions",
+        "inbox_signin_attempts",
+        "alembic_version",
+    } <= tables
     with engine.connect() as connection:
         version = connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
-    assert version == "0003_policy_state"
+    assert version == "0004_inbox_sessions"
     columns = {c["name"] for c in sa.inspect(engine).get_columns("actions")}
     assert "executor" in columns
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from typing import Any
 
 import httpx
 
+from jiragate.passwords import hash_password
 from tests.helpers.service import KEYS, Service
 
 PASSWORDS = {
@@ -19,10 +21,17 @@ SESSION_SECRET = "inbox-test-session-secret-0001"
 SEED_NOTE = "Approving 4 tickets as Medium priority. Review full list before adding more."
 
 
+@functools.cache
+def password_hash(password: str) -> str:
+    """The service's argon2id hash of `password`, made once per test process (~0.1 s each)."""
+    return hash_password(password)
+
+
 def reviewer_accounts() -> list[dict[str, Any]]:
     """The harness's reviewers, with inbox passwords (pm-dave has none: no web sign-in)."""
     accounts: list[dict[str, Any]] = [
-        {"name": name, "api_key": KEYS[name], "password": PASSWORDS[name]} for name in PASSWORDS
+        {"name": name, "api_key": KEYS[name], "password_hash": password_hash(PASSWORDS[name])}
+        for name in PASSWORDS
     ]
     accounts.append({"name": "pm-dave", "api_key": KEYS["pm-dave"]})
     accounts.append({"name": "auditor", "api_key": KEYS["auditor"], "admin": True})
@@ -51,9 +60,14 @@ def text_of(page: str) -> str:
 class Browserless:
     """A reviewer's cookie jar over httpx: what a browser without JavaScript would do."""
 
-    def __init__(self, service: Service) -> None:
+    def __init__(self, service: Service, *, address: str | None = None) -> None:
+        """`address`: connect from this loopback address (127.0.0.2, …), so the service sees
+        another client, as a browser on another machine would be."""
         self.service = service
-        self.http = httpx.Client(base_url=service.url, follow_redirects=False, timeout=30)
+        transport = httpx.HTTPTransport(local_address=address) if address else None
+        self.http = httpx.Client(
+            base_url=service.url, follow_redirects=False, timeout=30, transport=transport
+        )
 
     def close(self) -> None:
         self.http.close()

@@ -46,8 +46,12 @@ def test_signin_sets_a_locked_down_session_cookie(service: Service):
         response = reviewer.signin("lead-alice")
         assert response.status_code == 303
         assert response.headers["location"] == "/inbox/"
-        cookie = response.headers["set-cookie"]
-        assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/inbox" in cookie
+        cookies = response.headers.get_list("set-cookie")
+        session = next(c for c in cookies if c.startswith("jiragate_inbox="))
+        for attribute in ("HttpOnly", "SameSite=strict", "Path=/inbox", "Max-Age=43200"):
+            assert attribute in session, session
+        # The sign-in form's cookie is dropped: it has served its purpose.
+        assert any(c.startswith("jiragate_inbox_signin=") and "Max-Age=0" in c for c in cookies)
         queue = reviewer.get("/inbox/")
         assert queue.status_code == 200
         assert "Signed in as lead-alice" in text_of(queue.text)

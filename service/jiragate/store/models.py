@@ -231,3 +231,28 @@ class PolicyState(SQLModel, table=True):
     revision: str | None = Field(default=None, max_length=100)
     activated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     activated_by: str | None = Field(default=None, max_length=200)
+
+
+class InboxSession(SQLModel, table=True):
+    """A signed-in inbox session. Only its id's SHA-256 is stored: reading the table does not
+    let anyone sign in. Deleting the row ends the session on every replica at once."""
+
+    __tablename__ = "inbox_sessions"
+
+    id_hash: str = Field(primary_key=True, max_length=64)
+    reviewer: str = Field(max_length=200, index=True)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    last_seen_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+
+
+class SignInAttempt(SQLModel, table=True):
+    """A sign-in failure (or one being checked) counted against `key` (`account:<name>` or
+    `client:<address>`); `kind` "notice" marks that a throttle on `key` was audited."""
+
+    __tablename__ = "inbox_signin_attempts"
+    __table_args__ = (sa.Index("ix_inbox_signin_attempts_key_at", "key", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=300)
+    kind: str = Field(max_length=16)
+    at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)

@@ -8,9 +8,11 @@ the service builds the gateway in its lifespan, after the app exists.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jiragate.errors import StoreError
 from jiragate.gateway import Gateway
+from jiragate.passwords import dummy_hash
 from jiragate.settings import Settings
+from jiragate.store.inbox_auth import InboxAuthStore, SessionLimits, ThrottleRule
 from jiragate.web.auth import SessionCodec, session_secret
 
 log = logging.getLogger("jiragate.web")
@@ -73,6 +77,11 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+#: argon2id checks running at once per process: each takes 64 MiB and a core for ~0.1 s, so a
+#: burst of sign-ins waits its turn instead of exhausting memory.
+MAX_CONCURRENT_PASSWORD_CHECKS = 4
+
+
 @dataclass(slots=True)
 class InboxContext:
     """What every inbox handler needs; one per app (no globals)."""
@@ -83,10 +92,41 @@ class InboxContext:
     get_gateway: Callable[[], Gateway]
     #: Cookies only travel over HTTPS when the service is served over HTTPS.
     secure_cookies: bool = False
+    password_checks: asyncio.Semaphore = field(
+        default_factory=lambda: asyncio.Semaphore(MAX_CONCURRENT_PASSWORD_CHECKS)
+    )
+    _auth: InboxAuthStore | None = None
 
     @property
     def gateway(self) -> Gateway:
         return self.get_gateway()
+
+    @property
+    def auth(self) -> InboxAuthStore:
+        """Sessions and sign-in counters, in the gateway's database (built on first use:
+        the service builds its gateway after this app)."""
+        store = self.gateway.store
+        if (
+            self._auth is None
+            or self._auth.engine is not store.engine
+            or self._auth.clock is not store.clock
+        ):
+            self._auth = InboxAuthStore(store.engine, clock=store.clock)
+        return self._auth
+
+    @property
+    def session_limits(self) -> SessionLimits:
+        return SessionLimits(
+            idle=timedelta(seconds=self.settings.inbox_session_idle_seconds),
+            lifetime=timedelta(seconds=self.settings.inbox_session_max_seconds),
+        )
+
+    @property
+    def throttle_rule(self) -> ThrottleRule:
+        return ThrottleRule(
+            max_failures=self.settings.inbox_signin_max_failures,
+            window=timedelta(seconds=self.settings.inbox_signin_window_seconds),
+        )
 
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         html = self.templates.get_template(template).render(**context)
@@ -110,6 +150,8 @@ def create_inbox_app(settings: Settings, get_gateway: Callable[[], Gateway]) -> 
     """The inbox as an ASGI app; mount it at `/inbox` (see `mount_inbox`)."""
     from jiragate.web.routes import build_router
 
+    if any(r.password_hash is not None for r in settings.reviewers):
+        dummy_hash()  # made now, so the first sign-in with an unknown name is not the slow one
     context = InboxContext(
         settings=settings,
         codec=SessionCodec(session_secret(settings)),

@@ -1,18 +1,25 @@
-"""Inbox sessions and CSRF tokens: one signed cookie, checked on every request.
+"""Inbox sign-in, sessions and CSRF tokens.
 
-The cookie holds `{"u": reviewer or null, "c": csrf token, "t": issued at}` as base64url JSON
-followed by an HMAC-SHA256 of that text under the session secret. It is HttpOnly and
-SameSite=Lax, so page scripts cannot read it and other sites cannot send it with a POST.
-Every form carries the session's CSRF token in a hidden field, compared in constant time
-(a missing or wrong token is a 403). A visitor who has not signed in still gets a session
-(with `u` null) so the sign-in form itself is CSRF-protected too. Signing in issues a new
-token, so a token seen before sign-in is worthless after it.
+Two signed cookies (base64url JSON + HMAC-SHA256 under a key derived from the session
+secret), both HttpOnly, SameSite=Strict, `Path=/inbox`, Secure over https:
+
+- `jiragate_inbox` - a signed-in session: `{"s": <random session id>}`. The id names a row
+  in the store (`store.inbox_auth`), looked up on every request: signing out deletes it, so
+  a copied cookie is worthless afterwards on every replica; idle and absolute timeouts end
+  it too. Signing in always opens a new session (a new id): nothing from before carries over.
+- `jiragate_inbox_signin` - a visitor who has not signed in: `{"c": csrf, "t": issued at}`, so
+  the sign-in form itself is CSRF-protected. It grants nothing and is never stored. It is a
+  separate cookie so that arriving from another site (when SameSite=Strict withholds the
+  session cookie) does not overwrite a signed-in session.
+
+Every form carries the session's CSRF token in a hidden field, compared in constant time (a
+missing or wrong token is a 403). A signed-in session's token is an HMAC of its id, so it
+changes with the session. Passwords: see `jiragate.passwords` (argon2id, constant cost).
 """
 
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import hmac
 import json
@@ -21,24 +28,28 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+from jiragate.passwords import verify_password
 from jiragate.settings import ReviewerAccount, Settings
 
 log = logging.getLogger("jiragate.web")
 
-COOKIE_NAME = "jiragate_inbox"
-#: A reviewer signs in again after this long, whatever they do.
-SESSION_MAX_AGE = 12 * 3600
+SESSION_COOKIE = "jiragate_inbox"
+SIGNIN_COOKIE = "jiragate_inbox_signin"
+#: How long a sign-in form's token stays good (it only protects the sign-in form).
+SIGNIN_TOKEN_MAX_AGE = 24 * 3600
 CSRF_FIELD = "csrf_token"
 
 
 @dataclass(frozen=True, slots=True)
 class Session:
-    """Who is signed in (None: nobody yet), and the token their forms must carry."""
+    """Who is signed in (None: nobody yet), the token their forms must carry, and the id of
+    their server-side session (None before sign-in)."""
 
     reviewer: str | None
     csrf: str
-    issued_at: int
+    session_id: str | None = None
 
     @property
     def signed_in(self) -> bool:
@@ -57,50 +68,69 @@ def session_secret(settings: Settings) -> bytes:
 
 
 class SessionCodec:
-    """Signs and reads session cookies with one secret. Build one per app."""
+    """Signs and reads the inbox cookies with one secret. Build one per app."""
 
-    def __init__(
-        self,
-        secret: bytes,
-        *,
-        max_age: int = SESSION_MAX_AGE,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
+    def __init__(self, secret: bytes, *, clock: Callable[[], float] = time.time) -> None:
         if len(secret) < 16:
             raise ValueError("the session secret must be at least 16 bytes")
-        # A derived key, so the same secret used elsewhere never signs the same bytes.
+        # Derived keys, so the same secret used elsewhere never signs the same bytes.
         self._key = hmac.new(secret, b"jiragate-inbox-session", hashlib.sha256).digest()
-        self.max_age = max_age
+        self._csrf_key = hmac.new(secret, b"jiragate-inbox-csrf", hashlib.sha256).digest()
         self.clock = clock
 
-    def new(self, reviewer: str | None) -> Session:
-        return Session(reviewer, secrets.token_urlsafe(32), int(self.clock()))
+    # ----------------------------------------------------------------- before sign-in
 
-    def dumps(self, session: Session) -> str:
-        payload = json.dumps(
-            {"u": session.reviewer, "c": session.csrf, "t": session.issued_at},
-            separators=(",", ":"),
-        ).encode()
+    def new_visitor(self) -> Session:
+        return Session(None, secrets.token_urlsafe(32))
+
+    def dump_visitor(self, session: Session) -> str:
+        return self._dumps({"c": session.csrf, "t": int(self.clock())})
+
+    def load_visitor(self, value: str | None) -> Session | None:
+        """The visitor in a sign-in cookie, or None when missing, forged, malformed or old."""
+        data = self._loads(value)
+        if data is None:
+            return None
+        csrf, issued = data.get("c"), data.get("t")
+        if not isinstance(csrf, str) or not csrf or type(issued) is not int:
+            return None
+        if not 0 <= self.clock() - issued <= SIGNIN_TOKEN_MAX_AGE:
+            return None
+        return Session(None, csrf)
+
+    # ----------------------------------------------------------------- signed in
+
+    def dump_session_id(self, session_id: str) -> str:
+        return self._dumps({"s": session_id})
+
+    def load_session_id(self, value: str | None) -> str | None:
+        """The session id in a session cookie (not yet checked against the store)."""
+        data = self._loads(value)
+        session_id = data.get("s") if data is not None else None
+        return session_id if isinstance(session_id, str) and session_id else None
+
+    def csrf_for(self, session_id: str) -> str:
+        digest = hmac.new(self._csrf_key, session_id.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+    # ----------------------------------------------------------------- signing
+
+    def _dumps(self, data: dict[str, Any]) -> str:
+        payload = json.dumps(data, separators=(",", ":")).encode()
         body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
         return f"{body}.{self._sign(body)}"
 
-    def loads(self, value: str | None) -> Session | None:
-        """The session in a cookie, or None when it is missing, forged, malformed or old."""
-        if not value or value.count(".") != 1:
+    def _loads(self, value: str | None) -> dict[str, Any] | None:
+        if not value or value.count(".") != 1 or len(value) > 4096:
             return None
         body, signature = value.split(".")
-        if not hmac.compare_digest(signature, self._sign(body)):
+        if not hmac.compare_digest(signature.encode(), self._sign(body).encode()):
             return None
         try:
             data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-            reviewer, csrf, issued = data["u"], data["c"], int(data["t"])
-        except (ValueError, KeyError, TypeError):
+        except ValueError:
             return None
-        if not isinstance(csrf, str) or not (reviewer is None or isinstance(reviewer, str)):
-            return None
-        if not 0 <= self.clock() - issued <= self.max_age:
-            return None
-        return Session(reviewer, csrf, issued)
+        return data if isinstance(data, dict) else None
 
     def _sign(self, body: str) -> str:
         digest = hmac.new(self._key, body.encode(), hashlib.sha256).digest()
@@ -114,56 +144,18 @@ def csrf_ok(session: Session | None, submitted: object) -> bool:
     return hmac.compare_digest(session.csrf.encode(), submitted.encode())
 
 
-PBKDF2_PREFIX = "pbkdf2_sha256"
-PBKDF2_ITERATIONS = 600_000  # OWASP's 2023 recommendation for PBKDF2-HMAC-SHA256
-
-
-def hash_password(password: str, *, iterations: int = PBKDF2_ITERATIONS) -> str:
-    """A value for `reviewers[].password` that does not reveal the password:
-    `pbkdf2_sha256$<iterations>$<salt>$<hash>` (base64url). Make one with
-    `python -c "from jiragate.web.auth import hash_password; print(hash_password('...'))"`."""
-    salt = secrets.token_bytes(16)
-    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
-    encode = lambda raw: base64.urlsafe_b64encode(raw).decode().rstrip("=")  # noqa: E731
-    return f"{PBKDF2_PREFIX}${iterations}${encode(salt)}${encode(digest)}"
-
-
-@functools.cache
-def _dummy_hash() -> str:
-    # Unknown names cost a full PBKDF2 check too, so timing does not reveal which names exist.
-    return hash_password(secrets.token_urlsafe(16))
-
-
-def _password_matches(configured: str, password: str) -> bool:
-    """A configured password is a PBKDF2 hash (see `hash_password`) or, for demos and tests,
-    the plain text; both are compared in constant time."""
-    if configured.startswith(PBKDF2_PREFIX + "$"):
-        try:
-            _, iterations, salt, digest = configured.split("$")
-            decode = lambda text: base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))  # noqa: E731
-            actual = hashlib.pbkdf2_hmac("sha256", password.encode(), decode(salt), int(iterations))
-            return hmac.compare_digest(actual, decode(digest))
-        except ValueError:
-            log.error("a reviewer's password hash is malformed; nobody can sign in with it")
-            return False
-    return hmac.compare_digest(
-        hashlib.sha256(configured.encode()).digest(), hashlib.sha256(password.encode()).digest()
-    )
-
-
 def check_password(settings: Settings, name: str, password: str) -> tuple[bool, str]:
-    """(ok, reason). Reviewers without a password cannot sign in to the web inbox."""
+    """(ok, reason). Reviewers without a `password_hash` cannot sign in to the web inbox.
+
+    Exactly one argon2id verification whatever the name: an unknown name, or a reviewer
+    without a hash, is checked against a dummy hash with the same parameters, so the time a
+    sign-in takes does not tell which names exist."""
     account: ReviewerAccount | None = settings.reviewer(name)
-    # Compare against something even for unknown names, so timing does not tell them apart.
-    expected = (
-        account.password.get_secret_value()
-        if account is not None and account.password is not None
-        else _dummy_hash()
-    )
-    matches = _password_matches(expected, password)
+    stored = account.password_hash if account is not None else None
+    matches = verify_password(stored.get_secret_value() if stored is not None else None, password)
     if account is None:
         return False, "unknown reviewer"
-    if account.password is None:
+    if stored is None:
         return False, "reviewer has no inbox password"
     if not matches:
         return False, "wrong password"
@@ -173,4 +165,4 @@ def check_password(settings: Settings, name: str, password: str) -> tuple[bool, 
 def may_sign_in(settings: Settings, name: str) -> bool:
     """Whether a signed-in name is still a reviewer with a password (settings may change)."""
     account = settings.reviewer(name)
-    return account is not None and account.password is not None
+    return account is not None and account.password_hash is not None

@@ -24,10 +24,13 @@ from jiragate.catalog import ActionRequest
 from jiragate.errors import ApprovalError, DecisionRefusedError, JiragateError
 from jiragate.gateway import Gateway
 from jiragate.store import ActionRecord, ActionStatus
-from jiragate.store.audit import list_events
+from jiragate.store.audit import AuditNote, list_events
+from jiragate.store.inbox_auth import Throttled
 from jiragate.web.auth import (
-    COOKIE_NAME,
     CSRF_FIELD,
+    SESSION_COOKIE,
+    SIGNIN_COOKIE,
+    SIGNIN_TOKEN_MAX_AGE,
     Session,
     check_password,
     csrf_ok,
@@ -111,29 +114,49 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
 
     # ------------------------------------------------------------------ session plumbing
 
+    def signed_in_session(request: Request) -> Session | None:
+        """The reviewer's live server-side session, if the cookie names one."""
+        session_id = context.codec.load_session_id(request.cookies.get(SESSION_COOKIE))
+        if session_id is None:
+            return None
+        reviewer = context.auth.session_reviewer(session_id, context.session_limits)
+        if reviewer is None:
+            return None  # signed out, idle too long, too old, or never issued here
+        if not may_sign_in(context.settings, reviewer):
+            context.auth.close_session(session_id)  # the account lost its password or left
+            return None
+        return Session(reviewer, context.codec.csrf_for(session_id), session_id)
+
+    def visitor_session(request: Request) -> tuple[Session, bool]:
+        """The not-yet-signed-in visitor, and whether that is new (then set its cookie)."""
+        visitor = context.codec.load_visitor(request.cookies.get(SIGNIN_COOKIE))
+        if visitor is None:
+            return context.codec.new_visitor(), True
+        return visitor, False
+
     def load_session(request: Request) -> tuple[Session, bool]:
         """The visitor's session and whether it is new (then it must be sent as a cookie)."""
-        session = context.codec.loads(request.cookies.get(COOKIE_NAME))
-        if (
-            session is not None
-            and session.reviewer
-            and not may_sign_in(context.settings, session.reviewer)
-        ):
-            session = None  # the account lost its password or was removed
-        if session is None:
-            return context.codec.new(None), True
-        return session, False
+        signed_in = signed_in_session(request)
+        return (signed_in, False) if signed_in is not None else visitor_session(request)
+
+    def cookie_options() -> dict[str, Any]:
+        # Strict: no other site can make a browser send these, not even on a link click.
+        return {
+            "path": "/inbox",
+            "httponly": True,
+            "samesite": "strict",
+            "secure": context.secure_cookies,
+        }
 
     def with_cookie(response: Response, session: Session) -> Response:
-        response.set_cookie(
-            COOKIE_NAME,
-            context.codec.dumps(session),
-            max_age=context.codec.max_age,
-            path="/inbox",
-            httponly=True,
-            samesite="lax",
-            secure=context.secure_cookies,
-        )
+        """Send a new visitor's sign-in cookie (a signed-in session's is set at sign-in)."""
+        if session.session_id is None:
+            response.set_cookie(
+                SIGNIN_COOKIE,
+                context.codec.dump_visitor(session),
+                max_age=SIGNIN_TOKEN_MAX_AGE,
+                **cookie_options(),
+            )
         return response
 
     def page(
@@ -192,47 +215,96 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
 
     @router.post("/signin")
     async def signin(request: Request) -> Response:
-        session, fresh = load_session(request)
-        form = await checked_form(request, session)
+        # The form was made for a visitor: its token is the sign-in cookie's, even when this
+        # browser is also signed in (another tab), whose session the new one then replaces.
+        visitor, fresh = visitor_session(request)
+        form = await checked_form(request, visitor)
         name = str(form.get("name", "")).strip()[:MAX_NAME]
         password = str(form.get("password", ""))[:MAX_PASSWORD]
         target = _safe_next(str(form.get("next", "")))
-        # PBKDF2 is deliberately slow CPU work: off the event loop.
-        ok, reason = await run_in_threadpool(check_password, context.settings, name, password)
+        client = request.client.host if request.client else "unknown"
+
+        def refused(status: int, error: str) -> Response:
+            return page(
+                "signin.html",
+                visitor,
+                fresh,
+                status=status,
+                next=target,
+                name=name,
+                error=error,
+                signed_out=False,
+            )
+
+        # Counted before the password is checked, for any name, known or not: the limit
+        # holds against concurrent guesses, and a refusal says nothing about which names exist.
+        keys = {"account": f"account:{name}", "client": f"client:{client}"}
+        attempt = context.auth.begin_attempt(
+            list(keys.values()),
+            context.throttle_rule,
+            throttled_note=lambda throttled: AuditNote(
+                actor="anonymous",
+                type="inbox.signin_throttled",
+                data={
+                    "name": name,
+                    "client": client,
+                    "throttled": sorted(k for k, v in keys.items() if v in throttled.keys),
+                    "retry_after": throttled.retry_after,
+                },
+            ),
+        )
+        if isinstance(attempt, Throttled):
+            minutes = max(1, -(-attempt.retry_after // 60))
+            response = refused(
+                429,
+                "Too many failed sign-ins for this name or from this address. "
+                f"Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
+            )
+            response.headers["retry-after"] = str(attempt.retry_after)
+            return response
+        # argon2id is deliberately slow, memory-hard work: off the event loop, a few at once.
+        async with context.password_checks:
+            ok, reason = await run_in_threadpool(check_password, context.settings, name, password)
         gateway = context.gateway
         if not ok:
             gateway.store.append_audit(
                 action_id=None,
                 actor="anonymous",
                 type="inbox.signin_failed",
-                data={
-                    "name": name,
-                    "reason": reason,
-                    "client": request.client.host if request.client else None,
-                },
+                data={"name": name, "reason": reason, "client": client},
             )
-            return page(
-                "signin.html",
-                session,
-                fresh,
-                status=401,
-                next=target,
-                name=name,
-                error="That name and password do not match a reviewer with inbox access.",
-                signed_out=False,
-            )
-        gateway.store.append_audit(
-            action_id=None, actor=name, type="inbox.signin", data={"reviewer": name}
+            return refused(401, "That name and password do not match a reviewer with inbox access.")
+        context.auth.end_attempt(attempt, succeeded=True, forget=[keys["account"]])
+        previous = signed_in_session(request)
+        session_id = context.auth.open_session(
+            name,
+            context.session_limits,
+            replacing=previous.session_id if previous else None,
+            audit_note=AuditNote(actor=name, type="inbox.signin", data={"reviewer": name}),
         )
-        # A new session and a new CSRF token: nothing from before sign-in carries over.
-        return with_cookie(RedirectResponse(target, status_code=303), context.codec.new(name))
+        # A new session id and so a new CSRF token: nothing from before sign-in carries over.
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(
+            SESSION_COOKIE,
+            context.codec.dump_session_id(session_id),
+            max_age=int(context.settings.inbox_session_max_seconds),
+            **cookie_options(),
+        )
+        response.delete_cookie(SIGNIN_COOKIE, **cookie_options())
+        return response
 
     @router.post("/signout")
     async def signout(request: Request) -> Response:
         session, _ = load_session(request)
         await checked_form(request, session)
+        reviewer = session.reviewer
+        if session.session_id is not None and reviewer is not None:
+            # Deleted server-side: the cookie, wherever a copy of it is, signs nobody in now.
+            note = AuditNote(actor=reviewer, type="inbox.signout", data={"reviewer": reviewer})
+            context.auth.close_session(session.session_id, audit_note=note)
         response = RedirectResponse("/inbox/signin?signed_out=1", status_code=303)
-        return with_cookie(response, context.codec.new(None))
+        response.delete_cookie(SESSION_COOKIE, **cookie_options())
+        return response
 
     # ------------------------------------------------------------------ the queue
 
