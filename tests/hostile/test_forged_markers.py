@@ -169,7 +169,9 @@ def test_a_reviewer_edit_cannot_add_a_marker_label(service: Service):
         json={"verdict": "approve", "modifiedDetails": {"labels": [f"jiragate-{victim_id}.0"]}},
     )
     assert decided.status_code == 409, decided.text
-    assert "reserved" in decided.json()["message"]
+    # Two checks stand in the way: a reviewer may only drop labels (the edit rules, which
+    # answer first), and no write may carry a marker label (Gateway.check_edit after them).
+    assert "/labels: may only drop" in decided.json()["message"]
     assert service.agent_view(other_id)["status"] == "pending_approval"
 
 

@@ -349,10 +349,11 @@ def test_a_reviewers_jql_edit_is_checked_in_the_form_jira_runs(gated: Service) -
             json={"verdict": "approve", "modifiedDetails": {"jql": jql_text}},
         )
 
-    # An escape does not hide the query from the rule on details.jql ...
+    # A search's JQL is fixed for reviewers (docs/approvals.md): an escaped query that a rule
+    # on details.jql would deny is refused before policy even sees it ...
     hidden = approve("labels = 'sec\\u0072et'")
     assert hidden.status_code == 409, hidden.text
-    assert "no-secret-searches" in hidden.json()["message"]
+    assert "/jql: may not be changed" in hidden.json()["message"]
     # ... and an edit cannot reach into another project either.
     widened = approve("status = Done OR project = ENG")
     assert widened.status_code == 409, widened.text

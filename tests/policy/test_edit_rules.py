@@ -221,12 +221,18 @@ TICKETS = {
         ),
         (
             "jira_search",
-            {"jql": "project = ENG", "maxResults": 10},
+            {"projectKey": "ENG", "jql": "status = Done", "maxResults": 10},
             {"maxResults": 100},
             "/maxResults",
             "narrow_count",
         ),
-        ("jira_search", {"jql": "project = ENG"}, {"jql": "project = HR"}, "/jql", "fixed"),
+        (
+            "jira_search",
+            {"projectKey": "ENG", "jql": "status = Done"},
+            {"jql": "status = Open"},
+            "/jql",
+            "fixed",
+        ),
         ("jira_delete_issues", DELETE, {"bogus": 1}, "/bogus", "unknown_field"),
     ],
 )
@@ -287,7 +293,7 @@ def test_a_widening_edit_is_refused_naming_the_field_and_rule(
         ),
         (
             "jira_search",
-            {"jql": "project = ENG", "maxResults": 10},
+            {"projectKey": "ENG", "jql": "status = Done", "maxResults": 10},
             {"maxResults": 5},
             {"maxResults": 5},
         ),
@@ -379,18 +385,23 @@ def values(schema: Mapping[str, Any]) -> st.SearchStrategy[Any]:
 
 
 def strings(schema: Mapping[str, Any]) -> st.SearchStrategy[str]:
-    pattern = schema.get("pattern", "")
+    # The schemas end patterns in "(?![\s\S])" (nothing may follow; docs/architecture.md):
+    # read it as "$" to recognise the shapes below.
+    pattern = schema.get("pattern", "").replace("(?![\\s\\S])", "$")
     if pattern == KEY_PATTERN:
         return st.sampled_from(ISSUE_KEYS)
     if pattern == PROJECT_PATTERN:
         return st.just("ENG")
     if schema.get("format") == "date":
         return st.sampled_from(["2026-03-01", "2026-04-15"])
-    if pattern == "^[0-9]{1,18}$":
+    if pattern in ("^[0-9]{1,18}$", "^[1-9][0-9]{0,17}$"):
         return st.sampled_from(["10001", "10002"])
-    if pattern == "^\\S+$" or pattern.startswith("^[A-Za-z0-9_."):
+    if pattern.startswith(("^[^\\u0000", "^[A-Za-z0-9", "^(?![0-9]+$)")):  # labels, names
         return st.sampled_from(WORDS)
     return st.sampled_from(TEXTS)
+
+
+JQL = ["status = Done", "labels = triage ORDER BY created DESC"]  # valid, inside any project
 
 
 @st.composite
@@ -398,7 +409,10 @@ def objects(draw: st.DrawFn, schema: Mapping[str, Any]) -> dict[str, Any]:
     properties = schema.get("properties") or {}
     required = set(schema.get("required", []))
     chosen = [n for n in properties if n in required or draw(st.booleans())]
-    return {name: draw(values(properties[name])) for name in chosen}
+    return {
+        name: draw(st.sampled_from(JQL) if name == "jql" else values(properties[name]))
+        for name in chosen
+    }
 
 
 @st.composite

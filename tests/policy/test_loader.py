@@ -6,7 +6,7 @@ import pytest
 
 from jiragate.errors import PolicyLoadError
 from jiragate.policy.engine import load_policies
-from jiragate.policy.loader import parse_duration
+from jiragate.policy.loader import load_model, parse_duration
 from tests.policy.conftest import GROUPS
 
 
@@ -226,3 +226,23 @@ def test_revision_depends_on_content_not_on_directory(write_policies, tmp_path):
 )
 def test_durations(text, seconds):
     assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("literal", [".nan", ".inf", "-.inf", ".NaN"])
+def test_a_non_finite_literal_is_refused_not_a_rule_that_never_matches(tmp_path, literal):
+    """A deny rule `count: {gt: .nan}` would load and never match: fail open, silently."""
+    (tmp_path / "rules.yaml").write_text(
+        "rules:\n"
+        "  - id: deny-huge-deletes\n"
+        "    match:\n"
+        "      action: jira_delete_issues\n"
+        f"      count: {{gt: {literal}}}\n"
+        "    decision: deny\n"
+        "    reason: too many\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(PolicyLoadError) as caught:
+        load_model(tmp_path)
+    [issue] = caught.value.issues
+    assert (issue.line, issue.path) == (5, "rules[0].match.count.gt")
+    assert "not a finite number" in issue.message

@@ -20,8 +20,9 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -244,7 +245,11 @@ class _ModelBuilder:
             )
         if data is None:
             return  # an empty file (only comments) contributes nothing
-        if not self._structure_ok(ctx, data):
+        non_finite = list(_non_finite_numbers(data, ()))
+        for path in non_finite:
+            # `count: {gt: .nan}` would load and never match: a deny rule that fails open.
+            self.error(ctx, path, "not a finite number (.nan and .inf never compare as meant)")
+        if non_finite or not self._structure_ok(ctx, data):
             return
         for group_name, raw in (data.get("review_groups") or {}).items():
             self._add_group(ctx, group_name, raw)
@@ -590,3 +595,15 @@ def _describe_actions(actions: tuple[str, ...]) -> str:
     if len(actions) <= 3:
         return ", ".join(actions)
     return f"{len(actions)} actions ({', '.join(actions[:3])}, …)"
+
+
+def _non_finite_numbers(value: object, path: PathKey) -> Iterator[PathKey]:
+    """Where `value` holds a NaN or an infinity (YAML's .nan, .inf), at any depth."""
+    if isinstance(value, float) and not math.isfinite(value):
+        yield path
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _non_finite_numbers(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _non_finite_numbers(item, (*path, index))
