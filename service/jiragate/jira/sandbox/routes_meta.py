@@ -180,9 +180,7 @@ def build_router() -> APIRouter:
         router.add_api_route(f"{base}/myself", myself, methods=["GET"])
         router.add_api_route(f"{base}/project/{{key}}", get_project, methods=["GET"])
         router.add_api_route(f"{base}/version", create_version, methods=["POST"])
-        router.add_api_route(
-            f"{base}/project/{{key}}/versions", project_versions, methods=["GET"]
-        )
+        router.add_api_route(f"{base}/project/{{key}}/versions", project_versions, methods=["GET"])
         router.add_api_route(f"{base}/version/{{version_id}}", get_version, methods=["GET"])
         router.add_api_route(f"{base}/version/{{version_id}}", update_version, methods=["PUT"])
     return router
