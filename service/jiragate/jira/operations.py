@@ -1042,8 +1042,23 @@ class JiraAdapter:
             for name in ("name", "description", "startDate", "releaseDate")
             if name in details
         }
+        await self._check_version_project(details)
         version = await self.client.put(self._api(f"/version/{details['versionId']}"), body)
         result.data = {"version": _trim_version(version)}
+
+    async def _check_version_project(self, details: Mapping[str, Any]) -> None:
+        """Refuse a version of another project before changing it. Policies and reviewers
+        see `projectKey`; only Jira knows which project `versionId` is in, so without this an
+        action "about ENG" could rename or release a version of a project a rule denies."""
+        project_key = details["projectKey"]
+        project = await self.client.get(self._api(f"/project/{project_key}"))
+        version = await self.client.get(self._api(f"/version/{details['versionId']}"))
+        owner = (version or {}).get("projectId")
+        if str(owner) != str((project or {}).get("id")):
+            raise JiraLookupError(
+                f"version {details['versionId']} is not in project {project_key} (it belongs "
+                f"to project id {owner}); an action changes only its own project's versions"
+            )
 
     async def _release_version(
         self, details: Mapping[str, Any], result: ExecutionResult, action_id: str, summary: str
@@ -1052,6 +1067,7 @@ class JiraAdapter:
             "released": True,
             "releaseDate": details.get("releaseDate") or date.today().isoformat(),
         }
+        await self._check_version_project(details)
         version = await self.client.put(self._api(f"/version/{details['versionId']}"), body)
         result.data = {"version": _trim_version(version)}
 

@@ -50,7 +50,8 @@ class AuditNote:
     data: Mapping[str, Any] = field(default_factory=dict)
 
 
-_ANCHOR = re.compile(r"#?(?P<seq>\d{1,19})(?::|\s+)(?P<hash>[0-9a-fA-F]{64})")
+# ASCII digits only: `\d` would take "٣" for 3, and int() would agree.
+_ANCHOR = re.compile(r"#?(?P<seq>[0-9]{1,19})(?::|\s+)(?P<hash>[0-9a-fA-F]{64})")
 _BARE_HASH = re.compile(r"[0-9a-fA-F]{64}")
 
 
@@ -70,7 +71,11 @@ class Anchor:
     def parse(cls, text: str) -> Anchor:
         text = text.strip()
         if match := _ANCHOR.fullmatch(text):
-            return cls(int(match["seq"]), match["hash"].lower())
+            seq, digest = int(match["seq"]), match["hash"].lower()
+            if seq == 0 and digest != GENESIS_HASH:
+                # Seq 0 is the empty chain, whose only hash is the genesis hash.
+                raise ValueError(f"anchor seq 0 is the empty chain; its hash is {GENESIS_HASH}")
+            return cls(seq, digest)
         if _BARE_HASH.fullmatch(text):
             return cls(None, text.lower())
         raise ValueError(
@@ -248,7 +253,7 @@ def _walk(events: Iterator[AuditEvent], *, anchor: Anchor | None) -> VerifyRepor
         problem = _link_problem(event, expected_seq, prev_hash)
         if problem is None and anchor is not None:
             problem = _anchor_problem(event, anchor)
-            if event.hash == anchor.hash:
+            if event.hash == anchor.hash and problem is None:
                 anchored_at = event.seq
         if problem is not None:
             return VerifyReport(
@@ -303,6 +308,12 @@ def _link_problem(event: AuditEvent, expected_seq: int, prev_hash: str) -> str |
 
 
 def _anchor_problem(event: AuditEvent, anchor: Anchor) -> str | None:
+    if anchor.seq is not None and event.seq != anchor.seq and event.hash == anchor.hash:
+        # The anchor names a position: its hash found elsewhere is not that position.
+        return (
+            f"the anchored hash {anchor.hash[:12]}… is event {event.seq}'s, not event "
+            f"{anchor.seq}'s: the anchor does not describe this chain"
+        )
     if anchor.seq is None or event.seq != anchor.seq or event.hash == anchor.hash:
         return None
     return (

@@ -103,6 +103,29 @@ async def create_version(request: Request) -> Response:
         return JSONResponse(version_json(state, version, flavour), status_code=201)
 
 
+async def get_version(request: Request) -> Response:
+    state, flavour = state_of(request), flavour_of(request)
+    with state.lock:
+        raw_id = request.path_params["version_id"]
+        version = state.versions.get(int(raw_id)) if raw_id.isdigit() else None
+        if version is None:
+            return jira_error(404, [f"Could not find version for id '{raw_id}'"])
+        return JSONResponse(version_json(state, version, flavour))
+
+
+async def project_versions(request: Request) -> Response:
+    """`GET /project/{key}/versions`: every version of the project, as a plain list."""
+    state, flavour = state_of(request), flavour_of(request)
+    with state.lock:
+        project = state.find_project(request.path_params["key"])
+        if project is None:
+            return jira_error(
+                404, [f"No project could be found with key '{request.path_params['key']}'."]
+            )
+        versions = [v for v in state.versions.values() if v.project_id == project.id]
+        return JSONResponse([version_json(state, v, flavour) for v in versions])
+
+
 async def update_version(request: Request) -> Response:
     state, flavour = state_of(request), flavour_of(request)
     body = body_of(request)
@@ -157,5 +180,7 @@ def build_router() -> APIRouter:
         router.add_api_route(f"{base}/myself", myself, methods=["GET"])
         router.add_api_route(f"{base}/project/{{key}}", get_project, methods=["GET"])
         router.add_api_route(f"{base}/version", create_version, methods=["POST"])
+        router.add_api_route(f"{base}/project/{{key}}/versions", project_versions, methods=["GET"])
+        router.add_api_route(f"{base}/version/{{version_id}}", get_version, methods=["GET"])
         router.add_api_route(f"{base}/version/{{version_id}}", update_version, methods=["PUT"])
     return router
