@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final, Literal
 
+import jsonschema
 from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -181,10 +182,12 @@ def _action_envelope(name: str) -> dict[str, Any]:
         for key, value in load_action_schema(name).items()
         if key not in ("$schema", "$id")
     }
+    # Absent details are read as {}: required exactly when {} is not valid details.
+    empty_is_valid = jsonschema.Draft202012Validator(details).is_valid({})
     return {
         "type": "object",
         "title": f"{name} envelope",
-        "required": ["action", "summary"],
+        "required": ["action", "summary", *([] if empty_is_valid else ["details"])],
         "additionalProperties": False,
         "properties": {
             "action": {"const": name},
