@@ -28,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.helpers.service import KEYS, Service, running_service
 
-MAX_EXAMPLES = 30
+MAX_EXAMPLES = 20
 CALLERS = {
     "agent": KEYS["log-triage-bot"],
     "reviewer": KEYS["lead-alice"],
