@@ -32,8 +32,8 @@ class ErrorBody(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    error: str = Field(description="A stable code, e.g. invalid_body, unauthorized.")
-    message: str = Field(description="What is wrong, for a human.")
+    error: str = Field(min_length=1, description="A stable code, e.g. invalid_body.")
+    message: str = Field(min_length=1, description="What is wrong, for a human.")
     problems: list[str] | None = Field(
         default=None, description="invalid_request / invalid_query: one line per problem."
     )
@@ -54,7 +54,7 @@ class CheqpointErrorBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    error: str = Field(description="What is wrong, for a human.")
+    error: str = Field(min_length=1, description="What is wrong, for a human.")
 
 
 ERROR_DESCRIPTIONS: Final[Mapping[int, str]] = {
