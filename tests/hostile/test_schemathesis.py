@@ -1,21 +1,68 @@
 """Property-based fuzzing of the service's own OpenAPI (`/openapi.json`) with Schemathesis,
-over real HTTP: whatever the body, path or query, the answer is never a 5xx, and every
-error is a JSON body `{"error": code, "message": ...}`. Bounded: a few examples per
-operation, derandomized (the suite's Hypothesis profile), so the run is short and repeatable.
+over real HTTP, as an agent, a reviewer, an administrator and an anonymous caller.
+
+Every answer is compared with the document: no 5xx, only documented status codes, the
+documented content type, a body that matches the documented schema (so every error is the
+envelope its path speaks), and input the document calls invalid is refused. Bounded: a few
+examples per operation and caller, derandomized (the suite's Hypothesis profile), so the run
+is short and repeatable.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis import Case, CheckContext, Response
+from schemathesis.config import SchemathesisConfig
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.helpers.service import KEYS, Service, running_service
 
 MAX_EXAMPLES = 20
+CALLERS = {
+    "agent": KEYS["log-triage-bot"],
+    "reviewer": KEYS["lead-alice"],
+    "admin": KEYS["auditor"],
+    "anonymous": None,
+}
+
+
+def no_unexpected_server_error(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    """No 5xx, except the one the API documents for Jira's own failure: a 502 carrying the
+    action, whose status is `failed` (the fuzzer's reads of issues the sandbox lacks)."""
+    if response.status_code < 500:
+        return None
+    failed_in_jira = response.status_code == 502 and _json(response).get("status") == "failed"
+    if not failed_in_jira:
+        raise AssertionError(f"{case.method} {case.formatted_path} -> {response.status_code}")
+    return True
+
+
+def _json(response: Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+CHECKS = [
+    no_unexpected_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
 
 
 @pytest.fixture(scope="module")
@@ -28,37 +75,43 @@ def fuzz_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
 
 @pytest.fixture(scope="module")
 def api_schema(fuzz_service: Service) -> schemathesis.BaseSchema:
-    return schemathesis.openapi.from_url(f"{fuzz_service.url}/openapi.json")
+    config = SchemathesisConfig.from_dict(
+        {
+            # The coverage phase enumerates boundary cases per variant: with one envelope
+            # shape per catalog action that is thousands of requests per operation.
+            "phases": {"coverage": {"enabled": False}},
+            "generation": {
+                # Unknown query parameters are ignored, as HTTP APIs do; unknown body
+                # fields are what the strict parsers refuse, and those are generated.
+                "allow-extra-parameters": False,
+                # Each test sends its caller's key; the fuzzer does not replace it.
+                "with-security-parameters": False,
+            },
+        }
+    )
+    return schemathesis.openapi.from_url(f"{fuzz_service.url}/openapi.json", config=config)
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
-def key_for(path: str) -> str:
-    """The account that may call `path`, so the fuzzer gets past authentication."""
-    if path.startswith(("/v1/audit", "/v1/policies/reload")):
-        return KEYS["auditor"]
-    if path.startswith("/v1/approvals"):
-        return KEYS["lead-alice"]
-    return KEYS["log-triage-bot"]
+def credentials(key: str | None) -> dict[str, str]:
+    """The key both ways the API takes it: bearer (/v1) and x-api-key (Cheqpoint's /api)."""
+    return {} if key is None else {"Authorization": f"Bearer {key}", "x-api-key": key}
 
 
-@schema.parametrize()
-@settings(
-    max_examples=MAX_EXAMPLES,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-)
-def test_no_input_makes_the_service_fail_or_answer_without_a_json_error(
-    case: schemathesis.Case,
-):
-    key = key_for(case.path)
-    response = case.call(headers={"Authorization": f"Bearer {key}", "x-api-key": key}, timeout=30)
-    where = f"{case.method} {case.formatted_path} -> {response.status_code}"
-    assert response.status_code < 500, f"{where}: {response.text[:500]}"
-    if response.status_code >= 400:
-        body = response.json()
-        assert isinstance(body, dict), where
-        assert "error" in body, f"{where}: {body}"
-        if not case.path.startswith("/api/"):  # the Cheqpoint protocol's errors: {error} only
-            assert isinstance(body.get("message"), str) and body["message"], f"{where}: {body}"
+def answers_as_documented(caller: str) -> object:
+    """A test: every operation, called as `caller`, answers as the document says."""
+
+    @schema.parametrize()
+    @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+    def test(case: Case) -> None:
+        case.call_and_validate(headers=credentials(CALLERS[caller]), checks=CHECKS, timeout=30)
+
+    return test
+
+
+test_an_agent_gets_only_documented_answers = answers_as_documented("agent")
+test_a_reviewer_gets_only_documented_answers = answers_as_documented("reviewer")
+test_an_administrator_gets_only_documented_answers = answers_as_documented("admin")
+test_an_anonymous_caller_gets_only_documented_answers = answers_as_documented("anonymous")

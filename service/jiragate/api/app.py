@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jiragate import __version__
 from jiragate.api.deps import BodyError, QueryError
+from jiragate.api.openapi import install_openapi
 from jiragate.api.routes import actions, approvals, audit, cheqpoint_api, ops, policies, webhooks
 from jiragate.errors import (
     ActionError,
@@ -316,6 +317,7 @@ def create_app(settings: Settings, *, gateway: Gateway | None = None) -> FastAPI
     if gateway is not None:
         app.state.gateway = gateway
     install_error_handlers(app)
+    install_openapi(app)
     for module in (actions, approvals, policies, audit, webhooks, cheqpoint_api, ops):
         app.include_router(module.router)
     # MCP over streamable HTTP at /mcp (docs/mcp.md). An exact route, not a Mount: a Mount

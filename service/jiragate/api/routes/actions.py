@@ -20,7 +20,12 @@ from jiragate.api.deps import (
     json_object,
     query_bool,
 )
-from jiragate.api.openapi import ENVELOPE_BODY
+from jiragate.api.openapi import (
+    ENVELOPE_BODY,
+    action_answer,
+    action_or_error,
+    documented,
+)
 from jiragate.api.views import STATUS_CODES, action_view
 from jiragate.catalog import ACTION_NAMES
 from jiragate.gateway import Gateway
@@ -32,18 +37,23 @@ router = APIRouter(prefix="/v1", tags=["actions"])
 @router.post(
     "/evaluate",
     summary="Dry run: the decision only",
-    openapi_extra={
-        **ENVELOPE_BODY,
-        "parameters": [
-            {
-                "name": "explain",
-                "in": "query",
-                "required": False,
-                "schema": {"type": "boolean", "default": True},
-                "description": "Say why every rule did or did not match.",
-            }
-        ],
-    },
+    **documented(
+        auth="agent",
+        body=ENVELOPE_BODY,
+        errors=(400, 401, 403, 413, 422, 503),
+        descriptions={422: "The details break the action's schema, or ?explain is invalid"},
+        extra={
+            "parameters": [
+                {
+                    "name": "explain",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "boolean", "default": True},
+                    "description": "Say why every rule did or did not match.",
+                }
+            ]
+        },
+    ),
 )
 async def evaluate(request: Request) -> JSONResponse:
     """Evaluate an action against the running policies; nothing is recorded or executed.
@@ -61,15 +71,23 @@ async def evaluate(request: Request) -> JSONResponse:
 
 @router.post(
     "/actions",
-    openapi_extra=ENVELOPE_BODY,
     summary="Evaluate and execute (or send for approval)",
-    responses={
-        200: {"description": "Executed, or decided (rejected/expired) while waiting"},
-        202: {"description": "Sent for approval (or approved and queued)"},
-        403: {"description": "Denied by policy"},
-        409: {"description": "Idempotency-Key reused with another body"},
-        502: {"description": "Jira refused or failed the action"},
-    },
+    **documented(
+        auth="agent",
+        body=ENVELOPE_BODY,
+        errors=(400, 401, 403, 409, 413, 422, 502, 503),
+        descriptions={
+            400: "The body, the Idempotency-Key header or the envelope is malformed",
+            409: "Idempotency-Key reused with another body",
+            422: "The details break the action's schema, or a parameter is invalid",
+        },
+        responses={
+            200: action_answer("Executed, or decided (rejected/expired) while waiting"),
+            202: action_answer("Sent for approval (or approved and queued)"),
+            403: action_or_error("Denied by policy (the action), or the key is not an agent's"),
+            502: action_or_error("Jira refused or failed the action (the action, status failed)"),
+        },
+    ),
 )
 async def submit(
     body: JsonBody,
@@ -105,7 +123,11 @@ def _visible(record: ActionRecord | None, who: Principal, gateway: GatewayDep) -
     return who.admin or record.review_group in gateway.reviewer_groups(who.name)
 
 
-@router.get("/actions/{action_id}", summary="One action: decision, approval, result, timeline")
+@router.get(
+    "/actions/{action_id}",
+    summary="One action: decision, approval, result, timeline",
+    **documented(auth="any", errors=(401, 404, 503)),
+)
 def get_action(
     action_id: str, request: Request, gateway: GatewayDep, who: PrincipalDep
 ) -> dict[str, Any]:
@@ -123,7 +145,15 @@ def get_action(
     return action_view(gateway, record, timeline=True)
 
 
-@router.get("/actions", summary="List actions (agents see their own; reviewers their groups')")
+@router.get(
+    "/actions",
+    summary="List actions (agents see their own; reviewers their groups')",
+    **documented(
+        auth="any",
+        errors=(401, 403, 422, 503),
+        descriptions={403: "Another agent's actions, or a group the reviewer does not review"},
+    ),
+)
 def list_actions(
     gateway: GatewayDep,
     who: PrincipalDep,

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from jiragate.api.deps import BodyError, GatewayDep, JsonBody, ReviewerDep
+from jiragate.api.openapi import DECISION_BODY, documented
 from jiragate.api.views import action_view
 
 router = APIRouter(prefix="/v1/approvals", tags=["approvals"])
@@ -14,7 +15,11 @@ router = APIRouter(prefix="/v1/approvals", tags=["approvals"])
 _DECISION_FIELDS = {"verdict", "note", "modifiedDetails"}
 
 
-@router.get("", summary="Pending approvals in my review groups, oldest first")
+@router.get(
+    "",
+    summary="Pending approvals in my review groups, oldest first",
+    **documented(auth="reviewer", errors=(401, 403, 422, 503)),
+)
 def pending(
     gateway: GatewayDep,
     reviewer: ReviewerDep,
@@ -28,28 +33,17 @@ def pending(
 @router.post(
     "/{action_id}/decision",
     summary="Approve, reject, or approve with edits",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["verdict"],
-                        "additionalProperties": False,
-                        "properties": {
-                            "verdict": {"enum": ["approve", "reject"]},
-                            "note": {"type": "string", "maxLength": 4000},
-                            "modifiedDetails": {
-                                "type": "object",
-                                "description": "A patch over the details (approve only).",
-                            },
-                        },
-                    }
-                }
-            },
-        }
-    },
+    **documented(
+        auth="reviewer",
+        body=DECISION_BODY,
+        errors=(400, 401, 403, 404, 409, 413, 422, 503),
+        descriptions={
+            403: "The key is an agent's, or the reviewer is not in the action's group",
+            404: "No such action waits for a decision",
+            409: "Already decided, not pending, or an edit that widens the action",
+            422: "The edited details break the action's schema",
+        },
+    ),
 )
 def decide(
     action_id: str, body: JsonBody, gateway: GatewayDep, reviewer: ReviewerDep

@@ -9,15 +9,27 @@ from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 
 from jiragate.api.deps import AdminDep, GatewayDep
+from jiragate.api.openapi import documented
 from jiragate.store.audit import event_as_dict, export_jsonl, list_events, verify
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 #: `seq` is a 64-bit integer column: a larger `after`/`since` is a 422, not a database error.
 MAX_SEQ = 2**63 - 1
+JSON_LINES = "application/x-ndjson"
 
 
-@router.get("", summary="Audit events, oldest first (admins)")
+class JsonLinesResponse(PlainTextResponse):
+    """JSON Lines; the class's media type is also what /openapi.json names for it."""
+
+    media_type = JSON_LINES
+
+
+@router.get(
+    "",
+    summary="Audit events, oldest first (admins)",
+    **documented(auth="admin", errors=(401, 403, 422, 503)),
+)
 def events(
     gateway: GatewayDep,
     _admin: AdminDep,
@@ -34,7 +46,11 @@ def events(
     }
 
 
-@router.get("/verify", summary="Check the hash chain")
+@router.get(
+    "/verify",
+    summary="Check the hash chain",
+    **documented(auth="admin", errors=(401, 403, 503)),
+)
 def verify_chain(gateway: GatewayDep, _admin: AdminDep) -> dict[str, Any]:
     report = verify(gateway.store.engine)
     return {
@@ -48,14 +64,28 @@ def verify_chain(gateway: GatewayDep, _admin: AdminDep) -> dict[str, Any]:
     }
 
 
-@router.get("/export", summary="Every event as JSON Lines", response_class=PlainTextResponse)
+@router.get(
+    "/export",
+    summary="Every event as JSON Lines",
+    response_class=JsonLinesResponse,
+    **documented(
+        auth="admin",
+        errors=(401, 403, 422, 503),
+        responses={
+            200: {
+                "description": "One audit event (a JSON object) per line",
+                "content": {JSON_LINES: {"schema": {"type": "string"}}},
+            }
+        },
+    ),
+)
 def export(
     gateway: GatewayDep,
     _admin: AdminDep,
     since: Annotated[
         int | None, Query(ge=0, le=MAX_SEQ, description="Only events after this seq.")
     ] = None,
-) -> PlainTextResponse:
+) -> JsonLinesResponse:
     buffer = io.StringIO()
     export_jsonl(gateway.store.engine, buffer, since=since)
-    return PlainTextResponse(buffer.getvalue(), media_type="application/x-ndjson")
+    return JsonLinesResponse(buffer.getvalue())

@@ -22,6 +22,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from jiragate.api.deps import BodyError, GatewayDep, Principal, json_object, resolve_key
+from jiragate.api.openapi import CHEQPOINT_BODY, documented
 from jiragate.approvals.compat import PROTOCOL_STATUS, protocol_status
 from jiragate.catalog import parse_envelope
 from jiragate.errors import ActionError
@@ -30,6 +31,12 @@ from jiragate.store import EXECUTOR_EXTERNAL, ActionRecord, ActionStatus, AuditN
 
 router = APIRouter(prefix="/api", tags=["cheqpoint-compatible"])
 MAX_WAIT_MS = 10_000
+_DESCRIPTIONS = {
+    400: "The body is malformed, or the action or a field is refused; the message says why",
+    401: "No x-api-key (or apiKey), or one that is unknown or revoked",
+    403: "The key is a reviewer's: Cheqpoint requests are made with an agent's key",
+    404: "No approval request with that id for this agent",
+}
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -155,7 +162,17 @@ async def _open(
         return _error(400, str(exc))
 
 
-@router.post("/approvals/request", summary="Create an approval request (Cheqpoint protocol)")
+@router.post(
+    "/approvals/request",
+    summary="Create an approval request (Cheqpoint protocol)",
+    **documented(
+        auth="cheqpoint",
+        body=CHEQPOINT_BODY,
+        cheqpoint=True,
+        errors=(400, 401, 403, 413, 503),
+        descriptions=_DESCRIPTIONS,
+    ),
+)
 async def create_request(request: Request, gateway: GatewayDep) -> JSONResponse:
     opened = await _open(request, gateway)
     if isinstance(opened, JSONResponse):
@@ -164,7 +181,16 @@ async def create_request(request: Request, gateway: GatewayDep) -> JSONResponse:
     return JSONResponse({"id": record.id, "status": PROTOCOL_STATUS[record.status]})
 
 
-@router.get("/approvals/{approval_id}", summary="An approval's status and decision")
+@router.get(
+    "/approvals/{approval_id}",
+    summary="An approval's status and decision",
+    **documented(
+        auth="cheqpoint",
+        cheqpoint=True,
+        errors=(401, 403, 404, 503),
+        descriptions=_DESCRIPTIONS,
+    ),
+)
 def get_request(approval_id: str, request: Request, gateway: GatewayDep) -> JSONResponse:
     agent = _caller(request, gateway, None)
     record = gateway.store.get_action(approval_id)
@@ -177,7 +203,17 @@ def get_request(approval_id: str, request: Request, gateway: GatewayDep) -> JSON
     return JSONResponse(protocol_status(record))
 
 
-@router.post("/webhooks/inbound", summary="Ask and wait (up to 10 s) for a decision")
+@router.post(
+    "/webhooks/inbound",
+    summary="Ask and wait (up to 10 s) for a decision",
+    **documented(
+        auth="cheqpoint",
+        body=CHEQPOINT_BODY,
+        cheqpoint=True,
+        errors=(400, 401, 403, 413, 503),
+        descriptions=_DESCRIPTIONS,
+    ),
+)
 async def inbound(request: Request, gateway: GatewayDep) -> JSONResponse:
     opened = await _open(request, gateway)
     if isinstance(opened, JSONResponse):

@@ -14,13 +14,18 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from jiragate.api.deps import AdminDep, GatewayDep, PrincipalDep
+from jiragate.api.openapi import documented
 from jiragate.errors import PolicyLoadError
 from jiragate.policy.lint import lint
 
 router = APIRouter(prefix="/v1/policies", tags=["policies"])
 
 
-@router.get("", summary="The running policy set: revision, groups, rules")
+@router.get(
+    "",
+    summary="The running policy set: revision, groups, rules",
+    **documented(auth="any", errors=(401, 503)),
+)
 def get_policies(gateway: GatewayDep, _who: PrincipalDep) -> dict[str, Any]:
     status = gateway.policies.status
     policies = status.policies
@@ -62,7 +67,16 @@ def get_policies(gateway: GatewayDep, _who: PrincipalDep) -> dict[str, Any]:
 
 
 @router.post(
-    "/reload", summary="Reload from disk; an invalid set is refused, the running one stays"
+    "/reload",
+    summary="Reload from disk; an invalid set is refused, the running one stays",
+    **documented(
+        auth="admin",
+        errors=(401, 403, 422, 503),
+        descriptions={
+            422: "The files on disk are not a valid policy set (error invalid_policies, "
+            "with running_revision and errors); the running set was kept"
+        },
+    ),
 )
 def reload_policies(gateway: GatewayDep, admin: AdminDep) -> JSONResponse:
     before = gateway.policies.current.revision

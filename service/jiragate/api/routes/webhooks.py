@@ -9,10 +9,19 @@ from fastapi.responses import JSONResponse
 
 from jiragate import strictjson
 from jiragate.api.deps import GatewayDep
+from jiragate.api.openapi import WEBHOOK_BODY, documented
 from jiragate.approvals.cheqpoint import SIGNATURE_HEADER, verify_webhook_signature
 from jiragate.errors import UnsafeJSONError
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+
+SIGNATURE_PARAMETER = {
+    "name": SIGNATURE_HEADER,
+    "in": "header",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "sha256=<hex HMAC-SHA256 of the raw body with cheqpoint.webhook_secret>",
+}
 
 
 def _refuse(gateway: GatewayDep, status: int, reason: str, data: dict[str, Any]) -> JSONResponse:
@@ -22,7 +31,21 @@ def _refuse(gateway: GatewayDep, status: int, reason: str, data: dict[str, Any])
     return JSONResponse({"error": "webhook_refused", "message": reason}, status_code=status)
 
 
-@router.post("/cheqpoint", summary="Cheqpoint decision webhook (HMAC-SHA256 signed)")
+@router.post(
+    "/cheqpoint",
+    summary="Cheqpoint decision webhook (HMAC-SHA256 signed)",
+    **documented(
+        auth="none",
+        body=WEBHOOK_BODY,
+        errors=(400, 401, 404, 413, 503),
+        descriptions={
+            401: f"Webhooks are not configured, or {SIGNATURE_HEADER} is missing or wrong",
+            404: "No action waits on that approval",
+            503: "The database or Cheqpoint is unavailable",
+        },
+        extra={"parameters": [SIGNATURE_PARAMETER]},
+    ),
+)
 async def cheqpoint_webhook(request: Request, gateway: GatewayDep) -> JSONResponse:
     secret = gateway.settings.cheqpoint.webhook_secret
     body = await request.body()
