@@ -1,7 +1,10 @@
-"""Catalog actions → Jira REST calls, on Cloud (v3 + agile) and Data Center (v2 + agile).
+"""The Jira adapter: runs catalog actions on Cloud (v3 + agile) and Data Center (v2 + agile).
 
 `JiraAdapter.execute(action, details, action_id=..., summary=...)` runs one approved action
-and returns an `ExecutionResult`. What it raises and what it records:
+through its handler (`jiragate.jira.handlers`, one per catalog action, by topic) and returns
+an `ExecutionResult`. The adapter holds what handlers share: the client, paths and shapes per
+flavour, the service account, read helpers (also used by the inbox previews) and the marker
+search. What it raises and what it records:
 
 - a failure that concerns one ticket or issue (Jira refused it, the transition is not
   available) is recorded in `result.failures` and the rest of the batch carries on;
@@ -28,112 +31,48 @@ find. Comments are looked up on their issue the same way before they are posted.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from datetime import date, datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import httpx
 
-from jiragate import catalog, jql
+from jiragate import catalog
 from jiragate.errors import (
     JiraConfigError,
-    JiraError,
     JiraHTTPError,
     JiraLookupError,
     JiraTransportError,
-    JiraUnsupportedError,
-    TransitionUnavailableError,
 )
-from jiragate.jira.adf import adf_to_text, text_to_adf
+from jiragate.jira import handlers
+from jiragate.jira.adf import text_to_adf
 from jiragate.jira.client import JiraClient, RequestHook, Sleep
 from jiragate.jira.config import JiraConfig
+from jiragate.jira.handlers.base import NOT_BEFORE, ActionCall
 from jiragate.jira.markers import (
     MARKER_PROPERTY,
-    comment_marker,
     created_in_time,
-    is_comment_marker,
-    is_reserved_label,
-    issue_marker,
     issue_marker_index,
     refuse_reserved_labels,
 )
-from jiragate.jira.results import ExecutionResult, Failure
+from jiragate.jira.results import ExecutionResult
+from jiragate.jira.shapes import (
+    DEFAULT_READ_FIELDS,
+    SEARCH_PAGE,
+    SPRINT_PAGE,
+    numbered_summary,
+    trim_issue,
+)
+
+__all__ = ["DEFAULT_READ_FIELDS", "JiraAdapter", "numbered_summary", "trim_issue"]
 
 log = logging.getLogger("jiragate.jira")
 
-# Atlassian: "The maximum number of issues that can be created in each call is 50"
-# (POST /rest/api/3/issue/bulk) and "A maximum of 50 issues can be moved in one operation"
-# (POST /rest/agile/1.0/sprint/{sprintId}/issue); archive takes "up to 1000 issues".
-BULK_CREATE_LIMIT = 50
-SPRINT_MOVE_LIMIT = 50
-ARCHIVE_LIMIT = 1000
-SEARCH_PAGE = 100
-SPRINT_PAGE = 50
-SUMMARY_LIMIT = 255
-COMMENT_PAGE = 100
-
-DEFAULT_READ_FIELDS = (
-    "summary",
-    "status",
-    "issuetype",
-    "priority",
-    "assignee",
-    "labels",
-    "parent",
-    "description",
-    "created",
-    "updated",
-)
-
 _ACTION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,99}")  # whole string: fullmatch
-
-Handler = Callable[[Mapping[str, Any], ExecutionResult, str, str], Awaitable[None]]
-
-#: When the running action was recorded: what it created in Jira cannot be older. A context
-#: variable, not an attribute, because one adapter runs many actions concurrently.
-_NOT_BEFORE: contextvars.ContextVar[datetime | None] = contextvars.ContextVar(
-    "jiragate_not_before", default=None
-)
-
-
-def chunked(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
-
-
-def numbered_summary(summary: str, number: int, total: int) -> str:
-    suffix = f" ({number}/{total})"
-    return summary[: SUMMARY_LIMIT - len(suffix)].rstrip() + suffix
-
-
-def trim_issue(issue: Mapping[str, Any]) -> dict[str, Any]:
-    """An issue as an agent needs it: key, id and flattened fields (ADF → text, objects → names)."""
-    fields = issue.get("fields") or {}
-    return {
-        "key": issue.get("key"),
-        "id": issue.get("id"),
-        "fields": {name: _trim_value(name, value) for name, value in fields.items()},
-    }
-
-
-def _trim_value(name: str, value: Any) -> Any:
-    if name in ("description", "environment") or (
-        isinstance(value, dict) and value.get("type") == "doc"
-    ):
-        return adf_to_text(value) if value is not None else None
-    if isinstance(value, list):
-        return [_trim_value("", item) for item in value]
-    if isinstance(value, dict):
-        kept = {
-            k: value[k] for k in ("key", "name", "displayName", "accountId", "value") if k in value
-        }
-        return kept or value
-    return value
 
 
 class JiraAdapter:
@@ -155,29 +94,9 @@ class JiraAdapter:
         )
         self._story_points_field: str | None = config.story_points_field
         self._service_account: frozenset[str] | None = None
-        self._handlers: dict[str, Handler] = {
-            "jira_get_issue": self._get_issue,
-            "jira_search": self._search,
-            "jira_get_transitions": self._get_transitions,
-            "jira_list_sprints": self._list_sprints,
-            "jira_create_ticket": self._create_ticket,
-            "jira_create_tickets": self._create_tickets,
-            "jira_transition_issues": self._transition_issues,
-            "jira_move_to_sprint": self._move_to_sprint,
-            "jira_update_story_points": self._update_story_points,
-            "jira_update_fields": self._update_fields,
-            "jira_assign_issues": self._assign_issues,
-            "jira_add_comment": self._add_comment,
-            "jira_create_epic": self._create_epic,
-            "jira_update_epic": self._update_epic,
-            "jira_create_release": self._create_release,
-            "jira_update_release": self._update_release,
-            "jira_release_version": self._release_version,
-            "jira_delete_issues": self._delete_issues,
-            "jira_archive_issues": self._archive_issues,
-        }
-        missing = set(catalog.ACTION_NAMES) - set(self._handlers)
-        assert not missing, f"catalog actions without a Jira operation: {sorted(missing)}"
+        missing = handlers.missing_handlers()
+        if missing:
+            raise RuntimeError(f"catalog actions without a Jira handler: {missing}")
 
     def __repr__(self) -> str:
         return f"JiraAdapter({self.config!r})"
@@ -220,9 +139,11 @@ class JiraAdapter:
             )
         result = ExecutionResult(action=action)
         calls_before = self.client.stats.calls
-        bound = _NOT_BEFORE.set(not_before)
+        handler = handlers.handler_for(action)
+        call = ActionCall(action, details, result, action_id, summary)
+        bound = NOT_BEFORE.set(not_before)
         try:
-            await self._handlers[action](details, result, action_id, summary)
+            await handler(self, call)
         except (JiraHTTPError, JiraLookupError) as exc:
             result.fail(exc)
         except JiraTransportError as exc:
@@ -230,23 +151,23 @@ class JiraAdapter:
             exc.result = result  # type: ignore[attr-defined]
             raise
         finally:
-            _NOT_BEFORE.reset(bound)
+            NOT_BEFORE.reset(bound)
         result.calls = self.client.stats.calls - calls_before
         return result
 
     # ------------------------------------------------------------------ paths and shapes
 
-    def _api(self, suffix: str) -> str:
+    def api(self, suffix: str) -> str:
         return f"{self.config.api_prefix}{suffix}"
 
-    def _agile(self, suffix: str) -> str:
+    def agile(self, suffix: str) -> str:
         return f"{self.config.agile_prefix}{suffix}"
 
-    def _rich_text(self, text: str) -> Any:
+    def rich_text(self, text: str) -> Any:
         """ADF on Cloud (v3), plain text on Data Center (v2)."""
         return text_to_adf(text) if self.config.is_cloud else text
 
-    def _user(self, who: str | None) -> dict[str, Any]:
+    def user_ref(self, who: str | None) -> dict[str, Any]:
         # Cloud identifies users by accountId only (GDPR migration); DC by user name.
         return {"accountId": who} if self.config.is_cloud else {"name": who}
 
@@ -260,14 +181,14 @@ class JiraAdapter:
         """Who this adapter is in Jira (`GET /myself`, cached): the accountId on Cloud, the
         user name and key on Data Center. Markers on anyone else's issues are forgeries."""
         if self._service_account is None:
-            me = await self.client.get(self._api("/myself")) or {}
+            me = await self.client.get(self.api("/myself")) or {}
             names = {str(me[k]) for k in ("accountId", "name", "key") if me.get(k)}
             if not names:
                 raise JiraLookupError("GET /myself did not say who the service account is")
             self._service_account = frozenset(names)
         return self._service_account
 
-    async def _is_ours(self, user: object) -> bool:
+    async def is_ours(self, user: object) -> bool:
         if not isinstance(user, Mapping):
             return False
         ids = {str(user[k]) for k in ("accountId", "name", "key") if user.get(k)}
@@ -277,7 +198,7 @@ class JiraAdapter:
 
     async def get_issue(self, key: str, fields: Sequence[str] | None = None) -> dict[str, Any]:
         issue = await self.client.get(
-            self._api(f"/issue/{key}"), query={"fields": list(fields or DEFAULT_READ_FIELDS)}
+            self.api(f"/issue/{key}"), query={"fields": list(fields or DEFAULT_READ_FIELDS)}
         )
         return trim_issue(issue)
 
@@ -300,7 +221,7 @@ class JiraAdapter:
         `{accountId?, name?, displayName, active}`, or None when Jira has no such user."""
         query = {"username": who} if self.config.flavour == "datacenter" else {"accountId": who}
         try:
-            user = await self.client.get(self._api("/user"), query=query)
+            user = await self.client.get(self.api("/user"), query=query)
         except JiraHTTPError as exc:
             if exc.status == 404:
                 return None
@@ -309,7 +230,7 @@ class JiraAdapter:
         return {k: user[k] for k in keys if isinstance(user, Mapping) and k in user}
 
     async def get_transitions(self, key: str) -> list[dict[str, Any]]:
-        answer = await self.client.get(self._api(f"/issue/{key}/transitions"))
+        answer = await self.client.get(self.api(f"/issue/{key}/transitions"))
         return [
             {
                 "id": str(t.get("id")),
@@ -334,7 +255,7 @@ class JiraAdapter:
         start = 0
         while True:
             page = await self.client.get(
-                self._agile(f"/board/{board}/sprint"),
+                self.agile(f"/board/{board}/sprint"),
                 query={"startAt": start, "maxResults": SPRINT_PAGE, "state": state},
             )
             values = (page or {}).get("values") or []
@@ -368,7 +289,7 @@ class JiraAdapter:
             size = SEARCH_PAGE if limit is None else min(SEARCH_PAGE, limit - len(issues))
             if self.config.is_cloud:
                 page = await self.client.get(
-                    self._api("/search/jql"),
+                    self.api("/search/jql"),
                     query={
                         "jql": jql,
                         "fields": list(fields),
@@ -384,7 +305,7 @@ class JiraAdapter:
                     return issues, None
             else:
                 page = await self.client.get(
-                    self._api("/search"),
+                    self.api("/search"),
                     query={
                         "jql": jql,
                         "fields": list(fields),
@@ -405,7 +326,7 @@ class JiraAdapter:
     async def story_points_field(self) -> str:
         """The configured Story Points field id, else the one named "Story Points" (cached)."""
         if self._story_points_field is None:
-            catalogue = await self.client.get(self._api("/field"))
+            catalogue = await self.client.get(self.api("/field"))
             wanted = [
                 f for f in catalogue or [] if str(f.get("name", "")).casefold() == "story points"
             ]
@@ -440,81 +361,6 @@ class JiraAdapter:
         )
 
     # ------------------------------------------------------------------ reads as actions
-
-    async def _get_issue(
-        self, details: Mapping[str, Any], result: ExecutionResult, action_id: str, summary: str
-    ) -> None:
-        result.data = {"issue": await self.get_issue(details["issueKey"], details.get("fields"))}
-
-    async def _search(
-        self, details: Mapping[str, Any], result: ExecutionResult, action_id: str, summary: str
-    ) -> None:
-        # Built from the parsed query, never by gluing text: with a projectKey it is
-        # `project = "KEY" AND (<condition>) ORDER BY ...` (jiragate.jql).
-        sent = jql.for_jira(details["jql"], details.get("projectKey"))
-        issues, token = await self.search_issues(
-            sent,
-            fields=details.get("fields") or DEFAULT_READ_FIELDS,
-            limit=details.get("maxResults", 50),
-            page_token=details.get("nextPageToken"),
-        )
-        result.data = {
-            "jql": sent,
-            "issues": [trim_issue(issue) for issue in issues],
-            "nextPageToken": token,
-            "isLast": token is None,
-        }
-
-    async def _get_transitions(
-        self, details: Mapping[str, Any], result: ExecutionResult, action_id: str, summary: str
-    ) -> None:
-        result.data = {"transitions": await self.get_transitions(details["issueKey"])}
-
-    async def _list_sprints(
-        self, details: Mapping[str, Any], result: ExecutionResult, action_id: str, summary: str
-    ) -> None:
-        sprints = await self.list_sprints(details["boardId"], state=details.get("state"))
-        result.data = {"sprints": sprints}
-
-    # ------------------------------------------------------------------ creating issues
-
-    def _issue_fields(
-        self,
-        *,
-        project: str,
-        issue_type: str,
-        summary: str,
-        description: str | None = None,
-        priority: str | None = None,
-        labels: Sequence[str] = (),
-    ) -> dict[str, Any]:
-        fields: dict[str, Any] = {
-            "project": {"key": project},
-            "summary": summary,
-            "issuetype": {"name": issue_type},
-            "labels": list(labels),
-        }
-        if description:
-            fields["description"] = self._rich_text(description)
-        if priority:
-            fields["priority"] = {"name": priority}
-        return fields
-
-    def _with_markers(
-        self, fields: Mapping[str, Any], action_id: str, index: int
-    ) -> dict[str, Any]:
-        """An `IssueUpdateDetails` body: the fields plus the marker labels and property."""
-        prefix = self.config.marker_label_prefix
-        labels = [
-            label for label in fields.get("labels", []) if not is_reserved_label(label, prefix)
-        ]
-        marked = {
-            **fields,
-            "labels": [*labels, self.marker_label(action_id), self.ticket_label(action_id, index)],
-        }
-        value = issue_marker(self.config.marker_key, action_id, index)
-        return {"fields": marked, "properties": [{"key": MARKER_PROPERTY, "value": value}]}
-
     async def find_created(self, action_id: str) -> dict[int, str]:
         """Ticket index → key of every issue an earlier try of `action_id` created.
 
@@ -545,594 +391,6 @@ class JiraAdapter:
         fields = issue.get("fields") or {}
         value = (issue.get("properties") or {}).get(MARKER_PROPERTY)
         index = issue_marker_index(value, self.config.marker_key, action_id)
-        if index is None or not created_in_time(fields.get("created"), _NOT_BEFORE.get()):
+        if index is None or not created_in_time(fields.get("created"), NOT_BEFORE.get()):
             return None
-        return index if await self._is_ours(fields.get("creator")) else None
-
-    async def _create_all(
-        self, tickets: Sequence[dict[str, Any]], action_id: str, result: ExecutionResult
-    ) -> None:
-        """Create `tickets` (fields, by index) exactly once, in bulk chunks of 50."""
-        existing = await self.find_created(action_id)
-        for index, key in sorted(existing.items()):
-            if index < len(tickets):
-                result.created.append({"index": index, "key": key})
-        recovered = sorted(i for i in existing if i < len(tickets))
-        pending = [i for i in range(len(tickets)) if i not in existing]
-        rounds = 0
-        while pending and rounds <= self.config.max_retries:
-            missing: list[int] = []
-            for chunk in chunked(pending, BULK_CREATE_LIMIT):
-                missing += await self._create_chunk(chunk, tickets, action_id, result)
-            pending, rounds = missing, rounds + 1
-        for index in pending:
-            result.failures.append(
-                Failure(reason="Jira did not confirm this ticket was created", index=index)
-            )
-        result.created.sort(key=lambda item: item["index"])
-        result.data = {"recovered": recovered} if recovered else None
-
-    async def _create_chunk(
-        self,
-        chunk: list[int],
-        tickets: Sequence[dict[str, Any]],
-        action_id: str,
-        result: ExecutionResult,
-    ) -> list[int]:
-        """POST one bulk chunk; record what it created or refused; return indexes still unknown."""
-        body = {"issueUpdates": [self._with_markers(tickets[i], action_id, i) for i in chunk]}
-
-        async def recover() -> dict[str, Any] | None:
-            found = await self.find_created(action_id)
-            hits = [{"key": found[i], "index": i} for i in chunk if i in found]
-            return {"recovered": hits} if hits else None
-
-        try:
-            answer = await self.client.post(
-                self._api("/issue/bulk"), body, recover=recover, ok_statuses=(400,)
-            )
-        except JiraHTTPError as exc:  # a definitive refusal of the whole chunk (401, 403, 413)
-            for index in chunk:
-                result.fail(exc, index=index)
-            return []
-        answer = answer or {}
-        if "recovered" in answer:
-            hits = answer["recovered"]
-            result.created.extend(hits)
-            done = {hit["index"] for hit in hits}
-            return [i for i in chunk if i not in done]
-        failed_positions: set[int] = set()
-        for error in answer.get("errors") or []:
-            position = error.get("failedElementNumber")
-            if not isinstance(position, int) or not 0 <= position < len(chunk):
-                continue
-            failed_positions.add(position)
-            element = error.get("elementErrors") or {}
-            http_error = JiraHTTPError(
-                int(error.get("status") or 400),
-                method="POST",
-                path=self._api("/issue/bulk"),
-                error_messages=element.get("errorMessages") or [],
-                errors=element.get("errors") or {},
-                ticket_index=chunk[position],
-            )
-            result.fail(http_error, index=chunk[position])
-        created = answer.get("issues") or []
-        succeeded = [chunk[p] for p in range(len(chunk)) if p not in failed_positions]
-        if len(created) == len(succeeded):
-            # Jira lists created issues in request order, skipping the failed elements.
-            for index, issue in zip(succeeded, created, strict=True):
-                result.created.append({"index": index, "key": str(issue["key"])})
-            return []
-        if not created and not answer.get("errors"):
-            # An answer we cannot map (e.g. a 400 without element errors): all refused.
-            messages = answer.get("errorMessages") or ["bulk create refused"]
-            for index in chunk:
-                result.fail(
-                    JiraHTTPError(
-                        400,
-                        method="POST",
-                        path=self._api("/issue/bulk"),
-                        error_messages=messages,
-                        errors=answer.get("errors")
-                        if isinstance(answer.get("errors"), dict)
-                        else {},
-                        ticket_index=index,
-                    ),
-                    index=index,
-                )
-            return []
-        # Counts disagree: map by the ticket labels instead of by position.
-        found = await self.find_created(action_id)
-        for index in succeeded:
-            if index in found:
-                result.created.append({"index": index, "key": found[index]})
-        return [i for i in succeeded if i not in found]
-
-    async def _create_one(
-        self, fields: dict[str, Any], action_id: str, result: ExecutionResult
-    ) -> str | None:
-        """POST /issue once per action id; the key (found again after a lost answer) or None."""
-        existing = await self.find_created(action_id)
-        if 0 in existing:
-            result.created.append({"index": 0, "key": existing[0]})
-            result.data = {"recovered": [0]}
-            return existing[0]
-
-        async def recover() -> dict[str, Any] | None:
-            found = await self.find_created(action_id)
-            return {"key": found[0]} if 0 in found else None
-
-        try:
-            answer = await self.client.post(
-                self._api("/issue"), self._with_markers(fields, action_id, 0), recover=recover
-            )
-        except JiraHTTPError as exc:
-            result.fail(exc, index=0)
-            return None
-        key = str(answer["key"])
-        result.created.append({"index": 0, "key": key})
-        return key
-
-    async def _create_ticket(
-        self, details: Mapping[str, Any], result: ExecutionResult, action_id: str, summary: str
-    ) -> None:
-        fields = self._issue_fields(
-            project=details["projectKey"],
-            issue_type=details["issueType"],
-            summary=details["summary"],
-            description=details.get("description"),
-            priority=details.get("priority"),
-            labels=details.get("labels", ()),
-        )
-        if details.get("assignee"):
-            fields["assignee"] = self._user(details["assignee"])
-        if details.get("parentKey"):
-            fields["parent"] = {"key": details["parentKey"]}
-        if "storyPoints" in details:
-            fields[await self.story_points_field()] = details["storyPoints"]
-        sprint = await self.sprint_id(details["sprintId"]) if "sprintId" in details else None
-        key = await self._create_one(fields, action_id, result)
-        if key is not None and sprint is not None:
-            await self._move_keys(sprint, [key], result, touch=False)
-
-    async def _create_tickets(
-        self, details: Mapping[str, Any], result: ExecutionResult, action_id: str, summary: str
-    ) -> None:
-        count = int(details["issueCount"])
-        given = details.get("tickets") or [
-            {"summary": numbered_summary(summary, n + 1, count)} for n in range(count)
-        ]
-        tickets = [
-            self._issue_fields(
-                project=details["projectKey"],
-                issue_type=ticket.get("issueType", details["issueType"]),
-                summary=ticket["summary"],
-                description=ticket.get("description"),
-                priority=ticket.get("priority", details["priority"]),
-                labels=ticket.get("labels", details.get("labels", ())),
-            )
-            for ticket in given[:count]
-        ]
-        sprint = await self.sprint_id(details["sprintId"]) if "sprintId" in details else None
-        await self._create_all(tickets, action_id, result)
-        if sprint is not None and result.created:
-            await self._move_keys(sprint, result.created_keys, result, touch=False)
-
-    # ------------------------------------------------------------------ per-issue updates
-
-    async def _each(
-        self,
-        keys: Sequence[str],
-        result: ExecutionResult,
-        work: Callable[[str], Awaitable[bool]],
-    ) -> None:
-        """Run `work` per key; a refusal of one issue is recorded and the batch carries on.
-        No usable answer is not a refusal: it ends the whole attempt as unknown."""
-        for key in keys:
-            try:
-                if await work(key):
-                    result.touch(key)
-            except JiraTransportError:
-                raise
-            except JiraError as exc:
-                result.fail(exc, key=key)
-
-    async def _status_name(self, key: str) -> str:
-        issue = await self.client.get(self._api(f"/issue/{key}"), query={"fields": "status"})
-        return str(((issue or {}).get("fields") or {}).get("status", {}).get("name", ""))
-
-    async def _transition_issues(
-        self, details: Mapping[str, Any], result: ExecutionResult, action_id: str, summary: str
-    ) -> None:
-        # Status names are matched exactly, as the policy compared them: a case-insensitive
-        # match would let "done" through a rule written for "Done".
-        target = details["targetStatus"]
-        already: list[str] = []
-
-        async def transition(key: str) -> bool:
-            if await self._status_name(key) == target:
-                already.append(key)
-                return False
-            transitions = await self.get_transitions(key)
-            chosen = next(
-                (t for t in transitions if str(t["to"]["name"]) == target),
-                None,
-            )
-            if chosen is None:
-                raise TransitionUnavailableError(
-                    key, target, [str(t["to"]["name"]) for t in transitions]
-                )
-            body: dict[str, Any] = {"transition": {"id": chosen["id"]}}
-            if details.get("resolution"):
-                body["fields"] = {"resolution": {"name": details["resolution"]}}
-            if details.get("comment"):
-                body["update"] = {
-                    "comment": [{"add": {"body": self._rich_text(details["comment"])}}]
-                }
-
-            async def recover() -> dict[str, Any] | None:
-                done = await self._status_name(key) == target
-                return {} if done else None
-
-            await self.client.post(self._api(f"/issue/{key}/transitions"), body, recover=recover)
-            return True
-
-        await self._each(details["issueKeys"], result, transition)
-        result.data = {"alreadyInStatus": already} if already else None
-
-    async def _move_keys(
-        self, sprint: int, keys: Sequence[str], result: ExecutionResult, *, touch: bool = True
-    ) -> None:
-        for chunk in chunked(list(keys), SPRINT_MOVE_LIMIT):
-            try:
-                # Moving an issue into the sprint it is in changes nothing: safe to resend.
-                await self.client.post(
-                    self._agile(f"/sprint/{sprint}/issue"), {"issues": chunk}, idempotent=True
-                )
-            except JiraTransportError:
-                raise
-            except JiraError as exc:
-                for key in chunk:
-                    result.fail(exc, key=key)
-                continue
-            if touch:
-                for key in chunk:
-                    result.touch(key)
-
-    async def _move_to_sprint(
-        self, details: Mapping[str, Any], result: ExecutionResult, action_id: str, summary: str
-    ) -> None:
-        sprint = await self.sprint_id(details["sprintId"])
-        await self._move_keys(sprint, details["issueKeys"], result)
-        result.data = {"sprintId": sprint}
-
-    async def _update_story_points(
-        self, details: Mapping[str, Any], result: ExecutionResult, action_id: str, summary: str
-    ) -> None:
-        field = await self.story_points_field()
-        points = {update["issueKey"]: update["storyPoints"] for update in details["updates"]}
-
-        async def set_points(key: str) -> bool:
-            await self.client.put(self._api(f"/issue/{key}"), {"fields": {field: points[key]}})
-            return True
-
-        await self._each(list(points), result, set_points)
-        result.data = {"field": field}
-
-    def _edit_body(self, details: Mapping[str, Any]) -> dict[str, Any]:
-        given = details.get("fields") or {}
-        add = list(details.get("addLabels") or ())
-        remove = set(details.get("removeLabels") or ())
-        fields: dict[str, Any] = {}
-        for name in ("summary", "duedate"):
-            if name in given:
-                fields[name] = given[name]
-        if "description" in given:
-            fields["description"] = self._rich_text(given["description"])
-        if "priority" in given:
-            fields["priority"] = {"name": given["priority"]}
-        body: dict[str, Any] = {}
-        if "labels" in given:
-            # Jira refuses a field in both `fields` and `update`: fold add/remove into the set.
-            merged = [label for label in [*given["labels"], *add] if label not in remove]
-            fields["labels"] = list(dict.fromkeys(merged))
-        elif add or remove:
-            body["update"] = {
-                "labels": [{"add": label} for label in add]
-                + [{"remove": label} for label in sorted(remove)]
-            }
-        if fields:
-            body["fields"] = fields
-        return body
-
-    async def _keeping_markers(self, key: str, body: dict[str, Any]) -> dict[str, Any]:
-        """An edit that replaces the label set keeps the issue's marker labels: dropping them
-        would let a retry of the action that created the issue create it again."""
-        labels = (body.get("fields") or {}).get("labels")
-        if labels is None:
-            return body
-        issue = await self.client.get(self._api(f"/issue/{key}"), query={"fields": "labels"})
-        current = ((issue or {}).get("fields") or {}).get("labels") or []
-        prefix = self.config.marker_label_prefix
-        kept = [label for label in current if is_reserved_label(label, prefix)]
-        if not kept:
-            return body
-        merged = list(dict.fromkeys([*labels, *kept]))
-        return {**body, "fields": {**body["fields"], "labels": merged}}
-
-    async def _update_fields(
-        self, details: Mapping[str, Any], result: ExecutionResult, action_id: str, summary: str
-    ) -> None:
-        body = self._edit_body(details)
-
-        async def edit(key: str) -> bool:
-            await self.client.put(
-                self._api(f"/issue/{key}"), await self._keeping_markers(key, body)
-            )
-            return True
-
-        await self._each(details["issueKeys"], result, edit)
-
-    async def _assign_issues(
-        self, details: Mapping[str, Any], result: ExecutionResult, action_id: str, summary: str
-    ) -> None:
-        body = self._user(details["assignee"])
-
-        async def assign(key: str) -> bool:
-            await self.client.put(self._api(f"/issue/{key}/assignee"), body)
-            return True
-
-        await self._each(details["issueKeys"], result, assign)
-
-    async def find_comment(self, key: str, action_id: str) -> str | None:
-        """The id of the comment an earlier try of `action_id` posted on `key`, if any.
-
-        Comments are read from Jira's database, not its search index, so this is
-        consistent. Newest first; stops at comments older than the action; only the
-        service account's comments are checked for the marker property."""
-        not_before = _NOT_BEFORE.get()
-        start = 0
-        while True:
-            page = await self.client.get(
-                self._api(f"/issue/{key}/comment"),
-                query={"orderBy": "-created", "startAt": start, "maxResults": COMMENT_PAGE},
-            )
-            comments = (page or {}).get("comments") or []
-            for comment in comments:
-                if not created_in_time(comment.get("created"), not_before):
-                    return None
-                if await self._is_ours(comment.get("author")) and await self._has_marker(
-                    str(comment.get("id")), action_id
-                ):
-                    return str(comment.get("id"))
-            start += len(comments)
-            if not comments or start >= int((page or {}).get("total", 0)):
-                return None
-
-    async def _has_marker(self, comment_id: str, action_id: str) -> bool:
-        try:
-            prop = await self.client.get(
-                self._api(f"/comment/{comment_id}/properties/{MARKER_PROPERTY}")
-            )
-        except JiraHTTPError as exc:
-            if exc.status == 404:
-                return False
-            raise
-        value = (prop or {}).get("value")
-        return is_comment_marker(value, self.config.marker_key, action_id)
-
-    async def _add_comment(
-        self, details: Mapping[str, Any], result: ExecutionResult, action_id: str, summary: str
-    ) -> None:
-        key = details["issueKey"]
-        # A comment has no natural key: it carries a marker property, and is looked for
-        # before posting (an earlier try may have posted it) and after a lost answer.
-        existing = await self.find_comment(key, action_id)
-        if existing is not None:
-            result.touch(key)
-            result.data = {"commentId": existing, "recovered": True}
-            return
-
-        async def recover() -> dict[str, Any] | None:
-            found = await self.find_comment(key, action_id)
-            return {"id": found} if found is not None else None
-
-        marker = comment_marker(self.config.marker_key, action_id)
-        body = {
-            "body": self._rich_text(details["body"]),
-            "properties": [{"key": MARKER_PROPERTY, "value": marker}],
-        }
-        answer = await self.client.post(self._api(f"/issue/{key}/comment"), body, recover=recover)
-        result.touch(key)
-        result.data = {"commentId": str((answer or {}).get("id", ""))} if answer else None
-
-    # ------------------------------------------------------------------ epics
-
-    def _child_link(self, epic_key: str) -> dict[str, Any]:
-        if self.config.is_cloud:
-            return {"fields": {"parent": {"key": epic_key}}}
-        if self.config.epic_link_field is None:
-            raise JiraConfigError(
-                "linking issues to an epic on Data Center needs the Epic Link field: set "
-                "JIRAGATE_JIRA_EPIC_LINK_FIELD (e.g. customfield_10101)"
-            )
-        return {"fields": {self.config.epic_link_field: epic_key}}
-
-    async def _adopt_children(
-        self, epic_key: str, children: Sequence[str], result: ExecutionResult
-    ) -> None:
-        body = self._child_link(epic_key)
-
-        async def adopt(key: str) -> bool:
-            await self.client.put(self._api(f"/issue/{key}"), body)
-            return True
-
-        await self._each(children, result, adopt)
-
-    async def _create_epic(
-        self, details: Mapping[str, Any], result: ExecutionResult, action_id: str, summary: str
-    ) -> None:
-        children = details.get("childIssueKeys") or []
-        if children:
-            self._child_link("CHECK-1")  # fail on a missing DC setting before creating anything
-        fields = self._issue_fields(
-            project=details["projectKey"],
-            issue_type="Epic",
-            summary=details["summary"],
-            description=details.get("description"),
-            priority=details.get("priority"),
-            labels=details.get("labels", ()),
-        )
-        epic = await self._create_one(fields, action_id, result)
-        if epic is not None and children:
-            await self._adopt_children(epic, children, result)
-
-    async def _update_epic(
-        self, details: Mapping[str, Any], result: ExecutionResult, action_id: str, summary: str
-    ) -> None:
-        epic = details["epicKey"]
-        children = details.get("addChildIssueKeys") or []
-        if children:
-            self._child_link(epic)
-        fields: dict[str, Any] = {}
-        for name in ("summary", "labels"):
-            if name in details:
-                fields[name] = details[name]
-        if "description" in details:
-            fields["description"] = self._rich_text(details["description"])
-        if "priority" in details:
-            fields["priority"] = {"name": details["priority"]}
-        if fields:
-
-            async def edit(key: str) -> bool:
-                body = await self._keeping_markers(key, {"fields": fields})
-                await self.client.put(self._api(f"/issue/{key}"), body)
-                return True
-
-            await self._each([epic], result, edit)
-        if children:
-            await self._adopt_children(epic, children, result)
-
-    # ------------------------------------------------------------------ releases
-
-    async def _create_release(
-        self, details: Mapping[str, Any], result: ExecutionResult, action_id: str, summary: str
-    ) -> None:
-        project_key = details["projectKey"]
-        project = await self.client.get(self._api(f"/project/{project_key}"))
-        body: dict[str, Any] = {"name": details["name"], "projectId": int(project["id"])}
-        for name in ("description", "startDate", "releaseDate"):
-            if name in details:
-                body[name] = details[name]
-
-        async def recover() -> dict[str, Any] | None:
-            # Version names are unique per project, so the name identifies a lost create.
-            versions = await self.client.get(self._api(f"/project/{project_key}/versions"))
-            return next((v for v in versions or [] if v.get("name") == details["name"]), None)
-
-        version = await self.client.post(self._api("/version"), body, recover=recover)
-        result.data = {"version": _trim_version(version)}
-
-    async def _update_release(
-        self, details: Mapping[str, Any], result: ExecutionResult, action_id: str, summary: str
-    ) -> None:
-        body = {
-            name: details[name]
-            for name in ("name", "description", "startDate", "releaseDate")
-            if name in details
-        }
-        await self._check_version_project(details)
-        version = await self.client.put(self._api(f"/version/{details['versionId']}"), body)
-        result.data = {"version": _trim_version(version)}
-
-    async def _check_version_project(self, details: Mapping[str, Any]) -> None:
-        """Refuse a version of another project before changing it. Policies and reviewers
-        see `projectKey`; only Jira knows which project `versionId` is in, so without this an
-        action "about ENG" could rename or release a version of a project a rule denies."""
-        project_key = details["projectKey"]
-        project = await self.client.get(self._api(f"/project/{project_key}"))
-        version = await self.client.get(self._api(f"/version/{details['versionId']}"))
-        owner = (version or {}).get("projectId")
-        if str(owner) != str((project or {}).get("id")):
-            raise JiraLookupError(
-                f"version {details['versionId']} is not in project {project_key} (it belongs "
-                f"to project id {owner}); an action changes only its own project's versions"
-            )
-
-    async def _release_version(
-        self, details: Mapping[str, Any], result: ExecutionResult, action_id: str, summary: str
-    ) -> None:
-        body = {
-            "released": True,
-            "releaseDate": details.get("releaseDate") or date.today().isoformat(),
-        }
-        await self._check_version_project(details)
-        version = await self.client.put(self._api(f"/version/{details['versionId']}"), body)
-        result.data = {"version": _trim_version(version)}
-
-    # ------------------------------------------------------------------ destructive
-
-    async def _delete_issues(
-        self, details: Mapping[str, Any], result: ExecutionResult, action_id: str, summary: str
-    ) -> None:
-        query = {"deleteSubtasks": bool(details.get("deleteSubtasks", False))}
-
-        async def delete(key: str) -> bool:
-            retries_before = self.client.stats.retries
-            try:
-                await self.client.delete(self._api(f"/issue/{key}"), query=query)
-            except JiraHTTPError as exc:
-                # A 404 on a resent DELETE means the first, unanswered try did the work.
-                if exc.status == 404 and self.client.stats.retries > retries_before:
-                    return True
-                raise
-            return True
-
-        await self._each(details["issueKeys"], result, delete)
-
-    async def _archive_issues(
-        self, details: Mapping[str, Any], result: ExecutionResult, action_id: str, summary: str
-    ) -> None:
-        if not self.config.is_cloud:
-            raise JiraUnsupportedError(
-                "Jira Data Center has no archive endpoint in REST API v2; archiving is a Jira "
-                "Cloud Premium/Enterprise feature (PUT /rest/api/3/issue/archive)"
-            )
-        for chunk in chunked(details["issueKeys"], ARCHIVE_LIMIT):
-            try:
-                answer = await self.client.put(
-                    self._api("/issue/archive"), {"issueIdsOrKeys": chunk}
-                )
-            except JiraTransportError:
-                raise
-            except JiraError as exc:
-                for key in chunk:
-                    result.fail(exc, key=key)
-                continue
-            refused: dict[str, tuple[str, str]] = {}
-            for category, info in ((answer or {}).get("errors") or {}).items():
-                for key in (info or {}).get("issueIdsOrKeys") or []:
-                    refused[str(key)] = (str(category), str(info.get("message") or category))
-            for key in chunk:
-                if key in refused:
-                    category, message = refused[key]
-                    result.failures.append(
-                        Failure(
-                            reason=f"{key}: not archived: {message}",
-                            key=key,
-                            errors=((category, message),),
-                        )
-                    )
-                else:
-                    result.touch(key)
-
-
-def _trim_version(version: Any) -> dict[str, Any] | None:
-    if not isinstance(version, Mapping):
-        return None
-    return {
-        k: version.get(k)
-        for k in ("id", "name", "description", "released", "releaseDate", "startDate")
-        if k in version
-    }
+        return index if await self.is_ours(fields.get("creator")) else None

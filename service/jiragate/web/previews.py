@@ -1,6 +1,7 @@
 """What a proposed change would do, as a reviewer needs to see it, read live from Jira.
 
-`build_preview(gateway, record, effective)` answers per kind of action:
+`build_preview(gateway, record, effective)` answers per preview kind, which each action's
+spec declares (`ActionSpec.preview`, `preview_heading`):
 
 - bulk creation: the tickets that would be created, and which the reviewer's edit drops;
 - transitions: each issue's current status → target, and whether Jira offers that move;
@@ -23,10 +24,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from jiragate.catalog import issue_keys_of
+from jiragate.catalog import get_spec, issue_keys_of
 from jiragate.errors import JiraError
 from jiragate.gateway import Gateway
-from jiragate.jira.operations import numbered_summary
+from jiragate.jira.shapes import numbered_summary
 from jiragate.store import ActionRecord
 
 log = logging.getLogger("jiragate.web")
@@ -69,13 +70,15 @@ FIELD_LABELS = {
     "state": "State",
 }
 
-_ISSUE_LIST_ACTIONS = {
-    "jira_transition_issues": "transition",
-    "jira_assign_issues": "assign",
-    "jira_move_to_sprint": "sprint",
-    "jira_delete_issues": "remove",
-    "jira_archive_issues": "remove",
-    "jira_update_story_points": "points",
+#: Per preview kind (the action spec's `preview`): heading, before and after column labels.
+HEADINGS: dict[str, tuple[str, str, str]] = {
+    "tickets": ("Tickets that would be created", "", ""),
+    "transition": ("Status changes", "Current status", "Target status"),
+    "assign": ("Reassignments", "Current assignee", "New assignee"),
+    "sprint": ("Sprint moves", "Current sprint", "Target sprint"),
+    "points": ("Story point changes", "Current points", "New points"),
+    "remove": ("Issues that would be removed", "", ""),
+    "generic": ("Issues this action touches", "", ""),
 }
 
 
@@ -216,33 +219,21 @@ async def build_preview(
 def _skeleton(
     record: ActionRecord, original: Mapping[str, Any], effective: Mapping[str, Any]
 ) -> Preview:
+    spec = get_spec(record.action)
+    kind = spec.preview
+    heading, before, after = HEADINGS[kind]
+    heading = spec.preview_heading or heading
     facts = facts_of(effective)
-    if record.action == "jira_create_tickets":
+    if kind == "tickets":
         return Preview(
-            kind="tickets",
-            heading="Tickets that would be created",
+            kind=kind,
+            heading=heading,
             tickets=ticket_rows(record, original, effective),
             facts=facts,
         )
-    kind = _ISSUE_LIST_ACTIONS.get(record.action, "generic")
-    keys = _issue_keys(record.action, original)
-    kept = set(_issue_keys(record.action, effective))
+    keys = _issue_keys(kind, original)
+    kept = set(_issue_keys(kind, effective))
     issues = [IssueRow(key=key, dropped=key not in kept) for key in keys]
-    headings = {
-        "transition": ("Status changes", "Current status", "Target status"),
-        "assign": ("Reassignments", "Current assignee", "New assignee"),
-        "sprint": ("Sprint moves", "Current sprint", "Target sprint"),
-        "points": ("Story point changes", "Current points", "New points"),
-        "remove": (
-            "Issues that would be deleted"
-            if record.action == "jira_delete_issues"
-            else "Issues that would be archived",
-            "",
-            "",
-        ),
-        "generic": ("Issues this action touches", "", ""),
-    }
-    heading, before, after = headings[kind]
     return Preview(
         kind=kind,
         heading=heading,
@@ -253,8 +244,8 @@ def _skeleton(
     )
 
 
-def _issue_keys(action: str, details: Mapping[str, Any]) -> list[str]:
-    if action == "jira_update_story_points":
+def _issue_keys(kind: str, details: Mapping[str, Any]) -> list[str]:
+    if kind == "points":  # the issues are in `updates`, in their order
         return [str(u["issueKey"]) for u in details.get("updates") or ()]
     if isinstance(details.get("issueKeys"), list):
         return [str(k) for k in details["issueKeys"]]

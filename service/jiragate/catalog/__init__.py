@@ -1,0 +1,92 @@
+"""The action catalog: every Jira action the gateway knows, one `ActionSpec` each.
+
+The catalog, not the agent, decides whether an action is a read, a write or destructive
+(PRODUCT.md, principle 2). Each action is declared once (`catalog/actions.py`): its kind, its
+`details` schema (`schemas/actions/<name>.json`), its `count` fact, its reviewer edit rules,
+its preview kind and the invariants a schema cannot express. The package:
+
+- `spec.py`: `ActionSpec`, the registry (`CATALOG`, `get_spec`, `register`), schemas;
+- `details.py`: the envelope, validating details (schema, then invariants), the facts
+  (`project_of`, `count_of`);
+- `rules.py` and `edits.py`: how a reviewer's edit may change each field, and the one check
+  (`narrowed_details`);
+- `actions.py`: the built-in actions.
+
+`ACTION_NAMES` is the built-in actions in listing order, fixed when the catalog loads.
+"""
+
+from __future__ import annotations
+
+from jiragate.catalog.actions import register_builtin_actions
+from jiragate.catalog.details import (
+    MAX_JUSTIFICATION,
+    MAX_SUMMARY,
+    ActionRequest,
+    count_of,
+    issue_keys_of,
+    normalise_details,
+    parse_envelope,
+    project_of,
+    validate_details,
+)
+from jiragate.catalog.edits import (
+    EDIT_RULES,
+    apply_patch,
+    edit_rules,
+    edit_violations,
+    narrowed_details,
+    rule_of,
+    widening_reasons,
+)
+from jiragate.catalog.rules import PRIORITIES, EditRule, FieldRule, ItemRules, NestedRules
+from jiragate.catalog.spec import (
+    CATALOG,
+    PREVIEW_KINDS,
+    ActionKind,
+    ActionSpec,
+    PreviewKind,
+    get_spec,
+    load_action_schema,
+    register,
+    registered,
+    schemas_dir,
+)
+
+register_builtin_actions()
+
+ACTION_NAMES: tuple[str, ...] = tuple(CATALOG)
+
+__all__ = [
+    "ACTION_NAMES",
+    "CATALOG",
+    "EDIT_RULES",
+    "MAX_JUSTIFICATION",
+    "MAX_SUMMARY",
+    "PREVIEW_KINDS",
+    "PRIORITIES",
+    "ActionKind",
+    "ActionRequest",
+    "ActionSpec",
+    "EditRule",
+    "FieldRule",
+    "ItemRules",
+    "NestedRules",
+    "PreviewKind",
+    "apply_patch",
+    "count_of",
+    "edit_rules",
+    "edit_violations",
+    "get_spec",
+    "issue_keys_of",
+    "load_action_schema",
+    "narrowed_details",
+    "normalise_details",
+    "parse_envelope",
+    "project_of",
+    "register",
+    "registered",
+    "rule_of",
+    "schemas_dir",
+    "validate_details",
+    "widening_reasons",
+]

@@ -1,0 +1,145 @@
+"""Reviewer edits over whole payloads: the patch, the rules of each field, the one check.
+
+Which fields a reviewer may change, and how, is each action's `ActionSpec.edit_rules` (shown
+as a table in docs/approvals.md); every field not listed is fixed. `narrowed_details` is the
+one check, used by Gateway.check_edit for API, inbox and Cheqpoint decisions alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from jiragate.catalog.details import (
+    count_of,
+    issue_keys_of,
+    pointer_of,
+    project_of,
+    validate_details,
+)
+from jiragate.catalog.rules import MISSING, EditRule, FieldRule, field_violations
+from jiragate.catalog.spec import CATALOG, get_spec
+from jiragate.errors import DetailsViolation, EditRefusedError, InvalidDetailsError
+
+
+class _EditRulesView(Mapping[str, Mapping[str, FieldRule]]):
+    """action -> field -> rule, read from the specs (every action in the catalog)."""
+
+    def __getitem__(self, name: str) -> Mapping[str, FieldRule]:
+        return CATALOG[name].edit_rules
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(CATALOG)
+
+    def __len__(self) -> int:
+        return len(CATALOG)
+
+
+#: action -> field -> rule, as each action's spec declares it.
+EDIT_RULES: Mapping[str, Mapping[str, FieldRule]] = _EditRulesView()
+
+
+def edit_rules(name: str) -> Mapping[str, FieldRule]:
+    """The action's edit rules by top-level field; a field not listed is fixed."""
+    return get_spec(name).edit_rules
+
+
+def rule_of(name: str, field_name: str) -> FieldRule:
+    return edit_rules(name).get(field_name, EditRule.FIXED)
+
+
+def apply_patch(name: str, details: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """The effective payload: `details` with the keys of a reviewer's `patch` overridden.
+
+    A patch is a shallow override (Cheqpoint's `modifiedDetails`), not RFC 7396: a `null`
+    value sets the key to null, it does not delete it, and a nested object (`fields`) is
+    replaced by the patch's. The action's `patch_hook` may narrow the rest to match (for
+    bulk creation, lowering `issueCount` keeps the first tickets).
+    """
+    effective = {**details, **patch}
+    hook = get_spec(name).patch_hook
+    return effective if hook is None else hook(details, patch, effective)
+
+
+def narrowed_details(name: str, details: Mapping[str, Any], patch: object) -> dict[str, Any]:
+    """The effective payload of a reviewer's patch over (validated) `details`.
+
+    Raises EditRefusedError naming each field and rule when the patch has unknown fields,
+    the effective payload is invalid, or it does more than narrow the action. Policy is not
+    consulted here (the gateway evaluates the effective payload again)."""
+    if not isinstance(patch, Mapping):
+        raise EditRefusedError(
+            [DetailsViolation("", "type", "an edit must be a JSON object (a patch)")]
+        )
+    unknown = _unknown_fields(name, patch)
+    if unknown:
+        raise EditRefusedError(unknown)
+    effective = apply_patch(name, details, patch)
+    try:
+        validate_details(name, effective)
+    except InvalidDetailsError as exc:
+        raise EditRefusedError(exc.violations, invalid_for=name) from exc
+    violations = edit_violations(name, details, effective)
+    if not violations:
+        violations = [
+            DetailsViolation("", "not_wider", r) for r in _widening(name, details, effective)
+        ]
+    if violations:
+        raise EditRefusedError(violations)
+    return effective
+
+
+def widening_reasons(
+    name: str, original: Mapping[str, Any], effective: Mapping[str, Any]
+) -> list[str]:
+    """Why an edited payload does more than the original (empty when it only narrows)."""
+    violations = edit_violations(name, original, effective)
+    return [str(v) for v in violations] or _widening(name, original, effective)
+
+
+def _unknown_fields(name: str, patch: Mapping[str, Any]) -> list[DetailsViolation]:
+    known = get_spec(name).schema.get("properties") or {}
+    return [
+        DetailsViolation(pointer_of([key]), "unknown_field", f"is not a field of {name}")
+        for key in patch
+        if key not in known
+    ]
+
+
+def edit_violations(
+    name: str, original: Mapping[str, Any], effective: Mapping[str, Any]
+) -> list[DetailsViolation]:
+    """Each field of `effective` that the action's edit rules do not allow, with the rule."""
+    rules = edit_rules(name)
+    violations: list[DetailsViolation] = []
+    keys = [*original, *(key for key in effective if key not in original)]
+    for key in keys:
+        violations += field_violations(
+            pointer_of([key]),
+            rules.get(key, EditRule.FIXED),
+            original.get(key, MISSING),
+            effective.get(key, MISSING),
+            (original, effective),
+            droppable=False,
+        )
+    check = get_spec(name).cross_field_check
+    if check is not None:
+        violations += check(original, effective)
+    return violations
+
+
+def _widening(name: str, original: Mapping[str, Any], effective: Mapping[str, Any]) -> list[str]:
+    """A second, coarse check behind the rules: no other project, no larger count, no new
+    issues. It can only fire if a rule above is wrong."""
+    reasons: list[str] = []
+    before, after = project_of(original), project_of(effective)
+    if before != after:
+        reasons.append(f"the project changed from {before} to {after}")
+    if count_of(name, effective) > count_of(name, original):
+        reasons.append(
+            f"the count grew from {count_of(name, original)} to {count_of(name, effective)}"
+        )
+    added = issue_keys_of(effective) - issue_keys_of(original)
+    if added:
+        reasons.append(f"issues were added: {', '.join(sorted(added))}")
+    return reasons

@@ -1,0 +1,85 @@
+"""Epics: creating one with its children, updating one, linking children (parent on Cloud,
+the Epic Link field on Data Center)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from jiragate.errors import JiraConfigError
+from jiragate.jira.handlers.base import ActionCall, each, handles
+from jiragate.jira.handlers.creating import create_one, issue_fields, keeping_markers
+from jiragate.jira.results import ExecutionResult
+
+if TYPE_CHECKING:
+    from jiragate.jira.operations import JiraAdapter
+
+
+def child_link(jira: JiraAdapter, epic_key: str) -> dict[str, Any]:
+    if jira.config.is_cloud:
+        return {"fields": {"parent": {"key": epic_key}}}
+    if jira.config.epic_link_field is None:
+        raise JiraConfigError(
+            "linking issues to an epic on Data Center needs the Epic Link field: set "
+            "JIRAGATE_JIRA_EPIC_LINK_FIELD (e.g. customfield_10101)"
+        )
+    return {"fields": {jira.config.epic_link_field: epic_key}}
+
+
+async def adopt_children(
+    jira: JiraAdapter, epic_key: str, children: Sequence[str], result: ExecutionResult
+) -> None:
+    body = child_link(jira, epic_key)
+
+    async def adopt(key: str) -> bool:
+        await jira.client.put(jira.api(f"/issue/{key}"), body)
+        return True
+
+    await each(children, result, adopt)
+
+
+@handles("jira_create_epic")
+async def create_epic(jira: JiraAdapter, call: ActionCall) -> None:
+    details, result = call.details, call.result
+    children = details.get("childIssueKeys") or []
+    if children:
+        child_link(jira, "CHECK-1")  # fail on a missing DC setting before creating anything
+    fields = issue_fields(
+        jira,
+        project=details["projectKey"],
+        issue_type="Epic",
+        summary=details["summary"],
+        description=details.get("description"),
+        priority=details.get("priority"),
+        labels=details.get("labels", ()),
+    )
+    epic = await create_one(jira, fields, call.action_id, result)
+    if epic is not None and children:
+        await adopt_children(jira, epic, children, result)
+
+
+@handles("jira_update_epic")
+async def update_epic(jira: JiraAdapter, call: ActionCall) -> None:
+    details, result = call.details, call.result
+    epic = details["epicKey"]
+    children = details.get("addChildIssueKeys") or []
+    if children:
+        child_link(jira, epic)
+    fields: dict[str, Any] = {}
+    for name in ("summary", "labels"):
+        if name in details:
+            fields[name] = details[name]
+    if "description" in details:
+        fields["description"] = jira.rich_text(details["description"])
+    if "priority" in details:
+        fields["priority"] = {"name": details["priority"]}
+    if fields:
+
+        async def edit(key: str) -> bool:
+            body = await keeping_markers(jira, key, {"fields": fields})
+            await jira.client.put(jira.api(f"/issue/{key}"), body)
+            return True
+
+        await each([epic], result, edit)
+    if children:
+        await adopt_children(jira, epic, children, result)
