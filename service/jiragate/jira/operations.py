@@ -227,7 +227,7 @@ class JiraAdapter:
             result.fail(exc)
         except JiraTransportError as exc:
             result.calls = self.client.stats.calls - calls_before
-            exc.result = result  # type: ignore[attr-defined]
+            exc.result = result
             raise
         finally:
             _NOT_BEFORE.reset(bound)
