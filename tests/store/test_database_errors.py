@@ -89,7 +89,9 @@ def test_a_lost_database_is_a_store_unavailable_error_everywhere(
         engine.dispose()
 
 
-def test_the_unavailable_message_names_no_host_and_no_password() -> None:
+def test_the_unavailable_message_names_no_host_and_no_password(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     password = f"pw-{uuid.uuid4().hex}"
     engine = make_engine(f"postgresql+psycopg://bot:{password}@127.0.0.1:9/nowhere")
     try:
@@ -100,6 +102,10 @@ def test_the_unavailable_message_names_no_host_and_no_password() -> None:
     assert raised.value.kind == "OperationalError"
     assert "127.0.0.1" not in str(raised.value) and password not in str(raised.value)
     assert password not in raised.value.detail
+    # The operator's log has the driver's words (where it failed), still without the password.
+    logged = [r.getMessage() for r in caplog.records if r.name == "jiragate.store"]
+    assert logged and logged[-1].startswith("database unavailable: OperationalError: ")
+    assert "port 9" in logged[-1] and password not in caplog.text
 
 
 def test_other_database_errors_are_store_errors_too(store: Store) -> None:

@@ -8,6 +8,7 @@ is locked: retry), `StoreIntegrityError` (a constraint refused a write) or `Stor
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -15,6 +16,8 @@ import sqlalchemy as sa
 
 from jiragate.errors import StoreError, StoreIntegrityError, StoreUnavailableError
 from jiragate.redaction import redact_text
+
+log = logging.getLogger("jiragate.store")
 
 # Transient by nature: the server is down or unreachable, the connection dropped, the pool
 # or a lock timed out. (SQLite's "database is locked" is an OperationalError too.)
@@ -40,6 +43,9 @@ def translate(exc: sa.exc.SQLAlchemyError) -> StoreError:
     detail = database_error_text(exc)
     invalidated = isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
     if isinstance(exc, _UNAVAILABLE) or invalidated:
+        # The edges answer 503 with the class name only; the operator reads the driver's
+        # words (host, port, what failed) here.
+        log.warning("database unavailable: %s: %s", kind, detail)
         return StoreUnavailableError(kind, detail)
     if isinstance(exc, sa.exc.IntegrityError):
         return StoreIntegrityError(f"the database refused the write ({kind}): {detail}")
