@@ -256,15 +256,13 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _audit_verb(args: argparse.Namespace, engine: Any, anchor: Any, url: str) -> int:
-    import sqlalchemy as sa
-
-    from jiragate.errors import StoreError
-    from jiragate.store import export_jsonl, verify
-    from jiragate.store.db import database_error_text, safe_url
+    from jiragate.errors import StoreError, StoreUnavailableError
+    from jiragate.store import Store, export_jsonl, verify
+    from jiragate.store.db import safe_url
 
     shown = safe_url(url)
     try:
-        if not sa.inspect(engine).has_table("audit_events"):
+        if not Store(engine).has_audit_trail():
             raise StoreError(f"{shown} has no audit trail (no audit_events table)")
         if args.verb in ("verify", "head"):
             report = verify(engine, expect_head=anchor)
@@ -275,8 +273,8 @@ def _audit_verb(args: argparse.Namespace, engine: Any, anchor: Any, url: str) ->
         else:
             with args.output.open("w", encoding="utf-8") as fp:
                 count = export_jsonl(engine, fp, since=args.since)
-    except sa.exc.SQLAlchemyError as exc:
-        raise StoreError(f"cannot read the audit trail: {database_error_text(exc)}") from None
+    except StoreUnavailableError as exc:  # the operator is told what the driver said
+        raise StoreError(f"cannot read the audit trail: {exc.detail or exc}") from None
     print(f"exported {count} events", file=sys.stderr)
     return 0
 

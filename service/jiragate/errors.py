@@ -27,6 +27,8 @@ JiragateError
 ├── SettingsError               the settings are invalid (names the field, never echoes a value)
 ├── OpenAPISpecError            a shipped Jira OpenAPI spec file is missing or unreadable
 └── StoreError                  the database failed or refused a write
+    ├── StoreUnavailableError   the database cannot be reached or is busy: nothing to do but retry
+    ├── StoreIntegrityError     a write broke a database constraint (e.g. a uniqueness race)
     └── IdempotencyConflictError  an Idempotency-Key was reused with another body
 ```
 
@@ -39,7 +41,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from jiragate.redaction import redact_text
 
@@ -299,14 +301,30 @@ class JiraHTTPError(JiraError):
         }
 
 
+class PartialResult(Protocol):
+    """What an execution had done when it stopped (jiragate.jira.results.ExecutionResult);
+    a protocol so this module, the bottom of every layer, imports none of them."""
+
+    def as_dict(self) -> dict[str, Any]: ...
+
+
 class JiraTransportError(JiraError):
     """No usable answer from Jira: the connection dropped, timed out, or retries ran out.
 
     `outcome_unknown` is True when a creating request may still have taken effect: the
-    caller must not assume it failed, and retries the action only after a settle delay."""
+    caller must not assume it failed, and retries the action only after a settle delay.
+    `result` is what the execution had done before it stopped (None from a single call):
+    the adapter sets it when the error leaves `execute`, the gateway records it."""
 
-    def __init__(self, message: str, *, outcome_unknown: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        outcome_unknown: bool = False,
+        result: PartialResult | None = None,
+    ) -> None:
         self.outcome_unknown = outcome_unknown
+        self.result: PartialResult | None = result
         super().__init__(redact_text(message))
 
 
@@ -316,9 +334,11 @@ class JiraDeferredError(JiraTransportError):
     Nothing was sent past the refusal: the caller stops, and the gateway runs the action again
     after `retry_after` seconds instead of holding a worker that long."""
 
-    def __init__(self, message: str, *, retry_after: float) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float, result: PartialResult | None = None
+    ) -> None:
         self.retry_after = retry_after
-        super().__init__(message)
+        super().__init__(message, result=result)
 
 
 class TransitionUnavailableError(JiraError):
@@ -361,6 +381,22 @@ class OpenAPISpecError(JiragateError):
 
 class StoreError(JiragateError):
     """The database failed or refused a write."""
+
+
+class StoreUnavailableError(StoreError):
+    """The database cannot be reached, dropped the connection, timed out or is locked: a
+    transient failure, answered 503 (retry). The message names the driver's error class
+    only; `detail` keeps the driver's first line, credentials masked, for the log."""
+
+    def __init__(self, kind: str, detail: str = "") -> None:
+        self.kind = kind
+        self.detail = redact_text(detail)
+        super().__init__(f"the database is unavailable ({kind}); nothing was changed, retry")
+
+
+class StoreIntegrityError(StoreError):
+    """A write broke a database constraint: usually two replicas racing to insert the same
+    unique row. The repository resolves the races it expects (Idempotency-Keys)."""
 
 
 class IdempotencyConflictError(StoreError):

@@ -906,7 +906,7 @@ class Gateway:
                 request.action, request.details, action_id, request.summary
             )
         except JiraTransportError as exc:  # a read that got no answer simply failed
-            partial = getattr(exc, "result", None)
+            partial = exc.result
             outcome, error = "failed", str(exc)
             result = partial.as_dict() if partial is not None else None
         status = _OUTCOME_STATUS[outcome]
@@ -946,7 +946,7 @@ class Gateway:
                 record.action, details, record.id, record.summary, record.created_at
             )
         except JiraTransportError as exc:
-            partial = getattr(exc, "result", None)
+            partial = exc.result
             deferred = isinstance(exc, JiraDeferredError)
             self.store.finish_execution(
                 execution.id,

@@ -34,7 +34,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
-import sqlalchemy as sa
 from mcp import types
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
@@ -542,7 +541,7 @@ class GatewayTools:
                 "Try again later.",
                 error="approval_backend_unavailable",
             )
-        except (StoreError, sa.exc.OperationalError) as exc:
+        except StoreError as exc:  # the store translates every database failure
             log.error("database unavailable during %s: %s", name, type(exc).__name__)
             return error_result(
                 "Jiragate's database is unavailable; nothing was changed. Try again later.",

@@ -13,6 +13,8 @@ import functools
 import hashlib
 import hmac
 import json
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
@@ -29,7 +31,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from jiragate.errors import SettingsError, YamlLimitError
+from jiragate.errors import JiraConfigError, SettingsError, YamlLimitError
 from jiragate.jira.config import JiraConfig
 from jiragate.passwords import HOW_TO_HASH, hash_problem
 from jiragate.policy.yamlsource import DEFAULT_LIMITS, parse, read_limited
@@ -122,6 +124,13 @@ class ReviewerAccount(BaseModel):
 
 
 class JiraSettings(BaseModel):
+    """How the adapter reaches Jira: `jira.*` in the config file, `JIRAGATE_JIRA__*` in the
+    environment (docs/jira.md lists every field). The only way to configure the adapter:
+    `to_config()` builds the `JiraConfig` it runs with, and that validates the values."""
+
+    # A mistyped knob (`max_retry`, `marker_prefix`) must not silently keep the default.
+    model_config = ConfigDict(extra="forbid")
+
     url: str = "http://127.0.0.1:8081"
     flavour: Literal["cloud", "datacenter"] = "cloud"
     email: str | None = None
@@ -134,30 +143,56 @@ class JiraSettings(BaseModel):
     sprint_field: str = "customfield_10020"
     timeout: float = 30.0
     max_retries: int = 4
+    #: Backoff between retries: min(backoff_cap, backoff_base * 2**attempt), jittered.
+    backoff_base: float = 0.5
+    backoff_cap: float = 30.0
     #: The longest a call waits when Jira asks (Retry-After); longer defers the action.
     max_retry_wait: float = 60.0
+    #: Prefix of the duplicate-protection marker labels on created issues.
+    marker_label_prefix: str = "jiragate-"
     #: Signs the duplicate-protection marker properties; derived from the credential if unset.
     marker_secret: SecretStr | None = None
 
+    @field_validator("flavour", mode="before")
+    @classmethod
+    def _flavour_aliases(cls, value: Any) -> Any:
+        # "dc", "server" and "data-center" are what people call Jira Data Center.
+        if isinstance(value, str):
+            folded = value.strip().lower().replace("-", "").replace("_", "")
+            return "datacenter" if folded in ("dc", "server", "datacenter") else folded
+        return value
+
     def to_config(self) -> JiraConfig:
-        return JiraConfig(
-            base_url=self.url,
-            flavour=self.flavour,
-            email=self.email,
-            api_token=self.api_token.get_secret_value() if self.api_token else None,
-            personal_access_token=(
-                self.personal_access_token.get_secret_value()
-                if self.personal_access_token
-                else None
-            ),
-            story_points_field=self.story_points_field,
-            board_id=self.board_id,
-            epic_link_field=self.epic_link_field,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            max_retry_wait=self.max_retry_wait,
-            marker_secret=self.marker_secret.get_secret_value() if self.marker_secret else None,
-        )
+        """The adapter's configuration; JiraConfigError names the `jira.*` setting at fault."""
+        try:
+            return JiraConfig(
+                base_url=self.url,
+                flavour=self.flavour,
+                email=self.email,
+                api_token=_secret(self.api_token),
+                personal_access_token=_secret(self.personal_access_token),
+                story_points_field=self.story_points_field,
+                board_id=self.board_id,
+                epic_link_field=self.epic_link_field,
+                timeout=self.timeout,
+                max_retries=self.max_retries,
+                backoff_base=self.backoff_base,
+                backoff_cap=self.backoff_cap,
+                max_retry_wait=self.max_retry_wait,
+                marker_label_prefix=self.marker_label_prefix,
+                marker_secret=_secret(self.marker_secret),
+            )
+        except JiraConfigError as exc:
+            # JiraConfig calls the URL base_url; the settings (and the docs) call it url.
+            why = str(exc).replace("base_url", "url")
+            raise JiraConfigError(
+                f"invalid Jira settings (jira.* in the config file, JIRAGATE_JIRA__* in the "
+                f"environment): {why}"
+            ) from None
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
 
 
 class CheqpointSettings(BaseModel):
@@ -283,6 +318,7 @@ class Settings(BaseSettings):
 
         Invalid settings raise `SettingsError` (a ValueError) naming the fields, never their
         values; valid ones register their secrets for redaction (jiragate.redaction)."""
+        _refuse_misspelt_nested_variables(os.environ)
         data: dict[str, Any] = {}
         if path is not None:
             loaded = _read_config(Path(path))
@@ -328,6 +364,29 @@ class Settings(BaseSettings):
         if password:
             found += [password, unquote(password)]
         return found
+
+
+def _refuse_misspelt_nested_variables(environ: Mapping[str, str]) -> None:
+    """Refuse `JIRAGATE_JIRA_URL`-style variables: nested settings take a double underscore
+    (`JIRAGATE_JIRA__URL`), and a single one would be ignored without a word, leaving the
+    service on the default Jira (earlier docs named the single-underscore spelling). Only
+    the jira section: other JIRAGATE_CHEQPOINT_* names may be a group's connection key."""
+    misspelt = sorted(
+        name
+        for name in environ
+        if name.upper().startswith("JIRAGATE_JIRA_")
+        and not name.upper().startswith("JIRAGATE_JIRA__")
+    )
+    if misspelt:
+        hints = ", ".join(f"{name} -> {_double_underscore(name)}" for name in misspelt)
+        raise SettingsError(
+            "environment variables for nested settings take a double underscore, these are "
+            f"not read: {hints} (see docs/operations.md)"
+        )
+
+
+def _double_underscore(name: str) -> str:
+    return "JIRAGATE_JIRA__" + name[len("JIRAGATE_JIRA_") :].upper()
 
 
 def _url_password(url: str) -> str | None:

@@ -152,7 +152,10 @@ def test_serve_names_a_bad_jira_setting_instead_of_a_traceback(tmp_path):
     config.write_text(f"database_url: sqlite:///{tmp_path / 'x.db'}\n")
     result = jiragate("serve", "--config", str(config), "--port", str(free_port()), timeout=30)
     assert result.returncode == 2
-    assert "cannot start: Jira Cloud needs both email and api_token" in result.stderr
+    assert (
+        "cannot start: invalid Jira settings (jira.* in the config file, JIRAGATE_JIRA__* in "
+        "the environment): Jira Cloud needs both email and api_token"
+    ) in result.stderr
     assert "Traceback" not in result.stderr
 
 

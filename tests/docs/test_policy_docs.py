@@ -93,7 +93,7 @@ def test_the_policy_test_example_passes_against_the_default_policy(policy_dir):
     test_example = blocks("yaml")[-1]
     (policy_dir / "tests" / "doc_example_test.yaml").write_text(test_example)
     result = subprocess.run(
-        [sys.executable, "-m", "jiragate.cli", "test", str(policy_dir), "--filter", "*"],
+        [sys.executable, "-m", "jiragate.cli", "test", "-v", str(policy_dir), "--filter", "*"],
         capture_output=True,
         text=True,
         timeout=60,

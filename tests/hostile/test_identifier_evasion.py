@@ -185,13 +185,11 @@ def test_what_the_policy_sees_is_what_is_stored_and_sent(
     init_db(engine)
     store = Store(engine)
     url, _ = jira_site
-    config = JiraConfig.from_env(
-        {
-            "JIRAGATE_JIRA_URL": url,
-            "JIRAGATE_JIRA_EMAIL": "jiragate@example.com",
-            "JIRAGATE_JIRA_API_TOKEN": "jira-api-token-for-tests-0001",
-            "JIRAGATE_JIRA_BOARD_ID": "1",
-        }
+    config = JiraConfig(
+        base_url=url,
+        email="jiragate@example.com",
+        api_token="jira-api-token-for-tests-0001",
+        board_id=1,
     )
 
     @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import email.utils
 import json
 import random
+import re
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
-from jiragate.errors import JiraConfigError, JiraHTTPError, JiraTransportError
+from jiragate.errors import (
+    JiraConfigError,
+    JiraDeferredError,
+    JiraHTTPError,
+    JiraTransportError,
+    SettingsError,
+)
 from jiragate.jira.client import JiraClient, parse_retry_after
 from jiragate.jira.config import JiraConfig
+from jiragate.jira.results import ExecutionResult
+from jiragate.settings import JiraSettings, Settings
 
 API_TOKEN = "tok-SECRET-cloud-123"
 PAT = "pat-SECRET-dc-456"
@@ -346,55 +356,92 @@ def test_secrets_never_appear_in_repr_or_errors() -> None:
         assert base64.b64encode(f"bot@example.com:{API_TOKEN}".encode()).decode() not in text
 
 
-def test_config_from_env_reads_every_variable() -> None:
-    env = {
-        "JIRAGATE_JIRA_URL": "https://acme.atlassian.net/",
-        "JIRAGATE_JIRA_FLAVOUR": "cloud",
-        "JIRAGATE_JIRA_EMAIL": "bot@acme.com",
-        "JIRAGATE_JIRA_API_TOKEN": API_TOKEN,
-        "JIRAGATE_JIRA_STORY_POINTS_FIELD": "customfield_10016",
-        "JIRAGATE_JIRA_BOARD_ID": "7",
-        "JIRAGATE_JIRA_TIMEOUT": "12.5",
-        "JIRAGATE_JIRA_MAX_RETRIES": "2",
-        "JIRAGATE_JIRA_BACKOFF_BASE": "0.1",
-        "JIRAGATE_JIRA_BACKOFF_CAP": "3",
-        "JIRAGATE_JIRA_MARKER_LABEL_PREFIX": "gate-",
-    }
-    config = JiraConfig.from_env(env)
+# Every JiraConfig knob a user may set, as a JIRAGATE_JIRA__* value and what the config holds.
+EVERY_KNOB: dict[str, tuple[str, object]] = {
+    "url": ("https://acme.atlassian.net/", "https://acme.atlassian.net/"),
+    "flavour": ("cloud", "cloud"),
+    "email": ("bot@acme.com", "bot@acme.com"),
+    "api_token": (API_TOKEN, API_TOKEN),
+    "personal_access_token": (PAT, PAT),
+    "story_points_field": ("customfield_10016", "customfield_10016"),
+    "board_id": ("7", 7),
+    "epic_link_field": ("customfield_10014", "customfield_10014"),
+    "timeout": ("12.5", 12.5),
+    "max_retries": ("2", 2),
+    "backoff_base": ("0.1", 0.1),
+    "backoff_cap": ("3", 3.0),
+    "max_retry_wait": ("9", 9.0),
+    "marker_label_prefix": ("gate-", "gate-"),
+    "marker_secret": ("marker-secret-for-tests-0001", "marker-secret-for-tests-0001"),
+}
+
+
+def test_every_jira_config_knob_is_a_setting() -> None:
+    """The settings are the one way to configure the adapter: nothing JiraConfig takes is
+    out of their reach (base_url is the settings' `url`)."""
+    knobs = {f.name for f in dataclasses.fields(JiraConfig)} - {"base_url"} | {"url"}
+    assert knobs <= set(JiraSettings.model_fields)
+    assert knobs == set(EVERY_KNOB)
+    assert not hasattr(JiraConfig, "from_env")
+
+
+def test_the_environment_reaches_every_jira_knob(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, (raw, _) in EVERY_KNOB.items():
+        monkeypatch.setenv(f"JIRAGATE_JIRA__{name.upper()}", raw)
+    config = Settings.from_file(None).jira.to_config()
+    for name, (_, expected) in EVERY_KNOB.items():
+        assert getattr(config, "base_url" if name == "url" else name) == expected, name
     assert config.base == "https://acme.atlassian.net"
-    assert (config.flavour, config.board_id, config.timeout, config.max_retries) == (
-        "cloud",
-        7,
-        12.5,
-        2,
-    )
-    assert config.story_points_field == "customfield_10016"
-    assert config.marker_label_prefix == "gate-"
-    dc = JiraConfig.from_env(
-        {"JIRAGATE_JIRA_URL": "http://127.0.0.1:8080", "JIRAGATE_JIRA_FLAVOUR": "dc",
-         "JIRAGATE_JIRA_PAT": PAT, "JIRAGATE_JIRA_EPIC_LINK_FIELD": "customfield_10014"}
-    )  # fmt: skip
-    assert (dc.flavour, dc.personal_access_token, dc.epic_link_field) == (
-        "datacenter",
-        PAT,
-        "customfield_10014",
-    )
+
+
+@pytest.mark.parametrize("spelling", ["dc", "DC", "server", "data-center", "datacenter"])
+def test_data_center_is_accepted_by_its_usual_names(spelling: str) -> None:
+    settings = Settings.from_file(None, jira={"flavour": spelling, "personal_access_token": PAT})
+    assert settings.jira.to_config().flavour == "datacenter"
+
+
+@pytest.mark.parametrize("name", ["JIRAGATE_JIRA_URL", "JIRAGATE_JIRA_API_TOKEN"])
+def test_a_single_underscore_variable_is_refused_not_ignored(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """The old docs' spelling (`JIRAGATE_JIRA_URL`) used to be ignored in silence: the service
+    then ran against the default Jira. It is refused, naming the spelling that is read."""
+    monkeypatch.setenv(name, "https://acme.atlassian.net")
+    expected = name.replace("JIRAGATE_JIRA_", "JIRAGATE_JIRA__")
+    with pytest.raises(SettingsError, match=f"{name} -> {expected}"):
+        Settings.from_file(None)
+
+
+def test_a_mistyped_jira_setting_is_refused() -> None:
+    with pytest.raises(SettingsError, match=r"jira\.max_retry"):
+        Settings.from_file(None, jira={"max_retry": 2})
 
 
 @pytest.mark.parametrize(
-    ("env", "named"),
+    ("jira", "named"),
     [
-        ({}, "JIRAGATE_JIRA_URL"),
-        ({"JIRAGATE_JIRA_URL": "https://x.test", "JIRAGATE_JIRA_FLAVOUR": "server-ish"}, "FLAVOUR"),
-        ({"JIRAGATE_JIRA_URL": "https://x.test", "JIRAGATE_JIRA_BOARD_ID": "seven"}, "BOARD_ID"),
-        ({"JIRAGATE_JIRA_URL": "https://x.test"}, "email and api_token"),
-        ({"JIRAGATE_JIRA_URL": "https://x.test", "JIRAGATE_JIRA_FLAVOUR": "dc"}, "personal"),
-        ({"JIRAGATE_JIRA_URL": "ftp://x.test", "JIRAGATE_JIRA_PAT": "p"}, "base_url"),
+        ({"flavour": "server-ish"}, "jira.flavour"),
+        ({"board_id": "seven"}, "jira.board_id"),
+        ({"email": "bot@acme.com"}, "email and api_token"),
+        ({"flavour": "dc"}, "personal_access_token"),
+        ({"url": "ftp://x.test", "email": "e", "api_token": "t"}, "url must be an http"),
+        ({"backoff_base": 5, "backoff_cap": 1, "email": "e", "api_token": "t"}, "backoff"),
+        ({"marker_label_prefix": "has space", "email": "e", "api_token": "t"}, "marker_label"),
     ],
 )
-def test_config_errors_name_what_is_wrong(env: dict[str, str], named: str) -> None:
-    with pytest.raises(JiraConfigError, match=named):
-        JiraConfig.from_env(env)
+def test_config_errors_name_what_is_wrong(jira: dict[str, Any], named: str) -> None:
+    with pytest.raises((SettingsError, JiraConfigError), match=re.escape(named)):
+        Settings.from_file(None, jira=jira).jira.to_config()
+
+
+def test_a_transport_error_declares_what_was_done() -> None:
+    """`result` is part of the class, not attached on the way out: None from a single call,
+    the partial execution when the adapter sets it."""
+    assert JiraTransportError("dropped").result is None
+    partial = ExecutionResult(action="jira_create_tickets")
+    deferred = JiraDeferredError("wait", retry_after=90.0, result=partial)
+    assert deferred.result is partial
+    assert deferred.retry_after == 90.0
 
 
 def test_config_refuses_credentials_in_the_url_and_bad_field_ids() -> None:

@@ -110,7 +110,7 @@ def test_check_prints_lint_warnings_and_strict_fails(capsys, policy_copy: Path):
 
 
 def test_test_the_default_policy_passes_with_full_coverage(capsys):
-    code, out, err = jiragate(capsys, "test", str(REPO / "policies"))
+    code, out, err = jiragate(capsys, "test", "-v", str(REPO / "policies"))
     assert code == 0, out + err
     lines = out.splitlines()
     assert any(line.endswith("routing_test.yaml — Default policy routing") for line in lines)
@@ -121,7 +121,7 @@ def test_test_the_default_policy_passes_with_full_coverage(capsys):
 
 def test_test_failures_exit_1_with_a_table_and_a_diff(capsys, policy_copy: Path):
     (policy_copy / "tests" / "broken_test.yaml").write_text(FAILING_SUITE)
-    code, out, _ = jiragate(capsys, "test", str(policy_copy))
+    code, out, _ = jiragate(capsys, "test", "--verbose", str(policy_copy))
     assert code == 1
     table = [line.split("  ") for line in out.splitlines() if line.startswith("  FAIL  ")]
     assert len(table) == 1
@@ -243,7 +243,7 @@ def test_eval_explain_and_a_deny_still_exit_0(capsys, tmp_path: Path):
         capsys, "eval", str(action), "--explain", "--policies", str(REPO / "policies")
     )
     assert code == 0
-    decision = json.loads(out)
+    decision = json.loads(out[out.index("\n{") :])  # the JSON follows the summary
     assert decision["decision"] == "deny"
     explained = {e["rule"]: e for e in decision["explanations"]}
     assert explained["deny-ticket-floods"]["matched"] is True
@@ -300,3 +300,181 @@ def test_eval_reads_stdin_in_a_real_process(tmp_path: Path):
     )
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout)["decision"] == "allow"
+
+
+# --------------------------------------------------------------------------- authoring messages
+# Real `jiragate` processes, as a policy author runs them.
+
+
+def run_jiragate(*argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "jiragate.cli", *argv],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "NO_COLOR": "1"},
+        timeout=60,
+        check=False,
+    )
+
+
+def check_with(policy_copy: Path, extra: str) -> subprocess.CompletedProcess[str]:
+    (policy_copy / "extra.yaml").write_text(extra, encoding="utf-8")
+    return run_jiragate("check", str(policy_copy))
+
+
+GATED_RULE = """\
+rules:
+  - id: gate-urgent
+    match:
+      action: jira_create_ticket
+      details.priority: {CONDITION}
+    decision: require_approval
+    route_to: engineering-leads
+"""
+
+
+def test_check_names_an_unknown_operator_and_lists_the_valid_ones(policy_copy: Path):
+    completed = check_with(policy_copy, GATED_RULE.replace("{CONDITION}", "{at_leest: High}"))
+    assert completed.returncode == 2, completed.stderr
+    (line,) = [line for line in completed.stderr.splitlines() if "extra.yaml" in line]
+    assert line == (
+        f"{policy_copy}/extra.yaml:5 rules[0].match.details.priority: unknown operator "
+        "'at_leest' (did you mean 'at_least'?); operators: at_least, at_most, between, "
+        "contains, eq, exists, glob, gt, gte, in, lt, lte, matches, ne, not_in"
+    )
+    assert "is not of type" not in completed.stderr
+
+
+def test_check_says_what_an_operator_takes(policy_copy: Path):
+    completed = check_with(policy_copy, GATED_RULE.replace("{CONDITION}", "{in: High}"))
+    assert completed.returncode == 2
+    assert (
+        "rules[0].match.details.priority.in: 'in' takes a list, e.g. {in: [High, Highest]}; "
+        "got 'High'"
+    ) in completed.stderr
+    assert "is not of type" not in completed.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "hint"),
+    [
+        pytest.param(
+            "rules:\n  - id: x\n\tmatch: {action: jira_get_issue}\n",
+            3,
+            "Hint: indent with spaces: YAML does not allow tabs in indentation",
+            id="tab",
+        ),
+        pytest.param(
+            "rules:\n  - id: x\n    reason: Note: reads are fine\n    decision: allow\n",
+            3,
+            'Hint: a value that contains ": " must be quoted: reason: "Note: reads are fine"',
+            id="unquoted-colon",
+        ),
+        pytest.param(
+            "rules:\n  - id: x\n    decision: allow\n      match: {action: jira_get_issue}\n",
+            4,
+            "Hint: this line is indented deeper than the key above it",
+            id="indented-too-deep",
+        ),
+        pytest.param(
+            "rules:\n  - id: x\n    decision: allow\n  match: {action: jira_get_issue}\n",
+            4,
+            "Hint: check the indentation: keys of one mapping must start in the same column",
+            id="indented-too-little",
+        ),
+        pytest.param(
+            'rules:\n  - id: x\n    reason: "never closed\n    decision: allow\n',
+            3,
+            "Hint: a quoted string is not closed",
+            id="unclosed-quote",
+        ),
+        pytest.param(
+            "rules:\n  - id: x\n    decision allow\n    match: {}\n",
+            3,
+            "Hint: write each key as 'key: value'",
+            id="missing-colon",
+        ),
+    ],
+)
+def test_check_yaml_syntax_errors_come_with_a_hint(
+    policy_copy: Path, text: str, line: int, hint: str
+):
+    completed = check_with(policy_copy, text)
+    assert completed.returncode == 2
+    (reported,) = [r for r in completed.stderr.splitlines() if "extra.yaml" in r]
+    assert reported.startswith(f"{policy_copy}/extra.yaml:{line} YAML syntax error: "), reported
+    assert hint in reported
+
+
+def test_a_policy_test_file_syntax_error_comes_with_a_hint_too(policy_copy: Path):
+    (policy_copy / "tests" / "bad_test.yaml").write_text(
+        "name: x\ncases:\n  - name: Note: unquoted\n", encoding="utf-8"
+    )
+    completed = run_jiragate("test", str(policy_copy))
+    assert completed.returncode == 3
+    assert "bad_test.yaml:3 YAML syntax error: mapping values" in completed.stderr
+    assert 'Hint: a value that contains ": " must be quoted: - name: "Note: unquoted"' in (
+        completed.stderr
+    )
+
+
+def test_check_shadowed_rule_warning_says_how_to_fix(policy_copy: Path):
+    completed = check_with(
+        policy_copy,
+        textwrap.dedent(
+            """\
+            rules:
+              - {id: deny-epics, match: {action: jira_create_epic}, decision: deny}
+              - id: gate-big-epics
+                match: {action: jira_create_epic, details.projectKey: ENG}
+                decision: require_approval
+                route_to: project-managers
+            """
+        ),
+    )
+    assert completed.returncode == 0, completed.stderr
+    (warning,) = [w for w in completed.stdout.splitlines() if "[shadowed-rule]" in w]
+    assert "rule 'gate-big-epics' (require_approval) can never decide" in warning
+    assert "(deny outranks require_approval whatever the priority)" in warning
+    assert "Fix: delete 'gate-big-epics' if 'deny-epics' already says it, or narrow" in warning
+    assert "add `not:` with 'gate-big-epics''s conditions" in warning
+
+
+def test_test_prints_failures_and_a_summary_and_v_lists_every_case(policy_copy: Path):
+    (policy_copy / "tests" / "broken_test.yaml").write_text(FAILING_SUITE)
+    quiet = run_jiragate("test", str(policy_copy))
+    assert quiet.returncode == 1
+    lines = quiet.stdout.splitlines()
+    assert not any(line.startswith("  PASS  ") for line in lines)  # no passing case listed
+    assert not any(line.startswith("  FAIL  ") for line in lines)  # nor the table
+    assert lines[0] == "1 FAILED"
+    assert "low ticket wrongly expected to go to leads" in quiet.stdout
+    assert "reads are allowed" not in quiet.stdout
+    assert lines[-1].startswith("1 passed, 1 failed (1 file,")
+    verbose = run_jiragate("test", "-v", str(policy_copy))
+    assert verbose.returncode == 1
+    listed = verbose.stdout.splitlines()
+    assert any(line.startswith("  PASS  reads are allowed") for line in listed)
+    assert any(line.startswith("  FAIL  low ticket wrongly") for line in listed)
+    assert listed[-1] == lines[-1]
+
+
+def test_eval_explain_starts_with_a_short_summary(tmp_path: Path):
+    action = tmp_path / "seed.json"
+    action.write_text(json.dumps(SEED))
+    completed = run_jiragate("eval", str(action), "--explain", "--policies", str(REPO / "policies"))
+    assert completed.returncode == 0, completed.stderr
+    summary, _, rest = completed.stdout.partition("\n\n")
+    assert summary.splitlines() == [
+        "decision: require_approval → engineering-leads (jira_create_tickets, write)",
+        "deciding rule: high-priority-creation (tickets.yaml:16)",
+        "reason: High-priority ticket creation needs an engineering lead.",
+        "matched rules: high-priority-creation, bulk-creation "
+        "(1 outranked by high-priority-creation)",
+    ]
+    decision = json.loads(rest)
+    assert decision["determining_rule"] == "high-priority-creation"
+    assert {e["rule"] for e in decision["explanations"]} >= {"bulk-creation"}
+    plain = run_jiragate("eval", str(action), "--policies", str(REPO / "policies"))
+    assert json.loads(plain.stdout)["decision"] == "require_approval"  # JSON alone

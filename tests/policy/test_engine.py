@@ -221,3 +221,25 @@ def test_the_public_api_is_importable_from_the_package(default_policy_dir, monke
     assert decision.decision is jiragate.Effect.REQUIRE_APPROVAL
     monkeypatch.chdir(default_policy_dir.parent)  # the docstring example says "policies"
     assert doctest.testmod(jiragate).failed == 0
+
+
+def test_the_summary_says_who_decided_even_when_no_rule_did(policies_from):
+    """`Decision.summary()`: what `jiragate eval --explain` (and any edge) shows a person."""
+    policies = policies_from(
+        DEFAULTS + "rules:\n  - {id: only-epics, match: {action: jira_create_epic}, "
+        "decision: require_approval, route_to: leads}\n"
+    )
+    write = policies.evaluate(envelope("jira_add_comment", issueKey="ENG-1", body="hi"))
+    assert write.summary().splitlines()[:2] == [
+        "decision: require_approval → pms (jira_add_comment, write)",
+        "deciding rule: none (no rule matched: the defaults decided)",
+    ]
+    assert write.summary().splitlines()[-1] == "matched rules: none"
+    read = policies.evaluate(envelope("jira_get_issue", issueKey="ENG-1"))
+    assert read.summary().splitlines()[1] == (
+        "deciding rule: none (no rule allows this read, so it is denied)"
+    )
+    epic = policies.evaluate(
+        envelope("jira_create_epic", projectKey="ENG", summary="e"), explain=True
+    )
+    assert epic.summary().splitlines()[1] == "deciding rule: only-epics (rules.yaml:7)"

@@ -508,3 +508,33 @@ def test_any_dumped_document_parses_as_safe_load_and_compose_say(
     # dumped keys are unique text, unless two keys dump to the same text (1 and "1" cannot
     # both appear here: keys are generated as text)
     assert problems == []
+
+
+_PLAIN = (
+    st.text(
+        alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E, blacklist_characters="#"),
+        min_size=1,
+        max_size=20,
+    )
+    .map(str.strip)
+    .filter(bool)
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(before=_PLAIN, after=_PLAIN)
+def test_the_quoting_hint_for_an_unquoted_colon_is_valid_yaml_for_the_same_text(
+    before: str, after: str
+) -> None:
+    """Whatever the value, the fix the hint proposes parses to the text the author typed."""
+    value = f"{before}: {after}"
+    text = f"rules:\n  - id: x\n    reason: {value}\n"
+    try:
+        parse(text)
+    except yaml.YAMLError as exc:
+        line, message = yamlsource.describe_syntax_error(exc, text)
+        if "must be quoted: " not in message:
+            return  # another mistake in the drawn text (a stray quote, a flow bracket)
+        suggestion = message.split("must be quoted: ", 1)[1]
+        assert line == 3
+        assert yaml.safe_load(suggestion) == {"reason": value}

@@ -9,7 +9,6 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -183,6 +182,8 @@ _DOMAIN_ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
     (ApprovalBackendError, 503, "approval_backend_unavailable"),
     (PolicyOutOfDateError, 503, "policy_out_of_date"),
     (ApprovalError, 404, "not_found"),
+    # The store translates every database failure (store/dberrors.py): unreachable, dropped,
+    # timed out or locked is a StoreUnavailableError, a StoreError like any other here.
     (StoreError, 503, "database_unavailable"),
 )
 
@@ -252,16 +253,6 @@ def install_error_handlers(app: FastAPI) -> None:
     async def edit_refused(_: Request, exc: EditRefusedError) -> JSONResponse:
         # A refused edit also lists each field (JSON pointer) and the edit rule it breaks.
         return JSONResponse(exc.as_dict(), status_code=409)
-
-    @app.exception_handler(sa.exc.OperationalError)
-    async def database_down(request: Request, exc: sa.exc.OperationalError) -> JSONResponse:
-        log.error("database unavailable: %s", type(exc).__name__)
-        return error_response(
-            request.scope,
-            503,
-            "database_unavailable",
-            "the database is unavailable; nothing was changed, retry",
-        )
 
     # Starlette's HTTPException (FastAPI's is a subclass): the router's own 404/405 are
     # answered in the same JSON shape as ours.

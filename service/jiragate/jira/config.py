@@ -1,5 +1,9 @@
 """How Jiragate reaches Jira: base URL, flavour, credentials, retry budget.
 
+Built from the service's settings (`jiragate.settings.JiraSettings.to_config()`: `jira.*` in
+the config file, `JIRAGATE_JIRA__*` in the environment), the one way to configure it, or
+directly in code and tests.
+
 Secrets (`api_token`, `personal_access_token`, `marker_secret`) never appear in `repr`, in log
 lines or in error messages: `repr` prints whether they are set, nothing more.
 """
@@ -8,9 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Literal
 from urllib.parse import urlsplit
@@ -23,8 +25,6 @@ _SECRET_FIELDS = frozenset({"api_token", "personal_access_token", "marker_secret
 # A label may not contain spaces (Jira rejects it); keep the prefix to safe characters.
 _LABEL_PREFIX = re.compile(r"[A-Za-z0-9_.\-]{1,40}")
 _CUSTOM_FIELD = re.compile(r"customfield_[0-9]{1,18}")
-
-ENV_PREFIX = "JIRAGATE_JIRA_"
 
 
 @dataclass(frozen=True)
@@ -135,55 +135,3 @@ class JiraConfig:
     @property
     def is_cloud(self) -> bool:
         return self.flavour == "cloud"
-
-    # ------------------------------------------------------------------ from the environment
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> JiraConfig:
-        """Read `JIRAGATE_JIRA_*` variables (see docs/jira.md); name the variable at fault."""
-        env = os.environ if environ is None else environ
-
-        def text(name: str) -> str | None:
-            value = env.get(ENV_PREFIX + name)
-            return value.strip() if value and value.strip() else None
-
-        def number(name: str, kind: type[int] | type[float]) -> int | float | None:
-            raw = text(name)
-            if raw is None:
-                return None
-            try:
-                return kind(raw)
-            except ValueError:
-                raise JiraConfigError(
-                    f"{ENV_PREFIX}{name} must be {'an integer' if kind is int else 'a number'}, "
-                    f"got {raw!r}"
-                ) from None
-
-        url = text("URL")
-        if url is None:
-            raise JiraConfigError(f"{ENV_PREFIX}URL is not set (the Jira base URL)")
-        flavour = (text("FLAVOUR") or "cloud").lower().replace("-", "").replace("_", "")
-        if flavour in ("dc", "server"):
-            flavour = "datacenter"
-        if flavour not in FLAVOURS:
-            raise JiraConfigError(
-                f"{ENV_PREFIX}FLAVOUR must be cloud or datacenter, got {text('FLAVOUR')!r}"
-            )
-        kwargs: dict[str, object] = {
-            "base_url": url,
-            "flavour": flavour,
-            "email": text("EMAIL"),
-            "api_token": text("API_TOKEN"),
-            "personal_access_token": text("PAT"),
-            "story_points_field": text("STORY_POINTS_FIELD"),
-            "epic_link_field": text("EPIC_LINK_FIELD"),
-            "board_id": number("BOARD_ID", int),
-            "timeout": number("TIMEOUT", float),
-            "max_retries": number("MAX_RETRIES", int),
-            "backoff_base": number("BACKOFF_BASE", float),
-            "backoff_cap": number("BACKOFF_CAP", float),
-            "max_retry_wait": number("MAX_RETRY_WAIT", float),
-            "marker_label_prefix": text("MARKER_LABEL_PREFIX"),
-            "marker_secret": text("MARKER_SECRET"),
-        }
-        return cls(**{k: v for k, v in kwargs.items() if v is not None})  # type: ignore[arg-type]

@@ -148,7 +148,7 @@ class JiraAdapter:
             result.fail(exc)
         except JiraTransportError as exc:
             result.calls = self.client.stats.calls - calls_before
-            exc.result = result  # type: ignore[attr-defined]
+            exc.result = result
             raise
         finally:
             NOT_BEFORE.reset(bound)
@@ -249,7 +249,8 @@ class JiraAdapter:
         board = board_id or self.config.board_id
         if board is None:
             raise JiraConfigError(
-                "no board to list sprints from: pass board_id or set JIRAGATE_JIRA_BOARD_ID"
+                "no board to list sprints from: pass board_id or set jira.board_id "
+                "(JIRAGATE_JIRA__BOARD_ID)"
             )
         sprints: list[dict[str, Any]] = []
         start = 0
@@ -332,8 +333,9 @@ class JiraAdapter:
             ]
             if not wanted:
                 raise JiraLookupError(
-                    "no field named 'Story Points' in this Jira; set JIRAGATE_JIRA_STORY_POINTS_"
-                    "FIELD to its custom field id (e.g. customfield_10016)"
+                    "no field named 'Story Points' in this Jira; set jira.story_points_field "
+                    "(JIRAGATE_JIRA__STORY_POINTS_FIELD) to its custom field id "
+                    "(e.g. customfield_10016)"
                 )
             # Prefer the custom field if an app added a second one with the same name.
             wanted.sort(key=lambda f: not f.get("custom", False))
@@ -349,7 +351,8 @@ class JiraAdapter:
         # a policy on "sprint_42" saw another value.
         if self.config.board_id is None:
             raise JiraConfigError(
-                f"sprint {ref!r} is a name; resolving it needs a board: set JIRAGATE_JIRA_BOARD_ID"
+                f"sprint {ref!r} is a name; resolving it needs a board: set jira.board_id "
+                "(JIRAGATE_JIRA__BOARD_ID)"
             )
         sprints = await self.list_sprints(self.config.board_id)
         for sprint in sprints:

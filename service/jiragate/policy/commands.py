@@ -6,14 +6,19 @@ on each start); the policy engine is imported inside `run`.
 Exit codes:
 
 - check: 0 loaded (warnings allowed), 1 warnings under `--strict`, 2 policy load errors.
-- test: 0 every case passed, 1 a case failed (or `--require-coverage` unmet), 2 policy load
+- test: prints each failure (with its diff and the rules' explanations), the coverage and a
+  summary line; `-v` also lists every case, passing ones included, in a table per file.
+  0 every case passed, 1 a case failed (or `--require-coverage` unmet), 2 policy load
   errors, 3 test file load errors, 4 no tests found (no files, or `--filter` matched nothing).
-- eval: 0 evaluated, whatever the decision; 2 policy load errors; 3 the action is refused
-  (unknown action, invalid details or envelope) or its file is unreadable or not JSON. The
-  error is printed to stderr as JSON (`{"error": code, "message": ...}`).
+- eval: prints the decision as JSON (`--explain`: a short summary for a person first, then
+  the JSON with every rule's explanation). 0 evaluated, whatever the decision; 2 policy
+  load errors; 3 the action is refused (unknown action, invalid details or envelope) or its
+  file is unreadable or not JSON. The error is printed to stderr as JSON
+  (`{"error": code, "message": ...}`).
 
 `eval` exits 0 on allow, deny and require_approval alike: it reports a decision, it does not
-enforce one. Scripts read the `decision` field of its JSON output.
+enforce one. Scripts read the `decision` field of its JSON output (without `--explain`, the
+output is that JSON alone).
 
 Results go to stdout, errors to stderr. Colour only when stdout is a terminal and NO_COLOR is
 not set (https://no-color.org: "when present and not an empty string").
@@ -68,7 +73,16 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
             help="exit 1 unless every rule determines at least one case",
         )
         parser.add_argument(
-            "--quiet", "-q", action="store_true", help="print failures and the summary only"
+            "--verbose",
+            "-v",
+            action="store_true",
+            help="also list every case, passing ones included, in a table per file",
+        )
+        parser.add_argument(
+            "--quiet",
+            "-q",
+            action="store_true",
+            help="no table even with -v (failures, coverage and the summary: the default)",
         )
     elif name == "eval":
         parser.add_argument("file", help="a JSON action envelope {action, summary, details}, or -")
@@ -80,7 +94,10 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         )
         parser.add_argument("--agent", metavar="NAME", help="evaluate as this agent identity")
         parser.add_argument(
-            "--explain", action="store_true", help="include why each rule did or did not match"
+            "--explain",
+            action="store_true",
+            help="start with a short summary (decision, deciding rule, matched rules), and "
+            "include why each rule did or did not match in the JSON",
         )
     else:
         raise ValueError(f"jiragate.policy.commands has no command {name!r}")
@@ -208,7 +225,7 @@ def run_test(args: argparse.Namespace) -> int:
         else:
             out.error(f"no tests found: no case name matches {args.filter!r}")
         return EXIT_NO_TESTS
-    if not args.quiet:
+    if args.verbose and not args.quiet:
         _print_table(out, report)
     _print_failures(out, [r for r in report.results if not r.passed])
     uncovered = _print_coverage(out, report.coverage, filtered=bool(args.filter))
@@ -311,6 +328,9 @@ def run_eval(args: argparse.Namespace) -> int:
     except ActionError as exc:
         out.error(json.dumps(exc.as_dict(), indent=2))
         return EXIT_INVALID_ACTION
+    if args.explain:  # for a person first; the JSON after it is the same as without
+        out.print(decision.summary())
+        out.print()
     out.print(json.dumps(decision.as_dict(), indent=2))
     return EXIT_OK
 

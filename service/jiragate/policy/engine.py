@@ -59,6 +59,35 @@ class Decision:
     def reason(self) -> str:
         return self.reasons[0] if self.reasons else ""
 
+    def summary(self) -> str:
+        """A few lines for a person: the decision (and its group), the deciding rule, the
+        reason and every matched rule. `jiragate eval --explain` prints it before the JSON;
+        any edge may show it (it names rules and policy files, never paths)."""
+        outcome = self.decision.value
+        if self.review_group:
+            outcome += f" → {self.review_group}"
+        lines = [f"decision: {outcome} ({self.action}, {self.kind.value})"]
+        lines.append(f"deciding rule: {self._deciding_rule()}")
+        if self.reason:
+            lines.append(f"reason: {self.reason}")
+        others = [rule for rule in self.matched_rules if rule != self.determining_rule]
+        matched = ", ".join(self.matched_rules) if self.matched_rules else "none"
+        if others and self.determining_rule:
+            matched += f" ({len(others)} outranked by {self.determining_rule})"
+        lines.append(f"matched rules: {matched}")
+        return "\n".join(lines)
+
+    def _deciding_rule(self) -> str:
+        if self.determining_rule is None:
+            if self.kind is ActionKind.READ:
+                return "none (no rule allows this read, so it is denied)"
+            return "none (no rule matched: the defaults decided)"
+        where = next(
+            (e.location for e in self.explanations or () if e.rule == self.determining_rule),
+            "",
+        )
+        return f"{self.determining_rule} ({where})" if where else self.determining_rule
+
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "decision": self.decision.value,

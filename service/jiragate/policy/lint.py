@@ -92,7 +92,10 @@ def _shadow(a: Rule, b: Rule, policies: PolicySet) -> PolicyIssue | None:
             b,
             "shadowed-rule",
             f"rule {b.id!r} ({b.decision.value}) can never decide: whenever it matches, "
-            f"rule {a.id!r} ({a.decision.value}, {a.location}) matches too and wins",
+            f"rule {a.id!r} ({a.decision.value}, {a.location}) matches too and wins "
+            f"({a.decision.value} outranks {b.decision.value} whatever the priority). Fix: "
+            f"delete {b.id!r} if {a.id!r} already says it, or narrow {a.id!r} so that it "
+            f"leaves {b.id!r}'s actions alone (e.g. add `not:` with {b.id!r}'s conditions)",
         )
     route_a, route_b = _route(a, policies), _route(b, policies)
     if a.decision is Effect.REQUIRE_APPROVAL and route_a != route_b:
@@ -100,7 +103,9 @@ def _shadow(a: Rule, b: Rule, policies: PolicySet) -> PolicyIssue | None:
             b,
             "shadowed-route",
             f"rule {b.id!r} routes to {route_b!r}, but whenever it matches, rule {a.id!r} "
-            f"({a.location}) matches too and routes to {route_a!r}",
+            f"({a.location}) matches too and routes to {route_a!r}. Fix: give {b.id!r} a "
+            f"priority above {a.priority} if {route_b!r} should review these actions, or "
+            f"drop its route_to",
         )
     return None
 

@@ -63,6 +63,7 @@ from jiragate.policy.yamlsource import (
     MiB,
     PathKey,
     YamlLimits,
+    describe_syntax_error,
     format_path,
     parse,
     read_limited,
@@ -233,10 +234,8 @@ class _ModelBuilder:
             self.issues.append(PolicyIssue(name, exc.line, "", exc.message))
             return
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark is not None else None
-            problem = getattr(exc, "problem", None) or str(exc)
-            self.issues.append(PolicyIssue(name, line, "", f"YAML syntax error: {problem}"))
+            line, message = describe_syntax_error(exc, text)
+            self.issues.append(PolicyIssue(name, line, "", message))
             return
         ctx = _FileContext(name, lines)
         for problem in problems:

@@ -43,6 +43,7 @@ from jiragate.policy.yamlsource import (
     DEFAULT_LIMITS,
     Lines,
     PathKey,
+    describe_syntax_error,
     format_path,
     parse,
     read_limited,
@@ -361,10 +362,8 @@ class _SuiteBuilder:
             self.issues.append(PolicyIssue(self.name, exc.line, "", exc.message))
             return None
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark is not None else None
-            problem = getattr(exc, "problem", None) or str(exc)
-            self.issues.append(PolicyIssue(self.name, line, "", f"YAML syntax error: {problem}"))
+            line, message = describe_syntax_error(exc, text)
+            self.issues.append(PolicyIssue(self.name, line, "", message))
             return None
         for problem in problems:
             self.issues.append(

@@ -509,3 +509,67 @@ class _Builder:
     def problem(self, frame: _Frame, line: int, path: PathKey, message: str) -> None:
         if frame.report:
             self.problems.append(YamlProblem(line, path, message))
+
+
+# --------------------------------------------------------------------------- syntax errors
+
+
+def describe_syntax_error(exc: yaml.YAMLError, text: str) -> tuple[int | None, str]:
+    """The line and message for a YAML syntax error: PyYAML's problem, then the likely fix.
+
+    PyYAML says what it tripped over ("mapping values are not allowed in this context"), not
+    what the author did; the hint names the usual cause (a tab, an unquoted ': ' in a value,
+    a line indented off its siblings, an unclosed quote) and how to write it instead."""
+    mark = getattr(exc, "problem_mark", None)
+    context_mark = getattr(exc, "context_mark", None)
+    problem = str(getattr(exc, "problem", None) or exc)
+    lines = text.splitlines()
+    line = mark.line + 1 if mark is not None else None
+    column = mark.column if mark is not None else 0
+    hint: str | None = None
+    tab_line = next(
+        (n for n, t in enumerate(lines, 1) if "\t" in t[: len(t) - len(t.lstrip())]), None
+    )
+    if tab_line is not None and ("tab" in problem or tab_line == line):
+        line = tab_line
+        hint = "indent with spaces: YAML does not allow tabs in indentation"
+    elif "mapping values are not allowed" in problem and line is not None:
+        hint = _mapping_value_hint(lines[line - 1] if line <= len(lines) else "", column)
+    elif "expected '-' indicator" in problem or "expected <block end>" in problem:
+        hint = (
+            "check the indentation: keys of one mapping must start in the same column, and "
+            "each list item starts with '- ' in the same column as the others"
+        )
+    elif "could not find expected ':'" in problem:
+        if context_mark is not None:
+            line = context_mark.line + 1
+        hint = "write each key as 'key: value', with a colon and a space after the key"
+    elif "end of stream" in problem and "quoted" in str(getattr(exc, "context", "")):
+        if context_mark is not None:
+            line = context_mark.line + 1
+        hint = "a quoted string is not closed: end it with the same quote it starts with"
+    elif "expected ',' or '}'" in problem or "expected ',' or ']'" in problem:
+        if context_mark is not None:
+            line = context_mark.line + 1
+        hint = "a {…} or […] is not closed, or two of its entries lack the ', ' between them"
+    elif "cannot start any token" in problem and line is not None and line <= len(lines):
+        char = lines[line - 1][column : column + 1]
+        hint = f'a value starting with {char!r} must be quoted, e.g. "{char}…"'
+    elif "undefined alias" in problem:
+        hint = "'*' starts a YAML alias; quote the value if you mean a literal '*'"
+    message = f"YAML syntax error: {problem}"
+    return line, message if hint is None else f"{message}. Hint: {hint}"
+
+
+def _mapping_value_hint(line_text: str, column: int) -> str:
+    before = line_text[:column]
+    content = line_text.strip()
+    item = "- " if content.startswith("- ") else ""  # a list item's first key
+    key, colon, value = content.removeprefix(item).partition(": ")
+    if ": " in before and colon and not key.startswith(("{", "[")):
+        quoted = value.replace("\\", "\\\\").replace('"', '\\"')
+        return f'a value that contains ": " must be quoted: {item}{key}: "{quoted}"'
+    return (
+        "this line is indented deeper than the key above it: keys of one mapping must "
+        "start in the same column"
+    )

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, col, select
 
 from jiragate.redaction import redact_value
+from jiragate.store.dberrors import database_errors
 from jiragate.store.models import AuditEvent, new_id, utcnow
 
 GENESIS_HASH = "0" * 64
@@ -220,7 +221,7 @@ def append_note(session: Session, action_id: str | None, note: AuditNote | None)
 
 
 def _iter_events(engine: Engine, *, after: int = 0) -> Generator[AuditEvent, None, None]:
-    with Session(engine.execution_options(sqlite_begin="DEFERRED")) as session:
+    with database_errors(), Session(engine.execution_options(sqlite_begin="DEFERRED")) as session:
         result = session.exec(
             select(AuditEvent)
             .where(AuditEvent.seq > after)
@@ -370,7 +371,7 @@ def list_events(
         query = query.where(AuditEvent.action_id == action_id)
     if after is not None:
         query = query.where(AuditEvent.seq > after)
-    with Session(engine.execution_options(sqlite_begin="DEFERRED")) as session:
+    with database_errors(), Session(engine.execution_options(sqlite_begin="DEFERRED")) as session:
         return list(session.exec(query))
 
 

@@ -30,13 +30,17 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from jiragate.errors import IdempotencyConflictError, StoreError
+from jiragate.errors import (
+    IdempotencyConflictError,
+    StoreError,
+    StoreIntegrityError,
+)
 from jiragate.redaction import redact_text, redact_value
 from jiragate.store import audit
 from jiragate.store.audit import AuditNote, canonical_json, insert_row
+from jiragate.store.dberrors import database_error_text, database_errors
 from jiragate.store.models import (
     ACTIVE_POLICY,
     EXECUTOR_JIRAGATE,
@@ -177,14 +181,6 @@ def _sqlite_read_only_engine(parsed: sa.URL, *, echo: bool) -> Engine:
     return engine
 
 
-def database_error_text(exc: BaseException) -> str:
-    """A database driver's complaint in one line, with any credential masked: the driver's
-    message names the host and user, and a DSN may carry a password."""
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    first = text.splitlines()[0] if text else type(exc).__name__
-    return redact_text(first)
-
-
 def open_engine(url: str) -> Engine:
     """`make_engine` and `init_db`, any failure a StoreError without the URL's password."""
     engine = make_engine(url)
@@ -225,9 +221,11 @@ def transaction(engine: Engine, *, read_only: bool = False) -> Iterator[Session]
     """A session inside one transaction: committed on success, rolled back on error.
 
     `read_only=True` skips SQLite's up-front write lock; never write in such a transaction.
+    A database failure, in the block or at commit, leaves as a StoreError (store.dberrors):
+    `StoreUnavailableError` when the database is down, unreachable or locked.
     """
     bind = engine.execution_options(sqlite_begin="DEFERRED") if read_only else engine
-    with Session(bind, expire_on_commit=False) as session, session.begin():
+    with database_errors(), Session(bind, expire_on_commit=False) as session, session.begin():
         yield session
 
 
@@ -375,6 +373,17 @@ class Store:
         with transaction(self.engine, read_only=read_only) as session:
             yield session
 
+    def ping(self) -> None:
+        """Raise StoreUnavailableError unless the database answers a trivial query now."""
+        with self.transaction(read_only=True) as session:
+            session.execute(sa.text("SELECT 1"))
+
+    def has_audit_trail(self) -> bool:
+        """Whether the database holds the audit table (a read-only engine may face any
+        file or database); a failure to tell is a StoreError."""
+        with database_errors():
+            return sa.inspect(self.engine).has_table("audit_events")
+
     # ----------------------------------------------------------------- actions
 
     def create_action(
@@ -462,7 +471,7 @@ class Store:
                 if finished is not None:
                     insert_row(session, finished.execution(record.id, now))
                     audit.append_note(session, record.id, finished.audit_note)
-        except IntegrityError:
+        except StoreIntegrityError:
             if idempotency_key is None:
                 raise
             # Another replica inserted the same (agent, key) between our check and insert.

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -182,8 +181,7 @@ def _install_error_pages(app: FastAPI, context: InboxContext) -> None:
             csrf_token="",
         )
 
-    @app.exception_handler(StoreError)
-    @app.exception_handler(sa.exc.OperationalError)
+    @app.exception_handler(StoreError)  # every database failure (store/dberrors.py)
     async def database_down(request: Request, exc: Exception) -> Response:
         log.error("inbox: database unavailable: %s", type(exc).__name__)
         return context.render(

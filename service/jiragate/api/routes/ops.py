@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
 from jiragate.api.deps import GatewayDep
 from jiragate.api.openapi import documented
+from jiragate.errors import StoreError, StoreUnavailableError
 from jiragate.metrics import CONTENT_TYPE
 
 router = APIRouter(tags=["operations"])
@@ -57,11 +57,11 @@ def readyz(gateway: GatewayDep) -> JSONResponse:
         checks["policies_problem"] = policies.problem
         return JSONResponse({"status": "unavailable", "checks": checks}, status_code=503)
     try:
-        with gateway.store.engine.connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
+        gateway.store.ping()
         checks["database"] = "ok"
-    except sa.exc.SQLAlchemyError as exc:
-        checks["database"] = f"unavailable: {type(exc).__name__}"
+    except StoreError as exc:
+        kind = exc.kind if isinstance(exc, StoreUnavailableError) else type(exc).__name__
+        checks["database"] = f"unavailable: {kind}"
         return JSONResponse({"status": "unavailable", "checks": checks}, status_code=503)
     return JSONResponse({"status": "ready", "checks": checks})
 

@@ -21,7 +21,7 @@ def child_link(jira: JiraAdapter, epic_key: str) -> dict[str, Any]:
     if jira.config.epic_link_field is None:
         raise JiraConfigError(
             "linking issues to an epic on Data Center needs the Epic Link field: set "
-            "JIRAGATE_JIRA_EPIC_LINK_FIELD (e.g. customfield_10101)"
+            "jira.epic_link_field (JIRAGATE_JIRA__EPIC_LINK_FIELD) (e.g. customfield_10101)"
         )
     return {"fields": {jira.config.epic_link_field: epic_key}}
 
