@@ -33,19 +33,33 @@ JiragateError
 Load errors (the policy author's mistake), action errors (the agent's mistake) and
 execution errors (Jira's or the network's) are kept apart so every edge can map them to the
 right answer: a file:line message, a 4xx, or a truthful failed status.
+
+Each class carries its answer: `code` (the stable identifier an edge reports: the API's
+`{"error": code}`, MCP's `error`) and `http_status` (the API's status; None: not an answer
+the API gives, an unexpected failure). A subclass inherits both unless it says otherwise, so
+the table below is the one place they are mapped; the API and MCP both read it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from jiragate.redaction import redact_text
 
 
 class JiragateError(Exception):
     """The root of every error Jiragate raises on purpose."""
+
+    #: The stable identifier an edge reports for this error.
+    code: ClassVar[str] = "error"
+    #: The HTTP status the API answers with; None: not a client-facing answer.
+    http_status: ClassVar[int | None] = None
+
+    def extra(self) -> dict[str, Any]:
+        """Fields an edge adds to its error answer besides code and message."""
+        return {}
 
 
 # --------------------------------------------------------------------------- policies
@@ -115,6 +129,9 @@ class PolicyOutOfDateError(JiragateError):
     set its policy files give, or they do not load. It refuses rather than decide with
     another revision; `running` and `active` name both."""
 
+    code = "policy_out_of_date"
+    http_status = 503
+
     def __init__(self, running: str, active: str, why: str) -> None:
         self.running = running
         self.active = active
@@ -128,9 +145,13 @@ class ActionError(JiragateError):
     """The proposed action is malformed; the caller must change it."""
 
     code = "invalid_action"
+    http_status = 400
 
     def as_dict(self) -> dict[str, Any]:
         return {"error": self.code, "message": str(self)}
+
+    def extra(self) -> dict[str, Any]:
+        return {k: v for k, v in self.as_dict().items() if k not in ("error", "message")}
 
 
 class UnknownActionError(ActionError):
@@ -159,6 +180,7 @@ class DetailsViolation:
 
 class InvalidDetailsError(ActionError):
     code = "invalid_details"
+    http_status = 422
 
     def __init__(self, action: str, violations: Sequence[DetailsViolation]) -> None:
         self.action = action
@@ -211,9 +233,15 @@ class InvalidJQLError(ActionError):
 class ApprovalError(JiragateError):
     """An approval could not be created, fetched or decided."""
 
+    code = "not_found"
+    http_status = 404
+
 
 class ApprovalBackendError(ApprovalError):
     """The approval service failed (down, slow, 5xx, malformed answer)."""
+
+    code = "approval_backend_unavailable"
+    http_status = 503
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
         self.status = status
@@ -223,6 +251,9 @@ class ApprovalBackendError(ApprovalError):
 
 class DecisionRefusedError(ApprovalError):
     """A reviewer's decision cannot be accepted as given (the reason says why)."""
+
+    code = "decision_refused"
+    http_status = 409
 
 
 class EditRefusedError(DecisionRefusedError):
@@ -242,7 +273,7 @@ class EditRefusedError(DecisionRefusedError):
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "error": "decision_refused",
+            "error": self.code,
             "message": str(self),
             "violations": [
                 {"pointer": v.pointer, "rule": v.rule, "message": v.message}
@@ -253,6 +284,9 @@ class EditRefusedError(DecisionRefusedError):
 
 class ReviewerNotAllowedError(DecisionRefusedError):
     """The reviewer may not decide this action: not in its group, or it is their own."""
+
+    code = "reviewer_not_allowed"
+    http_status = 403
 
 
 # --------------------------------------------------------------------------- jira
@@ -362,10 +396,29 @@ class OpenAPISpecError(JiragateError):
 class StoreError(JiragateError):
     """The database failed or refused a write."""
 
+    code = "database_unavailable"
+    http_status = 503
+
 
 class IdempotencyConflictError(StoreError):
     """The same Idempotency-Key was sent with a different body."""
 
+    code = "idempotency_conflict"
+    http_status = 409
+
     def __init__(self, key: str) -> None:
         self.key = key
         super().__init__(f"Idempotency-Key {key!r} was already used with a different request body")
+
+
+def answered_error_classes() -> list[type[JiragateError]]:
+    """Every error class that sets its own `http_status`, most specific first: an edge
+    registers one handler per class (a subclass inherits its base's answer otherwise)."""
+    found: list[type[JiragateError]] = []
+    pending: list[type[JiragateError]] = [JiragateError]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls.__dict__.get("http_status") is not None:
+            found.append(cls)
+    return sorted(found, key=lambda cls: -len(cls.__mro__))

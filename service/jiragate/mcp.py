@@ -446,7 +446,7 @@ def invalid_details_result(tool: str, exc: InvalidDetailsError) -> types.CallToo
     listed = "; ".join(f"{v['pointer']}: {v['message']} (rule: {v['rule']})" for v in violations)
     return error_result(
         f"Invalid arguments for {tool}, nothing was done: {listed}",
-        error="invalid_details",
+        error=exc.code,
         violations=violations,
     )
 
@@ -534,27 +534,27 @@ class GatewayTools:
         except IdempotencyConflictError as exc:
             return error_result(
                 f"{exc}. Use a new idempotencyKey for a different request.",
-                error="idempotency_conflict",
+                error=exc.code,
             )
         except ApprovalBackendError as exc:
             return error_result(
                 f"The approval service is unavailable, so nothing was executed: {exc}. "
                 "Try again later.",
-                error="approval_backend_unavailable",
+                error=exc.code,
             )
         except (StoreError, sa.exc.OperationalError) as exc:
             log.error("database unavailable during %s: %s", name, type(exc).__name__)
             return error_result(
                 "Jiragate's database is unavailable; nothing was changed. Try again later.",
-                error="database_unavailable",
+                error=StoreError.code,
             )
         except PolicyOutOfDateError as exc:
             return error_result(
                 f"Jiragate cannot decide right now, so nothing was done: {exc}. Try again later.",
-                error="policy_out_of_date",
+                error=exc.code,
             )
         except JiragateError as exc:
-            return error_result(str(exc), error="error")
+            return error_result(str(exc), error=exc.code)
 
     async def _submit(
         self, gateway: Gateway, action: str, args: dict[str, Any], *, agent: str
