@@ -10,7 +10,8 @@ JiragateError
 │   ├── UnknownActionError      `action` is not in the catalog; lists the known ones
 │   ├── InvalidDetailsError     `details` break the action's schema; names pointer and rule
 │   ├── UnsafeJSONError         a value JSON-strict parsing refuses (NaN, huge int, NUL, …)
-│   └── InvalidJQLError         a search's JQL is outside the accepted subset or its project
+│   ├── InvalidJQLError         a search's JQL is outside the accepted subset or its project
+│   └── InvalidCallbackError    a callback URL the settings do not allow (or cannot sign)
 ├── ApprovalError               an approval could not be created, fetched or decided
 │   ├── ApprovalBackendError    the approval service (Cheqpoint) failed or is unreachable
 │   └── DecisionRefusedError    a reviewer's decision is refused (widening edit, expired)
@@ -225,6 +226,13 @@ class InvalidJQLError(ActionError):
         self.reason = reason
         self.position = position
         super().__init__(f"JQL position {position}: {reason}")
+
+
+class InvalidCallbackError(ActionError):
+    """A callback URL for an externally executed approval that is not allowed (only the
+    configured prefixes, and only when decisions can be signed): no SSRF through callbacks."""
+
+    code = "invalid_callback"
 
 
 # --------------------------------------------------------------------------- approvals

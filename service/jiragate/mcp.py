@@ -66,9 +66,9 @@ from jiragate.errors import (
     UnknownActionError,
 )
 from jiragate.gateway import Gateway
+from jiragate.gateway.records import ActionRecord, ActionStatus
 from jiragate.policy.engine import Decision
 from jiragate.settings import Settings
-from jiragate.store import ActionRecord, ActionStatus
 
 log = logging.getLogger("jiragate.mcp")
 
@@ -608,10 +608,10 @@ class GatewayTools:
             raise ToolArgumentError(
                 f"{STATUS_TOOL}: 'wait_seconds' must be a number of seconds >= 0 (got {wait!r})"
             )
-        record = gateway.store.get_action(action_id)
+        record = gateway.get_action(action_id)
         if record is None or record.agent != agent:
             if record is not None:  # someone else's: audited, and answered as if absent
-                gateway.store.append_audit(
+                gateway.note_event(
                     action_id=action_id,
                     actor=agent,
                     type="access.refused",
@@ -777,7 +777,7 @@ class McpHttpEndpoint:
                 reason, status = f"{reviewer.name} is a reviewer, not an agent", 403
             else:
                 reason = "unknown API key"
-        gateway.store.append_audit(
+        gateway.note_event(
             action_id=None,
             actor="anonymous",
             type="auth.refused",

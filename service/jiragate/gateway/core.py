@@ -23,27 +23,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import socket
-import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-import httpx
-
+from jiragate.approvals.callbacks import CallbackSender
 from jiragate.approvals.cheqpoint import (
-    SIGNATURE_HEADER,
     CheqpointClient,
     CheqpointDecision,
     CheqpointStatus,
-    sign_webhook,
 )
 from jiragate.approvals.compat import callback_url, protocol_status
 from jiragate.approvals.inbox import InboxBackend, VoteOutcome
@@ -61,28 +55,34 @@ from jiragate.errors import (
     ApprovalBackendError,
     ApprovalError,
     DecisionRefusedError,
+    InvalidCallbackError,
     JiraDeferredError,
     JiraError,
     JiraTransportError,
     PolicyLoadError,
-    PolicyOutOfDateError,
     ReviewerNotAllowedError,
 )
+from jiragate.gateway.policies import PolicyHolder, PolicyStatus
 from jiragate.jira.operations import JiraAdapter
 from jiragate.metrics import Metrics
-from jiragate.policy.engine import Decision, PolicySet, load_policies
-from jiragate.policy.loader import policy_files, revision_of
+from jiragate.policy.engine import Decision, PolicySet
 from jiragate.policy.model import Effect, ReviewGroup
 from jiragate.settings import Settings
 from jiragate.store import (
+    EXECUTOR_EXTERNAL,
+    ActionPage,
     ActionRecord,
     ActionStatus,
+    ApprovalVote,
+    AuditEvent,
     AuditNote,
     FinishedRun,
     Store,
     Verdict,
+    VerifyReport,
     request_hash,
 )
+from jiragate.store.inbox_auth import InboxAuthStore
 from jiragate.store.models import new_action_id
 
 log = logging.getLogger("jiragate.gateway")
@@ -99,219 +99,10 @@ _OUTCOME_STATUS = {
     "failed": ActionStatus.FAILED,
 }
 CHEQPOINT = "cheqpoint"
+#: How long an approval waits when the deciding set does not know its group (a day).
+_DEFAULT_APPROVAL_TIMEOUT = 24 * 3600
 #: How much of an unexpected exception's text is recorded as the action's error.
 _MAX_ERROR = 2000
-
-
-# --------------------------------------------------------------------------- policies
-
-
-#: What a process's policy files hold now: the revision they would give (None: unreadable).
-Fingerprint = str | None
-
-
-@dataclass(frozen=True, slots=True)
-class PolicyStatus:
-    """What a process decides with, swapped as one reference: its set, the active revision
-    (the database's) as last read, and why it cannot run that revision (None: it does)."""
-
-    policies: PolicySet
-    active_revision: str
-    problem: str | None = None
-
-    @property
-    def in_sync(self) -> bool:
-        return self.problem is None and self.policies.revision == self.active_revision
-
-
-class PolicyHolder:
-    """The running policy set of one process, kept on the cluster's active revision.
-
-    The database holds the one active revision (`Store.active_policy_revision`). A valid set
-    becomes active when `POST /v1/policies/reload` loads it, when a process starts with it,
-    or when a process notices its files changed to it. Every deciding process calls `sync`
-    every `policy_poll_interval` seconds (`Gateway.watch_policies`): when the active revision
-    or its files changed it loads the files and swaps in the set only if its revision is
-    the active one. A process whose files give another revision (or do not load) keeps its
-    set but refuses to decide with it (`deciding` raises PolicyOutOfDateError) and is not
-    ready, until its files give the active revision. A new set is built and checked whole
-    before one reference is replaced, so a request holds the set it started with, and an
-    invalid set never replaces a working one.
-
-    Loading is slow (a large set takes seconds): `sync` and `reload` block, so callers run
-    them in a thread (`asyncio.to_thread`, a thread-pool route), never on the event loop.
-    One lock serializes them in a process."""
-
-    def __init__(
-        self, path: Path, metrics: Metrics, store: Store | None = None, *, actor: str = "jiragate"
-    ) -> None:
-        self.path = path
-        self.metrics = metrics
-        self.store = store
-        self.actor = actor
-        self._lock = threading.Lock()
-        self._fingerprint = self._read_files()
-        policies = load_policies(path)
-        self._file_revision = policies.revision  # what this process's files last gave
-        # The files and active revision of the last attempt that did not converge: not
-        # repeated every round while neither changes.
-        self._tried: tuple[Fingerprint, str | None] | None = None
-        self._status = PolicyStatus(policies, policies.revision)
-        self._report(self._status)
-
-    @property
-    def current(self) -> PolicySet:
-        """The set this process holds (for inspection; decide with `deciding()`)."""
-        return self._status.policies
-
-    @property
-    def status(self) -> PolicyStatus:
-        return self._status
-
-    def deciding(self) -> PolicySet:
-        """The set to decide with; PolicyOutOfDateError when it is not the active revision
-        and this process could not load that one (fail closed: no decision from another
-        revision once the process knows it is out of date)."""
-        status = self._status
-        if status.problem is not None:
-            raise PolicyOutOfDateError(
-                status.policies.revision, status.active_revision, status.problem
-            )
-        return status.policies
-
-    # ----------------------------------------------------------------- changing the set
-
-    def start(self) -> None:
-        """At start-up: the set this process loaded becomes the active revision (a restart
-        after the files were edited is an edit noticed, as a running process would)."""
-        if self.store is not None:
-            revision = self.current.revision
-            self._activate(revision, "policy.activated", {"source": "start"})
-
-    def reload(self, *, actor: str) -> tuple[PolicySet, str | None]:
-        """Load the files now; a valid set becomes the active revision (audited
-        `policy.reloaded`, in the transaction that records it) and runs here at once.
-        Returns (the set, the revision active before). Raises PolicyLoadError and changes
-        nothing, here or anywhere, when the set is invalid. Blocking: call from a thread."""
-        with self._lock:
-            fingerprint = self._read_files()
-            fresh = self._load()
-            self._fingerprint, self._file_revision = fingerprint, fresh.revision
-            previous = self._activate(
-                fresh.revision, "policy.reloaded", {}, actor=actor, always=True
-            )
-            self._install(fresh, fresh.revision)
-            return fresh, previous
-
-    def sync(self) -> bool:
-        """One watcher round: converge on the active revision; True if the set changed.
-        Blocking (the database, the files, maybe a load): call from a thread."""
-        with self._lock:
-            fingerprint = self._read_files()
-            active = self.store.active_policy_revision() if self.store is not None else None
-            status = self._status
-            files_changed = fingerprint != self._fingerprint
-            running = status.policies.revision
-            if not files_changed and active in (None, running):
-                if not status.in_sync:  # our revision was made active again
-                    self._install(status.policies, running)
-                return False
-            if not files_changed and self._tried == (fingerprint, active):
-                return False  # these files already failed to give this active revision
-            self._fingerprint = fingerprint
-            return self._converge(fingerprint, active, files_changed)
-
-    def _converge(self, fingerprint: Fingerprint, active: str | None, files_changed: bool) -> bool:
-        status = self._status
-        try:
-            fresh = self._load()
-        except PolicyLoadError as exc:
-            self._tried = (fingerprint, active)
-            log.error("policy reload refused; still running %s:\n%s", status.policies.revision, exc)
-            if active not in (None, status.policies.revision):
-                self._out_of_date(active, "its policy files do not load")
-            return False
-        edited = files_changed and fresh.revision != self._file_revision
-        self._file_revision = fresh.revision
-        if edited and fresh.revision != active:
-            # A genuine edit noticed here (not a touch): it becomes the active revision.
-            self._activate(fresh.revision, "policy.activated", {"source": "file change"})
-            active = fresh.revision
-        if active is None or fresh.revision == active:
-            self._tried = None
-            changed = fresh.revision != status.policies.revision
-            self._install(fresh, fresh.revision)
-            return changed
-        self._tried = (fingerprint, active)
-        self._out_of_date(active, f"its policy files give {fresh.revision}")
-        return False
-
-    def _load(self) -> PolicySet:
-        try:
-            fresh = load_policies(self.path)
-        except PolicyLoadError:
-            self.metrics.policy_reloads.labels("invalid").inc()
-            raise
-        self.metrics.policy_reloads.labels("ok").inc()
-        return fresh
-
-    def _activate(
-        self,
-        revision: str,
-        event: str,
-        data: dict[str, Any],
-        *,
-        actor: str | None = None,
-        always: bool = False,
-    ) -> str | None:
-        """Record `revision` as the active one; audited when it changed (or `always`). The
-        first revision ever recorded is not a change and is not audited."""
-        if self.store is None:
-            return self.current.revision
-        who = actor or self.actor
-
-        def note(previous: str | None) -> AuditNote | None:
-            if not always and previous in (None, revision):
-                return None
-            return AuditNote(who, event, {"from": previous, "to": revision, **data})
-
-        return self.store.activate_policy_revision(revision, actor=who, audit_note=note)
-
-    def _install(self, policies: PolicySet, active: str) -> None:
-        before = self._status.policies.revision
-        self._status = PolicyStatus(policies, active)
-        self._tried = None
-        if policies.revision != before:
-            log.warning("policy revision %s now decides here (was %s)", policies.revision, before)
-        self._report(self._status)
-
-    def _out_of_date(self, active: str, why: str) -> None:
-        status = self._status
-        if status.problem is None or status.active_revision != active:
-            log.error(
-                "policy revision %s is active but %s; this process refuses to decide until "
-                "they give it (still holding %s)",
-                active,
-                why,
-                status.policies.revision,
-            )
-        self._status = PolicyStatus(status.policies, active, why)
-        self._report(self._status)
-
-    def _report(self, status: PolicyStatus) -> None:
-        self.metrics.policy_rules.set(len(status.policies.rules))
-        self.metrics.policy_out_of_date.set(0 if status.in_sync else 1)
-
-    def _read_files(self) -> Fingerprint:
-        """A hash of the files' names and contents (as the revision is computed), re-read
-        every round: contents, not mtimes, so an edit within one timestamp tick or a copy that
-        keeps mtimes is still seen, and a touch is no edit. Reading a set is cheap next to
-        loading it."""
-        try:
-            files = policy_files(self.path)
-            return revision_of([(str(f), f.read_bytes()) for f in files])
-        except (PolicyLoadError, OSError):  # no files, or one removed while being read
-            return None
 
 
 # --------------------------------------------------------------------------- results
@@ -360,17 +151,21 @@ class Gateway:
         adapter: JiraAdapter,
         metrics: Metrics,
         cheqpoint_clients: Mapping[str, CheqpointClient] | None = None,
+        callback_sender: CallbackSender | None = None,
     ) -> None:
         self.settings = settings
-        self.policies = policies
-        self.store = store
-        self.adapter = adapter
+        self._policies = policies
+        self._store = store
+        self._adapter = adapter
         self.metrics = metrics
-        self.inbox = InboxBackend(store, apply_patch=apply_patch)
+        self._inbox = InboxBackend(store, apply_patch=apply_patch)
         # One client per distinct Connection Key, keyed by review group ("" = the default).
         self._cheqpoint = dict(cheqpoint_clients or {})
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._callbacks: list[str] = []
+        # Decisions pushed to external requesters; None: no webhook secret to sign them.
+        self._callback_sender = callback_sender
+        self._inbox_auth: InboxAuthStore | None = None
 
     @classmethod
     def build(
@@ -379,6 +174,7 @@ class Gateway:
         *,
         jira_transport: Any = None,
         cheqpoint_transport: Any = None,
+        callback_transport: Any = None,
     ) -> Gateway:
         from jiragate.redaction import register_secrets
         from jiragate.store.db import open_engine
@@ -399,6 +195,7 @@ class Gateway:
             adapter=adapter,
             metrics=metrics,
             cheqpoint_clients=clients,
+            callback_sender=_callback_sender(settings, callback_transport),
         )
         policies.actor = gateway.worker_id
         policies.start()
@@ -406,10 +203,148 @@ class Gateway:
 
     async def aclose(self) -> None:
         """Close the HTTP clients (on the event loop that used them) and the database pool."""
-        await self.adapter.aclose()
+        await self._adapter.aclose()
         for client in self._cheqpoint.values():
             await client.aclose()
-        self.store.engine.dispose()
+        if self._callback_sender is not None:
+            await self._callback_sender.aclose()
+        self._store.engine.dispose()
+
+    # ----------------------------------------------------------------- reads (edges)
+    # The edges (api, web, mcp, commands) call these use cases, never the collaborators:
+    # which store, adapter or approval backend answers is the gateway's business.
+
+    def now(self) -> datetime:
+        """The store's clock (UTC): what expiry and sessions are measured against."""
+        return self._store.clock()
+
+    def get_action(self, action_id: str) -> ActionRecord | None:
+        return self._store.get_action(action_id)
+
+    def list_actions(
+        self,
+        *,
+        status: ActionStatus | str | Collection[ActionStatus | str] | None = None,
+        agent: str | None = None,
+        action: str | None = None,
+        group: str | Collection[str] | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> ActionPage:
+        """Newest first, keyset-paged; ValueError for a cursor that is not ours."""
+        return self._store.list_actions(
+            status=status, agent=agent, action=action, group=group, limit=limit, cursor=cursor
+        )
+
+    def pending_approvals(self, groups: Iterable[str], *, limit: int = 100) -> list[ActionRecord]:
+        """Unexpired inbox approvals waiting in any of `groups`, oldest first."""
+        return self._inbox.pending_for(groups, limit=limit)
+
+    def votes(self, action_id: str) -> list[ApprovalVote]:
+        return self._inbox.votes(action_id)
+
+    def note_event(
+        self,
+        *,
+        action_id: str | None,
+        actor: str,
+        type: str,
+        data: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Audit something an edge refused or saw (an access refused, a bad webhook)."""
+        self._store.append_audit(action_id=action_id, actor=actor, type=type, data=data)
+
+    def audit_events(
+        self, *, action_id: str | None = None, after: int | None = None, limit: int = 100
+    ) -> list[AuditEvent]:
+        return self._store.audit_events(action_id=action_id, after=after, limit=limit)
+
+    def verify_audit(self) -> VerifyReport:
+        return self._store.verify_audit()
+
+    def export_audit(self, fp: IO[str], *, since: int | None = None) -> int:
+        return self._store.export_audit(fp, since=since)
+
+    def inbox_auth(self) -> InboxAuthStore:
+        """Inbox sessions and sign-in counters, in this gateway's database and clock."""
+        store = self._store
+        auth = self._inbox_auth
+        if auth is None or auth.engine is not store.engine or auth.clock is not store.clock:
+            auth = self._inbox_auth = InboxAuthStore(store.engine, clock=store.clock)
+        return auth
+
+    def expire_overdue(self) -> list[str]:
+        """Expire approvals past their deadline now (as housekeeping would); their ids."""
+        expired = self._store.expire_overdue(now=self._store.clock())
+        for action_id in expired:
+            self._queue_callback(action_id)
+        return expired
+
+    # ----------------------------------------------------------------- policies (edges)
+
+    @property
+    def policy_status(self) -> PolicyStatus:
+        return self._policies.status
+
+    @property
+    def current_policies(self) -> PolicySet:
+        """The set this process holds (for inspection and explanations, not decisions)."""
+        return self._policies.current
+
+    def reload_policies(self, *, actor: str) -> tuple[PolicySet, str | None]:
+        """Load the files now and make them the active revision; (the set, the revision
+        active before). An invalid set is audited (`policy.reload_refused`) and raises
+        PolicyLoadError; the running set stays. Blocking: call from a thread."""
+        before = self._policies.current.revision
+        try:
+            return self._policies.reload(actor=actor)
+        except PolicyLoadError as exc:
+            self._store.append_audit(
+                action_id=None,
+                actor=actor,
+                type="policy.reload_refused",
+                data={"errors": [str(issue) for issue in exc.issues], "running": before},
+            )
+            raise
+
+    # ----------------------------------------------------------------- operations (edges)
+
+    def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """(ready, checks): the active policies run here and the database answers."""
+        policies = self._policies.status
+        checks: dict[str, Any] = {
+            "policies": policies.policies.revision,
+            "active_policies": policies.active_revision,
+        }
+        if policies.problem is not None:  # it refuses to decide: take it out of rotation
+            checks["policies_problem"] = policies.problem
+            return False, checks
+        problem = self._store.ping()
+        checks["database"] = "ok" if problem is None else f"unavailable: {problem}"
+        return problem is None, checks
+
+    def metrics_text(self) -> bytes:
+        return self.metrics.render()
+
+    # ----------------------------------------------------------------- Jira lookups (previews)
+    # Read-only questions the inbox asks Jira to show a reviewer what an action would change.
+
+    async def story_points_field(self) -> str:
+        return await self._adapter.story_points_field()
+
+    async def get_issues(
+        self, keys: Sequence[str], fields: Sequence[str] | None = None
+    ) -> dict[str, dict[str, Any] | None]:
+        return await self._adapter.get_issues(keys, fields)
+
+    async def get_user(self, name: str) -> dict[str, Any] | None:
+        return await self._adapter.get_user(name)
+
+    async def get_transitions(self, issue_key: str) -> list[dict[str, Any]]:
+        return await self._adapter.get_transitions(issue_key)
+
+    async def list_sprints(self, board_id: int | None = None) -> list[dict[str, Any]]:
+        return await self._adapter.list_sprints(board_id)
 
     # ----------------------------------------------------------------- evaluation
 
@@ -418,13 +353,13 @@ class Gateway:
     ) -> Decision:
         """The dry run: the full decision, nothing recorded, nothing executed."""
         request = self._parse(envelope)
-        return self.policies.deciding().evaluate(request, agent=agent, explain=explain)
+        return self._policies.deciding().evaluate(request, agent=agent, explain=explain)
 
     def _parse(self, envelope: Mapping[str, Any]) -> ActionRequest:
         """The envelope validated by the catalog, and refused if it would write a label that
         imitates the adapter's duplicate-protection markers (hole: forged markers)."""
         request = parse_envelope(envelope)
-        self.adapter.check_details(request.action, request.details)
+        self._adapter.check_details(request.action, request.details)
         return request
 
     # ----------------------------------------------------------------- submission
@@ -440,7 +375,7 @@ class Gateway:
         approval for a gated one. With an Idempotency-Key a replay returns the first record
         (and never executes twice); the same key with another body raises a conflict."""
         request = self._parse(envelope)
-        policies = self.policies.deciding()
+        policies = self._policies.deciding()
         decision = policies.evaluate(request, agent=agent, explain=False)
         self.metrics.decisions.labels(decision.decision.value, request.action).inc()
         status = _DECISION_STATUS[decision.decision]
@@ -451,7 +386,7 @@ class Gateway:
             # A read changes nothing in Jira, so it runs first and is recorded once, with its
             # result, in one transaction (no claim, no lease: re-running it is harmless).
             if idempotency_key is not None:
-                replay = self.store.find_by_idempotency_key(
+                replay = self._store.find_by_idempotency_key(
                     agent=agent, key=idempotency_key, request_hash=body_hash
                 )
                 if replay is not None:
@@ -459,7 +394,7 @@ class Gateway:
             action_id = new_action_id()
             finished = await self._run_read(request, action_id)
         claim = decision.allowed and finished is None
-        created = self.store.create_action(
+        created = self._store.create_action(
             agent=agent,
             action=request.action,
             summary=request.summary,
@@ -515,16 +450,116 @@ class Gateway:
         # The group's timeout and quorum come from the revision that decided, not from a set
         # hot-reloaded in between (which may have changed or dropped the group).
         group_name = decision.review_group or ""
-        group = policies.groups.get(group_name)
-        timeout = group.approval_timeout_seconds if group else 24 * 3600
-        expires_at = self.store.clock() + timedelta(seconds=timeout)
+        group, expires_at, min_approvals = self._approval_terms(policies, group_name)
         if self.settings.approval_backend == CHEQPOINT:
             await self._create_in_cheqpoint(record, request, decision, group, expires_at)
         else:
-            self.inbox.open(
+            self._inbox.open(
+                record.id, group=group_name, min_approvals=min_approvals, expires_at=expires_at
+            )
+        return self.get_record(record.id)
+
+    def _approval_terms(
+        self, policies: PolicySet, group_name: str
+    ) -> tuple[ReviewGroup | None, datetime, int]:
+        """(the group, when its approval expires, its quorum): a group the deciding set
+        does not know gets one approval within a day."""
+        group = policies.groups.get(group_name)
+        timeout = group.approval_timeout_seconds if group else _DEFAULT_APPROVAL_TIMEOUT
+        expires_at = self._store.clock() + timedelta(seconds=timeout)
+        return group, expires_at, group.min_approvals if group else 1
+
+    # ----------------------------------------------------------------- external executors
+
+    def _check_callback(self, url: object) -> None:
+        """Decisions are only pushed to allowed, signed destinations: an open callback would
+        let any agent make this service send requests anywhere (SSRF)."""
+        settings = self.settings.cheqpoint
+        if not isinstance(url, str) or not url:
+            raise InvalidCallbackError("webhookUrl / callbackUrl must be a non-empty URL string")
+        if not any(url.startswith(prefix) for prefix in settings.callback_url_prefixes):
+            allowed = ", ".join(settings.callback_url_prefixes) or "none configured"
+            raise InvalidCallbackError(
+                f"callback URL {url!r} is not allowed (cheqpoint.callback_url_prefixes: "
+                f"{allowed}); omit it and poll GET /api/approvals/{{id}}"
+            )
+        if settings.webhook_secret is None:
+            raise InvalidCallbackError(
+                "callbacks need cheqpoint.webhook_secret to sign them; poll instead"
+            )
+
+    def route_prefixed_action(self, action: str) -> tuple[str, str | None]:
+        """Strip a group's Cheqpoint action prefix: "pm:jira_create_epic" ->
+        ("jira_create_epic", "pms"); (action, None) when no group's prefix matches."""
+        for name, group in self._policies.current.groups.items():
+            prefix = group.cheqpoint.action_prefix
+            if prefix and action.startswith(prefix):
+                return action[len(prefix) :], name
+        return action, None
+
+    def request_approval(
+        self,
+        envelope: Mapping[str, Any],
+        *,
+        agent: str,
+        requested_as: str,
+        routed_group: str | None,
+        callback: object = None,
+        protocol: Mapping[str, Any],
+    ) -> ActionRecord:
+        """An approval for an action its requester executes (the Cheqpoint-compatible API):
+        decided by policy now, recorded with executor `external` (workers never run it),
+        and, when gated or escalated, opened in the inbox.
+
+        The policy decides, not the caller's prefix: a deny stays a deny (fail closed), and a
+        gated action goes to the policy's group. `routed_group` (from an action prefix) only
+        asks a human to look at an action the policy would have allowed outright.
+        A `callback` URL must be one the settings allow (InvalidCallbackError otherwise)."""
+        request = parse_envelope(envelope)
+        policies = self._policies.deciding()
+        decision = policies.evaluate(request, agent=agent)
+        if callback is not None:
+            self._check_callback(callback)
+        group_name = decision.review_group if decision.needs_approval else routed_group
+        if decision.denied:
+            status = ActionStatus.DENIED
+        elif decision.needs_approval or routed_group:
+            status = ActionStatus.PENDING_APPROVAL
+        else:
+            status = ActionStatus.APPROVED
+        created = self._store.create_action(
+            agent=agent,
+            action=request.action,
+            summary=request.summary,
+            justification=request.justification,
+            details=request.details,
+            effective_details=request.details if status is ActionStatus.APPROVED else None,
+            kind=request.kind.value,
+            decision=decision.decision.value,
+            status=status,
+            review_group=group_name if status is ActionStatus.PENDING_APPROVAL else None,
+            determining_rule=decision.determining_rule,
+            decision_json={**decision.as_dict(), "cheqpoint": dict(protocol)},
+            policy_revision=decision.revision,
+            executor=EXECUTOR_EXTERNAL,
+            audit_note=AuditNote(
+                actor=agent,
+                type="approval.requested",
+                data={
+                    "api": "cheqpoint",
+                    "action": requested_as,
+                    "decision": decision.decision.value,
+                    "group": group_name,
+                },
+            ),
+        )
+        record = created.action
+        if status is ActionStatus.PENDING_APPROVAL:
+            _, expires_at, min_approvals = self._approval_terms(policies, group_name or "")
+            self._inbox.open(
                 record.id,
-                group=group_name,
-                min_approvals=group.min_approvals if group else 1,
+                group=group_name or "",
+                min_approvals=min_approvals,
                 expires_at=expires_at,
             )
         return self.get_record(record.id)
@@ -533,7 +568,7 @@ class Gateway:
 
     def reviewer_groups(self, reviewer: str) -> list[str]:
         return sorted(
-            name for name, g in self.policies.current.groups.items() if reviewer in g.members
+            name for name, g in self._policies.current.groups.items() if reviewer in g.members
         )
 
     def decide(
@@ -548,7 +583,7 @@ class Gateway:
         """A reviewer's verdict on an inbox approval. An edit is checked before it counts:
         it must validate, may only narrow the action, and must still be something this
         review group may approve. Refusals are audited and raise DecisionRefusedError."""
-        record = self.store.get_action(action_id)
+        record = self._store.get_action(action_id)
         if record is None:
             raise ApprovalError(f"no action {action_id!r}")
         try:
@@ -563,7 +598,7 @@ class Gateway:
                 )
             if Verdict(verdict) is Verdict.APPROVE and modified_details:
                 self.check_edit(record, modified_details)
-            outcome = self.inbox.vote(
+            outcome = self._inbox.vote(
                 action_id,
                 reviewer=reviewer,
                 verdict=verdict,
@@ -571,7 +606,7 @@ class Gateway:
                 note=note,
             )
         except DecisionRefusedError as exc:
-            self.store.append_audit(
+            self._store.append_audit(
                 action_id=action_id,
                 actor=reviewer,
                 type="approval.refused",
@@ -596,24 +631,13 @@ class Gateway:
         """POST each queued decision, signed, to its callback URL; returns how many were sent."""
         sent = 0
         while self._callbacks:
-            record = self.store.get_action(self._callbacks.pop(0))
+            record = self._store.get_action(self._callbacks.pop(0))
             url = callback_url(record) if record is not None else None
-            secret = self.settings.cheqpoint.webhook_secret
-            if record is None or url is None or secret is None:
+            if record is None or url is None or self._callback_sender is None:
                 continue
-            body = json.dumps(protocol_status(record)).encode()
-            headers = {
-                "content-type": "application/json",
-                SIGNATURE_HEADER: sign_webhook(secret.get_secret_value(), body),
-            }
-            try:
-                async with httpx.AsyncClient(timeout=5) as http:
-                    response = await http.post(url, content=body, headers=headers)
-                outcome = f"HTTP {response.status_code}"
-                sent += 1
-            except httpx.HTTPError as exc:
-                outcome = f"failed: {type(exc).__name__}"
-            self.store.append_audit(
+            answered, outcome = await self._callback_sender.send(url, protocol_status(record))
+            sent += answered
+            self._store.append_audit(
                 action_id=record.id,
                 actor="gateway",
                 type="callback.sent",
@@ -629,12 +653,12 @@ class Gateway:
         then policy again on the effective payload."""
         effective = narrowed_details(record.action, record.details, patch)
         try:
-            self.adapter.check_details(record.action, effective)
+            self._adapter.check_details(record.action, effective)
         except ActionError as exc:
             raise DecisionRefusedError(f"the edited details are invalid: {exc}") from exc
         # Policies see an edited search's JQL in the same canonical form as a submitted one.
         effective = normalise_details(effective)
-        again = self.policies.deciding().evaluate(
+        again = self._policies.deciding().evaluate(
             ActionRequest(record.action, record.summary, effective, record.justification),
             agent=record.agent,
         )
@@ -652,7 +676,7 @@ class Gateway:
 
     def _observe_decision(self, record: ActionRecord, status: ActionStatus) -> None:
         self.metrics.statuses.labels(status.value).inc()
-        waited = (self.store.clock() - record.created_at).total_seconds()
+        waited = (self._store.clock() - record.created_at).total_seconds()
         self.metrics.approval_latency.labels(status.value).observe(max(waited, 0.0))
 
     # ----------------------------------------------------------------- Cheqpoint
@@ -671,7 +695,7 @@ class Gateway:
         group: ReviewGroup | None,
         expires_at: datetime,
     ) -> None:
-        self.store.transition_status(
+        self._store.transition_status(
             record.id,
             from_statuses=[ActionStatus.PENDING_APPROVAL],
             to_status=ActionStatus.PENDING_APPROVAL,
@@ -716,14 +740,14 @@ class Gateway:
             # Fail closed but keep the request: it stays pending, and the sync loop tries to
             # create it again until the approval expires.
             self.metrics.approval_backend_errors.inc()
-            self.store.append_audit(
+            self._store.append_audit(
                 action_id=record.id,
                 actor="gateway",
                 type="approval.backend_error",
                 data={"backend": CHEQPOINT, "error": str(exc)},
             )
             return False
-        self.store.transition_status(
+        self._store.transition_status(
             record.id,
             from_statuses=[ActionStatus.PENDING_APPROVAL],
             to_status=ActionStatus.PENDING_APPROVAL,
@@ -744,7 +768,7 @@ class Gateway:
             request = ActionRequest(
                 record.action, record.summary, record.details, record.justification
             )
-            group = self.policies.current.groups.get(record.review_group or "")
+            group = self._policies.current.groups.get(record.review_group or "")
             await self._send_to_cheqpoint(record, request, record.review_group, group, None)
             return self.get_record(record.id)
         try:
@@ -763,9 +787,9 @@ class Gateway:
             return record
         if decision.status is CheqpointStatus.PENDING:
             return record
-        now = self.store.clock()
+        now = self._store.clock()
         if record.expires_at is not None and record.expires_at <= now:
-            self.store.expire_overdue(now=now)  # a decision after expiry changes nothing
+            self._store.expire_overdue(now=now)  # a decision after expiry changes nothing
             return self.get_record(record.id)
         reviewer = f"cheqpoint:{decision.id}"
         note = decision.decision_note or decision.response_notes
@@ -774,7 +798,7 @@ class Gateway:
                 decision.retryable
                 and self._resubmits(record) < self.settings.cheqpoint.max_resubmits
             ):
-                self.store.transition_status(
+                self._store.transition_status(
                     record.id,
                     from_statuses=[ActionStatus.PENDING_APPROVAL],
                     to_status=ActionStatus.PENDING_APPROVAL,
@@ -805,9 +829,7 @@ class Gateway:
         )
 
     def _resubmits(self, record: ActionRecord) -> int:
-        from jiragate.store.audit import list_events
-
-        events = list_events(self.store.engine, action_id=record.id, limit=500)
+        events = self._store.audit_events(action_id=record.id, limit=500)
         return sum(1 for e in events if e.type == "approval.resubmitted")
 
     def _finish_approval(
@@ -823,11 +845,11 @@ class Gateway:
         fields: dict[str, Any] = {
             "reviewers": [reviewer],
             "decision_note": note,
-            "decided_at": self.store.clock(),
+            "decided_at": self._store.clock(),
         }
         if effective is not None:
             fields["effective_details"] = effective
-        moved = self.store.transition_status(
+        moved = self._store.transition_status(
             record.id,
             from_statuses=[ActionStatus.PENDING_APPROVAL],
             to_status=status,
@@ -844,25 +866,16 @@ class Gateway:
 
     async def webhook_hint(self, approval_ref: str) -> ActionRecord | None:
         """A verified webhook names an approval; fetch it ourselves before acting on it."""
-        record = self._find_by_ref(approval_ref)
+        record = self._store.find_by_approval_ref(approval_ref)
         if record is None:
             return None
         return await self.sync_cheqpoint(record)
-
-    def _find_by_ref(self, approval_ref: str) -> ActionRecord | None:
-        """The action waiting on a Cheqpoint approval (`approval_ref` is indexed)."""
-        from sqlmodel import select
-
-        with self.store.transaction(read_only=True) as session:
-            return session.exec(
-                select(ActionRecord).where(ActionRecord.approval_ref == approval_ref)
-            ).first()
 
     # ----------------------------------------------------------------- execution
 
     async def run_once(self) -> ActionRecord | None:
         """Claim the oldest approved action and execute it; None when nothing waits."""
-        record = self.store.claim_next_approved(
+        record = self._store.claim_next_approved(
             worker_id=self.worker_id, lease_seconds=self.settings.lease_seconds
         )
         if record is None:
@@ -882,7 +895,7 @@ class Gateway:
         asked to wait longer than a call may."""
         started = time.perf_counter()
         try:
-            result = await self.adapter.execute(
+            result = await self._adapter.execute(
                 action, details, action_id=action_id, summary=summary, not_before=not_before
             )
         except JiraTransportError:
@@ -900,7 +913,7 @@ class Gateway:
         return outcome, result.as_dict(), error
 
     async def _run_read(self, request: ActionRequest, action_id: str) -> FinishedRun:
-        started_at = self.store.clock()
+        started_at = self._store.clock()
         try:
             outcome, result, error = await self._attempt(
                 request.action, request.details, action_id, request.summary
@@ -935,7 +948,7 @@ class Gateway:
         details = record.effective_details or record.details
         # The attempt is on record before Jira is called: an attempt whose worker died shows
         # as started and never finished.
-        execution = self.store.record_execution(
+        execution = self._store.record_execution(
             action_id=record.id, attempt=record.attempts, worker=self.worker_id
         )
         heartbeat = asyncio.create_task(self._heartbeat(record.id))
@@ -948,7 +961,7 @@ class Gateway:
         except JiraTransportError as exc:
             partial = getattr(exc, "result", None)
             deferred = isinstance(exc, JiraDeferredError)
-            self.store.finish_execution(
+            self._store.finish_execution(
                 execution.id,
                 outcome="deferred" if deferred else "unknown",
                 result=partial.as_dict() if partial is not None else None,
@@ -959,7 +972,7 @@ class Gateway:
         except Exception as exc:  # a bug or a poisoned payload: recorded, counted, retried
             log.exception("%s: attempt %s crashed", record.id, record.attempts)
             error = f"execution crashed: {type(exc).__name__}: {exc}"[:_MAX_ERROR]
-            self.store.finish_execution(execution.id, outcome="crashed", error=error)
+            self._store.finish_execution(execution.id, outcome="crashed", error=error)
             return self._retry_or_fail(record, error)
         finally:
             heartbeat.cancel()
@@ -974,7 +987,7 @@ class Gateway:
         error: str | None,
     ) -> ActionRecord:
         status = _OUTCOME_STATUS[outcome]
-        done = self.store.complete_execution(
+        done = self._store.complete_execution(
             record.id,
             execution_id=execution_id,
             worker=self.worker_id,
@@ -1003,8 +1016,8 @@ class Gateway:
         if record.attempts >= self.settings.max_attempts:
             return self._give_up(record, f"gave up after {record.attempts} attempts: {error}")
         wait = max(self.settings.execution_retry_seconds, delay or 0.0)
-        retry_at = self.store.clock() + timedelta(seconds=wait)
-        self.store.transition_status(
+        retry_at = self._store.clock() + timedelta(seconds=wait)
+        self._store.transition_status(
             record.id,
             from_statuses=[ActionStatus.EXECUTING],
             to_status=ActionStatus.EXECUTING,
@@ -1026,7 +1039,7 @@ class Gateway:
         return self.get_record(record.id)
 
     def _give_up(self, record: ActionRecord, error: str) -> ActionRecord:
-        moved = self.store.transition_status(
+        moved = self._store.transition_status(
             record.id,
             from_statuses=[ActionStatus.EXECUTING],
             to_status=ActionStatus.FAILED,
@@ -1044,7 +1057,7 @@ class Gateway:
         interval = max(self.settings.lease_seconds / 3, 0.05)
         while True:
             await asyncio.sleep(interval)
-            self.store.extend_lease(
+            self._store.extend_lease(
                 action_id, worker_id=self.worker_id, lease_seconds=self.settings.lease_seconds
             )
 
@@ -1056,14 +1069,14 @@ class Gateway:
         execution whose process died included), and sync Cheqpoint. (Policies are kept on
         the active revision by `watch_policies`, which every deciding process runs.)"""
         stats = WorkerStats()
-        now = self.store.clock()
-        expired = self.store.expire_overdue(now=now)
+        now = self._store.clock()
+        expired = self._store.expire_overdue(now=now)
         stats.expired = len(expired)
         for action_id in expired:
             self._queue_callback(action_id)
-        stats.reclaimed = len(self.store.reclaim_expired_leases(now=now))
+        stats.reclaimed = len(self._store.reclaim_expired_leases(now=now))
         if self.settings.approval_backend == CHEQPOINT:
-            page = self.store.list_actions(status=ActionStatus.PENDING_APPROVAL, limit=100)
+            page = self._store.list_actions(status=ActionStatus.PENDING_APPROVAL, limit=100)
             for record in page.items:
                 if record.approval_backend == CHEQPOINT:
                     await self.sync_cheqpoint(record)
@@ -1073,7 +1086,7 @@ class Gateway:
     async def sync_policies(self) -> bool:
         """One policy watcher round, in a thread: a large set loads for seconds, and the event
         loop must keep answering (/healthz, decisions with the running set) meanwhile."""
-        return await asyncio.to_thread(self.policies.sync)
+        return await asyncio.to_thread(self._policies.sync)
 
     async def watch_policies(self, stop: asyncio.Event) -> None:
         """Until `stop`: every `policy_poll_interval` seconds, converge on the active policy
@@ -1111,7 +1124,7 @@ class Gateway:
     # ----------------------------------------------------------------- reads
 
     def get_record(self, action_id: str) -> ActionRecord:
-        record = self.store.get_action(action_id)
+        record = self._store.get_action(action_id)
         if record is None:  # pragma: no cover - rows are never deleted
             raise ApprovalError(f"action {action_id} vanished")
         return record
@@ -1162,9 +1175,16 @@ def _cheqpoint_clients(
         )
     }
     for name, group in policies.groups.items():
-        env = group.cheqpoint.connection_key_env
-        if env and os.environ.get(env):
+        key = settings.group_connection_key(group.cheqpoint.connection_key_env)
+        if key is not None:
             clients[name] = CheqpointClient(
-                settings.cheqpoint.url, os.environ[env], transport=transport
+                settings.cheqpoint.url, key.get_secret_value(), transport=transport
             )
     return clients
+
+
+def _callback_sender(settings: Settings, transport: Any) -> CallbackSender | None:
+    secret = settings.cheqpoint.webhook_secret
+    if secret is None:
+        return None
+    return CallbackSender(secret.get_secret_value(), transport=transport)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
@@ -21,24 +20,12 @@ def healthz() -> dict[str, Any]:
 
 @router.get("/readyz", summary="Ready to serve: database reachable, the active policies run")
 def readyz(gateway: GatewayDep) -> JSONResponse:
-    policies = gateway.policies.status
-    checks: dict[str, Any] = {
-        "policies": policies.policies.revision,
-        "active_policies": policies.active_revision,
-    }
-    if policies.problem is not None:  # it refuses to decide: take it out of rotation
-        checks["policies_problem"] = policies.problem
-        return JSONResponse({"status": "unavailable", "checks": checks}, status_code=503)
-    try:
-        with gateway.store.engine.connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
-        checks["database"] = "ok"
-    except sa.exc.SQLAlchemyError as exc:
-        checks["database"] = f"unavailable: {type(exc).__name__}"
+    ready, checks = gateway.readiness()
+    if not ready:  # refusing to decide, or no database: take it out of rotation
         return JSONResponse({"status": "unavailable", "checks": checks}, status_code=503)
     return JSONResponse({"status": "ready", "checks": checks})
 
 
 @router.get("/metrics", summary="Prometheus metrics")
 def metrics(gateway: GatewayDep) -> Response:
-    return Response(gateway.metrics.render(), media_type=CONTENT_TYPE)
+    return Response(gateway.metrics_text(), media_type=CONTENT_TYPE)
