@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from jiragate.approvals.backend import ApprovalTerms
 from jiragate.errors import ApprovalError, DecisionRefusedError
 from jiragate.store import ActionRecord, ActionStatus, ApprovalVote, Store, Verdict
 from jiragate.store.audit import append, canonical_json
@@ -73,10 +74,35 @@ class InboxBackend:
     """Approvals through Jiragate's own inbox. Build one per Store (no globals)."""
 
     name = BACKEND_NAME
+    #: Votes arrive in our own database: nothing to fetch.
+    polls = False
 
     def __init__(self, store: Store, *, apply_patch: PatchFunction = shallow_patch) -> None:
         self.store = store
         self.apply_patch = apply_patch
+
+    # ----------------------------------------------------------------- ApprovalBackend
+
+    async def request(self, record: ActionRecord, terms: ApprovalTerms) -> ActionRecord:
+        self.open(
+            record.id,
+            group=terms.group,
+            min_approvals=terms.min_approvals,
+            expires_at=terms.expires_at,
+        )
+        return self.store.get_action(record.id) or record
+
+    async def refresh(self, record: ActionRecord) -> ActionRecord:
+        return record  # decided by votes, in this database
+
+    async def find(self, approval_ref: str) -> ActionRecord | None:
+        return None  # inbox approvals have no external reference
+
+    async def housekeeping(self) -> int:
+        return 0  # expiry is the store's sweep, shared with every backend
+
+    async def aclose(self) -> None:
+        return None
 
     # ----------------------------------------------------------------- opening
 

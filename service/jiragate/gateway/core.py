@@ -5,12 +5,17 @@ submit(envelope, agent)
   └─ validate (catalog) ─ evaluate (policy) ─ record (store, audited)
         ├─ allow            → claim inline → execute (Jira) → executed / partially / failed
         ├─ deny             → denied
-        └─ require_approval → open in the inbox, or create in Cheqpoint → pending_approval
-decide(action, reviewer, verdict, edit)          (inbox)
-apply_cheqpoint(decision)                         (poll, webhook hint, sync wait)
+        └─ require_approval → the approval backend's `request` (inbox or Cheqpoint)
+decide(action, reviewer, verdict, edit)          (inbox votes)
+the backend's refresh(record)                    (poll, webhook hint, sync wait, housekeeping)
   └─ an edit is a patch: effective payload → schema → edit rules (narrow only) → policy again
         └─ approved (effective payload stored) → a worker claims it → execute once
+request_approval(envelope, agent, …)             (Cheqpoint-compatible API: the requester
+                                                  executes; always the inbox)
 ```
+
+The edges call only the methods of `Gateway`; its collaborators (`_store`, `_adapter`,
+`_policies`, `_inbox`, `_approvals`) are private (tests/test_gateway_boundary.py).
 
 Every state change goes through the store's compare-and-set, so two replicas (or a webhook
 and a poll) racing on one action cannot both move it; the winner's audit event is the only
@@ -33,12 +38,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import IO, Any
 
+from jiragate.approvals.backend import ApprovalBackend, ApprovalTerms
 from jiragate.approvals.callbacks import CallbackSender
 from jiragate.approvals.cheqpoint import (
     CheqpointClient,
-    CheqpointDecision,
-    CheqpointStatus,
 )
+from jiragate.approvals.cheqpoint_backend import CheqpointApprovals
 from jiragate.approvals.compat import callback_url, protocol_status
 from jiragate.approvals.inbox import InboxBackend, VoteOutcome
 from jiragate.catalog import (
@@ -52,7 +57,6 @@ from jiragate.catalog import (
 )
 from jiragate.errors import (
     ActionError,
-    ApprovalBackendError,
     ApprovalError,
     DecisionRefusedError,
     InvalidCallbackError,
@@ -98,7 +102,7 @@ _OUTCOME_STATUS = {
     "partial": ActionStatus.PARTIALLY_EXECUTED,
     "failed": ActionStatus.FAILED,
 }
-CHEQPOINT = "cheqpoint"
+CHEQPOINT = CheqpointApprovals.name
 #: How long an approval waits when the deciding set does not know its group (a day).
 _DEFAULT_APPROVAL_TIMEOUT = 24 * 3600
 #: How much of an unexpected exception's text is recorded as the action's error.
@@ -159,8 +163,11 @@ class Gateway:
         self._adapter = adapter
         self.metrics = metrics
         self._inbox = InboxBackend(store, apply_patch=apply_patch)
-        # One client per distinct Connection Key, keyed by review group ("" = the default).
-        self._cheqpoint = dict(cheqpoint_clients or {})
+        # Where gated actions submitted here are decided; chosen once, never branched on.
+        # (Approvals requested through the Cheqpoint-compatible API always use the inbox.)
+        self._approvals: ApprovalBackend = self._inbox
+        if settings.approval_backend == CHEQPOINT:
+            self._approvals = self._cheqpoint_backend(cheqpoint_clients or {})
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._callbacks: list[str] = []
         # Decisions pushed to external requesters; None: no webhook secret to sign them.
@@ -201,11 +208,30 @@ class Gateway:
         policies.start()
         return gateway
 
+    def _cheqpoint_backend(self, clients: Mapping[str, CheqpointClient]) -> CheqpointApprovals:
+        """Cheqpoint, with one client per distinct Connection Key keyed by review group
+        ("" = the default), and the gateway's edit check and metrics."""
+        public_url = self.settings.public_url
+        return CheqpointApprovals(
+            self._store,
+            clients,
+            check_edit=self.check_edit,
+            on_decided=self._observe_decision,
+            on_backend_error=self.metrics.approval_backend_errors.inc,
+            action_prefix=self._action_prefix,
+            webhook_url=f"{public_url.rstrip('/')}/v1/webhooks/cheqpoint" if public_url else None,
+            max_resubmits=self.settings.cheqpoint.max_resubmits,
+        )
+
+    def _action_prefix(self, group_name: str | None) -> str:
+        """The group's Cheqpoint action prefix in the running set (a retried request)."""
+        group = self._policies.current.groups.get(group_name or "")
+        return group.cheqpoint.action_prefix if group else ""
+
     async def aclose(self) -> None:
         """Close the HTTP clients (on the event loop that used them) and the database pool."""
         await self._adapter.aclose()
-        for client in self._cheqpoint.values():
-            await client.aclose()
+        await self._approvals.aclose()
         if self._callback_sender is not None:
             await self._callback_sender.aclose()
         self._store.engine.dispose()
@@ -451,13 +477,14 @@ class Gateway:
         # hot-reloaded in between (which may have changed or dropped the group).
         group_name = decision.review_group or ""
         group, expires_at, min_approvals = self._approval_terms(policies, group_name)
-        if self.settings.approval_backend == CHEQPOINT:
-            await self._create_in_cheqpoint(record, request, decision, group, expires_at)
-        else:
-            self._inbox.open(
-                record.id, group=group_name, min_approvals=min_approvals, expires_at=expires_at
-            )
-        return self.get_record(record.id)
+        terms = ApprovalTerms(
+            group=group_name,
+            expires_at=expires_at,
+            min_approvals=min_approvals,
+            action_prefix=group.cheqpoint.action_prefix if group else "",
+            risk_score=risk_score(decision, request, group),
+        )
+        return await self._approvals.request(record, terms)
 
     def _approval_terms(
         self, policies: PolicySet, group_name: str
@@ -679,197 +706,12 @@ class Gateway:
         waited = (self._store.clock() - record.created_at).total_seconds()
         self.metrics.approval_latency.labels(status.value).observe(max(waited, 0.0))
 
-    # ----------------------------------------------------------------- Cheqpoint
-
-    def _client_for(self, group: str | None) -> CheqpointClient:
-        client = self._cheqpoint.get(group or "") or self._cheqpoint.get("")
-        if client is None:
-            raise ApprovalBackendError("no Cheqpoint client is configured")
-        return client
-
-    async def _create_in_cheqpoint(
-        self,
-        record: ActionRecord,
-        request: ActionRequest,
-        decision: Decision,
-        group: ReviewGroup | None,
-        expires_at: datetime,
-    ) -> None:
-        self._store.transition_status(
-            record.id,
-            from_statuses=[ActionStatus.PENDING_APPROVAL],
-            to_status=ActionStatus.PENDING_APPROVAL,
-            approval_backend=CHEQPOINT,
-            expires_at=expires_at,
-            min_approvals=1,
-        )
-        await self._send_to_cheqpoint(record, request, decision.review_group, group, decision)
-
-    async def _send_to_cheqpoint(
-        self,
-        record: ActionRecord,
-        request: ActionRequest,
-        group_name: str | None,
-        group: ReviewGroup | None,
-        decision: Decision | None,
-    ) -> bool:
-        prefix = group.cheqpoint.action_prefix if group else ""
-        webhook = (
-            f"{self.settings.public_url.rstrip('/')}/v1/webhooks/cheqpoint"
-            if self.settings.public_url
-            else None
-        )
-        score = risk_score(decision, request, group) if decision else None
-        try:
-            ref = await self._client_for(group_name).create_request(
-                action=f"{prefix}{request.action}",
-                summary=request.summary,
-                details=request.details,
-                justification=request.justification,
-                risk_score=score,
-                webhook_url=webhook,
-                trace={
-                    "jiragateActionId": record.id,
-                    "reviewGroup": group_name,
-                    "agent": record.agent,
-                    "rule": record.determining_rule,
-                    "policyRevision": record.policy_revision,
-                },
-            )
-        except ApprovalBackendError as exc:
-            # Fail closed but keep the request: it stays pending, and the sync loop tries to
-            # create it again until the approval expires.
-            self.metrics.approval_backend_errors.inc()
-            self._store.append_audit(
-                action_id=record.id,
-                actor="gateway",
-                type="approval.backend_error",
-                data={"backend": CHEQPOINT, "error": str(exc)},
-            )
-            return False
-        self._store.transition_status(
-            record.id,
-            from_statuses=[ActionStatus.PENDING_APPROVAL],
-            to_status=ActionStatus.PENDING_APPROVAL,
-            approval_ref=ref,
-            audit_note=AuditNote(
-                actor="gateway",
-                type="approval.opened",
-                data={"backend": CHEQPOINT, "ref": ref, "group": group_name, "risk": score},
-            ),
-        )
-        return True
-
-    async def sync_cheqpoint(self, record: ActionRecord) -> ActionRecord:
-        """Ask Cheqpoint about one pending action (create it first if that failed before)."""
-        if record.status is not ActionStatus.PENDING_APPROVAL:
-            return record
-        if record.approval_ref is None:
-            request = ActionRequest(
-                record.action, record.summary, record.details, record.justification
-            )
-            group = self._policies.current.groups.get(record.review_group or "")
-            await self._send_to_cheqpoint(record, request, record.review_group, group, None)
-            return self.get_record(record.id)
-        try:
-            decision = await self._client_for(record.review_group).get_request(record.approval_ref)
-        except ApprovalBackendError as exc:
-            self.metrics.approval_backend_errors.inc()
-            log.warning("Cheqpoint poll failed for %s: %s", record.id, exc)
-            return record
-        return await self.apply_cheqpoint(record, decision)
-
-    async def apply_cheqpoint(
-        self, record: ActionRecord, decision: CheqpointDecision
-    ) -> ActionRecord:
-        """Apply a decision *fetched from Cheqpoint with our own key* (never a pushed body)."""
-        if decision.id != record.approval_ref or record.status is not ActionStatus.PENDING_APPROVAL:
-            return record
-        if decision.status is CheqpointStatus.PENDING:
-            return record
-        now = self._store.clock()
-        if record.expires_at is not None and record.expires_at <= now:
-            self._store.expire_overdue(now=now)  # a decision after expiry changes nothing
-            return self.get_record(record.id)
-        reviewer = f"cheqpoint:{decision.id}"
-        note = decision.decision_note or decision.response_notes
-        if decision.status is CheqpointStatus.REJECTED:
-            if (
-                decision.retryable
-                and self._resubmits(record) < self.settings.cheqpoint.max_resubmits
-            ):
-                self._store.transition_status(
-                    record.id,
-                    from_statuses=[ActionStatus.PENDING_APPROVAL],
-                    to_status=ActionStatus.PENDING_APPROVAL,
-                    approval_ref=None,
-                    audit_note=AuditNote(
-                        actor="cheqpoint",
-                        type="approval.resubmitted",
-                        data={"ref": decision.id, "reason": note},
-                    ),
-                )
-                return await self.sync_cheqpoint(self.get_record(record.id))
-            return self._finish_approval(
-                record, ActionStatus.REJECTED, reviewer, note, decision.retryable
-            )
-        patch = decision.modified_details or {}
-        try:
-            effective = self.check_edit(record, patch) if patch else dict(record.details)
-        except DecisionRefusedError as exc:
-            return self._finish_approval(
-                record,
-                ActionStatus.REJECTED,
-                reviewer,
-                f"the reviewer's edit was refused: {exc}",
-                False,
-            )
-        return self._finish_approval(
-            record, ActionStatus.APPROVED, reviewer, note, False, effective, patch
-        )
-
-    def _resubmits(self, record: ActionRecord) -> int:
-        events = self._store.audit_events(action_id=record.id, limit=500)
-        return sum(1 for e in events if e.type == "approval.resubmitted")
-
-    def _finish_approval(
-        self,
-        record: ActionRecord,
-        status: ActionStatus,
-        reviewer: str,
-        note: str | None,
-        retryable: bool,
-        effective: dict[str, Any] | None = None,
-        patch: Mapping[str, Any] | None = None,
-    ) -> ActionRecord:
-        fields: dict[str, Any] = {
-            "reviewers": [reviewer],
-            "decision_note": note,
-            "decided_at": self._store.clock(),
-        }
-        if effective is not None:
-            fields["effective_details"] = effective
-        moved = self._store.transition_status(
-            record.id,
-            from_statuses=[ActionStatus.PENDING_APPROVAL],
-            to_status=status,
-            audit_note=AuditNote(
-                actor=reviewer,
-                type=f"approval.{status.value}",
-                data={"note": note, "modified_details": dict(patch or {}), "retryable": retryable},
-            ),
-            **fields,
-        )
-        if moved:
-            self._observe_decision(record, status)
-        return self.get_record(record.id)
-
     async def webhook_hint(self, approval_ref: str) -> ActionRecord | None:
         """A verified webhook names an approval; fetch it ourselves before acting on it."""
-        record = self._store.find_by_approval_ref(approval_ref)
+        record = await self._approvals.find(approval_ref)
         if record is None:
             return None
-        return await self.sync_cheqpoint(record)
+        return await self._approvals.refresh(record)
 
     # ----------------------------------------------------------------- execution
 
@@ -1075,12 +917,7 @@ class Gateway:
         for action_id in expired:
             self._queue_callback(action_id)
         stats.reclaimed = len(self._store.reclaim_expired_leases(now=now))
-        if self.settings.approval_backend == CHEQPOINT:
-            page = self._store.list_actions(status=ActionStatus.PENDING_APPROVAL, limit=100)
-            for record in page.items:
-                if record.approval_backend == CHEQPOINT:
-                    await self.sync_cheqpoint(record)
-                    stats.synced += 1
+        stats.synced = await self._approvals.housekeeping()
         return stats
 
     async def sync_policies(self) -> bool:
@@ -1137,11 +974,12 @@ class Gateway:
         record = self.get_record(action_id)
         while not record.final and time.monotonic() < deadline:
             if (
-                record.approval_backend == CHEQPOINT
+                self._approvals.polls
+                and record.approval_backend == self._approvals.name
                 and record.status is ActionStatus.PENDING_APPROVAL
                 and time.monotonic() - last_poll >= 1.0
             ):
-                record = await self.sync_cheqpoint(record)
+                record = await self._approvals.refresh(record)
                 last_poll = time.monotonic()
             await asyncio.sleep(0.05)
             record = self.get_record(action_id)
