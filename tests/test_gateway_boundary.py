@@ -90,3 +90,18 @@ def test_the_boundary_is_an_import_linter_contract() -> None:
         "jiragate.approvals",
     }
     assert contract.get("ignore_imports") == ["jiragate.demo -> jiragate.jira.sandbox"]
+
+
+def test_sql_lives_in_the_store_by_contract() -> None:
+    """Every query is a store method: outside store/, only the edges' 503 handlers may
+    import sqlalchemy (for its OperationalError), and nothing imports sqlmodel."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    [contract] = [
+        c
+        for c in config["tool"]["importlinter"]["contracts"]
+        if c["type"] == "forbidden" and set(c["forbidden_modules"]) == {"sqlmodel", "sqlalchemy"}
+    ]
+    assert {"jiragate.gateway", "jiragate.approvals", "jiragate.api"} <= set(
+        contract["source_modules"]
+    )
+    assert all(rule.endswith("-> sqlalchemy") for rule in contract["ignore_imports"])
