@@ -73,7 +73,11 @@ def test_the_boundary_is_an_import_linter_contract() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     contracts = config["tool"]["importlinter"]["contracts"]
     boundary = [
-        c for c in contracts if c["type"] == "forbidden" and "jiragate.api" in c["source_modules"]
+        c
+        for c in contracts
+        if c["type"] == "forbidden"
+        and "jiragate.store" in c["forbidden_modules"]
+        and "jiragate.api" in c["source_modules"]
     ]
     assert len(boundary) == 1
     contract = boundary[0]
