@@ -60,12 +60,10 @@ from jiragate.errors import (
     ApprovalError,
     DecisionRefusedError,
     InvalidCallbackError,
-    JiraDeferredError,
-    JiraError,
-    JiraTransportError,
     PolicyLoadError,
     ReviewerNotAllowedError,
 )
+from jiragate.gateway.execution import Executor
 from jiragate.gateway.policies import PolicyHolder, PolicyStatus
 from jiragate.jira.operations import JiraAdapter
 from jiragate.metrics import Metrics
@@ -97,16 +95,9 @@ _DECISION_STATUS = {
     Effect.DENY: ActionStatus.DENIED,
     Effect.REQUIRE_APPROVAL: ActionStatus.PENDING_APPROVAL,
 }
-_OUTCOME_STATUS = {
-    "succeeded": ActionStatus.EXECUTED,
-    "partial": ActionStatus.PARTIALLY_EXECUTED,
-    "failed": ActionStatus.FAILED,
-}
 CHEQPOINT = CheqpointApprovals.name
 #: How long an approval waits when the deciding set does not know its group (a day).
 _DEFAULT_APPROVAL_TIMEOUT = 24 * 3600
-#: How much of an unexpected exception's text is recorded as the action's error.
-_MAX_ERROR = 2000
 
 
 # --------------------------------------------------------------------------- results
@@ -169,6 +160,7 @@ class Gateway:
         if settings.approval_backend == CHEQPOINT:
             self._approvals = self._cheqpoint_backend(cheqpoint_clients or {})
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._executor = Executor(settings, store, adapter, metrics, self.worker_id)
         self._callbacks: list[str] = []
         # Decisions pushed to external requesters; None: no webhook secret to sign them.
         self._callback_sender = callback_sender
@@ -418,7 +410,7 @@ class Gateway:
                 if replay is not None:
                     return Submission(replay, None, created=False)
             action_id = new_action_id()
-            finished = await self._run_read(request, action_id)
+            finished = await self._executor.run_read(request, action_id)
         claim = decision.allowed and finished is None
         created = self._store.create_action(
             agent=agent,
@@ -461,7 +453,7 @@ class Gateway:
             return Submission(record, None, created=False)
         self.metrics.statuses.labels(record.status.value).inc()
         if claim:
-            record = await self._execute(record)
+            record = await self._executor.execute(record)
         elif decision.needs_approval:
             record = await self._open_approval(record, request, decision, policies)
         return Submission(record, decision, created=True)
@@ -722,186 +714,7 @@ class Gateway:
         )
         if record is None:
             return None
-        return await self._execute(record)
-
-    async def _attempt(
-        self,
-        action: str,
-        details: Mapping[str, Any],
-        action_id: str,
-        summary: str,
-        not_before: datetime | None = None,
-    ) -> tuple[str, dict[str, Any] | None, str | None]:
-        """Run the action in Jira once: (outcome, result, error). Raises JiraTransportError
-        when Jira gave no usable answer (the outcome is unknown), JiraDeferredError when it
-        asked to wait longer than a call may."""
-        started = time.perf_counter()
-        try:
-            result = await self._adapter.execute(
-                action, details, action_id=action_id, summary=summary, not_before=not_before
-            )
-        except JiraTransportError:
-            self.metrics.jira_errors.labels(action, "transport").inc()
-            raise
-        except (JiraError, ActionError) as exc:
-            self.metrics.jira_errors.labels(action, "refused").inc()
-            return "failed", None, str(exc)
-        finally:
-            self.metrics.jira_latency.labels(action).observe(time.perf_counter() - started)
-        outcome = result.outcome.value
-        if outcome != "succeeded":
-            self.metrics.jira_errors.labels(action, outcome).inc()
-        error = "; ".join(f.reason for f in result.failures) or None
-        return outcome, result.as_dict(), error
-
-    async def _run_read(self, request: ActionRequest, action_id: str) -> FinishedRun:
-        started_at = self._store.clock()
-        try:
-            outcome, result, error = await self._attempt(
-                request.action, request.details, action_id, request.summary
-            )
-        except JiraTransportError as exc:  # a read that got no answer simply failed
-            partial = getattr(exc, "result", None)
-            outcome, error = "failed", str(exc)
-            result = partial.as_dict() if partial is not None else None
-        status = _OUTCOME_STATUS[outcome]
-        return FinishedRun(
-            worker=self.worker_id,
-            started_at=started_at,
-            outcome=outcome,
-            status=status,
-            result=result,
-            error=error,
-            audit_note=_executed_note(self.worker_id, status, result, error),
-        )
-
-    async def _execute(self, record: ActionRecord) -> ActionRecord:
-        """Run one claimed attempt; record its end (execution row, status, audit) at once.
-
-        Attempts are counted when claimed, before anything runs, so an attempt that crashed
-        its round (or its process) still counts: a claim beyond `max_attempts` gives up
-        instead of running the action again, and an unexpected exception while executing is
-        retried like an unknown outcome, never looped on forever."""
-        if record.attempts > self.settings.max_attempts:
-            last = record.error or "the attempt never finished (its worker crashed or stopped)"
-            return self._give_up(
-                record, f"gave up after {record.attempts - 1} attempts: {last}"[:_MAX_ERROR]
-            )
-        details = record.effective_details or record.details
-        # The attempt is on record before Jira is called: an attempt whose worker died shows
-        # as started and never finished.
-        execution = self._store.record_execution(
-            action_id=record.id, attempt=record.attempts, worker=self.worker_id
-        )
-        heartbeat = asyncio.create_task(self._heartbeat(record.id))
-        try:
-            # Whatever this action created in Jira is younger than its record: the adapter
-            # ignores older issues and comments that carry its markers.
-            outcome, result, error = await self._attempt(
-                record.action, details, record.id, record.summary, record.created_at
-            )
-        except JiraTransportError as exc:
-            partial = getattr(exc, "result", None)
-            deferred = isinstance(exc, JiraDeferredError)
-            self._store.finish_execution(
-                execution.id,
-                outcome="deferred" if deferred else "unknown",
-                result=partial.as_dict() if partial is not None else None,
-                error=str(exc),
-            )
-            delay = exc.retry_after if isinstance(exc, JiraDeferredError) else None
-            return self._retry_or_fail(record, str(exc), delay=delay)
-        except Exception as exc:  # a bug or a poisoned payload: recorded, counted, retried
-            log.exception("%s: attempt %s crashed", record.id, record.attempts)
-            error = f"execution crashed: {type(exc).__name__}: {exc}"[:_MAX_ERROR]
-            self._store.finish_execution(execution.id, outcome="crashed", error=error)
-            return self._retry_or_fail(record, error)
-        finally:
-            heartbeat.cancel()
-        return self._complete(record, execution.id, outcome, result, error)
-
-    def _complete(
-        self,
-        record: ActionRecord,
-        execution_id: str,
-        outcome: str,
-        result: dict[str, Any] | None,
-        error: str | None,
-    ) -> ActionRecord:
-        status = _OUTCOME_STATUS[outcome]
-        done = self._store.complete_execution(
-            record.id,
-            execution_id=execution_id,
-            worker=self.worker_id,
-            outcome=outcome,
-            to_status=status,
-            result=result,
-            error=error,
-            audit_note=_executed_note(self.worker_id, status, result, error),
-        )
-        if done is None:
-            log.warning("%s: lost the claim before recording %s", record.id, status.value)
-            return self.get_record(record.id)
-        self.metrics.statuses.labels(status.value).inc()
-        return done
-
-    def _retry_or_fail(
-        self, record: ActionRecord, error: str, *, delay: float | None = None
-    ) -> ActionRecord:
-        """Jira gave no usable answer (or asked us to wait `delay` s): run it later, or give up.
-
-        The action stays `executing` with a lease that runs out after
-        `execution_retry_seconds` (or Jira's longer `Retry-After`); the housekeeping sweep then
-        hands it back to the workers. Waiting matters: a create whose answer was lost may still
-        be completing in Jira, and only a later search for its markers can be trusted not to
-        create it twice."""
-        if record.attempts >= self.settings.max_attempts:
-            return self._give_up(record, f"gave up after {record.attempts} attempts: {error}")
-        wait = max(self.settings.execution_retry_seconds, delay or 0.0)
-        retry_at = self._store.clock() + timedelta(seconds=wait)
-        self._store.transition_status(
-            record.id,
-            from_statuses=[ActionStatus.EXECUTING],
-            to_status=ActionStatus.EXECUTING,
-            expect_claimed_by=self.worker_id,
-            claimed_by=None,
-            claim_expires_at=retry_at,
-            error=error,
-            audit_note=AuditNote(
-                actor=self.worker_id,
-                type="action.retry_scheduled",
-                data={
-                    "attempt": record.attempts,
-                    "error": error,
-                    "retry_at": retry_at.isoformat(),
-                    "reason": "rate_limited" if delay is not None else "outcome_unknown",
-                },
-            ),
-        )
-        return self.get_record(record.id)
-
-    def _give_up(self, record: ActionRecord, error: str) -> ActionRecord:
-        moved = self._store.transition_status(
-            record.id,
-            from_statuses=[ActionStatus.EXECUTING],
-            to_status=ActionStatus.FAILED,
-            expect_claimed_by=self.worker_id,
-            claimed_by=None,
-            claim_expires_at=None,
-            error=error,
-            audit_note=AuditNote(self.worker_id, "action.failed", {"error": error}),
-        )
-        if moved:
-            self.metrics.statuses.labels(ActionStatus.FAILED.value).inc()
-        return self.get_record(record.id)
-
-    async def _heartbeat(self, action_id: str) -> None:
-        interval = max(self.settings.lease_seconds / 3, 0.05)
-        while True:
-            await asyncio.sleep(interval)
-            self._store.extend_lease(
-                action_id, worker_id=self.worker_id, lease_seconds=self.settings.lease_seconds
-            )
+        return await self._executor.execute(record)
 
     # ----------------------------------------------------------------- housekeeping
 
@@ -984,22 +797,6 @@ class Gateway:
             await asyncio.sleep(0.05)
             record = self.get_record(action_id)
         return record
-
-
-def _executed_note(
-    worker: str, status: ActionStatus, result: Mapping[str, Any] | None, error: str | None
-) -> AuditNote:
-    """The audit event that ends an attempt: what Jira did, without its payloads."""
-    return AuditNote(
-        actor=worker,
-        type=f"action.{status.value}",
-        data={
-            "created": [c["key"] for c in (result or {}).get("created", [])],
-            "updated": (result or {}).get("updated", []),
-            "failures": len((result or {}).get("failures", [])),
-            "error": error,
-        },
-    )
 
 
 def _cheqpoint_clients(
