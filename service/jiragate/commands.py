@@ -228,7 +228,7 @@ def _worker(args: argparse.Namespace) -> int:
 
 def _audit(args: argparse.Namespace) -> int:
     from jiragate.errors import StoreError
-    from jiragate.store import Anchor, make_engine
+    from jiragate.gateway.audit import Anchor, AuditReader
 
     anchor = None
     if getattr(args, "expect_head", None) is not None:
@@ -244,37 +244,22 @@ def _audit(args: argparse.Namespace) -> int:
         )
     try:
         # Read-only: verifying never creates a database, a table or a migration.
-        engine = make_engine(url, read_only=True)
+        with AuditReader(url) as reader:
+            return _audit_verb(args, reader, anchor)
     except StoreError as exc:
         return _audit_error(str(exc))
-    try:
-        return _audit_verb(args, engine, anchor, url)
-    except StoreError as exc:
-        return _audit_error(str(exc))
-    finally:
-        engine.dispose()
 
 
-def _audit_verb(args: argparse.Namespace, engine: Any, anchor: Any, url: str) -> int:
-    from jiragate.errors import StoreError, StoreUnavailableError
-    from jiragate.store import Store, export_jsonl, verify
-    from jiragate.store.db import safe_url
-
-    shown = safe_url(url)
-    try:
-        if not Store(engine).has_audit_trail():
-            raise StoreError(f"{shown} has no audit trail (no audit_events table)")
-        if args.verb in ("verify", "head"):
-            report = verify(engine, expect_head=anchor)
-            print(report.head if args.verb == "head" and report.ok else report)
-            return 0 if report.ok else 1
-        if args.output is None:
-            count = export_jsonl(engine, sys.stdout, since=args.since)
-        else:
-            with args.output.open("w", encoding="utf-8") as fp:
-                count = export_jsonl(engine, fp, since=args.since)
-    except StoreUnavailableError as exc:  # the operator is told what the driver said
-        raise StoreError(f"cannot read the audit trail: {exc.detail or exc}") from None
+def _audit_verb(args: argparse.Namespace, reader: Any, anchor: Any) -> int:
+    if args.verb in ("verify", "head"):
+        report = reader.verify(expect_head=anchor)
+        print(report.head if args.verb == "head" and report.ok else report)
+        return 0 if report.ok else 1
+    if args.output is None:
+        count = reader.export(sys.stdout, since=args.since)
+    else:
+        with args.output.open("w", encoding="utf-8") as fp:
+            count = reader.export(fp, since=args.since)
     print(f"exported {count} events", file=sys.stderr)
     return 0
 

@@ -10,7 +10,8 @@ JiragateError
 │   ├── UnknownActionError      `action` is not in the catalog; lists the known ones
 │   ├── InvalidDetailsError     `details` break the action's schema; names pointer and rule
 │   ├── UnsafeJSONError         a value JSON-strict parsing refuses (NaN, huge int, NUL, …)
-│   └── InvalidJQLError         a search's JQL is outside the accepted subset or its project
+│   ├── InvalidJQLError         a search's JQL is outside the accepted subset or its project
+│   └── InvalidCallbackError    a callback URL the settings do not allow (or cannot sign)
 ├── ApprovalError               an approval could not be created, fetched or decided
 │   ├── ApprovalBackendError    the approval service (Cheqpoint) failed or is unreachable
 │   └── DecisionRefusedError    a reviewer's decision is refused (widening edit, expired)
@@ -35,19 +36,33 @@ JiragateError
 Load errors (the policy author's mistake), action errors (the agent's mistake) and
 execution errors (Jira's or the network's) are kept apart so every edge can map them to the
 right answer: a file:line message, a 4xx, or a truthful failed status.
+
+Each class carries its answer: `code` (the stable identifier an edge reports: the API's
+`{"error": code}`, MCP's `error`) and `http_status` (the API's status; None: not an answer
+the API gives, an unexpected failure). A subclass inherits both unless it says otherwise, so
+the table below is the one place they are mapped; the API and MCP both read it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from jiragate.redaction import redact_text
 
 
 class JiragateError(Exception):
     """The root of every error Jiragate raises on purpose."""
+
+    #: The stable identifier an edge reports for this error.
+    code: ClassVar[str] = "error"
+    #: The HTTP status the API answers with; None: not a client-facing answer.
+    http_status: ClassVar[int | None] = None
+
+    def extra(self) -> dict[str, Any]:
+        """Fields an edge adds to its error answer besides code and message."""
+        return {}
 
 
 # --------------------------------------------------------------------------- policies
@@ -117,6 +132,9 @@ class PolicyOutOfDateError(JiragateError):
     set its policy files give, or they do not load. It refuses rather than decide with
     another revision; `running` and `active` name both."""
 
+    code = "policy_out_of_date"
+    http_status = 503
+
     def __init__(self, running: str, active: str, why: str) -> None:
         self.running = running
         self.active = active
@@ -130,9 +148,13 @@ class ActionError(JiragateError):
     """The proposed action is malformed; the caller must change it."""
 
     code = "invalid_action"
+    http_status = 400
 
     def as_dict(self) -> dict[str, Any]:
         return {"error": self.code, "message": str(self)}
+
+    def extra(self) -> dict[str, Any]:
+        return {k: v for k, v in self.as_dict().items() if k not in ("error", "message")}
 
 
 class UnknownActionError(ActionError):
@@ -161,6 +183,7 @@ class DetailsViolation:
 
 class InvalidDetailsError(ActionError):
     code = "invalid_details"
+    http_status = 422
 
     def __init__(self, action: str, violations: Sequence[DetailsViolation]) -> None:
         self.action = action
@@ -207,15 +230,28 @@ class InvalidJQLError(ActionError):
         super().__init__(f"JQL position {position}: {reason}")
 
 
+class InvalidCallbackError(ActionError):
+    """A callback URL for an externally executed approval that is not allowed (only the
+    configured prefixes, and only when decisions can be signed): no SSRF through callbacks."""
+
+    code = "invalid_callback"
+
+
 # --------------------------------------------------------------------------- approvals
 
 
 class ApprovalError(JiragateError):
     """An approval could not be created, fetched or decided."""
 
+    code = "not_found"
+    http_status = 404
+
 
 class ApprovalBackendError(ApprovalError):
     """The approval service failed (down, slow, 5xx, malformed answer)."""
+
+    code = "approval_backend_unavailable"
+    http_status = 503
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
         self.status = status
@@ -225,6 +261,9 @@ class ApprovalBackendError(ApprovalError):
 
 class DecisionRefusedError(ApprovalError):
     """A reviewer's decision cannot be accepted as given (the reason says why)."""
+
+    code = "decision_refused"
+    http_status = 409
 
 
 class EditRefusedError(DecisionRefusedError):
@@ -244,7 +283,7 @@ class EditRefusedError(DecisionRefusedError):
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "error": "decision_refused",
+            "error": self.code,
             "message": str(self),
             "violations": [
                 {"pointer": v.pointer, "rule": v.rule, "message": v.message}
@@ -255,6 +294,9 @@ class EditRefusedError(DecisionRefusedError):
 
 class ReviewerNotAllowedError(DecisionRefusedError):
     """The reviewer may not decide this action: not in its group, or it is their own."""
+
+    code = "reviewer_not_allowed"
+    http_status = 403
 
 
 # --------------------------------------------------------------------------- jira
@@ -382,6 +424,9 @@ class OpenAPISpecError(JiragateError):
 class StoreError(JiragateError):
     """The database failed or refused a write."""
 
+    code = "database_unavailable"
+    http_status = 503
+
 
 class StoreUnavailableError(StoreError):
     """The database cannot be reached, dropped the connection, timed out or is locked: a
@@ -402,6 +447,22 @@ class StoreIntegrityError(StoreError):
 class IdempotencyConflictError(StoreError):
     """The same Idempotency-Key was sent with a different body."""
 
+    code = "idempotency_conflict"
+    http_status = 409
+
     def __init__(self, key: str) -> None:
         self.key = key
         super().__init__(f"Idempotency-Key {key!r} was already used with a different request body")
+
+
+def answered_error_classes() -> list[type[JiragateError]]:
+    """Every error class that sets its own `http_status`, most specific first: an edge
+    registers one handler per class (a subclass inherits its base's answer otherwise)."""
+    found: list[type[JiragateError]] = []
+    pending: list[type[JiragateError]] = [JiragateError]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls.__dict__.get("http_status") is not None:
+            found.append(cls)
+    return sorted(found, key=lambda cls: -len(cls.__mro__))

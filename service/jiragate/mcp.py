@@ -65,9 +65,9 @@ from jiragate.errors import (
     UnknownActionError,
 )
 from jiragate.gateway import Gateway
+from jiragate.gateway.records import ActionRecord, ActionStatus
 from jiragate.policy.engine import Decision
 from jiragate.settings import Settings
-from jiragate.store import ActionRecord, ActionStatus
 
 log = logging.getLogger("jiragate.mcp")
 
@@ -445,7 +445,7 @@ def invalid_details_result(tool: str, exc: InvalidDetailsError) -> types.CallToo
     listed = "; ".join(f"{v['pointer']}: {v['message']} (rule: {v['rule']})" for v in violations)
     return error_result(
         f"Invalid arguments for {tool}, nothing was done: {listed}",
-        error="invalid_details",
+        error=exc.code,
         violations=violations,
     )
 
@@ -533,27 +533,27 @@ class GatewayTools:
         except IdempotencyConflictError as exc:
             return error_result(
                 f"{exc}. Use a new idempotencyKey for a different request.",
-                error="idempotency_conflict",
+                error=exc.code,
             )
         except ApprovalBackendError as exc:
             return error_result(
                 f"The approval service is unavailable, so nothing was executed: {exc}. "
                 "Try again later.",
-                error="approval_backend_unavailable",
+                error=exc.code,
             )
         except StoreError as exc:  # the store translates every database failure
             log.error("database unavailable during %s: %s", name, type(exc).__name__)
             return error_result(
                 "Jiragate's database is unavailable; nothing was changed. Try again later.",
-                error="database_unavailable",
+                error=StoreError.code,
             )
         except PolicyOutOfDateError as exc:
             return error_result(
                 f"Jiragate cannot decide right now, so nothing was done: {exc}. Try again later.",
-                error="policy_out_of_date",
+                error=exc.code,
             )
         except JiragateError as exc:
-            return error_result(str(exc), error="error")
+            return error_result(str(exc), error=exc.code)
 
     async def _submit(
         self, gateway: Gateway, action: str, args: dict[str, Any], *, agent: str
@@ -607,10 +607,10 @@ class GatewayTools:
             raise ToolArgumentError(
                 f"{STATUS_TOOL}: 'wait_seconds' must be a number of seconds >= 0 (got {wait!r})"
             )
-        record = gateway.store.get_action(action_id)
+        record = gateway.get_action(action_id)
         if record is None or record.agent != agent:
             if record is not None:  # someone else's: audited, and answered as if absent
-                gateway.store.append_audit(
+                gateway.note_event(
                     action_id=action_id,
                     actor=agent,
                     type="access.refused",
@@ -776,7 +776,7 @@ class McpHttpEndpoint:
                 reason, status = f"{reviewer.name} is a reviewer, not an agent", 403
             else:
                 reason = "unknown API key"
-        gateway.store.append_audit(
+        gateway.note_event(
             action_id=None,
             actor="anonymous",
             type="auth.refused",

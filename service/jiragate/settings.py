@@ -344,6 +344,13 @@ class Settings(BaseSettings):
     def reviewer(self, name: str) -> ReviewerAccount | None:
         return next((r for r in self.reviewers if r.name == name), None)
 
+    def group_connection_key(self, env: str | None) -> SecretStr | None:
+        """A review group's own Cheqpoint Connection Key, from the environment variable its
+        policy names (`cheqpoint.connection_key_env`); None: unset or empty (the default key
+        is used). Read here so that settings stay the one reader of the environment."""
+        value = os.environ.get(env) if env else None
+        return SecretStr(value) if value else None
+
     def secrets(self) -> list[str]:
         """Every secret value, so logs and tests can prove none of them leaks."""
         values: list[SecretStr | None] = [

@@ -194,7 +194,7 @@ def test_markup_in_a_summary_is_stored_verbatim_and_returned_as_json_text(servic
     assert response.status_code == 202
     assert response.headers["content-type"].startswith("application/json")
     assert response.json()["summary"] == body["summary"]
-    stored = service.gateway.store.get_action(response.json()["id"])
+    stored = service.gateway._store.get_action(response.json()["id"])
     assert stored is not None and stored.summary == body["summary"]
 
 

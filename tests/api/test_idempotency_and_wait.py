@@ -72,7 +72,7 @@ def test_concurrent_retries_with_one_key_make_one_action_and_one_execution(servi
     approve(service, action_id)
     service.wait_for_status(action_id, "executed")
     assert len(service.sandbox_issues(label=body["details"]["labels"][1])) == 2
-    assert len(service.gateway.store.list_executions(action_id)) == 1
+    assert len(service.gateway._store.list_executions(action_id)) == 1
 
 
 def test_the_same_key_with_another_body_is_a_conflict(service: Service):

@@ -73,7 +73,7 @@ def test_an_unanswered_approval_expires_and_nothing_runs(service: Service):
     assert late.json()["error"] == "decision_refused"
     assert service.agent_view(action["id"])["status"] == "expired"
     assert service.sandbox_issues(summary=summary) == []
-    assert service.gateway.store.list_executions(action["id"]) == []
+    assert service.gateway._store.list_executions(action["id"]) == []
     types = audit_types(service, action["id"])
     assert "action.expired" in types and "action.claimed" not in types
 
@@ -96,7 +96,7 @@ def test_an_agent_listed_as_a_reviewer_cannot_approve_its_own_action(service: Se
         service.gateway.decide(action["id"], reviewer="log-triage-bot", verdict="approve")
     assert "approval.refused" in audit_types(service, action["id"])
     assert service.agent_view(action["id"])["status"] == "pending_approval"
-    assert service.gateway.inbox.votes(action["id"]) == []
+    assert service.gateway._inbox.votes(action["id"]) == []
 
 
 # ----------------------------------------------------------------------------- 7. min_approvals
@@ -125,7 +125,7 @@ def test_two_approvals_are_needed_and_the_action_runs_once(service: Service):
     assert final["status"] == "executed"
     assert sorted(final["approval"]["reviewers"]) == ["lead-alice", "lead-bob"]
     assert len(service.sandbox_issues(label=f"jiragate-{action['id']}")) == 3
-    assert len(service.gateway.store.list_executions(action["id"])) == 1
+    assert len(service.gateway._store.list_executions(action["id"])) == 1
 
 
 def test_two_different_edits_do_not_add_up(service: Service):

@@ -103,7 +103,7 @@ def test_the_gateway_backend_against_its_own_cheqpoint_api(service: Service):
     made = service.sandbox_issues(label=label)
     assert len(made) == 4 and {i.priority for i in made} == {"Medium"}
     # The external approval is never executed by Jiragate: only the gateway's record ran.
-    assert service.gateway.store.list_executions(ref) == []
+    assert service.gateway._store.list_executions(ref) == []
     assert service.gateway.get_record(ref).status.value == "approved"
     assert "approval.approved" in audit_types(service, action["id"])
 

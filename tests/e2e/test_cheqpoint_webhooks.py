@@ -113,7 +113,7 @@ def test_forged_pushed_replayed_and_unknown_webhooks(
     assert replay.status_code == 200 and replay.json()["status"] == "executed"
     assert len(service.sandbox_issues(label=label)) == 2
     assert {i.priority for i in service.sandbox_issues(label=label)} == {"Medium"}
-    assert len(service.gateway.store.list_executions(action["id"])) == 1
+    assert len(service.gateway._store.list_executions(action["id"])) == 1
     types = audit_types(service, action["id"])
     assert types.count("approval.approved") == 1 and types.count("action.executed") == 1
 

@@ -109,7 +109,7 @@ def test_bulk_delete_is_denied_with_the_rule_and_its_reason(service: Service):
     assert action["decision"]["determining_rule"] == "deny-bulk-deletes"
     with service.sandbox.lock:
         assert all(key in service.sandbox.issues for key in keys)
-    assert service.gateway.store.list_executions(action["id"]) == []
+    assert service.gateway._store.list_executions(action["id"]) == []
 
 
 def test_unknown_action_lists_the_known_ones(service: Service):

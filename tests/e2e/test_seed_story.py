@@ -58,4 +58,4 @@ def test_twelve_high_bugs_become_four_medium_ones_after_a_leads_edit(service: Se
     assert events[0] == "action.submitted"
     assert "approval.opened" in events and "approval.vote" in events
     assert "approval.approved" in events and events[-1] == "action.executed"
-    assert verify(service.gateway.store.engine).ok
+    assert verify(service.gateway._store.engine).ok

@@ -123,7 +123,7 @@ def first_attempt(service: Service, action_id: str, timeout: float) -> Any:
     """The action's first execution row once it has finished (polled with a deadline)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        executions = service.gateway.store.list_executions(action_id)
+        executions = service.gateway._store.list_executions(action_id)
         if executions and executions[0].finished_at is not None:
             return executions[0]
         time.sleep(0.02)
@@ -148,14 +148,14 @@ def test_a_long_retry_after_defers_the_action_instead_of_blocking_the_worker(ser
     action_id, text = approved_comment(service)
     # The worker's attempt ends at once (before: it slept the whole hour).
     attempt = first_attempt(service, action_id, timeout=15)
-    assert time.monotonic() - started < gateway.adapter.config.max_retry_wait
+    assert time.monotonic() - started < gateway._adapter.config.max_retry_wait
     assert attempt.outcome == "deferred", attempt
     # The execution row and the rescheduling are two transactions: wait for the second.
-    record = gateway.store.get_action(action_id)
+    record = gateway._store.get_action(action_id)
     deadline = time.monotonic() + 15
     while record is not None and record.claimed_by is not None and time.monotonic() < deadline:
         time.sleep(0.02)
-        record = gateway.store.get_action(action_id)
+        record = gateway._store.get_action(action_id)
     assert record is not None and record.status is ActionStatus.EXECUTING
     assert record.claimed_by is None and record.claim_expires_at is not None
     wait = (record.claim_expires_at - datetime.now(UTC)).total_seconds()

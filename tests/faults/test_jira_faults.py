@@ -145,7 +145,7 @@ def test_a_partial_bulk_failure_is_reported_per_ticket(service: Service):
     assert sorted(f["index"] for f in final["result"]["failures"]) == [1, 3]
     assert len(service.sandbox_issues(label=label)) == 3
     # Final: a partial result is not retried behind the reviewer's back.
-    assert len(service.gateway.store.list_executions(action_id)) == 1
+    assert len(service.gateway._store.list_executions(action_id)) == 1
 
 
 def test_a_read_through_a_503_storm_is_retried_then_answered(service: Service):

@@ -99,7 +99,7 @@ def test_a_claim_past_max_attempts_gives_up_without_running(
 
 async def _claim_past_the_limit(gateway: Gateway) -> None:
     try:
-        store = gateway.store
+        store = gateway._store
         record = store.create_action(
             agent=AGENT,
             action=TRANSITION["action"],
@@ -113,7 +113,7 @@ async def _claim_past_the_limit(gateway: Gateway) -> None:
             review_group="engineering-leads",
             determining_rule="transitions",
             decision_json={},
-            policy_revision=gateway.policies.current.revision,
+            policy_revision=gateway._policies.current.revision,
         ).action
         for attempt in range(1, MAX_ATTEMPTS + 1):  # each claimed, then its worker "died"
             claimed = store.claim_next_approved(worker_id=f"dead-{attempt}", lease_seconds=30)
@@ -126,12 +126,12 @@ async def _claim_past_the_limit(gateway: Gateway) -> None:
                 claimed_by=None,
                 claim_expires_at=None,
             )
-        calls_before = gateway.adapter.client.stats.calls
+        calls_before = gateway._adapter.client.stats.calls
         done = await gateway.run_once()
         assert done is not None and done.status is ActionStatus.FAILED
         assert f"gave up after {MAX_ATTEMPTS} attempts" in (done.error or "")
         assert "never finished" in (done.error or "")
-        assert gateway.adapter.client.stats.calls == calls_before  # Jira was not called again
+        assert gateway._adapter.client.stats.calls == calls_before  # Jira was not called again
         assert await gateway.run_once() is None  # nothing left to claim
     finally:
         await gateway.aclose()

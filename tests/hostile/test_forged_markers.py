@@ -99,7 +99,7 @@ def forging_writes(marker: str) -> list[tuple[str, dict[str, Any], str]]:
 
 
 def action_count(service: Service) -> int:
-    return len(service.gateway.store.list_actions(limit=500).items)
+    return len(service.gateway._store.list_actions(limit=500).items)
 
 
 def assert_refused(service: Service, action: str, details: dict[str, Any], pointer: str) -> None:

@@ -77,7 +77,7 @@ def test_no_spelling_of_a_denied_project_gets_past_the_deny_rule(
     assert response.status_code == 422, response.text
     violations = response.json()["violations"]
     assert [v["pointer"] for v in violations] == ["/projectKey"]
-    assert service.gateway.store.list_actions(status=ActionStatus.PENDING_APPROVAL).items == []
+    assert service.gateway._store.list_actions(status=ActionStatus.PENDING_APPROVAL).items == []
 
 
 @pytest.mark.parametrize(
@@ -108,7 +108,7 @@ def test_newline_tricks_in_issue_keys_and_names_are_422s_not_500s(
     )
     assert response.status_code == 422, response.text
     assert pointer in [v["pointer"] for v in response.json()["violations"]]
-    assert service.gateway.store.list_actions().items == []
+    assert service.gateway._store.list_actions().items == []
     assert list(service.sandbox.logged()) == []
 
 

@@ -115,7 +115,7 @@ def fresh_service(
 def events(service: Service, type: str, **data: Any) -> list[Any]:
     return [
         e
-        for e in list_events(service.gateway.store.engine, limit=1000)
+        for e in list_events(service.gateway._store.engine, limit=1000)
         if e.type == type and all(e.data.get(k) == v for k, v in data.items())
     ]
 
@@ -163,8 +163,8 @@ def test_a_cookie_copied_before_sign_out_approves_nothing_after_it(service: Serv
         assert stolen.post("/inbox/signout", data={"csrf_token": token}).status_code == 403
 
         assert service.agent_view(action_id)["status"] == "pending_approval"
-        assert service.gateway.inbox.votes(action_id) == []
-        decided = [e.type for e in list_events(service.gateway.store.engine, action_id=action_id)]
+        assert service.gateway._inbox.votes(action_id) == []
+        decided = [e.type for e in list_events(service.gateway._store.engine, action_id=action_id)]
         assert not [t for t in decided if t.startswith("approval.") and t != "approval.opened"]
         assert events(service, "inbox.signout", reviewer="lead-alice")
     finally:
@@ -205,7 +205,7 @@ def test_signing_in_again_ends_the_session_it_replaces(service: Service):
 def test_sessions_end_when_idle_and_at_their_lifetime(fresh_service: Callable[..., Service]):
     service = fresh_service(inbox_session_idle_seconds=600, inbox_session_max_seconds=1800)
     clock = ShiftedClock()
-    service.gateway.store.clock = clock
+    service.gateway._store.clock = clock
     idle, busy = (Browserless(service, address="127.0.0.12") for _ in range(2))
     try:
         assert idle.signin("lead-alice").status_code == 303

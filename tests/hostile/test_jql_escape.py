@@ -58,7 +58,7 @@ def _searches(service: Service) -> int:
 
 
 def _newest_action(service: Service) -> str | None:
-    page = service.gateway.store.list_actions(limit=1)
+    page = service.gateway._store.list_actions(limit=1)
     return page.items[0].id if page.items else None
 
 

@@ -44,7 +44,7 @@ def service(db_url: str) -> Iterator[Service]:
 
 
 def stored_actions(service: Service) -> int:
-    return len(service.gateway.store.list_actions(limit=200).items)
+    return len(service.gateway._store.list_actions(limit=200).items)
 
 
 def post(service: Service, path: str, body: str, **headers: str) -> httpx.Response:

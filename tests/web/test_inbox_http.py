@@ -80,7 +80,7 @@ def test_failed_signin_is_refused_and_audited_without_the_password(
         reviewer.close()
     events = [
         e
-        for e in list_events(service.gateway.store.engine, limit=1000)
+        for e in list_events(service.gateway._store.engine, limit=1000)
         if e.type == "inbox.signin_failed" and e.data.get("name") == name
     ]
     assert events and events[-1].data["reason"] == reason

@@ -20,17 +20,7 @@ from jiragate import __version__
 from jiragate.api.deps import BodyError, QueryError
 from jiragate.api.openapi import install_openapi
 from jiragate.api.routes import actions, approvals, audit, cheqpoint_api, ops, policies, webhooks
-from jiragate.errors import (
-    ActionError,
-    ApprovalBackendError,
-    ApprovalError,
-    DecisionRefusedError,
-    EditRefusedError,
-    IdempotencyConflictError,
-    PolicyOutOfDateError,
-    ReviewerNotAllowedError,
-    StoreError,
-)
+from jiragate.errors import EditRefusedError, JiragateError, answered_error_classes
 from jiragate.gateway import Gateway
 from jiragate.redaction import install_log_redaction
 from jiragate.settings import Settings
@@ -173,26 +163,11 @@ class McpOnFirstUse:
             await stop.wait()
 
 
-# Domain errors and their answers. Starlette picks a handler by the exception's class
-# hierarchy, so a subclass (ReviewerNotAllowedError) wins over its base (DecisionRefusedError).
-_DOMAIN_ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
-    (IdempotencyConflictError, 409, "idempotency_conflict"),
-    (ReviewerNotAllowedError, 403, "reviewer_not_allowed"),
-    (DecisionRefusedError, 409, "decision_refused"),
-    (ApprovalBackendError, 503, "approval_backend_unavailable"),
-    (PolicyOutOfDateError, 503, "policy_out_of_date"),
-    (ApprovalError, 404, "not_found"),
-    # The store translates every database failure (store/dberrors.py): unreachable, dropped,
-    # timed out or locked is a StoreUnavailableError, a StoreError like any other here.
-    (StoreError, 503, "database_unavailable"),
-)
-
-
-def _domain_handler(status: int, code: str) -> Any:
-    async def handle(request: Request, exc: Exception) -> JSONResponse:
-        return error_response(request.scope, status, code, str(exc))
-
-    return handle
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    """A domain error answered as its class says (`code`, `http_status` in errors.py)."""
+    assert isinstance(exc, JiragateError)
+    status = exc.http_status or 500
+    return error_response(request.scope, status, exc.code, str(exc), **exc.extra())
 
 
 _HTTP_CODES = {
@@ -239,20 +214,15 @@ def install_error_handlers(app: FastAPI) -> None:
     async def query_error(request: Request, exc: QueryError) -> JSONResponse:
         return error_response(request.scope, 422, "invalid_query", str(exc))
 
-    @app.exception_handler(ActionError)
-    async def action_error(request: Request, exc: ActionError) -> JSONResponse:
-        body = exc.as_dict()
-        status = 422 if exc.code == "invalid_details" else 400
-        extra = {k: v for k, v in body.items() if k not in ("error", "message")}
-        return error_response(request.scope, status, exc.code, str(exc), **extra)
-
-    for error_class, status, code in _DOMAIN_ERRORS:
-        app.add_exception_handler(error_class, _domain_handler(status, code))
+    # Starlette picks a handler by the exception's class hierarchy, so a subclass
+    # (ReviewerNotAllowedError) wins over its base (DecisionRefusedError).
+    for error_class in answered_error_classes():
+        app.add_exception_handler(error_class, _domain_error)
 
     @app.exception_handler(EditRefusedError)
     async def edit_refused(_: Request, exc: EditRefusedError) -> JSONResponse:
         # A refused edit also lists each field (JSON pointer) and the edit rule it breaks.
-        return JSONResponse(exc.as_dict(), status_code=409)
+        return JSONResponse(exc.as_dict(), status_code=exc.http_status or 409)
 
     # Starlette's HTTPException (FastAPI's is a subclass): the router's own 404/405 are
     # answered in the same JSON shape as ours.

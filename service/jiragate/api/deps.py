@@ -52,7 +52,7 @@ class CredentialRefused(Exception):
 
 
 def _audit_refusal(gateway: Gateway, request: Request, refused: CredentialRefused) -> None:
-    gateway.store.append_audit(
+    gateway.note_event(
         action_id=None,
         actor="anonymous",
         type="auth.refused",

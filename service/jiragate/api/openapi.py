@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from jiragate.catalog import ACTION_NAMES, MAX_JUSTIFICATION, MAX_SUMMARY, load_action_schema
 from jiragate.examples import SEED_EDIT, SEED_ENVELOPE, SEED_NOTE
-from jiragate.store import ActionStatus
+from jiragate.gateway.records import ActionStatus
 from jiragate.web.auth import SESSION_COOKIE
 
 # --------------------------------------------------------------------------- error bodies

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from jiragate.gateway import Gateway
-from jiragate.store import ActionRecord, ActionStatus
-from jiragate.store.audit import event_as_dict, list_events
+from jiragate.gateway.records import ActionRecord, ActionStatus, event_as_dict
 
 # The HTTP status an agent gets for an action, by where the action stands.
 STATUS_CODES = {
@@ -62,7 +61,7 @@ def action_view(
         "links": {"self": f"/v1/actions/{record.id}"},
     }
     if timeline:
-        events = list_events(gateway.store.engine, action_id=record.id, limit=500)
+        events = gateway.audit_events(action_id=record.id, limit=500)
         view["timeline"] = [event_as_dict(event) for event in events]
         view["approval"]["votes"] = [
             {
@@ -72,6 +71,6 @@ def action_view(
                 "note": vote.note,
                 "at": _iso(vote.created_at),
             }
-            for vote in gateway.inbox.votes(record.id)
+            for vote in gateway.votes(record.id)
         ]
     return view

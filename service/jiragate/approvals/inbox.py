@@ -24,12 +24,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
-
+from jiragate.approvals.backend import ApprovalTerms
 from jiragate.errors import ApprovalError, DecisionRefusedError
-from jiragate.store import ActionRecord, ActionStatus, ApprovalVote, Store, Verdict
-from jiragate.store.audit import append, canonical_json
-from jiragate.store.db import compare_and_set_status
+from jiragate.store import ActionRecord, ActionStatus, ApprovalVote, AuditNote, Store, Verdict
+from jiragate.store.audit import canonical_json
+from jiragate.store.votes import VoteTransaction, pending_in_groups, votes, voting
 
 BACKEND_NAME = "inbox"
 
@@ -73,10 +72,35 @@ class InboxBackend:
     """Approvals through Jiragate's own inbox. Build one per Store (no globals)."""
 
     name = BACKEND_NAME
+    #: Votes arrive in our own database: nothing to fetch.
+    polls = False
 
     def __init__(self, store: Store, *, apply_patch: PatchFunction = shallow_patch) -> None:
         self.store = store
         self.apply_patch = apply_patch
+
+    # ----------------------------------------------------------------- ApprovalBackend
+
+    async def request(self, record: ActionRecord, terms: ApprovalTerms) -> ActionRecord:
+        self.open(
+            record.id,
+            group=terms.group,
+            min_approvals=terms.min_approvals,
+            expires_at=terms.expires_at,
+        )
+        return self.store.get_action(record.id) or record
+
+    async def refresh(self, record: ActionRecord) -> ActionRecord:
+        return record  # decided by votes, in this database
+
+    async def find(self, approval_ref: str) -> ActionRecord | None:
+        return None  # inbox approvals have no external reference
+
+    async def housekeeping(self) -> int:
+        return 0  # expiry is the store's sweep, shared with every backend
+
+    async def aclose(self) -> None:
+        return None
 
     # ----------------------------------------------------------------- opening
 
@@ -96,31 +120,25 @@ class InboxBackend:
             raise ValueError(f"min_approvals must be at least 1, got {min_approvals}")
         if expires_at is not None and expires_at.tzinfo is None:
             raise ValueError("expires_at must be timezone-aware (UTC)")
-        with self.store.transaction() as session:
-            opened = compare_and_set_status(
-                session,
-                action_id,
-                from_statuses=[ActionStatus.PENDING_APPROVAL],
-                to_status=ActionStatus.PENDING_APPROVAL,
-                now=self.store.clock(),
-                approval_backend=BACKEND_NAME,
-                review_group=group,
-                min_approvals=min_approvals,
-                expires_at=expires_at,
-            )
-            if opened:
-                append(
-                    session,
-                    action_id=action_id,
-                    actor=actor,
-                    type="approval.opened",
-                    data={
-                        "backend": BACKEND_NAME,
-                        "group": group,
-                        "min_approvals": min_approvals,
-                        "expires_at": expires_at.isoformat() if expires_at else None,
-                    },
-                )
+        opened = self.store.transition_status(
+            action_id,
+            from_statuses=[ActionStatus.PENDING_APPROVAL],
+            to_status=ActionStatus.PENDING_APPROVAL,
+            approval_backend=BACKEND_NAME,
+            review_group=group,
+            min_approvals=min_approvals,
+            expires_at=expires_at,
+            audit_note=AuditNote(
+                actor=actor,
+                type="approval.opened",
+                data={
+                    "backend": BACKEND_NAME,
+                    "group": group,
+                    "min_approvals": min_approvals,
+                    "expires_at": expires_at.isoformat() if expires_at else None,
+                },
+            ),
+        )
         if not opened:
             raise ApprovalError(f"cannot open an approval for {action_id}: it is not pending")
 
@@ -130,33 +148,11 @@ class InboxBackend:
         self, reviewer_groups: Iterable[str], *, limit: int = 100
     ) -> list[ActionRecord]:
         """Unexpired inbox approvals waiting in any of `reviewer_groups`, oldest first."""
-        groups = sorted(set(reviewer_groups))
-        if not groups:
-            return []
-        now = self.store.clock()
-        query = (
-            select(ActionRecord)
-            .where(
-                ActionRecord.status == ActionStatus.PENDING_APPROVAL,
-                ActionRecord.approval_backend == BACKEND_NAME,
-                ActionRecord.review_group.in_(groups),  # type: ignore[union-attr]
-                (ActionRecord.expires_at.is_(None)) | (ActionRecord.expires_at > now),  # type: ignore[union-attr,operator]
-            )
-            .order_by(ActionRecord.created_at, ActionRecord.id)  # type: ignore[arg-type]
-            .limit(limit)
-        )
-        with self.store.transaction(read_only=True) as session:
-            return list(session.exec(query))
+        groups = set(reviewer_groups)
+        return pending_in_groups(self.store, BACKEND_NAME, groups, limit=limit)
 
     def votes(self, action_id: str) -> list[ApprovalVote]:
-        with self.store.transaction(read_only=True) as session:
-            return list(
-                session.exec(
-                    select(ApprovalVote)
-                    .where(ApprovalVote.action_id == action_id)
-                    .order_by(ApprovalVote.id)  # type: ignore[arg-type]
-                )
-            )
+        return votes(self.store, action_id)
 
     # ----------------------------------------------------------------- voting
 
@@ -187,35 +183,25 @@ class InboxBackend:
         patch = dict(modified_details) if modified_details else None
 
         expired = False
-        with self.store.transaction() as session:
-            record = self._lock(session, action_id)
-            now = self.store.clock()
+        # The row lock serializes votes on one action (PostgreSQL), so two last approvals
+        # arriving together cannot each see one vote short and leave it pending forever.
+        with voting(self.store, action_id) as tx:
+            record = tx.record
             if (
                 record.status is ActionStatus.PENDING_APPROVAL
                 and record.expires_at is not None
-                and record.expires_at <= now
+                and record.expires_at <= tx.now
             ):
-                expired = self._expire(session, record, now, reviewer)
+                expired = self._expire(tx, reviewer)
             else:
-                self._check_may_vote(session, record, reviewer, requester)
-                outcome = self._record_vote(session, record, reviewer, verdict, patch, note, now)
+                self._check_may_vote(tx, reviewer, requester)
+                outcome = self._record_vote(tx, reviewer, verdict, patch, note)
         if expired:
             raise DecisionRefusedError(f"the approval of {action_id} has expired; it was rejected")
         return outcome
 
-    def _lock(self, session: Session, action_id: str) -> ActionRecord:
-        # The row lock serializes votes on one action (PostgreSQL), so two last approvals
-        # arriving together cannot each see one vote short and leave it pending forever.
-        record = session.exec(
-            select(ActionRecord).where(ActionRecord.id == action_id).with_for_update()
-        ).first()
-        if record is None:
-            raise ApprovalError(f"no action {action_id!r}")
-        return record
-
-    def _check_may_vote(
-        self, session: Session, record: ActionRecord, reviewer: str, requester: str | None
-    ) -> None:
+    def _check_may_vote(self, tx: VoteTransaction, reviewer: str, requester: str | None) -> None:
+        record = tx.record
         if record.approval_backend != BACKEND_NAME:
             backend = record.approval_backend or "no approval backend"
             raise DecisionRefusedError(f"{record.id} is not decided in the inbox ({backend})")
@@ -225,52 +211,26 @@ class InboxBackend:
             )
         if reviewer in {record.agent, requester}:
             raise DecisionRefusedError(f"{reviewer} requested {record.id} and cannot approve it")
-        earlier = session.exec(
-            select(ApprovalVote).where(
-                ApprovalVote.action_id == record.id, ApprovalVote.reviewer == reviewer
-            )
-        ).first()
+        earlier = tx.vote_by(reviewer)
         if earlier is not None:
             raise DecisionRefusedError(f"{reviewer} already voted {earlier.verdict} on {record.id}")
 
     def _record_vote(
         self,
-        session: Session,
-        record: ActionRecord,
+        tx: VoteTransaction,
         reviewer: str,
         verdict: Verdict,
         patch: dict[str, Any] | None,
         note: str | None,
-        now: datetime,
     ) -> VoteOutcome:
-        session.add(
-            ApprovalVote(
-                action_id=record.id,
-                reviewer=reviewer,
-                verdict=verdict.value,
-                modified_details=patch,
-                note=note,
-                created_at=now,
-            )
-        )
-        session.flush()
-        append(
-            session,
-            action_id=record.id,
-            actor=reviewer,
-            type="approval.vote",
-            data={"verdict": verdict.value, "modified_details": patch, "note": note},
-        )
+        record = tx.record
+        tx.add_vote(reviewer=reviewer, verdict=verdict, modified_details=patch, note=note)
         required = record.min_approvals
         if verdict is Verdict.REJECT:
-            self._decide(session, record, ActionStatus.REJECTED, [reviewer], note, now)
+            self._decide(tx, ActionStatus.REJECTED, [reviewer], note)
             return VoteOutcome(record.id, ActionStatus.REJECTED, 0, required)
 
-        approvals = session.exec(
-            select(ApprovalVote).where(
-                ApprovalVote.action_id == record.id, ApprovalVote.verdict == Verdict.APPROVE
-            )
-        ).all()
+        approvals = tx.approvals()
         backing = [
             v.reviewer for v in approvals if _patch_key(v.modified_details) == _patch_key(patch)
         ]
@@ -279,12 +239,10 @@ class InboxBackend:
             return VoteOutcome(record.id, ActionStatus.PENDING_APPROVAL, leading, required)
         effective = self.apply_patch(record.action, record.details, patch or {})
         self._decide(
-            session,
-            record,
+            tx,
             ActionStatus.APPROVED,
             backing,
             note,
-            now,
             effective_details=effective,
             data={"modified_details": patch},
         )
@@ -294,53 +252,38 @@ class InboxBackend:
 
     def _decide(
         self,
-        session: Session,
-        record: ActionRecord,
+        tx: VoteTransaction,
         status: ActionStatus,
         reviewers: list[str],
         note: str | None,
-        now: datetime,
         *,
         effective_details: dict[str, Any] | None = None,
         data: Mapping[str, Any] | None = None,
     ) -> None:
-        fields: dict[str, Any] = {"reviewers": reviewers, "decision_note": note, "decided_at": now}
+        fields: dict[str, Any] = {
+            "reviewers": reviewers,
+            "decision_note": note,
+            "decided_at": tx.now,
+        }
         if effective_details is not None:
             fields["effective_details"] = effective_details
-        moved = compare_and_set_status(
-            session,
-            record.id,
-            from_statuses=[ActionStatus.PENDING_APPROVAL],
-            to_status=status,
-            now=now,
+        moved = tx.move(
+            status,
+            actor=reviewers[-1],
+            event=f"approval.{status.value}",
+            data={"reviewers": reviewers, "note": note, **(data or {})},
             **fields,
         )
         if not moved:  # cannot happen under the row lock; refuse rather than guess
-            raise DecisionRefusedError(f"{record.id} changed while the vote was recorded")
-        append(
-            session,
-            action_id=record.id,
-            actor=reviewers[-1],
-            type=f"approval.{status.value}",
-            data={"reviewers": reviewers, "note": note, **(data or {})},
-        )
+            raise DecisionRefusedError(f"{tx.record.id} changed while the vote was recorded")
 
-    def _expire(self, session: Session, record: ActionRecord, now: datetime, voter: str) -> bool:
-        moved = compare_and_set_status(
-            session,
-            record.id,
-            from_statuses=[ActionStatus.PENDING_APPROVAL],
-            to_status=ActionStatus.EXPIRED,
-            now=now,
-            decided_at=now,
+    def _expire(self, tx: VoteTransaction, voter: str) -> bool:
+        tx.move(
+            ActionStatus.EXPIRED,
+            actor="system",
+            event="action.expired",
+            data={"from": "pending_approval", "to": "expired", "late_voter": voter},
+            decided_at=tx.now,
             decision_note="no decision before the approval expired",
         )
-        if moved:
-            append(
-                session,
-                action_id=record.id,
-                actor="system",
-                type="action.expired",
-                data={"from": "pending_approval", "to": "expired", "late_voter": voter},
-            )
         return True

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
 import sqlalchemy as sa
 from alembic import command
@@ -46,6 +46,7 @@ from jiragate.store.models import (
     EXECUTOR_JIRAGATE,
     ActionRecord,
     ActionStatus,
+    AuditEvent,
     Execution,
     PolicyState,
     new_action_id,
@@ -487,6 +488,13 @@ class Store:
         with self.transaction(read_only=True) as session:
             return session.get(ActionRecord, action_id)
 
+    def find_by_approval_ref(self, approval_ref: str) -> ActionRecord | None:
+        """The action waiting on an external approval (`approval_ref` is indexed)."""
+        with self.transaction(read_only=True) as session:
+            return session.exec(
+                select(ActionRecord).where(ActionRecord.approval_ref == approval_ref)
+            ).first()
+
     def find_by_idempotency_key(
         self, *, agent: str, key: str, request_hash: str | None = None
     ) -> ActionRecord | None:
@@ -832,6 +840,18 @@ class Store:
         return previous
 
     # ----------------------------------------------------------------- audit
+
+    def audit_events(
+        self, *, action_id: str | None = None, after: int | None = None, limit: int = 100
+    ) -> list[AuditEvent]:
+        """Audit events oldest first (see `audit.list_events`)."""
+        return audit.list_events(self.engine, action_id=action_id, after=after, limit=limit)
+
+    def verify_audit(self) -> audit.VerifyReport:
+        return audit.verify(self.engine)
+
+    def export_audit(self, fp: IO[str], *, since: int | datetime | None = None) -> int:
+        return audit.export_jsonl(self.engine, fp, since=since)
 
     def append_audit(
         self,

@@ -25,9 +25,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jiragate.errors import StoreError
 from jiragate.gateway import Gateway
+from jiragate.gateway.records import InboxAuthStore, SessionLimits, ThrottleRule
 from jiragate.passwords import dummy_hash
 from jiragate.settings import Settings
-from jiragate.store.inbox_auth import InboxAuthStore, SessionLimits, ThrottleRule
 from jiragate.web.auth import SessionCodec, session_secret
 
 log = logging.getLogger("jiragate.web")
@@ -104,14 +104,7 @@ class InboxContext:
     def auth(self) -> InboxAuthStore:
         """Sessions and sign-in counters, in the gateway's database (built on first use:
         the service builds its gateway after this app)."""
-        store = self.gateway.store
-        if (
-            self._auth is None
-            or self._auth.engine is not store.engine
-            or self._auth.clock is not store.clock
-        ):
-            self._auth = InboxAuthStore(store.engine, clock=store.clock)
-        return self._auth
+        return self.gateway.inbox_auth()
 
     @property
     def session_limits(self) -> SessionLimits:

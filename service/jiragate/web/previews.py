@@ -27,8 +27,7 @@ from typing import Any
 from jiragate.catalog import get_spec, issue_keys_of
 from jiragate.errors import JiraError
 from jiragate.gateway import Gateway
-from jiragate.jira.shapes import numbered_summary
-from jiragate.store import ActionRecord
+from jiragate.gateway.records import ActionRecord, numbered_summary
 
 log = logging.getLogger("jiragate.web")
 
@@ -277,9 +276,9 @@ async def _fill_from_jira(
     fields = ["summary", "status", "issuetype", "assignee", sprint_field]
     points_field = None
     if preview.kind == "points":
-        points_field = await gateway.adapter.story_points_field()
+        points_field = await gateway.story_points_field()
         fields.append(points_field)
-    found = await gateway.adapter.get_issues([row.key for row in preview.issues], fields)
+    found = await gateway.get_issues([row.key for row in preview.issues], fields)
     target_sprint = (
         await _sprint_label(gateway, effective["sprintId"]) if preview.kind == "sprint" else ""
     )
@@ -292,7 +291,7 @@ async def _fill_from_jira(
     new_assignee = effective.get("assignee") if preview.kind == "assign" else None
     if isinstance(new_assignee, str) and new_assignee != "-1" and new_assignee not in names:
         # The new assignee by name, so the reviewer does not have to decode an account id.
-        user = await gateway.adapter.get_user(new_assignee)
+        user = await gateway.get_user(new_assignee)
         if user is not None and user.get("displayName"):
             names[new_assignee] = str(user["displayName"])
     for row in preview.issues:
@@ -329,7 +328,7 @@ async def _transition_row(gateway: Gateway, row: IssueRow, target: str) -> None:
         row.available = True
         row.note = f"Already {row.status}; nothing changes"
         return
-    transitions = await gateway.adapter.get_transitions(row.key)
+    transitions = await gateway.get_transitions(row.key)
     reachable = [str((t.get("to") or {}).get("name")) for t in transitions]
     row.available = target in reachable
     if row.available:
@@ -353,7 +352,7 @@ async def _sprint_label(gateway: Gateway, ref: Any) -> str:
     board = gateway.settings.jira.board_id
     if board is None:
         return str(ref)
-    sprints = await gateway.adapter.list_sprints(board)
+    sprints = await gateway.list_sprints(board)
     for sprint in sprints:
         if str(sprint.get("id")) == str(ref) or str(sprint.get("name", "")) == str(ref):
             return f"{sprint.get('name')} ({sprint.get('state')})"

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from jiragate.catalog import count_of, project_of
-from jiragate.store import ActionRecord, ActionStatus
+from jiragate.gateway.records import ActionRecord, ActionStatus
 
 SORTS = {
     "oldest": "Oldest first",

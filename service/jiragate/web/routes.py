@@ -23,9 +23,12 @@ from starlette.exceptions import HTTPException
 from jiragate.catalog import ActionRequest
 from jiragate.errors import ApprovalError, DecisionRefusedError, JiragateError
 from jiragate.gateway import Gateway
-from jiragate.store import ActionRecord, ActionStatus
-from jiragate.store.audit import AuditNote, list_events
-from jiragate.store.inbox_auth import Throttled
+from jiragate.gateway.records import (
+    ActionRecord,
+    ActionStatus,
+    AuditNote,
+    Throttled,
+)
 from jiragate.web.auth import (
     CSRF_FIELD,
     SESSION_COOKIE,
@@ -99,7 +102,7 @@ class CsrfError(HTTPException):
 
 
 def _now(gateway: Gateway) -> datetime:
-    return gateway.store.clock()
+    return gateway.now()
 
 
 def _safe_next(value: str | None) -> str:
@@ -180,7 +183,7 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
         form = await request.form()
         if not csrf_ok(session, form.get(CSRF_FIELD)):
             gateway = context.gateway
-            gateway.store.append_audit(
+            gateway.note_event(
                 action_id=None,
                 actor=session.reviewer or "anonymous",
                 type="inbox.csrf_refused",
@@ -191,7 +194,7 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
 
     def visible_record(action_id: str, reviewer: str) -> ActionRecord:
         gateway = context.gateway
-        record = gateway.store.get_action(action_id)
+        record = gateway.get_action(action_id)
         if record is None or record.review_group not in gateway.reviewer_groups(reviewer):
             raise HTTPException(404, f"No action {action_id} is waiting in your review groups.")
         return record
@@ -267,7 +270,7 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
             ok, reason = await run_in_threadpool(check_password, context.settings, name, password)
         gateway = context.gateway
         if not ok:
-            gateway.store.append_audit(
+            gateway.note_event(
                 action_id=None,
                 actor="anonymous",
                 type="inbox.signin_failed",
@@ -312,7 +315,7 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
         gateway = context.gateway
         groups = gateway.reviewer_groups(reviewer)
         now = _now(gateway)
-        everything = [row_of(r, now) for r in gateway.inbox.pending_for(groups, limit=500)]
+        everything = [row_of(r, now) for r in gateway.pending_approvals(groups, limit=500)]
         return everything, apply_query(everything, query), groups
 
     @router.get("/")
@@ -365,9 +368,7 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
         groups = gateway.reviewer_groups(session.reviewer)
         now = _now(gateway)
         decided = (
-            gateway.store.list_actions(status=DECIDED, group=groups, limit=200).items
-            if groups
-            else []
+            gateway.list_actions(status=DECIDED, group=groups, limit=200).items if groups else []
         )
         ordered = sorted(decided, key=lambda r: (r.decided_at or r.updated_at, r.id), reverse=True)
         return page(
@@ -494,7 +495,7 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
             timeout=context.settings.inbox_preview_timeout,
         )
         now = _now(gateway)
-        votes = gateway.inbox.votes(record.id)
+        votes = gateway.votes(record.id)
         return {
             "record": record,
             "row": row_of(record, now),
@@ -528,7 +529,7 @@ def _explanation(gateway: Gateway, record: ActionRecord) -> dict[str, Any]:
     """The stored decision, plus why each rule of the running policy did or did not match."""
     stored: Mapping[str, Any] = record.decision_json or {}
     rules: list[dict[str, Any]] = []
-    current = gateway.policies.current
+    current = gateway.current_policies
     try:
         decision = current.evaluate(
             ActionRequest(record.action, record.summary, record.details, record.justification),
@@ -551,7 +552,7 @@ def _explanation(gateway: Gateway, record: ActionRecord) -> dict[str, Any]:
 
 
 def _timeline(gateway: Gateway, record: ActionRecord, now: datetime) -> list[dict[str, Any]]:
-    events = list_events(gateway.store.engine, action_id=record.id, limit=500)
+    events = gateway.audit_events(action_id=record.id, limit=500)
     return [
         {
             "at": event.at,

@@ -29,7 +29,7 @@ from jiragate.api.openapi import (
 from jiragate.api.views import STATUS_CODES, action_view
 from jiragate.catalog import ACTION_NAMES
 from jiragate.gateway import Gateway
-from jiragate.store import ActionRecord, ActionStatus
+from jiragate.gateway.records import ActionRecord, ActionStatus
 
 router = APIRouter(prefix="/v1", tags=["actions"])
 
@@ -131,10 +131,10 @@ def _visible(record: ActionRecord | None, who: Principal, gateway: GatewayDep) -
 def get_action(
     action_id: str, request: Request, gateway: GatewayDep, who: PrincipalDep
 ) -> dict[str, Any]:
-    record = gateway.store.get_action(action_id)
+    record = gateway.get_action(action_id)
     if not _visible(record, who, gateway):
         if record is not None:  # someone else's: audited, and answered as if absent
-            gateway.store.append_audit(
+            gateway.note_event(
                 action_id=action_id,
                 actor=who.name,
                 type="access.refused",
@@ -181,7 +181,7 @@ def list_actions(
             return {"items": [], "next_cursor": None}
         groups_filter = group or groups  # a reviewer sees the groups they review
     try:
-        page = gateway.store.list_actions(
+        page = gateway.list_actions(
             status=status,
             agent=agent,
             action=action,

@@ -26,7 +26,7 @@ def pending(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     groups = gateway.reviewer_groups(reviewer.name)
-    records = gateway.inbox.pending_for(groups, limit=limit)
+    records = gateway.pending_approvals(groups, limit=limit)
     return {"groups": groups, "items": [action_view(gateway, r) for r in records]}
 
 
@@ -65,7 +65,7 @@ def decide(
     outcome = gateway.decide(
         action_id, reviewer=reviewer.name, verdict=verdict, modified_details=patch, note=note
     )
-    record = gateway.store.get_action(action_id)
+    record = gateway.get_action(action_id)
     assert record is not None
     return {
         "status": outcome.status.value,

@@ -10,7 +10,7 @@ from fastapi.responses import PlainTextResponse
 
 from jiragate.api.deps import AdminDep, GatewayDep
 from jiragate.api.openapi import documented
-from jiragate.store.audit import event_as_dict, export_jsonl, list_events, verify
+from jiragate.gateway.records import event_as_dict
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
@@ -39,7 +39,7 @@ def events(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
-    items = list_events(gateway.store.engine, action_id=action_id, after=after, limit=limit)
+    items = gateway.audit_events(action_id=action_id, after=after, limit=limit)
     return {
         "items": [event_as_dict(event) for event in items],
         "next_after": items[-1].seq if len(items) == limit else None,
@@ -52,7 +52,7 @@ def events(
     **documented(auth="admin", errors=(401, 403, 503)),
 )
 def verify_chain(gateway: GatewayDep, _admin: AdminDep) -> dict[str, Any]:
-    report = verify(gateway.store.engine)
+    report = gateway.verify_audit()
     return {
         "ok": report.ok,
         "checked": report.checked,
@@ -87,5 +87,5 @@ def export(
     ] = None,
 ) -> JsonLinesResponse:
     buffer = io.StringIO()
-    export_jsonl(gateway.store.engine, buffer, since=since)
+    gateway.export_audit(buffer, since=since)
     return JsonLinesResponse(buffer.getvalue())

@@ -9,7 +9,6 @@ from fastapi.responses import JSONResponse, Response
 
 from jiragate.api.deps import GatewayDep
 from jiragate.api.openapi import documented
-from jiragate.errors import StoreError, StoreUnavailableError
 from jiragate.metrics import CONTENT_TYPE
 
 router = APIRouter(tags=["operations"])
@@ -48,20 +47,8 @@ def healthz() -> dict[str, Any]:
     ),
 )
 def readyz(gateway: GatewayDep) -> JSONResponse:
-    policies = gateway.policies.status
-    checks: dict[str, Any] = {
-        "policies": policies.policies.revision,
-        "active_policies": policies.active_revision,
-    }
-    if policies.problem is not None:  # it refuses to decide: take it out of rotation
-        checks["policies_problem"] = policies.problem
-        return JSONResponse({"status": "unavailable", "checks": checks}, status_code=503)
-    try:
-        gateway.store.ping()
-        checks["database"] = "ok"
-    except StoreError as exc:
-        kind = exc.kind if isinstance(exc, StoreUnavailableError) else type(exc).__name__
-        checks["database"] = f"unavailable: {kind}"
+    ready, checks = gateway.readiness()
+    if not ready:  # refusing to decide, or no database: take it out of rotation
         return JSONResponse({"status": "unavailable", "checks": checks}, status_code=503)
     return JSONResponse({"status": "ready", "checks": checks})
 
@@ -82,4 +69,4 @@ def readyz(gateway: GatewayDep) -> JSONResponse:
     ),
 )
 def metrics(gateway: GatewayDep) -> MetricsResponse:
-    return MetricsResponse(gateway.metrics.render())
+    return MetricsResponse(gateway.metrics_text())

@@ -27,7 +27,7 @@ router = APIRouter(prefix="/v1/policies", tags=["policies"])
     **documented(auth="any", errors=(401, 503)),
 )
 def get_policies(gateway: GatewayDep, _who: PrincipalDep) -> dict[str, Any]:
-    status = gateway.policies.status
+    status = gateway.policy_status
     policies = status.policies
     return {
         "revision": policies.revision,
@@ -79,16 +79,10 @@ def get_policies(gateway: GatewayDep, _who: PrincipalDep) -> dict[str, Any]:
     ),
 )
 def reload_policies(gateway: GatewayDep, admin: AdminDep) -> JSONResponse:
-    before = gateway.policies.current.revision
+    before = gateway.current_policies.revision
     try:
-        fresh, previous = gateway.policies.reload(actor=admin.name)
-    except PolicyLoadError as exc:
-        gateway.store.append_audit(
-            action_id=None,
-            actor=admin.name,
-            type="policy.reload_refused",
-            data={"errors": [str(issue) for issue in exc.issues], "running": before},
-        )
+        fresh, previous = gateway.reload_policies(actor=admin.name)
+    except PolicyLoadError as exc:  # audited by the gateway; the running set stays
         return JSONResponse(
             {
                 "error": "invalid_policies",

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from jiragate import strictjson
 from jiragate.api.deps import GatewayDep
 from jiragate.api.openapi import WEBHOOK_BODY, documented
-from jiragate.approvals.cheqpoint import SIGNATURE_HEADER, verify_webhook_signature
 from jiragate.errors import UnsafeJSONError
+from jiragate.gateway.records import SIGNATURE_HEADER, verify_webhook_signature
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
@@ -25,7 +25,7 @@ SIGNATURE_PARAMETER = {
 
 
 def _refuse(gateway: GatewayDep, status: int, reason: str, data: dict[str, Any]) -> JSONResponse:
-    gateway.store.append_audit(
+    gateway.note_event(
         action_id=None, actor="cheqpoint", type="webhook.refused", data={"reason": reason, **data}
     )
     return JSONResponse({"error": "webhook_refused", "message": reason}, status_code=status)
@@ -76,7 +76,7 @@ async def cheqpoint_webhook(request: Request, gateway: GatewayDep) -> JSONRespon
         return _refuse(
             gateway, 404, f"no action waits on approval {approval_ref!r}", {"ref": approval_ref}
         )
-    gateway.store.append_audit(
+    gateway.note_event(
         action_id=record.id,
         actor="cheqpoint",
         type="webhook.received",

@@ -1,0 +1,259 @@
+"""Running an action in Jira once, and recording how each attempt ended.
+
+Execution is at-least-once in the face of crashes (a lease runs out and the action is claimed
+again) and exactly-once in Jira because the adapter marks and looks for what it created.
+Every attempt is on record before Jira is called and ends in one transaction (execution
+row, status, audit event); an unknown outcome waits `execution_retry_seconds` (or Jira's
+longer `Retry-After`) before a worker runs it again, and a claim past `max_attempts` fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from jiragate.catalog import ActionRequest
+from jiragate.errors import (
+    ActionError,
+    ApprovalError,
+    JiraDeferredError,
+    JiraError,
+    JiraTransportError,
+)
+from jiragate.jira.operations import JiraAdapter
+from jiragate.metrics import Metrics
+from jiragate.settings import Settings
+from jiragate.store import ActionRecord, ActionStatus, AuditNote, FinishedRun, Store
+
+log = logging.getLogger("jiragate.gateway")
+
+_OUTCOME_STATUS = {
+    "succeeded": ActionStatus.EXECUTED,
+    "partial": ActionStatus.PARTIALLY_EXECUTED,
+    "failed": ActionStatus.FAILED,
+}
+#: How much of an unexpected exception's text is recorded as the action's error.
+_MAX_ERROR = 2000
+
+
+class Executor:
+    """Runs claimed actions (and inline reads) for one gateway, as `worker_id`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        adapter: JiraAdapter,
+        metrics: Metrics,
+        worker_id: str,
+    ) -> None:
+        self.settings = settings
+        self._store = store
+        self._adapter = adapter
+        self.metrics = metrics
+        self.worker_id = worker_id
+
+    def _reload(self, action_id: str) -> ActionRecord:
+        record = self._store.get_action(action_id)
+        if record is None:  # pragma: no cover - rows are never deleted
+            raise ApprovalError(f"action {action_id} vanished")
+        return record
+
+    async def _attempt(
+        self,
+        action: str,
+        details: Mapping[str, Any],
+        action_id: str,
+        summary: str,
+        not_before: datetime | None = None,
+    ) -> tuple[str, dict[str, Any] | None, str | None]:
+        """Run the action in Jira once: (outcome, result, error). Raises JiraTransportError
+        when Jira gave no usable answer (the outcome is unknown), JiraDeferredError when it
+        asked to wait longer than a call may."""
+        started = time.perf_counter()
+        try:
+            result = await self._adapter.execute(
+                action, details, action_id=action_id, summary=summary, not_before=not_before
+            )
+        except JiraTransportError:
+            self.metrics.jira_errors.labels(action, "transport").inc()
+            raise
+        except (JiraError, ActionError) as exc:
+            self.metrics.jira_errors.labels(action, "refused").inc()
+            return "failed", None, str(exc)
+        finally:
+            self.metrics.jira_latency.labels(action).observe(time.perf_counter() - started)
+        outcome = result.outcome.value
+        if outcome != "succeeded":
+            self.metrics.jira_errors.labels(action, outcome).inc()
+        error = "; ".join(f.reason for f in result.failures) or None
+        return outcome, result.as_dict(), error
+
+    async def run_read(self, request: ActionRequest, action_id: str) -> FinishedRun:
+        started_at = self._store.clock()
+        try:
+            outcome, result, error = await self._attempt(
+                request.action, request.details, action_id, request.summary
+            )
+        except JiraTransportError as exc:  # a read that got no answer simply failed
+            partial = exc.result
+            outcome, error = "failed", str(exc)
+            result = partial.as_dict() if partial is not None else None
+        status = _OUTCOME_STATUS[outcome]
+        return FinishedRun(
+            worker=self.worker_id,
+            started_at=started_at,
+            outcome=outcome,
+            status=status,
+            result=result,
+            error=error,
+            audit_note=_executed_note(self.worker_id, status, result, error),
+        )
+
+    async def execute(self, record: ActionRecord) -> ActionRecord:
+        """Run one claimed attempt; record its end (execution row, status, audit) at once.
+
+        Attempts are counted when claimed, before anything runs, so an attempt that crashed
+        its round (or its process) still counts: a claim beyond `max_attempts` gives up
+        instead of running the action again, and an unexpected exception while executing is
+        retried like an unknown outcome, never looped on forever."""
+        if record.attempts > self.settings.max_attempts:
+            last = record.error or "the attempt never finished (its worker crashed or stopped)"
+            return self._give_up(
+                record, f"gave up after {record.attempts - 1} attempts: {last}"[:_MAX_ERROR]
+            )
+        details = record.effective_details or record.details
+        # The attempt is on record before Jira is called: an attempt whose worker died shows
+        # as started and never finished.
+        execution = self._store.record_execution(
+            action_id=record.id, attempt=record.attempts, worker=self.worker_id
+        )
+        heartbeat = asyncio.create_task(self._heartbeat(record.id))
+        try:
+            # Whatever this action created in Jira is younger than its record: the adapter
+            # ignores older issues and comments that carry its markers.
+            outcome, result, error = await self._attempt(
+                record.action, details, record.id, record.summary, record.created_at
+            )
+        except JiraTransportError as exc:
+            partial = exc.result
+            deferred = isinstance(exc, JiraDeferredError)
+            self._store.finish_execution(
+                execution.id,
+                outcome="deferred" if deferred else "unknown",
+                result=partial.as_dict() if partial is not None else None,
+                error=str(exc),
+            )
+            delay = exc.retry_after if isinstance(exc, JiraDeferredError) else None
+            return self._retry_or_fail(record, str(exc), delay=delay)
+        except Exception as exc:  # a bug or a poisoned payload: recorded, counted, retried
+            log.exception("%s: attempt %s crashed", record.id, record.attempts)
+            error = f"execution crashed: {type(exc).__name__}: {exc}"[:_MAX_ERROR]
+            self._store.finish_execution(execution.id, outcome="crashed", error=error)
+            return self._retry_or_fail(record, error)
+        finally:
+            heartbeat.cancel()
+        return self._complete(record, execution.id, outcome, result, error)
+
+    def _complete(
+        self,
+        record: ActionRecord,
+        execution_id: str,
+        outcome: str,
+        result: dict[str, Any] | None,
+        error: str | None,
+    ) -> ActionRecord:
+        status = _OUTCOME_STATUS[outcome]
+        done = self._store.complete_execution(
+            record.id,
+            execution_id=execution_id,
+            worker=self.worker_id,
+            outcome=outcome,
+            to_status=status,
+            result=result,
+            error=error,
+            audit_note=_executed_note(self.worker_id, status, result, error),
+        )
+        if done is None:
+            log.warning("%s: lost the claim before recording %s", record.id, status.value)
+            return self._reload(record.id)
+        self.metrics.statuses.labels(status.value).inc()
+        return done
+
+    def _retry_or_fail(
+        self, record: ActionRecord, error: str, *, delay: float | None = None
+    ) -> ActionRecord:
+        """Jira gave no usable answer (or asked us to wait `delay` s): run it later, or give up.
+
+        The action stays `executing` with a lease that runs out after
+        `execution_retry_seconds` (or Jira's longer `Retry-After`); the housekeeping sweep then
+        hands it back to the workers. Waiting matters: a create whose answer was lost may still
+        be completing in Jira, and only a later search for its markers can be trusted not to
+        create it twice."""
+        if record.attempts >= self.settings.max_attempts:
+            return self._give_up(record, f"gave up after {record.attempts} attempts: {error}")
+        wait = max(self.settings.execution_retry_seconds, delay or 0.0)
+        retry_at = self._store.clock() + timedelta(seconds=wait)
+        self._store.transition_status(
+            record.id,
+            from_statuses=[ActionStatus.EXECUTING],
+            to_status=ActionStatus.EXECUTING,
+            expect_claimed_by=self.worker_id,
+            claimed_by=None,
+            claim_expires_at=retry_at,
+            error=error,
+            audit_note=AuditNote(
+                actor=self.worker_id,
+                type="action.retry_scheduled",
+                data={
+                    "attempt": record.attempts,
+                    "error": error,
+                    "retry_at": retry_at.isoformat(),
+                    "reason": "rate_limited" if delay is not None else "outcome_unknown",
+                },
+            ),
+        )
+        return self._reload(record.id)
+
+    def _give_up(self, record: ActionRecord, error: str) -> ActionRecord:
+        moved = self._store.transition_status(
+            record.id,
+            from_statuses=[ActionStatus.EXECUTING],
+            to_status=ActionStatus.FAILED,
+            expect_claimed_by=self.worker_id,
+            claimed_by=None,
+            claim_expires_at=None,
+            error=error,
+            audit_note=AuditNote(self.worker_id, "action.failed", {"error": error}),
+        )
+        if moved:
+            self.metrics.statuses.labels(ActionStatus.FAILED.value).inc()
+        return self._reload(record.id)
+
+    async def _heartbeat(self, action_id: str) -> None:
+        interval = max(self.settings.lease_seconds / 3, 0.05)
+        while True:
+            await asyncio.sleep(interval)
+            self._store.extend_lease(
+                action_id, worker_id=self.worker_id, lease_seconds=self.settings.lease_seconds
+            )
+
+
+def _executed_note(
+    worker: str, status: ActionStatus, result: Mapping[str, Any] | None, error: str | None
+) -> AuditNote:
+    """The audit event that ends an attempt: what Jira did, without its payloads."""
+    return AuditNote(
+        actor=worker,
+        type=f"action.{status.value}",
+        data={
+            "created": [c["key"] for c in (result or {}).get("created", [])],
+            "updated": (result or {}).get("updated", []),
+            "failures": len((result or {}).get("failures", [])),
+            "error": error,
+        },
+    )
