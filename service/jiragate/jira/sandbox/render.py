@@ -11,6 +11,7 @@ from jiragate.jira.sandbox.state import (
     EPIC_LINK_FIELD,
     SPRINT_FIELD,
     STORY_POINTS_FIELD,
+    Board,
     Issue,
     Project,
     SandboxState,
@@ -153,6 +154,29 @@ def version_json(state: SandboxState, version: Version, flavour: str) -> dict[st
         body["startDate"] = version.start_date
     if version.release_date:
         body["releaseDate"] = version.release_date
+    return body
+
+
+def board_json(state: SandboxState, board: Board) -> dict[str, Any]:
+    """An agile board with its location: the project it belongs to (as Jira Software
+    answers `GET /rest/agile/1.0/board/{id}`)."""
+    project = state.projects.get(board.project_key)
+    body: dict[str, Any] = {
+        "id": board.id,
+        "self": f"{state.base_url}/rest/agile/1.0/board/{board.id}",
+        "name": board.name,
+        "type": board.type,
+    }
+    if project is not None:
+        body["location"] = {
+            "projectId": project.id,
+            "displayName": f"{project.name} ({project.key})",
+            "projectName": project.name,
+            "projectKey": project.key,
+            "projectTypeKey": "software",
+            "avatarURI": f"{state.base_url}/secure/projectavatar?size=small&pid={project.id}",
+            "name": f"{project.name} ({project.key})",
+        }
     return body
 
 

@@ -247,7 +247,12 @@ class SandboxState:
             "ENG": Project(10000, "ENG", "Engineering", lead=alice),
             "OPS": Project(10001, "OPS", "Operations", lead=carol),
         }
-        self.boards: dict[int, Board] = {1: Board(1, "ENG board", "ENG")}
+        # Every board has a location (its project): Jira answers `GET /board?projectKeyOrId=`
+        # and the adapter checks a sprint's board is in the action's project.
+        self.boards: dict[int, Board] = {
+            1: Board(1, "ENG board", "ENG"),
+            2: Board(2, "OPS board", "OPS"),
+        }
         self.sprints: dict[int, Sprint] = {
             101: Sprint(
                 101,
@@ -269,6 +274,15 @@ class SandboxState:
                 "2024-04-28T17:00:00.000Z",
             ),
             103: Sprint(103, "sprint_43", "future", 1, "Hardening"),
+            201: Sprint(
+                201,
+                "ops_sprint_7",
+                "active",
+                2,
+                "Certificate rotation",
+                "2024-04-15T09:00:00.000Z",
+                "2024-04-28T17:00:00.000Z",
+            ),
         }
         self.versions: dict[int, Version] = {
             10100: Version(10100, 10000, "1.0", "First release", True, False, None, "2024-03-01"),
