@@ -87,7 +87,8 @@ def resolve_user(
         return None, None
     if not isinstance(value, Mapping):
         return None, "A user must be given as an object."
-    if flavour == "cloud":
+    # A Cloud site's v2 identifies users by accountId too (usernames are gone on Cloud).
+    if flavour == "cloud" or (state.profile == "cloud" and "accountId" in value):
         if "accountId" not in value:
             return None, (
                 "'accountId' must be the only user identifying query parameter in GDPR strict mode."

@@ -17,6 +17,7 @@ from jiragate.jira.sandbox.render import (
     ALL_FIELDS,
     api_base,
     bulk_error,
+    field_catalog,
     issue_json,
     jira_error,
     property_names,
@@ -174,7 +175,20 @@ async def get_issue(request: Request) -> Response:
             return _not_found(key)
         fields = select_fields(request.query_params.getlist("fields"), ALL_FIELDS)
         wanted = property_names(request.query_params.getlist("properties"))
-        return JSONResponse(issue_json(state, issue, flavour, fields, wanted))
+        body = issue_json(state, issue, flavour, fields, wanted)
+        expand = {
+            piece.strip()
+            for item in request.query_params.getlist("expand")
+            for piece in item.split(",")
+        }
+        catalog = {f["id"]: f for f in field_catalog(flavour)}
+        # `names` and `schema` describe the fields returned; other expansions Jira knows
+        # (renderedFields, changelog, ...) are accepted and answered without the section.
+        if "names" in expand:
+            body["names"] = {f: catalog[f]["name"] for f in fields if f in catalog}
+        if "schema" in expand:
+            body["schema"] = {f: catalog[f]["schema"] for f in fields if f in catalog}
+        return JSONResponse(body)
 
 
 async def edit_issue(request: Request) -> Response:
@@ -333,7 +347,7 @@ async def assign(request: Request) -> Response:
             error = (
                 "'accountId' must be the only user identifying query parameter in GDPR strict mode."
             )
-        elif flavour == "dc" and "name" not in body:
+        elif flavour == "dc" and "name" not in body and state.profile != "cloud":
             error = "The user must be identified by 'name' in Data Center."
         else:
             account, error = field_setters.resolve_user(state, issue, body, flavour)

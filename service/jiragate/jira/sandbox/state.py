@@ -141,7 +141,21 @@ class Issue:
     properties: dict[str, Any] = field(default_factory=dict)
     archived: bool = False
     creator: str = ""  # accountId of the account whose call created it ("" = the reporter)
+    watchers: list[str] = field(default_factory=list)  # accountIds
+    worklogs: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # {id, author, timeSpentSeconds, started}
+    links: list[dict[str, Any]] = field(default_factory=list)  # {id, type, inward|outward: key}
 
+
+PROFILES = ("cloud", "datacenter")
+
+LINK_TYPES: tuple[tuple[str, str, str, str], ...] = (
+    ("10000", "Blocks", "is blocked by", "blocks"),
+    ("10001", "Cloners", "is cloned by", "clones"),
+    ("10002", "Duplicate", "is duplicated by", "duplicates"),
+    ("10003", "Relates", "relates to", "relates to"),
+)
 
 STATUSES: tuple[Status, ...] = (
     Status("10000", "To Do", 2, "new", "To Do"),
@@ -216,7 +230,13 @@ class SandboxState:
         basic_auth: tuple[str, str] | None = None,
         bearer_token: str | None = None,
         base_url: str = "",
+        profile: str = "cloud",
     ) -> None:
+        if profile not in PROFILES:
+            raise ValueError(f"unknown sandbox profile {profile!r}; use {' or '.join(PROFILES)}")
+        #: "cloud" (deploymentType Cloud, v3 and v2) or "datacenter" (v2 only as on a Server /
+        #: Data Center site); `serverInfo` answers with it and real clients switch on it.
+        self.profile = profile
         # Expected credentials; None accepts any non-empty value of that scheme.
         self.basic_auth = basic_auth
         self.bearer_token = bearer_token
@@ -292,6 +312,7 @@ class SandboxState:
         self.next_issue_id = 10001
         self.next_version_id = 10102
         self.next_comment_id = 20001
+        self.next_misc_id = 30001  # worklogs and issue links
         seed = [
             # (summary, type, status, priority, assignee, sprint, labels, points, parent)
             ("Checkout revamp", "Epic", "In Progress", "High", alice, None, [], None, None),
@@ -441,6 +462,11 @@ class SandboxState:
     def children_of(self, key: str) -> list[Issue]:
         return [issue for issue in self.issues.values() if issue.parent_key == key]
 
+    def next_misc(self) -> int:
+        with self.lock:
+            self.next_misc_id += 1
+            return self.next_misc_id - 1
+
     def next_comment(self) -> int:
         with self.lock:
             self.next_comment_id += 1
@@ -484,6 +510,7 @@ class SandboxState:
                     "issue": self.next_issue_id,
                     "version": self.next_version_id,
                     "comment": self.next_comment_id,
+                    "misc": self.next_misc_id,
                 },
             }
 
@@ -502,6 +529,7 @@ class SandboxState:
             self.next_issue_id = counters["issue"]
             self.next_version_id = counters["version"]
             self.next_comment_id = counters["comment"]
+            self.next_misc_id = counters.get("misc", 30001)
 
     def log(self, entry: LoggedRequest) -> None:
         with self.lock:
