@@ -167,3 +167,103 @@ def test_an_unknown_profile_is_refused() -> None:
 def test_any_worklog_time_is_a_201_or_a_400(jira_http: httpx.Client, text: str) -> None:
     answer = jira_http.post("/rest/api/3/issue/ENG-4/worklog", json={"timeSpent": text})
     assert answer.status_code in (201, 400), answer.text
+
+
+def _dc(url: str) -> httpx.Client:
+    return httpx.Client(base_url=url, headers={"Authorization": "Bearer pat"}, timeout=10)
+
+
+def test_the_datacenter_profile_has_its_own_configuration(
+    datacenter: tuple[str, SandboxState],
+) -> None:
+    url, state = datacenter
+    state.reset()
+    with _dc(url) as client:
+        priorities = [p["name"] for p in client.get("/rest/api/2/priority").json()]
+        assert priorities == ["P1", "P2", "P3", "P4"]
+        types = {t["name"] for t in client.get("/rest/api/2/issuetype").json()}
+        assert "Sub-task" in types and "Subtask" not in types
+        assert client.get("/rest/api/2/issue/ENG-2").json()["fields"]["priority"]["name"] == "P1"
+        fields = {f["name"] for f in client.get("/rest/api/2/field").json()}
+        assert {"Epic Name", "Resolution", "Story Points"} <= fields
+        # A priority of the other site is refused, and nothing is created.
+        before = len(state.issues)
+        wrong = client.post(
+            "/rest/api/2/issue",
+            json={
+                "fields": {
+                    "project": {"key": "ENG"},
+                    "summary": "s",
+                    "issuetype": {"name": "Bug"},
+                    "priority": {"name": "Highest"},
+                }
+            },
+        )
+        assert wrong.status_code == 400 and "priority" in wrong.json()["errors"]
+        assert len(state.issues) == before
+
+
+def test_an_epic_needs_an_epic_name_on_datacenter(datacenter: tuple[str, SandboxState]) -> None:
+    url, state = datacenter
+    state.reset()
+    epic = {"project": {"key": "ENG"}, "summary": "Payments", "issuetype": {"name": "Epic"}}
+    with _dc(url) as client:
+        before = len(state.issues)
+        refused = client.post("/rest/api/2/issue", json={"fields": epic})
+        assert refused.status_code == 400
+        assert refused.json()["errors"] == {"customfield_10011": "Epic Name is required."}
+        assert len(state.issues) == before
+        made = client.post(
+            "/rest/api/2/issue", json={"fields": {**epic, "customfield_10011": "PAY"}}
+        )
+        assert made.status_code == 201, made.text
+        shown = client.get(f"/rest/api/2/issue/{made.json()['key']}").json()["fields"]
+        assert shown["customfield_10011"] == "PAY"
+
+
+def test_a_resolution_screen_requires_a_resolution_on_datacenter(
+    datacenter: tuple[str, SandboxState],
+) -> None:
+    url, state = datacenter
+    state.reset()
+    with _dc(url) as client:
+        listed = client.get(
+            "/rest/api/2/issue/ENG-2/transitions", params={"expand": "transitions.fields"}
+        ).json()["transitions"]
+        assert {t["id"] for t in listed} == {"11", "61"}  # more than one way out of To Do
+        close = next(t for t in listed if t["id"] == "61")
+        assert close["hasScreen"] and close["fields"]["resolution"]["required"] is True
+        refused = client.post(
+            "/rest/api/2/issue/ENG-2/transitions", json={"transition": {"id": "61"}}
+        )
+        assert refused.status_code == 400 and "resolution" in refused.json()["errors"]
+        with state.lock:
+            assert state.issues["ENG-2"].status == "To Do"
+        done = client.post(
+            "/rest/api/2/issue/ENG-2/transitions",
+            json={"transition": {"id": "61"}, "fields": {"resolution": {"name": "Won't Do"}}},
+        )
+        assert done.status_code == 204, done.text
+        shown = client.get("/rest/api/2/issue/ENG-2").json()["fields"]
+        assert shown["status"]["name"] == "Done"
+        assert shown["resolution"]["name"] == "Won't Do" and shown["resolutiondate"]
+
+
+def test_cloud_resolves_on_done_and_shows_many_fields(jira_http: httpx.Client) -> None:
+    shown = jira_http.get("/rest/api/3/issue/ENG-4").json()["fields"]
+    assert shown["resolution"] is None
+    assert len(shown) >= 40
+    assert (
+        jira_http.post(
+            "/rest/api/3/issue/ENG-4/transitions", json={"transition": {"id": "31"}}
+        ).status_code
+        == 204
+    )
+    assert jira_http.get("/rest/api/3/issue/ENG-4").json()["fields"]["resolution"]["name"] == "Done"
+    assert (
+        jira_http.post(
+            "/rest/api/3/issue/ENG-4/transitions", json={"transition": {"id": "41"}}
+        ).status_code
+        == 204
+    )
+    assert jira_http.get("/rest/api/3/issue/ENG-4").json()["fields"]["resolution"] is None

@@ -26,13 +26,14 @@ from jiragate.jira.sandbox.render import (
     user_json,
 )
 from jiragate.jira.sandbox.state import (
-    TRANSITIONS,
+    RESOLUTIONS,
     Comment,
     Issue,
     SandboxState,
     adf_to_text,
     issue_type,
     now_iso,
+    status,
 )
 
 MAX_BULK = 50  # Atlassian: "The maximum number of issues that can be created in each request is 50"
@@ -253,8 +254,32 @@ async def delete_issue(request: Request) -> Response:
 # --------------------------------------------------------------------------- transitions
 
 
-def _available(issue: Issue) -> list[Any]:
-    return [t for t in TRANSITIONS if t.from_status == issue.status]
+def _available(state: SandboxState, issue: Issue) -> list[Any]:
+    return [t for t in state.site.transitions if t.from_status == issue.status]
+
+
+def _screen_fields(state: SandboxState, transition_id: str, flavour: str) -> dict[str, Any]:
+    """The transition screen's fields (`expand=transitions.fields`): a required Resolution
+    where the profile has a resolution screen."""
+    if transition_id not in state.site.resolution_screens:
+        return {}
+    return {
+        "resolution": {
+            "required": True,
+            "schema": {"type": "resolution", "system": "resolution"},
+            "name": "Resolution",
+            "key": "resolution",
+            "operations": ["set"],
+            "allowedValues": [
+                {
+                    "self": f"{api_base(state, flavour)}/resolution/{r.id}",
+                    "id": r.id,
+                    "name": r.name,
+                }
+                for r in RESOLUTIONS
+            ],
+        }
+    }
 
 
 async def list_transitions(request: Request) -> Response:
@@ -264,21 +289,29 @@ async def list_transitions(request: Request) -> Response:
         if issue is None:
             return _not_found(request.path_params["key"])
         only = request.query_params.get("transitionId")
+        expand = {
+            piece.strip()
+            for item in request.query_params.getlist("expand")
+            for piece in item.split(",")
+        }
         transitions = [
             {
                 "id": t.id,
                 "name": t.name,
                 "to": status_json(state, t.to_status, flavour),
-                "hasScreen": False,
+                "hasScreen": t.id in state.site.resolution_screens,
                 "isGlobal": False,
                 "isInitial": False,
                 "isAvailable": True,
                 "isConditional": False,
                 "isLooped": False,
             }
-            for t in _available(issue)
+            for t in _available(state, issue)
             if only is None or t.id == only
         ]
+        if "transitions.fields" in expand:
+            for listed in transitions:
+                listed["fields"] = _screen_fields(state, str(listed["id"]), flavour)
         return JSONResponse({"expand": "transitions", "transitions": transitions})
 
 
@@ -293,7 +326,7 @@ async def do_transition(request: Request) -> Response:
         issue = state.find_issue(request.path_params["key"])
         if issue is None:
             return _not_found(request.path_params["key"])
-        chosen = next((t for t in _available(issue) if t.id == str(ident)), None)
+        chosen = next((t for t in _available(state, issue) if t.id == str(ident)), None)
         if chosen is None:
             return jira_error(400, [f"Transition id '{ident}' is not valid for this issue."])
         draft = copy.deepcopy(issue)
@@ -313,9 +346,17 @@ async def do_transition(request: Request) -> Response:
                 errors["comment"] = error or "Comment body can not be empty!"
                 break
             new_comments.append(document)
+        if chosen.id in state.site.resolution_screens and draft.resolution is None:
+            errors["resolution"] = "Resolution is required."
         if errors:
             return jira_error(400, [], errors)
         draft.status = chosen.to_status
+        # Entering a done status resolves the issue (Cloud's workflows set "Done" as a post
+        # function); leaving one clears the resolution.
+        if status(chosen.to_status).category_key == "done":
+            draft.resolution = draft.resolution or "Done"
+        else:
+            draft.resolution = None
         draft.updated = now_iso()
         author = current_user(request)
         for document in new_comments:

@@ -21,9 +21,7 @@ from jiragate.jira.sandbox.render import (
     user_json,
 )
 from jiragate.jira.sandbox.state import (
-    ISSUE_TYPES,
     LINK_TYPES,
-    PRIORITIES,
     STATUSES,
     Issue,
     SandboxState,
@@ -94,12 +92,12 @@ async def search_projects(request: Request) -> Response:
 
 async def list_priorities(request: Request) -> Response:
     state, flavour = state_of(request), flavour_of(request)
-    return JSONResponse([priority_json(state, p.name, flavour) for p in PRIORITIES])
+    return JSONResponse([priority_json(state, p.name, flavour) for p in state.site.priorities])
 
 
 async def list_issue_types(request: Request) -> Response:
     state, flavour = state_of(request), flavour_of(request)
-    return JSONResponse([issue_type_json(state, t.name, flavour) for t in ISSUE_TYPES])
+    return JSONResponse([issue_type_json(state, t.name, flavour) for t in state.site.issue_types])
 
 
 async def list_statuses(request: Request) -> Response:

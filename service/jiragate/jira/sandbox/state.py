@@ -24,6 +24,8 @@ from jiragate.jira.sandbox.faults import Fault
 STORY_POINTS_FIELD = "customfield_10016"
 EPIC_LINK_FIELD = "customfield_10014"  # Data Center; deprecated in Cloud in favour of `parent`
 SPRINT_FIELD = "customfield_10020"
+EPIC_NAME_FIELD = "customfield_10011"  # required to create an Epic on the datacenter profile
+STORY_ESTIMATE_FIELD = "customfield_10026"  # Cloud's team-managed "Story point estimate"
 SEED_TIME = "2024-05-01T09:00:00.000+0000"
 
 
@@ -63,6 +65,12 @@ class IssueType:
 
 @dataclass(frozen=True, slots=True)
 class Priority:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
     id: str
     name: str
 
@@ -146,6 +154,8 @@ class Issue:
         default_factory=list
     )  # {id, author, timeSpentSeconds, started}
     links: list[dict[str, Any]] = field(default_factory=list)  # {id, type, inward|outward: key}
+    resolution: str | None = None  # a Resolution name; set on entering a done status
+    epic_name: str | None = None  # Epic Name (customfield_10011)
 
 
 PROFILES = ("cloud", "datacenter")
@@ -183,6 +193,55 @@ PRIORITIES: tuple[Priority, ...] = (
     Priority("4", "Low"),
     Priority("5", "Lowest"),
 )
+
+# The datacenter profile: an older, differently configured site (as many self-hosted ones are).
+DC_ISSUE_TYPES: tuple[IssueType, ...] = (
+    IssueType("10001", "Bug"),
+    IssueType("10002", "Task"),
+    IssueType("10003", "Story"),
+    IssueType("10000", "Epic", hierarchy_level=1),
+    IssueType("10005", "Sub-task", subtask=True, hierarchy_level=-1),
+)
+DC_PRIORITIES: tuple[Priority, ...] = (
+    Priority("10100", "P1"),
+    Priority("10101", "P2"),
+    Priority("10102", "P3"),
+    Priority("10103", "P4"),
+)
+DC_TRANSITIONS: tuple[Transition, ...] = (
+    *TRANSITIONS,
+    Transition("51", "Stop Progress", "In Progress", "To Do"),
+    Transition("61", "Close", "To Do", "Done"),
+    Transition("71", "Back to In Progress", "In Review", "In Progress"),
+)
+#: Transitions whose screen asks for a resolution (required), on the datacenter profile.
+DC_RESOLUTION_SCREENS = frozenset({"31", "61"})
+RESOLUTIONS: tuple[Resolution, ...] = (
+    Resolution("10000", "Done"),
+    Resolution("10001", "Won't Do"),
+    Resolution("10002", "Duplicate"),
+)
+_SEED_PRIORITY_ON_DC = {"Highest": "P1", "High": "P2", "Medium": "P3", "Low": "P4", "Lowest": "P4"}
+
+
+@dataclass(frozen=True, slots=True)
+class SiteProfile:
+    """What differs between the two emulated sites."""
+
+    name: str
+    issue_types: tuple[IssueType, ...]
+    priorities: tuple[Priority, ...]
+    transitions: tuple[Transition, ...]
+    resolution_screens: frozenset[str]
+    epic_name_required: bool
+
+
+SITE_PROFILES = {
+    "cloud": SiteProfile("cloud", ISSUE_TYPES, PRIORITIES, TRANSITIONS, frozenset(), False),
+    "datacenter": SiteProfile(
+        "datacenter", DC_ISSUE_TYPES, DC_PRIORITIES, DC_TRANSITIONS, DC_RESOLUTION_SCREENS, True
+    ),
+}
 
 
 def adf_text(text: str) -> dict[str, Any]:
@@ -237,6 +296,7 @@ class SandboxState:
         #: "cloud" (deploymentType Cloud, v3 and v2) or "datacenter" (v2 only as on a Server /
         #: Data Center site); `serverInfo` answers with it and real clients switch on it.
         self.profile = profile
+        self.site = SITE_PROFILES[profile]
         # Expected credentials; None accepts any non-empty value of that scheme.
         self.basic_auth = basic_auth
         self.bearer_token = bearer_token
@@ -357,6 +417,13 @@ class SandboxState:
             issue.story_points = float(points) if points is not None else None
             issue.parent_key = parent
             issue.description = adf_text(f"{summary}.")
+            if status == "Done":
+                issue.resolution = "Done"
+            if self.profile == "datacenter":
+                issue.priority = _SEED_PRIORITY_ON_DC[priority]
+                issue.issue_type = "Sub-task" if kind == "Subtask" else kind
+                if kind == "Epic":
+                    issue.epic_name = summary
         self.issues["ENG-4"].fix_versions = [10101]
         self.issues["ENG-7"].fix_versions = [10100]
         for summary, kind, priority in (
@@ -365,6 +432,8 @@ class SandboxState:
         ):
             issue = self.new_issue("OPS", summary, kind, priority, reporter=carol, at=SEED_TIME)
             issue.assignee = carol
+            if self.profile == "datacenter":
+                issue.priority = _SEED_PRIORITY_ON_DC[priority]
 
     def reset(self) -> None:
         """Back to the seed data; faults and the request log are cleared too."""
@@ -570,19 +639,34 @@ def status(name: str) -> Status:
     return next(s for s in STATUSES if s.name == name)
 
 
+_ALL_ISSUE_TYPES = (*ISSUE_TYPES, *DC_ISSUE_TYPES)
+_ALL_PRIORITIES = (*PRIORITIES, *DC_PRIORITIES)
+
+
 def issue_type(name: str) -> IssueType:
-    return next(t for t in ISSUE_TYPES if t.name == name)
+    """A stored issue's type (of either profile: names do not clash)."""
+    return next(t for t in _ALL_ISSUE_TYPES if t.name == name)
 
 
-def find_issue_type(name_or_id: object) -> IssueType | None:
+def find_issue_type(
+    name_or_id: object, types: tuple[IssueType, ...] = ISSUE_TYPES
+) -> IssueType | None:
+    """The site's issue type named or numbered `name_or_id` (None: the site has none)."""
     text = str(name_or_id).lower()
-    return next((t for t in ISSUE_TYPES if text in {t.name.lower(), t.id}), None)
+    return next((t for t in types if text in {t.name.lower(), t.id}), None)
 
 
-def find_priority(name_or_id: object) -> Priority | None:
+def find_priority(
+    name_or_id: object, priorities: tuple[Priority, ...] = PRIORITIES
+) -> Priority | None:
     text = str(name_or_id).lower()
-    return next((p for p in PRIORITIES if text in {p.name.lower(), p.id}), None)
+    return next((p for p in priorities if text in {p.name.lower(), p.id}), None)
 
 
 def priority(name: str) -> Priority:
-    return next(p for p in PRIORITIES if p.name == name)
+    return next(p for p in _ALL_PRIORITIES if p.name == name)
+
+
+def find_resolution(name_or_id: object) -> Resolution | None:
+    text = str(name_or_id).lower()
+    return next((r for r in RESOLUTIONS if text in {r.name.lower(), r.id}), None)
