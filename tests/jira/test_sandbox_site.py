@@ -97,6 +97,9 @@ def test_expand_names_and_schema_describe_the_fields(jira_http: httpx.Client) ->
     assert answer["names"]["summary"] == "Summary"
     assert answer["names"]["customfield_10016"] == "Story Points"
     assert answer["schema"]["summary"]["type"] == "string"
+    assert answer["renderedFields"]["description"] == "<p>Payment form loses card on back.</p>"
+    changelog = jira_http.get("/rest/api/3/issue/ENG-2", params={"expand": "changelog"}).json()
+    assert changelog["changelog"]["histories"] == []
 
 
 @pytest.fixture
@@ -183,7 +186,9 @@ def test_the_datacenter_profile_has_its_own_configuration(
         assert priorities == ["P1", "P2", "P3", "P4"]
         types = {t["name"] for t in client.get("/rest/api/2/issuetype").json()}
         assert "Sub-task" in types and "Subtask" not in types
-        assert client.get("/rest/api/2/issue/ENG-2").json()["fields"]["priority"]["name"] == "P1"
+        shown = client.get("/rest/api/2/issue/ENG-2").json()["fields"]
+        assert shown["priority"]["name"] == "P1"
+        assert shown["assignee"]["name"] == "bob"  # Data Center users have usernames
         fields = {f["name"] for f in client.get("/rest/api/2/field").json()}
         assert {"Epic Name", "Resolution", "Story Points"} <= fields
         # A priority of the other site is refused, and nothing is created.

@@ -117,7 +117,8 @@ def user_json(state: SandboxState, user: User | None, flavour: str) -> dict[str,
         "timeZone": "Etc/UTC",
         "accountType": "atlassian",
     }
-    if flavour == "dc":
+    # Usernames exist only on Data Center; a Cloud site's v2 shows accountIds alone.
+    if flavour == "dc" and state.profile == "datacenter":
         body.update(name=user.name, key=user.name)
     return body
 

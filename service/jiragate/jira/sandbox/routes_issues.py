@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import html
 from collections.abc import Mapping
 from typing import Any
 
@@ -183,13 +184,30 @@ async def get_issue(request: Request) -> Response:
             for piece in item.split(",")
         }
         catalog = {f["id"]: f for f in field_catalog(flavour)}
-        # `names` and `schema` describe the fields returned; other expansions Jira knows
-        # (renderedFields, changelog, ...) are accepted and answered without the section.
+        # `names` and `schema` describe the fields returned, `renderedFields` shows the rich
+        # text fields as HTML, `changelog` is empty (the sandbox keeps no history); other
+        # expansions Jira knows (operations, editmeta, ...) are accepted without a section.
         if "names" in expand:
             body["names"] = {f: catalog[f]["name"] for f in fields if f in catalog}
         if "schema" in expand:
             body["schema"] = {f: catalog[f]["schema"] for f in fields if f in catalog}
+        if "renderedFields" in expand:
+            body["renderedFields"] = {
+                name: _as_html(getattr(issue, name))
+                for name in ("description", "environment")
+                if name in fields
+            }
+        if "changelog" in expand:
+            body["changelog"] = {"startAt": 0, "maxResults": 0, "total": 0, "histories": []}
         return JSONResponse(body)
+
+
+def _as_html(document: dict[str, Any] | None) -> str | None:
+    """Rich text as Jira renders it: one escaped paragraph per line."""
+    if document is None:
+        return None
+    lines = adf_to_text(document).split("\n")
+    return "".join(f"<p>{html.escape(line)}</p>" for line in lines)
 
 
 async def edit_issue(request: Request) -> Response:
