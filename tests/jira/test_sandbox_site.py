@@ -272,3 +272,15 @@ def test_cloud_resolves_on_done_and_shows_many_fields(jira_http: httpx.Client) -
         == 204
     )
     assert jira_http.get("/rest/api/3/issue/ENG-4").json()["fields"]["resolution"] is None
+
+
+def test_create_meta_and_the_project_picker(
+    jira_http: httpx.Client, lenient_http: httpx.Client
+) -> None:
+    meta = jira_http.get("/rest/api/3/issue/createmeta/ENG/issuetypes").json()
+    assert meta["total"] == 5 and "Epic" in {t["name"] for t in meta["issueTypes"]}
+    missing = jira_http.get("/rest/api/3/issue/createmeta/NOPE/issuetypes")
+    assert missing.status_code == 400 and "NOPE" in missing.json()["errorMessages"][0]
+    # The picker is Data Center's (not in the Cloud spec the contract hooks check).
+    picked = lenient_http.get("/rest/api/2/projects/picker", params={"query": "eng"}).json()
+    assert [p["key"] for p in picked["projects"]] == ["ENG"] and picked["total"] == 1

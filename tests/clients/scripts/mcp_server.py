@@ -16,6 +16,7 @@ from mcp.client.stdio import stdio_client
 
 url, mode, tag = sys.argv[1], sys.argv[2], sys.argv[3]
 cloud = mode == "cloud"
+BOB = "bob"  # mcp-atlassian treats a loopback site as Data Center: users by username
 env = {k: v for k, v in os.environ.items() if not k.startswith(("JIRA_", "CONFLUENCE_"))}
 env.update(
     JIRA_URL=url,
@@ -89,6 +90,24 @@ async def main() -> None:
             session, "transitions", "jira_get_transitions", {"issue_key": "ENG-2"}
         )
         _fail_if("transitions", "11" not in json.dumps(transitions), "no transition 11")
+        for name, tool, arguments, wanted in (
+            (
+                "user_profile",
+                "jira_get_user_profile",
+                {"user_identifier": BOB},
+                "Bob",
+            ),
+            ("project_issues", "jira_get_project_issues", {"project_key": "OPS"}, "OPS-1"),
+            ("search_projects", "jira_search_projects", {"query": "ops"}, "OPS"),
+            ("issue_types", "jira_get_project_issue_types", {"project_key": "ENG"}, "Epic"),
+            ("search_fields", "jira_search_fields", {"keyword": "story"}, "Story Points"),
+            ("watchers", "jira_get_issue_watchers", {"issue_key": "ENG-2"}, ""),
+            ("worklog", "jira_get_worklog", {"issue_key": "ENG-2"}, ""),
+            ("link_types", "jira_get_link_types", {}, "Blocks"),
+            ("sprint_issues", "jira_get_sprint_issues", {"sprint_id": "102"}, "ENG-2"),
+        ):
+            answer = await _call(session, name, tool, arguments)
+            _fail_if(name, wanted not in json.dumps(answer), f"no {wanted}")
         created = await _call(
             session,
             "create_issue",
@@ -114,6 +133,17 @@ async def main() -> None:
             "jira_update_issue",
             {"issue_key": key, "fields": json.dumps({"summary": f"updated by mcp {tag}"})},
         )
+        for name, tool, arguments in (
+            ("add_worklog", "jira_add_worklog", {"issue_key": key, "time_spent": "2h"}),
+            ("add_watcher", "jira_add_watcher", {"issue_key": key, "user_identifier": BOB}),
+            (
+                "create_link",
+                "jira_create_issue_link",
+                {"link_type": "Relates", "inward_issue_key": key, "outward_issue_key": "ENG-2"},
+            ),
+            ("add_to_sprint", "jira_add_issues_to_sprint", {"sprint_id": "102", "issue_keys": key}),
+        ):
+            await _call(session, name, tool, arguments)
         await _call(
             session,
             "transition_issue",

@@ -90,6 +90,49 @@ async def search_projects(request: Request) -> Response:
         )
 
 
+async def projects_picker(request: Request) -> Response:
+    """`GET /rest/api/2/projects/picker?query=`: the project picker Data Center clients use
+    (mcp-atlassian's project search), matching key or name."""
+    state, flavour = state_of(request), flavour_of(request)
+    query = (request.query_params.get("query") or "").lower()
+    with state.lock:
+        found = [
+            p for p in state.projects.values() if query in p.key.lower() or query in p.name.lower()
+        ]
+        return JSONResponse(
+            {
+                "header": f"Showing {len(found)} of {len(found)} matching projects",
+                "total": len(found),
+                "projects": [
+                    {**project_ref(state, p, flavour), "html": f"{p.name} ({p.key})"} for p in found
+                ],
+            }
+        )
+
+
+async def create_meta_issue_types(request: Request) -> Response:
+    """`GET .../issue/createmeta/{project}/issuetypes`: the types one can create in the
+    project, paged; Cloud names the list `issueTypes`, Data Center `values`. An unknown
+    project is a 400 (the spec declares no 404 here)."""
+    state, flavour = state_of(request), flavour_of(request)
+    start = as_int(request.query_params.get("startAt"), 0)
+    size = as_int(request.query_params.get("maxResults"), 50)
+    if start is None or size is None or start < 0 or size < 0:
+        return jira_error(400, ["'startAt' and 'maxResults' must be non-negative integers."])
+    with state.lock:
+        project = state.find_project(request.path_params["project"])
+        if project is None:
+            return jira_error(
+                400, [f"No project could be found with key '{request.path_params['project']}'."]
+            )
+        types = [issue_type_json(state, t.name, flavour) for t in state.site.issue_types]
+        page = types[start : start + size]
+        listed = "issueTypes" if state.profile == "cloud" else "values"
+        return JSONResponse(
+            {"startAt": start, "maxResults": size, "total": len(types), listed: page}
+        )
+
+
 async def list_priorities(request: Request) -> Response:
     state, flavour = state_of(request), flavour_of(request)
     return JSONResponse([priority_json(state, p.name, flavour) for p in state.site.priorities])
@@ -319,6 +362,11 @@ def build_router() -> APIRouter:
         router.add_api_route(f"{base}/project", list_projects, methods=["GET"])
         router.add_api_route(f"{base}/project/search", search_projects, methods=["GET"])
         router.add_api_route(f"{base}/priority", list_priorities, methods=["GET"])
+        router.add_api_route(
+            f"{base}/issue/createmeta/{{project}}/issuetypes",
+            create_meta_issue_types,
+            methods=["GET"],
+        )
         router.add_api_route(f"{base}/issuetype", list_issue_types, methods=["GET"])
         router.add_api_route(f"{base}/status", list_statuses, methods=["GET"])
         router.add_api_route(f"{base}/user/search", search_users, methods=["GET"])
@@ -329,4 +377,5 @@ def build_router() -> APIRouter:
         router.add_api_route(f"{issue}/watchers", add_watcher, methods=["POST"])
         router.add_api_route(f"{issue}/worklog", list_worklogs, methods=["GET"])
         router.add_api_route(f"{issue}/worklog", add_worklog, methods=["POST"])
+    router.add_api_route("/rest/api/2/projects/picker", projects_picker, methods=["GET"])
     return router
