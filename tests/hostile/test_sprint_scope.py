@@ -16,14 +16,21 @@ another project (the action ends `failed`, nothing moved); a listed board is che
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from jiragate.jira.config import JiraConfig
+from jiragate.jira.operations import JiraAdapter
+from jiragate.jira.sandbox import SandboxState, create_sandbox_app
 from tests.api.support import envelope
+from tests.helpers.servers import serve_app
 from tests.helpers.service import REPO_ROOT, Service, running_service
 
 DENY_OPS = """\
@@ -131,3 +138,58 @@ def test_listing_another_projects_board_as_eng_is_refused(service: Service) -> N
         "sprint_42",
         "sprint_43",
     ]
+
+
+# --------------------------------------------------------------------------- the property
+
+SPRINTS = {101: "ENG", 102: "ENG", 103: "ENG", 201: "OPS"}  # sprint -> its board's project
+
+
+@pytest.fixture
+def jira_site() -> Iterator[tuple[str, SandboxState]]:
+    state = SandboxState()
+    with serve_app(create_sandbox_app(state)) as url:
+        yield url, state
+
+
+def test_a_sprint_move_lands_only_in_the_issues_own_project(
+    jira_site: tuple[str, SandboxState],
+) -> None:
+    """Whatever sprint id and issues an agent picks, issues are moved only when the sprint's
+    board is in the issues' project; otherwise nothing is posted to the sprint at all."""
+    url, state = jira_site
+    config = JiraConfig(base_url=url, email="jiragate@example.com", api_token="token", board_id=1)
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(
+        sprint=st.sampled_from([*SPRINTS, 999]),
+        keys=st.one_of(
+            st.lists(st.sampled_from(["ENG-2", "ENG-6", "ENG-9"]), min_size=1, unique=True),
+            st.lists(st.sampled_from(["OPS-1", "OPS-2"]), min_size=1, unique=True),
+        ),
+    )
+    def check(sprint: int, keys: list[str]) -> None:
+        state.reset()
+        project = keys[0].split("-")[0]
+        details = {"sprintId": sprint, "issueKeys": keys}
+        result = asyncio.run(_move(config, details))
+        posted = [r for r in state.logged() if r.method == "POST" and "/sprint/" in r.path]
+        with state.lock:
+            placed = {k: state.issues[k].sprint_id for k in keys}
+        if SPRINTS.get(sprint) == project and sprint != 101:  # 101 is closed: Jira refuses
+            assert result.outcome == "succeeded", result
+            assert set(placed.values()) == {sprint}
+        else:
+            assert result.outcome != "succeeded", result
+            assert not any(v == sprint for v in placed.values())
+            if SPRINTS.get(sprint) != project:
+                assert posted == []
+
+    check()
+
+
+async def _move(config: JiraConfig, details: dict[str, Any]) -> Any:
+    async with JiraAdapter(config) as adapter:
+        return await adapter.execute(
+            "jira_move_to_sprint", details, action_id="act_property", summary="s"
+        )
