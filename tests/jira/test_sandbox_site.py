@@ -122,6 +122,13 @@ def test_jira_leniencies(lenient_http: httpx.Client, sandbox: tuple[str, Sandbox
         "/rest/api/2/search", params={"jql": "project = ENG", "validateQuery": "True"}
     )
     assert found.status_code == 200, found.text
+    # `deleteSubtasks=False` (ENG-5's sub-tasks block it, as in Jira) and `=True`.
+    kept = jira_http.delete("/rest/api/2/issue/ENG-5", params={"deleteSubtasks": "False"})
+    assert kept.status_code == 400, kept.text
+    gone = jira_http.delete("/rest/api/2/issue/ENG-5", params={"deleteSubtasks": "True"})
+    assert gone.status_code == 204, gone.text
+    with state.lock:
+        assert {"ENG-5", "ENG-11", "ENG-12"}.isdisjoint(state.issues)
     # `/rest/api/latest` is v2.
     assert jira_http.get("/rest/api/latest/issue/ENG-2").json()["key"] == "ENG-2"
     # Cloud serves the enhanced search on v2.
