@@ -41,7 +41,7 @@ rules:
     decision: deny
     reason: Nothing is written to OPS by an agent.
 """
-SPRINT_NAMES = ("sprint_42", "sprint_43")  # on the sandbox's board 1
+SPRINT_NAMES = ("sprint_42", "sprint_43")  # on the sandbox's board 1, in ENG
 TRICKS = ["\n", " ", "\t", "\r\n", "\x00", "\u200b", "\ufeff", "\u00a0", "\u0301", "\x85"]
 
 
@@ -223,8 +223,10 @@ def test_what_the_policy_sees_is_what_is_stored_and_sent(
         ).action
         assert store.get_action(stored.id).details == facts["details"]  # type: ignore[union-attr]
         sent = asyncio.run(_sent_fields(config, request.details, stored.id))
-        if sent is None:  # Jira has no sprint of exactly that name: nothing else is tried
-            assert details.get("sprintId") not in SPRINT_NAMES, details
+        if sent is None:
+            # Jira has no sprint of exactly that name, or the sprint's board is in another
+            # project than the ticket (tests/hostile/test_sprint_scope.py): nothing is created.
+            assert details.get("sprintId") not in SPRINT_NAMES or details["projectKey"] != "ENG"
             return
         assert sent["project"] == {"key": facts["project"]}
         assert set(details["labels"]) <= set(sent["labels"])

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from jiragate.jira.handlers.base import ActionCall, each, handles
 from jiragate.jira.handlers.creating import create_all, create_one, issue_fields, keeping_markers
-from jiragate.jira.handlers.sprints import move_keys
+from jiragate.jira.handlers.sprints import move_keys, sprint_in_project
 from jiragate.jira.shapes import numbered_summary
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ async def create_ticket(jira: JiraAdapter, call: ActionCall) -> None:
         fields["parent"] = {"key": details["parentKey"]}
     if "storyPoints" in details:
         fields[await jira.story_points_field()] = details["storyPoints"]
-    sprint = await jira.sprint_id(details["sprintId"]) if "sprintId" in details else None
+    sprint = await sprint_in_project(jira, details) if "sprintId" in details else None
     key = await create_one(jira, fields, call.action_id, result)
     if key is not None and sprint is not None:
         await move_keys(jira, sprint, [key], result, touch=False)
@@ -57,7 +57,7 @@ async def create_tickets(jira: JiraAdapter, call: ActionCall) -> None:
         )
         for ticket in given[:count]
     ]
-    sprint = await jira.sprint_id(details["sprintId"]) if "sprintId" in details else None
+    sprint = await sprint_in_project(jira, details) if "sprintId" in details else None
     await create_all(jira, tickets, call.action_id, result)
     if sprint is not None and result.created:
         await move_keys(jira, sprint, result.created_keys, result, touch=False)

@@ -10,7 +10,13 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from jiragate.jira.sandbox import routes_agile, routes_issues, routes_meta, routes_search
+from jiragate.jira.sandbox import (
+    routes_agile,
+    routes_issues,
+    routes_meta,
+    routes_search,
+    routes_site,
+)
 from jiragate.jira.sandbox.context import state_of
 from jiragate.jira.sandbox.faults import FaultSpecError, parse_fault
 from jiragate.jira.sandbox.middleware import CONTROL_PREFIX, SandboxMiddleware
@@ -39,7 +45,8 @@ def create_sandbox_app(
         detail = "Null or unsupported resource" if exc.status_code == 404 else str(exc.detail)
         return jira_error(exc.status_code, [f"{detail}: {request.method} {request.url.path}"])
 
-    for module in (routes_issues, routes_search, routes_meta, routes_agile):
+    # routes_site first: its `/project/search` must win over routes_meta's `/project/{key}`.
+    for module in (routes_site, routes_issues, routes_search, routes_meta, routes_agile):
         app.include_router(module.build_router())
     app.include_router(_control_router())
     return app

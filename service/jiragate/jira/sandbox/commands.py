@@ -15,6 +15,12 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         "--db", metavar="FILE", default=None, help="SQLite file to persist the state in"
     )
     parser.add_argument(
+        "--profile",
+        choices=("cloud", "datacenter"),
+        default="cloud",
+        help="which Jira site to emulate: cloud (v3 and v2) or datacenter (v2) (cloud)",
+    )
+    parser.add_argument(
         "--no-validate",
         action="store_true",
         help="accept request bodies that break Atlassian's OpenAPI spec",
@@ -26,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
 
     from jiragate.jira.sandbox import SandboxState, create_sandbox_app
 
-    state = SandboxState(path=args.db)
+    state = SandboxState(path=args.db, profile=args.profile)
     app = create_sandbox_app(state, validate_requests=not args.no_validate)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0

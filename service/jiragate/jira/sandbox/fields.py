@@ -11,6 +11,7 @@ from typing import Any
 
 from jiragate.jira.sandbox.state import (
     EPIC_LINK_FIELD,
+    EPIC_NAME_FIELD,
     SPRINT_FIELD,
     STORY_POINTS_FIELD,
     Issue,
@@ -18,6 +19,7 @@ from jiragate.jira.sandbox.state import (
     adf_text,
     find_issue_type,
     find_priority,
+    find_resolution,
     issue_type,
 )
 from jiragate.jira.spec import adf_problem
@@ -53,7 +55,7 @@ def set_summary(state: SandboxState, issue: Issue, value: Any, flavour: str) -> 
 
 def set_priority(state: SandboxState, issue: Issue, value: Any, flavour: str) -> str | None:
     name, ident = _ref(value)
-    found = find_priority(name or ident or "")
+    found = find_priority(name or ident or "", state.site.priorities)
     if found is None:
         return f"The priority selected is invalid: {name or ident or value!r}."
     issue.priority = found.name
@@ -87,7 +89,8 @@ def resolve_user(
         return None, None
     if not isinstance(value, Mapping):
         return None, "A user must be given as an object."
-    if flavour == "cloud":
+    # A Cloud site's v2 identifies users by accountId too (usernames are gone on Cloud).
+    if flavour == "cloud" or (state.profile == "cloud" and "accountId" in value):
         if "accountId" not in value:
             return None, (
                 "'accountId' must be the only user identifying query parameter in GDPR strict mode."
@@ -245,6 +248,29 @@ def set_fix_versions(state: SandboxState, issue: Issue, value: Any, flavour: str
     return None
 
 
+def set_epic_name(state: SandboxState, issue: Issue, value: Any, flavour: str) -> str | None:
+    if value is None:
+        issue.epic_name = None
+        return None
+    if not isinstance(value, str) or not value.strip():
+        return "Epic Name must be a non-empty string."
+    issue.epic_name = value
+    return None
+
+
+def set_resolution(state: SandboxState, issue: Issue, value: Any, flavour: str) -> str | None:
+    """`{"name": "Done"}` or `{"id": "10000"}`; null clears it."""
+    if value is None:
+        issue.resolution = None
+        return None
+    name, ident = _ref(value)
+    found = find_resolution(name or ident or "")
+    if found is None:
+        return f"The resolution {name or ident or value!r} is not valid."
+    issue.resolution = found.name
+    return None
+
+
 SETTERS: dict[str, Setter] = {
     "summary": set_summary,
     "priority": set_priority,
@@ -258,6 +284,8 @@ SETTERS: dict[str, Setter] = {
     STORY_POINTS_FIELD: set_story_points,
     SPRINT_FIELD: set_sprint,
     EPIC_LINK_FIELD: set_epic_link,
+    EPIC_NAME_FIELD: set_epic_name,
+    "resolution": set_resolution,
 }
 # Set only when an issue is created.
 CREATE_ONLY = {"project", "issuetype"}
@@ -341,13 +369,21 @@ def create_errors(
     if project is None:
         errors["project"] = "Specify a valid project ID or key"
     name, type_id = _ref(fields.get("issuetype"))
-    kind = find_issue_type(name or type_id or "") if (name or type_id) else None
+    kind = (
+        find_issue_type(name or type_id or "", state.site.issue_types)
+        if (name or type_id)
+        else None
+    )
     if "issuetype" not in fields:
         errors["issuetype"] = "Specify an issue type"
     elif kind is None:
         errors["issuetype"] = "The issue type selected is invalid."
     if "summary" not in fields:
         errors["summary"] = "You must specify a summary of the issue."
+    epic_name = fields.get(EPIC_NAME_FIELD)
+    named = isinstance(epic_name, str) and bool(epic_name.strip())
+    if kind is not None and kind.name == "Epic" and state.site.epic_name_required and not named:
+        errors[EPIC_NAME_FIELD] = "Epic Name is required."
     if kind is not None and kind.subtask and not fields.get("parent"):
         errors["parent"] = "Issue type is a sub-task but parent issue key or id not specified."
     if errors or project is None or kind is None:

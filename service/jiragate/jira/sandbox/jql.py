@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jiragate.jira.sandbox.state import (
+    DC_PRIORITIES,
     PRIORITIES,
     STATUSES,
     Issue,
@@ -349,12 +350,12 @@ class _Parser:
                 raise missing
             return {status.name}
         if field == "priority":
-            found = find_priority(text)
+            found = find_priority(text, self.state.site.priorities)
             if found is None:
                 raise missing
             return {found.name}
         if field == "issuetype":
-            kind = find_issue_type(text)
+            kind = find_issue_type(text, self.state.site.issue_types)
             if kind is None:
                 raise missing
             return {kind.name}
@@ -435,7 +436,10 @@ def _is_empty(issue: Issue, field: str) -> bool:
     return not _values_of(issue, field)
 
 
-_PRIORITY_RANK = {p.name: len(PRIORITIES) - i for i, p in enumerate(PRIORITIES)}
+_PRIORITY_RANK = {
+    **{p.name: len(PRIORITIES) - i for i, p in enumerate(PRIORITIES)},
+    **{p.name: len(DC_PRIORITIES) - i for i, p in enumerate(DC_PRIORITIES)},
+}
 _STATUS_RANK = {s.name: i for i, s in enumerate(STATUSES)}
 
 

@@ -18,7 +18,7 @@ import base64
 import binascii
 import json
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl, urlencode
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -47,11 +47,14 @@ class SandboxMiddleware:
             return
         if not self.state.base_url:
             self.state.base_url = _base_url(scope)
+        _lenient_scope(scope)
         method: str = scope["method"]
         path: str = scope["path"]
         raw = await _read_body(receive)
         query_text = scope.get("query_string", b"").decode("latin-1")
         body, body_error = _decode_json(raw)
+        if body_error is None:
+            body = _lenient_body(path, body)
         scheme, login, auth_ok = self._authenticate(scope)
         entry = LoggedRequest(
             method, path, query_text, body if body_error is None else None, scheme
@@ -79,6 +82,10 @@ class SandboxMiddleware:
                 await self.app(scope, _replay(raw), _Swallow(entry).send)
                 await _drop(send)
 
+        if self.state.profile == "datacenter" and path.startswith("/rest/api/3/"):
+            # Data Center and Server have no v3.
+            await _send_json(sender, 404, _error([f"Null or unsupported resource: {path}"]))
+            return
         if body_error is not None:
             await _send_json(sender, 400, _error([body_error]))
             return
@@ -184,6 +191,41 @@ def _decode_json(raw: bytes) -> tuple[Any, str | None]:
         return json.loads(raw), None
     except (ValueError, UnicodeDecodeError) as exc:
         return None, f"The request body is not valid JSON: {exc}"
+
+
+LATEST = "/rest/api/latest/"
+
+
+def _lenient_scope(scope: Scope) -> None:
+    """What Jira accepts that its spec does not say: `/rest/api/latest/` is v2 (pycontribs
+    `jira` uses it), and booleans in the query are case-insensitive (`validateQuery=True`,
+    `deleteSubtasks=False`, as Java's Boolean.parseBoolean reads them)."""
+    path: str = scope["path"]
+    if path.startswith(LATEST):
+        scope["path"] = "/rest/api/2/" + path.removeprefix(LATEST)
+        scope["raw_path"] = scope["path"].encode("latin-1")
+    query = scope.get("query_string", b"")
+    if query:
+        pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+        fixed = [(k, v.lower() if v.lower() in {"true", "false"} else v) for k, v in pairs]
+        if fixed != pairs:
+            scope["query_string"] = urlencode(fixed).encode("latin-1")
+
+
+def _lenient_body(path: str, body: Any) -> Any:
+    """Jira takes an issue link's optional `"comment": null` (pycontribs sends it) as no
+    comment, and a transition id as a number (`{"id": 11}`). Elsewhere a null stays
+    meaningful (`{"accountId": null}` unassigns)."""
+    if not isinstance(body, dict):
+        return body
+    if path.endswith("/issueLink") and body.get("comment", ...) is None:
+        body = {k: v for k, v in body.items() if k != "comment"}
+    transition = body.get("transition")
+    if path.endswith("/transitions") and isinstance(transition, dict):
+        ident = transition.get("id")
+        if isinstance(ident, int) and not isinstance(ident, bool):
+            body["transition"] = {**transition, "id": str(ident)}
+    return body
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -9,8 +9,12 @@ from fastapi.responses import JSONResponse
 
 from jiragate.jira.sandbox.state import (
     EPIC_LINK_FIELD,
+    EPIC_NAME_FIELD,
+    RESOLUTIONS,
     SPRINT_FIELD,
+    STORY_ESTIMATE_FIELD,
     STORY_POINTS_FIELD,
+    Board,
     Issue,
     Project,
     SandboxState,
@@ -44,6 +48,31 @@ ALL_FIELDS = (
     STORY_POINTS_FIELD,
     SPRINT_FIELD,
     EPIC_LINK_FIELD,
+    EPIC_NAME_FIELD,
+    STORY_ESTIMATE_FIELD,
+    "resolution",
+    "resolutiondate",
+    "duedate",
+    "components",
+    "versions",
+    "issuelinks",
+    "watches",
+    "votes",
+    "worklog",
+    "timetracking",
+    "timespent",
+    "timeoriginalestimate",
+    "timeestimate",
+    "aggregatetimespent",
+    "aggregatetimeoriginalestimate",
+    "aggregatetimeestimate",
+    "progress",
+    "aggregateprogress",
+    "workratio",
+    "statuscategorychangedate",
+    "lastViewed",
+    "security",
+    "attachment",
 )
 
 
@@ -88,7 +117,8 @@ def user_json(state: SandboxState, user: User | None, flavour: str) -> dict[str,
         "timeZone": "Etc/UTC",
         "accountType": "atlassian",
     }
-    if flavour == "dc":
+    # Usernames exist only on Data Center; a Cloud site's v2 shows accountIds alone.
+    if flavour == "dc" and state.profile == "datacenter":
         body.update(name=user.name, key=user.name)
     return body
 
@@ -153,6 +183,29 @@ def version_json(state: SandboxState, version: Version, flavour: str) -> dict[st
         body["startDate"] = version.start_date
     if version.release_date:
         body["releaseDate"] = version.release_date
+    return body
+
+
+def board_json(state: SandboxState, board: Board) -> dict[str, Any]:
+    """An agile board with its location: the project it belongs to (as Jira Software
+    answers `GET /rest/agile/1.0/board/{id}`)."""
+    project = state.projects.get(board.project_key)
+    body: dict[str, Any] = {
+        "id": board.id,
+        "self": f"{state.base_url}/rest/agile/1.0/board/{board.id}",
+        "name": board.name,
+        "type": board.type,
+    }
+    if project is not None:
+        body["location"] = {
+            "projectId": project.id,
+            "displayName": f"{project.name} ({project.key})",
+            "projectName": project.name,
+            "projectKey": project.key,
+            "projectTypeKey": "software",
+            "avatarURI": f"{state.base_url}/secure/projectavatar?size=small&pid={project.id}",
+            "name": f"{project.name} ({project.key})",
+        }
     return body
 
 
@@ -234,7 +287,7 @@ def field_value(state: SandboxState, issue: Issue, name: str, flavour: str) -> o
         ]
     if name in {"created", "updated"}:
         return issue.created if name == "created" else issue.updated
-    if name == STORY_POINTS_FIELD:
+    if name in {STORY_POINTS_FIELD, STORY_ESTIMATE_FIELD}:
         return issue.story_points
     if name == SPRINT_FIELD:
         sprint = state.sprints.get(issue.sprint_id or -1)
@@ -254,7 +307,83 @@ def field_value(state: SandboxState, issue: Issue, name: str, flavour: str) -> o
         if parent is not None and parent.issue_type == "Epic":
             return parent.key
         return None
+    if name in _MORE_FIELDS:
+        return _MORE_FIELDS[name](state, issue, flavour)
     raise KeyError(name)
+
+
+def _resolution(state: SandboxState, issue: Issue, flavour: str) -> object:
+    found = next((r for r in RESOLUTIONS if r.name == issue.resolution), None)
+    if found is None:
+        return None
+    return {
+        "self": f"{api_base(state, flavour)}/resolution/{found.id}",
+        "id": found.id,
+        "name": found.name,
+        "description": "",
+    }
+
+
+def _issue_links(state: SandboxState, issue: Issue, flavour: str) -> object:
+    links = []
+    for link in issue.links:
+        direction = "outwardIssue" if "outwardIssue" in link else "inwardIssue"
+        other = state.issues.get(str(link[direction]))
+        if other is None:
+            continue
+        links.append(
+            {
+                "id": str(link["id"]),
+                "type": {"id": str(link["type"])},
+                direction: _short_issue(state, other, flavour),
+            }
+        )
+    return links
+
+
+def _no_time(state: SandboxState, issue: Issue, flavour: str) -> object:
+    return sum(int(w["timeSpentSeconds"]) for w in issue.worklogs) or None
+
+
+_MORE_FIELDS = {
+    EPIC_NAME_FIELD: lambda state, issue, flavour: issue.epic_name,
+    "resolution": _resolution,
+    "resolutiondate": lambda state, issue, flavour: issue.updated if issue.resolution else None,
+    "duedate": lambda state, issue, flavour: None,
+    "components": lambda state, issue, flavour: [],
+    "versions": lambda state, issue, flavour: [],
+    "issuelinks": _issue_links,
+    "watches": lambda state, issue, flavour: {
+        "self": f"{api_base(state, flavour)}/issue/{issue.key}/watchers",
+        "watchCount": len(issue.watchers),
+        "isWatching": False,
+    },
+    "votes": lambda state, issue, flavour: {
+        "self": f"{api_base(state, flavour)}/issue/{issue.key}/votes",
+        "votes": 0,
+        "hasVoted": False,
+    },
+    "worklog": lambda state, issue, flavour: {
+        "startAt": 0,
+        "maxResults": 20,
+        "total": len(issue.worklogs),
+        "worklogs": [],  # GET .../worklog lists them
+    },
+    "timetracking": lambda state, issue, flavour: {},
+    "timespent": _no_time,
+    "aggregatetimespent": _no_time,
+    "timeoriginalestimate": lambda state, issue, flavour: None,
+    "timeestimate": lambda state, issue, flavour: None,
+    "aggregatetimeoriginalestimate": lambda state, issue, flavour: None,
+    "aggregatetimeestimate": lambda state, issue, flavour: None,
+    "progress": lambda state, issue, flavour: {"progress": 0, "total": 0},
+    "aggregateprogress": lambda state, issue, flavour: {"progress": 0, "total": 0},
+    "workratio": lambda state, issue, flavour: -1,
+    "statuscategorychangedate": lambda state, issue, flavour: issue.updated,
+    "lastViewed": lambda state, issue, flavour: None,
+    "security": lambda state, issue, flavour: None,
+    "attachment": lambda state, issue, flavour: [],
+}
 
 
 def select_fields(requested: Iterable[str] | None, default: Iterable[str]) -> list[str]:
@@ -375,4 +504,46 @@ def field_catalog(flavour: str) -> list[dict[str, Any]]:
             "com.pyxis.greenhopper.jira:gh-epic-link",
             "Epic Link",
         ),
+        custom(
+            EPIC_NAME_FIELD,
+            "Epic Name",
+            "string",
+            "com.pyxis.greenhopper.jira:gh-epic-label",
+            "Epic Name",
+        ),
+        custom(
+            STORY_ESTIMATE_FIELD,
+            "Story point estimate",
+            "number",
+            "com.pyxis.greenhopper.jira:jsw-story-points",
+            "Story point estimate",
+        ),
+        *(system(field_id, name, kind) for field_id, name, kind in _MORE_SYSTEM_FIELDS),
     ]
+
+
+_MORE_SYSTEM_FIELDS = (
+    ("resolution", "Resolution", "resolution"),
+    ("resolutiondate", "Resolved", "datetime"),
+    ("duedate", "Due date", "date"),
+    ("components", "Components", "array"),
+    ("versions", "Affects versions", "array"),
+    ("issuelinks", "Linked Issues", "array"),
+    ("watches", "Watchers", "watches"),
+    ("votes", "Votes", "votes"),
+    ("worklog", "Log Work", "array"),
+    ("timetracking", "Time tracking", "timetracking"),
+    ("timespent", "Time Spent", "number"),
+    ("timeoriginalestimate", "Original estimate", "number"),
+    ("timeestimate", "Remaining Estimate", "number"),
+    ("aggregatetimespent", "Σ Time Spent", "number"),
+    ("aggregatetimeoriginalestimate", "Σ Original Estimate", "number"),
+    ("aggregatetimeestimate", "Σ Remaining Estimate", "number"),
+    ("progress", "Progress", "progress"),
+    ("aggregateprogress", "Σ Progress", "progress"),
+    ("workratio", "Work Ratio", "number"),
+    ("statuscategorychangedate", "Status Category Changed", "datetime"),
+    ("lastViewed", "Last Viewed", "datetime"),
+    ("security", "Security Level", "securitylevel"),
+    ("attachment", "Attachment", "array"),
+)

@@ -1,4 +1,5 @@
-"""Agile (Jira Software) endpoints: board sprints, one sprint, and moving issues to a sprint."""
+"""Agile (Jira Software) endpoints: boards (with their project location), board sprints, one
+sprint, and moving issues to a sprint."""
 
 from __future__ import annotations
 
@@ -8,12 +9,68 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from jiragate.jira.sandbox.context import as_int, body_of, state_of
-from jiragate.jira.sandbox.render import jira_error, sprint_json
+from jiragate.jira.sandbox.render import board_json, jira_error, sprint_json
 from jiragate.jira.sandbox.state import issue_type, now_iso
 
 # Atlassian: "The maximum number of issues that can be moved in one operation is 50."
 MAX_SPRINT_MOVE = 50
 SPRINT_STATES = ("future", "active", "closed")
+
+
+def _page(request: Request) -> tuple[int, int] | None:
+    start = as_int(request.query_params.get("startAt"), 0)
+    limit = as_int(request.query_params.get("maxResults"), 50)
+    if start is None or limit is None or start < 0 or limit < 0:
+        return None
+    return start, limit
+
+
+async def list_boards(request: Request) -> Response:
+    """`GET /board`: boards filtered by `projectKeyOrId`, `type` and `name` (a substring), as
+    Jira Software pages them. An unknown project is a 400 naming it, as in Jira."""
+    state = state_of(request)
+    page = _page(request)
+    if page is None:
+        return jira_error(400, ["startAt and maxResults must be non-negative integers."])
+    start, limit = page
+    wanted_project = request.query_params.get("projectKeyOrId")
+    wanted_types = {
+        t.strip() for item in request.query_params.getlist("type") for t in item.split(",")
+    } - {""}
+    name = (request.query_params.get("name") or "").lower()
+    with state.lock:
+        boards = sorted(state.boards.values(), key=lambda b: b.id)
+        if wanted_project:
+            project = state.find_project(wanted_project)
+            if project is None:
+                return jira_error(
+                    400, [f"No project could be found with key or id '{wanted_project}'."]
+                )
+            boards = [b for b in boards if b.project_key == project.key]
+        if wanted_types:
+            boards = [b for b in boards if b.type in wanted_types]
+        if name:
+            boards = [b for b in boards if name in b.name.lower()]
+        shown = boards[start : start + limit]
+        return JSONResponse(
+            {
+                "maxResults": limit,
+                "startAt": start,
+                "total": len(boards),
+                "isLast": start + limit >= len(boards),
+                "values": [board_json(state, b) for b in shown],
+            }
+        )
+
+
+async def get_board(request: Request) -> Response:
+    state = state_of(request)
+    board_id = as_int(request.path_params["board_id"], 0)
+    with state.lock:
+        board = state.boards.get(board_id or -1)
+        if board is None:
+            return jira_error(404, [f"Board {request.path_params['board_id']} does not exist."])
+        return JSONResponse(board_json(state, board))
 
 
 async def board_sprints(request: Request) -> Response:
@@ -116,6 +173,8 @@ async def move_to_sprint(request: Request) -> Response:
 
 def build_router() -> APIRouter:
     router = APIRouter()
+    router.add_api_route("/rest/agile/1.0/board", list_boards, methods=["GET"])
+    router.add_api_route("/rest/agile/1.0/board/{board_id}", get_board, methods=["GET"])
     router.add_api_route("/rest/agile/1.0/board/{board_id}/sprint", board_sprints, methods=["GET"])
     router.add_api_route("/rest/agile/1.0/sprint/{sprint_id}", get_sprint, methods=["GET"])
     router.add_api_route(

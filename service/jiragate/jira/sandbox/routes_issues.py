@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import html
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +18,7 @@ from jiragate.jira.sandbox.render import (
     ALL_FIELDS,
     api_base,
     bulk_error,
+    field_catalog,
     issue_json,
     jira_error,
     property_names,
@@ -25,13 +27,14 @@ from jiragate.jira.sandbox.render import (
     user_json,
 )
 from jiragate.jira.sandbox.state import (
-    TRANSITIONS,
+    RESOLUTIONS,
     Comment,
     Issue,
     SandboxState,
     adf_to_text,
     issue_type,
     now_iso,
+    status,
 )
 
 MAX_BULK = 50  # Atlassian: "The maximum number of issues that can be created in each request is 50"
@@ -174,7 +177,37 @@ async def get_issue(request: Request) -> Response:
             return _not_found(key)
         fields = select_fields(request.query_params.getlist("fields"), ALL_FIELDS)
         wanted = property_names(request.query_params.getlist("properties"))
-        return JSONResponse(issue_json(state, issue, flavour, fields, wanted))
+        body = issue_json(state, issue, flavour, fields, wanted)
+        expand = {
+            piece.strip()
+            for item in request.query_params.getlist("expand")
+            for piece in item.split(",")
+        }
+        catalog = {f["id"]: f for f in field_catalog(flavour)}
+        # `names` and `schema` describe the fields returned, `renderedFields` shows the rich
+        # text fields as HTML, `changelog` is empty (the sandbox keeps no history); other
+        # expansions Jira knows (operations, editmeta, ...) are accepted without a section.
+        if "names" in expand:
+            body["names"] = {f: catalog[f]["name"] for f in fields if f in catalog}
+        if "schema" in expand:
+            body["schema"] = {f: catalog[f]["schema"] for f in fields if f in catalog}
+        if "renderedFields" in expand:
+            body["renderedFields"] = {
+                name: _as_html(getattr(issue, name))
+                for name in ("description", "environment")
+                if name in fields
+            }
+        if "changelog" in expand:
+            body["changelog"] = {"startAt": 0, "maxResults": 0, "total": 0, "histories": []}
+        return JSONResponse(body)
+
+
+def _as_html(document: dict[str, Any] | None) -> str | None:
+    """Rich text as Jira renders it: one escaped paragraph per line."""
+    if document is None:
+        return None
+    lines = adf_to_text(document).split("\n")
+    return "".join(f"<p>{html.escape(line)}</p>" for line in lines)
 
 
 async def edit_issue(request: Request) -> Response:
@@ -239,8 +272,32 @@ async def delete_issue(request: Request) -> Response:
 # --------------------------------------------------------------------------- transitions
 
 
-def _available(issue: Issue) -> list[Any]:
-    return [t for t in TRANSITIONS if t.from_status == issue.status]
+def _available(state: SandboxState, issue: Issue) -> list[Any]:
+    return [t for t in state.site.transitions if t.from_status == issue.status]
+
+
+def _screen_fields(state: SandboxState, transition_id: str, flavour: str) -> dict[str, Any]:
+    """The transition screen's fields (`expand=transitions.fields`): a required Resolution
+    where the profile has a resolution screen."""
+    if transition_id not in state.site.resolution_screens:
+        return {}
+    return {
+        "resolution": {
+            "required": True,
+            "schema": {"type": "resolution", "system": "resolution"},
+            "name": "Resolution",
+            "key": "resolution",
+            "operations": ["set"],
+            "allowedValues": [
+                {
+                    "self": f"{api_base(state, flavour)}/resolution/{r.id}",
+                    "id": r.id,
+                    "name": r.name,
+                }
+                for r in RESOLUTIONS
+            ],
+        }
+    }
 
 
 async def list_transitions(request: Request) -> Response:
@@ -250,21 +307,29 @@ async def list_transitions(request: Request) -> Response:
         if issue is None:
             return _not_found(request.path_params["key"])
         only = request.query_params.get("transitionId")
+        expand = {
+            piece.strip()
+            for item in request.query_params.getlist("expand")
+            for piece in item.split(",")
+        }
         transitions = [
             {
                 "id": t.id,
                 "name": t.name,
                 "to": status_json(state, t.to_status, flavour),
-                "hasScreen": False,
+                "hasScreen": t.id in state.site.resolution_screens,
                 "isGlobal": False,
                 "isInitial": False,
                 "isAvailable": True,
                 "isConditional": False,
                 "isLooped": False,
             }
-            for t in _available(issue)
+            for t in _available(state, issue)
             if only is None or t.id == only
         ]
+        if "transitions.fields" in expand:
+            for listed in transitions:
+                listed["fields"] = _screen_fields(state, str(listed["id"]), flavour)
         return JSONResponse({"expand": "transitions", "transitions": transitions})
 
 
@@ -279,7 +344,7 @@ async def do_transition(request: Request) -> Response:
         issue = state.find_issue(request.path_params["key"])
         if issue is None:
             return _not_found(request.path_params["key"])
-        chosen = next((t for t in _available(issue) if t.id == str(ident)), None)
+        chosen = next((t for t in _available(state, issue) if t.id == str(ident)), None)
         if chosen is None:
             return jira_error(400, [f"Transition id '{ident}' is not valid for this issue."])
         draft = copy.deepcopy(issue)
@@ -299,9 +364,17 @@ async def do_transition(request: Request) -> Response:
                 errors["comment"] = error or "Comment body can not be empty!"
                 break
             new_comments.append(document)
+        if chosen.id in state.site.resolution_screens and draft.resolution is None:
+            errors["resolution"] = "Resolution is required."
         if errors:
             return jira_error(400, [], errors)
         draft.status = chosen.to_status
+        # Entering a done status resolves the issue (Cloud's workflows set "Done" as a post
+        # function); leaving one clears the resolution.
+        if status(chosen.to_status).category_key == "done":
+            draft.resolution = draft.resolution or "Done"
+        else:
+            draft.resolution = None
         draft.updated = now_iso()
         author = current_user(request)
         for document in new_comments:
@@ -333,7 +406,7 @@ async def assign(request: Request) -> Response:
             error = (
                 "'accountId' must be the only user identifying query parameter in GDPR strict mode."
             )
-        elif flavour == "dc" and "name" not in body:
+        elif flavour == "dc" and "name" not in body and state.profile != "cloud":
             error = "The user must be identified by 'name' in Data Center."
         else:
             account, error = field_setters.resolve_user(state, issue, body, flavour)

@@ -17,7 +17,7 @@ from jiragate.jira.sandbox.render import (
     user_json,
     version_json,
 )
-from jiragate.jira.sandbox.state import ISSUE_TYPES, Version
+from jiragate.jira.sandbox.state import Version
 
 _VERSION_KEYS = ("description", "startDate", "releaseDate", "released", "archived", "name")
 
@@ -49,7 +49,9 @@ async def get_project(request: Request) -> Response:
                 "style": "classic",
                 "isPrivate": False,
                 "components": [],
-                "issueTypes": [issue_type_json(state, t.name, flavour) for t in ISSUE_TYPES],
+                "issueTypes": [
+                    issue_type_json(state, t.name, flavour) for t in state.site.issue_types
+                ],
                 "versions": [version_json(state, v, flavour) for v in versions],
             }
         )

@@ -138,6 +138,14 @@ async def search_jql(request: Request) -> Response:
     return JSONResponse(answer)
 
 
+async def search_jql_v2(request: Request) -> Response:
+    if state_of(request).profile != "cloud":
+        return jira_error(
+            404, [f"Null or unsupported resource: {request.method} {request.url.path}"]
+        )
+    return await search_jql(request)
+
+
 async def search_gone(request: Request) -> Response:
     return jira_error(410, [GONE])
 
@@ -173,7 +181,10 @@ async def search_dc(request: Request) -> Response:
 
 def build_router() -> APIRouter:
     router = APIRouter()
+    # Cloud serves the enhanced search on v2 too (plain-text fields); Data Center has no
+    # `/search/jql` (routes are per site profile: see search_jql_v2).
     router.add_api_route("/rest/api/3/search/jql", search_jql, methods=["GET", "POST"])
+    router.add_api_route("/rest/api/2/search/jql", search_jql_v2, methods=["GET", "POST"])
     router.add_api_route("/rest/api/3/search", search_gone, methods=["GET", "POST"])
     router.add_api_route("/rest/api/2/search", search_dc, methods=["GET", "POST"])
     return router

@@ -24,6 +24,8 @@ from jiragate.jira.sandbox.faults import Fault
 STORY_POINTS_FIELD = "customfield_10016"
 EPIC_LINK_FIELD = "customfield_10014"  # Data Center; deprecated in Cloud in favour of `parent`
 SPRINT_FIELD = "customfield_10020"
+EPIC_NAME_FIELD = "customfield_10011"  # required to create an Epic on the datacenter profile
+STORY_ESTIMATE_FIELD = "customfield_10026"  # Cloud's team-managed "Story point estimate"
 SEED_TIME = "2024-05-01T09:00:00.000+0000"
 
 
@@ -63,6 +65,12 @@ class IssueType:
 
 @dataclass(frozen=True, slots=True)
 class Priority:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
     id: str
     name: str
 
@@ -141,7 +149,23 @@ class Issue:
     properties: dict[str, Any] = field(default_factory=dict)
     archived: bool = False
     creator: str = ""  # accountId of the account whose call created it ("" = the reporter)
+    watchers: list[str] = field(default_factory=list)  # accountIds
+    worklogs: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # {id, author, timeSpentSeconds, started}
+    links: list[dict[str, Any]] = field(default_factory=list)  # {id, type, inward|outward: key}
+    resolution: str | None = None  # a Resolution name; set on entering a done status
+    epic_name: str | None = None  # Epic Name (customfield_10011)
 
+
+PROFILES = ("cloud", "datacenter")
+
+LINK_TYPES: tuple[tuple[str, str, str, str], ...] = (
+    ("10000", "Blocks", "is blocked by", "blocks"),
+    ("10001", "Cloners", "is cloned by", "clones"),
+    ("10002", "Duplicate", "is duplicated by", "duplicates"),
+    ("10003", "Relates", "relates to", "relates to"),
+)
 
 STATUSES: tuple[Status, ...] = (
     Status("10000", "To Do", 2, "new", "To Do"),
@@ -169,6 +193,55 @@ PRIORITIES: tuple[Priority, ...] = (
     Priority("4", "Low"),
     Priority("5", "Lowest"),
 )
+
+# The datacenter profile: an older, differently configured site (as many self-hosted ones are).
+DC_ISSUE_TYPES: tuple[IssueType, ...] = (
+    IssueType("10001", "Bug"),
+    IssueType("10002", "Task"),
+    IssueType("10003", "Story"),
+    IssueType("10000", "Epic", hierarchy_level=1),
+    IssueType("10005", "Sub-task", subtask=True, hierarchy_level=-1),
+)
+DC_PRIORITIES: tuple[Priority, ...] = (
+    Priority("10100", "P1"),
+    Priority("10101", "P2"),
+    Priority("10102", "P3"),
+    Priority("10103", "P4"),
+)
+DC_TRANSITIONS: tuple[Transition, ...] = (
+    *TRANSITIONS,
+    Transition("51", "Stop Progress", "In Progress", "To Do"),
+    Transition("61", "Close", "To Do", "Done"),
+    Transition("71", "Back to In Progress", "In Review", "In Progress"),
+)
+#: Transitions whose screen asks for a resolution (required), on the datacenter profile.
+DC_RESOLUTION_SCREENS = frozenset({"31", "61"})
+RESOLUTIONS: tuple[Resolution, ...] = (
+    Resolution("10000", "Done"),
+    Resolution("10001", "Won't Do"),
+    Resolution("10002", "Duplicate"),
+)
+_SEED_PRIORITY_ON_DC = {"Highest": "P1", "High": "P2", "Medium": "P3", "Low": "P4", "Lowest": "P4"}
+
+
+@dataclass(frozen=True, slots=True)
+class SiteProfile:
+    """What differs between the two emulated sites."""
+
+    name: str
+    issue_types: tuple[IssueType, ...]
+    priorities: tuple[Priority, ...]
+    transitions: tuple[Transition, ...]
+    resolution_screens: frozenset[str]
+    epic_name_required: bool
+
+
+SITE_PROFILES = {
+    "cloud": SiteProfile("cloud", ISSUE_TYPES, PRIORITIES, TRANSITIONS, frozenset(), False),
+    "datacenter": SiteProfile(
+        "datacenter", DC_ISSUE_TYPES, DC_PRIORITIES, DC_TRANSITIONS, DC_RESOLUTION_SCREENS, True
+    ),
+}
 
 
 def adf_text(text: str) -> dict[str, Any]:
@@ -216,7 +289,14 @@ class SandboxState:
         basic_auth: tuple[str, str] | None = None,
         bearer_token: str | None = None,
         base_url: str = "",
+        profile: str = "cloud",
     ) -> None:
+        if profile not in PROFILES:
+            raise ValueError(f"unknown sandbox profile {profile!r}; use {' or '.join(PROFILES)}")
+        #: "cloud" (deploymentType Cloud, v3 and v2) or "datacenter" (v2 only as on a Server /
+        #: Data Center site); `serverInfo` answers with it and real clients switch on it.
+        self.profile = profile
+        self.site = SITE_PROFILES[profile]
         # Expected credentials; None accepts any non-empty value of that scheme.
         self.basic_auth = basic_auth
         self.bearer_token = bearer_token
@@ -247,7 +327,12 @@ class SandboxState:
             "ENG": Project(10000, "ENG", "Engineering", lead=alice),
             "OPS": Project(10001, "OPS", "Operations", lead=carol),
         }
-        self.boards: dict[int, Board] = {1: Board(1, "ENG board", "ENG")}
+        # Every board has a location (its project): Jira answers `GET /board?projectKeyOrId=`
+        # and the adapter checks a sprint's board is in the action's project.
+        self.boards: dict[int, Board] = {
+            1: Board(1, "ENG board", "ENG"),
+            2: Board(2, "OPS board", "OPS"),
+        }
         self.sprints: dict[int, Sprint] = {
             101: Sprint(
                 101,
@@ -269,6 +354,15 @@ class SandboxState:
                 "2024-04-28T17:00:00.000Z",
             ),
             103: Sprint(103, "sprint_43", "future", 1, "Hardening"),
+            201: Sprint(
+                201,
+                "ops_sprint_7",
+                "active",
+                2,
+                "Certificate rotation",
+                "2024-04-15T09:00:00.000Z",
+                "2024-04-28T17:00:00.000Z",
+            ),
         }
         self.versions: dict[int, Version] = {
             10100: Version(10100, 10000, "1.0", "First release", True, False, None, "2024-03-01"),
@@ -278,6 +372,7 @@ class SandboxState:
         self.next_issue_id = 10001
         self.next_version_id = 10102
         self.next_comment_id = 20001
+        self.next_misc_id = 30001  # worklogs and issue links
         seed = [
             # (summary, type, status, priority, assignee, sprint, labels, points, parent)
             ("Checkout revamp", "Epic", "In Progress", "High", alice, None, [], None, None),
@@ -322,6 +417,13 @@ class SandboxState:
             issue.story_points = float(points) if points is not None else None
             issue.parent_key = parent
             issue.description = adf_text(f"{summary}.")
+            if status == "Done":
+                issue.resolution = "Done"
+            if self.profile == "datacenter":
+                issue.priority = _SEED_PRIORITY_ON_DC[priority]
+                issue.issue_type = "Sub-task" if kind == "Subtask" else kind
+                if kind == "Epic":
+                    issue.epic_name = summary
         self.issues["ENG-4"].fix_versions = [10101]
         self.issues["ENG-7"].fix_versions = [10100]
         for summary, kind, priority in (
@@ -330,6 +432,8 @@ class SandboxState:
         ):
             issue = self.new_issue("OPS", summary, kind, priority, reporter=carol, at=SEED_TIME)
             issue.assignee = carol
+            if self.profile == "datacenter":
+                issue.priority = _SEED_PRIORITY_ON_DC[priority]
 
     def reset(self) -> None:
         """Back to the seed data; faults and the request log are cleared too."""
@@ -427,6 +531,11 @@ class SandboxState:
     def children_of(self, key: str) -> list[Issue]:
         return [issue for issue in self.issues.values() if issue.parent_key == key]
 
+    def next_misc(self) -> int:
+        with self.lock:
+            self.next_misc_id += 1
+            return self.next_misc_id - 1
+
     def next_comment(self) -> int:
         with self.lock:
             self.next_comment_id += 1
@@ -470,6 +579,7 @@ class SandboxState:
                     "issue": self.next_issue_id,
                     "version": self.next_version_id,
                     "comment": self.next_comment_id,
+                    "misc": self.next_misc_id,
                 },
             }
 
@@ -488,6 +598,7 @@ class SandboxState:
             self.next_issue_id = counters["issue"]
             self.next_version_id = counters["version"]
             self.next_comment_id = counters["comment"]
+            self.next_misc_id = counters.get("misc", 30001)
 
     def log(self, entry: LoggedRequest) -> None:
         with self.lock:
@@ -528,19 +639,34 @@ def status(name: str) -> Status:
     return next(s for s in STATUSES if s.name == name)
 
 
+_ALL_ISSUE_TYPES = (*ISSUE_TYPES, *DC_ISSUE_TYPES)
+_ALL_PRIORITIES = (*PRIORITIES, *DC_PRIORITIES)
+
+
 def issue_type(name: str) -> IssueType:
-    return next(t for t in ISSUE_TYPES if t.name == name)
+    """A stored issue's type (of either profile: names do not clash)."""
+    return next(t for t in _ALL_ISSUE_TYPES if t.name == name)
 
 
-def find_issue_type(name_or_id: object) -> IssueType | None:
+def find_issue_type(
+    name_or_id: object, types: tuple[IssueType, ...] = ISSUE_TYPES
+) -> IssueType | None:
+    """The site's issue type named or numbered `name_or_id` (None: the site has none)."""
     text = str(name_or_id).lower()
-    return next((t for t in ISSUE_TYPES if text in {t.name.lower(), t.id}), None)
+    return next((t for t in types if text in {t.name.lower(), t.id}), None)
 
 
-def find_priority(name_or_id: object) -> Priority | None:
+def find_priority(
+    name_or_id: object, priorities: tuple[Priority, ...] = PRIORITIES
+) -> Priority | None:
     text = str(name_or_id).lower()
-    return next((p for p in PRIORITIES if text in {p.name.lower(), p.id}), None)
+    return next((p for p in priorities if text in {p.name.lower(), p.id}), None)
 
 
 def priority(name: str) -> Priority:
-    return next(p for p in PRIORITIES if p.name == name)
+    return next(p for p in _ALL_PRIORITIES if p.name == name)
+
+
+def find_resolution(name_or_id: object) -> Resolution | None:
+    text = str(name_or_id).lower()
+    return next((r for r in RESOLUTIONS if text in {r.name.lower(), r.id}), None)

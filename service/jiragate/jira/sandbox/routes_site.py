@@ -1,0 +1,381 @@
+"""Site-wide reads real clients make first (serverInfo, projects, priorities, issue types,
+statuses, user search, link types) and the per-issue extras they use (watchers, worklogs,
+issue links), in both flavours."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from jiragate.jira.sandbox.context import as_int, body_of, current_user, flavour_of, state_of
+from jiragate.jira.sandbox.render import (
+    api_base,
+    issue_type_json,
+    jira_error,
+    priority_json,
+    project_ref,
+    status_json,
+    user_json,
+)
+from jiragate.jira.sandbox.state import (
+    LINK_TYPES,
+    STATUSES,
+    Issue,
+    SandboxState,
+    User,
+    now_iso,
+)
+
+SERVER_VERSION = {
+    "cloud": ("1001.0.0-SNAPSHOT", [1001, 0, 0]),
+    "datacenter": ("9.12.2", [9, 12, 2]),
+}
+
+
+def _not_found(key: str) -> JSONResponse:
+    return jira_error(404, ["Issue does not exist or you do not have permission to see it."])
+
+
+async def server_info(request: Request) -> Response:
+    """`GET /serverInfo`: clients read `deploymentType` to pick Cloud or Server behaviour."""
+    state = state_of(request)
+    version, numbers = SERVER_VERSION[state.profile]
+    return JSONResponse(
+        {
+            "baseUrl": state.base_url,
+            "version": version,
+            "versionNumbers": numbers,
+            "deploymentType": "Cloud" if state.profile == "cloud" else "Server",
+            "buildNumber": 100260 if state.profile == "cloud" else 9120002,
+            "buildDate": "2024-05-01T00:00:00.000+0000",
+            "serverTime": now_iso(),
+            "scmInfo": "sandbox",
+            "serverTitle": "Jiragate sandbox",
+        }
+    )
+
+
+async def list_projects(request: Request) -> Response:
+    """`GET /project`: every project, as a plain list (deprecated on Cloud, still served)."""
+    state, flavour = state_of(request), flavour_of(request)
+    with state.lock:
+        return JSONResponse([project_ref(state, p, flavour) for p in state.projects.values()])
+
+
+async def search_projects(request: Request) -> Response:
+    """`GET /project/search`: a page of projects, `query` matching key or name."""
+    state, flavour = state_of(request), flavour_of(request)
+    start = as_int(request.query_params.get("startAt"), 0)
+    size = as_int(request.query_params.get("maxResults"), 50)
+    if start is None or size is None or start < 0 or size < 0:
+        return jira_error(400, ["'startAt' and 'maxResults' must be non-negative integers."])
+    query = (request.query_params.get("query") or "").lower()
+    with state.lock:
+        found = [
+            p for p in state.projects.values() if query in p.key.lower() or query in p.name.lower()
+        ]
+        page = found[start : start + size]
+        return JSONResponse(
+            {
+                "self": f"{api_base(state, flavour)}/project/search",
+                "startAt": start,
+                "maxResults": size,
+                "total": len(found),
+                "isLast": start + size >= len(found),
+                "values": [project_ref(state, p, flavour) for p in page],
+            }
+        )
+
+
+async def projects_picker(request: Request) -> Response:
+    """`GET /rest/api/2/projects/picker?query=`: the project picker Data Center clients use
+    (mcp-atlassian's project search), matching key or name."""
+    state, flavour = state_of(request), flavour_of(request)
+    query = (request.query_params.get("query") or "").lower()
+    with state.lock:
+        found = [
+            p for p in state.projects.values() if query in p.key.lower() or query in p.name.lower()
+        ]
+        return JSONResponse(
+            {
+                "header": f"Showing {len(found)} of {len(found)} matching projects",
+                "total": len(found),
+                "projects": [
+                    {**project_ref(state, p, flavour), "html": f"{p.name} ({p.key})"} for p in found
+                ],
+            }
+        )
+
+
+async def create_meta_issue_types(request: Request) -> Response:
+    """`GET .../issue/createmeta/{project}/issuetypes`: the types one can create in the
+    project, paged; Cloud names the list `issueTypes`, Data Center `values`. An unknown
+    project is a 400 (the spec declares no 404 here)."""
+    state, flavour = state_of(request), flavour_of(request)
+    start = as_int(request.query_params.get("startAt"), 0)
+    size = as_int(request.query_params.get("maxResults"), 50)
+    if start is None or size is None or start < 0 or size < 0:
+        return jira_error(400, ["'startAt' and 'maxResults' must be non-negative integers."])
+    with state.lock:
+        project = state.find_project(request.path_params["project"])
+        if project is None:
+            return jira_error(
+                400, [f"No project could be found with key '{request.path_params['project']}'."]
+            )
+        types = [issue_type_json(state, t.name, flavour) for t in state.site.issue_types]
+        page = types[start : start + size]
+        listed = "issueTypes" if state.profile == "cloud" else "values"
+        return JSONResponse(
+            {"startAt": start, "maxResults": size, "total": len(types), listed: page}
+        )
+
+
+async def list_priorities(request: Request) -> Response:
+    state, flavour = state_of(request), flavour_of(request)
+    return JSONResponse([priority_json(state, p.name, flavour) for p in state.site.priorities])
+
+
+async def list_issue_types(request: Request) -> Response:
+    state, flavour = state_of(request), flavour_of(request)
+    return JSONResponse([issue_type_json(state, t.name, flavour) for t in state.site.issue_types])
+
+
+async def list_statuses(request: Request) -> Response:
+    state, flavour = state_of(request), flavour_of(request)
+    return JSONResponse([status_json(state, s.name, flavour) for s in STATUSES])
+
+
+def _matches(user: User, text: str) -> bool:
+    lowered = text.lower()
+    return any(lowered in value.lower() for value in (user.name, user.display_name, user.email))
+
+
+async def search_users(request: Request) -> Response:
+    """`GET /user/search?query=` (Cloud) or `?username=` (Data Center); one of them is
+    required, as in Jira."""
+    state, flavour = state_of(request), flavour_of(request)
+    params = request.query_params
+    text = params.get("query") or params.get("username") or params.get("accountId")
+    if not text:
+        return jira_error(400, ["The query parameter 'query' (or 'username') is required."])
+    start = as_int(params.get("startAt"), 0)
+    size = as_int(params.get("maxResults"), 50)
+    if start is None or size is None or start < 0 or size < 0:
+        return jira_error(400, ["'startAt' and 'maxResults' must be non-negative integers."])
+    with state.lock:
+        found = [u for u in state.users.values() if u.account_id == text or _matches(u, text)]
+        return JSONResponse([user_json(state, u, flavour) for u in found[start : start + size]])
+
+
+def _link_type_json(state: SandboxState, ident: str, flavour: str) -> dict[str, Any]:
+    _, name, inward, outward = next(t for t in LINK_TYPES if t[0] == ident)
+    return {
+        "id": ident,
+        "name": name,
+        "inward": inward,
+        "outward": outward,
+        "self": f"{api_base(state, flavour)}/issueLinkType/{ident}",
+    }
+
+
+async def list_link_types(request: Request) -> Response:
+    state, flavour = state_of(request), flavour_of(request)
+    return JSONResponse(
+        {"issueLinkTypes": [_link_type_json(state, t[0], flavour) for t in LINK_TYPES]}
+    )
+
+
+def _find_link_type(ref: object) -> str | None:
+    if not isinstance(ref, Mapping):
+        return None
+    for ident, name, _, _ in LINK_TYPES:
+        if str(ref.get("id")) == ident or str(ref.get("name", "")).lower() == name.lower():
+            return ident
+    return None
+
+
+def _issue_ref(state: SandboxState, ref: object) -> Issue | None:
+    if not isinstance(ref, Mapping):
+        return None
+    ident = ref.get("key", ref.get("id"))
+    return state.find_issue(str(ident)) if ident is not None else None
+
+
+async def create_link(request: Request) -> Response:
+    """`POST /issueLink`: `{type: {name|id}, inwardIssue: {key}, outwardIssue: {key}}`."""
+    state = state_of(request)
+    body = body_of(request)
+    if not isinstance(body, Mapping):
+        return jira_error(400, ["The body must be an issue link object."])
+    with state.lock:
+        link_type = _find_link_type(body.get("type"))
+        if link_type is None:
+            return jira_error(404, ["No issue link type with name or id given was found."])
+        inward = _issue_ref(state, body.get("inwardIssue"))
+        outward = _issue_ref(state, body.get("outwardIssue"))
+        if inward is None or outward is None:
+            return jira_error(
+                404, ["Issue does not exist or you do not have permission to see it."]
+            )
+        ident = state.next_misc()
+        inward.links.append({"id": ident, "type": link_type, "outwardIssue": outward.key})
+        outward.links.append({"id": ident, "type": link_type, "inwardIssue": inward.key})
+        inward.updated = outward.updated = now_iso()
+        state.save()
+    return Response(status_code=201)
+
+
+async def get_watchers(request: Request) -> Response:
+    state, flavour = state_of(request), flavour_of(request)
+    with state.lock:
+        issue = state.find_issue(request.path_params["key"])
+        if issue is None:
+            return _not_found(request.path_params["key"])
+        watchers = [state.users[a] for a in issue.watchers if a in state.users]
+        return JSONResponse(
+            {
+                "self": f"{api_base(state, flavour)}/issue/{issue.key}/watchers",
+                "isWatching": any(w is current_user(request) for w in watchers),
+                "watchCount": len(watchers),
+                "watchers": [user_json(state, w, flavour) for w in watchers],
+            }
+        )
+
+
+async def add_watcher(request: Request) -> Response:
+    """`POST .../watchers` with a JSON string body: an accountId (Cloud) or a username (DC);
+    no body watches as the caller."""
+    state = state_of(request)
+    body = body_of(request)
+    with state.lock:
+        issue = state.find_issue(request.path_params["key"])
+        if issue is None:
+            return _not_found(request.path_params["key"])
+        if body is None:
+            user = current_user(request)
+        elif isinstance(body, str):
+            user = state.find_user(account_id=body) or state.find_user(name=body)
+        else:
+            return jira_error(400, ["The body must be a JSON string: the user to add."])
+        if user is None:
+            return jira_error(404, [f"The user {body!r} does not exist."])
+        if user.account_id not in issue.watchers:
+            issue.watchers.append(user.account_id)
+        state.save()
+    return Response(status_code=204)
+
+
+def _worklog_json(state: SandboxState, issue: Issue, log: Mapping[str, Any], flavour: str) -> Any:
+    author = user_json(state, state.users.get(str(log["author"])), flavour)
+    seconds = int(log["timeSpentSeconds"])
+    return {
+        "self": f"{api_base(state, flavour)}/issue/{issue.id}/worklog/{log['id']}",
+        "id": str(log["id"]),
+        "issueId": str(issue.id),
+        "author": author,
+        "updateAuthor": author,
+        "created": log["created"],
+        "updated": log["created"],
+        "started": log["started"],
+        "timeSpent": _duration(seconds),
+        "timeSpentSeconds": seconds,
+    }
+
+
+def _duration(seconds: int) -> str:
+    hours, rest = divmod(seconds // 60, 60)
+    return (
+        " ".join(
+            part for part in (f"{hours}h" if hours else "", f"{rest}m" if rest else "") if part
+        )
+        or "0m"
+    )
+
+
+_UNITS = {"w": 5 * 8 * 3600, "d": 8 * 3600, "h": 3600, "m": 60}
+
+
+def _seconds(body: Mapping[str, Any]) -> int | None:
+    """`timeSpentSeconds`, else `timeSpent` in Jira's duration syntax ("1h 30m", "2d")."""
+    raw = body.get("timeSpentSeconds")
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw if raw > 0 else None
+    text = body.get("timeSpent")
+    if not isinstance(text, str) or not text.split():
+        return None
+    total = 0
+    for part in text.split():
+        unit, number = part[-1:].lower(), part[:-1]
+        if unit not in _UNITS or not number.isdigit():
+            return None
+        total += int(number) * _UNITS[unit]
+    return total or None
+
+
+async def list_worklogs(request: Request) -> Response:
+    state, flavour = state_of(request), flavour_of(request)
+    with state.lock:
+        issue = state.find_issue(request.path_params["key"])
+        if issue is None:
+            return _not_found(request.path_params["key"])
+        logs = [_worklog_json(state, issue, log, flavour) for log in issue.worklogs]
+        return JSONResponse(
+            {"startAt": 0, "maxResults": len(logs), "total": len(logs), "worklogs": logs}
+        )
+
+
+async def add_worklog(request: Request) -> Response:
+    state, flavour = state_of(request), flavour_of(request)
+    body = body_of(request)
+    if not isinstance(body, Mapping):
+        return jira_error(400, ["The body must be a worklog object."])
+    seconds = _seconds(body)
+    if seconds is None:
+        return jira_error(400, [], {"timeLogged": "You must indicate the time spent working."})
+    with state.lock:
+        issue = state.find_issue(request.path_params["key"])
+        if issue is None:
+            return _not_found(request.path_params["key"])
+        author = current_user(request)
+        stamp = now_iso()
+        log = {
+            "id": state.next_misc(),
+            "author": author.account_id if author else "",
+            "timeSpentSeconds": seconds,
+            "started": str(body.get("started") or stamp),
+            "created": stamp,
+        }
+        issue.worklogs.append(log)
+        issue.updated = stamp
+        state.save()
+        return JSONResponse(_worklog_json(state, issue, log, flavour), status_code=201)
+
+
+def build_router() -> APIRouter:
+    router = APIRouter()
+    for version in ("2", "3"):
+        base = f"/rest/api/{version}"
+        router.add_api_route(f"{base}/serverInfo", server_info, methods=["GET"])
+        router.add_api_route(f"{base}/project", list_projects, methods=["GET"])
+        router.add_api_route(f"{base}/project/search", search_projects, methods=["GET"])
+        router.add_api_route(f"{base}/priority", list_priorities, methods=["GET"])
+        router.add_api_route(
+            f"{base}/issue/createmeta/{{project}}/issuetypes",
+            create_meta_issue_types,
+            methods=["GET"],
+        )
+        router.add_api_route(f"{base}/issuetype", list_issue_types, methods=["GET"])
+        router.add_api_route(f"{base}/status", list_statuses, methods=["GET"])
+        router.add_api_route(f"{base}/user/search", search_users, methods=["GET"])
+        router.add_api_route(f"{base}/issueLinkType", list_link_types, methods=["GET"])
+        router.add_api_route(f"{base}/issueLink", create_link, methods=["POST"])
+        issue = f"{base}/issue/{{key}}"
+        router.add_api_route(f"{issue}/watchers", get_watchers, methods=["GET"])
+        router.add_api_route(f"{issue}/watchers", add_watcher, methods=["POST"])
+        router.add_api_route(f"{issue}/worklog", list_worklogs, methods=["GET"])
+        router.add_api_route(f"{issue}/worklog", add_worklog, methods=["POST"])
+    router.add_api_route("/rest/api/2/projects/picker", projects_picker, methods=["GET"])
+    return router
