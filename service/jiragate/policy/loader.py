@@ -28,6 +28,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import fastjsonschema
 import jsonschema
 import yaml
 
@@ -97,6 +98,20 @@ def policy_schema() -> dict[str, Any]:
         (schemas_dir() / "policy.schema.json").read_text(encoding="utf-8")
     )
     return schema
+
+
+@cache
+def _fast_structure_check() -> Any:
+    """The policy schema compiled to Python code (fastjsonschema), built once per process.
+
+    It only answers "valid or not": a file it accepts skips the walk of the whole document by
+    jsonschema (about 15x slower at 10,000 rules); a file it refuses is validated again by
+    jsonschema, which stays the authority and names every path. The schema uses only
+    keywords that draft 7 and 2020-12 define alike; tests/policy/test_loader.py checks that
+    whatever the compiled check accepts, jsonschema accepts too. `use_default=False`: the
+    compiled check must never write the schema's defaults into the data."""
+    schema = {**policy_schema(), "$schema": "http://json-schema.org/draft-07/schema#"}
+    return fastjsonschema.compile(schema, use_default=False)
 
 
 def policy_files(path: Path) -> list[Path]:
@@ -262,6 +277,12 @@ class _ModelBuilder:
             self._add_defaults(ctx, data["defaults"])
 
     def _structure_ok(self, ctx: _FileContext, data: object) -> bool:
+        try:
+            _fast_structure_check()(data)
+        except fastjsonschema.JsonSchemaException:
+            pass  # jsonschema decides, and names the problems
+        else:
+            return True
         validator = jsonschema.Draft202012Validator(policy_schema())
         errors = list(validator.iter_errors(data))
         for error in errors:
