@@ -16,7 +16,7 @@ from typing import Any
 
 from jiragate.catalog import ACTION_NAMES, CATALOG
 from jiragate.policy.model import AllOf, AnyOf, Condition, Not, PolicyModel, Predicate, Rule
-from jiragate.policy.operators import MISSING, OPERATORS
+from jiragate.policy.operators import MISSING, OPERATORS, argument_key
 
 Test = Callable[[Mapping[str, Any]], bool]
 
@@ -73,35 +73,88 @@ class ActionIndex:
 
 
 def compile_model(model: PolicyModel) -> dict[str, ActionIndex]:
+    cache = _Closures()
+    by_action: dict[str, list[Rule]] = {action: [] for action in ACTION_NAMES}
+    for rule in model.rules:
+        for action in static_actions(rule.match):
+            by_action[action].append(rule)
     index: dict[str, ActionIndex] = {}
-    for action in ACTION_NAMES:
-        rules = [rule for rule in model.rules if statically_applies(rule.match, action)]
-        compiled = tuple(CompiledRule(rule, _compile_rule(rule.match)) for rule in rules)
+    for action, rules in by_action.items():
+        compiled = tuple(CompiledRule(rule, cache.rule_test(rule, frozenset())) for rule in rules)
         if len(rules) < _INDEX_THRESHOLD:
             index[action] = ActionIndex(compiled)
             continue
         fields: list[str] = []
-        root = _build_node(rules, frozenset(), fields)
+        root = _build_node(rules, frozenset(), fields, cache)
         index[action] = ActionIndex(compiled, root, tuple(dict.fromkeys(fields)))
     return index
+
+
+class _Closures:
+    """One compile's closures, shared: a rule indexed under several actions (or as a whole
+    and inside a bucket) is compiled once per set of guaranteed fields, and predicates
+    written alike in many rules (`project: ENG`) share one closure and one prepared
+    argument (a frozenset, a compiled pattern)."""
+
+    def __init__(self) -> None:
+        self.rules: dict[tuple[int, frozenset[str]], Test] = {}
+        self.predicates: dict[tuple[str, str, Any], Test] = {}
+
+    def rule_test(self, rule: Rule, skip: frozenset[str]) -> Test:
+        key = (id(rule), skip)  # the model holds every rule for the whole compile
+        test = self.rules.get(key)
+        if test is None:
+            test = self.rules[key] = _compile_rule(rule.match, skip, self)
+        return test
+
+    def predicate_test(self, predicate: Predicate) -> Test:
+        key = (predicate.field, predicate.operator, argument_key(predicate.argument))
+        test = self.predicates.get(key)
+        if test is None:
+            test = self.predicates[key] = _compile_predicate(predicate)
+        return test
 
 
 # --------------------------------------------------------------------------- static part
 
 
 def statically_applies(match: AllOf, action: str) -> bool:
-    kind = CATALOG[action].kind.value
+    return action in static_actions(match)
+
+
+def static_actions(match: AllOf) -> frozenset[str]:
+    """The catalog actions a rule's top-level `action` and `kind` conditions admit."""
+    admitted = _ALL_ACTIONS
     for condition in match.conditions:
         if isinstance(condition, Predicate) and condition.field in _STATIC_FIELDS:
-            actual = action if condition.field == "action" else kind
-            if not _predicate_holds(condition, actual):
-                return False
-    return True
+            admitted = admitted & _admitted_by(condition)
+    return admitted
 
 
-def _predicate_holds(predicate: Predicate, actual: Any) -> bool:
-    prepared = OPERATORS[predicate.operator].prepare(predicate.argument)
-    return bool(OPERATORS[predicate.operator].test(actual, prepared))
+_ALL_ACTIONS: frozenset[str] = frozenset(ACTION_NAMES)
+# The actions one static condition admits, by how it is written: 10,000 rules repeat a few
+# dozen `action: X` conditions, so each is tested against the catalog once per process.
+_ADMITTED: dict[tuple[str, str, Any], frozenset[str]] = {}
+_ADMITTED_MAX = 4096
+
+
+def _admitted_by(predicate: Predicate) -> frozenset[str]:
+    key = (predicate.field, predicate.operator, argument_key(predicate.argument))
+    admitted = _ADMITTED.get(key)
+    if admitted is None:
+        spec = OPERATORS[predicate.operator]
+        prepared = spec.prepare(predicate.argument)
+        admitted = frozenset(
+            action
+            for action in ACTION_NAMES
+            if spec.test(
+                action if predicate.field == "action" else CATALOG[action].kind.value, prepared
+            )
+        )
+        if len(_ADMITTED) >= _ADMITTED_MAX:
+            _ADMITTED.clear()  # bounded: a policy of many distinct globs cannot grow it
+        _ADMITTED[key] = admitted
+    return admitted
 
 
 # --------------------------------------------------------------------------- closures
@@ -127,7 +180,7 @@ def getter_for(field: str) -> Callable[[Mapping[str, Any]], Any]:
     return nested
 
 
-def _compile_rule(match: AllOf, skip: frozenset[str] = frozenset()) -> Test:
+def _compile_rule(match: AllOf, skip: frozenset[str], cache: _Closures) -> Test:
     """The rule's runtime test. Static action/kind conditions were decided when the rule was
     indexed; top-level equality tests on `skip` fields are guaranteed by its bucket."""
     runtime = [
@@ -136,25 +189,25 @@ def _compile_rule(match: AllOf, skip: frozenset[str] = frozenset()) -> Test:
         if not (isinstance(c, Predicate) and c.field in _STATIC_FIELDS)
         and not (isinstance(c, Predicate) and c.field in skip and c.operator in ("eq", "in"))
     ]
-    return _all(runtime)
+    return _all(runtime, cache)
 
 
-def _compile(condition: Condition) -> Test:
+def _compile(condition: Condition, cache: _Closures) -> Test:
     if isinstance(condition, Predicate):
-        return _compile_predicate(condition)
+        return cache.predicate_test(condition)
     if isinstance(condition, AllOf):
-        return _all(condition.conditions)
+        return _all(condition.conditions, cache)
     if isinstance(condition, AnyOf):
-        tests = tuple(_compile(c) for c in condition.conditions)
+        tests = tuple(_compile(c, cache) for c in condition.conditions)
         return lambda facts: any(test(facts) for test in tests)
     if isinstance(condition, Not):
-        inner = _compile(condition.condition)
+        inner = _compile(condition.condition, cache)
         return lambda facts: not inner(facts)
     raise TypeError(f"unknown condition {condition!r}")
 
 
-def _all(conditions: Iterable[Condition]) -> Test:
-    tests = tuple(_compile(c) for c in conditions)
+def _all(conditions: Iterable[Condition], cache: _Closures) -> Test:
+    tests = tuple(_compile(c, cache) for c in conditions)
     if not tests:
         return lambda facts: True
     if len(tests) == 1:
@@ -211,7 +264,9 @@ def _equality_keys(rule: Rule) -> dict[str, tuple[Any, ...]]:
     return keys
 
 
-def _build_node(rules: list[Rule], used: frozenset[str], fields: list[str]) -> _Node:
+def _build_node(
+    rules: list[Rule], used: frozenset[str], fields: list[str], cache: _Closures
+) -> _Node:
     """Bucket `rules` by the equality fact most of them test (not one already used above);
     recurse into big buckets. Rules stop at the first level whose fact they do not test."""
     per_rule = [_equality_keys(rule) for rule in rules]
@@ -221,7 +276,7 @@ def _build_node(rules: list[Rule], used: frozenset[str], fields: list[str]) -> _
             usage[field] = usage.get(field, 0) + 1
     best = max(sorted(usage), key=lambda f: usage[f]) if usage else None
     if best is None or len(rules) < _INDEX_THRESHOLD or usage[best] < _INDEX_THRESHOLD // 2:
-        return _Node(None, {}, tuple(CompiledRule(r, _compile_rule(r.match, used)) for r in rules))
+        return _Node(None, {}, tuple(CompiledRule(r, cache.rule_test(r, used)) for r in rules))
     fields.append(best)
     grouped: dict[Any, list[Rule]] = {}
     stop_here: list[Rule] = []
@@ -234,9 +289,11 @@ def _build_node(rules: list[Rule], used: frozenset[str], fields: list[str]) -> _
     deeper = used | {best}
     return _Node(
         getter=getter_for(best),
-        buckets={value: _build_node(group, deeper, fields) for value, group in grouped.items()},
-        rules=tuple(CompiledRule(r, _compile_rule(r.match, used)) for r in stop_here),
+        buckets={
+            value: _build_node(group, deeper, fields, cache) for value, group in grouped.items()
+        },
+        rules=tuple(CompiledRule(r, cache.rule_test(r, used)) for r in stop_here),
     )
 
 
-__all__ = ["ActionIndex", "CompiledRule", "compile_model", "getter_for"]
+__all__ = ["ActionIndex", "CompiledRule", "compile_model", "getter_for", "static_actions"]

@@ -55,6 +55,7 @@ from jiragate.policy.operators import (
     PRIORITIES,
     PRIORITY,
     ArgumentError,
+    argument_key,
     compile_regex,
 )
 from jiragate.policy.schema_messages import friendly, most_specific
@@ -577,7 +578,22 @@ def _is_glob(value: str) -> bool:
 
 
 def _static_actions(raw: Mapping[str, Any]) -> tuple[str, ...]:
-    """The catalog actions a rule's top-level `action` and `kind` conditions admit."""
+    """The catalog actions a rule's top-level `action` and `kind` conditions admit (cached
+    by how they are written: big sets repeat a few dozen of them)."""
+    key = tuple(argument_key(raw[f]) if f in raw else None for f in ("action", "kind"))
+    names = _STATIC_ACTIONS.get(key)
+    if names is None:
+        if len(_STATIC_ACTIONS) >= _STATIC_ACTIONS_MAX:
+            _STATIC_ACTIONS.clear()
+        names = _STATIC_ACTIONS[key] = _uncached_static_actions(raw)
+    return names
+
+
+_STATIC_ACTIONS: dict[tuple[Any, ...], tuple[str, ...]] = {}
+_STATIC_ACTIONS_MAX = 4096
+
+
+def _uncached_static_actions(raw: Mapping[str, Any]) -> tuple[str, ...]:
     names = list(ACTION_NAMES)
     for field in ("action", "kind"):
         if field not in raw:
