@@ -162,3 +162,136 @@ def test_the_valid_document_passes_both_and_is_left_as_written() -> None:
     assert _accepted_fast(document)
     assert _accepted_by_jsonschema(document)
     assert document == before
+
+
+# --------------------------------------------------------------------------- the index
+
+RANGE_CONDITIONS = [
+    "count: {gt: 3}",
+    "count: {gte: 3}",
+    "count: {lt: 4}",
+    "count: {lte: 4}",
+    "count: {gt: 2.5}",
+    "count: {lte: 5.5}",
+    "count: {between: [2, 6]}",
+    "count: {between: [4, 4]}",
+    "count: {between: [0.5, 3.5]}",
+    "count: {gte: -1}",
+    "count: {gt: 1000000}",
+]
+PRIORITY_CONDITIONS = [
+    "details.priority: {at_least: High}",
+    "details.priority: {at_most: Low}",
+    "details.priority: {at_least: Lowest}",
+    "details.priority: {at_most: Highest}",
+]
+# Two equality tests of one fact: the bucket skips both, so only where both hold may it sit.
+DOUBLE_EQUALITIES = [
+    "project: {eq: ENG, in: [ENG, OPS]}",
+    "project: {in: [ENG, OPS], eq: OPS}",
+    "project: {in: [ENG, HR], not_in: [HR]}",
+    "project: {eq: HR, in: [ENG, OPS]}",
+]
+CROWD_GROUPS = b"""
+review_groups:
+  leads: {description: Leads, members: [a]}
+defaults: {write: require_approval, destructive: deny, route_to: leads}
+"""
+
+
+@st.composite
+def ranged_rules(draw: st.DrawFn) -> list[str]:
+    """Enough rules on one action to be indexed, most of them stopping at a level with one
+    numeric range or one priority bound left to test (the lookups), mixed with others."""
+    out = []
+    for i in range(draw(st.integers(min_value=10, max_value=50))):
+        lines = [f"  - id: q{i:03d}", "    match:", "      action: jira_create_tickets"]
+        project = draw(st.sampled_from([None, "ENG", "OPS", "[ENG, HR]", *DOUBLE_EQUALITIES]))
+        if project is not None:
+            lines.append(f"      project: {project}" if "{" not in project else f"      {project}")
+        agent = draw(st.sampled_from([None, None, "bot-a", "[bot-a, bot-b]"]))
+        if agent is not None:
+            lines.append(f"      agent: {agent}")
+        last = draw(st.sampled_from([*RANGE_CONDITIONS, *PRIORITY_CONDITIONS, None, "mixed"]))
+        if last == "mixed":
+            lines += ["      count: {gt: 2}", "      details.priority: {at_least: Medium}"]
+        elif last is not None:
+            lines.append(f"      {last}")
+        decision = draw(st.sampled_from(["allow", "deny", "require_approval"]))
+        lines.append(f"    decision: {decision}")
+        lines.append(f"    priority: {draw(st.integers(min_value=0, max_value=3))}")
+        out.append("\n".join(lines))
+    return out
+
+
+ODD_PRIORITIES = st.sampled_from(
+    ["Lowest", "Low", "Medium", "High", "Highest", "high", "", None, 3, True, ["High"], {"a": 1}]
+)
+
+
+@st.composite
+def crowd_requests(draw: st.DrawFn) -> tuple[Any, str | None]:
+    from jiragate.catalog import ActionRequest
+
+    details = {
+        "projectKey": draw(st.sampled_from(["ENG", "OPS", "HR", "ZZ"])),
+        # taken as valid, as the engine takes an ActionRequest: odd values must still
+        # decide exactly as a full scan does
+        "issueCount": draw(st.integers(min_value=0, max_value=8)),
+        "issueType": "Bug",
+        "priority": draw(ODD_PRIORITIES),
+    }
+    if draw(st.booleans()):
+        del details["priority"]
+    request = ActionRequest(action="jira_create_tickets", summary="s", details=details)
+    return request, draw(st.sampled_from(["bot-a", "bot-b", "bot-c", None]))
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ranged_rules(), st.lists(crowd_requests(), min_size=1, max_size=12))
+def test_range_and_priority_lookups_find_exactly_what_a_full_scan_finds(
+    rule_texts: list[str], reqs: list[tuple[Any, str | None]]
+) -> None:
+    from jiragate.policy.engine import PolicySet
+    from jiragate.policy.loader import load_model_from_sources
+
+    rules_yaml = ("rules:\n" + "\n".join(rule_texts) + "\n").encode()
+    policies = PolicySet(
+        load_model_from_sources([("g.yaml", CROWD_GROUPS), ("r.yaml", rules_yaml)])
+    )
+    for request, agent in reqs:
+        # explain=True re-tests every rule on the slow path and raises if the index matched
+        # a different set
+        decision = policies.evaluate(request, agent=agent, explain=True)
+        assert decision.explanations is not None
+        scanned = sorted(e.rule for e in decision.explanations if e.matched)
+        assert sorted(decision.matched_rules) == scanned
+        ranked = sorted(
+            (policies.rule(rule_id) for rule_id in scanned), key=policies.combining.sort_key
+        )
+        assert decision.determining_rule == (ranked[0].id if ranked else None)
+        assert list(decision.matched_rules) == [rule.id for rule in ranked]
+
+
+def test_a_rule_with_two_equality_tests_of_one_fact_is_bucketed_where_both_hold() -> None:
+    """`project: {eq: ENG, in: [ENG, OPS]}` must not match OPS: the bucket skips both tests."""
+    from jiragate.catalog import ActionRequest
+    from jiragate.policy.engine import PolicySet
+    from jiragate.policy.loader import load_model_from_sources
+
+    filler = "\n".join(
+        f"  - {{id: f{i}, match: {{action: jira_create_tickets, project: P{i}}}, decision: deny}}"
+        for i in range(10)
+    )
+    rules_yaml = (
+        "rules:\n  - id: only-eng\n    match:\n      action: jira_create_tickets\n"
+        "      project: {eq: ENG, in: [ENG, OPS]}\n    decision: allow\n" + filler + "\n"
+    ).encode()
+    policies = PolicySet(
+        load_model_from_sources([("g.yaml", CROWD_GROUPS), ("r.yaml", rules_yaml)])
+    )
+    assert policies._index["jira_create_tickets"].key_field == "project"  # it is indexed
+    for project, expected in (("ENG", "only-eng"), ("OPS", None)):
+        details = {"projectKey": project, "issueCount": 1, "issueType": "Bug"}
+        request = ActionRequest(action="jira_create_tickets", summary="s", details=details)
+        assert policies.evaluate(request).determining_rule == expected

@@ -15,16 +15,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any
 
 from jiragate.catalog import ActionKind, ActionRequest, parse_envelope
-from jiragate.policy.compiler import ActionIndex, CompiledRule, compile_model
+from jiragate.policy.compiler import ActionIndex, CompiledRule, Matches, compile_model
 from jiragate.policy.explain import ConditionResult, RuleExplanation, explain_rules
 from jiragate.policy.facts import build_facts
 from jiragate.policy.loader import DEFAULT_POLICY_LIMITS, PolicyLimits, load_model
 from jiragate.policy.model import Effect, PolicyModel, ReviewGroup, Rule
 
+# C-level accessors for the per-decision loops over matched rules.
+_RULE_OF = itemgetter(1)
+_ID_OF = attrgetter("id")
+_REASON_OF = attrgetter("effective_reason")
 _PRECEDENCE = {Effect.DENY: 3, Effect.REQUIRE_APPROVAL: 2, Effect.ALLOW: 1}
 
 
@@ -123,7 +128,11 @@ class PolicySet:
     def __init__(self, model: PolicyModel, *, combining: CombiningRule | None = None) -> None:
         self.model = model
         self.combining = combining or CombiningRule()
-        self._index: dict[str, ActionIndex] = compile_model(model)
+        # The index reports matches ranked by the combining order of the whole set, so a
+        # decision sorts its few matches by integer (the order of any subset of a sorted
+        # list is that subset sorted).
+        order = self.combining.combine(list(model.rules))
+        self._index: dict[str, ActionIndex] = compile_model(model, order)
 
     # ----------------------------------------------------------------- introspection
 
@@ -163,17 +172,19 @@ class PolicySet:
         request = action if isinstance(action, ActionRequest) else parse_envelope(action)
         facts = build_facts(request, agent)
         index = self._index[request.action]
-        matched = [c.rule for c in index.candidates(facts) if c.test(facts)]
+        matched = index.matching(facts)
         decision = self._decide(request, agent, matched)
         if explain:
-            explanations = explain_rules(self.model.rules, facts, {r.id for r in matched})
+            matched_ids = {rule.id for _, rule in matched}
+            explanations = explain_rules(self.model.rules, facts, matched_ids)
             return replace(decision, explanations=tuple(explanations))
         return decision
 
-    def _decide(self, request: ActionRequest, agent: str | None, matched: list[Rule]) -> Decision:
-        ordered = self.combining.combine(matched) if len(matched) > 1 else matched
+    def _decide(self, request: ActionRequest, agent: str | None, matched: Matches) -> Decision:
         kind = request.kind
-        if ordered:
+        if matched:
+            matched.sort()  # by rank: the combining order, decided when the set was compiled
+            ordered = list(map(_RULE_OF, matched))
             top = ordered[0]
             group = top.route_to or self.model.defaults.route_to
             return Decision(
@@ -183,8 +194,8 @@ class PolicySet:
                 agent=agent,
                 review_group=group if top.decision is Effect.REQUIRE_APPROVAL else None,
                 determining_rule=top.id,
-                matched_rules=tuple(rule.id for rule in ordered),
-                reasons=tuple(rule.effective_reason for rule in ordered),
+                matched_rules=tuple(map(_ID_OF, ordered)),
+                reasons=tuple(map(_REASON_OF, ordered)),
                 revision=self.model.revision,
             )
         return self._default(request, agent)
