@@ -140,6 +140,9 @@ _KEEP = 0  # store it under the key
 _DROP = 1  # read and forget it (its key was a duplicate or not text)
 _MERGE = 2  # merge it: the key was `<<`
 _AS_KEY = 3  # the value *is* a key (a mapping or sequence used as one: an error)
+# The resolved-tag cache: scalars up to this long, this many per document.
+_TAG_CACHE_TEXT = 64
+_TAG_CACHE_SIZE = 4096
 # node names, as PyYAML's merge errors say them
 _NODE_IDS: dict[type, str] = {dict: "mapping", list: "sequence"}
 
@@ -205,6 +208,7 @@ class _Builder:
         self.stack: list[_Frame] = []
         self.anchors: dict[str, _Origin] = {}
         self.recorders: list[_Recorder] = []
+        self.tags: dict[tuple[str, Any], str] = {}  # resolved tags of short plain scalars
 
     def build(self) -> tuple[Any, Lines, list[YamlProblem]]:
         get_event = self.loader.get_event
@@ -214,8 +218,12 @@ class _Builder:
         event = get_event()
         root_mark = event.start_mark
         finished, data = self.feed(event)
+        fast_scalar = self.fast_scalar
         while not finished:
-            finished, data = self.feed(get_event())
+            event = get_event()
+            if type(event) is yaml.ScalarEvent and fast_scalar(event):
+                continue
+            finished, data = self.feed(event)
         get_event()  # DOCUMENT-END
         event = get_event()
         if not isinstance(event, yaml.StreamEndEvent):
@@ -228,6 +236,49 @@ class _Builder:
         return data, self.lines, self.problems
 
     # ----------------------------------------------------------------- events
+
+    def fast_scalar(self, event: Any) -> bool:
+        """Take the common scalar (a plain or quoted text key, or any value, no anchor or tag,
+        outside anchors and merges) straight into its parent; False for anything else, which
+        `feed` then takes (having changed nothing it does not redo: the mark, the length
+        check). Does exactly what `feed` would,
+        in the same order (so errors and limits strike at the same event), without its
+        general bookkeeping: most of a policy file's events are such scalars."""
+        if event.anchor is not None or event.tag is not None or self.recorders or not self.stack:
+            return False
+        parent = self.stack[-1]
+        value = parent.value
+        self.mark = event.start_mark
+        self.check_scalar(event)
+        if type(value) is dict:
+            if parent.expecting_key:
+                key = event.value
+                if self.resolved_tag(event) != _STR_TAG or key in value:
+                    return False  # a merge, a non-text key, a duplicate: `feed` reports
+                parent.expecting_key = False
+                parent.key_line = event.start_mark.line + 1
+                parent.key, parent.key_mode = key, _KEEP
+                return True
+            if parent.key_mode != _KEEP:
+                return False
+            path: PathKey = (*parent.path, parent.key)
+            line = parent.key_line
+        else:
+            path = (*parent.path, len(value))
+            line = event.start_mark.line + 1
+        tag = self.resolved_tag(event)
+        item = event.value if tag == _STR_TAG else self.scalar(event, tag)
+        self.work += 1
+        if self.work > self.limits.max_nodes:
+            self.spend(0)  # reports the limit
+        if not parent.shadow:
+            self.lines.by_path[path] = line
+        if isinstance(value, list):
+            value.append(item)
+        else:
+            parent.expecting_key = True
+            value[parent.key] = item
+        return True
 
     def feed(self, event: Any) -> tuple[bool, Any]:
         """Take one event; (True, the document's value) once the root node is complete."""
@@ -431,7 +482,15 @@ class _Builder:
     def resolved_tag(self, event: Any) -> str:
         tag = event.tag
         if tag is None or tag == "!":
-            tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+            # The resolver is a function of the text and its style; a policy repeats a few
+            # hundred short scalars (keys, decisions, numbers) tens of thousands of times.
+            key = (event.value, event.implicit)
+            cached = self.tags.get(key)
+            if cached is not None:
+                return cached
+            tag = str(self.loader.resolve(yaml.ScalarNode, event.value, event.implicit))
+            if len(event.value) <= _TAG_CACHE_TEXT and len(self.tags) < _TAG_CACHE_SIZE:
+                self.tags[key] = tag
         return str(tag)
 
     def scalar(self, event: Any, tag: str) -> Any:
