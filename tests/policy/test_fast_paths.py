@@ -212,6 +212,9 @@ def ranged_rules(draw: st.DrawFn) -> list[str]:
         agent = draw(st.sampled_from([None, None, "bot-a", "[bot-a, bot-b]"]))
         if agent is not None:
             lines.append(f"      agent: {agent}")
+        issue_type = draw(st.sampled_from([None, "Bug", "[Bug, Task]"]))
+        if issue_type is not None:  # bucketed too: a list-valued fact makes the index scan
+            lines.append(f"      details.issueType: {issue_type}")
         last = draw(st.sampled_from([*RANGE_CONDITIONS, *PRIORITY_CONDITIONS, None, "mixed"]))
         if last == "mixed":
             lines += ["      count: {gt: 2}", "      details.priority: {at_least: Medium}"]
@@ -238,7 +241,7 @@ def crowd_requests(draw: st.DrawFn) -> tuple[Any, str | None]:
         # taken as valid, as the engine takes an ActionRequest: odd values must still
         # decide exactly as a full scan does
         "issueCount": draw(st.integers(min_value=0, max_value=8)),
-        "issueType": "Bug",
+        "issueType": draw(st.sampled_from(["Bug", "Task", "Story", ["Bug"], {"a": 1}])),
         "priority": draw(ODD_PRIORITIES),
     }
     if draw(st.booleans()):

@@ -109,13 +109,38 @@ class _Node:
                 child.collect(facts, out)
 
 
+class _FullScan:
+    """Every rule of an action with its complete test, tested one by one: the whole answer
+    for an action with few rules, the fallback of an index (a fact that cannot be bucketed,
+    such as a list). An index's tests are compiled the first time it falls back, since
+    most sets never do; two threads doing so at once build equal tuples."""
+
+    __slots__ = ("_tests", "entries")
+
+    def __init__(self, entries: tuple[Ranked, ...], tests: tuple[Test, ...] | None = None):
+        self.entries = entries
+        self._tests = tests
+
+    def matching(self, facts: Mapping[str, Any]) -> Matches:
+        tests = self._tests
+        if tests is None:
+            cache = _Closures(())
+            tests = tuple(cache.rule_test(rule, frozenset()) for _, rule in self.entries)
+            self._tests = tests
+        return [entry for entry, test in zip(self.entries, tests, strict=True) if test(facts)]
+
+
 @dataclass(frozen=True, slots=True)
 class ActionIndex:
     """The rules that can apply to one action, with an index to find the few that can match."""
 
-    rules: tuple[CompiledRule, ...]  # every rule, with its complete test
+    scan: _FullScan  # every rule, with its complete test
     root: _Node | None = None
     key_fields: tuple[str, ...] = ()
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        return tuple(rule for _, rule in self.scan.entries)
 
     @property
     def key_field(self) -> str | None:
@@ -131,7 +156,7 @@ class ActionIndex:
                 pass
             else:
                 return found
-        return [compiled.ranked for compiled in self.rules if compiled.test(facts)]
+        return self.scan.matching(facts)
 
 
 def compile_model(
@@ -146,13 +171,14 @@ def compile_model(
             by_action[action].append(rule)
     index: dict[str, ActionIndex] = {}
     for action, rules in by_action.items():
-        compiled = tuple(cache.compiled(rule, frozenset()) for rule in rules)
+        entries = tuple(cache.ranked(rule) for rule in rules)
         if len(rules) < _INDEX_THRESHOLD:
-            index[action] = ActionIndex(compiled)
+            tests = tuple(cache.rule_test(rule, frozenset()) for rule in rules)
+            index[action] = ActionIndex(_FullScan(entries, tests))
             continue
         fields: list[str] = []
         root = _build_node(rules, frozenset(), fields, cache)
-        index[action] = ActionIndex(compiled, root, tuple(dict.fromkeys(fields)))
+        index[action] = ActionIndex(_FullScan(entries), root, tuple(dict.fromkeys(fields)))
     return index
 
 

@@ -150,7 +150,7 @@ class PolicySet:
 
     def rules_for(self, action: str) -> tuple[Rule, ...]:
         """The rules that can apply to an action (those its action/kind conditions admit)."""
-        return tuple(compiled.rule for compiled in self._index[action].rules)
+        return self._index[action].rules
 
     def rule(self, rule_id: str) -> Rule:
         for rule in self.model.rules:

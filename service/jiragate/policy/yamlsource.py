@@ -143,6 +143,12 @@ _AS_KEY = 3  # the value *is* a key (a mapping or sequence used as one: an error
 # The resolved-tag cache: scalars up to this long, this many per document.
 _TAG_CACHE_TEXT = 64
 _TAG_CACHE_SIZE = 4096
+# Scalars whose constructed values are immutable, so one object may stand for every
+# occurrence of the same text (as `1` or `true` already do in Python).
+_IMMUTABLE_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("int", "float", "bool", "null")
+)
+_NOT_CACHED = object()
 # node names, as PyYAML's merge errors say them
 _NODE_IDS: dict[type, str] = {dict: "mapping", list: "sequence"}
 
@@ -209,6 +215,7 @@ class _Builder:
         self.anchors: dict[str, _Origin] = {}
         self.recorders: list[_Recorder] = []
         self.tags: dict[tuple[str, Any], str] = {}  # resolved tags of short plain scalars
+        self.constants: dict[tuple[str, str], Any] = {}  # short numbers, booleans, nulls
 
     def build(self) -> tuple[Any, Lines, list[YamlProblem]]:
         get_event = self.loader.get_event
@@ -497,6 +504,18 @@ class _Builder:
         """The value SafeLoader constructs for a scalar event with this (resolved) tag."""
         if tag == _STR_TAG:
             return event.value
+        key = (tag, event.value)
+        if tag in _IMMUTABLE_TAGS:
+            cached = self.constants.get(key, _NOT_CACHED)
+            if cached is not _NOT_CACHED:
+                return cached
+        value = self.construct(event, tag)
+        short = len(event.value) <= _TAG_CACHE_TEXT
+        if tag in _IMMUTABLE_TAGS and short and len(self.constants) < _TAG_CACHE_SIZE:
+            self.constants[key] = value
+        return value
+
+    def construct(self, event: Any, tag: str) -> Any:
         constructors = self.loader.yaml_constructors
         construct = constructors.get(tag) or constructors[None]  # None: "no constructor"
         node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
