@@ -298,3 +298,19 @@ def test_a_rule_with_two_equality_tests_of_one_fact_is_bucketed_where_both_hold(
         details = {"projectKey": project, "issueCount": 1, "issueType": "Bug"}
         request = ActionRequest(action="jira_create_tickets", summary="s", details=details)
         assert policies.evaluate(request).determining_rule == expected
+
+
+def test_only_a_one_of_whose_branches_cannot_both_hold_is_compiled_as_any_of() -> None:
+    from jiragate.policy.loader import _exclusive_one_of_as_any_of
+
+    disjoint = {"oneOf": [{"type": "string"}, {"type": ["array", "null"]}]}
+    overlapping = {"oneOf": [{"type": "integer"}, {"type": "number", "minimum": 5}]}
+    untyped = {"oneOf": [{"type": "string"}, {"minimum": 1}]}
+    assert _exclusive_one_of_as_any_of(disjoint) == {"anyOf": disjoint["oneOf"]}
+    assert _exclusive_one_of_as_any_of(overlapping) == overlapping  # 7 is both: oneOf refuses
+    assert _exclusive_one_of_as_any_of(untyped) == untyped
+    nested = {"properties": {"a": disjoint}, "items": [overlapping]}
+    assert _exclusive_one_of_as_any_of(nested) == {
+        "properties": {"a": {"anyOf": disjoint["oneOf"]}},
+        "items": [overlapping],
+    }

@@ -112,7 +112,40 @@ def _fast_structure_check() -> Any:
     whatever the compiled check accepts, jsonschema accepts too. `use_default=False`: the
     compiled check must never write the schema's defaults into the data."""
     schema = {**policy_schema(), "$schema": "http://json-schema.org/draft-07/schema#"}
-    return fastjsonschema.compile(schema, use_default=False)
+    return fastjsonschema.compile(_exclusive_one_of_as_any_of(schema), use_default=False)
+
+
+def _exclusive_one_of_as_any_of(node: Any) -> Any:
+    """The schema with every `oneOf` whose branches declare pairwise disjoint `type`s
+    written as `anyOf`: at most one such branch can hold, so "exactly one" and "at least
+    one" agree, and the compiled anyOf stops at the first branch that holds instead of
+    raising (and catching) an exception in every other (~60,000 at 10,000 rules)."""
+    if isinstance(node, list):
+        return [_exclusive_one_of_as_any_of(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _exclusive_one_of_as_any_of(value) for key, value in node.items()}
+    branches = out.get("oneOf")
+    if isinstance(branches, list) and "anyOf" not in out and _disjoint_types(branches):
+        out["anyOf"] = out.pop("oneOf")
+    return out
+
+
+def _disjoint_types(branches: list[Any]) -> bool:
+    seen: set[str] = set()
+    for branch in branches:
+        declared = branch.get("type") if isinstance(branch, dict) else None
+        if declared is None:
+            return False
+        types = {declared} if isinstance(declared, str) else set(declared)
+        if "integer" in types:
+            types.add("number")  # an integer is a number: the two overlap
+        if "number" in types:
+            types.add("integer")
+        if types & seen:
+            return False
+        seen |= types
+    return True
 
 
 def policy_files(path: Path) -> list[Path]:
