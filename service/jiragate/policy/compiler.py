@@ -423,7 +423,7 @@ _LOOKUP_MIN_RULES = 3
 # A range lookup lists a rule once per region it covers; past this many entries per rule
 # (wide, overlapping ranges) the rules are tested one by one instead, so memory stays linear.
 _RANGE_ENTRIES_PER_RULE = 64
-_RANGE_ENTRIES_FREE = 4096
+_RANGE_ENTRIES_FREE = 256
 
 
 def _leaf(
