@@ -314,3 +314,33 @@ def test_only_a_one_of_whose_branches_cannot_both_hold_is_compiled_as_any_of() -
         "properties": {"a": {"anyOf": disjoint["oneOf"]}},
         "items": [overlapping],
     }
+
+
+def test_loading_pauses_the_collector_only_while_it_runs(tmp_path) -> None:
+    """`load_policies` pauses the cyclic GC for the load and restores it, also on failure,
+    and never turns on a collector its caller had paused."""
+    import gc
+
+    from jiragate.errors import PolicyLoadError
+    from jiragate.policy.engine import load_policies
+
+    good = tmp_path / "good"
+    good.mkdir()
+    (good / "p.yaml").write_bytes(
+        CROWD_GROUPS + b"rules:\n  - {id: a, match: {action: jira_get_issue}, decision: allow}\n"
+    )
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "p.yaml").write_bytes(b"rules: [{id: a}]\n")
+    assert gc.isenabled()
+    load_policies(good)
+    assert gc.isenabled()
+    with pytest.raises(PolicyLoadError):
+        load_policies(bad)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        load_policies(good)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
