@@ -172,18 +172,20 @@ class PolicySet:
         """Decide one action. A mapping is validated as an envelope first (and may raise
         UnknownActionError or InvalidDetailsError); an ActionRequest is taken as valid."""
         request = action if isinstance(action, ActionRequest) else parse_envelope(action)
-        facts = build_facts(request, agent)
+        spec = request.spec  # one catalog lookup per decision
+        facts = build_facts(request, agent, spec)
         index = self._index[request.action]
         matched = index.matching(facts)
-        decision = self._decide(request, agent, matched)
+        decision = self._decide(request, spec.kind, agent, matched)
         if explain:
             matched_ids = {rule.id for _, rule in matched}
             explanations = explain_rules(self.model.rules, facts, matched_ids)
             return replace(decision, explanations=tuple(explanations))
         return decision
 
-    def _decide(self, request: ActionRequest, agent: str | None, matched: Matches) -> Decision:
-        kind = request.kind
+    def _decide(
+        self, request: ActionRequest, kind: ActionKind, agent: str | None, matched: Matches
+    ) -> Decision:
         if matched:
             matched.sort()  # by rank: the combining order, decided when the set was compiled
             ordered = list(map(_RULE_OF, matched))
@@ -200,11 +202,10 @@ class PolicySet:
                 reasons=tuple(map(_REASON_OF, ordered)),
                 revision=self.model.revision,
             )
-        return self._default(request, agent)
+        return self._default(request, kind, agent)
 
-    def _default(self, request: ActionRequest, agent: str | None) -> Decision:
+    def _default(self, request: ActionRequest, kind: ActionKind, agent: str | None) -> Decision:
         defaults = self.model.defaults
-        kind = request.kind
         if kind is ActionKind.READ:
             effect = Effect.DENY
             reason = "no rule allows this read (reads are allowed only by a rule)"

@@ -22,6 +22,7 @@ from jiragate.catalog import (
     ACTION_NAMES,
     ActionKind,
     ActionRequest,
+    ActionSpec,
     load_action_schema,
     project_of,
 )
@@ -50,9 +51,12 @@ TOP_LEVEL_FACTS: Final[dict[str, str]] = {
 CLOSED_VALUES: Final[dict[str, tuple[str, ...]]] = {"action": ACTION_NAMES, "kind": KINDS}
 
 
-def build_facts(request: ActionRequest, agent: str | None) -> Facts:
+def build_facts(request: ActionRequest, agent: str | None, spec: ActionSpec | None = None) -> Facts:
+    """The facts of one action; `spec` is its catalog entry when the caller has it already
+    (the engine: one catalog lookup per decision)."""
     details = request.details
-    spec = request.spec  # one catalog lookup per decision (count_of would make another)
+    if spec is None:
+        spec = request.spec
     return {
         "action": request.action,
         "kind": _KIND_TEXT[spec.kind],  # Enum.value is a slow descriptor on the hot path
