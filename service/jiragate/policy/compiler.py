@@ -96,18 +96,6 @@ class _Node:
     certain: tuple[Ranked, ...] = ()
     lookups: tuple[_Ranges | _Choices, ...] = ()
 
-    def collect(self, facts: Mapping[str, Any], out: Matches) -> None:
-        out.extend(self.certain)
-        for compiled in self.tested:
-            if compiled.test(facts):
-                out.append(compiled.ranked)
-        for lookup in self.lookups:
-            out.extend(lookup.matching(facts))
-        if self.getter is not None:
-            child = self.buckets.get(self.getter(facts))  # TypeError: unhashable value
-            if child is not None:
-                child.collect(facts, out)
-
 
 class _FullScan:
     """Every rule of an action with its complete test, tested one by one: the whole answer
@@ -147,16 +135,31 @@ class ActionIndex:
         return self.key_fields[0] if self.key_fields else None
 
     def matching(self, facts: Mapping[str, Any]) -> Matches:
-        """The rules whose conditions hold for these facts, ranked, in no particular order."""
-        if self.root is not None:
-            found: Matches = []
-            try:
-                self.root.collect(facts, found)
-            except TypeError:  # a list- or mapping-valued fact cannot be bucketed: scan
-                pass
-            else:
-                return found
-        return self.scan.matching(facts)
+        """The rules whose conditions hold for these facts, ranked, in no particular order:
+        at each level down the tree the rules that stop there, then the bucket of the fact's
+        value (one loop rather than a call per level: this is the hot path)."""
+        node = self.root
+        if node is None:
+            return self.scan.matching(facts)
+        found: Matches = []
+        try:
+            while True:
+                if node.certain:
+                    found.extend(node.certain)
+                for compiled in node.tested:
+                    if compiled.test(facts):
+                        found.append(compiled.ranked)
+                for lookup in node.lookups:
+                    found.extend(lookup.matching(facts))
+                getter = node.getter
+                if getter is None:
+                    return found
+                child = node.buckets.get(getter(facts))  # TypeError: unhashable value
+                if child is None:
+                    return found
+                node = child
+        except TypeError:  # a list- or mapping-valued fact cannot be bucketed: scan
+            return self.scan.matching(facts)
 
 
 def compile_model(

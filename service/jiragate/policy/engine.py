@@ -32,6 +32,7 @@ from jiragate.policy.model import Effect, PolicyModel, ReviewGroup, Rule
 _RULE_OF = itemgetter(1)
 _ID_OF = attrgetter("id")
 _REASON_OF = attrgetter("effective_reason")
+_APPROVAL = Effect.REQUIRE_APPROVAL
 _PRECEDENCE = {Effect.DENY: 3, Effect.REQUIRE_APPROVAL: 2, Effect.ALLOW: 1}
 
 
@@ -135,6 +136,8 @@ class PolicySet:
         # list is that subset sorted).
         order = self.combining.combine(list(model.rules))
         self._index: dict[str, ActionIndex] = compile_model(model, order)
+        self._revision = model.revision
+        self._default_route = model.defaults.route_to
 
     # ----------------------------------------------------------------- introspection
 
@@ -190,17 +193,20 @@ class PolicySet:
             matched.sort()  # by rank: the combining order, decided when the set was compiled
             ordered = list(map(_RULE_OF, matched))
             top = ordered[0]
-            group = top.route_to or self.model.defaults.route_to
+            effect = top.decision
+            group = (top.route_to or self._default_route) if effect is _APPROVAL else None
+            # positional, in field order (decision, action, kind, agent, review_group,
+            # determining_rule, matched_rules, reasons, revision): the hot path
             return Decision(
-                decision=top.decision,
-                action=request.action,
-                kind=kind,
-                agent=agent,
-                review_group=group if top.decision is Effect.REQUIRE_APPROVAL else None,
-                determining_rule=top.id,
-                matched_rules=tuple(map(_ID_OF, ordered)),
-                reasons=tuple(map(_REASON_OF, ordered)),
-                revision=self.model.revision,
+                effect,
+                request.action,
+                kind,
+                agent,
+                group,
+                top.id,
+                tuple(map(_ID_OF, ordered)),
+                tuple(map(_REASON_OF, ordered)),
+                self._revision,
             )
         return self._default(request, kind, agent)
 
