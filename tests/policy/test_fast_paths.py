@@ -344,3 +344,39 @@ def test_loading_pauses_the_collector_only_while_it_runs(tmp_path) -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize(
+    ("text", "paths"),
+    [
+        # an anchored NaN is constructed once; its alias must be found as well
+        (
+            "x: &n .nan\nrules:\n  - id: a\n    match: {action: jira_delete_issues, "
+            "count: {gt: *n}}\n    decision: deny\n",
+            ["x", "rules[0].match.count.gt"],
+        ),
+        (
+            "rules:\n  - id: a\n    match: {action: jira_delete_issues, count: {lt: 1.0e+999}}\n"
+            "    decision: deny\n",
+            ["rules[0].match.count.lt"],
+        ),
+        (
+            "rules:\n  - id: a\n    match: {action: jira_delete_issues, count: "
+            "{between: [1, !!float .inf]}}\n    decision: deny\n",
+            ["rules[0].match.count.between[1]"],
+        ),
+    ],
+)
+def test_every_non_finite_number_is_found_wherever_it_is_written(
+    tmp_path, text: str, paths: list[str]
+) -> None:
+    """The NaN walk runs only when the parser constructed one: aliases, overflowing
+    exponents and explicit tags must all set it off."""
+    from jiragate.errors import PolicyLoadError
+    from jiragate.policy.loader import load_model
+
+    (tmp_path / "rules.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(PolicyLoadError) as caught:
+        load_model(tmp_path)
+    found = [i.path for i in caught.value.issues if "not a finite number" in i.message]
+    assert sorted(found) == sorted(paths)

@@ -67,7 +67,7 @@ from jiragate.policy.yamlsource import (
     YamlLimits,
     describe_syntax_error,
     format_path,
-    parse,
+    parse_document,
     read_limited,
     too_big,
 )
@@ -278,7 +278,7 @@ class _ModelBuilder:
             self.issues.append(PolicyIssue(name, None, "", f"not UTF-8 text: {exc}"))
             return
         try:
-            data, lines, problems = parse(text, self.limits.yaml)
+            document = parse_document(text, self.limits.yaml)
         except YamlLimitError as exc:
             self.issues.append(PolicyIssue(name, exc.line, "", exc.message))
             return
@@ -286,6 +286,7 @@ class _ModelBuilder:
             line, message = describe_syntax_error(exc, text)
             self.issues.append(PolicyIssue(name, line, "", message))
             return
+        data, lines, problems = document.data, document.lines, document.problems
         ctx = _FileContext(name, lines)
         for problem in problems:
             self.issues.append(
@@ -293,7 +294,7 @@ class _ModelBuilder:
             )
         if data is None:
             return  # an empty file (only comments) contributes nothing
-        non_finite = list(_non_finite_numbers(data, ())) if _has_non_finite(data) else []
+        non_finite = list(_non_finite_numbers(data, ())) if document.has_non_finite else []
         for path in non_finite:
             # `count: {gt: .nan}` would load and never match: a deny rule that fails open.
             self.error(ctx, path, "not a finite number (.nan and .inf never compare as meant)")
@@ -667,25 +668,6 @@ def _describe_actions(actions: tuple[str, ...]) -> str:
     if len(actions) <= 3:
         return ", ".join(actions)
     return f"{len(actions)} actions ({', '.join(actions[:3])}, …)"
-
-
-def _has_non_finite(value: object) -> bool:
-    """Whether `value` holds a NaN or an infinity anywhere: one pass without paths (the
-    parser's output is plain dicts, lists and scalars), so the walk that names them runs
-    only for a document that has one."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, float):
-            if not math.isfinite(item):
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, Mapping):  # not from the parser: let the full walk decide
-            return True
-    return False
 
 
 def _non_finite_numbers(value: object, path: PathKey) -> Iterator[PathKey]:

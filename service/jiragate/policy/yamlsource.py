@@ -23,6 +23,7 @@ before the expansion is allocated. `read_limited` checks a file's size before re
 
 from __future__ import annotations
 
+import math
 import os
 import types
 from collections.abc import Sequence
@@ -126,9 +127,27 @@ class YamlProblem:
 def parse(text: str, limits: YamlLimits = DEFAULT_LIMITS) -> tuple[Any, Lines, list[YamlProblem]]:
     """Parse one YAML document. Raises yaml.YAMLError on syntax errors (with a mark) and
     YamlLimitError when the document crosses one of `limits`."""
+    document = parse_document(text, limits)
+    return document.data, document.lines, document.problems
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    data: Any
+    lines: Lines
+    problems: list[YamlProblem]
+    #: Whether a NaN or an infinity was constructed anywhere (`.nan`, `.inf`, `1e999`): the
+    #: policy loader then looks for where, and otherwise skips that walk of the document.
+    has_non_finite: bool
+
+
+def parse_document(text: str, limits: YamlLimits = DEFAULT_LIMITS) -> Document:
+    """`parse`, with what the builder noticed on the way."""
     loader = _Loader(text)
     try:
-        return _Builder(loader, limits).build()
+        builder = _Builder(loader, limits)
+        data, lines, problems = builder.build()
+        return Document(data, lines, problems, builder.non_finite)
     finally:
         loader.dispose()
 
@@ -216,6 +235,7 @@ class _Builder:
         self.recorders: list[_Recorder] = []
         self.tags: dict[tuple[str, Any], str] = {}  # resolved tags of short plain scalars
         self.constants: dict[tuple[str, str], Any] = {}  # short numbers, booleans, nulls
+        self.non_finite = False  # a NaN or infinity was constructed
 
     def build(self) -> tuple[Any, Lines, list[YamlProblem]]:
         get_event = self.loader.get_event
@@ -524,6 +544,8 @@ class _Builder:
             generator, value = value, next(value)
             for _ in generator:
                 pass
+        if isinstance(value, float) and not math.isfinite(value):
+            self.non_finite = True  # every float of the data is constructed here (once)
         return value
 
     def define(self, name: str, origin: _Origin) -> _Origin:
