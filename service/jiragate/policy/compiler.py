@@ -194,11 +194,19 @@ class _Closures:
     def __init__(self, order: Sequence[Rule]) -> None:
         self.rules: dict[tuple[int, frozenset[str]], Test] = {}
         self.predicates: dict[tuple[str, str, Any], Test] = {}
+        self.equalities: dict[int, dict[str, tuple[Any, ...]]] = {}
         # by id(): the model holds every rule for the whole compile, and hashing a rule
         # would hash its whole condition tree
         self.ranked_by_id: dict[int, Ranked] = {
             id(rule): (rank, rule) for rank, rule in enumerate(order)
         }
+
+    def equality_keys(self, rule: Rule) -> dict[str, tuple[Any, ...]]:
+        """`_equality_keys`, once per rule (each level of the tree asks again)."""
+        keys = self.equalities.get(id(rule))
+        if keys is None:
+            keys = self.equalities[id(rule)] = _equality_keys(rule)
+        return keys
 
     def ranked(self, rule: Rule) -> Ranked:
         return self.ranked_by_id[id(rule)]
@@ -397,7 +405,7 @@ def _build_node(
 ) -> _Node:
     """Bucket `rules` by the equality fact most of them test (not one already used above);
     recurse into big buckets. Rules stop at the first level whose fact they do not test."""
-    per_rule = [_equality_keys(rule) for rule in rules]
+    per_rule = [cache.equality_keys(rule) for rule in rules]
     usage: dict[str, int] = {}
     for keys in per_rule:
         for field in keys.keys() - used:
