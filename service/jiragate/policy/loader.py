@@ -28,6 +28,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import fastjsonschema
 import jsonschema
 import yaml
 
@@ -54,6 +55,7 @@ from jiragate.policy.operators import (
     PRIORITIES,
     PRIORITY,
     ArgumentError,
+    argument_key,
     compile_regex,
 )
 from jiragate.policy.schema_messages import friendly, most_specific
@@ -65,7 +67,7 @@ from jiragate.policy.yamlsource import (
     YamlLimits,
     describe_syntax_error,
     format_path,
-    parse,
+    parse_document,
     read_limited,
     too_big,
 )
@@ -97,6 +99,53 @@ def policy_schema() -> dict[str, Any]:
         (schemas_dir() / "policy.schema.json").read_text(encoding="utf-8")
     )
     return schema
+
+
+@cache
+def _fast_structure_check() -> Any:
+    """The policy schema compiled to Python code (fastjsonschema), built once per process.
+
+    It only answers "valid or not": a file it accepts skips the walk of the whole document by
+    jsonschema (about 15x slower at 10,000 rules); a file it refuses is validated again by
+    jsonschema, which stays the authority and names every path. The schema uses only
+    keywords that draft 7 and 2020-12 define alike; tests/policy/test_loader.py checks that
+    whatever the compiled check accepts, jsonschema accepts too. `use_default=False`: the
+    compiled check must never write the schema's defaults into the data."""
+    schema = {**policy_schema(), "$schema": "http://json-schema.org/draft-07/schema#"}
+    return fastjsonschema.compile(_exclusive_one_of_as_any_of(schema), use_default=False)
+
+
+def _exclusive_one_of_as_any_of(node: Any) -> Any:
+    """The schema with every `oneOf` whose branches declare pairwise disjoint `type`s
+    written as `anyOf`: at most one such branch can hold, so "exactly one" and "at least
+    one" agree, and the compiled anyOf stops at the first branch that holds instead of
+    raising (and catching) an exception in every other (~60,000 at 10,000 rules)."""
+    if isinstance(node, list):
+        return [_exclusive_one_of_as_any_of(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _exclusive_one_of_as_any_of(value) for key, value in node.items()}
+    branches = out.get("oneOf")
+    if isinstance(branches, list) and "anyOf" not in out and _disjoint_types(branches):
+        out["anyOf"] = out.pop("oneOf")
+    return out
+
+
+def _disjoint_types(branches: list[Any]) -> bool:
+    seen: set[str] = set()
+    for branch in branches:
+        declared = branch.get("type") if isinstance(branch, dict) else None
+        if declared is None:
+            return False
+        types = {declared} if isinstance(declared, str) else set(declared)
+        if "integer" in types:
+            types.add("number")  # an integer is a number: the two overlap
+        if "number" in types:
+            types.add("integer")
+        if types & seen:
+            return False
+        seen |= types
+    return True
 
 
 def policy_files(path: Path) -> list[Path]:
@@ -229,7 +278,7 @@ class _ModelBuilder:
             self.issues.append(PolicyIssue(name, None, "", f"not UTF-8 text: {exc}"))
             return
         try:
-            data, lines, problems = parse(text, self.limits.yaml)
+            document = parse_document(text, self.limits.yaml)
         except YamlLimitError as exc:
             self.issues.append(PolicyIssue(name, exc.line, "", exc.message))
             return
@@ -237,6 +286,7 @@ class _ModelBuilder:
             line, message = describe_syntax_error(exc, text)
             self.issues.append(PolicyIssue(name, line, "", message))
             return
+        data, lines, problems = document.data, document.lines, document.problems
         ctx = _FileContext(name, lines)
         for problem in problems:
             self.issues.append(
@@ -244,7 +294,7 @@ class _ModelBuilder:
             )
         if data is None:
             return  # an empty file (only comments) contributes nothing
-        non_finite = list(_non_finite_numbers(data, ()))
+        non_finite = list(_non_finite_numbers(data, ())) if document.has_non_finite else []
         for path in non_finite:
             # `count: {gt: .nan}` would load and never match: a deny rule that fails open.
             self.error(ctx, path, "not a finite number (.nan and .inf never compare as meant)")
@@ -262,6 +312,12 @@ class _ModelBuilder:
             self._add_defaults(ctx, data["defaults"])
 
     def _structure_ok(self, ctx: _FileContext, data: object) -> bool:
+        try:
+            _fast_structure_check()(data)
+        except fastjsonschema.JsonSchemaException:
+            pass  # jsonschema decides, and names the problems
+        else:
+            return True
         validator = jsonschema.Draft202012Validator(policy_schema())
         errors = list(validator.iter_errors(data))
         for error in errors:
@@ -448,7 +504,10 @@ class _ConditionParser:
         family, closed = self._field_type(field, path)
         if family is None:
             return []
-        if isinstance(value, Mapping):
+        # The parser gives plain dicts and lists (an ABC check per condition is measurable
+        # at 10,000 rules).
+        written_as_mapping = isinstance(value, dict)
+        if written_as_mapping:
             operations = list(value.items())
         elif isinstance(value, list):
             operations = [("in", value)]
@@ -458,7 +517,7 @@ class _ConditionParser:
             operations = [("eq", value)]
         predicates = []
         for operator, argument in operations:
-            op_path = (*path, operator) if isinstance(value, Mapping) else path
+            op_path = (*path, operator) if written_as_mapping else path
             if self._operator_fits(field, family, closed, operator, argument, op_path):
                 predicates.append(
                     Predicate(
@@ -552,11 +611,26 @@ def _value_problem(
 
 
 def _is_glob(value: str) -> bool:
-    return any(char in value for char in "*?[")
+    return "*" in value or "?" in value or "[" in value
 
 
 def _static_actions(raw: Mapping[str, Any]) -> tuple[str, ...]:
-    """The catalog actions a rule's top-level `action` and `kind` conditions admit."""
+    """The catalog actions a rule's top-level `action` and `kind` conditions admit (cached
+    by how they are written: big sets repeat a few dozen of them)."""
+    key = tuple(argument_key(raw[f]) if f in raw else None for f in ("action", "kind"))
+    names = _STATIC_ACTIONS.get(key)
+    if names is None:
+        if len(_STATIC_ACTIONS) >= _STATIC_ACTIONS_MAX:
+            _STATIC_ACTIONS.clear()
+        names = _STATIC_ACTIONS[key] = _uncached_static_actions(raw)
+    return names
+
+
+_STATIC_ACTIONS: dict[tuple[Any, ...], tuple[str, ...]] = {}
+_STATIC_ACTIONS_MAX = 4096
+
+
+def _uncached_static_actions(raw: Mapping[str, Any]) -> tuple[str, ...]:
     names = list(ACTION_NAMES)
     for field in ("action", "kind"):
         if field not in raw:

@@ -109,10 +109,13 @@ class Rule:
     priority: int = 0
     location: Location = Location("<memory>", None)
     index: int = 0  # position in its file's `rules` list, for messages like rules[3]
+    #: The reason a decision gives: `reason`, else `description`, else "rule <id>". Derived
+    #: once here rather than per decision (every matched rule's reason is reported).
+    effective_reason: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def effective_reason(self) -> str:
-        return self.reason or self.description or f"rule {self.id}"
+    def __post_init__(self) -> None:
+        reason = self.reason or self.description or f"rule {self.id}"
+        object.__setattr__(self, "effective_reason", reason)
 
 
 @dataclass(frozen=True, slots=True)

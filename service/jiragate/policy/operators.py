@@ -256,6 +256,17 @@ OPERATORS: Final[dict[str, Operator]] = {
 }
 
 
+def argument_key(value: Any) -> Any:
+    """A hashable stand-in for an operator's argument as written, for caches of prepared
+    arguments and compiled tests. It tells apart what `==` would confuse: 1, 1.0 and True
+    are one dict key but not one argument (`eq: true` is no `eq: 1`)."""
+    if isinstance(value, list):
+        return ("list", tuple(argument_key(item) for item in value))
+    if isinstance(value, dict):
+        return ("dict", tuple((key, argument_key(item)) for key, item in value.items()))
+    return (type(value).__name__, value)
+
+
 def apply_operator(operator: str, value: Any, prepared: Any) -> bool:
     """Apply one operator to one (possibly absent) value; the slow path used by explain."""
     if operator == "exists":

@@ -23,6 +23,7 @@ before the expansion is allocated. `read_limited` checks a file's size before re
 
 from __future__ import annotations
 
+import math
 import os
 import types
 from collections.abc import Sequence
@@ -126,9 +127,27 @@ class YamlProblem:
 def parse(text: str, limits: YamlLimits = DEFAULT_LIMITS) -> tuple[Any, Lines, list[YamlProblem]]:
     """Parse one YAML document. Raises yaml.YAMLError on syntax errors (with a mark) and
     YamlLimitError when the document crosses one of `limits`."""
+    document = parse_document(text, limits)
+    return document.data, document.lines, document.problems
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    data: Any
+    lines: Lines
+    problems: list[YamlProblem]
+    #: Whether a NaN or an infinity was constructed anywhere (`.nan`, `.inf`, `1e999`): the
+    #: policy loader then looks for where, and otherwise skips that walk of the document.
+    has_non_finite: bool
+
+
+def parse_document(text: str, limits: YamlLimits = DEFAULT_LIMITS) -> Document:
+    """`parse`, with what the builder noticed on the way."""
     loader = _Loader(text)
     try:
-        return _Builder(loader, limits).build()
+        builder = _Builder(loader, limits)
+        data, lines, problems = builder.build()
+        return Document(data, lines, problems, builder.non_finite)
     finally:
         loader.dispose()
 
@@ -140,6 +159,15 @@ _KEEP = 0  # store it under the key
 _DROP = 1  # read and forget it (its key was a duplicate or not text)
 _MERGE = 2  # merge it: the key was `<<`
 _AS_KEY = 3  # the value *is* a key (a mapping or sequence used as one: an error)
+# The resolved-tag cache: scalars up to this long, this many per document.
+_TAG_CACHE_TEXT = 64
+_TAG_CACHE_SIZE = 4096
+# Scalars whose constructed values are immutable, so one object may stand for every
+# occurrence of the same text (as `1` or `true` already do in Python).
+_IMMUTABLE_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("int", "float", "bool", "null")
+)
+_NOT_CACHED = object()
 # node names, as PyYAML's merge errors say them
 _NODE_IDS: dict[type, str] = {dict: "mapping", list: "sequence"}
 
@@ -205,6 +233,9 @@ class _Builder:
         self.stack: list[_Frame] = []
         self.anchors: dict[str, _Origin] = {}
         self.recorders: list[_Recorder] = []
+        self.tags: dict[tuple[str, Any], str] = {}  # resolved tags of short plain scalars
+        self.constants: dict[tuple[str, str], Any] = {}  # short numbers, booleans, nulls
+        self.non_finite = False  # a NaN or infinity was constructed
 
     def build(self) -> tuple[Any, Lines, list[YamlProblem]]:
         get_event = self.loader.get_event
@@ -214,8 +245,12 @@ class _Builder:
         event = get_event()
         root_mark = event.start_mark
         finished, data = self.feed(event)
+        fast_scalar = self.fast_scalar
         while not finished:
-            finished, data = self.feed(get_event())
+            event = get_event()
+            if type(event) is yaml.ScalarEvent and fast_scalar(event):
+                continue
+            finished, data = self.feed(event)
         get_event()  # DOCUMENT-END
         event = get_event()
         if not isinstance(event, yaml.StreamEndEvent):
@@ -228,6 +263,49 @@ class _Builder:
         return data, self.lines, self.problems
 
     # ----------------------------------------------------------------- events
+
+    def fast_scalar(self, event: Any) -> bool:
+        """Take the common scalar (a plain or quoted text key, or any value, no anchor or tag,
+        outside anchors and merges) straight into its parent; False for anything else, which
+        `feed` then takes (having changed nothing it does not redo: the mark, the length
+        check). Does exactly what `feed` would,
+        in the same order (so errors and limits strike at the same event), without its
+        general bookkeeping: most of a policy file's events are such scalars."""
+        if event.anchor is not None or event.tag is not None or self.recorders or not self.stack:
+            return False
+        parent = self.stack[-1]
+        value = parent.value
+        self.mark = event.start_mark
+        self.check_scalar(event)
+        if type(value) is dict:
+            if parent.expecting_key:
+                key = event.value
+                if self.resolved_tag(event) != _STR_TAG or key in value:
+                    return False  # a merge, a non-text key, a duplicate: `feed` reports
+                parent.expecting_key = False
+                parent.key_line = event.start_mark.line + 1
+                parent.key, parent.key_mode = key, _KEEP
+                return True
+            if parent.key_mode != _KEEP:
+                return False
+            path: PathKey = (*parent.path, parent.key)
+            line = parent.key_line
+        else:
+            path = (*parent.path, len(value))
+            line = event.start_mark.line + 1
+        tag = self.resolved_tag(event)
+        item = event.value if tag == _STR_TAG else self.scalar(event, tag)
+        self.work += 1
+        if self.work > self.limits.max_nodes:
+            self.spend(0)  # reports the limit
+        if not parent.shadow:
+            self.lines.by_path[path] = line
+        if isinstance(value, list):
+            value.append(item)
+        else:
+            parent.expecting_key = True
+            value[parent.key] = item
+        return True
 
     def feed(self, event: Any) -> tuple[bool, Any]:
         """Take one event; (True, the document's value) once the root node is complete."""
@@ -431,13 +509,33 @@ class _Builder:
     def resolved_tag(self, event: Any) -> str:
         tag = event.tag
         if tag is None or tag == "!":
-            tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+            # The resolver is a function of the text and its style; a policy repeats a few
+            # hundred short scalars (keys, decisions, numbers) tens of thousands of times.
+            key = (event.value, event.implicit)
+            cached = self.tags.get(key)
+            if cached is not None:
+                return cached
+            tag = str(self.loader.resolve(yaml.ScalarNode, event.value, event.implicit))
+            if len(event.value) <= _TAG_CACHE_TEXT and len(self.tags) < _TAG_CACHE_SIZE:
+                self.tags[key] = tag
         return str(tag)
 
     def scalar(self, event: Any, tag: str) -> Any:
         """The value SafeLoader constructs for a scalar event with this (resolved) tag."""
         if tag == _STR_TAG:
             return event.value
+        key = (tag, event.value)
+        if tag in _IMMUTABLE_TAGS:
+            cached = self.constants.get(key, _NOT_CACHED)
+            if cached is not _NOT_CACHED:
+                return cached
+        value = self.construct(event, tag)
+        short = len(event.value) <= _TAG_CACHE_TEXT
+        if tag in _IMMUTABLE_TAGS and short and len(self.constants) < _TAG_CACHE_SIZE:
+            self.constants[key] = value
+        return value
+
+    def construct(self, event: Any, tag: str) -> Any:
         constructors = self.loader.yaml_constructors
         construct = constructors.get(tag) or constructors[None]  # None: "no constructor"
         node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
@@ -446,6 +544,8 @@ class _Builder:
             generator, value = value, next(value)
             for _ in generator:
                 pass
+        if isinstance(value, float) and not math.isfinite(value):
+            self.non_finite = True  # every float of the data is constructed here (once)
         return value
 
     def define(self, name: str, origin: _Origin) -> _Origin:
