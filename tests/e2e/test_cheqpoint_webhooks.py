@@ -11,8 +11,8 @@ import pytest
 
 from jiragate.approvals.cheqpoint import SIGNATURE_HEADER, sign_webhook
 from tests.api.support import DB_KINDS, audit_types, seed_tickets, service_on
-from tests.helpers.fake_cheqpoint import FakeCheqpoint, create_fake_cheqpoint
-from tests.helpers.servers import serve_app
+from tests.helpers.cheqpoint import cheqpoint_backend, serve_fake_cheqpoint
+from tests.helpers.fake_cheqpoint import FakeCheqpoint
 from tests.helpers.service import WEBHOOK_SECRET, Service
 
 CONNECTION_KEY = "cq_live_e2e_connection_key_0001"
@@ -20,9 +20,8 @@ CONNECTION_KEY = "cq_live_e2e_connection_key_0001"
 
 @pytest.fixture(scope="module")
 def cheqpoint() -> Iterator[tuple[str, FakeCheqpoint]]:
-    app, state = create_fake_cheqpoint(CONNECTION_KEY)
-    with serve_app(app) as url:
-        yield url, state
+    with serve_fake_cheqpoint(CONNECTION_KEY) as served:
+        yield served
 
 
 @pytest.fixture(scope="module", params=DB_KINDS)
@@ -36,13 +35,7 @@ def service(
         request,
         request.param,
         tmp_path_factory.mktemp("webhooks"),
-        approval_backend="cheqpoint",
-        cheqpoint={
-            "url": url,
-            "connection_key": CONNECTION_KEY,
-            "webhook_secret": WEBHOOK_SECRET,
-            "poll_interval": 60,
-        },
+        **cheqpoint_backend(url, CONNECTION_KEY),
         public_url="http://127.0.0.1:9",  # only to make the gateway send webhookUrl
     ) as running:
         yield running

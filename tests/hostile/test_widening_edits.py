@@ -17,16 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from jiragate.approvals.cheqpoint import SIGNATURE_HEADER, sign_webhook
 from jiragate.jira.sandbox import SandboxState
 from tests.api.support import DB_KINDS, audit_types, envelope, service_on
 from tests.conftest_db import postgres_admin  # noqa: F401  (the PostgreSQL databases)
-from tests.helpers.fake_cheqpoint import FakeCheqpoint, create_fake_cheqpoint
-from tests.helpers.servers import serve_app
-from tests.helpers.service import WEBHOOK_SECRET, Service
+from tests.helpers.cheqpoint import cheqpoint_backend, post_signed_webhook, serve_fake_cheqpoint
+from tests.helpers.fake_cheqpoint import FakeCheqpoint
+from tests.helpers.service import Service
 from tests.web.helpers import Browserless, inbox_overrides, text_of
 
 DAVE = "5b10a2844c20165700ede21d"  # a sandbox user nobody proposed
@@ -250,9 +248,8 @@ def test_the_inbox_form_refuses_a_widening_edit(service: Service, widening: Wide
 
 @pytest.fixture(scope="module")
 def cheqpoint() -> Iterator[tuple[str, FakeCheqpoint]]:
-    app, state = create_fake_cheqpoint(CONNECTION_KEY)
-    with serve_app(app) as url:
-        yield url, state
+    with serve_fake_cheqpoint(CONNECTION_KEY) as served:
+        yield served
 
 
 @pytest.fixture(scope="module", params=DB_KINDS)
@@ -266,13 +263,7 @@ def cheqpoint_service(
         request,
         request.param,
         tmp_path_factory.mktemp("widening-cheqpoint"),
-        approval_backend="cheqpoint",
-        cheqpoint={
-            "url": url,
-            "connection_key": CONNECTION_KEY,
-            "webhook_secret": WEBHOOK_SECRET,
-            "poll_interval": 60,
-        },
+        **cheqpoint_backend(url, CONNECTION_KEY),
     ) as running:
         yield running
 
@@ -287,15 +278,7 @@ def test_a_cheqpoint_decision_with_a_widening_edit_is_a_rejection(
     ref = service.agent_view(action_id)["approval"]["ref"]
     fake.decide(ref, "APPROVED", modified_details=widening.patch)
     hint = json.dumps({"id": ref}).encode()  # a signed webhook: Jiragate fetches the decision
-    pushed = httpx.post(
-        f"{service.url}/v1/webhooks/cheqpoint",
-        content=hint,
-        headers={
-            "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign_webhook(WEBHOOK_SECRET, hint),
-        },
-        timeout=30,
-    )
+    pushed = post_signed_webhook(service.url, hint)
     assert pushed.status_code == 200, pushed.text
     final = service.wait_for_status(action_id, "rejected")
     note = final["approval"]["note"]
