@@ -4,6 +4,10 @@
 URL and state; `cheqpoint_backend(url, key)` is the settings overrides that make a
 `running_service`/`service_on` use it as the approval backend; `post_signed_webhook(...)` is
 what Cheqpoint does when a decision is made: a webhook signed with the shared secret.
+
+A test module that runs against Cheqpoint makes its two module-scoped fixtures with
+`cheqpoint = fake_cheqpoint_fixture(KEY)` and `service = cheqpoint_service_fixture("service",
+KEY, "tmp-dir-name")` (the fixture factories give each module its own key and directory).
 """
 
 from __future__ import annotations
@@ -13,11 +17,13 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
+import pytest
 
 from jiragate.approvals.cheqpoint import SIGNATURE_HEADER, sign_webhook
+from tests.api.support import DB_KINDS, service_on
 from tests.helpers.fake_cheqpoint import FakeCheqpoint, create_fake_cheqpoint
 from tests.helpers.servers import serve_app
-from tests.helpers.service import WEBHOOK_SECRET
+from tests.helpers.service import WEBHOOK_SECRET, Service
 
 
 @contextmanager
@@ -57,3 +63,39 @@ def post_signed_webhook(
         },
         timeout=30,
     )
+
+
+def fake_cheqpoint_fixture(connection_key: str) -> Any:
+    """A module-scoped fixture named `cheqpoint`: the served fake's URL and state."""
+
+    @pytest.fixture(scope="module", name="cheqpoint")
+    def served_cheqpoint() -> Iterator[tuple[str, FakeCheqpoint]]:
+        with serve_fake_cheqpoint(connection_key) as served:
+            yield served
+
+    return served_cheqpoint
+
+
+def cheqpoint_service_fixture(
+    name: str, connection_key: str, directory_name: str, **overrides: Any
+) -> Any:
+    """A module-scoped fixture named `name`: a service per database kind whose approval
+    backend is the module's `cheqpoint` fixture, with further settings `overrides`."""
+
+    @pytest.fixture(scope="module", params=DB_KINDS, name=name)
+    def service_behind_cheqpoint(
+        request: pytest.FixtureRequest,
+        tmp_path_factory: pytest.TempPathFactory,
+        cheqpoint: tuple[str, FakeCheqpoint],
+    ) -> Iterator[Service]:
+        url, _ = cheqpoint
+        with service_on(
+            request,
+            request.param,
+            tmp_path_factory.mktemp(directory_name),
+            **cheqpoint_backend(url, connection_key),
+            **overrides,
+        ) as running:
+            yield running
+
+    return service_behind_cheqpoint

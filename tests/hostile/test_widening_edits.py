@@ -22,7 +22,11 @@ import pytest
 from jiragate.jira.sandbox import SandboxState
 from tests.api.support import DB_KINDS, audit_types, envelope, service_on
 from tests.conftest_db import postgres_admin  # noqa: F401  (the PostgreSQL databases)
-from tests.helpers.cheqpoint import cheqpoint_backend, post_signed_webhook, serve_fake_cheqpoint
+from tests.helpers.cheqpoint import (
+    cheqpoint_service_fixture,
+    fake_cheqpoint_fixture,
+    post_signed_webhook,
+)
 from tests.helpers.fake_cheqpoint import FakeCheqpoint
 from tests.helpers.service import Service
 from tests.web.helpers import Browserless, inbox_overrides, text_of
@@ -246,26 +250,10 @@ def test_the_inbox_form_refuses_a_widening_edit(service: Service, widening: Wide
 # --------------------------------------------------------------------------- Cheqpoint
 
 
-@pytest.fixture(scope="module")
-def cheqpoint() -> Iterator[tuple[str, FakeCheqpoint]]:
-    with serve_fake_cheqpoint(CONNECTION_KEY) as served:
-        yield served
-
-
-@pytest.fixture(scope="module", params=DB_KINDS)
-def cheqpoint_service(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    cheqpoint: tuple[str, FakeCheqpoint],
-) -> Iterator[Service]:
-    url, _ = cheqpoint
-    with service_on(
-        request,
-        request.param,
-        tmp_path_factory.mktemp("widening-cheqpoint"),
-        **cheqpoint_backend(url, CONNECTION_KEY),
-    ) as running:
-        yield running
+cheqpoint = fake_cheqpoint_fixture(CONNECTION_KEY)
+cheqpoint_service = cheqpoint_service_fixture(
+    "cheqpoint_service", CONNECTION_KEY, "widening-cheqpoint"
+)
 
 
 @pytest.mark.parametrize("widening", WIDENINGS, ids=IDS)
