@@ -4,48 +4,23 @@ and only a hint; the decision fetched with our own key is what counts, and it co
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
 from jiragate.approvals.cheqpoint import SIGNATURE_HEADER, sign_webhook
-from tests.api.support import DB_KINDS, audit_types, seed_tickets, service_on
-from tests.helpers.fake_cheqpoint import FakeCheqpoint, create_fake_cheqpoint
-from tests.helpers.servers import serve_app
+from tests.api.support import audit_types, seed_tickets
+from tests.helpers.cheqpoint import cheqpoint_service_fixture, fake_cheqpoint_fixture
+from tests.helpers.fake_cheqpoint import FakeCheqpoint
 from tests.helpers.service import WEBHOOK_SECRET, Service
 
 CONNECTION_KEY = "cq_live_e2e_connection_key_0001"
 
 
-@pytest.fixture(scope="module")
-def cheqpoint() -> Iterator[tuple[str, FakeCheqpoint]]:
-    app, state = create_fake_cheqpoint(CONNECTION_KEY)
-    with serve_app(app) as url:
-        yield url, state
-
-
-@pytest.fixture(scope="module", params=DB_KINDS)
-def service(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    cheqpoint: tuple[str, FakeCheqpoint],
-) -> Iterator[Service]:
-    url, _ = cheqpoint
-    with service_on(
-        request,
-        request.param,
-        tmp_path_factory.mktemp("webhooks"),
-        approval_backend="cheqpoint",
-        cheqpoint={
-            "url": url,
-            "connection_key": CONNECTION_KEY,
-            "webhook_secret": WEBHOOK_SECRET,
-            "poll_interval": 60,
-        },
-        public_url="http://127.0.0.1:9",  # only to make the gateway send webhookUrl
-    ) as running:
-        yield running
+cheqpoint = fake_cheqpoint_fixture(CONNECTION_KEY)
+# public_url only makes the gateway send webhookUrl
+service = cheqpoint_service_fixture(
+    "service", CONNECTION_KEY, "webhooks", public_url="http://127.0.0.1:9"
+)
 
 
 def push(service: Service, body: dict, *, secret: str = WEBHOOK_SECRET) -> httpx.Response:

@@ -19,10 +19,9 @@ from typing import Any
 import httpx
 import pytest
 
-from jiragate.jira.sandbox import SandboxState, create_sandbox_app
 from jiragate.store import ActionStatus
-from tests.helpers.servers import serve_app
-from tests.helpers.service import JIRA_EMAIL, JIRA_TOKEN, Service, running_service
+from tests.helpers.jira_timeouts import running_service_with_jira_timeout
+from tests.helpers.service import Service
 
 ISSUE = "ENG-9"
 COMMENT = f"/rest/api/3/issue/{ISSUE}/comment"
@@ -30,21 +29,10 @@ COMMENT = f"/rest/api/3/issue/{ISSUE}/comment"
 
 @pytest.fixture
 def service(db_url: str) -> Iterator[Service]:
-    state = SandboxState()
-    with serve_app(create_sandbox_app(state)) as jira_url:
-        jira = {
-            "url": jira_url,
-            "flavour": "cloud",
-            "email": JIRA_EMAIL,
-            "api_token": JIRA_TOKEN,
-            "board_id": 1,
-            "timeout": 1.0,
-            "max_retries": 2,
-        }
-        with running_service(
-            db_url, sandbox_state=state, jira=jira, execution_retry_seconds=1.0
-        ) as running:
-            yield running
+    with running_service_with_jira_timeout(
+        db_url, jira_timeout=1.0, max_retries=2, execution_retry_seconds=1.0
+    ) as running:
+        yield running
 
 
 def arm(service: Service, method: str, path: str, fault: dict[str, Any], times: int = 1) -> None:

@@ -11,9 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from jiragate.jira.sandbox import SandboxState, create_sandbox_app
-from tests.helpers.servers import serve_app
-from tests.helpers.service import JIRA_EMAIL, JIRA_TOKEN, Service, running_service
+from tests.helpers.jira_timeouts import running_service_with_jira_timeout
+from tests.helpers.service import Service
 
 BULK = "/rest/api/3/issue/bulk"
 SEARCH = "/rest/api/3/search/jql"
@@ -21,25 +20,12 @@ SEARCH = "/rest/api/3/search/jql"
 
 @pytest.fixture
 def service(db_url: str) -> Iterator[Service]:
-    # A 1 s Jira timeout so a "slow Jira" fault is a timeout without a long test. The jira
-    # settings need the sandbox's URL up front, so serve the sandbox state here (the helper
-    # serves the same state again; faults and issues are shared).
-    state = SandboxState()
-    with serve_app(create_sandbox_app(state)) as jira_url:
-        jira = {
-            "url": jira_url,
-            "flavour": "cloud",
-            "email": JIRA_EMAIL,
-            "api_token": JIRA_TOKEN,
-            "board_id": 1,
-            "timeout": 1.0,
-            "max_retries": 3,
-        }
-        # Retry an unknown outcome after 2 s: longer than the slowest injected Jira (1.5 s).
-        with running_service(
-            db_url, sandbox_state=state, jira=jira, execution_retry_seconds=2.0
-        ) as running:
-            yield running
+    # A 1 s Jira timeout so a "slow Jira" fault is a timeout without a long test. Retry an
+    # unknown outcome after 2 s: longer than the slowest injected Jira (1.5 s).
+    with running_service_with_jira_timeout(
+        db_url, jira_timeout=1.0, max_retries=3, execution_retry_seconds=2.0
+    ) as running:
+        yield running
 
 
 def arm(service: Service, method: str, path: str, fault: dict[str, Any], times: int | None = 1):

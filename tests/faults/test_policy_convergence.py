@@ -22,6 +22,12 @@ import pytest
 from jiragate.jira.sandbox import SandboxState
 from jiragate.policy.engine import load_policies
 from tests.api.support import copy_policies
+from tests.helpers.policy_files import (
+    BROKEN_EPIC_RULE,
+    epic_proposal,
+    flip_deny_epics,
+    write_atomically,
+)
 from tests.scale.cluster import Cluster, Proc, cluster, wait_until
 
 pytestmark = pytest.mark.slow
@@ -32,27 +38,10 @@ POLL_INTERVAL = 0.2
 LOAD_ALLOWANCE = 5.0
 REQUESTS = 12  # identical requests per endpoint (the issue saw 7 deny / 5 require_approval)
 
-EPIC = {
-    "action": "jira_create_epic",
-    "summary": "an epic under convergence",
-    "details": {"projectKey": "ENG", "summary": "Fraud detection"},
-}
-FLIP = """
-rules:
-  - id: flip-deny-epics
-    match: {action: jira_create_epic}
-    decision: deny
-    priority: 1000
-    reason: Epics are frozen while the policies change.
-"""
-BROKEN = "rules:\n  - id: broken\n    match: {action: jira_create_epic}\n    decision: maybe\n"
+EPIC = epic_proposal("an epic under convergence")
+FLIP = flip_deny_epics("Epics are frozen while the policies change.")
+BROKEN = BROKEN_EPIC_RULE
 REFUSED_LINE = "policy reload refused"
-
-
-def write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_suffix(".tmp")  # not *.yaml: never read as a policy file
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
 
 
 def decisions(client: httpx.Client, count: int = REQUESTS) -> list[dict[str, Any]]:

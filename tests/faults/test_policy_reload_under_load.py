@@ -4,7 +4,6 @@ the new, with that revision's rules; an invalid set never replaces the running o
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -13,30 +12,19 @@ import pytest
 
 from jiragate.jira.sandbox import SandboxState
 from tests.api.support import copy_policies
+from tests.helpers.policy_files import (
+    BROKEN_EPIC_RULE,
+    epic_proposal,
+    flip_deny_epics,
+    write_atomically,
+)
 from tests.scale.cluster import AGENT, cluster
 
 pytestmark = pytest.mark.slow
 
-EPIC = {
-    "action": "jira_create_epic",
-    "summary": "an epic under reload",
-    "details": {"projectKey": "ENG", "summary": "Fraud detection"},
-}
-FLIP = """
-rules:
-  - id: flip-deny-epics
-    match: {action: jira_create_epic}
-    decision: deny
-    priority: 1000
-    reason: Epics are frozen during the reload test.
-"""
-BROKEN = "rules:\n  - id: broken\n    match: {action: jira_create_epic}\n    decision: maybe\n"
-
-
-def write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_suffix(".tmp")  # not *.yaml: never read as a policy file
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+EPIC = epic_proposal("an epic under reload")
+FLIP = flip_deny_epics("Epics are frozen during the reload test.")
+BROKEN = BROKEN_EPIC_RULE
 
 
 def test_no_request_sees_a_half_loaded_policy_set(

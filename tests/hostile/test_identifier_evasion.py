@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,29 +29,17 @@ from jiragate.jira.operations import JiraAdapter
 from jiragate.jira.sandbox import SandboxState, create_sandbox_app
 from jiragate.policy.facts import build_facts
 from jiragate.store import ActionStatus, Store, init_db, make_engine
+from tests.helpers.policy_files import copy_policies_denying_ops
 from tests.helpers.servers import serve_app
-from tests.helpers.service import REPO_ROOT, Service, running_service
+from tests.helpers.service import Service, running_service
 
-DENY_OPS = """\
-rules:
-  - id: deny-ops
-    match:
-      project: OPS
-    decision: deny
-    reason: Nothing is written to OPS by an agent.
-"""
 SPRINT_NAMES = ("sprint_42", "sprint_43")  # on the sandbox's board 1, in ENG
 TRICKS = ["\n", " ", "\t", "\r\n", "\x00", "\u200b", "\ufeff", "\u00a0", "\u0301", "\x85"]
 
 
 @pytest.fixture
 def service(db_url: str, tmp_path: Path) -> Iterator[Service]:
-    policies = tmp_path / "policies"
-    policies.mkdir()
-    for path in (REPO_ROOT / "policies").glob("*.yaml"):
-        shutil.copy(path, policies / path.name)
-    (policies / "ops.yaml").write_text(DENY_OPS, encoding="utf-8")
-    with running_service(db_url, policy_dir=policies) as running:
+    with running_service(db_url, policy_dir=copy_policies_denying_ops(tmp_path)) as running:
         yield running
 
 

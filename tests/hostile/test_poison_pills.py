@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers.service import KEYS, Service, running_service
+from tests.helpers.cheqpoint import post_signed_webhook
+from tests.helpers.service import KEYS, WEBHOOK_SECRET, Service, running_service
 
 SEED = (
     '{"action": "jira_update_story_points", "summary": %s, '
@@ -155,20 +156,9 @@ def test_a_well_formed_idempotency_key_still_replays(service: Service) -> None:
 
 
 def test_the_cheqpoint_webhook_refuses_nan_as_json(tmp_path: Path, db_url: str) -> None:
-    from jiragate.approvals.cheqpoint import SIGNATURE_HEADER, sign_webhook
-    from tests.helpers.service import WEBHOOK_SECRET
-
     with running_service(db_url, cheqpoint={"webhook_secret": WEBHOOK_SECRET}) as running:
         body = b'{"id": "apr_1", "riskScore": NaN}'
-        response = httpx.post(
-            f"{running.url}/v1/webhooks/cheqpoint",
-            content=body,
-            headers={
-                "content-type": "application/json",
-                SIGNATURE_HEADER: sign_webhook(WEBHOOK_SECRET, body),
-            },
-            timeout=30,
-        )
+        response = post_signed_webhook(running.url, body)
     assert response.status_code == 400, response.text
     assert response.json()["error"] == "webhook_refused"
     assert "/riskScore" in response.json()["message"]

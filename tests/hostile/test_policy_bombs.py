@@ -6,7 +6,6 @@ and answers a 10,000-character description at once: RE2 does not backtrack."""
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 
@@ -16,17 +15,14 @@ import pytest
 from jiragate.jira.sandbox import SandboxState
 from tests.api.support import copy_policies
 from tests.conftest_db import db_url, postgres_admin  # noqa: F401
+from tests.helpers.policy_files import epic_proposal, write_atomically
 from tests.policy.samples import BOMB, BOMB_LIMIT_LINE
 from tests.scale.cluster import AGENT, cluster, wait_until
 from tests.scale.conftest import sandbox  # noqa: F401
 
 pytestmark = pytest.mark.slow
 
-EPIC = {
-    "action": "jira_create_epic",
-    "summary": "an epic while policies are attacked",
-    "details": {"projectKey": "ENG", "summary": "Fraud detection"},
-}
+EPIC = epic_proposal("an epic while policies are attacked")
 BACKTRACKER = """
 rules:
   - id: all-a-descriptions
@@ -49,12 +45,6 @@ def _ticket(description: str) -> dict[str, object]:
             "description": description,
         },
     }
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_suffix(".tmp")  # not *.yaml: never read as a policy file
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
 
 
 def test_bombs_in_the_policy_directory_never_replace_the_running_set(
@@ -94,7 +84,7 @@ def test_bombs_in_the_policy_directory_never_replace_the_running_set(
         prober.start()
         try:
             bomb = policy_dir / "zz-bomb.yaml"
-            _write_atomically(bomb, BOMB)
+            write_atomically(bomb, BOMB)
             wait_until(
                 lambda: "more than 500,000 nodes" in replica.log(), what="the watcher's refusal"
             )
@@ -119,7 +109,7 @@ def test_bombs_in_the_policy_directory_never_replace_the_running_set(
             assert agent.post("/v1/evaluate", json=EPIC).json() == decision
 
             huge.unlink()
-            _write_atomically(policy_dir / "zz-backtracker.yaml", BACKTRACKER)
+            write_atomically(policy_dir / "zz-backtracker.yaml", BACKTRACKER)
             reloaded = admin.post("/v1/policies/reload")
             assert reloaded.status_code == 200, reloaded.text
             almost = agent.post("/v1/evaluate", json=_ticket("a" * 10_000 + "!")).json()

@@ -18,7 +18,6 @@ Found by the attack run against real `jiragate serve` processes:
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,30 +27,17 @@ import pytest
 
 from jiragate.jira.sandbox import SandboxState
 from tests.conftest_db import db_url, postgres_admin  # noqa: F401
-from tests.helpers.service import REPO_ROOT
+from tests.helpers.policy_files import copy_policies_denying_ops
 from tests.scale.cluster import AGENT, Cluster, cluster, wait_until
 from tests.scale.conftest import sandbox  # noqa: F401
 
-DENY_OPS = """\
-rules:
-  - id: deny-ops
-    match:
-      project: OPS
-    decision: deny
-    reason: Nothing is written to OPS by an agent.
-"""
 OPS_PROJECT_ID = 10001
 PM = "pm-carol"  # releases are routed to project managers
 
 
 @pytest.fixture
 def policies(tmp_path: Path) -> Path:
-    directory = tmp_path / "policies"
-    directory.mkdir()
-    for path in (REPO_ROOT / "policies").glob("*.yaml"):
-        shutil.copy(path, directory / path.name)
-    (directory / "ops.yaml").write_text(DENY_OPS, encoding="utf-8")
-    return directory
+    return copy_policies_denying_ops(tmp_path)
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ another project (the action ends `failed`, nothing moved); a listed board is che
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,17 +29,10 @@ from jiragate.jira.config import JiraConfig
 from jiragate.jira.operations import JiraAdapter
 from jiragate.jira.sandbox import SandboxState, create_sandbox_app
 from tests.api.support import envelope
+from tests.helpers.policy_files import copy_policies_denying_ops
 from tests.helpers.servers import serve_app
-from tests.helpers.service import REPO_ROOT, Service, running_service
+from tests.helpers.service import Service, running_service
 
-DENY_OPS = """\
-rules:
-  - id: deny-ops
-    match:
-      project: OPS
-    decision: deny
-    reason: Nothing is written to OPS by an agent.
-"""
 OPS_SPRINT = 201  # the sandbox's active sprint on board 2, located in OPS
 OPS_BOARD = 2
 LEAD = "lead-alice"
@@ -48,12 +40,7 @@ LEAD = "lead-alice"
 
 @pytest.fixture
 def service(db_url: str, tmp_path: Path) -> Iterator[Service]:
-    policies = tmp_path / "policies"
-    policies.mkdir()
-    for path in (REPO_ROOT / "policies").glob("*.yaml"):
-        shutil.copy(path, policies / path.name)
-    (policies / "ops.yaml").write_text(DENY_OPS, encoding="utf-8")
-    with running_service(db_url, policy_dir=policies) as running:
+    with running_service(db_url, policy_dir=copy_policies_denying_ops(tmp_path)) as running:
         yield running
 
 

@@ -17,16 +17,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from jiragate.approvals.cheqpoint import SIGNATURE_HEADER, sign_webhook
 from jiragate.jira.sandbox import SandboxState
 from tests.api.support import DB_KINDS, audit_types, envelope, service_on
 from tests.conftest_db import postgres_admin  # noqa: F401  (the PostgreSQL databases)
-from tests.helpers.fake_cheqpoint import FakeCheqpoint, create_fake_cheqpoint
-from tests.helpers.servers import serve_app
-from tests.helpers.service import WEBHOOK_SECRET, Service
+from tests.helpers.cheqpoint import (
+    cheqpoint_service_fixture,
+    fake_cheqpoint_fixture,
+    post_signed_webhook,
+)
+from tests.helpers.fake_cheqpoint import FakeCheqpoint
+from tests.helpers.service import Service
 from tests.web.helpers import Browserless, inbox_overrides, text_of
 
 DAVE = "5b10a2844c20165700ede21d"  # a sandbox user nobody proposed
@@ -248,33 +250,10 @@ def test_the_inbox_form_refuses_a_widening_edit(service: Service, widening: Wide
 # --------------------------------------------------------------------------- Cheqpoint
 
 
-@pytest.fixture(scope="module")
-def cheqpoint() -> Iterator[tuple[str, FakeCheqpoint]]:
-    app, state = create_fake_cheqpoint(CONNECTION_KEY)
-    with serve_app(app) as url:
-        yield url, state
-
-
-@pytest.fixture(scope="module", params=DB_KINDS)
-def cheqpoint_service(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    cheqpoint: tuple[str, FakeCheqpoint],
-) -> Iterator[Service]:
-    url, _ = cheqpoint
-    with service_on(
-        request,
-        request.param,
-        tmp_path_factory.mktemp("widening-cheqpoint"),
-        approval_backend="cheqpoint",
-        cheqpoint={
-            "url": url,
-            "connection_key": CONNECTION_KEY,
-            "webhook_secret": WEBHOOK_SECRET,
-            "poll_interval": 60,
-        },
-    ) as running:
-        yield running
+cheqpoint = fake_cheqpoint_fixture(CONNECTION_KEY)
+cheqpoint_service = cheqpoint_service_fixture(
+    "cheqpoint_service", CONNECTION_KEY, "widening-cheqpoint"
+)
 
 
 @pytest.mark.parametrize("widening", WIDENINGS, ids=IDS)
@@ -287,15 +266,7 @@ def test_a_cheqpoint_decision_with_a_widening_edit_is_a_rejection(
     ref = service.agent_view(action_id)["approval"]["ref"]
     fake.decide(ref, "APPROVED", modified_details=widening.patch)
     hint = json.dumps({"id": ref}).encode()  # a signed webhook: Jiragate fetches the decision
-    pushed = httpx.post(
-        f"{service.url}/v1/webhooks/cheqpoint",
-        content=hint,
-        headers={
-            "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign_webhook(WEBHOOK_SECRET, hint),
-        },
-        timeout=30,
-    )
+    pushed = post_signed_webhook(service.url, hint)
     assert pushed.status_code == 200, pushed.text
     final = service.wait_for_status(action_id, "rejected")
     note = final["approval"]["note"]
