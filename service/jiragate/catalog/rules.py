@@ -203,20 +203,26 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _lowered(before: Any, after: Any) -> str | None:
+def _not_above(before: Any, after: Any, refusal: str) -> str | None:
+    """None when `after` is a number no larger than `before`; else why not (`refusal` is
+    formatted with both)."""
     if not _is_number(before) or not _is_number(after):
         return "must be a number"
     if after <= before:
         return None
-    return f"may only be lowered, but the count grew from {before} to {after}"
+    return refusal.format(before=before, after=after)
+
+
+def _lowered(before: Any, after: Any) -> str | None:
+    return _not_above(
+        before, after, "may only be lowered, but the count grew from {before} to {after}"
+    )
 
 
 def _at_most(before: Any, after: Any) -> str | None:
-    if not _is_number(before) or not _is_number(after):
-        return "must be a number"
-    if after <= before:
-        return None
-    return f"may not go above the proposed {before}, but the edit makes it {after}"
+    return _not_above(
+        before, after, "may not go above the proposed {before}, but the edit makes it {after}"
+    )
 
 
 def _lower_priority(before: Any, after: Any) -> str | None:

@@ -26,15 +26,17 @@ async def list_fields(request: Request) -> Response:
     return JSONResponse(field_catalog(flavour_of(request)))
 
 
+def _no_project(request: Request) -> Response:
+    return jira_error(404, [f"No project could be found with key '{request.path_params['key']}'."])
+
+
 async def get_project(request: Request) -> Response:
     state, flavour = state_of(request), flavour_of(request)
     with state.lock:
         project = state.find_project(request.path_params["key"])
         if project is None:
-            return jira_error(
-                404, [f"No project could be found with key '{request.path_params['key']}'."]
-            )
-        versions = [v for v in state.versions.values() if v.project_id == project.id]
+            return _no_project(request)
+        versions = state.versions_of(project.id)
         return JSONResponse(
             {
                 "self": f"{api_base(state, flavour)}/project/{project.id}",
@@ -121,11 +123,10 @@ async def project_versions(request: Request) -> Response:
     with state.lock:
         project = state.find_project(request.path_params["key"])
         if project is None:
-            return jira_error(
-                404, [f"No project could be found with key '{request.path_params['key']}'."]
-            )
-        versions = [v for v in state.versions.values() if v.project_id == project.id]
-        return JSONResponse([version_json(state, v, flavour) for v in versions])
+            return _no_project(request)
+        return JSONResponse(
+            [version_json(state, v, flavour) for v in state.versions_of(project.id)]
+        )
 
 
 async def update_version(request: Request) -> Response:

@@ -488,6 +488,10 @@ class SandboxState:
                 return next((i for i in self.issues.values() if i.id == wanted), None)
             return None
 
+    def versions_of(self, project_id: int) -> list[Version]:
+        """The project's versions, oldest first (hold the lock)."""
+        return [v for v in self.versions.values() if v.project_id == project_id]
+
     def find_project(self, id_or_key: object) -> Project | None:
         text = str(id_or_key)
         if text.upper() in self.projects:
