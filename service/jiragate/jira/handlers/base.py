@@ -98,3 +98,16 @@ async def each(
             raise
         except JiraError as exc:
             result.fail(exc, key=key)
+
+
+def edited_fields(
+    jira: JiraAdapter, source: Mapping[str, Any], plain: Sequence[str]
+) -> dict[str, Any]:
+    """The Jira `fields` of an edit, only for what `source` sets: `plain` names as given,
+    `description` as the flavour's rich text, `priority` by name."""
+    fields = {name: source[name] for name in plain if name in source}
+    if "description" in source:
+        fields["description"] = jira.rich_text(source["description"])
+    if "priority" in source:
+        fields["priority"] = {"name": source["priority"]}
+    return fields

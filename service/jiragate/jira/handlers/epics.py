@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from jiragate.errors import JiraConfigError
-from jiragate.jira.handlers.base import ActionCall, each, handles
+from jiragate.jira.handlers.base import ActionCall, each, edited_fields, handles
 from jiragate.jira.handlers.creating import create_one, issue_fields, keeping_markers
 from jiragate.jira.results import ExecutionResult
 
@@ -65,14 +65,7 @@ async def update_epic(jira: JiraAdapter, call: ActionCall) -> None:
     children = details.get("addChildIssueKeys") or []
     if children:
         child_link(jira, epic)
-    fields: dict[str, Any] = {}
-    for name in ("summary", "labels"):
-        if name in details:
-            fields[name] = details[name]
-    if "description" in details:
-        fields["description"] = jira.rich_text(details["description"])
-    if "priority" in details:
-        fields["priority"] = {"name": details["priority"]}
+    fields = edited_fields(jira, details, ("summary", "labels"))
     if fields:
 
         async def edit(key: str) -> bool:

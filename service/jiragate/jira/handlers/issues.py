@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from jiragate.jira.handlers.base import ActionCall, each, handles
+from jiragate.jira.handlers.base import ActionCall, each, edited_fields, handles
 from jiragate.jira.handlers.creating import create_all, create_one, issue_fields, keeping_markers
 from jiragate.jira.handlers.sprints import move_keys, sprint_in_project
 from jiragate.jira.shapes import numbered_summary
@@ -80,14 +80,7 @@ def edit_body(jira: JiraAdapter, details: Mapping[str, Any]) -> dict[str, Any]:
     given = details.get("fields") or {}
     add = list(details.get("addLabels") or ())
     remove = set(details.get("removeLabels") or ())
-    fields: dict[str, Any] = {}
-    for name in ("summary", "duedate"):
-        if name in given:
-            fields[name] = given[name]
-    if "description" in given:
-        fields["description"] = jira.rich_text(given["description"])
-    if "priority" in given:
-        fields["priority"] = {"name": given["priority"]}
+    fields = edited_fields(jira, given, ("summary", "duedate"))
     body: dict[str, Any] = {}
     if "labels" in given:
         # Jira refuses a field in both `fields` and `update`: fold add/remove into the set.

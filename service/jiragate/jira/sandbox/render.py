@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from fastapi.responses import JSONResponse
@@ -77,6 +77,19 @@ ALL_FIELDS = (
 
 
 _ISSUE_EXPAND = "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations"
+
+
+def page_json(
+    items: Sequence[Any], start: int, limit: int, render: Callable[[Any], Any]
+) -> dict[str, Any]:
+    """Jira's offset page (`startAt`, `maxResults`, `total`, `isLast`, `values`) of `items`."""
+    return {
+        "maxResults": limit,
+        "startAt": start,
+        "total": len(items),
+        "isLast": start + limit >= len(items),
+        "values": [render(item) for item in items[start : start + limit]],
+    }
 
 
 def jira_error(

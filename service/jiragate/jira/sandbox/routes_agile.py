@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from jiragate.jira.sandbox.context import as_int, body_of, state_of
-from jiragate.jira.sandbox.render import board_json, jira_error, sprint_json
+from jiragate.jira.sandbox.render import board_json, jira_error, page_json, sprint_json
 from jiragate.jira.sandbox.state import issue_type, now_iso
 
 # Atlassian: "The maximum number of issues that can be moved in one operation is 50."
@@ -51,16 +51,7 @@ async def list_boards(request: Request) -> Response:
             boards = [b for b in boards if b.type in wanted_types]
         if name:
             boards = [b for b in boards if name in b.name.lower()]
-        shown = boards[start : start + limit]
-        return JSONResponse(
-            {
-                "maxResults": limit,
-                "startAt": start,
-                "total": len(boards),
-                "isLast": start + limit >= len(boards),
-                "values": [board_json(state, b) for b in shown],
-            }
-        )
+        return JSONResponse(page_json(boards, start, limit, lambda b: board_json(state, b)))
 
 
 async def get_board(request: Request) -> Response:
@@ -102,16 +93,7 @@ async def board_sprints(request: Request) -> Response:
         )
         if wanted:
             sprints = [s for s in sprints if s.state in wanted]
-        page = sprints[start : start + limit]
-        return JSONResponse(
-            {
-                "maxResults": limit,
-                "startAt": start,
-                "total": len(sprints),
-                "isLast": start + limit >= len(sprints),
-                "values": [sprint_json(state, s) for s in page],
-            }
-        )
+        return JSONResponse(page_json(sprints, start, limit, lambda s: sprint_json(state, s)))
 
 
 async def get_sprint(request: Request) -> Response:

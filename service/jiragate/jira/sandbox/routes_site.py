@@ -15,6 +15,7 @@ from jiragate.jira.sandbox.render import (
     api_base,
     issue_type_json,
     jira_error,
+    page_json,
     priority_json,
     project_ref,
     status_json,
@@ -77,17 +78,8 @@ async def search_projects(request: Request) -> Response:
         found = [
             p for p in state.projects.values() if query in p.key.lower() or query in p.name.lower()
         ]
-        page = found[start : start + size]
-        return JSONResponse(
-            {
-                "self": f"{api_base(state, flavour)}/project/search",
-                "startAt": start,
-                "maxResults": size,
-                "total": len(found),
-                "isLast": start + size >= len(found),
-                "values": [project_ref(state, p, flavour) for p in page],
-            }
-        )
+        answer = page_json(found, start, size, lambda p: project_ref(state, p, flavour))
+        return JSONResponse({"self": f"{api_base(state, flavour)}/project/search", **answer})
 
 
 async def projects_picker(request: Request) -> Response:
