@@ -20,6 +20,7 @@ from jiragate.catalog import (
     parse_envelope,
     project_of,
     schemas_dir,
+    validate_details,
     widening_reasons,
 )
 from jiragate.catalog.details import _fast_check, _validator
@@ -285,3 +286,12 @@ def test_the_compiled_fast_check_agrees_with_jsonschema(case):
     except Exception:
         fast_ok = False
     assert fast_ok == _validator(get_spec(action)).is_valid(details), (action, details)
+
+
+def test_validation_never_writes_schema_defaults_into_the_details():
+    # The schema gives deleteSubtasks a default; validating must leave the agent's details as
+    # sent, on the fast path as on the slow one, or the stored request and its hash would
+    # depend on which validator ran.
+    details = {"issueKeys": ["ENG-1"]}
+    validate_details("jira_delete_issues", details)
+    assert details == {"issueKeys": ["ENG-1"]}

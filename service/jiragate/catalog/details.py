@@ -62,9 +62,11 @@ def _fast_check(spec: ActionSpec) -> Callable[[Any], Any]:
     It only answers "valid or not" on the hot path; any failure is re-checked by jsonschema,
     which names every pointer and rule. Our action schemas use only keywords that draft 7 and
     2020-12 define alike, so the compiled draft-7 check agrees (tests/policy/test_catalog.py
-    checks that on generated instances)."""
+    checks that on generated instances). `use_default=False`: a check must not write the
+    schema's defaults into the agent's details, as jsonschema (the slow path) never does, or
+    the same request would be stored and hashed differently depending on which path ran."""
     schema = {**spec.schema, "$schema": "http://json-schema.org/draft-07/schema#"}
-    return fastjsonschema.compile(schema, formats={"date": _is_date})
+    return fastjsonschema.compile(schema, formats={"date": _is_date}, use_default=False)
 
 
 # --------------------------------------------------------------------------- the envelope
