@@ -148,3 +148,26 @@ def test_a_read_through_a_503_storm_is_retried_then_answered(service: Service):
     )
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "executed"
+
+
+def test_a_delete_resumed_after_an_unknown_outcome_counts_the_earlier_work(service: Service):
+    # Jira deletes ENG-9 but every answer of the first attempt is lost (the client's retries
+    # included): the outcome is unknown. The worker's second attempt gets 404 — the first
+    # attempt's work — and must report it deleted, not failed.
+    arm(service, "DELETE", "/rest/api/3/issue/ENG-9", {"kind": "drop", "when": "after"}, times=4)
+    body = {
+        "action": "jira_delete_issues",
+        "summary": "delete ENG-9",
+        "details": {"issueKeys": ["ENG-9"]},
+    }
+    action = service.agent.post("/v1/actions", json=body).json()
+    decided = service.client("pm-dave").post(
+        f"/v1/approvals/{action['id']}/decision", json={"verdict": "approve"}
+    )
+    assert decided.status_code == 200, decided.text
+    final = finished(service, action["id"])
+    assert final["status"] == "executed", final
+    assert final["result"]["updated"] == ["ENG-9"], final["result"]
+    assert final["attempts"] == 2, final
+    with service.sandbox.lock:
+        assert "ENG-9" not in service.sandbox.issues

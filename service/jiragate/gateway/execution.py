@@ -70,6 +70,7 @@ class Executor:
         action_id: str,
         summary: str,
         not_before: datetime | None = None,
+        resumed: bool = False,
     ) -> tuple[str, dict[str, Any] | None, str | None]:
         """Run the action in Jira once: (outcome, result, error). Raises JiraTransportError
         when Jira gave no usable answer (the outcome is unknown), JiraDeferredError when it
@@ -77,7 +78,12 @@ class Executor:
         started = time.perf_counter()
         try:
             result = await self._adapter.execute(
-                action, details, action_id=action_id, summary=summary, not_before=not_before
+                action,
+                details,
+                action_id=action_id,
+                summary=summary,
+                not_before=not_before,
+                resumed=resumed,
             )
         except JiraTransportError:
             self.metrics.jira_errors.labels(action, "transport").inc()
@@ -135,9 +141,15 @@ class Executor:
         heartbeat = asyncio.create_task(self._heartbeat(record.id))
         try:
             # Whatever this action created in Jira is younger than its record: the adapter
-            # ignores older issues and comments that carry its markers.
+            # ignores older issues and comments that carry its markers. Attempts are counted
+            # when claimed, so a second one follows an attempt whose outcome is unknown.
             outcome, result, error = await self._attempt(
-                record.action, details, record.id, record.summary, record.created_at
+                record.action,
+                details,
+                record.id,
+                record.summary,
+                record.created_at,
+                resumed=record.attempts > 1,
             )
         except JiraTransportError as exc:
             partial = exc.result

@@ -125,11 +125,13 @@ class JiraAdapter:
         action_id: str,
         summary: str,
         not_before: datetime | None = None,
+        resumed: bool = False,
     ) -> ExecutionResult:
         """Run one (approved, effective) action once; see the module docstring for errors.
 
         `not_before` is when the action was recorded: issues and comments found by their
-        markers must be younger (less a clock skew) to count as this action's work."""
+        markers must be younger (less a clock skew) to count as this action's work.
+        `resumed` says an earlier attempt may have reached Jira (its outcome was unknown)."""
         catalog.validate_details(action, details)
         self.check_details(action, details)
         if not isinstance(action_id, str) or not _ACTION_ID.fullmatch(action_id):
@@ -140,7 +142,7 @@ class JiraAdapter:
         result = ExecutionResult(action=action)
         calls_before = self.client.stats.calls
         handler = handlers.handler_for(action)
-        call = ActionCall(action, details, result, action_id, summary)
+        call = ActionCall(action, details, result, action_id, summary, resumed)
         bound = NOT_BEFORE.set(not_before)
         try:
             await handler(self, call)

@@ -40,6 +40,9 @@ class ActionCall:
     action_id: str
     #: The envelope's summary (bulk creation titles count-only tickets after it).
     summary: str
+    #: An earlier attempt of this action may have reached Jira (its outcome was unknown):
+    #: what it did may already be done, e.g. a DELETE now answers 404.
+    resumed: bool = False
 
 
 Handler = Callable[["JiraAdapter", ActionCall], Awaitable[None]]

@@ -1,4 +1,5 @@
-"""Destructive actions: deleting issues (a 404 on a resent DELETE is success), archiving
+"""Destructive actions: deleting issues (a 404 on a resent DELETE, or on a resumed attempt
+after an unknown outcome, is success: the earlier try did the work), archiving
 them (Cloud only, in chunks of 1000, refusals per issue)."""
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ async def delete_issues(jira: JiraAdapter, call: ActionCall) -> None:
         try:
             await jira.client.delete(jira.api(f"/issue/{key}"), query=query)
         except JiraHTTPError as exc:
-            # A 404 on a resent DELETE means the first, unanswered try did the work.
-            if exc.status == 404 and jira.client.stats.retries > retries_before:
+            # A 404 on a resent DELETE means the first, unanswered try did the work; so
+            # does one in an attempt resumed after an attempt whose outcome was unknown.
+            if exc.status == 404 and (call.resumed or jira.client.stats.retries > retries_before):
                 return True
             raise
         return True
