@@ -171,3 +171,37 @@ def test_a_delete_resumed_after_an_unknown_outcome_counts_the_earlier_work(servi
     assert final["attempts"] == 2, final
     with service.sandbox.lock:
         assert "ENG-9" not in service.sandbox.issues
+
+
+def test_a_release_resumed_after_an_unknown_outcome_is_not_created_twice(service: Service):
+    # Jira creates the version but the answer is lost, and so is every answer to the check
+    # for it (the client's retries included): the outcome is unknown. The second attempt
+    # must find the version by its unique name, not create it again and end failed on
+    # Jira's "name already used".
+    name = f"rel-{uuid.uuid4().hex[:8]}"
+    arm(service, "POST", "/rest/api/3/version", {"kind": "drop", "when": "after"}, times=1)
+    arm(
+        service,
+        "GET",
+        "/rest/api/3/project/ENG/versions",
+        {"kind": "status", "status": 503, "retry_after": "0"},
+        times=4,
+    )
+    body = {
+        "action": "jira_create_release",
+        "summary": f"release {name}",
+        "details": {"projectKey": "ENG", "name": name},
+    }
+    action = service.agent.post("/v1/actions", json=body).json()
+    decided = service.client("pm-carol").post(
+        f"/v1/approvals/{action['id']}/decision", json={"verdict": "approve"}
+    )
+    assert decided.status_code == 200, decided.text
+    final = finished(service, action["id"])
+    assert final["status"] == "executed", final
+    assert final["attempts"] == 2, final
+    assert final["result"]["data"]["createdByEarlierAttempt"] is True
+    with service.sandbox.lock:
+        named = [v for v in service.sandbox.versions.values() if v.name == name]
+    assert len(named) == 1
+    assert final["result"]["data"]["version"]["id"] == str(named[0].id)

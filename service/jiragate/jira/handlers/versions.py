@@ -1,4 +1,5 @@
-"""Versions (releases): creating one (found again by its unique name), updating, releasing.
+"""Versions (releases): creating one (found again by its unique name, after a lost answer and
+when an attempt resumes one whose outcome was unknown), updating, releasing.
 
 Updating and releasing check first that the version is in the action's project: policies and
 reviewers see `projectKey`, but only Jira knows which project `versionId` is in."""
@@ -32,6 +33,13 @@ async def create_release(jira: JiraAdapter, call: ActionCall) -> None:
         versions = await jira.client.get(jira.api(f"/project/{project_key}/versions"))
         return next((v for v in versions or [] if v.get("name") == details["name"]), None)
 
+    if call.resumed:
+        # An earlier attempt's answer was lost, so it may have created the version; Jira
+        # would now refuse the name as taken and the action would end failed for work done.
+        earlier = await recover()
+        if earlier is not None:
+            call.result.data = {"version": trim_version(earlier), "createdByEarlierAttempt": True}
+            return
     version = await jira.client.post(jira.api("/version"), body, recover=recover)
     call.result.data = {"version": trim_version(version)}
 
