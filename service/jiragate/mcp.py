@@ -710,15 +710,14 @@ async def serve_stdio(settings: Settings, agent: str) -> None:
     gateway = Gateway.build(settings)
     server = build_server(lambda: gateway, settings, agent=agent)
     stop = asyncio.Event()
-    tasks = [asyncio.create_task(gateway.watch_policies(stop))]  # it decides: keep current
-    if settings.run_worker:
-        tasks.append(asyncio.create_task(gateway.work(stop)))
+    # It decides, so it keeps to the active policy revision.
+    background = asyncio.create_task(gateway.run_background(stop, worker=settings.run_worker))
     try:
         async with stdio_server() as (read_stream, write_stream):
             await server.run(read_stream, write_stream, server.create_initialization_options())
     finally:
         stop.set()
-        await asyncio.gather(*tasks)
+        await background
         await gateway.aclose()
 
 

@@ -258,15 +258,15 @@ def create_app(settings: Settings, *, gateway: Gateway | None = None) -> FastAPI
         app.state.gateway = gateway or Gateway.build(settings)
         stop = asyncio.Event()
         # Every process that decides keeps to the active policy revision, worker or not.
-        tasks = [asyncio.create_task(app.state.gateway.watch_policies(stop))]
-        if settings.run_worker:
-            tasks.append(asyncio.create_task(app.state.gateway.work(stop)))
+        background = asyncio.create_task(
+            app.state.gateway.run_background(stop, worker=settings.run_worker)
+        )
         try:
             async with mcp.serving():  # /mcp stops before the gateway closes
                 yield
         finally:
             stop.set()
-            await asyncio.gather(*tasks)
+            await background
             await app.state.gateway.aclose()
 
     app = FastAPI(

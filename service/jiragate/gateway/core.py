@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import socket
 import time
@@ -86,6 +87,7 @@ from jiragate.store import (
     VerifyReport,
     request_hash,
 )
+from jiragate.store.changes import SAFETY_POLL_SECONDS, listen_for_changes
 from jiragate.store.inbox_auth import InboxAuthStore
 from jiragate.store.models import new_action_id
 
@@ -788,22 +790,44 @@ class Gateway:
 
     async def wait_for_decision(self, action_id: str, seconds: float) -> ActionRecord:
         """Wait (bounded) until the action leaves pending/approved/executing, like
-        Cheqpoint's sync mode; polls Cheqpoint about once a second when it is the backend."""
+        Cheqpoint's sync mode; asks Cheqpoint about once a second when it is the backend.
+
+        Woken when the action changes (store.changes: in this process at once, from other
+        replicas by PostgreSQL NOTIFY), not by polling the database; the safety poll only
+        bounds how late a lost notification can make the answer."""
         deadline = time.monotonic() + min(seconds, self.settings.max_wait_seconds)
-        last_poll = 0.0
-        record = self.get_record(action_id)
-        while not record.final and time.monotonic() < deadline:
-            if (
-                self._approvals.polls
-                and record.approval_backend == self._approvals.name
-                and record.status is ActionStatus.PENDING_APPROVAL
-                and time.monotonic() - last_poll >= 1.0
-            ):
-                record = await self._approvals.refresh(record)
-                last_poll = time.monotonic()
-            await asyncio.sleep(0.05)
+        last_ask = -math.inf
+        with self._store.changes.watching(action_id) as changed:
             record = self.get_record(action_id)
+            while not record.final and (left := deadline - time.monotonic()) > 0:
+                asks_cheqpoint = (
+                    self._approvals.polls
+                    and record.approval_backend == self._approvals.name
+                    and record.status is ActionStatus.PENDING_APPROVAL
+                )
+                if asks_cheqpoint and time.monotonic() - last_ask >= 1.0:
+                    record = await self._approvals.refresh(record)
+                    last_ask = time.monotonic()
+                    continue
+                nap = min(left, 1.0 if asks_cheqpoint else SAFETY_POLL_SECONDS)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), timeout=nap)
+                changed.clear()
+                record = self.get_record(action_id)
         return record
+
+    async def watch_changes(self, stop: asyncio.Event) -> None:
+        """Until `stop`: on PostgreSQL, hear which actions other replicas changed, so this
+        process's waiters wake at once (store.changes.listen_for_changes)."""
+        await listen_for_changes(self._store.engine, self._store.changes, stop)
+
+    async def run_background(self, stop: asyncio.Event, *, worker: bool) -> None:
+        """What a serving process runs beside its requests until `stop`: the policy watch,
+        the change listener and, with `worker`, the worker loop."""
+        tasks = [self.watch_policies(stop), self.watch_changes(stop)]
+        if worker:
+            tasks.append(self.work(stop))
+        await asyncio.gather(*tasks)
 
 
 def _cheqpoint_clients(

@@ -38,7 +38,7 @@ from jiragate.errors import (
     StoreIntegrityError,
 )
 from jiragate.redaction import redact_text, redact_value
-from jiragate.store import audit
+from jiragate.store import audit, changes
 from jiragate.store.audit import AuditNote, canonical_json, insert_row
 from jiragate.store.dberrors import database_error_text, database_errors
 from jiragate.store.models import (
@@ -228,6 +228,8 @@ def transaction(engine: Engine, *, read_only: bool = False) -> Iterator[Session]
     bind = engine.execution_options(sqlite_begin="DEFERRED") if read_only else engine
     with database_errors(), Session(bind, expire_on_commit=False) as session, session.begin():
         yield session
+        # Last in the transaction: PostgreSQL sends these only if it commits.
+        changes.announce(session, changes.changed_in(session))
 
 
 # --------------------------------------------------------------------------- helpers
@@ -364,6 +366,9 @@ class Store:
     def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = utcnow) -> None:
         self.engine = engine
         self.clock = clock
+        #: Wakes this process's waiters when a transaction here (or, on PostgreSQL, in any
+        #: replica: store.changes.listen_for_changes) commits a change to their action.
+        self.changes = changes.ActionChanges()
 
     @property
     def dialect(self) -> str:
@@ -373,6 +378,9 @@ class Store:
     def transaction(self, *, read_only: bool = False) -> Iterator[Session]:
         with transaction(self.engine, read_only=read_only) as session:
             yield session
+            changed = changes.changed_in(session)
+        if changed:  # committed: the waiters re-read and see it
+            self.changes.notify(changed)
 
     def ping(self) -> None:
         """Raise StoreUnavailableError unless the database answers a trivial query now."""
@@ -578,6 +586,30 @@ class Store:
             if moved:
                 audit.append_note(session, action_id, audit_note)
         return moved
+
+    def lease_approval_request(self, action_id: str, *, holder: str, seconds: float) -> bool:
+        """Take the right to create a pending action's external approval request for
+        `seconds`: True for exactly one caller while no request id is recorded and nobody
+        else's lease is running. So replicas that find an approval without a request never
+        open two (the lease is released when the create ends, and runs out if its holder
+        dies). The same claim columns as an execution lease: a pending action has none."""
+        now = self.clock()
+        lease_free = sa.or_(
+            col(ActionRecord.claimed_by).is_(None), col(ActionRecord.claim_expires_at) <= now
+        )
+        with self.transaction() as session:
+            result = session.execute(
+                sa.update(ActionRecord)
+                .where(
+                    col(ActionRecord.id) == action_id,
+                    col(ActionRecord.status) == ActionStatus.PENDING_APPROVAL,
+                    col(ActionRecord.approval_ref).is_(None),
+                    lease_free,
+                )
+                .values(claimed_by=holder, claim_expires_at=now + timedelta(seconds=seconds))
+                .execution_options(synchronize_session=False)
+            )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     # ----------------------------------------------------------------- workers
 
