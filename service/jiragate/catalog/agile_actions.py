@@ -48,20 +48,37 @@ def _dates_in_order(details: Details) -> Iterator[DetailsViolation]:
                 )
     start, end = moments.get("startDate"), moments.get("endDate")
     if start is not None and end is not None and end <= start:
-        yield DetailsViolation(
-            "/endDate", "after-start", f"the sprint ends ({end}) before it starts ({start})"
-        )
+        # Both fields: either one may be the wrong one.
+        order = f"the sprint must end after it starts (start {start}, end {end})"
+        yield DetailsViolation("/startDate", "end-after-start", order)
+        yield DetailsViolation("/endDate", "end-after-start", order)
+
+
+_SIDE = {"rankBeforeIssue": "before", "rankAfterIssue": "after"}
+
+
+def _one_anchor(details: Details) -> Iterator[DetailsViolation]:
+    """Exactly one of rankBeforeIssue and rankAfterIssue (an invariant, not a schema oneOf,
+    so that the error names the fields)."""
+    given = [name for name in _SIDE if name in details]
+    if len(given) == 1:
+        return
+    why = "give exactly one of rankBeforeIssue and rankAfterIssue"
+    for name in given or ["rankBeforeIssue"]:
+        yield DetailsViolation(f"/{name}", "one-anchor", why)
 
 
 def _anchor_not_ranked(details: Details) -> Iterator[DetailsViolation]:
+    yield from _one_anchor(details)
+    keys = list(details.get("issueKeys") or ())
     for name in ("rankBeforeIssue", "rankAfterIssue"):
-        if details.get(name) in details.get("issueKeys", ()):
-            yield DetailsViolation(
-                f"/{name}",
-                "not-ranked",
-                f"{details[name]} is one of the issues being ranked; rank them relative to "
-                "another issue",
+        if details.get(name) in keys:
+            why = (
+                f"{details[name]} is both the issue to rank {_SIDE[name]} "
+                "and one of the issues being ranked; rank them relative to another issue"
             )
+            yield DetailsViolation(f"/{name}", "not-ranked", why)
+            yield DetailsViolation(f"/issueKeys/{keys.index(details[name])}", "not-ranked", why)
 
 
 def _unique_version_names(details: Details) -> Iterator[DetailsViolation]:
@@ -85,9 +102,9 @@ def _differs_from(own: str, *others: str) -> Invariant:
     def check(details: Details) -> Iterator[DetailsViolation]:
         for name in others:
             if name in details and own in details and str(details[name]) == str(details[own]):
-                yield DetailsViolation(
-                    f"/{name}", "another-id", f"must name another id than {own} ({details[own]})"
-                )
+                why = f"{name} and {own} name the same id ({details[own]}); name another"
+                yield DetailsViolation(f"/{name}", "another-id", why)
+                yield DetailsViolation(f"/{own}", "another-id", why)
 
     return check
 
