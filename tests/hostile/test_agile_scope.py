@@ -38,7 +38,7 @@ OPS_BOARD, OPS_SPRINT, OPS_COMPONENT = 2, 201, 10202
 ENG_SPRINT, ENG_FUTURE, ENG_COMPONENT = 102, 103, 10200
 OPS_VERSION = 10300  # added by the fixture: the seed has no OPS version
 START, END = "2026-03-02T09:00:00.000Z", "2026-03-13T17:00:00.000Z"
-PM, LEAD = "pm-carol", "lead-alice"  # sprints go to engineering leads, the rest to PMs
+PM = "pm-carol"
 
 
 @pytest.fixture(scope="module")
@@ -271,14 +271,14 @@ def test_through_the_gateway_an_approved_disguised_action_fails_and_writes_nothi
         "/v1/actions", json=envelope("jira_delete_sprint", projectKey="OPS", sprintId=OPS_SPRINT)
     )
     assert honest.status_code == 403, honest.text  # the OPS rule works when OPS is named
-    for body, reviewer in (
-        (envelope("jira_close_sprint", projectKey="ENG", sprintId=OPS_SPRINT), LEAD),
-        (envelope("jira_delete_component", projectKey="ENG", componentId=OPS_COMPONENT), PM),
+    for body in (
+        envelope("jira_close_sprint", projectKey="ENG", sprintId=OPS_SPRINT),
+        envelope("jira_delete_component", projectKey="ENG", componentId=OPS_COMPONENT),
     ):
         submitted = service.agent.post("/v1/actions", json=body)
         assert submitted.status_code == 202, submitted.text
         action_id = submitted.json()["id"]
-        decided = service.client(reviewer).post(
+        decided = service.client(PM).post(
             f"/v1/approvals/{action_id}/decision", json={"verdict": "approve"}
         )
         assert decided.status_code == 200, decided.text
