@@ -38,7 +38,7 @@ OPS_BOARD, OPS_SPRINT, OPS_COMPONENT = 2, 201, 10202
 ENG_SPRINT, ENG_FUTURE, ENG_COMPONENT = 102, 103, 10200
 OPS_VERSION = 10300  # added by the fixture: the seed has no OPS version
 START, END = "2026-03-02T09:00:00.000Z", "2026-03-13T17:00:00.000Z"
-PM = "pm-carol"
+PM = "pm-carol"  # the default policies send unlisted writes and destructive actions to PMs
 
 
 @pytest.fixture(scope="module")
