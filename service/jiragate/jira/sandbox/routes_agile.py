@@ -315,7 +315,7 @@ async def update_sprint(request: Request) -> Response:
 
 async def delete_sprint(request: Request) -> Response:
     """`DELETE /sprint/{id}`: a future or closed sprint; its open issues go to the backlog.
-    An active sprint is refused (complete it first)."""
+    An active sprint is refused with a 403 (complete it first)."""
     state = state_of(request)
     sprint_id = as_int(request.path_params["sprint_id"], 0)
     with state.lock:
@@ -323,8 +323,9 @@ async def delete_sprint(request: Request) -> Response:
         if sprint is None:
             return _sprint_not_found(request)
         if sprint.state == "active":
+            # The spec declares no 400 here: Jira's refusal of this delete is a 403.
             return jira_error(
-                400, [f"Sprint {sprint.name} is active; complete it before deleting it."]
+                403, [f"Sprint {sprint.name} is active; complete it before deleting it."]
             )
         stamp = now_iso()
         for issue in state.issues.values():
