@@ -49,8 +49,13 @@ REQUIRED = {
 
 
 def test_catalog_has_every_required_action_with_its_kind():
+    # The original 19 keep their kinds; actions added since are read from the catalog (a
+    # hard-coded list of every action would have to be edited with each new one).
     for kind, names in REQUIRED.items():
-        assert {n for n in ACTION_NAMES if CATALOG[n].kind == kind} == names
+        assert names <= {n for n in ACTION_NAMES if CATALOG[n].kind == kind}, kind
+    for name in ACTION_NAMES:
+        removes = name.startswith(("jira_delete_", "jira_merge_"))
+        assert (CATALOG[name].kind == "destructive") == removes or name == "jira_archive_issues"
 
 
 @pytest.mark.parametrize("name", ACTION_NAMES)

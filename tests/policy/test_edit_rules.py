@@ -394,6 +394,8 @@ def strings(schema: Mapping[str, Any]) -> st.SearchStrategy[str]:
         return st.just("ENG")
     if schema.get("format") == "date":
         return st.sampled_from(["2026-03-01", "2026-04-15"])
+    if pattern.startswith("^[0-9]{4}-[0-9]{2}-[0-9]{2}T"):  # a sprint's date-times
+        return st.sampled_from(["2026-03-02T09:00:00.000Z", "2026-03-13T17:00:00+01:00"])
     if pattern in ("^[0-9]{1,18}$", "^[1-9][0-9]{0,17}$"):
         return st.sampled_from(["10001", "10002"])
     if pattern.startswith(("^[^\\u0000", "^[A-Za-z0-9", "^(?![0-9]+$)")):  # labels, names
@@ -486,7 +488,7 @@ def ticket_view(details: Mapping[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-TEXT_FIELDS = {"summary", "description", "comment", "body", "name"}
+TEXT_FIELDS = {"summary", "description", "comment", "body", "name", "goal"}
 NARROWER_LISTS = {
     "issueKeys",
     "childIssueKeys",
@@ -530,6 +532,14 @@ def not_wider(action: str, original: Mapping[str, Any], effective: Mapping[str, 
                 most[update["issueKey"]] = max(most[update["issueKey"]], update["storyPoints"])
             assert Counter(u["issueKey"] for u in after) <= Counter(u["issueKey"] for u in before)
             assert all(u["storyPoints"] <= most[u["issueKey"]] for u in after)
+        elif key == "versions":
+            # Some of the proposed versions, in their order, each with its name and dates.
+            proposed = {v["name"]: v for v in before}
+            names = [v["name"] for v in after]
+            assert names == [v["name"] for v in before if v["name"] in names]
+            for version in after:
+                for name in ("startDate", "releaseDate"):
+                    assert version.get(name) == proposed[version["name"]].get(name)
         elif key == "tickets":
             proposed = ticket_view(original)
             for ticket in ticket_view(effective):

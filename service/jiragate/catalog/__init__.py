@@ -10,7 +10,8 @@ its preview kind and the invariants a schema cannot express. The package:
   (`project_of`, `count_of`);
 - `rules.py` and `edits.py`: how a reviewer's edit may change each field, and the one check
   (`narrowed_details`);
-- `actions.py`: the built-in actions.
+- `actions.py`: the built-in actions; `agile_actions.py`: sprints, backlog and rank,
+  releases and components.
 
 `ACTION_NAMES` is the built-in actions in listing order, fixed when the catalog loads.
 """
@@ -18,6 +19,7 @@ its preview kind and the invariants a schema cannot express. The package:
 from __future__ import annotations
 
 from jiragate.catalog.actions import register_builtin_actions
+from jiragate.catalog.agile_actions import register_agile_actions
 from jiragate.catalog.details import (
     MAX_JUSTIFICATION,
     MAX_SUMMARY,
@@ -53,6 +55,7 @@ from jiragate.catalog.spec import (
 )
 
 register_builtin_actions()
+register_agile_actions()
 
 ACTION_NAMES: tuple[str, ...] = tuple(CATALOG)
 

@@ -10,6 +10,10 @@
 - `epics`: jira_create_epic, jira_update_epic
 - `versions`: jira_create_release, jira_update_release, jira_release_version
 - `destructive`: jira_delete_issues, jira_archive_issues
+- `agile`: jira_create_sprint, jira_update_sprint, jira_start_sprint, jira_close_sprint,
+  jira_delete_sprint, jira_move_to_backlog, jira_rank_issues
+- `project_admin`: jira_create_releases, jira_archive_version, jira_merge_versions,
+  jira_delete_version, jira_create_component, jira_update_component, jira_delete_component
 
 `creating` holds exactly-once issue creation (markers) for issues and epics; `base` the
 registry (`@handles`), `ActionCall` and the per-issue loop. Importing this package imports
@@ -19,10 +23,12 @@ every topic module, so every handler is registered.
 from __future__ import annotations
 
 from jiragate.jira.handlers import (
+    agile,
     comments,
     destructive,
     epics,
     issues,
+    project_admin,
     reads,
     search,
     sprints,
@@ -39,7 +45,19 @@ from jiragate.jira.handlers.base import (
     registered,
 )
 
-TOPICS = (reads, search, issues, transitions, sprints, comments, epics, versions, destructive)
+TOPICS = (
+    reads,
+    search,
+    issues,
+    transitions,
+    sprints,
+    comments,
+    epics,
+    versions,
+    destructive,
+    agile,
+    project_admin,
+)
 
 __all__ = [
     "HANDLERS",

@@ -15,6 +15,7 @@ from jiragate.jira.sandbox.state import (
     STORY_ESTIMATE_FIELD,
     STORY_POINTS_FIELD,
     Board,
+    Component,
     Issue,
     Project,
     SandboxState,
@@ -199,6 +200,41 @@ def version_json(state: SandboxState, version: Version, flavour: str) -> dict[st
     return body
 
 
+def component_ref(state: SandboxState, component: Component, flavour: str) -> dict[str, Any]:
+    """A component as an issue's `components` field lists it."""
+    return {
+        "self": f"{api_base(state, flavour)}/component/{component.id}",
+        "id": str(component.id),
+        "name": component.name,
+        "description": component.description,
+    }
+
+
+def component_json(state: SandboxState, component: Component, flavour: str) -> dict[str, Any]:
+    """`GET /component/{id}`: the component with its project, lead and assignee type. Cloud
+    names the lead by accountId only; Data Center by user name as well."""
+    project = state.projects[component.project_key]
+    lead = state.users.get(component.lead) if component.lead else None
+    assignee = {
+        "PROJECT_LEAD": state.users.get(project.lead),
+        "COMPONENT_LEAD": lead,
+    }.get(component.assignee_type)
+    body: dict[str, Any] = {
+        **component_ref(state, component, flavour),
+        "project": project.key,
+        "projectId": project.id,
+        "assigneeType": component.assignee_type,
+        "realAssigneeType": component.assignee_type if assignee or lead else "PROJECT_DEFAULT",
+        "isAssigneeTypeValid": component.assignee_type != "COMPONENT_LEAD" or lead is not None,
+    }
+    if lead is not None:
+        # `leadAccountId`/`leadUserName` are write-only: the lead is read from `lead`.
+        body["lead"] = user_json(state, lead, flavour)
+    if assignee is not None:
+        body["assignee"] = body["realAssignee"] = user_json(state, assignee, flavour)
+    return body
+
+
 def board_json(state: SandboxState, board: Board) -> dict[str, Any]:
     """An agile board with its location: the project it belongs to (as Jira Software
     answers `GET /rest/agile/1.0/board/{id}`)."""
@@ -363,8 +399,16 @@ _MORE_FIELDS = {
     "resolution": _resolution,
     "resolutiondate": lambda state, issue, flavour: issue.updated if issue.resolution else None,
     "duedate": lambda state, issue, flavour: None,
-    "components": lambda state, issue, flavour: [],
-    "versions": lambda state, issue, flavour: [],
+    "components": lambda state, issue, flavour: [
+        component_ref(state, state.components[c], flavour)
+        for c in issue.components
+        if c in state.components
+    ],
+    "versions": lambda state, issue, flavour: [
+        version_json(state, state.versions[v], flavour)
+        for v in issue.affects_versions
+        if v in state.versions
+    ],
     "issuelinks": _issue_links,
     "watches": lambda state, issue, flavour: {
         "self": f"{api_base(state, flavour)}/issue/{issue.key}/watchers",

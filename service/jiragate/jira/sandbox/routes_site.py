@@ -1,6 +1,7 @@
 """Site-wide reads real clients make first (serverInfo, projects, priorities, issue types,
-statuses, user search, link types) and the per-issue extras they use (watchers, worklogs,
-issue links), in both flavours."""
+statuses, user search, link types), the per-issue extras they use (watchers, worklogs,
+issue links), and project administration (deleting and merging versions, components), in
+both flavours."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from fastapi.responses import JSONResponse
 from jiragate.jira.sandbox.context import as_int, body_of, current_user, flavour_of, state_of
 from jiragate.jira.sandbox.render import (
     api_base,
+    component_json,
     issue_type_json,
     jira_error,
     page_json,
@@ -24,11 +26,15 @@ from jiragate.jira.sandbox.render import (
 from jiragate.jira.sandbox.state import (
     LINK_TYPES,
     STATUSES,
+    Component,
     Issue,
     SandboxState,
     User,
+    Version,
     now_iso,
 )
+
+ASSIGNEE_TYPES = ("PROJECT_DEFAULT", "COMPONENT_LEAD", "PROJECT_LEAD", "UNASSIGNED")
 
 SERVER_VERSION = {
     "cloud": ("1001.0.0-SNAPSHOT", [1001, 0, 0]),
@@ -346,6 +352,242 @@ async def add_worklog(request: Request) -> Response:
         return JSONResponse(_worklog_json(state, issue, log, flavour), status_code=201)
 
 
+# --------------------------------------------------------------------------- versions
+
+
+def _version(state: SandboxState, raw: str) -> Version | None:
+    return state.versions.get(int(raw)) if raw.isdigit() else None
+
+
+def _no_version(raw: object) -> JSONResponse:
+    return jira_error(404, [f"Could not find version for id '{raw}'"])
+
+
+def _swap_versions(
+    state: SandboxState, gone: Version, fix: int | None, affected: int | None
+) -> None:
+    """Every issue's fix (and affects) versions lose `gone`, gaining the replacement if any."""
+    stamp = now_iso()
+    for issue in state.issues.values():
+        for listed, replacement in ((issue.fix_versions, fix), (issue.affects_versions, affected)):
+            if gone.id in listed:
+                listed.remove(gone.id)
+                if replacement is not None and replacement not in listed:
+                    listed.append(replacement)
+                issue.updated = stamp
+
+
+def _replacement(
+    state: SandboxState, version: Version, raw: str | None, name: str
+) -> int | JSONResponse | None:
+    """The version issues move to (`moveFixIssuesTo` and the like): another version of the
+    same project, as Jira insists."""
+    if raw is None or raw == "":
+        return None
+    target = _version(state, raw)
+    if target is None:
+        return jira_error(400, [], {name: f"Could not find version for id '{raw}'"})
+    if target.id == version.id or target.project_id != version.project_id:
+        return jira_error(
+            400, [], {name: "Issues can only move to another version of the same project."}
+        )
+    return target.id
+
+
+async def delete_version(request: Request) -> Response:
+    """`DELETE /version/{id}?moveFixIssuesTo=&moveAffectedIssuesTo=`: issues lose the version,
+    or move to the named version of the same project."""
+    state = state_of(request)
+    params = request.query_params
+    with state.lock:
+        version = _version(state, request.path_params["version_id"])
+        if version is None:
+            return _no_version(request.path_params["version_id"])
+        fix = _replacement(state, version, params.get("moveFixIssuesTo"), "moveFixIssuesTo")
+        if isinstance(fix, JSONResponse):
+            return fix
+        affected = _replacement(
+            state, version, params.get("moveAffectedIssuesTo"), "moveAffectedIssuesTo"
+        )
+        if isinstance(affected, JSONResponse):
+            return affected
+        _swap_versions(state, version, fix, affected)
+        del state.versions[version.id]
+        state.save()
+    return Response(status_code=204)
+
+
+async def merge_version(request: Request) -> Response:
+    """`PUT /version/{id}/mergeto/{moveIssuesTo}`: the version's issues (fix and affects)
+    move to the other version of the same project, and the version is deleted."""
+    state = state_of(request)
+    with state.lock:
+        version = _version(state, request.path_params["version_id"])
+        if version is None:
+            return _no_version(request.path_params["version_id"])
+        target = _replacement(state, version, request.path_params["target"], "moveIssuesTo")
+        if isinstance(target, JSONResponse):
+            return target
+        _swap_versions(state, version, target, target)
+        del state.versions[version.id]
+        state.save()
+    return Response(status_code=204)
+
+
+# --------------------------------------------------------------------------- components
+
+
+def _component(state: SandboxState, raw: str) -> Component | None:
+    return state.components.get(int(raw)) if raw.isdigit() else None
+
+
+def _no_component(raw: object) -> JSONResponse:
+    return jira_error(404, [f"The component with id {raw} does not exist."])
+
+
+def _component_errors(
+    request: Request, body: Mapping[str, Any], project_key: str, other_than: int | None
+) -> tuple[dict[str, str], User | None]:
+    """Field errors of a component create/update body, and its lead (if it names one)."""
+    state = state_of(request)
+    errors: dict[str, str] = {}
+    name = body.get("name")
+    if "name" in body or other_than is None:
+        if not isinstance(name, str) or not name.strip():
+            errors["name"] = "The component name must not be empty."
+        elif len(name) > 255:
+            errors["name"] = "The component name must be 255 characters or fewer."
+        elif any(
+            c.name.lower() == name.strip().lower() and c.id != other_than
+            for c in state.components_of(project_key)
+        ):
+            errors["name"] = f"A component with the name {name} already exists in this project."
+    kind = body.get("assigneeType")
+    if kind is not None and kind not in ASSIGNEE_TYPES:
+        errors["assigneeType"] = f"Use one of {', '.join(ASSIGNEE_TYPES)}."
+    lead = None
+    if body.get("leadAccountId") is not None:
+        lead = state.find_user(account_id=str(body["leadAccountId"]))
+        if lead is None:
+            errors["leadAccountId"] = f"The user {body['leadAccountId']} does not exist."
+    elif body.get("leadUserName") is not None:
+        if state.profile != "datacenter":
+            errors["leadUserName"] = "Jira Cloud names the lead by leadAccountId."
+        else:
+            lead = state.find_user(name=str(body["leadUserName"]))
+            if lead is None:
+                errors["leadUserName"] = f"The user {body['leadUserName']} does not exist."
+    return errors, lead
+
+
+def _apply_component(component: Component, body: Mapping[str, Any], lead: User | None) -> None:
+    if "name" in body:
+        component.name = str(body["name"]).strip()
+    if "description" in body:
+        component.description = str(body["description"] or "")
+    if "assigneeType" in body and body["assigneeType"] is not None:
+        component.assignee_type = str(body["assigneeType"])
+    if lead is not None:
+        component.lead = lead.account_id
+    elif "leadAccountId" in body or "leadUserName" in body:
+        component.lead = None  # an explicit null clears the lead; no key keeps it
+
+
+async def create_component(request: Request) -> Response:
+    """`POST /component`: `{project (key), name, description?, leadAccountId? (DC:
+    leadUserName), assigneeType?}`; the name is unique in its project (case-insensitive)."""
+    state, flavour = state_of(request), flavour_of(request)
+    body = body_of(request)
+    if not isinstance(body, Mapping):
+        return jira_error(400, ["The body must be a component object."])
+    with state.lock:
+        project = state.find_project(body.get("project")) if body.get("project") else None
+        if project is None:
+            return jira_error(404, [f"No project could be found with key '{body.get('project')}'."])
+        errors, lead = _component_errors(request, body, project.key, None)
+        if errors:
+            return jira_error(400, [], errors)
+        component = Component(state.next_component_id, project.key, "")
+        state.next_component_id += 1
+        _apply_component(component, body, lead)
+        state.components[component.id] = component
+        state.save()
+        return JSONResponse(component_json(state, component, flavour), status_code=201)
+
+
+async def get_component(request: Request) -> Response:
+    state, flavour = state_of(request), flavour_of(request)
+    with state.lock:
+        component = _component(state, request.path_params["component_id"])
+        if component is None:
+            return _no_component(request.path_params["component_id"])
+        return JSONResponse(component_json(state, component, flavour))
+
+
+async def project_components(request: Request) -> Response:
+    """`GET /project/{key}/components`: every component of the project, as a plain list."""
+    state, flavour = state_of(request), flavour_of(request)
+    with state.lock:
+        project = state.find_project(request.path_params["key"])
+        if project is None:
+            return jira_error(
+                404, [f"No project could be found with key '{request.path_params['key']}'."]
+            )
+        return JSONResponse(
+            [component_json(state, c, flavour) for c in state.components_of(project.key)]
+        )
+
+
+async def update_component(request: Request) -> Response:
+    """`PUT /component/{id}`: the fields given change; a component never changes project."""
+    state, flavour = state_of(request), flavour_of(request)
+    body = body_of(request)
+    if not isinstance(body, Mapping):
+        return jira_error(400, ["The body must be a component object."])
+    with state.lock:
+        component = _component(state, request.path_params["component_id"])
+        if component is None:
+            return _no_component(request.path_params["component_id"])
+        if "project" in body and str(body["project"]).upper() != component.project_key:
+            return jira_error(400, [], {"project": "A component cannot move to another project."})
+        errors, lead = _component_errors(request, body, component.project_key, component.id)
+        if errors:
+            return jira_error(400, [], errors)
+        _apply_component(component, body, lead)
+        state.save()
+        return JSONResponse(component_json(state, component, flavour))
+
+
+async def delete_component(request: Request) -> Response:
+    """`DELETE /component/{id}?moveIssuesTo=`: issues lose the component, or get the named
+    component of the same project instead."""
+    state = state_of(request)
+    with state.lock:
+        component = _component(state, request.path_params["component_id"])
+        if component is None:
+            return _no_component(request.path_params["component_id"])
+        raw = request.query_params.get("moveIssuesTo")
+        target = _component(state, raw) if raw else None
+        if raw and (
+            target is None
+            or target.id == component.id
+            or target.project_key != component.project_key
+        ):
+            return jira_error(
+                404, [f"moveIssuesTo: no other component {raw} in project {component.project_key}."]
+            )
+        stamp = now_iso()
+        for issue in state.issues.values():
+            if component.id in issue.components:
+                issue.components.remove(component.id)
+                if target is not None and target.id not in issue.components:
+                    issue.components.append(target.id)
+                issue.updated = stamp
+        del state.components[component.id]
+        state.save()
+    return Response(status_code=204)
+
+
 def build_router() -> APIRouter:
     router = APIRouter()
     for version in ("2", "3"):
@@ -369,5 +611,16 @@ def build_router() -> APIRouter:
         router.add_api_route(f"{issue}/watchers", add_watcher, methods=["POST"])
         router.add_api_route(f"{issue}/worklog", list_worklogs, methods=["GET"])
         router.add_api_route(f"{issue}/worklog", add_worklog, methods=["POST"])
+        version = f"{base}/version/{{version_id}}"
+        router.add_api_route(version, delete_version, methods=["DELETE"])
+        router.add_api_route(f"{version}/mergeto/{{target}}", merge_version, methods=["PUT"])
+        router.add_api_route(f"{base}/component", create_component, methods=["POST"])
+        component = f"{base}/component/{{component_id}}"
+        router.add_api_route(component, get_component, methods=["GET"])
+        router.add_api_route(component, update_component, methods=["PUT"])
+        router.add_api_route(component, delete_component, methods=["DELETE"])
+        router.add_api_route(
+            f"{base}/project/{{key}}/components", project_components, methods=["GET"]
+        )
     router.add_api_route("/rest/api/2/projects/picker", projects_picker, methods=["GET"])
     return router

@@ -117,6 +117,18 @@ class Version:
 
 
 @dataclass(slots=True)
+class Component:
+    """A project component: who is its lead and who gets its issues by default."""
+
+    id: int
+    project_key: str
+    name: str
+    description: str = ""
+    lead: str | None = None  # accountId
+    assignee_type: str = "PROJECT_DEFAULT"
+
+
+@dataclass(slots=True)
 class Comment:
     id: int
     author: str  # accountId
@@ -145,6 +157,8 @@ class Issue:
     story_points: float | None = None
     sprint_id: int | None = None
     fix_versions: list[int] = field(default_factory=list)
+    affects_versions: list[int] = field(default_factory=list)
+    components: list[int] = field(default_factory=list)
     comments: list[Comment] = field(default_factory=list)
     properties: dict[str, Any] = field(default_factory=dict)
     archived: bool = False
@@ -368,8 +382,20 @@ class SandboxState:
             10100: Version(10100, 10000, "1.0", "First release", True, False, None, "2024-03-01"),
             10101: Version(10101, 10000, "1.1", "Checkout", False, False, "2024-04-15", None),
         }
+        self.components: dict[int, Component] = {
+            10200: Component(10200, "ENG", "Checkout", "Cart and payment", lead=alice),
+            10201: Component(10201, "ENG", "Accounts", assignee_type="COMPONENT_LEAD", lead=bob),
+            10202: Component(10202, "OPS", "Databases", lead=carol),
+        }
+        #: Jira Software's global "parallel sprints" switch: off, a scrum board has at most
+        #: one active sprint (OPS's board and ENG's each have one in the seed).
+        self.parallel_sprints = False
         self.issues: dict[str, Issue] = {}
+        #: Every issue key in rank order (the Rank field, one global order as in Jira).
+        self.ranking: list[str] = []
         self.next_issue_id = 10001
+        self.next_sprint_id = 301
+        self.next_component_id = 10203
         self.next_version_id = 10102
         self.next_comment_id = 20001
         self.next_misc_id = 30001  # worklogs and issue links
@@ -425,6 +451,8 @@ class SandboxState:
                 if kind == "Epic":
                     issue.epic_name = summary
         self.issues["ENG-4"].fix_versions = [10101]
+        self.issues["ENG-4"].components = [10200]
+        self.issues["ENG-3"].components = [10200]
         self.issues["ENG-7"].fix_versions = [10100]
         for summary, kind, priority in (
             ("Rotate TLS certificates", "Task", "High"),
@@ -476,6 +504,7 @@ class SandboxState:
             )
             self.next_issue_id += 1
             self.issues[key] = issue
+            self.ranking.append(key)
             return issue
 
     def find_issue(self, id_or_key: str) -> Issue | None:
@@ -487,6 +516,10 @@ class SandboxState:
                 wanted = int(id_or_key)
                 return next((i for i in self.issues.values() if i.id == wanted), None)
             return None
+
+    def components_of(self, project_key: str) -> list[Component]:
+        """The project's components, oldest first (hold the lock)."""
+        return [c for c in self.components.values() if c.project_key == project_key]
 
     def versions_of(self, project_id: int) -> list[Version]:
         """The project's versions, oldest first (hold the lock)."""
@@ -579,11 +612,16 @@ class SandboxState:
                 "sprints": [asdict(s) for s in self.sprints.values()],
                 "versions": [asdict(v) for v in self.versions.values()],
                 "issues": [asdict(i) for i in self.issues.values()],
+                "components": [asdict(c) for c in self.components.values()],
+                "ranking": list(self.ranking),
+                "parallel_sprints": self.parallel_sprints,
                 "counters": {
                     "issue": self.next_issue_id,
                     "version": self.next_version_id,
                     "comment": self.next_comment_id,
                     "misc": self.next_misc_id,
+                    "sprint": self.next_sprint_id,
+                    "component": self.next_component_id,
                 },
             }
 
@@ -598,11 +636,16 @@ class SandboxState:
             for raw in data["issues"]:
                 comments = [Comment(**c) for c in raw.pop("comments", [])]
                 self.issues[raw["key"]] = Issue(**raw, comments=comments)
+            self.components = {c["id"]: Component(**c) for c in data.get("components", [])}
+            self.ranking = list(data.get("ranking") or self.issues)
+            self.parallel_sprints = bool(data.get("parallel_sprints", False))
             counters = data["counters"]
             self.next_issue_id = counters["issue"]
             self.next_version_id = counters["version"]
             self.next_comment_id = counters["comment"]
             self.next_misc_id = counters.get("misc", 30001)
+            self.next_sprint_id = counters.get("sprint", 301)
+            self.next_component_id = counters.get("component", 10203)
 
     def log(self, entry: LoggedRequest) -> None:
         with self.lock:
