@@ -10,6 +10,10 @@
 - `epics`: jira_create_epic, jira_update_epic
 - `versions`: jira_create_release, jira_update_release, jira_release_version
 - `destructive`: jira_delete_issues, jira_archive_issues
+- issue-level writes (issue 12; `scope` checks their issue and ids against the project):
+  `comment_edits` (jira_edit_comment, jira_delete_comment), `worklogs`, `watchers`, `links`
+  (issue and remote links), `epic_links` (jira_link_to_epic, jira_unlink_from_epic),
+  `attachments`
 
 `creating` holds exactly-once issue creation (markers) for issues and epics; `base` the
 registry (`@handles`), `ActionCall` and the per-issue loop. Importing this package imports
@@ -19,15 +23,21 @@ every topic module, so every handler is registered.
 from __future__ import annotations
 
 from jiragate.jira.handlers import (
+    attachments,
+    comment_edits,
     comments,
     destructive,
+    epic_links,
     epics,
     issues,
+    links,
     reads,
     search,
     sprints,
     transitions,
     versions,
+    watchers,
+    worklogs,
 )
 from jiragate.jira.handlers.base import (
     HANDLERS,
@@ -39,7 +49,23 @@ from jiragate.jira.handlers.base import (
     registered,
 )
 
-TOPICS = (reads, search, issues, transitions, sprints, comments, epics, versions, destructive)
+TOPICS = (
+    reads,
+    search,
+    issues,
+    transitions,
+    sprints,
+    comments,
+    epics,
+    versions,
+    destructive,
+    comment_edits,
+    worklogs,
+    watchers,
+    links,
+    epic_links,
+    attachments,
+)
 
 __all__ = [
     "HANDLERS",

@@ -354,6 +354,24 @@ def _issue_links(state: SandboxState, issue: Issue, flavour: str) -> object:
     return links
 
 
+def attachment_json(state: SandboxState, item: dict[str, Any], flavour: str) -> dict[str, Any]:
+    """An attachment's metadata (`AttachmentMetadata`), without its bytes."""
+    base = api_base(state, flavour)
+    author = user_json(state, state.users.get(str(item["author"])), flavour)
+    answer = {
+        "self": f"{base}/attachment/{item['id']}",
+        "id": item["id"],
+        "filename": item["filename"],
+        "created": item["created"],
+        "size": item["size"],
+        "mimeType": item["mimeType"],
+        "content": f"{base}/attachment/content/{item['id']}",
+    }
+    if author is not None:
+        answer["author"] = author
+    return answer
+
+
 def _no_time(state: SandboxState, issue: Issue, flavour: str) -> object:
     return sum(int(w["timeSpentSeconds"]) for w in issue.worklogs) or None
 
@@ -395,7 +413,9 @@ _MORE_FIELDS = {
     "statuscategorychangedate": lambda state, issue, flavour: issue.updated,
     "lastViewed": lambda state, issue, flavour: None,
     "security": lambda state, issue, flavour: None,
-    "attachment": lambda state, issue, flavour: [],
+    "attachment": lambda state, issue, flavour: [
+        attachment_json(state, item, flavour) for item in issue.attachments
+    ],
 }
 
 

@@ -154,6 +154,10 @@ class Issue:
         default_factory=list
     )  # {id, author, timeSpentSeconds, started}
     links: list[dict[str, Any]] = field(default_factory=list)  # {id, type, inward|outward: key}
+    #: {id, globalId, object: {url, title, summary?}}
+    remote_links: list[dict[str, Any]] = field(default_factory=list)
+    #: {id, filename, size, mimeType, author, created, content (base64)}
+    attachments: list[dict[str, Any]] = field(default_factory=list)
     resolution: str | None = None  # a Resolution name; set on entering a done status
     epic_name: str | None = None  # Epic Name (customfield_10011)
 
