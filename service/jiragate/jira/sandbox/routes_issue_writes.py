@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -36,6 +36,7 @@ from jiragate.jira.sandbox.state import (
 #: Jira Cloud's default attachment size limit (Admin > System > Attachments), in bytes.
 SITE_ATTACHMENT_LIMIT = 10 * 1024 * 1024
 _NO_ISSUE = "Issue does not exist or you do not have permission to see it."
+_T = TypeVar("_T")
 
 
 def _issue(state: SandboxState, request: Request) -> Issue | None:
@@ -45,8 +46,21 @@ def _issue(state: SandboxState, request: Request) -> Issue | None:
 # --------------------------------------------------------------------------- one comment
 
 
-def _comment(issue: Issue, ident: str) -> Comment | None:
-    return next((c for c in issue.comments if str(c.id) == ident), None)
+def _owned(
+    state: SandboxState, issue: Issue, find: Callable[[Issue], _T | None]
+) -> tuple[Issue, _T] | None:
+    """The object `find` picks under `issue` — or, with `state.site_wide_ids`, under any
+    issue — with the issue that really holds it."""
+    candidates = state.issues.values() if state.site_wide_ids else [issue]
+    for owner in candidates:
+        found = find(owner)
+        if found is not None:
+            return owner, found
+    return None
+
+
+def _comment(state: SandboxState, issue: Issue, ident: str) -> tuple[Issue, Comment] | None:
+    return _owned(state, issue, lambda i: next((c for c in i.comments if str(c.id) == ident), None))
 
 
 async def get_comment(request: Request) -> Response:
@@ -55,10 +69,10 @@ async def get_comment(request: Request) -> Response:
         issue = _issue(state, request)
         if issue is None:
             return jira_error(404, [_NO_ISSUE])
-        comment = _comment(issue, request.path_params["comment_id"])
-        if comment is None:
+        found = _comment(state, issue, request.path_params["comment_id"])
+        if found is None:
             return jira_error(404, ["Can not find a comment for the id."])
-        return JSONResponse(comment_json(state, issue, comment, flavour))
+        return JSONResponse(comment_json(state, *found, flavour))
 
 
 async def edit_comment(request: Request) -> Response:
@@ -72,13 +86,14 @@ async def edit_comment(request: Request) -> Response:
         issue = _issue(state, request)
         if issue is None:
             return jira_error(404, [_NO_ISSUE])
-        comment = _comment(issue, request.path_params["comment_id"])
-        if comment is None:
+        found = _comment(state, issue, request.path_params["comment_id"])
+        if found is None:
             return jira_error(404, ["Can not find a comment for the id."])
+        owner, comment = found
         comment.body = document
-        issue.updated = now_iso()
+        owner.updated = now_iso()
         state.save()
-        return JSONResponse(comment_json(state, issue, comment, flavour))
+        return JSONResponse(comment_json(state, owner, comment, flavour))
 
 
 async def delete_comment(request: Request) -> Response:
@@ -87,11 +102,12 @@ async def delete_comment(request: Request) -> Response:
         issue = _issue(state, request)
         if issue is None:
             return jira_error(404, [_NO_ISSUE])
-        comment = _comment(issue, request.path_params["comment_id"])
-        if comment is None:
+        found = _comment(state, issue, request.path_params["comment_id"])
+        if found is None:
             return jira_error(404, ["Can not find a comment for the id."])
-        issue.comments.remove(comment)
-        issue.updated = now_iso()
+        owner, comment = found
+        owner.comments.remove(comment)
+        owner.updated = now_iso()
         state.save()
     return Response(status_code=204)
 
@@ -99,8 +115,10 @@ async def delete_comment(request: Request) -> Response:
 # --------------------------------------------------------------------------- one worklog
 
 
-def _worklog(issue: Issue, ident: str) -> dict[str, Any] | None:
-    return next((w for w in issue.worklogs if str(w["id"]) == ident), None)
+def _worklog(state: SandboxState, issue: Issue, ident: str) -> tuple[Issue, dict[str, Any]] | None:
+    return _owned(
+        state, issue, lambda i: next((w for w in i.worklogs if str(w["id"]) == ident), None)
+    )
 
 
 async def get_worklog(request: Request) -> Response:
@@ -109,10 +127,10 @@ async def get_worklog(request: Request) -> Response:
         issue = _issue(state, request)
         if issue is None:
             return jira_error(404, [_NO_ISSUE])
-        log = _worklog(issue, request.path_params["worklog_id"])
-        if log is None:
+        found = _worklog(state, issue, request.path_params["worklog_id"])
+        if found is None:
             return jira_error(404, ["Cannot find worklog with id."])
-        return JSONResponse(_worklog_json(state, issue, log, flavour))
+        return JSONResponse(_worklog_json(state, *found, flavour))
 
 
 async def edit_worklog(request: Request) -> Response:
@@ -130,9 +148,10 @@ async def edit_worklog(request: Request) -> Response:
         issue = _issue(state, request)
         if issue is None:
             return jira_error(404, [_NO_ISSUE])
-        log = _worklog(issue, request.path_params["worklog_id"])
-        if log is None:
+        found = _worklog(state, issue, request.path_params["worklog_id"])
+        if found is None:
             return jira_error(404, ["Cannot find worklog with id."])
+        issue, log = found
         if seconds:
             log["timeSpentSeconds"] = seconds
         if "started" in body:
@@ -150,9 +169,10 @@ async def delete_worklog(request: Request) -> Response:
         issue = _issue(state, request)
         if issue is None:
             return jira_error(404, [_NO_ISSUE])
-        log = _worklog(issue, request.path_params["worklog_id"])
-        if log is None:
+        found = _worklog(state, issue, request.path_params["worklog_id"])
+        if found is None:
             return jira_error(404, ["Cannot find worklog with id."])
+        issue, log = found
         issue.worklogs.remove(log)
         issue.updated = now_iso()
         state.save()
@@ -280,8 +300,10 @@ async def create_remote_link(request: Request) -> Response:
         return JSONResponse({"id": answer["id"], "self": answer["self"]}, status_code=status)
 
 
-def _remote(issue: Issue, ident: str) -> dict[str, Any] | None:
-    return next((r for r in issue.remote_links if str(r["id"]) == ident), None)
+def _remote(state: SandboxState, issue: Issue, ident: str) -> tuple[Issue, dict[str, Any]] | None:
+    return _owned(
+        state, issue, lambda i: next((r for r in i.remote_links if str(r["id"]) == ident), None)
+    )
 
 
 async def list_remote_links(request: Request) -> Response:
@@ -299,10 +321,10 @@ async def get_remote_link(request: Request) -> Response:
         issue = _issue(state, request)
         if issue is None:
             return jira_error(404, [_NO_ISSUE])
-        link = _remote(issue, request.path_params["link_id"])
-        if link is None:
+        found = _remote(state, issue, request.path_params["link_id"])
+        if found is None:
             return jira_error(404, ["No remote link with that id on this issue."])
-        return JSONResponse(_remote_json(state, issue, link, flavour))
+        return JSONResponse(_remote_json(state, *found, flavour))
 
 
 async def delete_remote_link(request: Request) -> Response:
@@ -311,9 +333,10 @@ async def delete_remote_link(request: Request) -> Response:
         issue = _issue(state, request)
         if issue is None:
             return jira_error(404, [_NO_ISSUE])
-        link = _remote(issue, request.path_params["link_id"])
-        if link is None:
+        found = _remote(state, issue, request.path_params["link_id"])
+        if found is None:
             return jira_error(404, ["No remote link with that id on this issue."])
+        issue, link = found
         issue.remote_links.remove(link)
         issue.updated = now_iso()
         state.save()

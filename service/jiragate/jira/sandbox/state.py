@@ -306,6 +306,10 @@ class SandboxState:
         self.bearer_token = bearer_token
         # Used in `self` links; the app fills it from the request when left empty.
         self.base_url = base_url
+        #: Resolve comment, worklog and remote-link ids site-wide, ignoring the issue in the
+        #: path (a server that does not scope them): tests of the adapter's own ownership
+        #: check turn it on; the default answers 404 for another issue's id, as Jira does.
+        self.site_wide_ids = False
         self.path = Path(path) if path is not None else None
         self.lock = threading.RLock()
         self.faults: list[Fault] = []
