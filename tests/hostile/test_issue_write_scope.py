@@ -325,3 +325,46 @@ def test_an_approved_comment_edit_with_an_ops_comment_id_changes_nothing(service
     )
     with service.sandbox.lock:
         assert service.sandbox.issues["OPS-1"].comments[-1].body == adf_text("ops")
+
+
+# --------------------------------------------------------------------------- field edits
+
+
+@pytest.mark.parametrize(
+    "custom",
+    [
+        {"Sprint": 201},  # OPS's active sprint: the sprint-scope check would be skipped
+        {"customfield_10020": 201},
+        {"Epic Link": "OPS-1"},
+        {"customfield_10014": "OPS-1"},
+    ],
+)
+def test_a_sprint_or_epic_cannot_be_set_as_a_custom_field(
+    site: tuple[str, str, SandboxState], custom: dict[str, Any]
+) -> None:
+    state = site[2]
+    before = snapshot(state)
+    result = execute(site, "jira_update_fields", {"issueKeys": ["ENG-2"], "customFields": custom})
+    assert result.outcome == "failed"
+    assert "cannot be set by jira_update_fields" in result.failures[0].reason
+    assert writes(state) == [] and snapshot(state) == before
+
+
+def test_a_field_edit_parent_in_another_project_is_refused_by_the_catalog() -> None:
+    with pytest.raises(InvalidDetailsError, match="single-project"):
+        catalog.validate_details(
+            "jira_update_fields", {"issueKeys": ["ENG-2"], "fields": {"parent": "OPS-1"}}
+        )
+
+
+def test_components_of_another_project_are_refused_by_jira(
+    site: tuple[str, str, SandboxState],
+) -> None:
+    state = site[2]
+    result = execute(
+        site,
+        "jira_update_fields",
+        {"issueKeys": ["ENG-2"], "fields": {"components": ["Infrastructure"]}},
+    )
+    assert result.outcome == "failed" and result.failures[0].status == 400
+    assert state.issues["ENG-2"].components == []

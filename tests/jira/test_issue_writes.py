@@ -367,3 +367,68 @@ def test_the_sandbox_refuses_an_upload_without_the_xsrf_header(_sites: dict[str,
         headers = {"X-Atlassian-Token": "no-check"}
         taken = http.post("/rest/api/3/issue/ENG-1/attachments", files=files, headers=headers)
         assert taken.status_code == 200 and taken.json()[0]["size"] == 3
+
+
+# --------------------------------------------------------------------------- field edits
+
+
+@parametrize_flavour
+def test_field_edits_set_components_versions_people_parent_and_custom_fields(
+    site: Site, flavour: str
+) -> None:
+    details = {
+        "issueKeys": ["ENG-6", "ENG-10"],
+        "fields": {
+            "components": ["Backend", "Payments"],
+            "fixVersions": ["1.1"],
+            "duedate": "2026-12-24",
+            "assignee": user_of(flavour),
+            "reporter": user_of(flavour),
+            "parent": "ENG-1",
+        },
+        "addLabels": ["triage"],
+        "customFields": {"customfield_10042": "Checkout", "customer IMPACT": 3},
+    }
+
+    async def body(run: Run) -> None:
+        edited = await run.execute("jira_update_fields", details)
+        assert (edited.outcome, edited.updated) == ("succeeded", ["ENG-6", "ENG-10"])
+        cleared = await run.execute(
+            "jira_update_fields",
+            {"issueKeys": ["ENG-10"], "fields": {"components": [], "assignee": None}},
+        )
+        assert cleared.outcome == "succeeded"
+
+    run = scenario(site, flavour, body)
+    six, ten = site.state.issues["ENG-6"], site.state.issues["ENG-10"]
+    assert six.components == ["Backend", "Payments"] and ten.components == []
+    assert six.fix_versions == [10101] and six.duedate == "2026-12-24"
+    assert (six.assignee, six.reporter, ten.assignee) == (BOB, BOB, None)
+    assert six.parent_key == "ENG-1" and "triage" in six.labels
+    assert six.custom_fields == {"customfield_10042": "Checkout", "customfield_10043": 3}
+    assert len(run.sent("GET", "/field")) == 1  # names resolved once per action
+
+
+@parametrize_flavour
+def test_a_custom_field_name_that_does_not_resolve_fails_naming_close_matches(
+    site: Site, flavour: str
+) -> None:
+    async def body(run: Run) -> None:
+        typo = await run.execute(
+            "jira_update_fields", {"issueKeys": ["ENG-6"], "customFields": {"Teem": "x"}}
+        )
+        assert typo.outcome == "failed"
+        assert "no custom field named 'Teem' on this site; close matches: Team" in (
+            typo.failures[0].reason
+        )
+        system = await run.execute(
+            "jira_update_fields", {"issueKeys": ["ENG-6"], "customFields": {"Priority": "Highest"}}
+        )
+        assert "it is a system field" in system.failures[0].reason
+        unknown = await run.execute(
+            "jira_update_fields", {"issueKeys": ["ENG-6"], "customFields": {"customfield_99": 1}}
+        )
+        assert "no custom field customfield_99" in unknown.failures[0].reason
+
+    run = scenario(site, flavour, body)
+    assert run.sent("PUT", "/issue/ENG-6") == []

@@ -180,8 +180,22 @@ TICKETS = {
             "jira_update_fields",
             FIELDS,
             {"fields": {"assignee": "eve"}},
+            "/fields/assignee",
+            "fixed",
+        ),
+        (
+            "jira_update_fields",
+            FIELDS,
+            {"fields": {"watchers": ["eve"]}},
             "/fields",
             "additionalProperties",
+        ),
+        (
+            "jira_update_fields",
+            FIELDS,
+            {"customFields": {"Team": "Payments"}},
+            "/customFields",
+            "fixed",
         ),
         (
             "jira_update_fields",

@@ -10,10 +10,12 @@ from fastapi.responses import JSONResponse
 from jiragate.jira.sandbox.state import (
     EPIC_LINK_FIELD,
     EPIC_NAME_FIELD,
+    IMPACT_FIELD,
     RESOLUTIONS,
     SPRINT_FIELD,
     STORY_ESTIMATE_FIELD,
     STORY_POINTS_FIELD,
+    TEAM_FIELD,
     Board,
     Issue,
     Project,
@@ -380,8 +382,11 @@ _MORE_FIELDS = {
     EPIC_NAME_FIELD: lambda state, issue, flavour: issue.epic_name,
     "resolution": _resolution,
     "resolutiondate": lambda state, issue, flavour: issue.updated if issue.resolution else None,
-    "duedate": lambda state, issue, flavour: None,
-    "components": lambda state, issue, flavour: [],
+    "duedate": lambda state, issue, flavour: issue.duedate,
+    "components": lambda state, issue, flavour: [
+        {"self": f"{api_base(state, flavour)}/component/{name}", "id": name, "name": name}
+        for name in issue.components
+    ],
     "versions": lambda state, issue, flavour: [],
     "issuelinks": _issue_links,
     "watches": lambda state, issue, flavour: {
@@ -543,6 +548,20 @@ def field_catalog(flavour: str) -> list[dict[str, Any]]:
             "string",
             "com.pyxis.greenhopper.jira:gh-epic-label",
             "Epic Name",
+        ),
+        custom(
+            TEAM_FIELD,
+            "Team",
+            "string",
+            "com.atlassian.jira.plugin.system.customfieldtypes:textfield",
+            "Team",
+        ),
+        custom(
+            IMPACT_FIELD,
+            "Customer impact",
+            "number",
+            "com.atlassian.jira.plugin.system.customfieldtypes:float",
+            "Customer impact",
         ),
         custom(
             STORY_ESTIMATE_FIELD,

@@ -27,6 +27,10 @@ SPRINT_FIELD = "customfield_10020"
 EPIC_NAME_FIELD = "customfield_10011"  # required to create an Epic on the datacenter profile
 STORY_ESTIMATE_FIELD = "customfield_10026"  # Cloud's team-managed "Story point estimate"
 SEED_TIME = "2024-05-01T09:00:00.000+0000"
+TEAM_FIELD = "customfield_10042"  # a plain text custom field, "Team"
+IMPACT_FIELD = "customfield_10043"  # a plain number custom field, "Customer impact"
+#: Each project's components (issue 12's field edits set them by name).
+PROJECT_COMPONENTS = {"ENG": ("Backend", "Frontend", "Payments"), "OPS": ("Infrastructure",)}
 
 
 @dataclass(slots=True)
@@ -158,6 +162,10 @@ class Issue:
     remote_links: list[dict[str, Any]] = field(default_factory=list)
     #: {id, filename, size, mimeType, author, created, content (base64)}
     attachments: list[dict[str, Any]] = field(default_factory=list)
+    duedate: str | None = None  # YYYY-MM-DD
+    components: list[str] = field(default_factory=list)  # component names of its project
+    #: Values of the plain custom fields (TEAM_FIELD, IMPACT_FIELD), by field id.
+    custom_fields: dict[str, Any] = field(default_factory=dict)
     resolution: str | None = None  # a Resolution name; set on entering a done status
     epic_name: str | None = None  # Epic Name (customfield_10011)
 
