@@ -42,10 +42,11 @@ async def issue_in_project(
     jira: JiraAdapter, key: str, project: str, *, fields: tuple[str, ...] = ()
 ) -> ScopedIssue:
     """`key` read from Jira, refused unless it is (still) in `project`."""
-    answer = await jira.client.get(
-        jira.api(f"/issue/{key}"), query={"fields": ["project", *fields]}
+    answer = (
+        await jira.client.get(jira.api(f"/issue/{key}"), query={"fields": ["project", *fields]})
+        or {}
     )
-    found = (answer or {}).get("fields") or {}
+    found = answer.get("fields") or {}
     owner = str((found.get("project") or {}).get("key") or "")
     if owner != project:
         raise JiraLookupError(
