@@ -152,6 +152,8 @@ class JiraSettings(BaseModel):
     marker_label_prefix: str = "jiragate-"
     #: Signs the duplicate-protection marker properties; derived from the credential if unset.
     marker_secret: SecretStr | None = None
+    #: The largest file jira_add_attachment uploads, in (decoded) bytes.
+    max_attachment_bytes: int = 10 * 1024 * 1024
 
     @field_validator("flavour", mode="before")
     @classmethod
@@ -181,6 +183,7 @@ class JiraSettings(BaseModel):
                 max_retry_wait=self.max_retry_wait,
                 marker_label_prefix=self.marker_label_prefix,
                 marker_secret=_secret(self.marker_secret),
+                max_attachment_bytes=self.max_attachment_bytes,
             )
         except JiraConfigError as exc:
             # JiraConfig calls the URL base_url; the settings (and the docs) call it url.

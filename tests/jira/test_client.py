@@ -373,6 +373,7 @@ EVERY_KNOB: dict[str, tuple[str, object]] = {
     "max_retry_wait": ("9", 9.0),
     "marker_label_prefix": ("gate-", "gate-"),
     "marker_secret": ("marker-secret-for-tests-0001", "marker-secret-for-tests-0001"),
+    "max_attachment_bytes": ("2048", 2048),
 }
 
 

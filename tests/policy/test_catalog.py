@@ -46,6 +46,24 @@ REQUIRED = {
     },
     "destructive": {"jira_delete_issues", "jira_archive_issues"},
 }
+# Issue-level writes (issue 12): deleting what an issue holds is destructive.
+ISSUE_WRITE_KINDS = {
+    "jira_edit_comment": "write",
+    "jira_delete_comment": "destructive",
+    "jira_add_worklog": "write",
+    "jira_update_worklog": "write",
+    "jira_delete_worklog": "destructive",
+    "jira_add_watcher": "write",
+    "jira_remove_watcher": "write",
+    "jira_create_issue_link": "write",
+    "jira_remove_issue_link": "write",
+    "jira_create_remote_link": "write",
+    "jira_remove_remote_link": "write",
+    "jira_link_to_epic": "write",
+    "jira_unlink_from_epic": "write",
+    "jira_add_attachment": "write",
+    "jira_delete_attachment": "destructive",
+}
 
 
 def test_catalog_has_every_required_action_with_its_kind():
@@ -56,6 +74,7 @@ def test_catalog_has_every_required_action_with_its_kind():
     for name in ACTION_NAMES:
         removes = name.startswith(("jira_delete_", "jira_merge_"))
         assert (CATALOG[name].kind == "destructive") == removes or name == "jira_archive_issues"
+    assert {n: CATALOG[n].kind.value for n in ISSUE_WRITE_KINDS} == ISSUE_WRITE_KINDS
 
 
 @pytest.mark.parametrize("name", ACTION_NAMES)

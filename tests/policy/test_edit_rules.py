@@ -180,8 +180,22 @@ TICKETS = {
             "jira_update_fields",
             FIELDS,
             {"fields": {"assignee": "eve"}},
+            "/fields/assignee",
+            "fixed",
+        ),
+        (
+            "jira_update_fields",
+            FIELDS,
+            {"fields": {"watchers": ["eve"]}},
             "/fields",
             "additionalProperties",
+        ),
+        (
+            "jira_update_fields",
+            FIELDS,
+            {"customFields": {"Team": "Payments"}},
+            "/customFields",
+            "fixed",
         ),
         (
             "jira_update_fields",
@@ -398,6 +412,12 @@ def strings(schema: Mapping[str, Any]) -> st.SearchStrategy[str]:
         return st.sampled_from(["2026-03-02T09:00:00.000Z", "2026-03-13T17:00:00+01:00"])
     if pattern in ("^[0-9]{1,18}$", "^[1-9][0-9]{0,17}$"):
         return st.sampled_from(["10001", "10002"])
+    if pattern.startswith("^[1-9][0-9]{0,5}[wdhm]"):  # a worklog's time spent
+        return st.sampled_from(["1h", "2h 30m", "3d"])
+    if pattern.startswith("^[0-9]{4}-"):  # a Jira date-time (a worklog's start)
+        return st.sampled_from(["2026-12-01T09:30:00.000+0000", "2026-12-02T14:00:00.000+0100"])
+    if pattern.startswith("^https?://"):
+        return st.sampled_from(["https://ci.example.com/run/7", "https://docs.example.com/x"])
     if pattern.startswith(("^[^\\u0000", "^[A-Za-z0-9", "^(?![0-9]+$)")):  # labels, names
         return st.sampled_from(WORDS)
     return st.sampled_from(TEXTS)
@@ -488,7 +508,7 @@ def ticket_view(details: Mapping[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-TEXT_FIELDS = {"summary", "description", "comment", "body", "name", "goal"}
+TEXT_FIELDS = {"summary", "description", "comment", "body", "name", "goal", "title"}
 NARROWER_LISTS = {
     "issueKeys",
     "childIssueKeys",

@@ -12,6 +12,7 @@ its preview kind and the invariants a schema cannot express. The package:
   (`narrowed_details`);
 - `actions.py`: the built-in actions; `agile_actions.py`: sprints, backlog and rank,
   releases and components.
+- `actions.py`: the built-in actions; `issue_actions.py`: the issue-level writes.
 
 `ACTION_NAMES` is the built-in actions in listing order, fixed when the catalog loads.
 """
@@ -40,6 +41,7 @@ from jiragate.catalog.edits import (
     rule_of,
     widening_reasons,
 )
+from jiragate.catalog.issue_actions import register_issue_actions
 from jiragate.catalog.rules import PRIORITIES, EditRule, FieldRule, ItemRules, NestedRules
 from jiragate.catalog.spec import (
     CATALOG,
@@ -56,6 +58,7 @@ from jiragate.catalog.spec import (
 
 register_builtin_actions()
 register_agile_actions()
+register_issue_actions()
 
 ACTION_NAMES: tuple[str, ...] = tuple(CATALOG)
 

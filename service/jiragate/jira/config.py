@@ -54,6 +54,9 @@ class JiraConfig:
     #: the API token / PAT, so rotating the credential invalidates markers of actions still
     #: being retried; pin it to survive rotations.
     marker_secret: str | None = None
+    #: The largest file `jira_add_attachment` uploads (decoded bytes); larger is refused
+    #: before anything is sent.
+    max_attachment_bytes: int = 10 * 1024 * 1024
 
     def __post_init__(self) -> None:
         url = urlsplit(self.base_url)
@@ -89,6 +92,10 @@ class JiraConfig:
             )
         if self.max_retry_wait < 0:
             raise JiraConfigError(f"max_retry_wait must be 0 or more, got {self.max_retry_wait}")
+        if self.max_attachment_bytes < 1:
+            raise JiraConfigError(
+                f"max_attachment_bytes must be positive, got {self.max_attachment_bytes}"
+            )
         if not _LABEL_PREFIX.fullmatch(self.marker_label_prefix):
             raise JiraConfigError(
                 "marker_label_prefix must be 1-40 letters, digits, '_', '.' or '-', "

@@ -52,6 +52,7 @@ from jiragate.jira import handlers
 from jiragate.jira.adf import text_to_adf
 from jiragate.jira.client import JiraClient, RequestHook, Sleep
 from jiragate.jira.config import JiraConfig
+from jiragate.jira.handlers.attachments import check_attachment
 from jiragate.jira.handlers.base import NOT_BEFORE, ActionCall
 from jiragate.jira.markers import (
     MARKER_PROPERTY,
@@ -114,8 +115,10 @@ class JiraAdapter:
 
     def check_details(self, action: str, details: Mapping[str, Any]) -> None:
         """Refuse (InvalidDetailsError, naming each pointer) an action that would add, set or
-        remove a label imitating the duplicate-protection markers."""
+        remove a label imitating the duplicate-protection markers, or upload a file larger
+        than `max_attachment_bytes` (or not base64)."""
         refuse_reserved_labels(action, details, self.config.marker_label_prefix)
+        check_attachment(action, details, self.config.max_attachment_bytes)
 
     async def execute(
         self,

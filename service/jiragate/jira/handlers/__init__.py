@@ -14,6 +14,10 @@
   jira_delete_sprint, jira_move_to_backlog, jira_rank_issues
 - `project_admin`: jira_create_releases, jira_archive_version, jira_merge_versions,
   jira_delete_version, jira_create_component, jira_update_component, jira_delete_component
+- issue-level writes (issue 12; `scope` checks their issue and ids against the project):
+  `comment_edits` (jira_edit_comment, jira_delete_comment), `worklogs`, `watchers`, `links`
+  (issue and remote links), `epic_links` (jira_link_to_epic, jira_unlink_from_epic),
+  `attachments`
 
 `creating` holds exactly-once issue creation (markers) for issues and epics; `base` the
 registry (`@handles`), `ActionCall` and the per-issue loop. Importing this package imports
@@ -24,16 +28,22 @@ from __future__ import annotations
 
 from jiragate.jira.handlers import (
     agile,
+    attachments,
+    comment_edits,
     comments,
     destructive,
+    epic_links,
     epics,
     issues,
+    links,
     project_admin,
     reads,
     search,
     sprints,
     transitions,
     versions,
+    watchers,
+    worklogs,
 )
 from jiragate.jira.handlers.base import (
     HANDLERS,
@@ -57,6 +67,12 @@ TOPICS = (
     destructive,
     agile,
     project_admin,
+    comment_edits,
+    worklogs,
+    watchers,
+    links,
+    epic_links,
+    attachments,
 )
 
 __all__ = [

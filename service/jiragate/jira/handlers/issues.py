@@ -1,4 +1,5 @@
-"""Issues: creating one or many, editing fields, assigning, story points."""
+"""Issues: creating one or many, editing fields (custom ones by id or name:
+custom_fields.py), assigning, story points."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from jiragate.jira.handlers.base import ActionCall, each, edited_fields, handles
 from jiragate.jira.handlers.creating import create_all, create_one, issue_fields, keeping_markers
+from jiragate.jira.handlers.custom_fields import resolve_custom_fields
 from jiragate.jira.handlers.sprints import move_keys, sprint_in_project
 from jiragate.jira.shapes import numbered_summary
 
@@ -81,6 +83,14 @@ def edit_body(jira: JiraAdapter, details: Mapping[str, Any]) -> dict[str, Any]:
     add = list(details.get("addLabels") or ())
     remove = set(details.get("removeLabels") or ())
     fields = edited_fields(jira, given, ("summary", "duedate"))
+    for name in ("components", "fixVersions"):
+        if name in given:
+            fields[name] = [{"name": value} for value in given[name]]
+    for name in ("assignee", "reporter"):
+        if name in given:
+            fields[name] = jira.user_ref(given[name])
+    if "parent" in given:
+        fields["parent"] = {"key": given["parent"]} if given["parent"] is not None else None
     body: dict[str, Any] = {}
     if "labels" in given:
         # Jira refuses a field in both `fields` and `update`: fold add/remove into the set.
@@ -99,6 +109,9 @@ def edit_body(jira: JiraAdapter, details: Mapping[str, Any]) -> dict[str, Any]:
 @handles("jira_update_fields")
 async def update_fields(jira: JiraAdapter, call: ActionCall) -> None:
     body = edit_body(jira, call.details)
+    if call.details.get("customFields"):
+        custom = await resolve_custom_fields(jira, call.details["customFields"])
+        body["fields"] = {**body.get("fields", {}), **custom}
 
     async def edit(key: str) -> bool:
         await jira.client.put(jira.api(f"/issue/{key}"), await keeping_markers(jira, key, body))

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jiragate.jira.sandbox import (
     routes_agile,
+    routes_issue_writes,
     routes_issues,
     routes_meta,
     routes_search,
@@ -46,7 +47,8 @@ def create_sandbox_app(
         return jira_error(exc.status_code, [f"{detail}: {request.method} {request.url.path}"])
 
     # routes_site first: its `/project/search` must win over routes_meta's `/project/{key}`.
-    for module in (routes_site, routes_issues, routes_search, routes_meta, routes_agile):
+    modules = (routes_site, routes_issues, routes_issue_writes, routes_search, routes_meta)
+    for module in (*modules, routes_agile):
         app.include_router(module.build_router())
     app.include_router(_control_router())
     return app

@@ -10,10 +10,12 @@ from fastapi.responses import JSONResponse
 from jiragate.jira.sandbox.state import (
     EPIC_LINK_FIELD,
     EPIC_NAME_FIELD,
+    IMPACT_FIELD,
     RESOLUTIONS,
     SPRINT_FIELD,
     STORY_ESTIMATE_FIELD,
     STORY_POINTS_FIELD,
+    TEAM_FIELD,
     Board,
     Component,
     Issue,
@@ -390,6 +392,24 @@ def _issue_links(state: SandboxState, issue: Issue, flavour: str) -> object:
     return links
 
 
+def attachment_json(state: SandboxState, item: dict[str, Any], flavour: str) -> dict[str, Any]:
+    """An attachment's metadata (`AttachmentMetadata`), without its bytes."""
+    base = api_base(state, flavour)
+    author = user_json(state, state.users.get(str(item["author"])), flavour)
+    answer = {
+        "self": f"{base}/attachment/{item['id']}",
+        "id": item["id"],
+        "filename": item["filename"],
+        "created": item["created"],
+        "size": item["size"],
+        "mimeType": item["mimeType"],
+        "content": f"{base}/attachment/content/{item['id']}",
+    }
+    if author is not None:
+        answer["author"] = author
+    return answer
+
+
 def _no_time(state: SandboxState, issue: Issue, flavour: str) -> object:
     return sum(int(w["timeSpentSeconds"]) for w in issue.worklogs) or None
 
@@ -398,7 +418,7 @@ _MORE_FIELDS = {
     EPIC_NAME_FIELD: lambda state, issue, flavour: issue.epic_name,
     "resolution": _resolution,
     "resolutiondate": lambda state, issue, flavour: issue.updated if issue.resolution else None,
-    "duedate": lambda state, issue, flavour: None,
+    "duedate": lambda state, issue, flavour: issue.duedate,
     "components": lambda state, issue, flavour: [
         component_ref(state, state.components[c], flavour)
         for c in issue.components
@@ -439,7 +459,9 @@ _MORE_FIELDS = {
     "statuscategorychangedate": lambda state, issue, flavour: issue.updated,
     "lastViewed": lambda state, issue, flavour: None,
     "security": lambda state, issue, flavour: None,
-    "attachment": lambda state, issue, flavour: [],
+    "attachment": lambda state, issue, flavour: [
+        attachment_json(state, item, flavour) for item in issue.attachments
+    ],
 }
 
 
@@ -567,6 +589,20 @@ def field_catalog(flavour: str) -> list[dict[str, Any]]:
             "string",
             "com.pyxis.greenhopper.jira:gh-epic-label",
             "Epic Name",
+        ),
+        custom(
+            TEAM_FIELD,
+            "Team",
+            "string",
+            "com.atlassian.jira.plugin.system.customfieldtypes:textfield",
+            "Team",
+        ),
+        custom(
+            IMPACT_FIELD,
+            "Customer impact",
+            "number",
+            "com.atlassian.jira.plugin.system.customfieldtypes:float",
+            "Customer impact",
         ),
         custom(
             STORY_ESTIMATE_FIELD,

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from jiragate.jira.sandbox import fields as field_setters
 from jiragate.jira.sandbox.context import as_int, body_of, current_user, flavour_of, state_of
 from jiragate.jira.sandbox.render import (
     api_base,
@@ -31,6 +32,7 @@ from jiragate.jira.sandbox.state import (
     SandboxState,
     User,
     Version,
+    adf_to_text,
     now_iso,
 )
 
@@ -218,6 +220,12 @@ async def create_link(request: Request) -> Response:
             return jira_error(
                 404, ["Issue does not exist or you do not have permission to see it."]
             )
+        duplicate = any(
+            link.get("outwardIssue") == outward.key and link["type"] == link_type
+            for link in inward.links
+        )
+        if duplicate:  # Jira keeps one link per type and ordered pair
+            return Response(status_code=201)
         ident = state.next_misc()
         inward.links.append({"id": ident, "type": link_type, "outwardIssue": outward.key})
         outward.links.append({"id": ident, "type": link_type, "inwardIssue": inward.key})
@@ -266,17 +274,30 @@ async def add_watcher(request: Request) -> Response:
     return Response(status_code=204)
 
 
-def _worklog_json(state: SandboxState, issue: Issue, log: Mapping[str, Any], flavour: str) -> Any:
+def _worklog_json(
+    state: SandboxState,
+    issue: Issue,
+    log: Mapping[str, Any],
+    flavour: str,
+    *,
+    properties: bool = False,
+) -> Any:
     author = user_json(state, state.users.get(str(log["author"])), flavour)
     seconds = int(log["timeSpentSeconds"])
-    return {
+    extra: dict[str, Any] = {}
+    if log.get("comment") is not None:
+        comment = log["comment"]
+        extra["comment"] = adf_to_text(comment) if flavour == "dc" else comment
+    if properties:  # `expand=properties`
+        extra["properties"] = [{"key": k, "value": v} for k, v in log.get("properties", {}).items()]
+    return extra | {
         "self": f"{api_base(state, flavour)}/issue/{issue.id}/worklog/{log['id']}",
         "id": str(log["id"]),
         "issueId": str(issue.id),
         "author": author,
         "updateAuthor": author,
         "created": log["created"],
-        "updated": log["created"],
+        "updated": log.get("updated", log["created"]),
         "started": log["started"],
         "timeSpent": _duration(seconds),
         "timeSpentSeconds": seconds,
@@ -319,9 +340,26 @@ async def list_worklogs(request: Request) -> Response:
         issue = state.find_issue(request.path_params["key"])
         if issue is None:
             return _not_found(request.path_params["key"])
-        logs = [_worklog_json(state, issue, log, flavour) for log in issue.worklogs]
+        start = as_int(request.query_params.get("startAt"), 0)
+        size = as_int(request.query_params.get("maxResults"), 5000)
+        if start is None or size is None or start < 0 or size < 0:
+            return jira_error(400, ["'startAt' and 'maxResults' must be non-negative integers."])
+        expand = {
+            piece.strip()
+            for item in request.query_params.getlist("expand")
+            for piece in item.split(",")
+        }
+        logs = [
+            _worklog_json(state, issue, log, flavour, properties="properties" in expand)
+            for log in issue.worklogs[start : start + size]
+        ]
         return JSONResponse(
-            {"startAt": 0, "maxResults": len(logs), "total": len(logs), "worklogs": logs}
+            {
+                "startAt": start,
+                "maxResults": size,
+                "total": len(issue.worklogs),
+                "worklogs": logs,
+            }
         )
 
 
@@ -333,19 +371,31 @@ async def add_worklog(request: Request) -> Response:
     seconds = _seconds(body)
     if seconds is None:
         return jira_error(400, [], {"timeLogged": "You must indicate the time spent working."})
+    document, problem = field_setters.rich_text_value(body.get("comment"), flavour_of(request))
+    if problem:
+        return jira_error(400, [], {"comment": problem})
     with state.lock:
         issue = state.find_issue(request.path_params["key"])
         if issue is None:
             return _not_found(request.path_params["key"])
         author = current_user(request)
         stamp = now_iso()
-        log = {
+        log: dict[str, Any] = {
             "id": state.next_misc(),
             "author": author.account_id if author else "",
             "timeSpentSeconds": seconds,
             "started": str(body.get("started") or stamp),
             "created": stamp,
         }
+        if document is not None:
+            log["comment"] = document
+        properties = {
+            str(p["key"]): p.get("value")
+            for p in body.get("properties") or []
+            if isinstance(p, Mapping) and isinstance(p.get("key"), str)
+        }
+        if properties:
+            log["properties"] = properties
         issue.worklogs.append(log)
         issue.updated = stamp
         state.save()

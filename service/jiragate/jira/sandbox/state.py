@@ -27,6 +27,8 @@ SPRINT_FIELD = "customfield_10020"
 EPIC_NAME_FIELD = "customfield_10011"  # required to create an Epic on the datacenter profile
 STORY_ESTIMATE_FIELD = "customfield_10026"  # Cloud's team-managed "Story point estimate"
 SEED_TIME = "2024-05-01T09:00:00.000+0000"
+TEAM_FIELD = "customfield_10042"  # a plain text custom field, "Team"
+IMPACT_FIELD = "customfield_10043"  # a plain number custom field, "Customer impact"
 
 
 @dataclass(slots=True)
@@ -168,6 +170,13 @@ class Issue:
         default_factory=list
     )  # {id, author, timeSpentSeconds, started}
     links: list[dict[str, Any]] = field(default_factory=list)  # {id, type, inward|outward: key}
+    #: {id, globalId, object: {url, title, summary?}}
+    remote_links: list[dict[str, Any]] = field(default_factory=list)
+    #: {id, filename, size, mimeType, author, created, content (base64)}
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    duedate: str | None = None  # YYYY-MM-DD
+    #: Values of the plain custom fields (TEAM_FIELD, IMPACT_FIELD), by field id.
+    custom_fields: dict[str, Any] = field(default_factory=dict)
     resolution: str | None = None  # a Resolution name; set on entering a done status
     epic_name: str | None = None  # Epic Name (customfield_10011)
 
@@ -316,6 +325,10 @@ class SandboxState:
         self.bearer_token = bearer_token
         # Used in `self` links; the app fills it from the request when left empty.
         self.base_url = base_url
+        #: Resolve comment, worklog and remote-link ids site-wide, ignoring the issue in the
+        #: path (a server that does not scope them): tests of the adapter's own ownership
+        #: check turn it on; the default answers 404 for another issue's id, as Jira does.
+        self.site_wide_ids = False
         self.path = Path(path) if path is not None else None
         self.lock = threading.RLock()
         self.faults: list[Fault] = []
