@@ -48,8 +48,10 @@ REQUIRED = {
 
 
 def test_catalog_has_every_required_action_with_its_kind():
+    # At least these, each with its kind; the topic modules (catalog/read_actions.py, …)
+    # add more, and every listing derives from CATALOG rather than from this list.
     for kind, names in REQUIRED.items():
-        assert {n for n in ACTION_NAMES if CATALOG[n].kind == kind} == names
+        assert names <= {n for n in CATALOG if CATALOG[n].kind == kind}, kind
 
 
 @pytest.mark.parametrize("name", ACTION_NAMES)

@@ -10,7 +10,8 @@ its preview kind and the invariants a schema cannot express. The package:
   (`project_of`, `count_of`);
 - `rules.py` and `edits.py`: how a reviewer's edit may change each field, and the one check
   (`narrowed_details`);
-- `actions.py`: the built-in actions.
+- `actions.py`: the built-in actions; `read_actions.py`: the reads of projects, boards,
+  metadata, users and an issue's extras.
 
 `ACTION_NAMES` is the built-in actions in listing order, fixed when the catalog loads.
 """
@@ -38,6 +39,7 @@ from jiragate.catalog.edits import (
     rule_of,
     widening_reasons,
 )
+from jiragate.catalog.read_actions import register_read_actions
 from jiragate.catalog.rules import PRIORITIES, EditRule, FieldRule, ItemRules, NestedRules
 from jiragate.catalog.spec import (
     CATALOG,
@@ -53,6 +55,7 @@ from jiragate.catalog.spec import (
 )
 
 register_builtin_actions()
+register_read_actions()
 
 ACTION_NAMES: tuple[str, ...] = tuple(CATALOG)
 

@@ -10,6 +10,12 @@
 - `epics`: jira_create_epic, jira_update_epic
 - `versions`: jira_create_release, jira_update_release, jira_release_version
 - `destructive`: jira_delete_issues, jira_archive_issues
+- `listing`: the declarative reads (one `Read` each: path, query, project check, shape):
+  projects, components, versions, boards and board/backlog/sprint issues, fields, edit
+  metadata, users, the service account, link types, watchers, worklogs, attachments,
+  statuses, priorities, issue types, resolutions
+- `metadata`: the reads that differ by flavour or take several calls: project search,
+  create metadata, field options, changelogs
 
 `creating` holds exactly-once issue creation (markers) for issues and epics; `base` the
 registry (`@handles`), `ActionCall` and the per-issue loop. Importing this package imports
@@ -23,6 +29,8 @@ from jiragate.jira.handlers import (
     destructive,
     epics,
     issues,
+    listing,
+    metadata,
     reads,
     search,
     sprints,
@@ -39,7 +47,19 @@ from jiragate.jira.handlers.base import (
     registered,
 )
 
-TOPICS = (reads, search, issues, transitions, sprints, comments, epics, versions, destructive)
+TOPICS = (
+    reads,
+    search,
+    issues,
+    transitions,
+    sprints,
+    comments,
+    epics,
+    versions,
+    destructive,
+    listing,
+    metadata,
+)
 
 __all__ = [
     "HANDLERS",

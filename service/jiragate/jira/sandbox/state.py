@@ -117,6 +117,15 @@ class Version:
 
 
 @dataclass(slots=True)
+class Component:
+    id: int
+    project_key: str
+    name: str
+    description: str = ""
+    lead: str | None = None  # accountId
+
+
+@dataclass(slots=True)
 class Comment:
     id: int
     author: str  # accountId
@@ -156,6 +165,8 @@ class Issue:
     links: list[dict[str, Any]] = field(default_factory=list)  # {id, type, inward|outward: key}
     resolution: str | None = None  # a Resolution name; set on entering a done status
     epic_name: str | None = None  # Epic Name (customfield_10011)
+    #: Changes as Jira's changelog shows them: {id, author, created, items: [{field, from…}]}
+    history: list[dict[str, Any]] = field(default_factory=list)
 
 
 PROFILES = ("cloud", "datacenter")
@@ -368,6 +379,11 @@ class SandboxState:
             10100: Version(10100, 10000, "1.0", "First release", True, False, None, "2024-03-01"),
             10101: Version(10101, 10000, "1.1", "Checkout", False, False, "2024-04-15", None),
         }
+        self.components: dict[int, Component] = {
+            10200: Component(10200, "ENG", "Checkout", "Cart, payment and order flow", alice),
+            10201: Component(10201, "ENG", "Platform", "Shared services"),
+            10202: Component(10202, "OPS", "Infrastructure", "Hosts and certificates", carol),
+        }
         self.issues: dict[str, Issue] = {}
         self.next_issue_id = 10001
         self.next_version_id = 10102
@@ -578,6 +594,7 @@ class SandboxState:
                 "boards": [asdict(b) for b in self.boards.values()],
                 "sprints": [asdict(s) for s in self.sprints.values()],
                 "versions": [asdict(v) for v in self.versions.values()],
+                "components": [asdict(c) for c in self.components.values()],
                 "issues": [asdict(i) for i in self.issues.values()],
                 "counters": {
                     "issue": self.next_issue_id,
@@ -594,6 +611,7 @@ class SandboxState:
             self.boards = {b["id"]: Board(**b) for b in data["boards"]}
             self.sprints = {s["id"]: Sprint(**s) for s in data["sprints"]}
             self.versions = {v["id"]: Version(**v) for v in data["versions"]}
+            self.components = {c["id"]: Component(**c) for c in data.get("components", [])}
             self.issues = {}
             for raw in data["issues"]:
                 comments = [Comment(**c) for c in raw.pop("comments", [])]
