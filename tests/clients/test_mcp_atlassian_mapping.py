@@ -109,3 +109,13 @@ def test_the_planned_actions_of_other_helpers_are_registered() -> None:
 )
 def test_no_mcp_atlassian_tool_is_left_without_an_action() -> None:
     assert dict(UNPLANNED) == {}
+
+
+def test_the_mcp_docs_table_is_the_declared_mapping() -> None:
+    from tests.clients.test_real_clients import REPO_ROOT
+
+    text = (REPO_ROOT / "docs" / "mcp.md").read_text(encoding="utf-8")
+    for tool, action in MCP_ATLASSIAN_TOOLS.items():
+        assert f"| `{tool}` | `{action}`" in text, tool
+    for tool in UNPLANNED:
+        assert f"| `{tool}` | — (" in text, tool
