@@ -10,14 +10,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from jiragate import jql
 from jiragate.catalog import CATALOG, ActionKind, count_of, parse_envelope, project_of
 from jiragate.errors import InvalidDetailsError
-from jiragate.jira.handlers.listing import READS
+from jiragate.jira.handlers.listing import READS, issue_list
 from jiragate.jira.sandbox import create_sandbox_app
 from jiragate.jira.sandbox.state import RESOLUTIONS, STATUSES, SandboxState
 from tests.helpers.servers import serve_app
 from tests.jira.test_adapter_sandbox import API_TOKEN, EMAIL, FLAVOURS, PAT, Run, Site, scenario
+from tests.jql.test_parser import _ATTACK
 
 READ_NAMES = [name for name, spec in CATALOG.items() if spec.kind is ActionKind.READ]
 parametrize_flavour = pytest.mark.parametrize("flavour", FLAVOURS)
@@ -291,3 +295,27 @@ def test_every_new_read_is_a_read_with_a_handler() -> None:
     assert set(READS) <= set(READ_NAMES)
     assert set(READ_NAMES) <= set(handlers.HANDLERS)
     assert all(CATALOG[name].idempotent for name in READ_NAMES)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    action=st.sampled_from(
+        ["jira_get_board_issues", "jira_get_backlog_issues", "jira_get_sprint_issues"]
+    ),
+    text=st.lists(_ATTACK, min_size=1, max_size=8).map("".join) | st.text(min_size=1, max_size=60),
+)
+def test_an_issue_lists_jql_is_refused_or_sent_inside_its_project(action: str, text: str) -> None:
+    """Whatever JQL a hostile agent writes, the list is refused at validation naming /jql, or
+    what Jira is sent is `project = "ENG" AND (...)`."""
+    ident = {"sprintId": 102} if "sprint" in action else {"boardId": 1}
+    details = {"projectKey": "ENG", **ident, "jql": text}
+    try:
+        request = parse_envelope({"action": action, "summary": "read", "details": details})
+    except InvalidDetailsError as exc:
+        assert exc.violations[0].pointer in {"/jql", ""}
+        return
+    sent = jql.parse(issue_list(None, request.details)["jql"])  # type: ignore[arg-type]
+    restriction = jql.Clause(jql.Field("project"), "=", (jql.Literal("ENG"),))
+    assert sent.where == restriction or (
+        isinstance(sent.where, jql.And) and sent.where.terms[0] == restriction
+    )
