@@ -237,6 +237,7 @@ def status_tool(settings: Settings) -> types.Tool:
         annotations=types.ToolAnnotations(
             title="Action status",
             read_only_hint=True,
+            destructive_hint=False,
             idempotent_hint=True,
             open_world_hint=False,
         ),
@@ -266,6 +267,7 @@ def dry_run_tool(actions: tuple[str, ...]) -> types.Tool:
         annotations=types.ToolAnnotations(
             title="Dry run",
             read_only_hint=True,
+            destructive_hint=False,
             idempotent_hint=True,
             open_world_hint=False,
         ),

@@ -57,8 +57,9 @@ def test_annotations_follow_the_catalog_not_the_agent():
     assert tools["jira_delete_issues"].annotations.destructive_hint is True
     assert tools["jira_archive_issues"].annotations.destructive_hint is True
     assert tools["jira_create_tickets"].annotations.destructive_hint is False
-    assert tools[STATUS_TOOL].annotations.read_only_hint is True
-    assert tools[DRY_RUN_TOOL].annotations.read_only_hint is True
+    for own in (STATUS_TOOL, DRY_RUN_TOOL):
+        hints = tools[own].annotations
+        assert (hints.read_only_hint, hints.destructive_hint) == (True, False), own
 
 
 def test_a_write_tool_tells_the_model_what_the_gate_may_do():
