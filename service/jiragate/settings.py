@@ -279,12 +279,12 @@ class Settings(BaseSettings):
     @field_validator("mcp_actions")
     @classmethod
     def _known_mcp_actions(cls, value: list[str] | None) -> list[str] | None:
-        from jiragate.catalog import ACTION_NAMES
+        from jiragate.catalog import CATALOG
 
-        unknown = [name for name in value or () if name not in ACTION_NAMES]
+        unknown = [name for name in value or () if name not in CATALOG]
         if unknown:
             listed = ", ".join(map(repr, unknown))
-            raise ValueError(f"unknown action(s) {listed}; known: {', '.join(ACTION_NAMES)}")
+            raise ValueError(f"unknown action(s) {listed}; known: {', '.join(CATALOG)}")
         return value
 
     @model_validator(mode="after")

@@ -364,7 +364,7 @@ def test_components_of_another_project_are_refused_by_jira(
     result = execute(
         site,
         "jira_update_fields",
-        {"issueKeys": ["ENG-2"], "fields": {"components": ["Infrastructure"]}},
+        {"issueKeys": ["ENG-2"], "fields": {"components": ["Databases"]}},
     )
     assert result.outcome == "failed" and result.failures[0].status == 400
     assert state.issues["ENG-2"].components == []

@@ -188,7 +188,9 @@ def test_dry_run_explains_and_records_nothing(service: Service):
     assert decision["decision"] == "deny"
     assert decision["determining_rule"] == "deny-ticket-floods"
     assert {e["rule"] for e in decision["explanations"]} >= {"bulk-creation"}
-    assert "Would be denied by rule 'deny-ticket-floods'" in text_of(result)
+    # The text is the decision's own summary (Decision.summary), as `jiragate eval --explain`.
+    assert "decision: deny (jira_create_tickets, write)" in text_of(result)
+    assert "deciding rule: deny-ticket-floods" in text_of(result)
     assert service.agent.get("/v1/actions").json()["items"] == []
 
 

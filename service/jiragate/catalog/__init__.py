@@ -11,8 +11,8 @@ its preview kind and the invariants a schema cannot express. The package:
 - `rules.py` and `edits.py`: how a reviewer's edit may change each field, and the one check
   (`narrowed_details`);
 - `actions.py`: the built-in actions; `agile_actions.py`: sprints, backlog and rank,
-  releases and components.
-- `actions.py`: the built-in actions; `issue_actions.py`: the issue-level writes.
+  releases and components; `issue_actions.py`: the issue-level writes; `read_actions.py`:
+  the reads of projects, boards, metadata, users and an issue's extras.
 
 `ACTION_NAMES` is the built-in actions in listing order, fixed when the catalog loads.
 """
@@ -42,6 +42,7 @@ from jiragate.catalog.edits import (
     widening_reasons,
 )
 from jiragate.catalog.issue_actions import register_issue_actions
+from jiragate.catalog.read_actions import register_read_actions
 from jiragate.catalog.rules import PRIORITIES, EditRule, FieldRule, ItemRules, NestedRules
 from jiragate.catalog.spec import (
     CATALOG,
@@ -59,6 +60,7 @@ from jiragate.catalog.spec import (
 register_builtin_actions()
 register_agile_actions()
 register_issue_actions()
+register_read_actions()
 
 ACTION_NAMES: tuple[str, ...] = tuple(CATALOG)
 

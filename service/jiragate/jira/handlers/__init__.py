@@ -18,6 +18,12 @@
   `comment_edits` (jira_edit_comment, jira_delete_comment), `worklogs`, `watchers`, `links`
   (issue and remote links), `epic_links` (jira_link_to_epic, jira_unlink_from_epic),
   `attachments`
+- `listing`: the declarative reads (one `Read` each: path, query, project check, shape):
+  projects, components, versions, boards and board/backlog/sprint issues, fields, edit
+  metadata, users, the service account, link types, watchers, worklogs, attachments,
+  statuses, priorities, issue types, resolutions
+- `metadata`: the reads that differ by flavour or take several calls: project search,
+  create metadata, field options, changelogs
 
 `creating` holds exactly-once issue creation (markers) for issues and epics; `base` the
 registry (`@handles`), `ActionCall` and the per-issue loop. Importing this package imports
@@ -36,6 +42,8 @@ from jiragate.jira.handlers import (
     epics,
     issues,
     links,
+    listing,
+    metadata,
     project_admin,
     reads,
     search,
@@ -73,6 +81,8 @@ TOPICS = (
     links,
     epic_links,
     attachments,
+    listing,
+    metadata,
 )
 
 __all__ = [

@@ -179,6 +179,8 @@ class Issue:
     custom_fields: dict[str, Any] = field(default_factory=dict)
     resolution: str | None = None  # a Resolution name; set on entering a done status
     epic_name: str | None = None  # Epic Name (customfield_10011)
+    #: Changes as Jira's changelog shows them: {id, author, created, items: [{field, from…}]}
+    history: list[dict[str, Any]] = field(default_factory=list)
 
 
 PROFILES = ("cloud", "datacenter")
@@ -624,8 +626,8 @@ class SandboxState:
                 "boards": [asdict(b) for b in self.boards.values()],
                 "sprints": [asdict(s) for s in self.sprints.values()],
                 "versions": [asdict(v) for v in self.versions.values()],
-                "issues": [asdict(i) for i in self.issues.values()],
                 "components": [asdict(c) for c in self.components.values()],
+                "issues": [asdict(i) for i in self.issues.values()],
                 "ranking": list(self.ranking),
                 "parallel_sprints": self.parallel_sprints,
                 "counters": {
@@ -645,11 +647,11 @@ class SandboxState:
             self.boards = {b["id"]: Board(**b) for b in data["boards"]}
             self.sprints = {s["id"]: Sprint(**s) for s in data["sprints"]}
             self.versions = {v["id"]: Version(**v) for v in data["versions"]}
+            self.components = {c["id"]: Component(**c) for c in data.get("components", [])}
             self.issues = {}
             for raw in data["issues"]:
                 comments = [Comment(**c) for c in raw.pop("comments", [])]
                 self.issues[raw["key"]] = Issue(**raw, comments=comments)
-            self.components = {c["id"]: Component(**c) for c in data.get("components", [])}
             self.ranking = list(data.get("ranking") or self.issues)
             self.parallel_sprints = bool(data.get("parallel_sprints", False))
             counters = data["counters"]
