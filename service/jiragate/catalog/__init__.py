@@ -38,6 +38,7 @@ from jiragate.catalog.edits import (
     rule_of,
     widening_reasons,
 )
+from jiragate.catalog.rest_actions import register_rest_actions
 from jiragate.catalog.rules import PRIORITIES, EditRule, FieldRule, ItemRules, NestedRules
 from jiragate.catalog.spec import (
     CATALOG,
@@ -53,6 +54,7 @@ from jiragate.catalog.spec import (
 )
 
 register_builtin_actions()
+register_rest_actions()  # the proxy's generic actions (docs/proxy.md), listed last
 
 ACTION_NAMES: tuple[str, ...] = tuple(CATALOG)
 

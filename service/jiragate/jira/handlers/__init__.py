@@ -10,6 +10,7 @@
 - `epics`: jira_create_epic, jira_update_epic
 - `versions`: jira_create_release, jira_update_release, jira_release_version
 - `destructive`: jira_delete_issues, jira_archive_issues
+- `rest`: jira_rest_read, jira_rest_write (the proxy's generic actions)
 
 `creating` holds exactly-once issue creation (markers) for issues and epics; `base` the
 registry (`@handles`), `ActionCall` and the per-issue loop. Importing this package imports
@@ -24,6 +25,7 @@ from jiragate.jira.handlers import (
     epics,
     issues,
     reads,
+    rest,
     search,
     sprints,
     transitions,
@@ -39,7 +41,7 @@ from jiragate.jira.handlers.base import (
     registered,
 )
 
-TOPICS = (reads, search, issues, transitions, sprints, comments, epics, versions, destructive)
+TOPICS = (reads, search, issues, transitions, sprints, comments, epics, versions, destructive, rest)
 
 __all__ = [
     "HANDLERS",
