@@ -305,8 +305,8 @@ async def _answer(
 ) -> Response:
     status = record.status
     decision = record.decision_json or {}
-    reasons = "; ".join(str(r).rstrip(". ") for r in decision.get("reasons") or [])
-    reasons = reasons or "no reason given"
+    # The determining rule's reason comes first; the others matched but did not decide.
+    reasons = str((decision.get("reasons") or ["no reason given"])[0]).rstrip(". ")
     rule = record.determining_rule or "the defaults"
     if status is ActionStatus.DENIED:
         return jira_error(

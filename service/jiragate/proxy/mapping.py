@@ -13,6 +13,7 @@ writes run through the action's handler (reviewer edits, duplicate protection).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,8 @@ from jiragate.catalog.rest import RestPath
 from jiragate.errors import InvalidJQLError
 from jiragate.gateway import Gateway
 from jiragate.gateway.records import ActionRecord
+
+_FIELD_NAME = re.compile(r"[A-Za-z0-9_.]+")
 
 
 class MappingError(ValueError):
@@ -359,9 +362,11 @@ async def _archive(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
 
 async def _get_issue(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
     details: dict[str, Any] = {"issueKey": incoming.issue_key()}
-    fields = incoming.first("fields")
-    if fields:
-        details["fields"] = [f for f in fields.split(",") if f]
+    fields = [f for f in (incoming.first("fields") or "").split(",") if f]
+    # `*all`, `*navigable` and `-comment` read the same issue with more or fewer fields: the
+    # action is the issue's read; only a plain list of field names is the catalog's subset.
+    if fields and all(_FIELD_NAME.fullmatch(f) for f in fields):
+        details["fields"] = fields
     return details
 
 
