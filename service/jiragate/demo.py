@@ -212,10 +212,8 @@ def proxy_mcp_config(url: str, agent_key: str) -> str:
             }
         }
     }
-    lines = json.dumps(config, indent=2).splitlines()
-    return "\n".join(
-        ["  mcp-atlassian (e.g. Claude Desktop's mcpServers):", *("    " + l for l in lines)]
-    )
+    lines = ["    " + line for line in json.dumps(config, indent=2).splitlines()]
+    return "\n".join(["  mcp-atlassian (e.g. Claude Desktop's mcpServers):", *lines])
 
 
 async def run_demo(
