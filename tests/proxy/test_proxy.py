@@ -10,7 +10,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.helpers.service import JIRA_EMAIL, JIRA_TOKEN, KEYS, Service
+from tests.helpers.echo_upstream import create_echo_upstream
+from tests.helpers.servers import serve_app
+from tests.helpers.service import JIRA_EMAIL, JIRA_TOKEN, KEYS, Service, running_service
 from tests.proxy.conftest import AGENT_KEY, basic
 
 HIGH = {
@@ -295,3 +297,32 @@ def test_smuggling_shapes_and_bodies_are_refused(service: Service):
     assert len(list(service.sandbox.logged())) == before
     refusals = service.agent.get("/metrics").text
     assert 'jiragate_proxy_refusals_total{reason="body"}' in refusals
+
+
+def test_nothing_the_agent_sent_reaches_jira_and_echoed_credentials_are_masked(db_url: str):
+    """Jira behind an upstream that echoes every header it got in its error body."""
+    upstream, seen = create_echo_upstream("json", 400)
+    with serve_app(upstream) as echo_url, running_service(db_url, jira={"url": echo_url}) as svc:
+        status, body = raw(
+            svc,
+            "GET",
+            "/rest/api/3/issue/ENG-1",
+            [
+                ("Authorization", f"Bearer {AGENT_KEY}"),
+                ("Cookie", "JSESSIONID=agent-session-cookie"),
+                ("Proxy-Authorization", "Basic YWdlbnQ6cHJveHk="),
+                ("X-Forwarded-For", "203.0.113.9"),
+                ("Connection", "keep-alive, X-Smuggle"),
+                ("X-Smuggle", "1"),
+                ("TE", "trailers"),
+            ],
+        )
+    assert status == 400  # Jira's (the echo's) own answer, passed on
+    sent = seen[-1]
+    assert sent["authorization"].startswith("Basic ")  # the service account, not the agent
+    assert AGENT_KEY not in json.dumps(seen)
+    for header in ("cookie", "proxy-authorization", "x-forwarded-for", "x-smuggle", "te"):
+        assert header not in sent, header
+    echoed = json.dumps(body)
+    assert sent["authorization"].split()[1] not in echoed and JIRA_TOKEN not in echoed
+    assert "[redacted]" in echoed
