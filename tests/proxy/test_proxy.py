@@ -326,3 +326,11 @@ def test_nothing_the_agent_sent_reaches_jira_and_echoed_credentials_are_masked(d
     echoed = json.dumps(body)
     assert sent["authorization"].split()[1] not in echoed and JIRA_TOKEN not in echoed
     assert "[redacted]" in echoed
+
+
+def test_a_search_sent_twice_by_post_is_two_fresh_reads(service: Service, jira):
+    query = {"jql": "project = ENG ORDER BY key", "maxResults": 2, "fields": ["summary"]}
+    first = jira.post("/rest/api/3/search/jql", json=query)
+    second = jira.post("/rest/api/3/search/jql", json=query)
+    assert first.status_code == second.status_code == 200, second.text
+    assert first.json()["issues"] == second.json()["issues"] != []

@@ -103,7 +103,8 @@ async def _handle(request: Request, gateway: Gateway) -> Response:
     )
     row = row_for(request.method, rest.template)
     key = KEY_PREFIX + _canonical_key(incoming, request.headers.get("idempotency-key"))
-    if request.method not in _READ_METHODS:
+    writes = request.method not in _READ_METHODS if row is None else not _reads(row.action)
+    if writes:
         # A write sent again is the action it already is: its outcome, even when Jira has
         # moved on since (a transition's id means nothing from the issue's new status).
         existing = await run_in_threadpool(gateway.find_submitted, agent=agent, idempotency_key=key)
@@ -116,7 +117,7 @@ async def _handle(request: Request, gateway: Gateway) -> Response:
     except JiraError as exc:
         return jira_error(502, [f"Jiragate could not read Jira to classify this request: {exc}"])
     action = str(envelope["action"])
-    is_read = get_spec(action).kind is ActionKind.READ
+    is_read = _reads(action)
     forward = _forward(row, incoming, envelope) if is_read else None
     try:
         submission = await gateway.submit(
@@ -152,6 +153,10 @@ def _relinked(body: bytes, gateway: Gateway, base_url: str) -> bytes:
     one would otherwise call Jira directly, with its agent key (which Jira refuses)."""
     upstream = gateway.settings.jira.url.rstrip("/").encode()
     return body.replace(upstream, base_url.encode()) if upstream else body
+
+
+def _reads(action: str) -> bool:
+    return get_spec(action).kind is ActionKind.READ  # POST /search is a read
 
 
 async def _wait(gateway: Gateway, record: ActionRecord) -> ActionRecord:
