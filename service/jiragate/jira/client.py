@@ -331,7 +331,7 @@ class JiraClient:
         A write whose answer is lost (timeout, drop, 502, 504) is an unknown outcome."""
         method = method.upper()
         if self.on_request is not None:
-            self.on_request(method, path, dict(query), body)
+            self.on_request(method, path, dict(query), json.loads(body) if body else None)
         self.stats.calls += 1
         sent = {"Content-Type": "application/json"} if body is not None else {}
         sent.update(headers or {})
