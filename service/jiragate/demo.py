@@ -195,7 +195,25 @@ Jiragate is running at {url} (Jira sandbox at {sandbox_url}). Try:
   curl -s {url}/v1/approvals -H 'Authorization: Bearer {LEAD[1]}'
   curl -s {url}/v1/audit/verify -H 'Authorization: Bearer {AUDITOR[1]}'
 
+  Jira REST proxy: {url}  (any Jira client: its Jira URL, with the agent key as its token)
+  curl -s {url}/rest/api/3/issue/ENG-2 -H 'Authorization: Bearer {AGENT[1]}'
+{proxy_mcp_config(url, AGENT[1])}
 Press Ctrl-C to stop.""")
+
+
+def proxy_mcp_config(url: str, agent_key: str) -> str:
+    """A ready-to-paste mcp-atlassian configuration pointing at the proxy (docs/proxy.md)."""
+    config = {
+        "mcpServers": {
+            "jira-via-jiragate": {
+                "command": "uvx",
+                "args": ["mcp-atlassian"],
+                "env": {"JIRA_URL": url, "JIRA_PERSONAL_TOKEN": agent_key},
+            }
+        }
+    }
+    lines = ["    " + line for line in json.dumps(config, indent=2).splitlines()]
+    return "\n".join(["  mcp-atlassian (e.g. Claude Desktop's mcpServers):", *lines])
 
 
 async def run_demo(

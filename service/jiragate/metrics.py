@@ -28,6 +28,18 @@ class Metrics:
             ["decision", "action"],
             registry=self.registry,
         )
+        self.proxy_decisions = Counter(
+            "jiragate_proxy_decisions_total",
+            "Policy decisions on requests through the Jira REST proxy, by outcome and action.",
+            ["decision", "action"],
+            registry=self.registry,
+        )
+        self.proxy_refusals = Counter(
+            "jiragate_proxy_refusals_total",
+            "Proxy requests refused before a decision (path, credential, body), by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
         self.statuses = Counter(
             "jiragate_action_status_total",
             "Actions reaching a status.",

@@ -268,6 +268,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = 256 * 1024
     #: Longest `?wait=` an agent may ask for, in seconds.
     max_wait_seconds: float = 60.0
+    #: How long the Jira REST proxy holds a gated request for a decision before answering
+    #: "pending: send it again later" (docs/proxy.md); at most max_wait_seconds.
+    proxy_wait_seconds: float = Field(default=5.0, ge=0, le=600)
     #: The catalog actions the MCP server offers as tools (None: all of them). The status and
     #: dry-run tools are always offered. See docs/mcp.md.
     mcp_actions: list[str] | None = None

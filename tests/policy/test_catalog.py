@@ -28,7 +28,13 @@ from jiragate.errors import ActionError, InvalidDetailsError, UnknownActionError
 from tests.policy.samples import SEED, envelope
 
 REQUIRED = {
-    "read": {"jira_get_issue", "jira_search", "jira_get_transitions", "jira_list_sprints"},
+    "read": {
+        "jira_get_issue",
+        "jira_search",
+        "jira_get_transitions",
+        "jira_list_sprints",
+        "jira_rest_read",
+    },
     "write": {
         "jira_create_ticket",
         "jira_create_tickets",
@@ -43,6 +49,7 @@ REQUIRED = {
         "jira_create_release",
         "jira_update_release",
         "jira_release_version",
+        "jira_rest_write",
     },
     "destructive": {"jira_delete_issues", "jira_archive_issues"},
 }

@@ -437,8 +437,47 @@ def objects(draw: st.DrawFn, schema: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+#: The proxy's generic actions (docs/proxy.md): their template and project follow from the
+#: path, which random details almost never satisfy.
+REST_EXAMPLES: dict[str, list[dict[str, Any]]] = {
+    "jira_rest_read": [
+        {
+            "method": "GET",
+            "path": "/rest/api/3/myself",
+            "template": "/rest/api/{version}/myself",
+            "query": {},
+        },
+        {
+            "method": "GET",
+            "path": "/rest/api/2/issue/ENG-1/watchers",
+            "template": "/rest/api/{version}/issue/{issueIdOrKey}/watchers",
+            "query": {"expand": ["names"]},
+            "projectKey": "ENG",
+        },
+    ],
+    "jira_rest_write": [
+        {
+            "method": "POST",
+            "path": "/rest/api/3/issue/ENG-1/watchers",
+            "template": "/rest/api/{version}/issue/{issueIdOrKey}/watchers",
+            "query": {},
+            "projectKey": "ENG",
+            "body": "bob",
+        },
+        {
+            "method": "DELETE",
+            "path": "/rest/agile/1.0/sprint/12",
+            "template": "/rest/agile/1.0/sprint/{id}",
+            "query": {},
+        },
+    ],
+}
+
+
 @st.composite
 def originals(draw: st.DrawFn, action: str) -> dict[str, Any]:
+    if action in REST_EXAMPLES:  # a path and its template agree: drawn, not generated
+        return dict(draw(st.sampled_from(REST_EXAMPLES[action])))
     details = draw(objects(load_action_schema(action)))
     if isinstance(details.get("tickets"), list):
         details["issueCount"] = len(details["tickets"])

@@ -43,6 +43,7 @@ from jiragate.catalog.edits import (
 )
 from jiragate.catalog.issue_actions import register_issue_actions
 from jiragate.catalog.read_actions import register_read_actions
+from jiragate.catalog.rest_actions import register_rest_actions
 from jiragate.catalog.rules import PRIORITIES, EditRule, FieldRule, ItemRules, NestedRules
 from jiragate.catalog.spec import (
     CATALOG,
@@ -61,6 +62,7 @@ register_builtin_actions()
 register_agile_actions()
 register_issue_actions()
 register_read_actions()
+register_rest_actions()  # the proxy's generic actions (docs/proxy.md), listed last
 
 ACTION_NAMES: tuple[str, ...] = tuple(CATALOG)
 

@@ -66,8 +66,9 @@ from jiragate.errors import (
     StoreError,
     StoreUnavailableError,
 )
-from jiragate.gateway.execution import Executor
+from jiragate.gateway.execution import Executor, ForwardRequest
 from jiragate.gateway.policies import PolicyHolder, PolicyStatus
+from jiragate.jira.client import RawResponse
 from jiragate.jira.operations import JiraAdapter
 from jiragate.metrics import Metrics
 from jiragate.policy.engine import Decision, PolicySet
@@ -100,6 +101,7 @@ _DECISION_STATUS = {
     Effect.REQUIRE_APPROVAL: ActionStatus.PENDING_APPROVAL,
 }
 CHEQPOINT = CheqpointApprovals.name
+_EXECUTED = ActionStatus.EXECUTED
 #: How long an approval waits when the deciding set does not know its group (a day).
 _DEFAULT_APPROVAL_TIMEOUT = 24 * 3600
 
@@ -114,6 +116,8 @@ class Submission:
     record: ActionRecord
     decision: Decision | None
     created: bool
+    #: Jira's own answer to a proxied read (`submit(forward=...)`), when one was sent.
+    answer: RawResponse | None = None
 
 
 @dataclass(slots=True)
@@ -242,6 +246,11 @@ class Gateway:
 
     def get_action(self, action_id: str) -> ActionRecord | None:
         return self._store.get_action(action_id)
+
+    def find_submitted(self, *, agent: str, idempotency_key: str) -> ActionRecord | None:
+        """The action `agent` submitted with this key, if any (the proxy's resent requests:
+        their outcome, without classifying the request again against today's Jira)."""
+        return self._store.find_by_idempotency_key(agent=agent, key=idempotency_key)
 
     def list_actions(
         self,
@@ -397,19 +406,33 @@ class Gateway:
         *,
         agent: str,
         idempotency_key: str | None = None,
+        forward: ForwardRequest | None = None,
     ) -> Submission:
         """Validate, decide, record, and act: execute an allowed action now; open an
         approval for a gated one. With an Idempotency-Key a replay returns the first record
-        (and never executes twice); the same key with another body raises a conflict."""
+        (and never executes twice); the same key with another body raises a conflict.
+
+        `forward` (the Jira REST proxy, docs/proxy.md) is the client's own request for a
+        read: allowed, it is sent instead of the catalog handler and recorded without the
+        key (a read is never replayed from the record: the agent gets Jira's answer now);
+        a replayed read that was approved and executed is sent again the same way."""
         request = self._parse(envelope)
         policies = self._policies.deciding()
         decision = policies.evaluate(request, agent=agent, explain=False)
         self.metrics.decisions.labels(decision.decision.value, request.action).inc()
+        if forward is not None:
+            self.metrics.proxy_decisions.labels(decision.decision.value, request.action).inc()
         status = _DECISION_STATUS[decision.decision]
+        answer: RawResponse | None = None
+        if forward is not None and decision.allowed and request.kind is ActionKind.READ:
+            idempotency_key = None
         body_hash = request_hash(request.as_dict()) if idempotency_key else None
         finished: FinishedRun | None = None
         action_id: str | None = None
-        if decision.allowed and request.kind is ActionKind.READ:
+        if decision.allowed and request.kind is ActionKind.READ and forward is not None:
+            action_id = new_action_id()
+            finished, answer = await self._executor.run_forward(request, action_id, forward)
+        elif decision.allowed and request.kind is ActionKind.READ:
             # A read changes nothing in Jira, so it runs first and is recorded once, with its
             # result, in one transaction (no claim, no lease: re-running it is harmless).
             if idempotency_key is not None:
@@ -459,13 +482,17 @@ class Gateway:
         )
         record = created.action
         if not created.created:
-            return Submission(record, None, created=False)
+            if forward is not None and record.kind == "read" and record.status is _EXECUTED:
+                # An approved read a worker ran: the client wants Jira's answer, now.
+                replayed, answer = await self._executor.run_forward(request, record.id, forward)
+                del replayed  # the action's own execution stays its record
+            return Submission(record, None, created=False, answer=answer)
         self.metrics.statuses.labels(record.status.value).inc()
         if claim:
             record = await self._executor.execute(record)
         elif decision.needs_approval:
             record = await self._open_approval(record, request, decision, policies)
-        return Submission(record, decision, created=True)
+        return Submission(record, decision, created=True, answer=answer)
 
     async def _open_approval(
         self,

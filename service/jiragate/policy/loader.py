@@ -33,6 +33,7 @@ import jsonschema
 import yaml
 
 from jiragate.catalog import ACTION_NAMES, CATALOG, schemas_dir
+from jiragate.catalog.rest import is_template
 from jiragate.errors import PolicyIssue, PolicyLoadError, YamlLimitError
 from jiragate.policy import facts as fact_types
 from jiragate.policy.model import (
@@ -518,6 +519,8 @@ class _ConditionParser:
         predicates = []
         for operator, argument in operations:
             op_path = (*path, operator) if written_as_mapping else path
+            if field == "details.template" and operator in ("eq", "in", "ne", "not_in"):
+                self._check_templates(argument, op_path)
             if self._operator_fits(field, family, closed, operator, argument, op_path):
                 predicates.append(
                     Predicate(
@@ -529,6 +532,20 @@ class _ConditionParser:
                     )
                 )
         return predicates
+
+    def _check_templates(self, argument: Any, path: PathKey) -> None:
+        """A Jira REST proxy template (docs/proxy.md) the proxy can never produce — a literal
+        id or key, a version number — is a rule that silently never matches: refused."""
+        values = argument if isinstance(argument, list) else [argument]
+        for value in values:
+            if isinstance(value, str) and not is_template(value):
+                self.builder.error(
+                    self.ctx,
+                    path,
+                    f"{value!r} is not a path template the proxy produces (write ids as "
+                    "{id}, {issueIdOrKey} or {projectIdOrKey} and the API version as "
+                    "{version}, e.g. /rest/api/{version}/issue/{issueIdOrKey}/watchers)",
+                )
 
     def _field_type(self, field: str, path: PathKey) -> tuple[str | None, tuple[Any, ...] | None]:
         if field in fact_types.TOP_LEVEL_FACTS:

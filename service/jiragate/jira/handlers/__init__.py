@@ -24,6 +24,7 @@
   statuses, priorities, issue types, resolutions
 - `metadata`: the reads that differ by flavour or take several calls: project search,
   create metadata, field options, changelogs
+- `rest`: jira_rest_read, jira_rest_write (the proxy's generic actions)
 
 `creating` holds exactly-once issue creation (markers) for issues and epics; `base` the
 registry (`@handles`), `ActionCall` and the per-issue loop. Importing this package imports
@@ -46,6 +47,7 @@ from jiragate.jira.handlers import (
     metadata,
     project_admin,
     reads,
+    rest,
     search,
     sprints,
     transitions,
@@ -83,6 +85,7 @@ TOPICS = (
     attachments,
     listing,
     metadata,
+    rest,
 )
 
 __all__ = [
