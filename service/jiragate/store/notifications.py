@@ -1,0 +1,250 @@
+"""The notification outbox, shared by every replica (table `notifications`).
+
+Planning inserts rows under a unique key (action, channel, event) with "insert unless it
+exists": any number of replicas may plan the same reminder at once and one row results, and
+only the replica whose insert took writes the audit event (same transaction). Sending claims a
+due row with a compare-and-set on its lease: one replica wins, sends, and records the outcome
+only while it still holds the claim. A sender that dies mid-send leaves a lease that runs out;
+the row is claimed again (at-least-once for a crash at that instant, exactly once otherwise).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import aliased
+from sqlmodel import col, select
+
+from jiragate.store import audit
+from jiragate.store.db import transaction
+from jiragate.store.models import (
+    ActionRecord,
+    ActionStatus,
+    Notification,
+    SlackRequestSeen,
+    utcnow,
+)
+
+PENDING = "pending"
+SENT = "sent"
+FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """A notification to exist: (action, channel, event), and the audit event to write when
+    this call is the one that created it."""
+
+    action_id: str
+    channel: str
+    kind: str
+    event: str
+    audit_type: str | None = None
+    audit_data: Mapping[str, Any] | None = None
+
+
+class Outbox:
+    """The outbox over one engine. Build one per engine (no globals)."""
+
+    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    def _insert_ignoring_duplicates(self) -> Any:
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        return dialect.insert(Notification.__table__).on_conflict_do_nothing(  # type: ignore[attr-defined]
+            index_elements=["action_id", "channel", "event"]
+        )
+
+    def plan(self, planned: Iterable[Planned], *, actor: str) -> int:
+        """Create the rows that do not exist yet; how many this call created."""
+        created = 0
+        now = self.clock()
+        for item in planned:
+            with transaction(self.engine) as session:
+                result = session.execute(
+                    self._insert_ignoring_duplicates(),
+                    {
+                        "action_id": item.action_id,
+                        "channel": item.channel,
+                        "kind": item.kind,
+                        "event": item.event,
+                        "status": PENDING,
+                        "attempts": 0,
+                        "created_at": now,
+                        "next_attempt_at": now,
+                    },
+                )
+                if result.rowcount == 1:  # type: ignore[attr-defined]
+                    created += 1
+                    if item.audit_type:
+                        audit.append(
+                            session,
+                            action_id=item.action_id,
+                            actor=actor,
+                            type=item.audit_type,
+                            data=item.audit_data,
+                        )
+        return created
+
+    def claim_due(
+        self, *, worker: str, lease_seconds: float, limit: int = 50
+    ) -> list[Notification]:
+        """Claim up to `limit` due rows for `worker` (each with its own compare-and-set)."""
+        now = self.clock()
+        free = (col(Notification.lease_until).is_(None)) | (col(Notification.lease_until) <= now)
+        with transaction(self.engine, read_only=True) as session:
+            candidates = list(
+                session.exec(
+                    select(Notification.id)
+                    .where(
+                        Notification.status == PENDING,
+                        col(Notification.next_attempt_at) <= now,
+                        free,
+                    )
+                    .order_by(col(Notification.next_attempt_at), col(Notification.id))
+                    .limit(limit)
+                )
+            )
+        claimed: list[Notification] = []
+        for row_id in candidates:
+            with transaction(self.engine) as session:
+                moved = session.execute(
+                    sa.update(Notification)
+                    .where(
+                        col(Notification.id) == row_id,
+                        col(Notification.status) == PENDING,
+                        free,
+                    )
+                    .values(
+                        claimed_by=worker,
+                        lease_until=now + timedelta(seconds=lease_seconds),
+                        attempts=col(Notification.attempts) + 1,
+                    )
+                )
+                if moved.rowcount == 1:  # type: ignore[attr-defined]
+                    row = session.get(Notification, row_id)
+                    assert row is not None
+                    claimed.append(row)
+        return claimed
+
+    def finish(
+        self,
+        row: Notification,
+        *,
+        worker: str,
+        status: str,
+        outcome: str,
+        retry_at: datetime | None = None,
+        ref: Mapping[str, Any] | None = None,
+        audit_type: str | None = None,
+        audit_data: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Record an attempt's outcome while `worker` still holds the claim: `sent`,
+        `failed`, or back to `pending` until `retry_at`. False: the claim was lost."""
+        now = self.clock()
+        values: dict[str, Any] = {"status": status, "outcome": outcome, "lease_until": None}
+        if status == SENT:
+            values["sent_at"] = now
+        if retry_at is not None:
+            values["next_attempt_at"] = retry_at
+        if ref is not None:
+            values["ref"] = dict(ref)
+        with transaction(self.engine) as session:
+            moved = session.execute(
+                sa.update(Notification)
+                .where(
+                    col(Notification.id) == row.id,
+                    col(Notification.claimed_by) == worker,
+                    col(Notification.status) == PENDING,
+                )
+                .values(**values)
+            )
+            if moved.rowcount != 1:  # type: ignore[attr-defined]
+                return False
+            if audit_type:
+                audit.append(
+                    session,
+                    action_id=row.action_id,
+                    actor=worker,
+                    type=audit_type,
+                    data=audit_data,
+                )
+        return True
+
+    # ----------------------------------------------------------------- reading
+
+    def for_action(self, action_id: str) -> list[Notification]:
+        with transaction(self.engine, read_only=True) as session:
+            return list(
+                session.exec(
+                    select(Notification)
+                    .where(Notification.action_id == action_id)
+                    .order_by(col(Notification.id))
+                )
+            )
+
+    def decided_without(
+        self, channels: Sequence[str], *, event: str, limit: int = 100
+    ) -> list[tuple[Notification, ActionRecord]]:
+        """Announced actions (a sent `request` on one of `channels`) that are no longer
+        pending and have no `event` row on that channel yet: what needs a decision update."""
+        if not channels:
+            return []
+        later = aliased(Notification)
+        query = (
+            select(Notification, ActionRecord)
+            .join(ActionRecord, col(ActionRecord.id) == col(Notification.action_id))
+            .where(
+                Notification.event == "request",
+                col(Notification.channel).in_(list(channels)),
+                ActionRecord.status != ActionStatus.PENDING_APPROVAL,
+                ~sa.exists().where(
+                    col(later.action_id) == col(Notification.action_id),
+                    col(later.channel) == col(Notification.channel),
+                    col(later.event) == event,
+                ),
+            )
+            .order_by(col(Notification.id))
+            .limit(limit)
+        )
+        with transaction(self.engine, read_only=True) as session:
+            return [(n, a) for n, a in session.exec(query)]
+
+    def request_ref(self, action_id: str, channel: str) -> dict[str, Any] | None:
+        """What the channel answered to the action's first message (Slack: where it is)."""
+        with transaction(self.engine, read_only=True) as session:
+            row = session.exec(
+                select(Notification).where(
+                    Notification.action_id == action_id,
+                    Notification.channel == channel,
+                    Notification.event == "request",
+                )
+            ).first()
+        return row.ref if row is not None else None
+
+    # ----------------------------------------------------------------- Slack replays
+
+    def first_sight(self, signature: str, *, window: timedelta) -> bool:
+        """True the first time a (verified) request signature is seen within `window`; False
+        for a replay, on any replica. Old entries are pruned on the way."""
+        now = self.clock()
+        key = hashlib.sha256(signature.encode()).hexdigest()
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        with transaction(self.engine) as session:
+            session.execute(
+                sa.delete(SlackRequestSeen).where(col(SlackRequestSeen.seen_at) < now - window)
+            )
+            inserted = session.execute(
+                dialect.insert(SlackRequestSeen.__table__)  # type: ignore[attr-defined]
+                .on_conflict_do_nothing(index_elements=["signature_hash"])
+                .values(signature_hash=key, seen_at=now)
+            )
+            return bool(inserted.rowcount == 1)  # type: ignore[attr-defined]
