@@ -40,6 +40,10 @@ def verify(secrets: list[str], body: bytes, timestamp: str, signature: str) -> b
     """True when one of the Slack apps' signing secrets signed `body` within the window."""
     if not timestamp or not signature:
         return False
+    try:
+        body.decode("utf-8")  # Slack sends UTF-8; slack_sdk would raise on anything else
+    except UnicodeDecodeError:
+        return False
     return any(
         SignatureVerifier(secret).is_valid(body=body, timestamp=timestamp, signature=signature)
         for secret in secrets
