@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -61,7 +62,16 @@ def click_body(slack_user: str, button: str, action_id: str, response_url: str) 
     payload = {
         "type": "block_actions",
         "user": {"id": slack_user, "username": slack_user.lower()},
-        "actions": [{"action_id": button, "value": action_id, "type": "button"}],
+        # Slack gives every click its own trigger id and action timestamp.
+        "trigger_id": uuid.uuid4().hex,
+        "actions": [
+            {
+                "action_id": button,
+                "value": action_id,
+                "type": "button",
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
         "response_url": response_url,
     }
     return urlencode({"payload": json.dumps(payload)}).encode()
