@@ -59,8 +59,11 @@ class Outbox:
 
     def _insert_ignoring_duplicates(self) -> Any:
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        return dialect.insert(Notification.__table__).on_conflict_do_nothing(  # type: ignore[attr-defined]
-            index_elements=["action_id", "channel", "event"]
+        # RETURNING tells whether the row was inserted (psycopg's rowcount is -1 here).
+        return (
+            dialect.insert(Notification.__table__)  # type: ignore[attr-defined]
+            .on_conflict_do_nothing(index_elements=["action_id", "channel", "event"])
+            .returning(sa.literal_column("id"))
         )
 
     def plan(self, planned: Iterable[Planned], *, actor: str) -> int:
@@ -82,7 +85,7 @@ class Outbox:
                         "next_attempt_at": now,
                     },
                 )
-                if result.rowcount == 1:  # type: ignore[attr-defined]
+                if result.first() is not None:
                     created += 1
                     if item.audit_type:
                         audit.append(
@@ -246,5 +249,6 @@ class Outbox:
                 dialect.insert(SlackRequestSeen.__table__)  # type: ignore[attr-defined]
                 .on_conflict_do_nothing(index_elements=["signature_hash"])
                 .values(signature_hash=key, seen_at=now)
+                .returning(sa.literal_column("signature_hash"))
             )
-            return bool(inserted.rowcount == 1)  # type: ignore[attr-defined]
+            return inserted.first() is not None
