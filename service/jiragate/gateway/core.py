@@ -756,7 +756,7 @@ class Gateway:
 
     async def notify_round(self) -> int:
         """Plan what the approvals' state calls for (first message, reminders, escalation,
-        decision updates) and deliver what is due; how many were sent. Safe on every replica
+        decision updates) and start delivering what is due; how many started. Safe on every replica
         at once: the outbox's unique key and leases make each message go out once."""
         notifier = self._notifier
         if notifier is None:

@@ -43,6 +43,8 @@ ESCALATION = "escalation"
 DECISION = "decision"
 #: Tries within one claim before the row waits for a later round.
 _QUICK_TRIES = 3
+#: Deliveries one process runs at once (more wait, unclaimed, for a later round).
+_MAX_IN_FLIGHT = 50
 
 #: A reviewer name -> their email (None: no email configured).
 EmailOf = Callable[[str], str | None]
@@ -79,6 +81,7 @@ class Notifier:
         self._email_of = email_of
         self._public_url = public_url
         self._senders = Senders(timeout=delivery.timeout_seconds, transport=transport)
+        self._in_flight: set[asyncio.Task[None]] = set()
 
     @property
     def groups(self) -> set[str]:
@@ -90,6 +93,7 @@ class Notifier:
         return served | escalating
 
     async def aclose(self) -> None:
+        await self.drain()
         await self._senders.aclose()
 
     async def respond(self, url: str, payload: dict[str, Any]) -> None:
@@ -159,15 +163,33 @@ class Notifier:
     # ----------------------------------------------------------------- delivery
 
     async def deliver(self, load: Callable[[str], ActionRecord | None], now: datetime) -> int:
-        """Claim the due rows and deliver them concurrently; how many were sent."""
-        rows = self.outbox.claim_due(worker=self.worker, lease_seconds=self.delivery.lease_seconds)
-        results = await asyncio.gather(
-            *(self._deliver_one(row, load, now) for row in rows), return_exceptions=True
+        """Claim the due rows and start delivering each in its own task; how many started.
+        The round does not wait for them: a channel that is slow or retrying holds up no
+        other row, and no later round (the lease keeps its row from being claimed twice)."""
+        room = _MAX_IN_FLIGHT - len(self._in_flight)
+        if room <= 0:
+            return 0
+        rows = self.outbox.claim_due(
+            worker=self.worker, lease_seconds=self.delivery.lease_seconds, limit=room
         )
-        for row, result in zip(rows, results, strict=True):
-            if isinstance(result, BaseException):  # a bug, not a channel: keep the loop alive
-                log.error("notification %s failed: %s", row.id, type(result).__name__)
-        return sum(1 for r in results if r is True)
+        for row in rows:
+            task = asyncio.create_task(self._guarded(row, load, now))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+        return len(rows)
+
+    async def drain(self) -> None:
+        """Wait for the deliveries under way (each bounded by its timeouts)."""
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+
+    async def _guarded(
+        self, row: Notification, load: Callable[[str], ActionRecord | None], now: datetime
+    ) -> None:
+        try:
+            await self._deliver_one(row, load, now)
+        except Exception as exc:  # a bug or a database blip: the lease runs out, it is retried
+            log.error("notification %s failed: %s", row.id, type(exc).__name__)
 
     async def _deliver_one(
         self, row: Notification, load: Callable[[str], ActionRecord | None], now: datetime
