@@ -1,0 +1,91 @@
+"""Two real `jiragate serve` replicas (each with its worker loop) on one PostgreSQL database
+announce every gated action exactly once per channel: both plan every round, and the outbox's
+unique key and leases decide who sends."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from jiragate.jira.sandbox import SandboxState, create_sandbox_app
+from tests.api.support import seed_tickets
+from tests.conftest_db import database_url
+from tests.helpers.servers import serve_app
+from tests.notify.receivers import Receiver, http_receiver
+from tests.scale.cluster import cluster, wait_until
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+SECRET = "replica-webhook-secret-000000001"
+ACTIONS = 12
+
+
+@pytest.fixture
+def jira_url() -> Iterator[str]:
+    with serve_app(create_sandbox_app(SandboxState())) as url:
+        yield url
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with http_receiver() as found:
+        yield found
+
+
+def test_two_replicas_send_each_notification_once(
+    request: pytest.FixtureRequest, tmp_path: Path, jira_url: str, receiver: Receiver
+):
+    with (
+        database_url(request, "postgres", tmp_path) as db_url,
+        cluster(
+            tmp_path,
+            db_url,
+            jira_url,
+            notifications=[
+                {
+                    "name": "hook",
+                    "kind": "webhook",
+                    "groups": ["engineering-leads"],
+                    "url": f"{receiver.url}/hook",
+                    "secret": {"env": "JG_TEST_REPLICA_SECRET"},
+                }
+            ],
+            notification_delivery={"lease_seconds": 3, "retry_base_seconds": 0.1},
+            worker_poll_interval=0.05,
+        ) as running,
+    ):
+        env = {"JG_TEST_REPLICA_SECRET": SECRET}
+        first = running.serve("replica-a", worker=True, env=env)
+        second = running.serve("replica-b", worker=True, env=env)
+        ids = []
+        for n in range(ACTIONS):
+            client = running.client(first if n % 2 else second)
+            response = client.post("/v1/actions", json=seed_tickets(count=2))
+            assert response.status_code == 202, response.text
+            ids.append(response.json()["id"])
+
+        def announced() -> Counter[str]:
+            events = [json.loads(r.body) for r in receiver.at("/hook")]
+            return Counter(e["action_id"] for e in events if e["event"] == "request")
+
+        wait_until(lambda: set(announced()) == set(ids), timeout=60, what="every announcement")
+        # Every row is `sent` (nothing left to send), so the count is final.
+        auditor = running.client(first, "auditor")
+
+        def all_sent() -> bool:
+            page = auditor.get("/v1/audit", params={"limit": 1000}).json()["items"]
+            sent = [e for e in page if e["type"] == "notification.sent"]
+            return len({e["action_id"] for e in sent}) == ACTIONS
+
+        wait_until(all_sent, timeout=60, what="every row recorded as sent")
+        assert announced() == Counter(dict.fromkeys(ids, 1))
+        page = auditor.get("/v1/audit", params={"limit": 1000}).json()["items"]
+        senders = {e["actor"].split(":")[1] for e in page if e["type"] == "notification.sent"}
+        assert senders, "the audit names the sending replica"
+        assert len([e for e in page if e["type"] == "notification.sent"]) == ACTIONS
+        assert "Traceback" not in first.log() + second.log()
+        assert SECRET not in first.log() + second.log()
