@@ -8,6 +8,7 @@ anything else 200 — unless a path was told to fail (`fail(path, times, status)
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import json
@@ -43,6 +44,16 @@ class Receiver:
     failures: dict[str, list[int]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
+    #: Paths whose requests are held unanswered until `release()` (a sender mid-send).
+    held: set[str] = field(default_factory=set)
+
+    def hold(self, path: str) -> None:
+        with self.lock:
+            self.held.add(path)
+
+    def release(self) -> None:
+        with self.lock:
+            self.held.clear()
 
     def fail(self, path: str, times: int, status: int = 500) -> None:
         with self.lock:
@@ -57,6 +68,9 @@ class Receiver:
         body = await request.body()
         with self.lock:
             self.requests.append(Received(path, dict(request.headers), body))
+        while path in self.held:
+            await asyncio.sleep(0.05)
+        with self.lock:
             pending = self.failures.get(path)
             status = pending.pop(0) if pending else None
         if status is not None:

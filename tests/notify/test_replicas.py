@@ -1,6 +1,7 @@
 """Two real `jiragate serve` replicas (each with its worker loop) on one PostgreSQL database
 announce every gated action exactly once per channel: both plan every round, and the outbox's
-unique key and leases decide who sends."""
+unique key and leases decide who sends. A replica killed (SIGKILL) in the middle of a send
+loses nothing: its lease runs out and another replica sends the notification."""
 
 from __future__ import annotations
 
@@ -89,3 +90,49 @@ def test_two_replicas_send_each_notification_once(
         assert len([e for e in page if e["type"] == "notification.sent"]) == ACTIONS
         assert "Traceback" not in first.log() + second.log()
         assert SECRET not in first.log() + second.log()
+
+
+def test_a_replica_killed_mid_send_leaves_it_to_another(
+    request: pytest.FixtureRequest, tmp_path: Path, jira_url: str, receiver: Receiver
+):
+    with (
+        database_url(request, "postgres", tmp_path) as db_url,
+        cluster(
+            tmp_path,
+            db_url,
+            jira_url,
+            notifications=[
+                {
+                    "name": "hook",
+                    "kind": "webhook",
+                    "groups": ["engineering-leads"],
+                    "url": f"{receiver.url}/hook",
+                    "secret": {"env": "JG_TEST_REPLICA_SECRET"},
+                }
+            ],
+            # The held request outlives the lease: the claim runs out while the send hangs.
+            notification_delivery={"lease_seconds": 2, "timeout_seconds": 60},
+            worker_poll_interval=0.05,
+        ) as running,
+    ):
+        env = {"JG_TEST_REPLICA_SECRET": SECRET}
+        receiver.hold("/hook")
+        doomed = running.serve("replica-doomed", worker=True, env=env)
+        response = running.client(doomed).post("/v1/actions", json=seed_tickets(count=2))
+        assert response.status_code == 202, response.text
+        action_id = response.json()["id"]
+        wait_until(lambda: receiver.at("/hook"), what="the doomed replica's send")
+        doomed.kill()
+        receiver.release()
+        survivor = running.serve("replica-survivor", worker=True, env=env)
+        auditor = running.client(survivor, "auditor")
+
+        def sent() -> list[dict]:
+            page = auditor.get("/v1/audit", params={"action_id": action_id}).json()["items"]
+            return [e for e in page if e["type"] == "notification.sent"]
+
+        events = wait_until(sent, timeout=60, what="the survivor's send")
+        assert len(events) == 1
+        assert events[0]["data"]["attempt"] == 2  # the dead replica's claim was the first
+        bodies = [json.loads(r.body) for r in receiver.at("/hook")]
+        assert [b["action_id"] for b in bodies if b["event"] == "request"] == [action_id] * 2
