@@ -123,6 +123,8 @@ class SmtpSettings(BaseModel):
     security: Literal["starttls", "tls", "none"] = "starttls"
     username: str | None = None
     password: SecretRef | None = None
+    #: A CA bundle (PEM) to verify the server's certificate with, instead of the system's.
+    ca_file: Path | None = None
 
 
 class EmailChannel(_Channel):

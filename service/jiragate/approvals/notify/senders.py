@@ -157,6 +157,7 @@ class Senders:
             start_tls=smtp.security == "starttls",
             username=smtp.username,
             password=channel.secret_value("password"),
+            cert_bundle=str(smtp.ca_file) if smtp.ca_file else None,
             timeout=self._timeout,
         )
         return Attempt(True, f"mailed {len(recipients)}")
