@@ -60,8 +60,11 @@ def test_two_replicas_send_each_notification_once(
         ) as running,
     ):
         env = {"JG_TEST_REPLICA_SECRET": SECRET}
-        first = running.serve("replica-a", worker=True, env=env)
-        second = running.serve("replica-b", worker=True, env=env)
+        # Started together (each takes seconds to import and migrate on a busy machine).
+        first = running.serve("replica-a", worker=True, env=env, wait=False)
+        second = running.serve("replica-b", worker=True, env=env, wait=False)
+        running.wait_ready(first)
+        running.wait_ready(second)
         ids = []
         for n in range(ACTIONS):
             client = running.client(first if n % 2 else second)

@@ -237,6 +237,7 @@ def test_a_forged_response_url_is_never_called(
     service: Service, slack: Receiver, outsider: Receiver
 ):
     action = gated(service)
+    posted_for(slack, action["id"])  # announced first, so the decision updates the message
     body = click_body("U0ALICE", REJECT, action["id"], f"{outsider.url}/steal")
     assert post_click(service.url, body, signed_headers(body)).status_code == 200
     assert service.agent_view(action["id"])["status"] == "rejected"

@@ -821,7 +821,7 @@ class Gateway:
             notice = Notice.of(
                 record,
                 event="decision",
-                count=1,
+                count=count_of(record.action, record.details),
                 now=self.now(),
                 public_url=self.settings.public_url,
             )

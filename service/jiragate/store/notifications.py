@@ -135,26 +135,29 @@ class Outbox:
                     .limit(limit)
                 )
             )
-        claimed: list[Notification] = []
-        for row_id in candidates:
-            with transaction(self.engine) as session:
-                moved = session.execute(
-                    sa.update(Notification)
-                    .where(
-                        col(Notification.id) == row_id,
-                        col(Notification.status) == PENDING,
-                        free,
-                    )
-                    .values(
-                        claimed_by=worker,
-                        lease_until=now + timedelta(seconds=lease_seconds),
-                        attempts=col(Notification.attempts) + 1,
-                    )
+        if not candidates:
+            return []
+        # One statement claims the batch: a row another replica took in between no longer
+        # matches `free` (PostgreSQL re-checks the condition on the locked row), so it is
+        # simply not returned here.
+        table = Notification.__table__  # type: ignore[attr-defined]
+        with transaction(self.engine) as session:
+            result = session.execute(
+                table.update()
+                .where(
+                    table.c.id.in_(candidates),
+                    table.c.status == PENDING,
+                    sa.or_(table.c.lease_until.is_(None), table.c.lease_until <= now),
                 )
-                if moved.rowcount == 1:  # type: ignore[attr-defined]
-                    row = session.get(Notification, row_id)
-                    assert row is not None
-                    claimed.append(row)
+                .values(
+                    claimed_by=worker,
+                    lease_until=now + timedelta(seconds=lease_seconds),
+                    attempts=table.c.attempts + 1,
+                )
+                .returning(*table.c)
+            )
+            claimed = [Notification.model_validate(dict(row._mapping)) for row in result]
+        claimed.sort(key=lambda row: (row.next_attempt_at, row.id or 0))
         return claimed
 
     def finish(
