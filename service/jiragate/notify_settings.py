@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model
 #: Only Slack's own hosts may be sent the outcome of a click (a forged payload must not make
 #: us POST anywhere); tests add their loopback stand-in.
 SLACK_RESPONSE_URL_PREFIXES = ["https://hooks.slack.com/"]
+#: Tries of one notification within one claim (then it waits for a later round).
+QUICK_TRIES = 3
 
 
 class SecretRef(BaseModel):
@@ -194,3 +196,15 @@ class DeliverySettings(BaseModel):
     slack_response_url_prefixes: list[str] = Field(
         default_factory=lambda: list(SLACK_RESPONSE_URL_PREFIXES)
     )
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_send(self) -> DeliverySettings:
+        # A claim that ran out while its sender is still trying would let another replica
+        # send the same message: the lease must outlast a round's tries and their backoff.
+        longest = QUICK_TRIES * self.timeout_seconds + QUICK_TRIES
+        if self.lease_seconds <= longest:
+            raise ValueError(
+                f"lease_seconds must be longer than one delivery round can take "
+                f"({QUICK_TRIES} tries x timeout_seconds + backoff = {longest:g} s)"
+            )
+        return self

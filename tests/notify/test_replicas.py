@@ -55,7 +55,7 @@ def test_two_replicas_send_each_notification_once(
                     "secret": {"env": "JG_TEST_REPLICA_SECRET"},
                 }
             ],
-            notification_delivery={"lease_seconds": 3, "retry_base_seconds": 0.1},
+            notification_delivery={"retry_base_seconds": 0.1},
             worker_poll_interval=0.05,
         ) as running,
     ):

@@ -128,6 +128,11 @@ def test_a_bad_channel_is_refused_naming_the_setting(
         ({"notification_schedule": {"g": {"reminders": [0.5, 0.5]}}}, "twice"),
         ({"notification_schedule": {"g": {"escalate_to": "pms"}}}, "go together"),
         ({"notification_delivery": {"timeout_seconds": 0}}, "timeout_seconds"),
+        # A lease that could run out mid-send would let a second replica send it too.
+        (
+            {"notification_delivery": {"timeout_seconds": 10, "lease_seconds": 30}},
+            "lease_seconds must be longer",
+        ),
         (
             {
                 "reviewers": [

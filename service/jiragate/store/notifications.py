@@ -11,7 +11,7 @@ the row is claimed again (at-least-once for a crash at that instant, exactly onc
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -117,9 +117,14 @@ class Outbox:
         return created
 
     def claim_due(
-        self, *, worker: str, lease_seconds: float, limit: int = 50
+        self,
+        *,
+        worker: str,
+        lease_seconds: float,
+        limit: int = 50,
+        exclude: Collection[int] = (),
     ) -> list[Notification]:
-        """Claim up to `limit` due rows for `worker` (each with its own compare-and-set)."""
+        """Claim up to `limit` due rows for `worker`, leaving out the ids in `exclude`."""
         now = self.clock()
         free = (col(Notification.lease_until).is_(None)) | (col(Notification.lease_until) <= now)
         with transaction(self.engine, read_only=True) as session:
@@ -130,6 +135,7 @@ class Outbox:
                         Notification.status == PENDING,
                         col(Notification.next_attempt_at) <= now,
                         free,
+                        col(Notification.id).not_in(list(exclude)),
                     )
                     .order_by(col(Notification.next_attempt_at), col(Notification.id))
                     .limit(limit)

@@ -31,7 +31,13 @@ from tenacity import (
 from jiragate.approvals.notify.messages import Notice
 from jiragate.approvals.notify.senders import AnyChannel, Attempt, Senders
 from jiragate.catalog import count_of
-from jiragate.notify_settings import DeliverySettings, GroupSchedule, SlackChannel, WebhookChannel
+from jiragate.notify_settings import (
+    QUICK_TRIES,
+    DeliverySettings,
+    GroupSchedule,
+    SlackChannel,
+    WebhookChannel,
+)
 from jiragate.store import ActionRecord
 from jiragate.store.models import Notification
 from jiragate.store.notifications import FAILED, PENDING, SENT, Outbox, Planned
@@ -41,8 +47,6 @@ log = logging.getLogger("jiragate.notify")
 REQUEST = "request"
 ESCALATION = "escalation"
 DECISION = "decision"
-#: Tries within one claim before the row waits for a later round.
-_QUICK_TRIES = 3
 #: Deliveries one process runs at once (more wait, unclaimed, for a later round).
 _MAX_IN_FLIGHT = 50
 
@@ -82,6 +86,8 @@ class Notifier:
         self._public_url = public_url
         self._senders = Senders(timeout=delivery.timeout_seconds, transport=transport)
         self._in_flight: set[asyncio.Task[None]] = set()
+        #: Rows this process is sending: never claimed again by it, whatever their lease.
+        self._sending: set[int] = set()
 
     @property
     def groups(self) -> set[str]:
@@ -170,9 +176,14 @@ class Notifier:
         if room <= 0:
             return 0
         rows = self.outbox.claim_due(
-            worker=self.worker, lease_seconds=self.delivery.lease_seconds, limit=room
+            worker=self.worker,
+            lease_seconds=self.delivery.lease_seconds,
+            limit=room,
+            exclude=set(self._sending),
         )
         for row in rows:
+            assert row.id is not None
+            self._sending.add(row.id)
             task = asyncio.create_task(self._guarded(row, load, now))
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
@@ -190,6 +201,8 @@ class Notifier:
             await self._deliver_one(row, load, now)
         except Exception as exc:  # a bug or a database blip: the lease runs out, it is retried
             log.error("notification %s failed: %s", row.id, type(exc).__name__)
+        finally:
+            self._sending.discard(row.id or 0)
 
     async def _deliver_one(
         self, row: Notification, load: Callable[[str], ActionRecord | None], now: datetime
@@ -269,7 +282,7 @@ class Notifier:
     ) -> Attempt:
         """A few quick tries (tenacity, exponential backoff) for a retryable failure."""
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(_QUICK_TRIES),
+            stop=stop_after_attempt(QUICK_TRIES),
             wait=wait_exponential(multiplier=0.2, max=2.0),
             retry=retry_if_result(lambda a: not a.ok and a.retry),
         )
