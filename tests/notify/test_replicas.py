@@ -113,8 +113,9 @@ def test_a_replica_killed_mid_send_leaves_it_to_another(
                     "secret": {"env": "JG_TEST_REPLICA_SECRET"},
                 }
             ],
-            # The held request outlives the lease: the claim runs out while the send hangs.
-            notification_delivery={"lease_seconds": 2, "timeout_seconds": 60},
+            # The shortest lease the settings allow for this timeout (3 tries x 10 s + backoff):
+            # the send hangs until the replica is killed, well within its first 10 s.
+            notification_delivery={"lease_seconds": 34, "timeout_seconds": 10},
             worker_poll_interval=0.05,
         ) as running,
     ):
