@@ -33,6 +33,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from jiragate.errors import JiraConfigError, SettingsError, YamlLimitError
 from jiragate.jira.config import JiraConfig
+from jiragate.notify_settings import Channel, DeliverySettings, GroupSchedule
 from jiragate.passwords import HOW_TO_HASH, hash_problem
 from jiragate.policy.yamlsource import DEFAULT_LIMITS, parse, read_limited
 from jiragate.redaction import redact_text, register_secrets
@@ -96,6 +97,10 @@ class ReviewerAccount(BaseModel):
     #: Refused when set: plain-text passwords are not stored (see `password_hash`).
     password: SecretStr | None = None
     admin: bool = False  # may reload policies and read the whole audit trail
+    #: Where email notifications reach this reviewer (docs/notifications.md).
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+    #: The Slack member id (`U…`) whose button clicks count as this reviewer's decisions.
+    slack_user_id: str | None = Field(default=None, pattern=r"^[UW][A-Z0-9]{2,30}$")
 
     @field_validator("api_key")
     @classmethod
@@ -274,6 +279,11 @@ class Settings(BaseSettings):
     #: The catalog actions the MCP server offers as tools (None: all of them). The status and
     #: dry-run tools are always offered. See docs/mcp.md.
     mcp_actions: list[str] | None = None
+    #: Notification channels (Slack, Teams, email, webhook): docs/notifications.md.
+    notifications: list[Channel] = Field(default_factory=list)
+    #: Per review group: reminders before expiry and escalation.
+    notification_schedule: dict[str, GroupSchedule] = Field(default_factory=dict)
+    notification_delivery: DeliverySettings = Field(default_factory=DeliverySettings)
 
     _check_session = field_validator("session_secret")(
         lambda value, info: _refuse_placeholder(value, info.field_name)
@@ -302,6 +312,12 @@ class Settings(BaseSettings):
         names = [a.name for a in self.agents] + [r.name for r in self.reviewers]
         if len(names) != len(set(names)):
             raise ValueError("two accounts share a name; agent and reviewer names must be unique")
+        channel_names = [c.name for c in self.notifications]
+        if len(channel_names) != len(set(channel_names)):
+            raise ValueError("two notification channels share a name; names must be unique")
+        slack_ids = [r.slack_user_id for r in self.reviewers if r.slack_user_id]
+        if len(slack_ids) != len(set(slack_ids)):
+            raise ValueError("two reviewers share a slack_user_id")
         if self.approval_backend == "cheqpoint" and self.cheqpoint.connection_key is None:
             raise ValueError("approval_backend is cheqpoint but cheqpoint.connection_key is unset")
         return self
@@ -368,6 +384,7 @@ class Settings(BaseSettings):
             self.session_secret,
         ]
         values += [a.api_key for a in self.agents]
+        values += [SecretStr(v) for c in self.notifications for v in c.secret_values()]
         values += [r.api_key for r in self.reviewers] + [r.password_hash for r in self.reviewers]
         found = [v.get_secret_value() for v in values if v is not None]
         if self.jira.email and self.jira.api_token:  # the Basic header Jira Cloud is sent
