@@ -86,7 +86,7 @@
     if ((key === "j" || key === "k") && target) { window.location.href = target.getAttribute("href"); return true; }
     if ((key === "a" || key === "r") && target) { target.click(); return true; }
     if (key === "e") {
-      var field = document.querySelector("table.tickets input[type=text], .edits input, .edits select, .edits textarea");
+      var field = document.querySelector("table.tickets input[type=text], .edits input:not([type=hidden]), .edits select, .edits textarea");
       if (field) { field.focus(); if (field.select) field.select(); return true; }
     }
     return false;
@@ -113,8 +113,11 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     // A refusal or a confirmation is where the eye is: scrolled to and focused on arrival.
-    var first = document.getElementById("refusal") || document.getElementById("confirm-h");
-    if (first) { first.focus({ preventScroll: true }); first.scrollIntoView({ block: "start" }); }
+    var first = document.getElementById("refusal") || document.getElementById("confirm");
+    if (first) {
+      first.scrollIntoView({ block: "start" });
+      (document.getElementById("refusal") || document.getElementById("confirm-h")).focus({ preventScroll: true });
+    }
     var region = document.querySelector("[data-poll-url]");
     if (region) {
       region.setAttribute("tabindex", "-1");
