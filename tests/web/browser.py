@@ -95,3 +95,17 @@ def sign_in_with_the_keyboard(page: Any, service: Service, name: str) -> None:
     page.keyboard.press("Enter")
     page.wait_for_url(f"{service.url}/inbox/")
     assert f"Signed in as {name}" in page.inner_text("header")
+
+
+def shoot(page: Any, name: str, *, full_page: bool = False) -> None:
+    """A screenshot for docs/img (under JIRAGATE_DOC_SCREENSHOTS=1; else a temp dir), the
+    same on every run: times and random ids masked, no caret, no animations."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(
+        path=str(SHOTS / name),
+        full_page=full_page,
+        animations="disabled",
+        caret="hide",
+        mask=[page.locator("time"), page.locator(".crumbs .muted"), page.locator("#queue-updated")],
+        mask_color="#dde1e8",
+    )

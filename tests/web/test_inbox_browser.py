@@ -8,7 +8,7 @@ from typing import Any
 
 from tests.helpers.service import Service
 from tests.policy.samples import SEED
-from tests.web.browser import SHOTS, sign_in_with_the_keyboard
+from tests.web.browser import shoot, sign_in_with_the_keyboard
 from tests.web.helpers import SEED_NOTE, submit
 
 
@@ -44,8 +44,7 @@ def test_the_seed_story_in_the_browser(service: Service, new_page: Any):
     expect(row).to_contain_text(SEED["summary"])
     expect(row).to_contain_text("12")
     expect(row).to_contain_text("high-priority-creation")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "inbox-queue.png"), full_page=True)
+    shoot(page, "inbox-queue.png", full_page=True)
 
     row.locator("a.summary").click()
     expect(page.locator("h1")).to_have_text(SEED["summary"])
@@ -59,11 +58,11 @@ def test_the_seed_story_in_the_browser(service: Service, new_page: Any):
     expect(page.locator("tr.dropped")).to_have_count(8)
     expect(page.locator("#edit-field-issueCount")).to_have_value("4")  # the form kept it
     page.fill("#note", SEED_NOTE)
-    page.screenshot(path=str(SHOTS / "inbox-detail.png"), full_page=True)
+    shoot(page, "inbox-detail.png", full_page=True)
 
     page.click(".decision-bar button[value=approve]")
     expect(page.locator("#confirm")).to_contain_text("with edits: 4 of 12, as Medium")
-    page.screenshot(path=str(SHOTS / "inbox-confirm.png"))
+    shoot(page, "inbox-confirm.png")
     page.click("#confirm-approve")
     expect(page.locator(".notice-ok")).to_contain_text("You approved this request")
     # The page polls the action's status and reloads when Jira is done.
@@ -73,7 +72,7 @@ def test_the_seed_story_in_the_browser(service: Service, new_page: Any):
     assert len(made) == 4 and {issue.priority for issue in made} == {"Medium"}
     for issue in made:
         expect(page.locator(".result .outcome")).to_contain_text(issue.key)
-    page.screenshot(path=str(SHOTS / "inbox-executed.png"), full_page=True)
+    shoot(page, "inbox-executed.png", full_page=True)
 
 
 def test_reject_flow(service: Service, new_page: Any):

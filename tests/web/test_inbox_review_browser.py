@@ -11,7 +11,7 @@ import pytest
 
 from tests.helpers.service import Service
 from tests.policy.samples import SEED
-from tests.web.browser import DESKTOP, PHONE, SHOTS, sign_in_with_the_keyboard
+from tests.web.browser import DESKTOP, PHONE, shoot, sign_in_with_the_keyboard
 from tests.web.helpers import submit
 
 WIDTHS = {"desktop": DESKTOP, "phone": PHONE}
@@ -139,8 +139,7 @@ def test_the_decision_bar_and_a_refusal_are_where_the_eye_is(
     expect(page.locator("#refusal")).to_be_focused()
     no_horizontal_overflow(page)
     if width == "phone":
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / "inbox-phone-refusal.png"))
+        shoot(page, "inbox-phone-refusal.png")
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -168,8 +167,7 @@ def test_choosing_tickets_in_the_table_creates_exactly_those(
     expect(page.locator("#ticket-2-summary")).to_have_value("Checkout NPE when the basket is empty")
     no_horizontal_overflow(page)
     if width == "desktop":
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / "inbox-tickets.png"), full_page=True)
+        shoot(page, "inbox-tickets.png", full_page=True)
 
     page.click(".decision-bar button[value=approve]")
     confirm = page.locator("#confirm")
@@ -196,7 +194,7 @@ def test_choosing_tickets_in_the_table_creates_exactly_those(
     assert "_" not in timeline.inner_text()
     no_horizontal_overflow(page)
     if width == "desktop":
-        page.screenshot(path=str(SHOTS / "inbox-executed.png"), full_page=True)
+        shoot(page, "inbox-tickets-executed.png", full_page=True)
 
 
 def test_keyboard_shortcuts_move_and_decide_but_never_inside_a_field(
@@ -277,11 +275,10 @@ def test_every_page_fits_the_window(service: Service, new_page: Any, width: str)
     sign_in_with_the_keyboard(page, service, "lead-alice")
     no_horizontal_overflow(page)
     if width == "phone":
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / "inbox-phone-queue.png"))
+        shoot(page, "inbox-phone-queue.png")
     first = page.locator("#queue a.summary").first.get_attribute("href")
     for path in (first, "/inbox/history", "/inbox/analytics"):
         page.goto(f"{service.url}{path}")
         no_horizontal_overflow(page)
     if width == "desktop":
-        page.screenshot(path=str(SHOTS / "inbox-analytics.png"), full_page=True)
+        shoot(page, "inbox-analytics.png", full_page=True)
