@@ -29,8 +29,8 @@ def edit_summary(record: ActionRecord) -> str:
 def decision_summary(record: ActionRecord) -> str | None:
     """ "approved with edits: 4 of 12, as Medium; note: …", "approved as proposed", "rejected;
     note: …", or None while no reviewer has decided (or none was asked)."""
-    if not record.reviewers and record.decided_at is None:
-        return None
+    if record.approval_backend is None or (not record.reviewers and record.decided_at is None):
+        return None  # allowed or denied by policy, or nobody has decided yet
     note = f"; note: {record.decision_note}" if record.decision_note else ""
     if record.status is ActionStatus.REJECTED:
         return f"rejected{note}"
