@@ -12,7 +12,7 @@ import pytest
 from tests.helpers.service import Service
 from tests.policy.samples import SEED
 from tests.web.browser import DESKTOP, PHONE, shoot, sign_in_with_the_keyboard
-from tests.web.helpers import submit
+from tests.web.helpers import Browserless, submit
 
 WIDTHS = {"desktop": DESKTOP, "phone": PHONE}
 TICKETS = [
@@ -260,7 +260,11 @@ def test_keyboard_shortcuts_move_and_decide_but_never_inside_a_field(
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_every_page_fits_the_window(service: Service, new_page: Any, width: str):
+def test_every_page_fits_the_window(
+    service: Service, new_page: Any, alice: Browserless, width: str
+):
+    decided = submit(service, twelve_tickets())  # so that history has a row to lay out
+    assert alice.decide(decided, intent="reject", note="a long note " * 20).status_code == 303
     submit(service, twelve_tickets())
     submit(
         service,
