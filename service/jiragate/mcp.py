@@ -67,7 +67,7 @@ from jiragate.errors import (
     UnknownActionError,
 )
 from jiragate.gateway import Gateway
-from jiragate.gateway.records import ActionRecord, ActionStatus
+from jiragate.gateway.records import ActionRecord, ActionStatus, decision_summary
 from jiragate.policy.engine import Decision
 from jiragate.settings import Settings
 
@@ -330,6 +330,7 @@ def action_summary(record: ActionRecord) -> dict[str, Any]:
         view["approval"] = {
             "reviewers": record.reviewers,
             "note": record.decision_note,
+            "decision_summary": decision_summary(record),
             "expires_at": _iso(record.expires_at),
             "decided_at": _iso(record.decided_at),
         }
@@ -382,17 +383,22 @@ def _record_result(
     status = record.status
     group = record.review_group
     what = f"{record.action} (action {record.id})"
+    decided = decision_summary(record)
+    # "Reviewer: approved with edits: 4 of 12, as Medium; note: …": said plainly, first.
+    said = f" Reviewer: {decided}." if decided and status is not ActionStatus.REJECTED else ""
     if status is ActionStatus.EXECUTED:
         done = _jira_outcome(record)
-        return _result(f"Executed in Jira: {what}{': ' + done if done else ''}.", view)
+        return _result(f"Executed in Jira: {what}{': ' + done if done else ''}.{said}", view)
     if status is ActionStatus.PARTIALLY_EXECUTED:
         return _result(
             f"Partly executed in Jira: {what}: {_jira_outcome(record) or 'some parts'} "
-            f"succeeded, others failed: {record.error}. See result.failures.",
+            f"succeeded, others failed: {record.error}. See result.failures.{said}",
             view,
         )
     if status is ActionStatus.FAILED:
-        return _result(f"Jira did not carry out {what}: {record.error}", view, is_error=failed_call)
+        return _result(
+            f"Jira did not carry out {what}: {record.error}{said}", view, is_error=failed_call
+        )
     if status is ActionStatus.DENIED:
         return _result(
             f"Denied by Jiragate policy rule {record.determining_rule!r}: {view['reason']} "
@@ -414,7 +420,7 @@ def _record_result(
     if status in (ActionStatus.APPROVED, ActionStatus.EXECUTING):
         view["check_with"] = _check_hint(record)
         return _result(
-            f"{what} is {status.value.replace('_', ' ')} and about to run in Jira. Call "
+            f"{what} is {status.value.replace('_', ' ')} and about to run in Jira.{said} Call "
             f"{STATUS_TOOL} with action_id {record.id!r} for the result.",
             view,
         )

@@ -151,14 +151,28 @@ TICKETS = {
         (
             "jira_create_tickets",
             TICKETS,
-            {"tickets": [{"summary": "a"}, {"summary": "z"}], "issueCount": 2},
-            "/tickets/1/summary",
+            {"tickets": [{"summary": "a", "description": "z"}], "issueCount": 1},
+            "/tickets/0/description",
             "fixed",
         ),
         (
             "jira_create_tickets",
             TICKETS,
-            {"tickets": [{"summary": "b", "priority": "High"}], "issueCount": 1},
+            {"tickets": [*TICKETS["tickets"], {"summary": "d"}], "issueCount": 4},
+            "/issueCount",
+            "narrow_count",
+        ),
+        (
+            "jira_create_tickets",
+            TICKETS,
+            {"tickets": [{"summary": "a", "issueType": "Epic"}], "issueCount": 1},
+            "/tickets/0/issueType",
+            "fixed",
+        ),
+        (
+            "jira_create_tickets",
+            TICKETS,
+            {"tickets": [{"summary": "b", "priority": "Highest"}], "issueCount": 1},
             "/tickets/0/priority",
             "lower_priority",
         ),
@@ -547,6 +561,31 @@ def ticket_view(details: Mapping[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def narrows_ticket(proposed: Mapping[str, Any], ticket: Mapping[str, Any]) -> bool:
+    """A created ticket does no more than a proposed one: a reworded summary, a lower or
+    equal priority, fewer labels; the rest the same."""
+    return (
+        proposed["description"] == ticket["description"]
+        and proposed["issueType"] == ticket["issueType"]
+        and rank(ticket["priority"]) <= rank(proposed["priority"])
+        and ticket["labels"] <= proposed["labels"]
+    )
+
+
+def tickets_narrow(proposed: list[dict[str, Any]], created: list[dict[str, Any]]) -> bool:
+    """Whether each created ticket narrows its own proposed ticket, in order: no ticket
+    added, none used twice (every order-preserving matching, tried by dynamic programming,
+    independently of the rules code's greedy matching)."""
+    # fits[i][j]: the first i created tickets match within the first j proposed ones.
+    fits = [[i == 0 for _ in range(len(proposed) + 1)] for i in range(len(created) + 1)]
+    for i in range(1, len(created) + 1):
+        for j in range(1, len(proposed) + 1):
+            fits[i][j] = fits[i][j - 1] or (
+                fits[i - 1][j - 1] and narrows_ticket(proposed[j - 1], created[i - 1])
+            )
+    return fits[len(created)][len(proposed)]
+
+
 TEXT_FIELDS = {"summary", "description", "comment", "body", "name", "goal", "title"}
 NARROWER_LISTS = {
     "issueKeys",
@@ -600,19 +639,7 @@ def not_wider(action: str, original: Mapping[str, Any], effective: Mapping[str, 
                 for name in ("startDate", "releaseDate"):
                     assert version.get(name) == proposed[version["name"]].get(name)
         elif key == "tickets":
-            proposed = ticket_view(original)
-            for ticket in ticket_view(effective):
-                assert any(
-                    p["summary"] == ticket["summary"]
-                    and p["description"] == ticket["description"]
-                    and p["issueType"] == ticket["issueType"]
-                    and rank(ticket["priority"]) <= rank(p["priority"])
-                    and ticket["labels"] <= p["labels"]
-                    for p in proposed
-                ), ticket
-            assert Counter(t["summary"] for t in ticket_view(effective)) <= Counter(
-                p["summary"] for p in proposed
-            )
+            assert tickets_narrow(ticket_view(original), ticket_view(effective))
         elif key not in TEXT_FIELDS:
             assert after == before, key
 

@@ -107,9 +107,11 @@ def _cap_labels(tickets: list[Any], allowed: object) -> None:
                 ticket["labels"] = kept
 
 
+# A reviewer picks which proposed tickets to create (a subsequence: none added, none
+# reordered), may reword a ticket's summary and lower its priority; nothing else changes.
 _TICKET = ItemRules(
     {
-        "summary": _FIXED,
+        "summary": _TEXT,
         "description": _FIXED,
         "issueType": _FIXED,
         "priority": _LOWER,
