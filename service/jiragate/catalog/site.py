@@ -282,3 +282,21 @@ def custom_fields_by_name(values: Mapping[str, Any], site: SiteMetadata) -> dict
         name = found.name if found is not None and len(site.fields_named(found.name)) == 1 else key
         named[name] = value
     return named
+
+
+def with_named_custom_fields(details: Mapping[str, Any], site: SiteMetadata) -> dict[str, Any]:
+    """`details` with every `customFields` object keyed by field name, so a policy on
+    `details.customFields."Story Points"` sees a value an agent sent by id too."""
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, Mapping):
+            return {
+                key: custom_fields_by_name(value, site)
+                if key == "customFields" and isinstance(value, Mapping)
+                else walk(value)
+                for key, value in node.items()
+            }
+        return node
+
+    named: dict[str, Any] = walk(details)
+    return named
