@@ -102,6 +102,19 @@ async def fetch_create_fields(
     ]
 
 
+async def snapshot_site(client: JiraClient, config: JiraConfig) -> SiteMetadata:
+    """The whole site, every project's issue types included (`jiragate jira snapshot`)."""
+    site = await fetch_site(client, config)
+    projects = await client.get(f"{config.api_prefix}/project")
+    per_project: dict[str, tuple[str, ...]] = {}
+    for project in projects if isinstance(projects, list) else []:
+        key = project.get("key") if isinstance(project, Mapping) else None
+        if isinstance(key, str):
+            types = await fetch_project_types(client, config, key)
+            per_project[key] = tuple(t["name"] for t in types)
+    return dataclasses.replace(site, project_issue_types=per_project)
+
+
 class SiteMetadataCache:
     """One adapter's view of its site, refreshed after `ttl` seconds or once on a miss."""
 
@@ -173,4 +186,5 @@ __all__ = [
     "fetch_create_fields",
     "fetch_project_types",
     "fetch_site",
+    "snapshot_site",
 ]

@@ -132,6 +132,11 @@ def _lookup(schema: Mapping[str, Any], parts: list[str]) -> Mapping[str, Any] | 
     return node
 
 
+def schema_node(schema: Mapping[str, Any], parts: list[str]) -> Mapping[str, Any] | None:
+    """The schema of `details.<parts>` in one action's schema, or None."""
+    return _lookup(schema, parts)
+
+
 class FieldInfo:
     """What the catalog says about one `details.<path>` across a set of actions."""
 
