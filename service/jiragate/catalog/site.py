@@ -182,8 +182,10 @@ _NOUNS: Final = {
 
 
 def unknown_value_message(kind: str, value: str, valid: Sequence[str], where: str) -> str:
+    noun = _NOUNS[kind]
+    article = "an" if noun[0] in "aeiou" else "a"
     return (
-        f"{value!r} is not a {_NOUNS[kind]} {where}{suggestion(value, valid)} "
+        f"{value!r} is not {article} {noun} {where}{suggestion(value, valid)} "
         f"(valid: {listing(valid)})"
     )
 
