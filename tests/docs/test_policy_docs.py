@@ -32,12 +32,12 @@ def policy_dir(tmp_path: Path, default_policy_dir: Path) -> Path:
 
 def test_the_doc_has_the_examples_this_test_expects():
     yaml_blocks = blocks("yaml")
-    assert len(yaml_blocks) == 7
+    assert len(yaml_blocks) == 8
     assert len(blocks("python")) == 1
 
 
 def test_group_rule_shorthand_blocks_and_defaults_load_together(tmp_path):
-    groups, rule, shorthand, blocks_example, defaults, _test = blocks("yaml")[1:]
+    groups, rule, shorthand, blocks_example, defaults, _test = blocks("yaml")[1:7]
     directory = tmp_path / "doc-policies"
     directory.mkdir()
     (directory / "groups.yaml").write_text(
@@ -90,7 +90,7 @@ def test_group_rule_shorthand_blocks_and_defaults_load_together(tmp_path):
 
 
 def test_the_policy_test_example_passes_against_the_default_policy(policy_dir):
-    test_example = blocks("yaml")[-1]
+    test_example = blocks("yaml")[6]
     (policy_dir / "tests" / "doc_example_test.yaml").write_text(test_example)
     result = subprocess.run(
         [sys.executable, "-m", "jiragate.cli", "test", "-v", str(policy_dir), "--filter", "*"],
@@ -137,3 +137,29 @@ def test_the_documented_error_messages_are_the_real_ones(tmp_path):
     (issue,) = caught.value.issues
     message = f"jira.yaml:{issue.line} {issue.path}: {issue.message}"
     assert f"policies/{message}" in DOC.read_text(encoding="utf-8")
+
+
+def test_the_custom_field_example_matches_by_name_whatever_the_agent_sent(tmp_path):
+    """The site section's example: loaded, and evaluated on details keyed by name (as the
+    gateway hands them to policies, tests/e2e/test_site_aware.py covers the by-id path)."""
+    directory = tmp_path / "site-policies"
+    directory.mkdir()
+    (directory / "site.yaml").write_text(blocks("yaml")[7])
+    policies = load_policies(directory)
+
+    def decide(custom_fields):
+        details = {"projectKey": "ENG", "issueType": "Bug", "summary": "x"}
+        return policies.evaluate(
+            {
+                "action": "jira_create_ticket",
+                "summary": "file",
+                "details": {**details, "customFields": custom_fields},
+            },
+            agent="bot",
+        )
+
+    big = decide({"Story Points": 8, "Team": "Payments"})
+    assert big.decision is Effect.REQUIRE_APPROVAL
+    assert big.determining_rule == "big-estimates-need-a-lead"
+    other = decide({"Story Points": 2, "Team": "Search"})
+    assert other.decision is Effect.DENY and other.determining_rule == "team-payments-only"
