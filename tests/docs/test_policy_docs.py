@@ -32,7 +32,7 @@ def policy_dir(tmp_path: Path, default_policy_dir: Path) -> Path:
 
 def test_the_doc_has_the_examples_this_test_expects():
     yaml_blocks = blocks("yaml")
-    assert len(yaml_blocks) == 8
+    assert len(yaml_blocks) == 9
     assert len(blocks("python")) == 1
 
 
@@ -163,3 +163,43 @@ def test_the_custom_field_example_matches_by_name_whatever_the_agent_sent(tmp_pa
     assert big.determining_rule == "big-estimates-need-a-lead"
     other = decide({"Story Points": 2, "Team": "Search"})
     assert other.decision is Effect.DENY and other.determining_rule == "team-payments-only"
+
+
+def test_the_documented_check_site_output_is_the_real_one(tmp_path, monkeypatch):
+    """The site section's `check --site` example, against the Data Center sandbox's own
+    metadata (read through the adapter's snapshot code, in process)."""
+    import asyncio
+    import json
+
+    import httpx
+
+    from jiragate.jira.client import JiraClient
+    from jiragate.jira.config import JiraConfig
+    from jiragate.jira.sandbox import SandboxState, create_sandbox_app
+    from jiragate.jira.sitemeta import snapshot_site
+
+    app = create_sandbox_app(SandboxState(profile="datacenter"))
+
+    async def read_site():
+        config = JiraConfig(
+            base_url="http://sandbox", flavour="datacenter", personal_access_token="t"
+        )
+        client = JiraClient(config, transport=httpx.ASGITransport(app=app))
+        try:
+            return await snapshot_site(client, config)
+        finally:
+            await client.aclose()
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "site.yaml").write_text(blocks("yaml")[8])
+    (tmp_path / "site.json").write_text(json.dumps(asyncio.run(read_site()).as_dict()))
+    result = subprocess.run(
+        [sys.executable, "-m", "jiragate.cli", "check", "policies", "--site", "site.json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    documented = blocks("text")[-1]
+    assert result.stderr == documented

@@ -33,7 +33,7 @@ class SiteProblem:
 
     def __str__(self) -> str:
         where = self.predicate.location
-        return f"{where} rules[{self.rule.index}].{self.predicate.path}: {self.message}"
+        return f"{where} {self.predicate.path}: {self.message}"
 
 
 def _site_kind(field: str) -> str | None:
@@ -63,7 +63,7 @@ def _problems(rule: Rule, predicate: Predicate, site: SiteMetadata) -> Iterator[
         if site.fields:
             found, problem = resolve_custom_field(site, name)
             if found is None:
-                yield f"{predicate.field}: {problem}"
+                yield str(problem)
         return
     if predicate.operator not in _COMPARED:
         return
@@ -73,7 +73,7 @@ def _problems(rule: Rule, predicate: Predicate, site: SiteMetadata) -> Iterator[
     values = predicate.argument if isinstance(predicate.argument, list) else [predicate.argument]
     for value in values:
         if isinstance(value, str) and value not in valid:
-            yield f"{predicate.field}: " + unknown_value_message(kind, value, valid, "on this site")
+            yield unknown_value_message(kind, value, valid, "on this site")
 
 
 def site_problems(policies: PolicySet, site: SiteMetadata) -> list[SiteProblem]:
