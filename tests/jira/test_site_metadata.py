@@ -368,3 +368,30 @@ def test_custom_fields_by_name_reach_jira_by_id(cloud: Site) -> None:
 
     scenario(cloud, "cloud", body)
     assert cloud.state.issues["ENG-3"].story_points == 13
+
+
+def test_unreadable_metadata_is_not_a_refusal_and_is_not_retried_at_once() -> None:
+    """Jira down: the action is not refused for it (Jira checks at execution), and the next
+    actions do not each wait for the dead site until SITE_RETRY_SECONDS have passed."""
+    from tests.helpers.servers import free_port
+
+    clock = [0.0]
+    config = JiraConfig(
+        base_url=f"http://127.0.0.1:{free_port()}",
+        flavour="datacenter",
+        personal_access_token=PAT,
+        max_retries=0,
+    )
+
+    async def main() -> None:
+        async with JiraAdapter(config, clock=lambda: clock[0]) as adapter:
+            assert await adapter.check_site("jira_create_ticket", _ticket(priority="P1")) is None
+            tried = adapter.client.stats.calls
+            assert tried >= 1
+            assert await adapter.check_site("jira_create_ticket", _ticket(priority="P1")) is None
+            assert adapter.client.stats.calls == tried  # not tried again yet
+            clock[0] += 31
+            await adapter.check_site("jira_create_ticket", _ticket(priority="P1"))
+            assert adapter.client.stats.calls > tried
+
+    asyncio.run(main())

@@ -76,6 +76,9 @@ __all__ = ["DEFAULT_READ_FIELDS", "JiraAdapter", "numbered_summary", "trim_issue
 
 log = logging.getLogger("jiragate.jira")
 
+#: After the site's metadata could not be read, actions go unchecked (Jira still checks them)
+#: for this long before it is tried again.
+SITE_RETRY_SECONDS = 30.0
 _ACTION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,99}")  # whole string: fullmatch
 
 
@@ -112,6 +115,8 @@ class JiraAdapter:
         #: The site's metadata (priorities, issue types, fields, ...), cached for metadata_ttl.
         self.site = SiteMetadataCache(self.client, config, ttl=config.metadata_ttl, clock=clock)
         self._story_points: dict[str | None, StoryPointsField] = {}
+        self._clock = clock
+        self._site_failed_at = float("-inf")
         self._service_account: frozenset[str] | None = None
         missing = handlers.missing_handlers()
         if missing:
@@ -438,9 +443,12 @@ class JiraAdapter:
         (nothing is fetched). Unreadable metadata is not a refusal: Jira checks again."""
         if not any(True for _ in site_values(catalog.get_spec(action).schema, details)):
             return None
+        if self.site.cached is None and self._clock() - self._site_failed_at < SITE_RETRY_SECONDS:
+            return None  # it just failed: do not make every action wait for a Jira that is down
         try:
             return await self.site.check(action, details, catalog.project_of(details))
         except JiraError as exc:
+            self._site_failed_at = self._clock()
             log.warning("%s: the site's metadata could not be read (%s); not checked", action, exc)
             return None
 
