@@ -329,25 +329,15 @@ def _jira_snapshot(args: argparse.Namespace) -> int:
     import json
 
     from jiragate.errors import JiraError
-    from jiragate.jira.operations import JiraAdapter
-    from jiragate.jira.sitemeta import snapshot_site
+    from jiragate.gateway.site import read_site_metadata
+    from jiragate.redaction import redact_text
 
     settings = _settings(args)
-
-    async def main() -> dict[str, Any]:
-        async with JiraAdapter(settings.jira.to_config()) as adapter:
-            site = await snapshot_site(adapter.client, adapter.config)
-            return site.as_dict()
-
     try:
-        data = asyncio.run(main())
+        data = asyncio.run(read_site_metadata(settings)).as_dict()
     except JiraError as exc:
-        from jiragate.redaction import redact_text
-
-        print(
-            f"jiragate: could not read the site's metadata: {redact_text(str(exc))}",
-            file=sys.stderr,
-        )
+        message = redact_text(str(exc))
+        print(f"jiragate: could not read the site's metadata: {message}", file=sys.stderr)
         return 1
     args.out.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     projects = ", ".join(sorted(data["projectIssueTypes"])) or "none"
