@@ -17,9 +17,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Final
 
-from jiragate.catalog.spec import get_spec
+from jiragate.catalog.spec import ActionSpec, get_spec
 from jiragate.errors import DetailsViolation
 
 SITE_KINDS: Final = ("priority", "issuetype", "status", "resolution")
@@ -193,29 +194,56 @@ def unknown_value_message(kind: str, value: str, valid: Sequence[str], where: st
 # --------------------------------------------------------------------------- details
 
 
-def site_values(
-    schema: Mapping[str, Any], details: Any, pointer: str = ""
-) -> Iterator[tuple[str, str, Any]]:
+Path = tuple[str, ...]  # property names; "*" for every item of a list
+
+
+def _paths(schema: Mapping[str, Any], prefix: Path = ()) -> Iterator[tuple[Path, str]]:
+    """(path, kind) of every site-dependent property a schema declares."""
+    for name, sub in (schema.get("properties") or {}).items():
+        if not isinstance(sub, Mapping):
+            continue
+        kind = sub.get("x-jiragate-site")
+        if kind in SITE_KINDS:
+            yield (*prefix, name), str(kind)
+        elif name == "customFields":
+            yield (*prefix, name), "customfield"
+        else:
+            yield from _paths(sub, (*prefix, name))
+            items = sub.get("items")
+            if isinstance(items, Mapping):
+                yield from _paths(items, (*prefix, name, "*"))
+
+
+@cache
+def _site_paths(spec: ActionSpec) -> tuple[tuple[Path, str], ...]:
+    # Per spec object (compared by identity): an action registered at run time gets its own.
+    return tuple(_paths(spec.schema))
+
+
+def _at(node: Any, path: Path, pointer: str) -> Iterator[tuple[str, Any]]:
+    if not path:
+        yield pointer, node
+        return
+    head, rest = path[0], path[1:]
+    if head == "*":
+        if isinstance(node, list):
+            for index, item in enumerate(node):
+                yield from _at(item, rest, f"{pointer}/{index}")
+    elif isinstance(node, dict) and head in node:
+        yield from _at(node[head], rest, f"{pointer}/{head}")
+
+
+def site_values(spec: ActionSpec, details: Mapping[str, Any]) -> Iterator[tuple[str, str, Any]]:
     """(pointer, kind, value) of every site-dependent value in `details`, by the schema's
     `x-jiragate-site` annotations; kind "customfield" for each key of a `customFields`."""
-    if isinstance(details, Mapping):
-        properties = schema.get("properties") or {}
-        for name, value in details.items():
-            sub = properties.get(name)
-            if not isinstance(sub, Mapping):
-                continue
-            here = f"{pointer}/{name}"
-            kind = sub.get("x-jiragate-site")
-            if kind in SITE_KINDS and isinstance(value, str):
-                yield here, str(kind), value
-            elif name == "customFields" and isinstance(value, Mapping):
-                for key in value:
-                    yield f"{here}/{key}", "customfield", key
-            else:
-                yield from site_values(sub, value, here)
-    elif isinstance(details, list) and isinstance(schema.get("items"), Mapping):
-        for index, item in enumerate(details):
-            yield from site_values(schema["items"], item, f"{pointer}/{index}")
+    for path, kind in _site_paths(spec):
+        for pointer, value in _at(details, path, ""):
+            if kind == "customfield":
+                if isinstance(value, dict):
+                    for key in value:
+                        yield f"{pointer}/{key}", kind, key
+            elif isinstance(value, str):
+                yield pointer, kind, value
 
 
 def resolve_custom_field(site: SiteMetadata, key: str) -> tuple[FieldInfo | None, str | None]:
@@ -251,7 +279,7 @@ def site_violations(
 
     project = project_of(details)
     violations: list[DetailsViolation] = []
-    for pointer, kind, value in site_values(get_spec(action).schema, details):
+    for pointer, kind, value in site_values(get_spec(action), details):
         if kind == "customfield":
             if not site.fields:
                 continue

@@ -441,7 +441,7 @@ class JiraAdapter:
         """Refuse a value the site does not have (priority, issue type, status, resolution,
         custom field), listing the site's valid ones; None when the action has no such value
         (nothing is fetched). Unreadable metadata is not a refusal: Jira checks again."""
-        if not any(True for _ in site_values(catalog.get_spec(action).schema, details)):
+        if not any(True for _ in site_values(catalog.get_spec(action), details)):
             return None
         if self.site.cached is None and self._clock() - self._site_failed_at < SITE_RETRY_SECONDS:
             return None  # it just failed: do not make every action wait for a Jira that is down
