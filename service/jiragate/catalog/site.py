@@ -300,7 +300,12 @@ def site_violations(
                 pointer, f"site-{kind}", unknown_value_message(kind, value, valid, where)
             )
         )
-    return violations
+    return sorted(violations, key=lambda v: _document_order(v.pointer))
+
+
+def _document_order(pointer: str) -> tuple[tuple[int, int | str], ...]:
+    """/tickets/2/x before /tickets/10/x: list indexes compare as numbers."""
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in pointer.split("/"))
 
 
 def custom_fields_by_name(values: Mapping[str, Any], site: SiteMetadata) -> dict[str, Any]:
