@@ -232,8 +232,8 @@ def _lower_priority(before: Any, after: Any) -> str | None:
         # A site's own names (P1..P4) have an order only the site knows; the edit rules are
         # pure and know the standard five, so such a priority may not be changed by an edit.
         return (
-            f"may be lowered only between the standard priorities ({', '.join(PRIORITIES)}); "
-            f"{before!r} -> {after!r} is not one of those changes: reject with a note instead"
+            f"must be one of {', '.join(PRIORITIES)}: an edit may lower only a standard "
+            f"priority, so {before!r} -> {after!r} is invalid here (reject with a note instead)"
         )
     if PRIORITY_RANK[after] <= PRIORITY_RANK[before]:
         return None
