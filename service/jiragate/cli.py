@@ -30,6 +30,10 @@ _COMMANDS: dict[str, tuple[str, str]] = {
         "Print the argon2id hash of a reviewer's inbox password (read from stdin or a prompt).",
     ),
     "mcp": ("jiragate.mcp_commands", "Serve the gateway as an MCP server over stdio."),
+    "jira": (
+        "jiragate.commands",
+        "Talk to the configured Jira: `jira snapshot --out FILE` saves the site's metadata.",
+    ),
 }
 
 

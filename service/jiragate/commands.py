@@ -13,6 +13,21 @@ from typing import Any
 
 
 def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
+    if name == "jira":
+        verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+        snapshot = verbs.add_parser(
+            "snapshot",
+            help="save the site's priorities, issue types (per project), statuses, "
+            "resolutions, fields and link types, for `jiragate check --site`",
+        )
+        snapshot.add_argument("--out", type=Path, required=True, help="the JSON file to write")
+        snapshot.add_argument(
+            "--config",
+            type=Path,
+            default=os.environ.get("JIRAGATE_CONFIG"),
+            help="YAML or JSON settings file (env JIRAGATE_CONFIG); JIRAGATE_* variables override",
+        )
+        return
     if name in ("serve", "worker", "audit"):
         parser.add_argument(
             "--config",
@@ -83,7 +98,13 @@ def _audit_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    handlers = {"serve": _serve, "worker": _worker, "demo": _demo, "audit": _audit}
+    handlers = {
+        "serve": _serve,
+        "worker": _worker,
+        "demo": _demo,
+        "audit": _audit,
+        "jira": _jira_snapshot,
+    }
     return handlers[args.command](args)
 
 
@@ -297,3 +318,32 @@ def _demo(args: argparse.Namespace) -> int:
             exit_after_walkthrough=args.exit_after_walkthrough,
         )
     )
+
+
+# --------------------------------------------------------------------------- jira snapshot
+
+
+def _jira_snapshot(args: argparse.Namespace) -> int:
+    """Read the site's metadata through the configured Jira and save it as JSON."""
+    import asyncio
+    import json
+
+    from jiragate.errors import JiraError
+    from jiragate.gateway.site import read_site_metadata
+    from jiragate.redaction import redact_text
+
+    settings = _settings(args)
+    try:
+        data = asyncio.run(read_site_metadata(settings)).as_dict()
+    except JiraError as exc:
+        message = redact_text(str(exc))
+        print(f"jiragate: could not read the site's metadata: {message}", file=sys.stderr)
+        return 1
+    args.out.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    projects = ", ".join(sorted(data["projectIssueTypes"])) or "none"
+    print(
+        f"{args.out}: {len(data['priorities'])} priorities, {len(data['issueTypes'])} issue "
+        f"types, {len(data['statuses'])} statuses, {len(data['fields'])} fields; projects: "
+        f"{projects}"
+    )
+    return 0

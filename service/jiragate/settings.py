@@ -142,6 +142,10 @@ class JiraSettings(BaseModel):
     api_token: SecretStr | None = None
     personal_access_token: SecretStr | None = None
     story_points_field: str | None = None
+    #: Per project: {ENG: customfield_10016, OPS: customfield_10026} (docs/jira.md).
+    story_points_fields: dict[str, str] = Field(default_factory=dict)
+    #: Seconds the site's metadata (priorities, issue types, fields, ...) is cached.
+    metadata_ttl: float = 600.0
     board_id: int | None = 1
     epic_link_field: str | None = None
     #: The Sprint custom field, read by the inbox's sprint-move previews.
@@ -179,6 +183,8 @@ class JiraSettings(BaseModel):
                 api_token=_secret(self.api_token),
                 personal_access_token=_secret(self.personal_access_token),
                 story_points_field=self.story_points_field,
+                story_points_fields=dict(self.story_points_fields),
+                metadata_ttl=self.metadata_ttl,
                 board_id=self.board_id,
                 epic_link_field=self.epic_link_field,
                 timeout=self.timeout,

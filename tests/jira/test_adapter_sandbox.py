@@ -569,7 +569,14 @@ def test_sprint_by_name_story_points_fields_assign_comment(jira: Site, flavour: 
             },
         )
         assert points.updated == ["ENG-6", "ENG-10"]
-        assert points.data == {"field": "customfield_10016"}
+        assert points.data == {
+            "field": "customfield_10016",
+            "storyPointsField": {
+                "id": "customfield_10016",
+                "name": "Story Points",
+                "how": "detected",
+            },
+        }
         again = await run.execute(
             "jira_update_story_points", {"updates": [{"issueKey": "ENG-9", "storyPoints": 2}]}
         )

@@ -112,13 +112,13 @@ def test_unknown_action_lists_the_known_ones():
 
 def test_invalid_details_name_the_pointer_and_rule():
     bad = envelope(
-        "jira_create_tickets", projectKey="ENG", issueCount=0, issueType="Bug", priority="Urgent"
+        "jira_create_tickets", projectKey="ENG", issueCount=0, issueType="Bug", priority=" Urgent"
     )
     with pytest.raises(InvalidDetailsError) as caught:
         parse_envelope(bad)
     violations = {(v.pointer, v.rule) for v in caught.value.violations}
     assert ("/issueCount", "minimum") in violations
-    assert ("/priority", "enum") in violations
+    assert ("/priority", "pattern") in violations
 
 
 def test_issue_count_must_agree_with_the_listed_tickets():

@@ -252,7 +252,7 @@ def test_eval_explain_and_a_deny_still_exit_0(capsys, tmp_path: Path):
 
 def test_eval_refuses_invalid_actions_with_json_on_stderr(capsys, tmp_path: Path):
     action = tmp_path / "bad.json"
-    action.write_text(json.dumps({**SEED, "details": {**SEED["details"], "priority": "Urgent"}}))
+    action.write_text(json.dumps({**SEED, "details": {**SEED["details"], "priority": " Urgent"}}))
     code, out, err = jiragate(capsys, "eval", str(action), "--policies", str(REPO / "policies"))
     assert code == 3
     assert out == ""

@@ -366,7 +366,7 @@ def test_labels_to_add_or_remove_are_fixed_while_fields_labels_replaces_them():
 
 
 def test_an_invalid_edit_is_refused_with_the_schema_pointer():
-    error = refusal("jira_create_tickets", SEED["details"], {"priority": "Bogus"})
+    error = refusal("jira_create_tickets", SEED["details"], {"priority": " Bogus"})
     assert str(error).startswith("the edited details are invalid")
     assert [v.pointer for v in error.violations] == ["/priority"]
     assert "(rule: " in str(refusal("jira_create_tickets", SEED["details"], ["not", "a", "patch"]))
@@ -386,6 +386,10 @@ def values(schema: Mapping[str, Any]) -> st.SearchStrategy[Any]:
     originals and patches overlap; invalid combinations are filtered by the caller."""
     if "enum" in schema:
         return st.sampled_from(schema["enum"])
+    if schema.get("x-jiragate-site") == "priority":  # a site's names: the standard five here
+        return st.sampled_from(["Highest", "High", "Medium", "Low", "Lowest"])
+    if schema.get("x-jiragate-site") == "issuetype":
+        return st.sampled_from(["Bug", "Task", "Story"])
     if "oneOf" in schema:
         return st.one_of([values(option) for option in schema["oneOf"]])
     kind = schema.get("type")

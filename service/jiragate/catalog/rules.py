@@ -226,8 +226,15 @@ def _at_most(before: Any, after: Any) -> str | None:
 
 
 def _lower_priority(before: Any, after: Any) -> str | None:
+    if before == after:
+        return None
     if before not in PRIORITY_RANK or after not in PRIORITY_RANK:
-        return f"must be one of {', '.join(PRIORITIES)}"
+        # A site's own names (P1..P4) have an order only the site knows; the edit rules are
+        # pure and know the standard five, so such a priority may not be changed by an edit.
+        return (
+            f"must be one of {', '.join(PRIORITIES)}: an edit may lower only a standard "
+            f"priority, so {before!r} -> {after!r} is invalid here (reject with a note instead)"
+        )
     if PRIORITY_RANK[after] <= PRIORITY_RANK[before]:
         return None
     order = " > ".join(PRIORITIES)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import math
 import os
@@ -59,11 +60,13 @@ from jiragate.catalog import (
     normalise_details,
     parse_envelope,
 )
+from jiragate.catalog.site import SiteMetadata, site_violations, with_named_custom_fields
 from jiragate.errors import (
     ActionError,
     ApprovalError,
     DecisionRefusedError,
     InvalidCallbackError,
+    InvalidDetailsError,
     PolicyLoadError,
     ReviewerNotAllowedError,
     StoreError,
@@ -405,7 +408,7 @@ class Gateway:
         self, envelope: Mapping[str, Any], *, agent: str, explain: bool = True
     ) -> Decision:
         """The dry run: the full decision, nothing recorded, nothing executed."""
-        request = self._parse(envelope)
+        request = self._on_cached_site(self._parse(envelope))
         return self._policies.deciding().evaluate(request, agent=agent, explain=explain)
 
     def _parse(self, envelope: Mapping[str, Any]) -> ActionRequest:
@@ -414,6 +417,23 @@ class Gateway:
         request = parse_envelope(envelope)
         self._adapter.check_details(request.action, request.details)
         return request
+
+    async def _on_site(self, request: ActionRequest) -> ActionRequest:
+        """The request checked against the Jira site's metadata (fetched when stale; an
+        unknown value refreshes it once): InvalidDetailsError lists the site's valid values.
+        Custom fields are keyed by name from here on, as policies match them."""
+        site = await self._adapter.check_site(request.action, request.details)
+        return _named(request, site)
+
+    def _on_cached_site(self, request: ActionRequest) -> ActionRequest:
+        """The same check for the synchronous dry run, against the cached metadata only."""
+        site = self._adapter.site.cached
+        if site is None:
+            return request
+        violations = site_violations(request.action, request.details, site)
+        if violations:
+            raise InvalidDetailsError(request.action, violations)
+        return _named(request, site)
 
     # ----------------------------------------------------------------- submission
 
@@ -433,7 +453,7 @@ class Gateway:
         read: allowed, it is sent instead of the catalog handler and recorded without the
         key (a read is never replayed from the record: the agent gets Jira's answer now);
         a replayed read that was approved and executed is sent again the same way."""
-        request = self._parse(envelope)
+        request = await self._on_site(self._parse(envelope))
         policies = self._policies.deciding()
         decision = policies.evaluate(request, agent=agent, explain=False)
         self.metrics.decisions.labels(decision.decision.value, request.action).inc()
@@ -1006,6 +1026,13 @@ class Gateway:
         if worker:
             tasks.append(self.work(stop))
         await asyncio.gather(*tasks)
+
+
+def _named(request: ActionRequest, site: SiteMetadata | None) -> ActionRequest:
+    if site is None:
+        return request
+    named = with_named_custom_fields(request.details, site)
+    return request if named == request.details else dataclasses.replace(request, details=named)
 
 
 def _cheqpoint_clients(

@@ -53,7 +53,6 @@ from jiragate.policy.model import (
 from jiragate.policy.operators import (
     ANY,
     OPERATORS,
-    PRIORITIES,
     PRIORITY,
     ArgumentError,
     argument_key,
@@ -609,9 +608,9 @@ def _value_problem(
     if operator not in ("eq", "ne", "in", "not_in"):
         return None
     values = argument if isinstance(argument, list) else [argument]
+    # Priorities, issue types, statuses are the site's (catalog/site.py): `jiragate check
+    # --site` checks them against a snapshot; without one any name may be the site's.
     allowed: tuple[Any, ...] | None = closed
-    if family == PRIORITY:
-        allowed = PRIORITIES
     for value in values:
         if value is None:
             continue

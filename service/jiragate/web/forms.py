@@ -125,6 +125,12 @@ def editable_fields(action: str, original: Mapping[str, Any]) -> list[EditField]
             item.maximum = current  # an edit may only lower it
         if rule is EditRule.LOWER_PRIORITY and current in PRIORITIES:
             item.options = list(PRIORITIES[PRIORITIES.index(current) :])
+        if prop.get("x-jiragate-site") == "priority":
+            # The site's names have no enum in the schema; a reviewer may lower a standard
+            # priority (the edit rule), and keep a site-specific one (P1) as it is.
+            item.widget = "select"
+            if current not in PRIORITIES:
+                item.options = [str(current)] if current is not None else []
         fields.append(item)
     return fields
 

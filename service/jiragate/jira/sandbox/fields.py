@@ -15,6 +15,7 @@ from jiragate.jira.sandbox.state import (
     EPIC_NAME_FIELD,
     IMPACT_FIELD,
     SPRINT_FIELD,
+    STORY_ESTIMATE_FIELD,
     STORY_POINTS_FIELD,
     TEAM_FIELD,
     Issue,
@@ -329,6 +330,8 @@ SETTERS: dict[str, Setter] = {
     "parent": set_parent,
     "fixVersions": set_fix_versions,
     STORY_POINTS_FIELD: set_story_points,
+    # One estimate per issue: either field sets it (a project has the ones on its screens).
+    STORY_ESTIMATE_FIELD: set_story_points,
     SPRINT_FIELD: set_sprint,
     EPIC_LINK_FIELD: set_epic_link,
     EPIC_NAME_FIELD: set_epic_name,
@@ -338,6 +341,7 @@ SETTERS: dict[str, Setter] = {
     TEAM_FIELD: _custom_setter(str),
     IMPACT_FIELD: _custom_setter(float),
 }
+STORY_FIELDS = frozenset({STORY_POINTS_FIELD, STORY_ESTIMATE_FIELD})
 # Set only when an issue is created.
 CREATE_ONLY = {"project", "issuetype"}
 
@@ -350,7 +354,10 @@ def apply_fields(
         if name in CREATE_ONLY:
             continue
         setter = SETTERS.get(name)
-        if setter is None or (name == EPIC_LINK_FIELD and flavour == "cloud"):
+        off_screen = name in STORY_FIELDS and name not in state.site.story_fields.get(
+            issue.project_key, ()
+        )
+        if setter is None or off_screen or (name == EPIC_LINK_FIELD and flavour == "cloud"):
             errors[name] = NOT_SETTABLE.format(name=name)
             continue
         error = setter(state, issue, value, flavour)

@@ -16,6 +16,7 @@ from jiragate.jira.sandbox.context import as_int, body_of, current_user, flavour
 from jiragate.jira.sandbox.render import (
     api_base,
     component_json,
+    field_catalog,
     issue_type_json,
     jira_error,
     page_json,
@@ -25,7 +26,11 @@ from jiragate.jira.sandbox.render import (
     user_json,
 )
 from jiragate.jira.sandbox.state import (
+    EPIC_LINK_FIELD,
+    EPIC_NAME_FIELD,
     LINK_TYPES,
+    RESOLUTIONS,
+    SPRINT_FIELD,
     STATUSES,
     Component,
     Issue,
@@ -131,6 +136,67 @@ async def create_meta_issue_types(request: Request) -> Response:
         return JSONResponse(
             {"startAt": start, "maxResults": size, "total": len(types), listed: page}
         )
+
+
+def _screen_field_ids(state: SandboxState, project: str, type_name: str) -> list[str]:
+    """The fields on a project's create screen for one issue type (createmeta)."""
+    ids = ["summary", "issuetype", "project", "reporter", "priority", "labels", "description"]
+    ids += ["assignee", "fixVersions", "duedate", SPRINT_FIELD]
+    ids += list(state.site.story_fields.get(project, ()))
+    if type_name == "Epic" and state.site.epic_name_required:
+        ids.append(EPIC_NAME_FIELD)
+    if state.profile == "datacenter" and type_name != "Epic":
+        ids.append(EPIC_LINK_FIELD)
+    subtask = type_name in {t.name for t in state.site.issue_types if t.subtask}
+    if state.profile == "cloud" or subtask:
+        ids.append("parent")
+    return ids
+
+
+async def create_meta_fields(request: Request) -> Response:
+    """`GET .../issue/createmeta/{project}/issuetypes/{issueTypeId}`: the fields one can set
+    when creating that type in that project (Cloud lists them as `fields`, DC `values`)."""
+    state, flavour = state_of(request), flavour_of(request)
+    start = as_int(request.query_params.get("startAt"), 0)
+    size = as_int(request.query_params.get("maxResults"), 50)
+    if start is None or size is None or start < 0 or size < 0:
+        return jira_error(400, ["'startAt' and 'maxResults' must be non-negative integers."])
+    with state.lock:
+        project = state.find_project(request.path_params["project"])
+        wanted = request.path_params["type_id"]
+        kind = next((t for t in state.site.issue_types if t.id == wanted), None)
+        if project is None or kind is None:
+            return jira_error(400, ["The project or issue type could not be found."])
+        catalog = {f["id"]: f for f in field_catalog(flavour)}
+        required = {"summary", "issuetype", "project", "reporter", EPIC_NAME_FIELD}
+        listed = [
+            {
+                "fieldId": field_id,
+                "key": field_id,
+                "name": catalog[field_id]["name"],
+                "required": field_id in required or (field_id == "parent" and kind.subtask),
+                "schema": catalog[field_id]["schema"],
+                "hasDefaultValue": field_id == "priority",
+                "operations": ["set"],
+            }
+            for field_id in _screen_field_ids(state, project.key, kind.name)
+        ]
+        page = listed[start : start + size]
+        name = "fields" if state.profile == "cloud" else "values"
+        return JSONResponse(
+            {"startAt": start, "maxResults": size, "total": len(listed), name: page}
+        )
+
+
+async def list_resolutions(request: Request) -> Response:
+    state, flavour = state_of(request), flavour_of(request)
+    base = api_base(state, flavour)
+    return JSONResponse(
+        [
+            {"self": f"{base}/resolution/{r.id}", "id": r.id, "name": r.name, "description": ""}
+            for r in RESOLUTIONS
+        ]
+    )
 
 
 async def list_priorities(request: Request) -> Response:
@@ -651,6 +717,12 @@ def build_router() -> APIRouter:
             create_meta_issue_types,
             methods=["GET"],
         )
+        router.add_api_route(
+            f"{base}/issue/createmeta/{{project}}/issuetypes/{{type_id}}",
+            create_meta_fields,
+            methods=["GET"],
+        )
+        router.add_api_route(f"{base}/resolution", list_resolutions, methods=["GET"])
         router.add_api_route(f"{base}/issuetype", list_issue_types, methods=["GET"])
         router.add_api_route(f"{base}/status", list_statuses, methods=["GET"])
         router.add_api_route(f"{base}/user/search", search_users, methods=["GET"])

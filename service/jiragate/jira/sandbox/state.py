@@ -259,12 +259,29 @@ class SiteProfile:
     transitions: tuple[Transition, ...]
     resolution_screens: frozenset[str]
     epic_name_required: bool
+    #: Project -> the story point fields on its screens: Cloud's OPS is team-managed (only
+    #: "Story point estimate"); Data Center's OPS has both, so picking one needs a setting.
+    story_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 SITE_PROFILES = {
-    "cloud": SiteProfile("cloud", ISSUE_TYPES, PRIORITIES, TRANSITIONS, frozenset(), False),
+    "cloud": SiteProfile(
+        "cloud",
+        ISSUE_TYPES,
+        PRIORITIES,
+        TRANSITIONS,
+        frozenset(),
+        False,
+        {"ENG": (STORY_POINTS_FIELD,), "OPS": (STORY_ESTIMATE_FIELD,)},
+    ),
     "datacenter": SiteProfile(
-        "datacenter", DC_ISSUE_TYPES, DC_PRIORITIES, DC_TRANSITIONS, DC_RESOLUTION_SCREENS, True
+        "datacenter",
+        DC_ISSUE_TYPES,
+        DC_PRIORITIES,
+        DC_TRANSITIONS,
+        DC_RESOLUTION_SCREENS,
+        True,
+        {"ENG": (STORY_POINTS_FIELD,), "OPS": (STORY_POINTS_FIELD, STORY_ESTIMATE_FIELD)},
     ),
 }
 
