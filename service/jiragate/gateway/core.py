@@ -54,6 +54,7 @@ from jiragate.catalog import (
     narrowed_details,
     normalise_details,
     parse_envelope,
+    project_of,
 )
 from jiragate.errors import (
     ActionError,
@@ -63,8 +64,10 @@ from jiragate.errors import (
     PolicyLoadError,
     ReviewerNotAllowedError,
     StoreError,
+    StoreIntegrityError,
     StoreUnavailableError,
 )
+from jiragate.gateway.budgets import BudgetCounter, lock_keys
 from jiragate.gateway.execution import Executor
 from jiragate.gateway.policies import PolicyHolder, PolicyStatus
 from jiragate.jira.operations import JiraAdapter
@@ -80,6 +83,7 @@ from jiragate.store import (
     ApprovalVote,
     AuditEvent,
     AuditNote,
+    CreatedAction,
     FinishedRun,
     Store,
     Verdict,
@@ -163,6 +167,7 @@ class Gateway:
             self._approvals = self._cheqpoint_backend(cheqpoint_clients or {})
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._executor = Executor(settings, store, adapter, metrics, self.worker_id)
+        self._budget_counter = BudgetCounter(store)
         self._callbacks: list[str] = []
         # Decisions pushed to external requesters; None: no webhook secret to sign them.
         self._callback_sender = callback_sender
@@ -401,47 +406,138 @@ class Gateway:
         (and never executes twice); the same key with another body raises a conflict."""
         request = self._parse(envelope)
         policies = self._policies.deciding()
-        decision = policies.evaluate(request, agent=agent, explain=False)
-        self.metrics.decisions.labels(decision.decision.value, request.action).inc()
-        status = _DECISION_STATUS[decision.decision]
         body_hash = request_hash(request.as_dict()) if idempotency_key else None
-        finished: FinishedRun | None = None
-        action_id: str | None = None
-        if decision.allowed and request.kind is ActionKind.READ:
-            # A read changes nothing in Jira, so it runs first and is recorded once, with its
-            # result, in one transaction (no claim, no lease: re-running it is harmless).
-            if idempotency_key is not None:
-                replay = self._store.find_by_idempotency_key(
-                    agent=agent, key=idempotency_key, request_hash=body_hash
+        budgets = policies.budgets_for(request.action)
+        if budgets and request.kind is not ActionKind.READ:
+            # Counted, decided and recorded in one transaction under the budgets' locks, so
+            # concurrent decisions on any replica never overrun a budget together.
+            created, decision = self._submit_counted(
+                request, agent, policies, idempotency_key, body_hash
+            )
+            if not created.created:
+                return Submission(created.action, None, created=False)
+        else:
+            decision = policies.evaluate(request, agent=agent, explain=False)
+            self._observe(decision)
+            finished: FinishedRun | None = None
+            action_id: str | None = None
+            if decision.allowed and request.kind is ActionKind.READ:
+                # A read changes nothing in Jira, so it runs first and is recorded once, with
+                # its result, in one transaction (no claim, no lease: re-running it is
+                # harmless).
+                if idempotency_key is not None:
+                    replay = self._store.find_by_idempotency_key(
+                        agent=agent, key=idempotency_key, request_hash=body_hash
+                    )
+                    if replay is not None:
+                        return Submission(replay, None, created=False)
+                action_id = new_action_id()
+                finished = await self._executor.run_read(request, action_id)
+            created = self._store.create_action(
+                **self._action_fields(
+                    request, decision, agent, idempotency_key, body_hash, claim=finished is None
+                ),
+                action_id=action_id,
+                finished=finished,
+            )
+        claim = decision.allowed and request.kind is not ActionKind.READ
+        record = created.action
+        if not created.created:
+            return Submission(record, None, created=False)
+        self.metrics.statuses.labels(record.status.value).inc()
+        if claim:
+            record = await self._executor.execute(record)
+        elif decision.needs_approval:
+            record = await self._open_approval(record, request, decision, policies)
+        return Submission(record, decision, created=True)
+
+    def _submit_counted(
+        self,
+        request: ActionRequest,
+        agent: str,
+        policies: PolicySet,
+        idempotency_key: str | None,
+        body_hash: str | None,
+    ) -> tuple[CreatedAction, Decision]:
+        project = project_of(request.details)
+        keys = lock_keys(policies.budgets_for(request.action), agent, project)
+        try:
+            with self._store.budget_transaction(keys) as session:
+                usage = self._budget_counter.usage(
+                    policies,
+                    action=request.action,
+                    details=request.details,
+                    agent=agent,
+                    now=self._store.clock(),
+                    session=session,
                 )
-                if replay is not None:
-                    return Submission(replay, None, created=False)
-            action_id = new_action_id()
-            finished = await self._executor.run_read(request, action_id)
-        claim = decision.allowed and finished is None
-        created = self._store.create_action(
-            agent=agent,
-            action=request.action,
-            summary=request.summary,
-            justification=request.justification,
-            details=request.details,
-            effective_details=request.details if decision.allowed else None,
-            kind=request.kind.value,
-            decision=decision.decision.value,
-            status=status,
-            review_group=decision.review_group,
-            determining_rule=decision.determining_rule,
-            decision_json=decision.as_dict(),
-            policy_revision=decision.revision,
-            idempotency_key=idempotency_key,
-            request_hash=body_hash,
-            # An allowed write is claimed by this process in the same transaction that
-            # records it: executed inline, and taken over by a worker if we crash.
-            claimed_by=self.worker_id if claim else None,
-            claim_lease_seconds=self.settings.lease_seconds if claim else None,
-            action_id=action_id,
-            finished=finished,
-            audit_note=AuditNote(
+                decision = policies.evaluate(request, agent=agent, explain=False, usage=usage)
+                created = self._store.create_action(
+                    **self._action_fields(request, decision, agent, idempotency_key, body_hash),
+                    session=session,
+                )
+        except StoreIntegrityError:
+            if idempotency_key is None:
+                raise
+            # The same (agent, key) was recorded by another request while we waited.
+            replay = self._store.find_by_idempotency_key(
+                agent=agent, key=idempotency_key, request_hash=body_hash
+            )
+            if replay is None:
+                raise
+            return CreatedAction(replay, created=False), decision
+        if created.created:
+            self._observe(decision)
+        return created, decision
+
+    def _observe(self, decision: Decision) -> None:
+        """A decision's metrics: its outcome, its budgets, its shadow outcome."""
+        self.metrics.decisions.labels(decision.decision.value, decision.action).inc()
+        for check in decision.budgets:
+            if decision.agent is not None:
+                used = check.used + (check.units if _counts(decision) else 0)
+                self.metrics.budget_used.labels(check.budget, decision.agent).set(used)
+            if check.over:
+                self.metrics.budget_exceeded.labels(check.budget, decision.decision.value).inc()
+        shadow = decision.shadow
+        if shadow is not None:
+            self.metrics.shadow_outcomes.labels(
+                shadow.determining_rule or "", shadow.decision.value, str(shadow.disagrees).lower()
+            ).inc()
+
+    def _action_fields(
+        self,
+        request: ActionRequest,
+        decision: Decision,
+        agent: str,
+        idempotency_key: str | None,
+        body_hash: str | None,
+        *,
+        claim: bool = True,
+    ) -> dict[str, Any]:
+        """The record of a submitted action and its audit event. An allowed write is
+        claimed by this process in the same transaction that records it: executed inline,
+        and taken over by a worker if we crash."""
+        claim = claim and decision.allowed
+        return {
+            "agent": agent,
+            "action": request.action,
+            "summary": request.summary,
+            "justification": request.justification,
+            "details": request.details,
+            "effective_details": request.details if decision.allowed else None,
+            "kind": request.kind.value,
+            "decision": decision.decision.value,
+            "status": _DECISION_STATUS[decision.decision],
+            "review_group": decision.review_group,
+            "determining_rule": decision.determining_rule,
+            "decision_json": decision.as_dict(),
+            "policy_revision": decision.revision,
+            "idempotency_key": idempotency_key,
+            "request_hash": body_hash,
+            "claimed_by": self.worker_id if claim else None,
+            "claim_lease_seconds": self.settings.lease_seconds if claim else None,
+            "audit_note": AuditNote(
                 actor=agent,
                 type="action.submitted",
                 data={
@@ -452,18 +548,15 @@ class Gateway:
                     "reasons": list(decision.reasons),
                     "policy_revision": decision.revision,
                     **({"claimed_by": self.worker_id} if claim else {}),
+                    **(
+                        {"budgets": [check.as_dict() for check in decision.budgets]}
+                        if decision.budgets
+                        else {}
+                    ),
+                    **({"shadow": decision.shadow.as_dict()} if decision.shadow else {}),
                 },
             ),
-        )
-        record = created.action
-        if not created.created:
-            return Submission(record, None, created=False)
-        self.metrics.statuses.labels(record.status.value).inc()
-        if claim:
-            record = await self._executor.execute(record)
-        elif decision.needs_approval:
-            record = await self._open_approval(record, request, decision, policies)
-        return Submission(record, decision, created=True)
+        }
 
     async def _open_approval(
         self,
@@ -804,6 +897,11 @@ class Gateway:
             await asyncio.sleep(0.05)
             record = self.get_record(action_id)
         return record
+
+
+def _counts(decision: Decision) -> bool:
+    """Whether the action now uses budget (allowed or reserved pending approval)."""
+    return not decision.denied
 
 
 def _cheqpoint_clients(

@@ -373,7 +373,9 @@ class _ModelBuilder:
             spec = CATALOG.get(action)
             if spec is None:
                 known = ", ".join(a for a in ACTION_NAMES if CATALOG[a].kind.value != "read")
-                self.error(ctx, (*path, "actions", i), f"unknown action {action!r} (known: {known})")
+                self.error(
+                    ctx, (*path, "actions", i), f"unknown action {action!r} (known: {known})"
+                )
             elif spec.kind.value == "read":
                 # A read runs before it is recorded, so it could not be counted exactly.
                 self.error(
