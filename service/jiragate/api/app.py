@@ -19,7 +19,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from jiragate import __version__
 from jiragate.api.deps import BodyError, QueryError
 from jiragate.api.openapi import install_openapi
-from jiragate.api.routes import actions, approvals, audit, cheqpoint_api, ops, policies, webhooks
+from jiragate.api.routes import (
+    actions,
+    approvals,
+    audit,
+    budgets,
+    cheqpoint_api,
+    ops,
+    policies,
+    webhooks,
+)
 from jiragate.errors import EditRefusedError, JiragateError, answered_error_classes
 from jiragate.gateway import Gateway
 from jiragate.redaction import install_log_redaction
@@ -279,7 +288,7 @@ def create_app(settings: Settings, *, gateway: Gateway | None = None) -> FastAPI
         app.state.gateway = gateway
     install_error_handlers(app)
     install_openapi(app)
-    for module in (actions, approvals, policies, audit, webhooks, cheqpoint_api, ops):
+    for module in (actions, approvals, policies, budgets, audit, webhooks, cheqpoint_api, ops):
         app.include_router(module.router)
     # MCP over streamable HTTP at /mcp (docs/mcp.md). An exact route, not a Mount: a Mount
     # at /mcp would redirect POST /mcp to /mcp/.

@@ -316,6 +316,43 @@ class Gateway:
         """The set this process holds (for inspection and explanations, not decisions)."""
         return self._policies.current
 
+    def budget_report(
+        self, *, agent: str | None = None, project: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every budget of the running set with its usage per scope, now."""
+        policies = self._policies.current
+        for budget in policies.budgets.values():
+            self.metrics.budget_limit.labels(budget.name).set(budget.limit)
+        return self._budget_counter.report(
+            policies, now=self._store.clock(), agent=agent, project=project
+        )
+
+    def shadow_report(self, *, limit: int = 1000) -> dict[str, Any]:
+        """The running set's shadow rules and, over its last `limit` recorded decisions,
+        how often each matched and how often enforcing it would have changed the decision."""
+        policies = self._policies.current
+        shadow_ids = [rule.id for rule in policies.shadow_rules]
+        by_rule = {rule_id: {"matched": 0, "disagreed": 0} for rule_id in shadow_ids}
+        evaluated = disagreements = 0
+        if shadow_ids:
+            for record in self._store.recent_decisions(policies.revision, limit=limit):
+                evaluated += 1
+                shadow = (record.decision_json or {}).get("shadow")
+                if not shadow:
+                    continue
+                disagrees = bool(shadow.get("disagrees"))
+                disagreements += disagrees
+                for rule_id in shadow.get("matched_rules", ()):
+                    if rule_id in by_rule:
+                        by_rule[rule_id]["matched"] += 1
+                        by_rule[rule_id]["disagreed"] += disagrees
+        return {
+            "rules": shadow_ids,
+            "decisions": evaluated,
+            "disagreements": disagreements,
+            "by_rule": by_rule,
+        }
+
     def reload_policies(self, *, actor: str) -> tuple[PolicySet, str | None]:
         """Load the files now and make them the active revision; (the set, the revision
         active before). An invalid set is audited (`policy.reload_refused`) and raises
@@ -494,6 +531,7 @@ class Gateway:
         """A decision's metrics: its outcome, its budgets, its shadow outcome."""
         self.metrics.decisions.labels(decision.decision.value, decision.action).inc()
         for check in decision.budgets:
+            self.metrics.budget_limit.labels(check.budget).set(check.limit)
             if decision.agent is not None:
                 used = check.used + (check.units if _counts(decision) else 0)
                 self.metrics.budget_used.labels(check.budget, decision.agent).set(used)

@@ -525,6 +525,18 @@ class Store:
                 own, actions=actions, since=since, agent=agent, until=until
             )
 
+    def recent_decisions(self, revision: str, *, limit: int = 1000) -> list[ActionRecord]:
+        """The last `limit` actions decided by policy `revision`, newest first."""
+        with self.transaction(read_only=True) as session:
+            return list(
+                session.exec(
+                    select(ActionRecord)
+                    .where(ActionRecord.policy_revision == revision)
+                    .order_by(col(ActionRecord.created_at).desc(), col(ActionRecord.id).desc())
+                    .limit(limit)
+                )
+            )
+
     def get_action(self, action_id: str) -> ActionRecord | None:
         with self.transaction(read_only=True) as session:
             return session.get(ActionRecord, action_id)
