@@ -525,6 +525,28 @@ class Store:
                 own, actions=actions, since=since, agent=agent, until=until
             )
 
+    def iter_actions(
+        self, *, since: datetime | None = None, batch: int = 500
+    ) -> Iterator[ActionRecord]:
+        """Every action created from `since` on, oldest first, read in keyset pages (each
+        its own short transaction, so a long replay holds no snapshot open)."""
+        after: tuple[datetime, str] | None = None
+        while True:
+            query = select(ActionRecord)
+            if since is not None:
+                query = query.where(ActionRecord.created_at >= since)
+            if after is not None:
+                query = query.where(
+                    sa.tuple_(col(ActionRecord.created_at), col(ActionRecord.id)) > after
+                )
+            query = query.order_by(col(ActionRecord.created_at), col(ActionRecord.id))
+            with self.transaction(read_only=True) as session:
+                page = list(session.exec(query.limit(batch)))
+            yield from page
+            if len(page) < batch:
+                return
+            after = (page[-1].created_at, page[-1].id)
+
     def recent_decisions(self, revision: str, *, limit: int = 1000) -> list[ActionRecord]:
         """The last `limit` actions decided by policy `revision`, newest first."""
         with self.transaction(read_only=True) as session:
