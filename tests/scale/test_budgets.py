@@ -61,9 +61,7 @@ def one_ticket(label: str, number: int) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize(
-    "kind", [pytest.param("postgres", marks=pytest.mark.postgres), "sqlite"]
-)
+@pytest.mark.parametrize("kind", [pytest.param("postgres", marks=pytest.mark.postgres), "sqlite"])
 def test_200_concurrent_creations_through_3_replicas_execute_exactly_50(
     request: pytest.FixtureRequest,
     tmp_path: Path,
