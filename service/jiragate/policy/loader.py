@@ -17,6 +17,7 @@ set, with the file, the line and the limit, so it never replaces a running one.
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import hashlib
 import json
@@ -372,10 +373,11 @@ class _ModelBuilder:
         for i, action in enumerate(raw.get("actions", ())):
             spec = CATALOG.get(action)
             if spec is None:
-                known = ", ".join(a for a in ACTION_NAMES if CATALOG[a].kind.value != "read")
-                self.error(
-                    ctx, (*path, "actions", i), f"unknown action {action!r} (known: {known})"
-                )
+                countable = [a for a in ACTION_NAMES if CATALOG[a].kind.value != "read"]
+                close = difflib.get_close_matches(action, countable, n=1)
+                known = (f"did you mean {close[0]!r}? " if close else "") + "known: "
+                known += ", ".join(countable)
+                self.error(ctx, (*path, "actions", i), f"unknown action {action!r} ({known})")
             elif spec.kind.value == "read":
                 # A read runs before it is recorded, so it could not be counted exactly.
                 self.error(
