@@ -17,13 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session
-
 from jiragate.catalog import count_of, project_of
 from jiragate.policy.engine import BudgetUsage, PolicySet
 from jiragate.policy.model import Budget
 from jiragate.store import Store
-from jiragate.store.budgets import CountedAction
+from jiragate.store.budgets import BudgetTransaction, CountedAction
 
 
 def scope_of(budget: Budget, agent: str | None, project: str | None) -> str:
@@ -81,7 +79,7 @@ class BudgetCounter:
         agent: str | None,
         project: str | None,
         now: datetime,
-        session: Session | None,
+        session: BudgetTransaction | None,
         exclude: str | None = None,
     ) -> list[tuple[CountedAction, int]]:
         """The counted actions in one scope's window with their units, oldest first."""
@@ -110,7 +108,7 @@ class BudgetCounter:
         details: Mapping[str, Any],
         agent: str | None,
         now: datetime,
-        session: Session | None = None,
+        session: BudgetTransaction | None = None,
         exclude: str | None = None,
     ) -> dict[str, BudgetUsage]:
         """The usage of every budget counting `action`, in this action's scopes, as of

@@ -20,13 +20,17 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, select
 
 from jiragate.store.models import ActionRecord, ActionStatus, BudgetLock
+
+#: The transaction a `Store.budget_transaction` yields (the gateway passes it back to the
+#: store's counting and recording calls, never using it itself).
+BudgetTransaction: TypeAlias = Session
 
 #: The statuses whose actions use budget: the work is done, running, or reserved for it.
 COUNTING_STATUSES = (
