@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from jiragate.jira.sandbox import SandboxState
@@ -86,6 +87,10 @@ def test_200_concurrent_creations_through_3_replicas_execute_exactly_50(
         # (one after another: on a busy machine three cold starts at once can take minutes)
         replicas = [c.serve(f"replica-{i}", worker=i == 0) for i in range(3)]
         agents = [c.client(r, AGENT) for r in replicas]
+        for client in agents:
+            # Decisions on one budget scope are taken one at a time by design; on a busy
+            # machine the last of 200 queued ones can wait longer than the default minute.
+            client.timeout = httpx.Timeout(600.0)
 
         def create(n: int) -> tuple[int, dict[str, Any]]:
             response = agents[n % 3].post("/v1/actions", json=one_ticket(label, n))

@@ -33,7 +33,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import IO, Any
@@ -72,7 +72,7 @@ from jiragate.gateway.execution import Executor
 from jiragate.gateway.policies import PolicyHolder, PolicyStatus
 from jiragate.jira.operations import JiraAdapter
 from jiragate.metrics import Metrics
-from jiragate.policy.engine import Decision, PolicySet
+from jiragate.policy.engine import BudgetUsage, Decision, PolicySet
 from jiragate.policy.model import Effect, ReviewGroup
 from jiragate.settings import Settings
 from jiragate.store import (
@@ -90,6 +90,7 @@ from jiragate.store import (
     VerifyReport,
     request_hash,
 )
+from jiragate.store.budgets import BudgetTransaction
 from jiragate.store.inbox_auth import InboxAuthStore
 from jiragate.store.models import new_action_id
 
@@ -488,6 +489,28 @@ class Gateway:
             record = await self._open_approval(record, request, decision, policies)
         return Submission(record, decision, created=True)
 
+    @contextlib.contextmanager
+    def _counted(
+        self, request: ActionRequest, agent: str, policies: PolicySet
+    ) -> Iterator[tuple[BudgetTransaction | None, dict[str, BudgetUsage] | None]]:
+        """(a budget transaction, the usage) for an action some budget counts: decide and
+        record inside it; (None, None) for any other action (no lock, no transaction)."""
+        budgets = policies.budgets_for(request.action)
+        if not budgets or request.kind is ActionKind.READ:
+            yield None, None
+            return
+        keys = lock_keys(budgets, agent, project_of(request.details))
+        with self._store.budget_transaction(keys) as session:
+            usage = self._budget_counter.usage(
+                policies,
+                action=request.action,
+                details=request.details,
+                agent=agent,
+                now=self._store.clock(),
+                session=session,
+            )
+            yield session, usage
+
     def _submit_counted(
         self,
         request: ActionRequest,
@@ -496,18 +519,8 @@ class Gateway:
         idempotency_key: str | None,
         body_hash: str | None,
     ) -> tuple[CreatedAction, Decision]:
-        project = project_of(request.details)
-        keys = lock_keys(policies.budgets_for(request.action), agent, project)
         try:
-            with self._store.budget_transaction(keys) as session:
-                usage = self._budget_counter.usage(
-                    policies,
-                    action=request.action,
-                    details=request.details,
-                    agent=agent,
-                    now=self._store.clock(),
-                    session=session,
-                )
+            with self._counted(request, agent, policies) as (session, usage):
                 decision = policies.evaluate(request, agent=agent, explain=False, usage=usage)
                 created = self._store.create_action(
                     **self._action_fields(request, decision, agent, idempotency_key, body_hash),
@@ -674,42 +687,45 @@ class Gateway:
         A `callback` URL must be one the settings allow (InvalidCallbackError otherwise)."""
         request = parse_envelope(envelope)
         policies = self._policies.deciding()
-        decision = policies.evaluate(request, agent=agent)
         if callback is not None:
             self._check_callback(callback)
-        group_name = decision.review_group if decision.needs_approval else routed_group
-        if decision.denied:
-            status = ActionStatus.DENIED
-        elif decision.needs_approval or routed_group:
-            status = ActionStatus.PENDING_APPROVAL
-        else:
-            status = ActionStatus.APPROVED
-        created = self._store.create_action(
-            agent=agent,
-            action=request.action,
-            summary=request.summary,
-            justification=request.justification,
-            details=request.details,
-            effective_details=request.details if status is ActionStatus.APPROVED else None,
-            kind=request.kind.value,
-            decision=decision.decision.value,
-            status=status,
-            review_group=group_name if status is ActionStatus.PENDING_APPROVAL else None,
-            determining_rule=decision.determining_rule,
-            decision_json={**decision.as_dict(), "cheqpoint": dict(protocol)},
-            policy_revision=decision.revision,
-            executor=EXECUTOR_EXTERNAL,
-            audit_note=AuditNote(
-                actor=agent,
-                type="approval.requested",
-                data={
-                    "api": "cheqpoint",
-                    "action": requested_as,
-                    "decision": decision.decision.value,
-                    "group": group_name,
-                },
-            ),
-        )
+        # Budgets hold here too: this API must not be a way around them.
+        with self._counted(request, agent, policies) as (session, usage):
+            decision = policies.evaluate(request, agent=agent, usage=usage)
+            group_name = decision.review_group if decision.needs_approval else routed_group
+            if decision.denied:
+                status = ActionStatus.DENIED
+            elif decision.needs_approval or routed_group:
+                status = ActionStatus.PENDING_APPROVAL
+            else:
+                status = ActionStatus.APPROVED
+            created = self._store.create_action(
+                agent=agent,
+                action=request.action,
+                summary=request.summary,
+                justification=request.justification,
+                details=request.details,
+                effective_details=request.details if status is ActionStatus.APPROVED else None,
+                kind=request.kind.value,
+                decision=decision.decision.value,
+                status=status,
+                review_group=group_name if status is ActionStatus.PENDING_APPROVAL else None,
+                determining_rule=decision.determining_rule,
+                decision_json={**decision.as_dict(), "cheqpoint": dict(protocol)},
+                policy_revision=decision.revision,
+                executor=EXECUTOR_EXTERNAL,
+                session=session,
+                audit_note=AuditNote(
+                    actor=agent,
+                    type="approval.requested",
+                    data={
+                        "api": "cheqpoint",
+                        "action": requested_as,
+                        "decision": decision.decision.value,
+                        "group": group_name,
+                    },
+                ),
+            )
         record = created.action
         if status is ActionStatus.PENDING_APPROVAL:
             _, expires_at, min_approvals = self._approval_terms(policies, group_name or "")
