@@ -103,3 +103,20 @@ def test_an_agent_sees_only_its_own_usage(service: Service):
     by_project = service.client("auditor").get("/v1/budgets", params={"project": "OPS"})
     assert by_project.json()["budgets"][0]["usage"] == []
     assert service.client("auditor").get("/v1/policies").json()["budgets"][0]["name"] == BUDGET
+
+
+def test_the_cheqpoint_compatible_api_is_no_way_around_a_budget(service: Service):
+    api = {"x-api-key": "agent-key-log-triage-bot-0001"}
+    client = service.client("log-triage-bot")
+    held = client.post("/api/approvals/request", headers=api, json=seed_tickets(46, "Low"))
+    assert held.status_code == 200, held.text
+    assert held.json()["status"] == "PENDING"
+    assert used(service) == 46  # reserved like any pending approval
+    over = client.post("/api/approvals/request", headers=api, json=seed_tickets(5, "Low"))
+    assert over.status_code == 200, over.text
+    body = over.json()
+    assert body["status"] == "REJECTED"
+    view = service.agent_view(body["id"])
+    assert (view["status"], view["rule"]) == ("denied", "ticket-budget")
+    assert "budget tickets-per-agent-hour: 46 of 50 used" in view["reason"]
+    assert used(service) == 46
