@@ -93,8 +93,20 @@ def test_200_concurrent_creations_through_3_replicas_execute_exactly_50(
             client.timeout = httpx.Timeout(600.0)
 
         def create(n: int) -> tuple[int, dict[str, Any]]:
-            response = agents[n % 3].post("/v1/actions", json=one_ticket(label, n))
-            return response.status_code, response.json()
+            # With an Idempotency-Key a request lost on the way (a kept-alive connection the
+            # server closed as it was reused) is safely sent again: it never runs twice.
+            headers = {"Idempotency-Key": f"{label}-{n}"}
+            for attempt in range(3):
+                try:
+                    response = agents[n % 3].post(
+                        "/v1/actions", json=one_ticket(label, n), headers=headers
+                    )
+                except httpx.TransportError:
+                    if attempt == 2:
+                        raise
+                    continue
+                return response.status_code, response.json()
+            raise AssertionError("unreachable")
 
         started = time.monotonic()
         with ThreadPoolExecutor(max_workers=32) as pool:
