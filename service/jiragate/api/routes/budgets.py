@@ -17,7 +17,7 @@ router = APIRouter(prefix="/v1/budgets", tags=["policies"])
 @router.get(
     "",
     summary="Budgets and their usage per agent and project",
-    **documented(auth="any", errors=(401, 503)),
+    **documented(auth="any", errors=(401, 422, 503)),
 )
 def get_budgets(
     gateway: GatewayDep,
