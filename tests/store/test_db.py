@@ -29,11 +29,12 @@ def test_init_db_creates_every_table_and_is_idempotent(engine):
         "audit_events",
         "inbox_sessions",
         "inbox_signin_attempts",
+        "budget_locks",
         "alembic_version",
     } <= tables
     with engine.connect() as connection:
         version = connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
-    assert version == "0005_notifications"
+    assert version == "0006_budgets"
     columns = {c["name"] for c in sa.inspect(engine).get_columns("actions")}
     assert "executor" in columns
 

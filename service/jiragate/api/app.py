@@ -23,6 +23,7 @@ from jiragate.api.routes import (
     actions,
     approvals,
     audit,
+    budgets,
     cheqpoint_api,
     ops,
     policies,
@@ -293,7 +294,17 @@ def create_app(settings: Settings, *, gateway: Gateway | None = None) -> FastAPI
         app.state.gateway = gateway
     install_error_handlers(app)
     install_openapi(app)
-    for module in (actions, approvals, policies, audit, webhooks, slack, cheqpoint_api, ops):
+    for module in (
+        actions,
+        approvals,
+        policies,
+        budgets,
+        audit,
+        webhooks,
+        slack,
+        cheqpoint_api,
+        ops,
+    ):
         app.include_router(module.router)
     # MCP over streamable HTTP at /mcp (docs/mcp.md). An exact route, not a Mount: a Mount
     # at /mcp would redirect POST /mcp to /mcp/.

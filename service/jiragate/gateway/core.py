@@ -35,7 +35,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import IO, Any
@@ -59,6 +59,7 @@ from jiragate.catalog import (
     narrowed_details,
     normalise_details,
     parse_envelope,
+    project_of,
 )
 from jiragate.catalog.site import SiteMetadata, site_violations, with_named_custom_fields
 from jiragate.errors import (
@@ -70,14 +71,16 @@ from jiragate.errors import (
     PolicyLoadError,
     ReviewerNotAllowedError,
     StoreError,
+    StoreIntegrityError,
     StoreUnavailableError,
 )
+from jiragate.gateway.budgets import BudgetCounter, lock_keys
 from jiragate.gateway.execution import Executor, ForwardRequest
 from jiragate.gateway.policies import PolicyHolder, PolicyStatus
 from jiragate.jira.client import RawResponse
 from jiragate.jira.operations import JiraAdapter
 from jiragate.metrics import Metrics
-from jiragate.policy.engine import Decision, PolicySet
+from jiragate.policy.engine import BudgetUsage, Decision, PolicySet
 from jiragate.policy.model import Effect, ReviewGroup
 from jiragate.settings import Settings
 from jiragate.store import (
@@ -88,12 +91,14 @@ from jiragate.store import (
     ApprovalVote,
     AuditEvent,
     AuditNote,
+    CreatedAction,
     FinishedRun,
     Store,
     Verdict,
     VerifyReport,
     request_hash,
 )
+from jiragate.store.budgets import BudgetTransaction
 from jiragate.store.changes import SAFETY_POLL_SECONDS, listen_for_changes
 from jiragate.store.inbox_auth import InboxAuthStore
 from jiragate.store.models import Notification, new_action_id
@@ -177,6 +182,7 @@ class Gateway:
             self._approvals = self._cheqpoint_backend(cheqpoint_clients or {})
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._executor = Executor(settings, store, adapter, metrics, self.worker_id)
+        self._budget_counter = BudgetCounter(store)
         self._callbacks: list[str] = []
         # Decisions pushed to external requesters; None: no webhook secret to sign them.
         self._callback_sender = callback_sender
@@ -342,6 +348,43 @@ class Gateway:
         """The set this process holds (for inspection and explanations, not decisions)."""
         return self._policies.current
 
+    def budget_report(
+        self, *, agent: str | None = None, project: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every budget of the running set with its usage per scope, now."""
+        policies = self._policies.current
+        for budget in policies.budgets.values():
+            self.metrics.budget_limit.labels(budget.name).set(budget.limit)
+        return self._budget_counter.report(
+            policies, now=self._store.clock(), agent=agent, project=project
+        )
+
+    def shadow_report(self, *, limit: int = 1000) -> dict[str, Any]:
+        """The running set's shadow rules and, over its last `limit` recorded decisions,
+        how often each matched and how often enforcing it would have changed the decision."""
+        policies = self._policies.current
+        shadow_ids = [rule.id for rule in policies.shadow_rules]
+        by_rule = {rule_id: {"matched": 0, "disagreed": 0} for rule_id in shadow_ids}
+        evaluated = disagreements = 0
+        if shadow_ids:
+            for record in self._store.recent_decisions(policies.revision, limit=limit):
+                evaluated += 1
+                shadow = (record.decision_json or {}).get("shadow")
+                if not shadow:
+                    continue
+                disagrees = bool(shadow.get("disagrees"))
+                disagreements += disagrees
+                for rule_id in shadow.get("matched_rules", ()):
+                    if rule_id in by_rule:
+                        by_rule[rule_id]["matched"] += 1
+                        by_rule[rule_id]["disagreed"] += disagrees
+        return {
+            "rules": shadow_ids,
+            "decisions": evaluated,
+            "disagreements": disagreements,
+            "by_rule": by_rule,
+        }
+
     def reload_policies(self, *, actor: str) -> tuple[PolicySet, str | None]:
         """Load the files now and make them the active revision; (the set, the revision
         active before). An invalid set is audited (`policy.reload_refused`) and raises
@@ -455,68 +498,53 @@ class Gateway:
         a replayed read that was approved and executed is sent again the same way."""
         request = await self._on_site(self._parse(envelope))
         policies = self._policies.deciding()
-        decision = policies.evaluate(request, agent=agent, explain=False)
-        self.metrics.decisions.labels(decision.decision.value, request.action).inc()
-        if forward is not None:
-            self.metrics.proxy_decisions.labels(decision.decision.value, request.action).inc()
-        status = _DECISION_STATUS[decision.decision]
-        answer: RawResponse | None = None
-        if forward is not None and decision.allowed and request.kind is ActionKind.READ:
-            idempotency_key = None
         body_hash = request_hash(request.as_dict()) if idempotency_key else None
-        finished: FinishedRun | None = None
-        action_id: str | None = None
-        if decision.allowed and request.kind is ActionKind.READ and forward is not None:
-            action_id = new_action_id()
-            finished, answer = await self._executor.run_forward(request, action_id, forward)
-        elif decision.allowed and request.kind is ActionKind.READ:
-            # A read changes nothing in Jira, so it runs first and is recorded once, with its
-            # result, in one transaction (no claim, no lease: re-running it is harmless).
-            if idempotency_key is not None:
-                replay = self._store.find_by_idempotency_key(
-                    agent=agent, key=idempotency_key, request_hash=body_hash
-                )
-                if replay is not None:
-                    return Submission(replay, None, created=False)
-            action_id = new_action_id()
-            finished = await self._executor.run_read(request, action_id)
-        claim = decision.allowed and finished is None
-        created = self._store.create_action(
-            agent=agent,
-            action=request.action,
-            summary=request.summary,
-            justification=request.justification,
-            details=request.details,
-            effective_details=request.details if decision.allowed else None,
-            kind=request.kind.value,
-            decision=decision.decision.value,
-            status=status,
-            review_group=decision.review_group,
-            determining_rule=decision.determining_rule,
-            decision_json=decision.as_dict(),
-            policy_revision=decision.revision,
-            idempotency_key=idempotency_key,
-            request_hash=body_hash,
-            # An allowed write is claimed by this process in the same transaction that
-            # records it: executed inline, and taken over by a worker if we crash.
-            claimed_by=self.worker_id if claim else None,
-            claim_lease_seconds=self.settings.lease_seconds if claim else None,
-            action_id=action_id,
-            finished=finished,
-            audit_note=AuditNote(
-                actor=agent,
-                type="action.submitted",
-                data={
-                    "action": request.action,
-                    "decision": decision.decision.value,
-                    "rule": decision.determining_rule,
-                    "review_group": decision.review_group,
-                    "reasons": list(decision.reasons),
-                    "policy_revision": decision.revision,
-                    **({"claimed_by": self.worker_id} if claim else {}),
-                },
-            ),
-        )
+        answer: RawResponse | None = None
+        budgets = policies.budgets_for(request.action)
+        if budgets and request.kind is not ActionKind.READ:
+            # Counted, decided and recorded in one transaction under the budgets' locks, so
+            # concurrent decisions on any replica never overrun a budget together.
+            created, decision = self._submit_counted(
+                request, agent, policies, idempotency_key, body_hash
+            )
+            if forward is not None:
+                self.metrics.proxy_decisions.labels(decision.decision.value, request.action).inc()
+            if not created.created:
+                return Submission(created.action, None, created=False)
+        else:
+            decision = policies.evaluate(request, agent=agent, explain=False)
+            self._observe(decision)
+            if forward is not None:
+                self.metrics.proxy_decisions.labels(decision.decision.value, request.action).inc()
+            if forward is not None and decision.allowed and request.kind is ActionKind.READ:
+                # The client's own read, sent now: never replayed from a record.
+                idempotency_key = None
+                body_hash = None
+            finished: FinishedRun | None = None
+            action_id: str | None = None
+            if decision.allowed and request.kind is ActionKind.READ and forward is not None:
+                action_id = new_action_id()
+                finished, answer = await self._executor.run_forward(request, action_id, forward)
+            elif decision.allowed and request.kind is ActionKind.READ:
+                # A read changes nothing in Jira, so it runs first and is recorded once, with
+                # its result, in one transaction (no claim, no lease: re-running it is
+                # harmless).
+                if idempotency_key is not None:
+                    replay = self._store.find_by_idempotency_key(
+                        agent=agent, key=idempotency_key, request_hash=body_hash
+                    )
+                    if replay is not None:
+                        return Submission(replay, None, created=False)
+                action_id = new_action_id()
+                finished = await self._executor.run_read(request, action_id)
+            created = self._store.create_action(
+                **self._action_fields(
+                    request, decision, agent, idempotency_key, body_hash, claim=finished is None
+                ),
+                action_id=action_id,
+                finished=finished,
+            )
+        claim = decision.allowed and request.kind is not ActionKind.READ
         record = created.action
         if not created.created:
             if forward is not None and record.kind == "read" and record.status is _EXECUTED:
@@ -530,6 +558,126 @@ class Gateway:
         elif decision.needs_approval:
             record = await self._open_approval(record, request, decision, policies)
         return Submission(record, decision, created=True, answer=answer)
+
+    @contextlib.contextmanager
+    def _counted(
+        self, request: ActionRequest, agent: str, policies: PolicySet
+    ) -> Iterator[tuple[BudgetTransaction | None, dict[str, BudgetUsage] | None]]:
+        """(a budget transaction, the usage) for an action some budget counts: decide and
+        record inside it; (None, None) for any other action (no lock, no transaction)."""
+        budgets = policies.budgets_for(request.action)
+        if not budgets or request.kind is ActionKind.READ:
+            yield None, None
+            return
+        keys = lock_keys(budgets, agent, project_of(request.details))
+        with self._store.budget_transaction(keys) as session:
+            usage = self._budget_counter.usage(
+                policies,
+                action=request.action,
+                details=request.details,
+                agent=agent,
+                now=self._store.clock(),
+                session=session,
+            )
+            yield session, usage
+
+    def _submit_counted(
+        self,
+        request: ActionRequest,
+        agent: str,
+        policies: PolicySet,
+        idempotency_key: str | None,
+        body_hash: str | None,
+    ) -> tuple[CreatedAction, Decision]:
+        try:
+            with self._counted(request, agent, policies) as (session, usage):
+                decision = policies.evaluate(request, agent=agent, explain=False, usage=usage)
+                created = self._store.create_action(
+                    **self._action_fields(request, decision, agent, idempotency_key, body_hash),
+                    session=session,
+                )
+        except StoreIntegrityError:
+            if idempotency_key is None:
+                raise
+            # The same (agent, key) was recorded by another request while we waited.
+            replay = self._store.find_by_idempotency_key(
+                agent=agent, key=idempotency_key, request_hash=body_hash
+            )
+            if replay is None:
+                raise
+            return CreatedAction(replay, created=False), decision
+        if created.created:
+            self._observe(decision)
+        return created, decision
+
+    def _observe(self, decision: Decision) -> None:
+        """A decision's metrics: its outcome, its budgets, its shadow outcome."""
+        self.metrics.decisions.labels(decision.decision.value, decision.action).inc()
+        for check in decision.budgets:
+            self.metrics.budget_limit.labels(check.budget).set(check.limit)
+            if decision.agent is not None:
+                used = check.used + (check.units if _counts(decision) else 0)
+                self.metrics.budget_used.labels(check.budget, decision.agent).set(used)
+            if check.over:
+                self.metrics.budget_exceeded.labels(check.budget, decision.decision.value).inc()
+        shadow = decision.shadow
+        if shadow is not None:
+            self.metrics.shadow_outcomes.labels(
+                shadow.determining_rule or "", shadow.decision.value, str(shadow.disagrees).lower()
+            ).inc()
+
+    def _action_fields(
+        self,
+        request: ActionRequest,
+        decision: Decision,
+        agent: str,
+        idempotency_key: str | None,
+        body_hash: str | None,
+        *,
+        claim: bool = True,
+    ) -> dict[str, Any]:
+        """The record of a submitted action and its audit event. An allowed write is
+        claimed by this process in the same transaction that records it: executed inline,
+        and taken over by a worker if we crash."""
+        claim = claim and decision.allowed
+        return {
+            "agent": agent,
+            "action": request.action,
+            "summary": request.summary,
+            "justification": request.justification,
+            "details": request.details,
+            "effective_details": request.details if decision.allowed else None,
+            "kind": request.kind.value,
+            "decision": decision.decision.value,
+            "status": _DECISION_STATUS[decision.decision],
+            "review_group": decision.review_group,
+            "determining_rule": decision.determining_rule,
+            "decision_json": decision.as_dict(),
+            "policy_revision": decision.revision,
+            "idempotency_key": idempotency_key,
+            "request_hash": body_hash,
+            "claimed_by": self.worker_id if claim else None,
+            "claim_lease_seconds": self.settings.lease_seconds if claim else None,
+            "audit_note": AuditNote(
+                actor=agent,
+                type="action.submitted",
+                data={
+                    "action": request.action,
+                    "decision": decision.decision.value,
+                    "rule": decision.determining_rule,
+                    "review_group": decision.review_group,
+                    "reasons": list(decision.reasons),
+                    "policy_revision": decision.revision,
+                    **({"claimed_by": self.worker_id} if claim else {}),
+                    **(
+                        {"budgets": [check.as_dict() for check in decision.budgets]}
+                        if decision.budgets
+                        else {}
+                    ),
+                    **({"shadow": decision.shadow.as_dict()} if decision.shadow else {}),
+                },
+            ),
+        }
 
     async def _open_approval(
         self,
@@ -609,42 +757,45 @@ class Gateway:
         A `callback` URL must be one the settings allow (InvalidCallbackError otherwise)."""
         request = parse_envelope(envelope)
         policies = self._policies.deciding()
-        decision = policies.evaluate(request, agent=agent)
         if callback is not None:
             self._check_callback(callback)
-        group_name = decision.review_group if decision.needs_approval else routed_group
-        if decision.denied:
-            status = ActionStatus.DENIED
-        elif decision.needs_approval or routed_group:
-            status = ActionStatus.PENDING_APPROVAL
-        else:
-            status = ActionStatus.APPROVED
-        created = self._store.create_action(
-            agent=agent,
-            action=request.action,
-            summary=request.summary,
-            justification=request.justification,
-            details=request.details,
-            effective_details=request.details if status is ActionStatus.APPROVED else None,
-            kind=request.kind.value,
-            decision=decision.decision.value,
-            status=status,
-            review_group=group_name if status is ActionStatus.PENDING_APPROVAL else None,
-            determining_rule=decision.determining_rule,
-            decision_json={**decision.as_dict(), "cheqpoint": dict(protocol)},
-            policy_revision=decision.revision,
-            executor=EXECUTOR_EXTERNAL,
-            audit_note=AuditNote(
-                actor=agent,
-                type="approval.requested",
-                data={
-                    "api": "cheqpoint",
-                    "action": requested_as,
-                    "decision": decision.decision.value,
-                    "group": group_name,
-                },
-            ),
-        )
+        # Budgets hold here too: this API must not be a way around them.
+        with self._counted(request, agent, policies) as (session, usage):
+            decision = policies.evaluate(request, agent=agent, usage=usage)
+            group_name = decision.review_group if decision.needs_approval else routed_group
+            if decision.denied:
+                status = ActionStatus.DENIED
+            elif decision.needs_approval or routed_group:
+                status = ActionStatus.PENDING_APPROVAL
+            else:
+                status = ActionStatus.APPROVED
+            created = self._store.create_action(
+                agent=agent,
+                action=request.action,
+                summary=request.summary,
+                justification=request.justification,
+                details=request.details,
+                effective_details=request.details if status is ActionStatus.APPROVED else None,
+                kind=request.kind.value,
+                decision=decision.decision.value,
+                status=status,
+                review_group=group_name if status is ActionStatus.PENDING_APPROVAL else None,
+                determining_rule=decision.determining_rule,
+                decision_json={**decision.as_dict(), "cheqpoint": dict(protocol)},
+                policy_revision=decision.revision,
+                executor=EXECUTOR_EXTERNAL,
+                session=session,
+                audit_note=AuditNote(
+                    actor=agent,
+                    type="approval.requested",
+                    data={
+                        "api": "cheqpoint",
+                        "action": requested_as,
+                        "decision": decision.decision.value,
+                        "group": group_name,
+                    },
+                ),
+            )
         record = created.action
         if status is ActionStatus.PENDING_APPROVAL:
             _, expires_at, min_approvals = self._approval_terms(policies, group_name or "")
@@ -1033,6 +1184,11 @@ def _named(request: ActionRequest, site: SiteMetadata | None) -> ActionRequest:
         return request
     named = with_named_custom_fields(request.details, site)
     return request if named == request.details else dataclasses.replace(request, details=named)
+
+
+def _counts(decision: Decision) -> bool:
+    """Whether the action now uses budget (allowed or reserved pending approval)."""
+    return not decision.denied
 
 
 def _cheqpoint_clients(

@@ -18,7 +18,7 @@ import binascii
 import hashlib
 import json
 import sqlite3
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,7 +38,7 @@ from jiragate.errors import (
     StoreIntegrityError,
 )
 from jiragate.redaction import redact_text, redact_value
-from jiragate.store import audit, changes
+from jiragate.store import audit, budgets, changes
 from jiragate.store.audit import AuditNote, canonical_json, insert_row
 from jiragate.store.dberrors import database_error_text, database_errors
 from jiragate.store.models import (
@@ -419,6 +419,7 @@ class Store:
         action_id: str | None = None,
         finished: FinishedRun | None = None,
         audit_note: AuditNote | None = None,
+        session: Session | None = None,
     ) -> CreatedAction:
         """Insert a new action; with an Idempotency-Key, a replay returns the first one.
 
@@ -427,6 +428,8 @@ class Store:
         records an action that already ran (a read): its final status, its execution row and
         both audit events in one transaction.
         Raises IdempotencyConflictError when the key was used with a different body.
+        With `session` (a `budget_transaction`'s) the action is recorded in that transaction,
+        committed with it; a duplicate key then raises StoreIntegrityError from it.
         """
         if (claimed_by is None) != (claim_lease_seconds is None):
             raise ValueError("claimed_by and claim_lease_seconds go together")
@@ -473,13 +476,20 @@ class Store:
             record.result_json = _clean_result(finished.result)
             record.error = _clean_error(finished.error)
             record.attempts = 1
+
+        def write(session: Session) -> None:
+            insert_row(session, record)
+            audit.append_note(session, record.id, audit_note)
+            if finished is not None:
+                insert_row(session, finished.execution(record.id, now))
+                audit.append_note(session, record.id, finished.audit_note)
+
+        if session is not None:
+            write(session)
+            return CreatedAction(record, created=True)
         try:
-            with self.transaction() as session:
-                insert_row(session, record)
-                audit.append_note(session, record.id, audit_note)
-                if finished is not None:
-                    insert_row(session, finished.execution(record.id, now))
-                    audit.append_note(session, record.id, finished.audit_note)
+            with self.transaction() as own:
+                write(own)
         except StoreIntegrityError:
             if idempotency_key is None:
                 raise
@@ -491,6 +501,71 @@ class Store:
                 raise
             return CreatedAction(existing, created=False)
         return CreatedAction(record, created=True)
+
+    # ----------------------------------------------------------------- budgets
+
+    @contextmanager
+    def budget_transaction(self, keys: Collection[tuple[str, str]]) -> Iterator[Session]:
+        """A write transaction holding the lock of each (budget, scope) in `keys`: count
+        with `counted_actions(session=…)` and record with `create_action(session=…)` inside
+        it (jiragate.store.budgets)."""
+        with self.transaction() as session:
+            budgets.lock_scopes(session, keys, self.clock())
+            yield session
+
+    def counted_actions(
+        self,
+        *,
+        actions: Sequence[str],
+        since: datetime,
+        agent: str | None = None,
+        until: datetime | None = None,
+        session: Session | None = None,
+    ) -> list[budgets.CountedAction]:
+        """The actions a budget counts (jiragate.store.budgets.counted_actions); in
+        `session` when given, else in a read-only transaction of its own."""
+        if session is not None:
+            return budgets.counted_actions(
+                session, actions=actions, since=since, agent=agent, until=until
+            )
+        with self.transaction(read_only=True) as own:
+            return budgets.counted_actions(
+                own, actions=actions, since=since, agent=agent, until=until
+            )
+
+    def iter_actions(
+        self, *, since: datetime | None = None, batch: int = 500
+    ) -> Iterator[ActionRecord]:
+        """Every action created from `since` on, oldest first, read in keyset pages (each
+        its own short transaction, so a long replay holds no snapshot open)."""
+        after: tuple[datetime, str] | None = None
+        while True:
+            query = select(ActionRecord)
+            if since is not None:
+                query = query.where(ActionRecord.created_at >= since)
+            if after is not None:
+                query = query.where(
+                    sa.tuple_(col(ActionRecord.created_at), col(ActionRecord.id)) > after
+                )
+            query = query.order_by(col(ActionRecord.created_at), col(ActionRecord.id))
+            with self.transaction(read_only=True) as session:
+                page = list(session.exec(query.limit(batch)))
+            yield from page
+            if len(page) < batch:
+                return
+            after = (page[-1].created_at, page[-1].id)
+
+    def recent_decisions(self, revision: str, *, limit: int = 1000) -> list[ActionRecord]:
+        """The last `limit` actions decided by policy `revision`, newest first."""
+        with self.transaction(read_only=True) as session:
+            return list(
+                session.exec(
+                    select(ActionRecord)
+                    .where(ActionRecord.policy_revision == revision)
+                    .order_by(col(ActionRecord.created_at).desc(), col(ActionRecord.id).desc())
+                    .limit(limit)
+                )
+            )
 
     def get_action(self, action_id: str) -> ActionRecord | None:
         with self.transaction(read_only=True) as session:

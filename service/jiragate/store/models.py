@@ -110,6 +110,8 @@ class ActionRecord(SQLModel, table=True):
         sa.UniqueConstraint("agent", "idempotency_key", name="uq_actions_agent_idempotency_key"),
         sa.Index("ix_actions_status_updated", "status", "updated_at"),
         sa.Index("ix_actions_created_id", "created_at", "id"),
+        # Budget usage: one agent's actions of some names in a window (gateway/budgets.py).
+        sa.Index("ix_actions_agent_action_created", "agent", "action", "created_at"),
     )
 
     id: str = Field(default_factory=new_action_id, primary_key=True, max_length=64)
@@ -296,3 +298,16 @@ class SlackRequestSeen(SQLModel, table=True):
 
     signature_hash: str = Field(primary_key=True, max_length=64)
     seen_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+
+
+class BudgetLock(SQLModel, table=True):
+    """One row per (budget, scope) ever decided: the row a decision locks (FOR UPDATE on
+    PostgreSQL; SQLite's BEGIN IMMEDIATE holds the whole database) while it counts the
+    budget's usage and records the action, so concurrent decisions on one budget scope, on
+    any replica, are taken one after another and never overrun it together."""
+
+    __tablename__ = "budget_locks"
+
+    budget: str = Field(primary_key=True, max_length=64)
+    scope: str = Field(primary_key=True, max_length=300)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
