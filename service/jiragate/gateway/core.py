@@ -65,6 +65,7 @@ from jiragate.errors import (
     StoreError,
     StoreUnavailableError,
 )
+from jiragate.gateway.binding import ON_CHANGE_DEFAULT, read_snapshot
 from jiragate.gateway.execution import Executor
 from jiragate.gateway.policies import PolicyHolder, PolicyStatus
 from jiragate.jira.operations import JiraAdapter
@@ -155,7 +156,7 @@ class Gateway:
         self._store = store
         self._adapter = adapter
         self.metrics = metrics
-        self._inbox = InboxBackend(store, apply_patch=apply_patch)
+        self._inbox = InboxBackend(store, apply_patch=apply_patch, person_of=settings.person_of)
         # Where gated actions submitted here are decided; chosen once, never branched on.
         # (Approvals requested through the Cheqpoint-compatible API always use the inbox.)
         self._approvals: ApprovalBackend = self._inbox
@@ -419,6 +420,7 @@ class Gateway:
             action_id = new_action_id()
             finished = await self._executor.run_read(request, action_id)
         claim = decision.allowed and finished is None
+        binding = await self._bind(request, decision, policies) if decision.needs_approval else None
         created = self._store.create_action(
             agent=agent,
             action=request.action,
@@ -435,6 +437,7 @@ class Gateway:
             policy_revision=decision.revision,
             idempotency_key=idempotency_key,
             request_hash=body_hash,
+            binding=binding,
             # An allowed write is claimed by this process in the same transaction that
             # records it: executed inline, and taken over by a worker if we crash.
             claimed_by=self.worker_id if claim else None,
@@ -464,6 +467,23 @@ class Gateway:
         elif decision.needs_approval:
             record = await self._open_approval(record, request, decision, policies)
         return Submission(record, decision, created=True)
+
+    async def _bind(
+        self, request: ActionRequest, decision: Decision, policies: PolicySet
+    ) -> dict[str, Any]:
+        """What the approval will be bound to: the targets as Jira has them now (shown to
+        the reviewers), the revision that decided, and what a later change does."""
+        group = policies.groups.get(decision.review_group or "")
+        snapshot = await read_snapshot(
+            self._adapter, request.details, sprint_field=self.settings.jira.sprint_field
+        )
+        return {
+            "snapshot": snapshot,
+            "policy_revision": decision.revision,
+            "on_change": group.on_change if group else ON_CHANGE_DEFAULT,
+            "payload_hash": None,
+            "rounds": 1,
+        }
 
     async def _open_approval(
         self,
@@ -605,10 +625,13 @@ class Gateway:
         verdict: Verdict | str,
         modified_details: Mapping[str, Any] | None = None,
         note: str | None = None,
+        snapshot: str | None = None,
     ) -> VoteOutcome:
         """A reviewer's verdict on an inbox approval. An edit is checked before it counts:
         it must validate, may only narrow the action, and must still be something this
-        review group may approve. Refusals are audited and raise DecisionRefusedError."""
+        review group may approve. `snapshot` is the hash of the snapshot the reviewer was
+        shown; a vote on an older one is refused as stale. Refusals are audited and raise
+        DecisionRefusedError."""
         record = self._store.get_action(action_id)
         if record is None:
             raise ApprovalError(f"no action {action_id!r}")
@@ -622,6 +645,12 @@ class Gateway:
                 raise ReviewerNotAllowedError(
                     f"{reviewer} requested {action_id} and cannot decide it"
                 )
+            principal = self.settings.principal_of(record.agent)
+            if principal is not None and self.settings.person_of(reviewer) == principal:
+                raise ReviewerNotAllowedError(
+                    f"{record.agent} acts on behalf of {principal}, the person behind "
+                    f"{reviewer}: they cannot decide its actions"
+                )
             if Verdict(verdict) is Verdict.APPROVE and modified_details:
                 self.check_edit(record, modified_details)
             outcome = self._inbox.vote(
@@ -630,6 +659,8 @@ class Gateway:
                 verdict=verdict,
                 modified_details=modified_details or None,
                 note=note,
+                requester=principal,
+                snapshot=snapshot,
             )
         except DecisionRefusedError as exc:
             self._store.append_audit(

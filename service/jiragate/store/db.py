@@ -406,6 +406,7 @@ class Store:
         idempotency_key: str | None = None,
         request_hash: str | None = None,
         executor: str = EXECUTOR_JIRAGATE,
+        binding: Mapping[str, Any] | None = None,
         claimed_by: str | None = None,
         claim_lease_seconds: float | None = None,
         action_id: str | None = None,
@@ -454,6 +455,7 @@ class Store:
             idempotency_key=idempotency_key,
             request_hash=request_hash,
             executor=executor,
+            binding=dict(binding) if binding is not None else None,
         )
         if claimed_by is not None and claim_lease_seconds is not None:
             record.status = ActionStatus.EXECUTING
