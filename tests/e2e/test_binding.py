@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from jiragate.jira.adf import adf_to_text
 from tests.api.support import DB_KINDS, audit_types, copy_policies, edit_group, envelope, service_on
 from tests.helpers.service import JIRA_EMAIL, JIRA_TOKEN, KEYS, Service
 
@@ -136,6 +137,10 @@ def test_eng3_moved_before_execution_goes_back_marked_changed(service: Service):
     done = service.wait_for_status(action["id"], "executed", "failed", "pending_approval")
     assert done["status"] == "executed", done
     assert status_of(service, "ENG-3") == "Done"
+    # Attributed in Jira (attribution: comment): a Jira user sees who did it and why.
+    with service.sandbox.lock:
+        note = adf_to_text(service.sandbox.issues["ENG-3"].comments[-1].body)
+    assert "log-triage-bot" in note and "lead-alice" in note and action["id"] in note
 
     # Attack: replaying the approval (single use) changes nothing.
     replay = decide(service, "lead-alice", action["id"], snapshot=fresh)

@@ -15,6 +15,7 @@ matters by itself: a new comment or description must not send every approval bac
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
@@ -31,6 +32,7 @@ ON_CHANGE_DEFAULT: OnChange = "review"
 #: Detail keys that name issues an action touches.
 _ISSUE_KEY = ("issueKey", "epicKey")
 _ISSUE_KEYS = ("issueKeys", "childIssueKeys", "addChildIssueKeys")
+_SPRINT_TEXT_ID = re.compile(r"\[id=(\d+),")
 #: The issue fields whose change matters (sprint is added: its field id is per site).
 _ISSUE_FACTS = ("status", "assignee")
 
@@ -61,15 +63,21 @@ def _name(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _sprint_ids(value: Any) -> list[int]:
-    """The open (future/active) sprint ids in a Sprint field value (a list of sprints)."""
-    found: list[int] = []
-    for item in value if isinstance(value, list) else [value]:
-        if isinstance(item, Mapping) and item.get("state", "active") != "closed":
-            if isinstance(item.get("id"), int):
-                found.append(int(item["id"]))
-        elif isinstance(item, int) and not isinstance(item, bool):
-            found.append(item)
+def _sprints(value: Any) -> list[str]:
+    """The sprints in a Sprint field value, by id where Jira gives one, else by name.
+
+    The adapter trims an issue's objects to their names, Cloud and Data Center send sprint
+    objects, and older Data Center versions a `...Sprint@1f[id=1,...,name=Sprint 1,...]` text."""
+    found: list[str] = []
+    for item in value if isinstance(value, list) else [] if value is None else [value]:
+        if isinstance(item, Mapping):
+            ident = item.get("id", item.get("name"))
+            if ident is not None:
+                found.append(str(ident))
+        elif isinstance(item, str) and (match := _SPRINT_TEXT_ID.search(item)):
+            found.append(match.group(1))
+        elif item is not None:
+            found.append(str(item))
     return sorted(found)
 
 
@@ -91,7 +99,7 @@ async def read_snapshot(
                 else {
                     "status": _name(fields.get("status")),
                     "assignee": _name(fields.get("assignee")),
-                    "sprint": _sprint_ids(fields.get(sprint_field)),
+                    "sprint": _sprints(fields.get(sprint_field)),
                     "updated": fields.get("updated"),
                 }
             )
