@@ -121,6 +121,7 @@ def snapshot_hash(snapshot: Mapping[str, Any]) -> str:
 def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The differences that matter between two snapshots: `{target, field, before, after}`.
 
+    Only targets of `after` count: an approved edit may drop issues from the action.
     `updated` alone is not one (see the module docstring)."""
     if "error" in before or "error" in after:
         if before.get("hash") == after.get("hash"):
@@ -134,8 +135,11 @@ def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[dict[st
             }
         ]
     found: list[dict[str, Any]] = []
+    now_issues = after.get("issues") or {}
     for key, was in (before.get("issues") or {}).items():
-        now = (after.get("issues") or {}).get(key)
+        if key not in now_issues:  # a reviewer's edit dropped it: no longer a target
+            continue
+        now = now_issues[key]
         if was is None or now is None:
             if (was is None) != (now is None):
                 found.append(_change(key, "exists", was is not None, now is not None))
@@ -152,7 +156,9 @@ def _state_changes(
     kind: str, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
 ) -> Iterable[dict[str, Any]]:
     for ident, was in (before or {}).items():
-        now = (after or {}).get(ident)
+        if ident not in (after or {}):  # no longer a target
+            continue
+        now = (after or {})[ident]
         if was != now:
             yield _change(f"{kind} {ident}", "state", was, now)
 

@@ -135,8 +135,9 @@ class Executor:
                 record, f"gave up after {record.attempts - 1} attempts: {last}"[:_MAX_ERROR]
             )
         details = record.effective_details or record.details
-        if record.binding is not None and record.attempts == 1:
-            # Only before the first attempt: a later one may see its own earlier work.
+        if record.binding is not None and not self._store.list_executions(record.id):
+            # Only before the first attempt (none on record, even after a crash before Jira
+            # was called): a later one would see its own earlier work as a change.
             stopped = await self._check_binding(record, details)
             if stopped is not None:
                 return stopped
