@@ -11,8 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from jiragate.jira.sandbox import SandboxState, create_sandbox_app
+from tests.api.support import copy_policies
 from tests.helpers.servers import serve_app
 from tests.helpers.service import JIRA_EMAIL, JIRA_TOKEN
 from tests.scale.cluster import AGENT, cluster, wait_until
@@ -97,3 +99,37 @@ def test_a_worker_started_after_eng3_moved_sends_it_back(
                 "approvers": ["lead-alice"],
                 "action_id": action["id"],
             }
+
+
+def test_an_approval_does_not_carry_over_to_a_policy_that_now_denies_it(
+    tmp_path: Path, db_url: str, sandbox: tuple[str, SandboxState]
+) -> None:
+    jira_url, state = sandbox
+    policy_dir = copy_policies(tmp_path)
+    with cluster(tmp_path, db_url, jira_url, policy_dir=str(policy_dir)) as c:
+        replica = c.serve("replica")
+        agent, lead = c.client(replica, AGENT), c.client(replica, "lead-alice")
+        action = agent.post("/v1/actions", json=TRANSITION).json()
+        decided = lead.post(f"/v1/approvals/{action['id']}/decision", json={"verdict": "approve"})
+        assert decided.json()["status"] == "approved", decided.text
+
+        # The approval was given under one revision; a stricter one is deployed before it runs.
+        path = policy_dir / "workflow.yaml"
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        rule = next(r for r in data["rules"] if r["id"] == "transitions")
+        rule["decision"] = "deny"
+        rule.pop("route_to")
+        path.write_text(yaml.safe_dump(data), encoding="utf-8")
+        reloaded = c.client(replica, "auditor").post("/v1/policies/reload")
+        assert reloaded.status_code == 200, reloaded.text
+
+        c.worker("worker")
+        done = wait_until(
+            lambda: (v := _view(agent, action["id"]))["status"] in ("executed", "failed") and v,
+            what="the worker to take the approved action",
+        )
+        assert done["status"] == "failed", done
+        assert "the policy changed since approval" in done["error"]
+        assert "now denied by rule 'transitions'" in done["error"]
+        with state.lock:
+            assert state.issues["ENG-3"].status == "In Progress"

@@ -163,7 +163,9 @@ class Gateway:
         if settings.approval_backend == CHEQPOINT:
             self._approvals = self._cheqpoint_backend(cheqpoint_clients or {})
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self._executor = Executor(settings, store, adapter, metrics, self.worker_id)
+        self._executor = Executor(
+            settings, store, adapter, metrics, self.worker_id, policy_check=self._still_allowed
+        )
         self._callbacks: list[str] = []
         # Decisions pushed to external requesters; None: no webhook secret to sign them.
         self._callback_sender = callback_sender
@@ -730,6 +732,27 @@ class Gateway:
                 f"not {record.review_group!r}"
             )
         return effective
+
+    def _still_allowed(self, record: ActionRecord, details: Mapping[str, Any]) -> str | None:
+        """An approval is bound to the policy revision that gated it. Under another active
+        revision the payload is decided again: now denied, or now another group's to approve,
+        the approval does not carry over (None: it does)."""
+        bound_to = (record.binding or {}).get("policy_revision")
+        policies = self._policies.deciding()
+        if bound_to is None or bound_to == policies.revision:
+            return None
+        again = policies.evaluate(
+            ActionRequest(record.action, record.summary, dict(details), record.justification),
+            agent=record.agent,
+        )
+        changed = f"the policy changed since approval ({bound_to} → {policies.revision})"
+        if again.denied:
+            return f"{changed}: now denied by rule {again.determining_rule!r}: {again.reason}"
+        if again.needs_approval and again.review_group != record.review_group:
+            return (
+                f"{changed}: now {again.review_group!r}'s to approve, not {record.review_group!r}"
+            )
+        return None
 
     def _observe_decision(self, record: ActionRecord, status: ActionStatus) -> None:
         self.metrics.statuses.labels(status.value).inc()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,6 +33,9 @@ from jiragate.store.votes import back_to_review
 
 log = logging.getLogger("jiragate.gateway")
 
+#: (action, payload to run) -> why the running policy no longer allows it, or None.
+PolicyCheck = Callable[[ActionRecord, Mapping[str, Any]], str | None]
+
 _OUTCOME_STATUS = {
     "succeeded": ActionStatus.EXECUTED,
     "partial": ActionStatus.PARTIALLY_EXECUTED,
@@ -52,8 +55,11 @@ class Executor:
         adapter: JiraAdapter,
         metrics: Metrics,
         worker_id: str,
+        policy_check: PolicyCheck | None = None,
     ) -> None:
         self.settings = settings
+        #: The bound approval against the running policy: a reason to stop, or None.
+        self._policy_check = policy_check
         self._store = store
         self._adapter = adapter
         self.metrics = metrics
@@ -215,6 +221,10 @@ class Executor:
         approved = binding.get("payload_hash")
         if approved is not None and approved != bound.payload_hash(details):
             return self._give_up(record, "the payload to run is not the one reviewers approved")
+        if self._policy_check is not None:
+            refused = self._policy_check(record, details)
+            if refused is not None:
+                return self._give_up(record, refused)
         before = binding.get("snapshot") or {}
         after = await bound.read_snapshot(
             self._adapter, details, sprint_field=self.settings.jira.sprint_field
