@@ -69,6 +69,14 @@ def targets(results: dict[str, Any]) -> list[str]:
         f"p99 +{overhead['overhead_p99_ms']:.2f} ms (target ≤ 1 ms p50: "
         f"{_verdict(overhead['overhead_p50_ms'] <= 1.0)})."
     )
+    proxied = overhead.get("proxy")
+    if proxied:
+        lines.append(
+            "- Jira REST proxy overhead on an allowed `GET /rest/api/3/issue/ENG-1`: "
+            f"p50 +{proxied['overhead_p50_ms']:.2f} ms, "
+            f"p99 +{proxied['overhead_p99_ms']:.2f} ms (target ≤ 1 ms p50: "
+            f"{_verdict(proxied['overhead_p50_ms'] <= 1.0)})."
+        )
     big = results["memory"]["generated 10,000"]["vmhwm_mib"]
     lines.append(
         f"- Service peak RSS (VmHWM) with 10,000 rules: {big:.0f} MiB (target ≤ 200 MB: "
@@ -155,6 +163,7 @@ def section(results: dict[str, Any], chart: str) -> str:
         f"| **added by the gateway** | **{o['overhead_p50_ms']:.2f}** "
         f"| **{o['overhead_p99_ms']:.2f}** |",
         "",
+        *_proxy_rows(o.get("proxy")),
         "### Memory",
         "",
         "Peak RSS (`VmHWM` from `/proc/<pid>/status`) of one `jiragate serve` process after "
@@ -252,3 +261,24 @@ def write_report(results: dict[str, Any], output: Path, chart: Path) -> None:
         output.write_text(current.rstrip("\n") + "\n\n" + HEADING + text, encoding="utf-8")
         return
     output.write_text("# Benchmarks\n\n" + HEADING + text, encoding="utf-8")
+
+
+def _proxy_rows(p: dict[str, Any] | None) -> list[str]:
+    """The Jira REST proxy's table (docs/proxy.md), when the run measured it."""
+    if not p:
+        return []
+    return [
+        "### Jira REST proxy overhead on an allowed read",
+        "",
+        f"`GET /rest/api/3/issue/ENG-1` through Jiragate's proxy (classified as "
+        f"`jira_get_issue`, decided, forwarded, recorded) vs straight to the sandbox, "
+        f"{p['calls']:,} sequential calls each:",
+        "",
+        "| path | p50 ms | p99 ms |",
+        "|---|---:|---:|",
+        f"| through the proxy | {p['proxy_p50_ms']:.2f} | {p['proxy_p99_ms']:.2f} |",
+        f"| straight to the sandbox | {p['direct_p50_ms']:.2f} | {p['direct_p99_ms']:.2f} |",
+        f"| **added by the proxy** | **{p['overhead_p50_ms']:.2f}** "
+        f"| **{p['overhead_p99_ms']:.2f}** |",
+        "",
+    ]

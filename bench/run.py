@@ -47,6 +47,7 @@ from httpbench import (
     write_bodies,
 )
 from inprocess import run_inprocess
+from proxy import proxy_overhead
 from report import write_report
 
 REPO = Path(__file__).resolve().parents[1]
@@ -141,6 +142,8 @@ def run_http(
                 if name == "default":
                     overhead = gateway_overhead(url, jira_url, overhead_calls)
                     print(f"  gateway overhead: {overhead}", flush=True)
+                    overhead["proxy"] = proxy_overhead(url, jira_url, overhead_calls)
+                    print(f"  Jira REST proxy overhead: {overhead['proxy']}", flush=True)
     return rows, overhead, checked
 
 

@@ -25,11 +25,19 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "worker": ("jiragate.commands", "Run an execution worker (no HTTP)."),
     "demo": ("jiragate.commands", "Start sandbox + service + inbox with demo accounts."),
     "audit": ("jiragate.commands", "Verify or export the audit trail."),
+    "replay": (
+        "jiragate.commands",
+        "Re-evaluate recorded actions against another policy directory: what would change.",
+    ),
     "hash-password": (
         "jiragate.web.commands",
         "Print the argon2id hash of a reviewer's inbox password (read from stdin or a prompt).",
     ),
     "mcp": ("jiragate.mcp_commands", "Serve the gateway as an MCP server over stdio."),
+    "jira": (
+        "jiragate.commands",
+        "Talk to the configured Jira: `jira snapshot --out FILE` saves the site's metadata.",
+    ),
 }
 
 

@@ -1,4 +1,4 @@
-"""`jiragate serve`, `worker`, `demo` and `audit`: the service's command-line edges.
+"""`jiragate serve`, `worker`, `demo`, `audit` and `replay`: the service's command-line edges.
 
 Standard-library imports only at module level (see cli.py); each `run` imports what it needs.
 """
@@ -13,7 +13,22 @@ from typing import Any
 
 
 def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
-    if name in ("serve", "worker", "audit"):
+    if name == "jira":
+        verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+        snapshot = verbs.add_parser(
+            "snapshot",
+            help="save the site's priorities, issue types (per project), statuses, "
+            "resolutions, fields and link types, for `jiragate check --site`",
+        )
+        snapshot.add_argument("--out", type=Path, required=True, help="the JSON file to write")
+        snapshot.add_argument(
+            "--config",
+            type=Path,
+            default=os.environ.get("JIRAGATE_CONFIG"),
+            help="YAML or JSON settings file (env JIRAGATE_CONFIG); JIRAGATE_* variables override",
+        )
+        return
+    if name in ("serve", "worker", "audit", "replay"):
         parser.add_argument(
             "--config",
             type=Path,
@@ -52,6 +67,24 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         )
     elif name == "audit":
         _audit_arguments(parser)
+    elif name == "replay":
+        parser.add_argument(
+            "--policies", type=Path, required=True, help="the candidate policy directory"
+        )
+        parser.add_argument(
+            "--database-url", help="the database to read (instead of the config's database_url)"
+        )
+        parser.add_argument(
+            "--since",
+            help="only actions submitted from then on: an ISO 8601 time "
+            "(2026-12-01T00:00:00Z) or a duration ago (7d, 12h, 30m)",
+        )
+        parser.add_argument("--format", choices=("text", "json"), default="text")
+        parser.add_argument(
+            "--fail-on-change",
+            action="store_true",
+            help="exit 1 when any decision would change (for a deployment pipeline)",
+        )
 
 
 def _audit_arguments(parser: argparse.ArgumentParser) -> None:
@@ -83,7 +116,14 @@ def _audit_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    handlers = {"serve": _serve, "worker": _worker, "demo": _demo, "audit": _audit}
+    handlers = {
+        "serve": _serve,
+        "worker": _worker,
+        "demo": _demo,
+        "audit": _audit,
+        "jira": _jira_snapshot,
+        "replay": _replay,
+    }
     return handlers[args.command](args)
 
 
@@ -281,6 +321,70 @@ def _audit_error(message: str) -> int:
     return 2
 
 
+# --------------------------------------------------------------------------- replay
+
+
+def _replay(args: argparse.Namespace) -> int:
+    """Exit 0 (1 with --fail-on-change and a change), 2 on bad input, the candidate set not
+    loading, or a database that cannot be read."""
+    import json
+
+    from jiragate.errors import PolicyLoadError, StoreError
+    from jiragate.gateway.replay import Replayer
+    from jiragate.policy.engine import load_policies
+
+    try:
+        since = _since(args.since)
+    except ValueError as exc:
+        return _replay_error(f"--since: {exc}")
+    try:
+        policies = load_policies(args.policies)
+    except PolicyLoadError as exc:
+        return _replay_error(f"the policies in {args.policies} do not load:\n{exc}")
+    url = _audit_database_url(args)
+    if url is None:
+        return _replay_error(
+            "no database to read: pass --config FILE or --database-url URL "
+            "(or set JIRAGATE_CONFIG or JIRAGATE_DATABASE_URL)"
+        )
+    try:
+        with Replayer(url) as replayer:
+            report = replayer.replay(policies, since=since)
+    except StoreError as exc:
+        return _replay_error(str(exc))
+    if args.format == "json":
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print(report.text())
+    return 1 if args.fail_on_change and report.changes else 0
+
+
+def _since(raw: str | None) -> Any:
+    import re
+    from datetime import UTC, datetime, timedelta
+
+    from jiragate.policy.loader import parse_duration
+
+    if raw is None:
+        return None
+    if re.fullmatch(r"([0-9]+[smhd])+", raw):
+        return datetime.now(UTC) - timedelta(seconds=parse_duration(raw))
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(
+            f"{raw!r} is neither an ISO 8601 time (2026-12-01T00:00:00Z) nor a duration (7d)"
+        ) from None
+    if moment.tzinfo is None:
+        raise ValueError(f"{raw!r} has no timezone: add Z or +00:00")
+    return moment.astimezone(UTC)
+
+
+def _replay_error(message: str) -> int:
+    print(f"jiragate replay: {message}", file=sys.stderr)
+    return 2
+
+
 # --------------------------------------------------------------------------- demo
 
 
@@ -297,3 +401,32 @@ def _demo(args: argparse.Namespace) -> int:
             exit_after_walkthrough=args.exit_after_walkthrough,
         )
     )
+
+
+# --------------------------------------------------------------------------- jira snapshot
+
+
+def _jira_snapshot(args: argparse.Namespace) -> int:
+    """Read the site's metadata through the configured Jira and save it as JSON."""
+    import asyncio
+    import json
+
+    from jiragate.errors import JiraError
+    from jiragate.gateway.site import read_site_metadata
+    from jiragate.redaction import redact_text
+
+    settings = _settings(args)
+    try:
+        data = asyncio.run(read_site_metadata(settings)).as_dict()
+    except JiraError as exc:
+        message = redact_text(str(exc))
+        print(f"jiragate: could not read the site's metadata: {message}", file=sys.stderr)
+        return 1
+    args.out.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    projects = ", ".join(sorted(data["projectIssueTypes"])) or "none"
+    print(
+        f"{args.out}: {len(data['priorities'])} priorities, {len(data['issueTypes'])} issue "
+        f"types, {len(data['statuses'])} statuses, {len(data['fields'])} fields; projects: "
+        f"{projects}"
+    )
+    return 0

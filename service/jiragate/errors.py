@@ -397,6 +397,24 @@ class TransitionUnavailableError(JiraError):
         )
 
 
+class TransitionFieldError(JiraError):
+    """The transition's screen requires a field the action does not give (e.g. a
+    resolution): nothing is sent for that issue. Names the field and its allowed values."""
+
+    def __init__(
+        self, issue_key: str, transition: str, field: str, allowed: Sequence[str] = ()
+    ) -> None:
+        self.issue_key = issue_key
+        self.field = field
+        self.allowed = list(allowed)
+        values = f" (one of: {', '.join(map(repr, self.allowed))})" if self.allowed else ""
+        hint = " (details.resolution)" if field == "resolution" else ""
+        super().__init__(
+            f"{issue_key}: transition {transition!r} requires {field!r} on its screen, and "
+            f"the action gives none{hint}{values}"
+        )
+
+
 class JiraConfigError(JiraError):
     """The Jira connection settings are missing or malformed (names the setting at fault)."""
 

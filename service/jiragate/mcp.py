@@ -9,7 +9,10 @@ MCP client ──tools/call──► tool arguments ──► envelope ──►
 ```
 
 One tool per catalog action (those in `settings.mcp_actions`, all by default), named like the
-action. A tool's input is the HTTP envelope minus `action` (the tool name is the action):
+action and derived from its `ActionSpec` when the tools are listed: its schema, its description
+and its annotations (`readOnlyHint` for reads, `destructiveHint` for destructive actions,
+`idempotentHint` from the spec), so an action added to the catalog is a tool without an edit
+here. A tool's input is the HTTP envelope minus `action` (the tool name is the action):
 `{summary, details, justification?, idempotencyKey?}`, with the action's own JSON Schema as
 `details`. Details are nested rather than flattened because three actions' details have a
 `summary` field of their own (the ticket's title), which would collide with the envelope's.
@@ -47,7 +50,6 @@ from starlette.types import Receive, Scope, Send
 
 from jiragate import __version__
 from jiragate.catalog import (
-    ACTION_NAMES,
     CATALOG,
     MAX_JUSTIFICATION,
     MAX_SUMMARY,
@@ -65,7 +67,7 @@ from jiragate.errors import (
     UnknownActionError,
 )
 from jiragate.gateway import Gateway
-from jiragate.gateway.records import ActionRecord, ActionStatus
+from jiragate.gateway.records import ActionRecord, ActionStatus, decision_summary
 from jiragate.policy.engine import Decision
 from jiragate.settings import Settings
 
@@ -95,11 +97,13 @@ _INSTRUCTIONS = (
 
 
 def exposed_actions(settings: Settings) -> tuple[str, ...]:
-    """The catalog actions offered as tools, in catalog order."""
+    """The catalog actions offered as tools, in catalog order. Read from `CATALOG` when
+    asked (not from `ACTION_NAMES`, fixed when the catalog loaded), so every registered
+    action is offered."""
     if settings.mcp_actions is None:
-        return ACTION_NAMES
+        return tuple(CATALOG)
     wanted = set(settings.mcp_actions)
-    return tuple(name for name in ACTION_NAMES if name in wanted)
+    return tuple(name for name in CATALOG if name in wanted)
 
 
 def _details_schema(action: str) -> dict[str, Any]:
@@ -166,6 +170,20 @@ def _gate_sentence(kind: ActionKind) -> str:
     )
 
 
+def tool_annotations(action: str) -> types.ToolAnnotations:
+    """The hints a client shows or acts on (e.g. asking the user before a destructive call),
+    from the catalog's kind and idempotence, never from anything the agent says. Every hint
+    is set explicitly: the MCP defaults (destructive, not idempotent) would misdescribe reads."""
+    spec = CATALOG[action]
+    return types.ToolAnnotations(
+        title=action.removeprefix("jira_").replace("_", " ").capitalize(),
+        read_only_hint=spec.kind is ActionKind.READ,
+        destructive_hint=spec.kind is ActionKind.DESTRUCTIVE,
+        idempotent_hint=spec.idempotent,
+        open_world_hint=True,
+    )
+
+
 def action_tool(action: str) -> types.Tool:
     spec = CATALOG[action]
     kind_text = {
@@ -178,16 +196,7 @@ def action_tool(action: str) -> types.Tool:
         "Arguments: `summary` (what and why, for reviewers), `details` (the Jira fields, "
         "described by the schema), optional `justification`."
     )
-    read_only = spec.kind is ActionKind.READ
-    annotations = types.ToolAnnotations(
-        title=action.removeprefix("jira_").replace("_", " ").capitalize(),
-        read_only_hint=read_only,
-        destructive_hint=None
-        if spec.kind is ActionKind.READ
-        else spec.kind is ActionKind.DESTRUCTIVE,
-        idempotent_hint=spec.idempotent,
-        open_world_hint=True,
-    )
+    annotations = tool_annotations(action)
     return types.Tool(
         name=action,
         description=description,
@@ -228,6 +237,7 @@ def status_tool(settings: Settings) -> types.Tool:
         annotations=types.ToolAnnotations(
             title="Action status",
             read_only_hint=True,
+            destructive_hint=False,
             idempotent_hint=True,
             open_world_hint=False,
         ),
@@ -257,6 +267,7 @@ def dry_run_tool(actions: tuple[str, ...]) -> types.Tool:
         annotations=types.ToolAnnotations(
             title="Dry run",
             read_only_hint=True,
+            destructive_hint=False,
             idempotent_hint=True,
             open_world_hint=False,
         ),
@@ -319,6 +330,7 @@ def action_summary(record: ActionRecord) -> dict[str, Any]:
         view["approval"] = {
             "reviewers": record.reviewers,
             "note": record.decision_note,
+            "decision_summary": decision_summary(record),
             "expires_at": _iso(record.expires_at),
             "decided_at": _iso(record.decided_at),
         }
@@ -371,17 +383,22 @@ def _record_result(
     status = record.status
     group = record.review_group
     what = f"{record.action} (action {record.id})"
+    decided = decision_summary(record)
+    # "Reviewer: approved with edits: 4 of 12, as Medium; note: …": said plainly, first.
+    said = f" Reviewer: {decided}." if decided and status is not ActionStatus.REJECTED else ""
     if status is ActionStatus.EXECUTED:
         done = _jira_outcome(record)
-        return _result(f"Executed in Jira: {what}{': ' + done if done else ''}.", view)
+        return _result(f"Executed in Jira: {what}{': ' + done if done else ''}.{said}", view)
     if status is ActionStatus.PARTIALLY_EXECUTED:
         return _result(
             f"Partly executed in Jira: {what}: {_jira_outcome(record) or 'some parts'} "
-            f"succeeded, others failed: {record.error}. See result.failures.",
+            f"succeeded, others failed: {record.error}. See result.failures.{said}",
             view,
         )
     if status is ActionStatus.FAILED:
-        return _result(f"Jira did not carry out {what}: {record.error}", view, is_error=failed_call)
+        return _result(
+            f"Jira did not carry out {what}: {record.error}{said}", view, is_error=failed_call
+        )
     if status is ActionStatus.DENIED:
         return _result(
             f"Denied by Jiragate policy rule {record.determining_rule!r}: {view['reason']} "
@@ -403,7 +420,7 @@ def _record_result(
     if status in (ActionStatus.APPROVED, ActionStatus.EXECUTING):
         view["check_with"] = _check_hint(record)
         return _result(
-            f"{what} is {status.value.replace('_', ' ')} and about to run in Jira. Call "
+            f"{what} is {status.value.replace('_', ' ')} and about to run in Jira.{said} Call "
             f"{STATUS_TOOL} with action_id {record.id!r} for the result.",
             view,
         )
@@ -422,18 +439,12 @@ def _record_result(
 
 
 def decision_result(decision: Decision) -> types.CallToolResult:
-    explained = decision.as_dict()
-    rule = decision.determining_rule or "(the defaults)"
-    if decision.allowed:
-        text = f"Would be allowed (rule {rule!r}) and executed at once."
-    elif decision.denied:
-        text = f"Would be denied by rule {rule!r}: {decision.reason}"
-    else:
-        text = (
-            f"Would need approval from the review group {decision.review_group!r} "
-            f"(rule {rule!r}: {decision.reason})"
-        )
-    return _plain_result(f"Dry run, nothing recorded or executed. {text}", explained)
+    """The dry run's answer: `Decision.summary()` (the lines `jiragate eval --explain` prints:
+    decision, deciding rule, reason, matched rules) for the model, the explained decision as
+    structured content."""
+    return _plain_result(
+        f"Dry run, nothing recorded or executed.\n{decision.summary()}", decision.as_dict()
+    )
 
 
 def invalid_details_result(tool: str, exc: InvalidDetailsError) -> types.CallToolResult:
@@ -500,7 +511,11 @@ class GatewayTools:
     def __init__(self, gateway: Callable[[], Gateway], settings: Settings) -> None:
         self._gateway = gateway
         self.settings = settings
-        self.actions = exposed_actions(settings)
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        # Asked each time, like the tool list, so both always name the same actions.
+        return exposed_actions(self.settings)
 
     def tools(self) -> list[types.Tool]:
         return list_tools(self.settings)
@@ -710,15 +725,14 @@ async def serve_stdio(settings: Settings, agent: str) -> None:
     gateway = Gateway.build(settings)
     server = build_server(lambda: gateway, settings, agent=agent)
     stop = asyncio.Event()
-    tasks = [asyncio.create_task(gateway.watch_policies(stop))]  # it decides: keep current
-    if settings.run_worker:
-        tasks.append(asyncio.create_task(gateway.work(stop)))
+    # It decides, so it keeps to the active policy revision.
+    background = asyncio.create_task(gateway.run_background(stop, worker=settings.run_worker))
     try:
         async with stdio_server() as (read_stream, write_stream):
             await server.run(read_stream, write_stream, server.create_initialization_options())
     finally:
         stop.set()
-        await asyncio.gather(*tasks)
+        await background
         await gateway.aclose()
 
 

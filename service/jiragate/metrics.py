@@ -28,6 +28,18 @@ class Metrics:
             ["decision", "action"],
             registry=self.registry,
         )
+        self.proxy_decisions = Counter(
+            "jiragate_proxy_decisions_total",
+            "Policy decisions on requests through the Jira REST proxy, by outcome and action.",
+            ["decision", "action"],
+            registry=self.registry,
+        )
+        self.proxy_refusals = Counter(
+            "jiragate_proxy_refusals_total",
+            "Proxy requests refused before a decision (path, credential, body), by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
         self.statuses = Counter(
             "jiragate_action_status_total",
             "Actions reaching a status.",
@@ -73,6 +85,36 @@ class Metrics:
         self.policy_out_of_date = Gauge(
             "jiragate_policy_out_of_date",
             "1 while this process does not run the active policy revision, else 0.",
+            registry=self.registry,
+        )
+
+        # Budgets and shadow rules: budget and rule names come from the policy, agent names
+        # from the settings (bounded); a project key is the agent's to choose, so never a label.
+        self.budget_used = Gauge(
+            "jiragate_budget_used",
+            "Units of a budget an agent has used in its window, as of the last decision.",
+            ["budget", "agent"],
+            registry=self.registry,
+            multiprocess_mode="mostrecent",  # the latest decision on any process is the truth
+        )
+        self.budget_limit = Gauge(
+            "jiragate_budget_limit",
+            "A budget's limit per window in the running policy set.",
+            ["budget"],
+            registry=self.registry,
+            multiprocess_mode="max",
+        )
+        self.budget_exceeded = Counter(
+            "jiragate_budget_exceeded_total",
+            "Decisions on an action that would overrun a budget, by the decision taken.",
+            ["budget", "decision"],
+            registry=self.registry,
+        )
+        self.shadow_outcomes = Counter(
+            "jiragate_shadow_outcomes_total",
+            "Decisions where a shadow rule matched: what enforcing the shadow rules would "
+            "have decided, by the deciding rule, and whether that disagrees.",
+            ["rule", "decision", "disagrees"],
             registry=self.registry,
         )
 

@@ -33,6 +33,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from jiragate.errors import JiraConfigError, SettingsError, YamlLimitError
 from jiragate.jira.config import JiraConfig
+from jiragate.notify_settings import Channel, DeliverySettings, GroupSchedule
 from jiragate.passwords import HOW_TO_HASH, hash_problem
 from jiragate.policy.yamlsource import DEFAULT_LIMITS, parse, read_limited
 from jiragate.redaction import redact_text, register_secrets
@@ -103,10 +104,13 @@ class ReviewerAccount(BaseModel):
     #: Refused when set: plain-text passwords are not stored (see `password_hash`).
     password: SecretStr | None = None
     admin: bool = False  # may reload policies and read the whole audit trail
-    #: The person behind this account. Accounts with one email are one person: quorum counts
-    #: them once, and an agent acting `on_behalf_of` that email cannot be approved by them.
+    #: Where email notifications reach this reviewer (docs/notifications.md). It is also
+    #: the person behind the account: accounts with one email are one person (quorum counts
+    #: them once), and an agent acting `on_behalf_of` that email cannot be approved by them.
     #: Unset: the account is its own person (its name).
-    email: str | None = Field(default=None, min_length=3, max_length=320)
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+    #: The Slack member id (`U…`) whose button clicks count as this reviewer's decisions.
+    slack_user_id: str | None = Field(default=None, pattern=r"^[UW][A-Z0-9]{2,30}$")
 
     @property
     def person(self) -> str:
@@ -152,6 +156,10 @@ class JiraSettings(BaseModel):
     api_token: SecretStr | None = None
     personal_access_token: SecretStr | None = None
     story_points_field: str | None = None
+    #: Per project: {ENG: customfield_10016, OPS: customfield_10026} (docs/jira.md).
+    story_points_fields: dict[str, str] = Field(default_factory=dict)
+    #: Seconds the site's metadata (priorities, issue types, fields, ...) is cached.
+    metadata_ttl: float = 600.0
     board_id: int | None = 1
     epic_link_field: str | None = None
     #: The Sprint custom field, read by the inbox's sprint-move previews.
@@ -167,6 +175,8 @@ class JiraSettings(BaseModel):
     marker_label_prefix: str = "jiragate-"
     #: Signs the duplicate-protection marker properties; derived from the credential if unset.
     marker_secret: SecretStr | None = None
+    #: The largest file jira_add_attachment uploads, in (decoded) bytes.
+    max_attachment_bytes: int = 10 * 1024 * 1024
 
     @field_validator("flavour", mode="before")
     @classmethod
@@ -187,6 +197,8 @@ class JiraSettings(BaseModel):
                 api_token=_secret(self.api_token),
                 personal_access_token=_secret(self.personal_access_token),
                 story_points_field=self.story_points_field,
+                story_points_fields=dict(self.story_points_fields),
+                metadata_ttl=self.metadata_ttl,
                 board_id=self.board_id,
                 epic_link_field=self.epic_link_field,
                 timeout=self.timeout,
@@ -196,6 +208,7 @@ class JiraSettings(BaseModel):
                 max_retry_wait=self.max_retry_wait,
                 marker_label_prefix=self.marker_label_prefix,
                 marker_secret=_secret(self.marker_secret),
+                max_attachment_bytes=self.max_attachment_bytes,
             )
         except JiraConfigError as exc:
             # JiraConfig calls the URL base_url; the settings (and the docs) call it url.
@@ -284,9 +297,17 @@ class Settings(BaseSettings):
     #: change from a human's: "off", a "comment" on each changed issue, or the
     #: `jiragate.attribution` issue "property" (agent, approvers, action id). docs/approvals.md
     attribution: Literal["off", "comment", "property"] = "off"
+    #: How long the Jira REST proxy holds a gated request for a decision before answering
+    #: "pending: send it again later" (docs/proxy.md); at most max_wait_seconds.
+    proxy_wait_seconds: float = Field(default=5.0, ge=0, le=600)
     #: The catalog actions the MCP server offers as tools (None: all of them). The status and
     #: dry-run tools are always offered. See docs/mcp.md.
     mcp_actions: list[str] | None = None
+    #: Notification channels (Slack, Teams, email, webhook): docs/notifications.md.
+    notifications: list[Channel] = Field(default_factory=list)
+    #: Per review group: reminders before expiry and escalation.
+    notification_schedule: dict[str, GroupSchedule] = Field(default_factory=dict)
+    notification_delivery: DeliverySettings = Field(default_factory=DeliverySettings)
 
     _check_session = field_validator("session_secret")(
         lambda value, info: _refuse_placeholder(value, info.field_name)
@@ -295,12 +316,12 @@ class Settings(BaseSettings):
     @field_validator("mcp_actions")
     @classmethod
     def _known_mcp_actions(cls, value: list[str] | None) -> list[str] | None:
-        from jiragate.catalog import ACTION_NAMES
+        from jiragate.catalog import CATALOG
 
-        unknown = [name for name in value or () if name not in ACTION_NAMES]
+        unknown = [name for name in value or () if name not in CATALOG]
         if unknown:
             listed = ", ".join(map(repr, unknown))
-            raise ValueError(f"unknown action(s) {listed}; known: {', '.join(ACTION_NAMES)}")
+            raise ValueError(f"unknown action(s) {listed}; known: {', '.join(CATALOG)}")
         return value
 
     @model_validator(mode="after")
@@ -315,6 +336,12 @@ class Settings(BaseSettings):
         names = [a.name for a in self.agents] + [r.name for r in self.reviewers]
         if len(names) != len(set(names)):
             raise ValueError("two accounts share a name; agent and reviewer names must be unique")
+        channel_names = [c.name for c in self.notifications]
+        if len(channel_names) != len(set(channel_names)):
+            raise ValueError("two notification channels share a name; names must be unique")
+        slack_ids = [r.slack_user_id for r in self.reviewers if r.slack_user_id]
+        if len(slack_ids) != len(set(slack_ids)):
+            raise ValueError("two reviewers share a slack_user_id")
         if self.approval_backend == "cheqpoint" and self.cheqpoint.connection_key is None:
             raise ValueError("approval_backend is cheqpoint but cheqpoint.connection_key is unset")
         return self
@@ -393,6 +420,7 @@ class Settings(BaseSettings):
             self.session_secret,
         ]
         values += [a.api_key for a in self.agents]
+        values += [SecretStr(v) for c in self.notifications for v in c.secret_values()]
         values += [r.api_key for r in self.reviewers] + [r.password_hash for r in self.reviewers]
         found = [v.get_secret_value() for v in values if v is not None]
         if self.jira.email and self.jira.api_token:  # the Basic header Jira Cloud is sent

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest_db import DB_KINDS, database_url
-from tests.helpers.service import REPO_ROOT, Service, running_service
+from tests.helpers.service import Service, running_service, shipped_policy_files
 
 __all__ = ["DB_KINDS", "database_url"]  # re-exported for the test packages
 
@@ -78,7 +78,7 @@ def copy_policies(directory: Path) -> Path:
     """A writable copy of the default policy set (rules and groups), without its tests."""
     target = directory / f"policies-{uuid.uuid4().hex[:6]}"
     target.mkdir()
-    for source in (REPO_ROOT / "policies").glob("*.yaml"):
+    for source in shipped_policy_files():
         shutil.copy(source, target / source.name)
     return target
 

@@ -56,7 +56,8 @@ def site(request: pytest.FixtureRequest) -> Iterator[tuple[str, str, SandboxStat
         yield mode, url, state
 
 
-def run_client(python: Path, script: str, url: str, mode: str, tag: str) -> dict[str, str]:
+def loopback_env() -> dict[str, str]:
+    """The environment of a client subprocess: no route but loopback, only its own venv."""
     env = {
         **os.environ,
         # Anything but loopback goes to a proxy that is not there.
@@ -67,6 +68,11 @@ def run_client(python: Path, script: str, url: str, mode: str, tag: str) -> dict
     # The scripts import only the clients' venv (and common.py beside them, on sys.path[0]).
     env.pop("PYTHONPATH", None)
     env.pop("PYTHONHOME", None)
+    return env
+
+
+def run_client(python: Path, script: str, url: str, mode: str, tag: str) -> dict[str, str]:
+    env = loopback_env()
     done = subprocess.run(
         [str(python), str(SCRIPTS / script), url, mode, tag],
         capture_output=True,

@@ -67,6 +67,7 @@ def test_the_page_has_examples_for_every_endpoint():
         "/v1/approvals/",
         "/v1/policies",
         "/v1/policies/reload",
+        "/v1/budgets",
         "/v1/audit",
         "/v1/webhooks/cheqpoint",
         "/healthz",

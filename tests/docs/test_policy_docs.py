@@ -32,12 +32,14 @@ def policy_dir(tmp_path: Path, default_policy_dir: Path) -> Path:
 
 def test_the_doc_has_the_examples_this_test_expects():
     yaml_blocks = blocks("yaml")
-    assert len(yaml_blocks) == 7
+    assert len(yaml_blocks) == 11
     assert len(blocks("python")) == 1
 
 
 def test_group_rule_shorthand_blocks_and_defaults_load_together(tmp_path):
-    groups, rule, shorthand, blocks_example, defaults, _test = blocks("yaml")[1:]
+    groups, rule, shorthand, blocks_example, defaults, _budgets, _shadow, _test = blocks("yaml")[
+        1:9
+    ]
     directory = tmp_path / "doc-policies"
     directory.mkdir()
     (directory / "groups.yaml").write_text(
@@ -89,8 +91,54 @@ def test_group_rule_shorthand_blocks_and_defaults_load_together(tmp_path):
     assert small.reason == "No rule covers this write, so a project manager must approve it."
 
 
+def test_the_budget_and_shadow_examples_decide_as_documented(tmp_path):
+    from jiragate.policy.engine import BudgetUsage
+
+    groups, budgets, shadow = (blocks("yaml")[i] for i in (1, 6, 7))
+    directory = tmp_path / "doc-budgets"
+    directory.mkdir()
+    (directory / "groups.yaml").write_text(groups)
+    (directory / "budgets.yaml").write_text(budgets)
+    (directory / "shadow.yaml").write_text(shadow)
+    policies = load_policies(directory)
+    assert set(policies.budgets) == {
+        "tickets-per-agent-hour",
+        "transitions-per-project-day",
+        "agent-writes",
+    }
+    ticket = {
+        "action": "jira_create_ticket",
+        "summary": "doc",
+        "details": {"projectKey": "ENG", "issueType": "Bug", "summary": "x", "priority": "Low"},
+    }
+    usage = {"tickets-per-agent-hour": BudgetUsage(50, "2026-12-02T10:14:03Z")}
+    denied = policies.evaluate(ticket, agent="log-triage-bot", usage=usage)
+    assert denied.denied and denied.determining_rule == "ticket-budget"
+    text = DOC.read_text(encoding="utf-8")
+    assert f"```text\n{denied.reason}\n```" in text  # the documented reason, verbatim
+
+    transition = {
+        "action": "jira_transition_issues",
+        "summary": "doc",
+        "details": {"issueKeys": ["ENG-1"], "targetStatus": "Done"},
+    }
+    busy = policies.evaluate(transition, usage={"transitions-per-project-day": 200})
+    assert busy.determining_rule == "busy-project-transitions"
+    assert busy.review_group == "engineering-leads"
+    assert busy.shadow is not None and busy.shadow.as_dict() == {
+        "decision": "deny",
+        "review_group": None,
+        "determining_rule": "deny-weekend-transitions",
+        "matched_rules": ["deny-weekend-transitions"],
+        "disagrees": True,
+    }
+    quiet = policies.evaluate(transition, usage={"transitions-per-project-day": 10})
+    assert quiet.determining_rule is None  # no enforced rule: the (absent) defaults deny
+    assert quiet.shadow is not None and not quiet.shadow.disagrees
+
+
 def test_the_policy_test_example_passes_against_the_default_policy(policy_dir):
-    test_example = blocks("yaml")[-1]
+    test_example = blocks("yaml")[8]
     (policy_dir / "tests" / "doc_example_test.yaml").write_text(test_example)
     result = subprocess.run(
         [sys.executable, "-m", "jiragate.cli", "test", "-v", str(policy_dir), "--filter", "*"],
@@ -137,3 +185,69 @@ def test_the_documented_error_messages_are_the_real_ones(tmp_path):
     (issue,) = caught.value.issues
     message = f"jira.yaml:{issue.line} {issue.path}: {issue.message}"
     assert f"policies/{message}" in DOC.read_text(encoding="utf-8")
+
+
+def test_the_custom_field_example_matches_by_name_whatever_the_agent_sent(tmp_path):
+    """The site section's example: loaded, and evaluated on details keyed by name (as the
+    gateway hands them to policies, tests/e2e/test_site_aware.py covers the by-id path)."""
+    directory = tmp_path / "site-policies"
+    directory.mkdir()
+    (directory / "site.yaml").write_text(blocks("yaml")[9])
+    policies = load_policies(directory)
+
+    def decide(custom_fields):
+        details = {"projectKey": "ENG", "issueType": "Bug", "summary": "x"}
+        return policies.evaluate(
+            {
+                "action": "jira_create_ticket",
+                "summary": "file",
+                "details": {**details, "customFields": custom_fields},
+            },
+            agent="bot",
+        )
+
+    big = decide({"Story Points": 8, "Team": "Payments"})
+    assert big.decision is Effect.REQUIRE_APPROVAL
+    assert big.determining_rule == "big-estimates-need-a-lead"
+    other = decide({"Story Points": 2, "Team": "Search"})
+    assert other.decision is Effect.DENY and other.determining_rule == "team-payments-only"
+
+
+def test_the_documented_check_site_output_is_the_real_one(tmp_path, monkeypatch):
+    """The site section's `check --site` example, against the Data Center sandbox's own
+    metadata (read through the adapter's snapshot code, in process)."""
+    import asyncio
+    import json
+
+    import httpx
+
+    from jiragate.jira.client import JiraClient
+    from jiragate.jira.config import JiraConfig
+    from jiragate.jira.sandbox import SandboxState, create_sandbox_app
+    from jiragate.jira.sitemeta import snapshot_site
+
+    app = create_sandbox_app(SandboxState(profile="datacenter"))
+
+    async def read_site():
+        config = JiraConfig(
+            base_url="http://sandbox", flavour="datacenter", personal_access_token="t"
+        )
+        client = JiraClient(config, transport=httpx.ASGITransport(app=app))
+        try:
+            return await snapshot_site(client, config)
+        finally:
+            await client.aclose()
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "site.yaml").write_text(blocks("yaml")[10])
+    (tmp_path / "site.json").write_text(json.dumps(asyncio.run(read_site()).as_dict()))
+    result = subprocess.run(
+        [sys.executable, "-m", "jiragate.cli", "check", "policies", "--site", "site.json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    documented = blocks("text")[-1]
+    assert result.stderr == documented

@@ -30,7 +30,7 @@ def _reviewers() -> list[dict[str, Any]]:
         {"name": "lead-alice", "api_key": KEYS["lead-alice"], "email": "Alice@Example.com"},
         {"name": "lead-bob", "api_key": KEYS["lead-bob"], "email": "bob@example.com"},
         # Bob's second account: the same person, so it never adds a second approval.
-        {"name": "bob-alt", "api_key": BOB_ALT_KEY, "email": " BOB@example.com"},
+        {"name": "bob-alt", "api_key": BOB_ALT_KEY, "email": "BOB@Example.com"},
         {"name": "pm-carol", "api_key": KEYS["pm-carol"], "email": "carol@example.com"},
         {"name": "pm-dave", "api_key": KEYS["pm-dave"]},
         {"name": "auditor", "api_key": KEYS["auditor"], "admin": True},

@@ -43,6 +43,10 @@ def test_twelve_high_bugs_become_four_medium_ones_after_a_leads_edit(service: Se
     final = service.wait_for_status(action_id, "executed", "failed", "partially_executed")
     assert final["status"] == "executed", final
     assert final["approval"]["note"] == NOTE
+    assert (
+        final["approval"]["decision_summary"]
+        == f"approved with edits: 4 of 12, as Medium; note: {NOTE}"
+    )
     assert final["approval"]["reviewers"] == ["lead-alice"]
     assert final["effective_details"]["issueCount"] == 4
     created = [c["key"] for c in final["result"]["created"]]

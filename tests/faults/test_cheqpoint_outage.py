@@ -149,3 +149,45 @@ def test_cheqpoint_outages_and_late_or_lying_decisions_across_replicas(
         assert view(late["id"])["status"] == "expired"
         assert late_label not in {lab for i in state.issues.values() for lab in i.labels}
         assert "action.executed" not in types(late["id"])
+
+
+def test_a_slow_create_is_not_duplicated_by_the_sync_loop_of_another_replica(
+    tmp_path: Path,
+    db_url: str,
+    sandbox: tuple[str, SandboxState],
+    cheqpoint: tuple[str, FakeCheqpoint],
+):
+    # The submitting replica's create takes 3 s. Meanwhile the other replica's sync loop
+    # (every 0.2 s) sees a pending Cheqpoint approval without a request id; creating one
+    # there would open a second request for the same action, decidable on its own.
+    jira_url, _ = sandbox
+    cq_url, fake = cheqpoint
+    settings = {
+        "policy_dir": str(copy_policies(tmp_path)),
+        "approval_backend": "cheqpoint",
+        "cheqpoint": {
+            "url": cq_url,
+            "connection_key": CONNECTION_KEY,
+            "webhook_secret": WEBHOOK_SECRET,
+            "poll_interval": 0.2,
+        },
+        "public_url": "http://127.0.0.1:9",
+    }
+    with cluster(tmp_path, db_url, jira_url, **settings) as c:
+        front = c.serve("front")
+        c.serve("back", worker=True)
+        agent = c.client(front, AGENT)
+        fake.slow_next(3.0)
+        action = agent.post("/v1/actions", json=gated(f"cq-{uuid.uuid4().hex[:8]}")).json()
+        assert action["status"] == "pending_approval"
+        assert action["approval"]["ref"]
+        # Any second request would have been opened during the slow create, before now.
+        opened = wait_until(
+            lambda: [
+                r
+                for r in list(fake.requests.values())
+                if (r["trace"] or {}).get("jiragateActionId") == action["id"]
+            ],
+            what="the request in Cheqpoint",
+        )
+        assert [r["id"] for r in opened] == [action["approval"]["ref"]]

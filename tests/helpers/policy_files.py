@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from tests.helpers.service import REPO_ROOT
+from tests.helpers.service import shipped_policy_files
 
 BROKEN_EPIC_RULE = (
     "rules:\n  - id: broken\n    match: {action: jira_create_epic}\n    decision: maybe\n"
@@ -60,7 +60,7 @@ def copy_policies_denying_ops(directory: Path) -> Path:
     """`directory`/policies: the default policy set plus `ops.yaml`, denying project OPS."""
     policies = directory / "policies"
     policies.mkdir()
-    for path in (REPO_ROOT / "policies").glob("*.yaml"):
+    for path in shipped_policy_files():
         shutil.copy(path, policies / path.name)
     (policies / "ops.yaml").write_text(DENY_OPS, encoding="utf-8")
     return policies

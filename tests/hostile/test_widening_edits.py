@@ -70,7 +70,11 @@ class Widening:
 
 PMS, LEADS = ("pm-dave", "pm-carol"), ("lead-bob", "lead-alice")
 TICKETS = [{"summary": f"Real bug A {TAG}"}, {"summary": f"Real bug B {TAG}"}]
-FORGED = [{"summary": f"pwned 1 {TAG}"}, {"summary": f"pwned 2 {TAG}"}]
+# Rewording a summary is allowed (TEXT); turning the bugs into epics is not.
+FORGED = [
+    {"summary": f"pwned 1 {TAG}", "issueType": "Epic"},
+    {"summary": f"pwned 2 {TAG}", "issueType": "Epic"},
+]
 WIDENINGS = [
     Widening(
         "subtasks deleted too",
@@ -141,7 +145,7 @@ WIDENINGS = [
         form_says="Priority must be one of Low, Lowest",  # the form offers no higher one
     ),
     Widening(
-        "replaced ticket texts",
+        "tickets turned into epics",
         LEADS,
         envelope(
             "jira_create_tickets",
@@ -152,7 +156,7 @@ WIDENINGS = [
             tickets=TICKETS,
         ),
         {"tickets": FORGED},
-        "/tickets/0/summary",
+        "/tickets/0/issueType",
         "fixed",
         lambda s: not issues_where(s, lambda i: i.summary.startswith("pwned")),
         {"edit-tickets": json.dumps(FORGED)},

@@ -1,15 +1,18 @@
 """Shared Jira fixtures: one sandbox server per session, reset before each test that uses it.
 
-`sandbox` gives `(base_url, state)`. `jira_http` is an httpx client (Cloud Basic auth) whose
-hooks check the contract on every call: each response body against Atlassian's spec
-(`validate_response`), and each request body the sandbox *accepted* (2xx) against the spec
-(`validate_request`). Problems fail the test at teardown.
+`sandbox` gives `(base_url, state)`; `jira` the same as a `Site` that accepts only the
+adapter tests' credentials (`EMAIL`/`API_TOKEN` on Cloud, `PAT` on Data Center).
+`jira_http` is an httpx client (Cloud Basic auth) whose hooks check the contract on every
+call: each response body against Atlassian's spec (`validate_response`), and each request
+body the sandbox *accepted* (2xx) against the spec (`validate_request`). Problems fail the
+test at teardown.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -21,6 +24,9 @@ from tests.helpers.servers import serve_app
 
 SANDBOX_EMAIL = "alice@example.com"
 SANDBOX_TOKEN = "sandbox-token-not-a-secret"
+EMAIL = "alice@example.com"
+API_TOKEN = "sandbox-token-not-a-secret"
+PAT = "sandbox-pat-not-a-secret"
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +43,21 @@ def sandbox(_sandbox_server: tuple[str, SandboxState]) -> tuple[str, SandboxStat
     state.basic_auth = None
     state.bearer_token = None
     return base_url, state
+
+
+@dataclass
+class Site:
+    url: str
+    state: SandboxState
+
+
+@pytest.fixture
+def jira(sandbox: tuple[str, SandboxState]) -> Site:
+    """The shared sandbox, reset, accepting only the adapter tests' credentials."""
+    base_url, state = sandbox
+    state.basic_auth = (EMAIL, API_TOKEN)
+    state.bearer_token = PAT
+    return Site(base_url, state)
 
 
 class ContractRecorder:

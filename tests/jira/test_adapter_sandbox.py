@@ -23,27 +23,10 @@ from jiragate.jira.operations import JiraAdapter
 from jiragate.jira.results import ExecutionResult
 from jiragate.jira.sandbox.faults import parse_fault
 from jiragate.jira.sandbox.state import SandboxState
+from tests.jira.conftest import API_TOKEN, EMAIL, PAT, Site
 
-EMAIL = "alice@example.com"
-API_TOKEN = "sandbox-token-not-a-secret"
-PAT = "sandbox-pat-not-a-secret"
 BOB_ACCOUNT = "5b10a2844c20165700ede21b"
 FLAVOURS = ("cloud", "datacenter")
-
-
-@dataclass
-class Site:
-    url: str
-    state: SandboxState
-
-
-@pytest.fixture
-def jira(sandbox: tuple[str, SandboxState]) -> Site:
-    """The shared sandbox (tests/jira/conftest.py), reset, accepting only our credentials."""
-    base_url, state = sandbox
-    state.basic_auth = (EMAIL, API_TOKEN)
-    state.bearer_token = PAT
-    return Site(base_url, state)
 
 
 @dataclass
@@ -586,7 +569,14 @@ def test_sprint_by_name_story_points_fields_assign_comment(jira: Site, flavour: 
             },
         )
         assert points.updated == ["ENG-6", "ENG-10"]
-        assert points.data == {"field": "customfield_10016"}
+        assert points.data == {
+            "field": "customfield_10016",
+            "storyPointsField": {
+                "id": "customfield_10016",
+                "name": "Story Points",
+                "how": "detected",
+            },
+        }
         again = await run.execute(
             "jira_update_story_points", {"updates": [{"issueKey": "ENG-9", "storyPoints": 2}]}
         )

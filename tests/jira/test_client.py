@@ -364,6 +364,8 @@ EVERY_KNOB: dict[str, tuple[str, object]] = {
     "api_token": (API_TOKEN, API_TOKEN),
     "personal_access_token": (PAT, PAT),
     "story_points_field": ("customfield_10016", "customfield_10016"),
+    "story_points_fields": ('{"OPS": "customfield_10026"}', {"OPS": "customfield_10026"}),
+    "metadata_ttl": ("120", 120.0),
     "board_id": ("7", 7),
     "epic_link_field": ("customfield_10014", "customfield_10014"),
     "timeout": ("12.5", 12.5),
@@ -373,6 +375,7 @@ EVERY_KNOB: dict[str, tuple[str, object]] = {
     "max_retry_wait": ("9", 9.0),
     "marker_label_prefix": ("gate-", "gate-"),
     "marker_secret": ("marker-secret-for-tests-0001", "marker-secret-for-tests-0001"),
+    "max_attachment_bytes": ("2048", 2048),
 }
 
 

@@ -119,6 +119,44 @@ def test_a_gated_bulk_create_awaits_the_leads_then_the_status_tool_reports_it_do
     assert sorted(i.key for i in made) == sorted(created)
 
 
+def test_the_agent_is_told_plainly_that_a_reviewer_edited_its_action(service: Service):
+    """Approved with 2 of the 3 tickets (the 1st and 3rd), as Medium: the status tool's text
+    says so in words, not only in effective_details."""
+    lead = service.client("lead-alice")
+    arguments = bulk_create_arguments(3)
+    first, _, third = arguments["details"]["tickets"]
+    note = "the second one is a duplicate"
+
+    async def scenario() -> Any:
+        async with http_session(service) as session:
+            gated = await session.call_tool("jira_create_tickets", arguments)
+            action_id = structured(gated)["action_id"]
+            decided = await asyncio.to_thread(
+                lead.post,
+                f"/v1/approvals/{action_id}/decision",
+                json={
+                    "verdict": "approve",
+                    "modifiedDetails": {
+                        "issueCount": 2,
+                        "priority": "Medium",
+                        "tickets": [first, third],
+                    },
+                    "note": note,
+                },
+            )
+            assert decided.status_code == 200, decided.text
+            return await session.call_tool(
+                STATUS_TOOL, {"action_id": action_id, "wait_seconds": 30}
+            )
+
+    done = asyncio.run(scenario())
+    said = f"approved with edits: 2 of 3 (tickets #1, #3), as Medium; note: {note}"
+    assert structured(done)["status"] == "executed"
+    assert f"Reviewer: {said}." in text_of(done)
+    assert structured(done)["approval"]["decision_summary"] == said
+    assert service.agent_view(structured(done)["action_id"])["approval"]["decision_summary"] == said
+
+
 def test_a_denied_delete_is_a_tool_error_naming_the_rule_and_reason(service: Service):
     arguments = {
         "summary": "Clean up stale tickets",
@@ -188,7 +226,9 @@ def test_dry_run_explains_and_records_nothing(service: Service):
     assert decision["decision"] == "deny"
     assert decision["determining_rule"] == "deny-ticket-floods"
     assert {e["rule"] for e in decision["explanations"]} >= {"bulk-creation"}
-    assert "Would be denied by rule 'deny-ticket-floods'" in text_of(result)
+    # The text is the decision's own summary (Decision.summary), as `jiragate eval --explain`.
+    assert "decision: deny (jira_create_tickets, write)" in text_of(result)
+    assert "deciding rule: deny-ticket-floods" in text_of(result)
     assert service.agent.get("/v1/actions").json()["items"] == []
 
 

@@ -9,7 +9,7 @@ from jsonschema import Draft202012Validator
 from mcp.shared.exceptions import MCPError
 from pydantic import ValidationError
 
-from jiragate.catalog import ACTION_NAMES, CATALOG, ActionKind
+from jiragate.catalog import CATALOG, ActionKind
 from jiragate.mcp import (
     DRY_RUN_TOOL,
     STATUS_TOOL,
@@ -23,7 +23,7 @@ from tests.policy.samples import SEED
 
 def test_every_tool_schema_is_valid_json_schema_with_an_object_root():
     tools = list_tools(Settings())
-    assert [t.name for t in tools] == [*ACTION_NAMES, STATUS_TOOL, DRY_RUN_TOOL]
+    assert [t.name for t in tools] == [*CATALOG, STATUS_TOOL, DRY_RUN_TOOL]
     for tool in tools:
         Draft202012Validator.check_schema(tool.input_schema)
         assert tool.input_schema["type"] == "object", tool.name
@@ -52,15 +52,14 @@ def test_annotations_follow_the_catalog_not_the_agent():
         assert hints.read_only_hint is (spec.kind is ActionKind.READ), name
         assert hints.idempotent_hint is spec.idempotent, name
         assert hints.open_world_hint is True, name
-        if spec.kind is ActionKind.READ:
-            assert hints.destructive_hint is None, name
-        else:
-            assert hints.destructive_hint is (spec.kind is ActionKind.DESTRUCTIVE), name
+        # Set explicitly for every tool: MCP's default for a missing hint is "destructive".
+        assert hints.destructive_hint is (spec.kind is ActionKind.DESTRUCTIVE), name
     assert tools["jira_delete_issues"].annotations.destructive_hint is True
     assert tools["jira_archive_issues"].annotations.destructive_hint is True
     assert tools["jira_create_tickets"].annotations.destructive_hint is False
-    assert tools[STATUS_TOOL].annotations.read_only_hint is True
-    assert tools[DRY_RUN_TOOL].annotations.read_only_hint is True
+    for own in (STATUS_TOOL, DRY_RUN_TOOL):
+        hints = tools[own].annotations
+        assert (hints.read_only_hint, hints.destructive_hint) == (True, False), own
 
 
 def test_a_write_tool_tells_the_model_what_the_gate_may_do():
@@ -95,3 +94,36 @@ def test_calling_a_tool_that_is_not_offered_is_a_protocol_error_listing_the_offe
     tools = GatewayTools(no_gateway, settings)  # type: ignore[arg-type]
     with pytest.raises(MCPError, match=r"unknown tool 'jira_delete_issues'.*jira_get_issue"):
         asyncio.run(tools.call("jira_delete_issues", {}, agent="log-triage-bot"))
+
+
+def test_an_action_registered_after_the_catalog_loaded_is_a_tool_with_its_own_hints():
+    """The tools come from CATALOG when listed, not from a list fixed at import: an action a
+    topic module registers later (or a plug-in) is offered, with hints from its spec."""
+    from jiragate.catalog import ActionSpec, registered
+    from jiragate.catalog.actions import counts
+
+    spec = ActionSpec(
+        "jira_purge_everything",
+        ActionKind.DESTRUCTIVE,
+        idempotent=False,
+        count=counts(0),
+        inline_schema={
+            "description": "A throw-away destructive action for this test.",
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {},
+        },
+    )
+    with registered(spec):
+        tools = {t.name: t for t in list_tools(Settings())}
+        hints = tools["jira_purge_everything"].annotations
+        assert hints is not None
+        assert (hints.read_only_hint, hints.destructive_hint, hints.idempotent_hint) == (
+            False,
+            True,
+            False,
+        )
+        assert (
+            "jira_purge_everything" in tools["dry_run"].input_schema["properties"]["action"]["enum"]
+        )
+    assert "jira_purge_everything" not in {t.name for t in list_tools(Settings())}

@@ -60,7 +60,7 @@ def jiragate(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, 
 def test_check_the_default_policy(capsys):
     code, out, err = jiragate(capsys, "check", str(REPO / "policies"))
     assert code == 0, err
-    assert out.startswith("ok: 16 rules, 2 groups, revision sha256:")
+    assert out.startswith("ok: 17 rules, 2 groups, revision sha256:")
     assert "\x1b[" not in out  # not a terminal: no colour
 
 
@@ -115,8 +115,8 @@ def test_test_the_default_policy_passes_with_full_coverage(capsys):
     lines = out.splitlines()
     assert any(line.endswith("routing_test.yaml — Default policy routing") for line in lines)
     assert any(line.split()[:1] == ["PASS"] and "the seed's 12 High bugs" in line for line in lines)
-    assert "coverage: 16/16 rules determine a case" in lines
-    assert re.match(r"\d+ passed, 0 failed \(3 files, policy revision sha256:", lines[-1])
+    assert "coverage: 17/17 rules determine a case" in lines
+    assert re.match(r"\d+ passed, 0 failed \(4 files, policy revision sha256:", lines[-1])
 
 
 def test_test_failures_exit_1_with_a_table_and_a_diff(capsys, policy_copy: Path):
@@ -146,7 +146,7 @@ def test_test_failures_exit_1_with_a_table_and_a_diff(capsys, policy_copy: Path)
 def test_test_coverage_lists_rules_no_case_exercises(capsys, policy_copy: Path):
     (policy_copy / "tests" / "broken_test.yaml").write_text(FAILING_SUITE)
     _, out, _ = jiragate(capsys, "test", "--filter", "reads", str(policy_copy))
-    assert "coverage: 1/16 rules determine a case (of the selected cases)" in out
+    assert "coverage: 1/17 rules determine a case (of the selected cases)" in out
     (unmatched,) = [line for line in out.splitlines() if "rules no case matched:" in line]
     assert "high-priority-creation" in unmatched and "allow-safe-reads" not in unmatched
 
@@ -252,7 +252,7 @@ def test_eval_explain_and_a_deny_still_exit_0(capsys, tmp_path: Path):
 
 def test_eval_refuses_invalid_actions_with_json_on_stderr(capsys, tmp_path: Path):
     action = tmp_path / "bad.json"
-    action.write_text(json.dumps({**SEED, "details": {**SEED["details"], "priority": "Urgent"}}))
+    action.write_text(json.dumps({**SEED, "details": {**SEED["details"], "priority": " Urgent"}}))
     code, out, err = jiragate(capsys, "eval", str(action), "--policies", str(REPO / "policies"))
     assert code == 3
     assert out == ""
@@ -472,6 +472,7 @@ def test_eval_explain_starts_with_a_short_summary(tmp_path: Path):
         "reason: High-priority ticket creation needs an engineering lead.",
         "matched rules: high-priority-creation, bulk-creation "
         "(1 outranked by high-priority-creation)",
+        "budget tickets-per-agent-hour: 0 of 50 used in the last 1h, this action needs 12",
     ]
     decision = json.loads(rest)
     assert decision["determining_rule"] == "high-priority-creation"

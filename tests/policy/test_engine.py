@@ -180,6 +180,18 @@ def test_decision_as_dict_carries_every_field(default_policy_dir):
             "Bulk ticket creation needs an engineering lead to check for noise and duplicates.",
         ],
         "policy_revision": decision["policy_revision"],
+        # a dry run without a store: the budgets that count the action, as unused
+        "budgets": [
+            {
+                "budget": "tickets-per-agent-hour",
+                "used": 0,
+                "units": 12,
+                "limit": 50,
+                "window_seconds": 3600,
+                "over": False,
+                "frees_at": None,
+            }
+        ],
     }
 
 

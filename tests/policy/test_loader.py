@@ -140,9 +140,9 @@ def test_operators_must_fit_the_field_type(write_policies):
             match:
               count: {at_least: High}
             decision: deny
-          - id: priority-typo
+          - id: priority-as-number
             match:
-              details.priority: Urgent
+              details.priority: 1
             decision: deny
           - id: number-as-text
             match:
@@ -156,7 +156,8 @@ def test_operators_must_fit_the_field_type(write_policies):
         in joined
     )
     assert "count.at_least: operator 'at_least' does not apply to count (a number)" in joined
-    assert "'Urgent' is not a possible value of details.priority" in joined
+    # Priority names are the site's (P1, Urgent, ...): only `check --site` knows them.
+    assert "details.priority is text, but 1 is not (quote it)" in joined
     assert "count is a number, but 'ten' is not" in joined
 
 

@@ -275,11 +275,11 @@ def test_refusals_are_outcomes_that_can_be_expected_or_reported(default_policies
 cases:
   - name: refused as expected
     action: bulk
-    patch: {details: {priority: Urgent}}
+    patch: {details: {priority: " "}}
     expect: {error: invalid_details}
   - name: refused unexpectedly
     action: bulk
-    patch: {details: {priority: Urgent}}
+    patch: {details: {priority: " "}}
     expect: {decision: require_approval}
   - name: not refused
     action: bulk

@@ -29,6 +29,7 @@ def test_init_db_creates_every_table_and_is_idempotent(engine):
         "audit_events",
         "inbox_sessions",
         "inbox_signin_attempts",
+        "budget_locks",
         "alembic_version",
     } <= tables
     with engine.connect() as connection:

@@ -11,6 +11,7 @@ import pytest
 from tests.api.support import DB_KINDS, database_url
 from tests.conftest_db import postgres_admin  # noqa: F401
 from tests.helpers.service import Service, running_service
+from tests.web.browser import browser, new_page  # noqa: F401  (the browser fixtures)
 from tests.web.helpers import Browserless, inbox_overrides
 
 

@@ -96,6 +96,25 @@ class Browserless:
         return self.http.post(f"/inbox/actions/{action_id}", data=data)
 
 
+_CONFIRM = re.compile(r'name="confirm-for" value="([^"]+)"')
+
+
+def confirm_token_of(page: str) -> str | None:
+    """The digest of the payload a confirmation panel asks about (None: no panel)."""
+    found = _CONFIRM.search(page)
+    return found.group(1) if found else None
+
+
+def approve_confirmed(reviewer: Browserless, action_id: str, **fields: Any) -> httpx.Response:
+    """Approve as a reviewer does: Approve, read what will run, confirm it (one round)."""
+    asked = reviewer.decide(action_id, intent="approve", **fields)
+    assert asked.status_code == 200, asked.text
+    token = confirm_token_of(asked.text)
+    assert token, "an edited or destructive approval must ask to confirm"
+    data = {"csrf_token": csrf_of(asked.text), **fields, "intent": "confirm", "confirm-for": token}
+    return reviewer.http.post(f"/inbox/actions/{action_id}", data=data)
+
+
 def submit(service: Service, envelope: dict[str, Any]) -> str:
     response = service.agent.post("/v1/actions", json=envelope)
     assert response.status_code == 202, response.text

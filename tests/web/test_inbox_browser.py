@@ -1,95 +1,15 @@
-"""The inbox in a real headless Chromium (Debian's package), driven by Playwright.
-
-Chromium comes from the system (`/usr/bin/chromium`, installed by `.ci/run`); we never run
-`playwright install`. Without it these tests skip locally, with the reason, and fail in CI
-(`CI` set), so CI never passes by skipping them. The tests take screenshots of the pages; with
-JIRAGATE_DOC_SCREENSHOTS=1 they are written into docs/img/ for docs/inbox.md, otherwise into a
-temporary directory, so a test run never changes tracked files.
+"""The inbox in a real headless Chromium (Debian's package), driven by Playwright: the seed's
+story, rejecting, group visibility, escaping and the live queue (fixtures: tests/web/browser.py).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.helpers.service import REPO_ROOT, Service
+from tests.helpers.service import Service
 from tests.policy.samples import SEED
-from tests.web.helpers import PASSWORDS, SEED_NOTE, submit
-
-CHROMIUM = os.environ.get("JIRAGATE_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SHOTS = (
-    REPO_ROOT / "docs" / "img"
-    if os.environ.get("JIRAGATE_DOC_SCREENSHOTS") == "1"
-    else Path(tempfile.gettempdir()) / "jiragate-inbox-screenshots"
-)
-WAIT_MS = 30_000  # an upper bound for the page to show what the server did, not a timing
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"browser tests cannot run in CI: {reason}", pytrace=False)
-    pytest.skip(f"browser tests skipped: {reason}")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        _unavailable(f"{CHROMIUM} not found (apt-get install chromium)")
-    try:
-        from playwright.sync_api import expect, sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is not installed (pip install -e '.[dev]')")
-    expect.set_options(timeout=WAIT_MS)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def new_page(browser: Any) -> Iterator[Any]:
-    contexts: list[Any] = []
-
-    def make() -> Any:
-        context = browser.new_context(viewport={"width": 1366, "height": 900})
-        context.set_default_timeout(WAIT_MS)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
-def sign_in_with_the_keyboard(page: Any, service: Service, name: str) -> None:
-    from playwright.sync_api import expect
-
-    page.goto(f"{service.url}/inbox/")
-    assert "/inbox/signin" in page.url
-    # The name field has focus on arrival (autofocus); nothing below needs a mouse. Wait for
-    # the focus itself: on a loaded machine typing can start before the browser applies it.
-    expect(page.locator("#name")).to_be_focused()
-    page.keyboard.type(name)
-    page.keyboard.press("Tab")
-    page.keyboard.type(PASSWORDS[name])
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"{service.url}/inbox/")
-    assert f"Signed in as {name}" in page.inner_text("header")
+from tests.web.browser import shoot, sign_in_with_the_keyboard
+from tests.web.helpers import SEED_NOTE, submit
 
 
 def test_the_seed_story_in_the_browser(service: Service, new_page: Any):
@@ -124,24 +44,26 @@ def test_the_seed_story_in_the_browser(service: Service, new_page: Any):
     expect(row).to_contain_text(SEED["summary"])
     expect(row).to_contain_text("12")
     expect(row).to_contain_text("high-priority-creation")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "inbox-queue.png"), full_page=True)
+    shoot(page, "inbox-queue.png", full_page=True)
 
     row.locator("a.summary").click()
     expect(page.locator("h1")).to_have_text(SEED["summary"])
     expect(page.locator("table.tickets tbody tr")).to_have_count(12)
     page.fill("#edit-field-issueCount", "4")
     page.select_option("#edit-field-priority", "Medium")
-    page.click("button[value=preview]")
+    page.click(".decision-bar button[value=preview]")
     expect(page.locator("#preview-h ~ p").first).to_contain_text(
         "4 of 12 tickets would be created; 8 dropped"
     )
     expect(page.locator("tr.dropped")).to_have_count(8)
     expect(page.locator("#edit-field-issueCount")).to_have_value("4")  # the form kept it
     page.fill("#note", SEED_NOTE)
-    page.screenshot(path=str(SHOTS / "inbox-detail.png"), full_page=True)
+    shoot(page, "inbox-detail.png", full_page=True)
 
-    page.click("button[value=approve]")
+    page.click(".decision-bar button[value=approve]")
+    expect(page.locator("#confirm")).to_contain_text("with edits: 4 of 12, as Medium")
+    shoot(page, "inbox-confirm.png")
+    page.click("#confirm-approve")
     expect(page.locator(".notice-ok")).to_contain_text("You approved this request")
     # The page polls the action's status and reloads when Jira is done.
     expect(page.locator(".result")).to_contain_text("Executed")
@@ -150,7 +72,7 @@ def test_the_seed_story_in_the_browser(service: Service, new_page: Any):
     assert len(made) == 4 and {issue.priority for issue in made} == {"Medium"}
     for issue in made:
         expect(page.locator(".result .outcome")).to_contain_text(issue.key)
-    page.screenshot(path=str(SHOTS / "inbox-executed.png"), full_page=True)
+    shoot(page, "inbox-executed.png", full_page=True)
 
 
 def test_reject_flow(service: Service, new_page: Any):
@@ -168,7 +90,7 @@ def test_reject_flow(service: Service, new_page: Any):
     sign_in_with_the_keyboard(page, service, "lead-bob")
     page.click(f'a[href="/inbox/actions/{action_id}"]')
     page.fill("#note", "The flaky test still fails on main; keep it open.")
-    page.click("button[value=reject]")
+    page.click(".decision-bar button[value=reject]")
     expect(page.locator(".notice-info")).to_contain_text("You rejected this request")
     expect(page.locator(".result")).to_contain_text("Rejected")
     view = service.agent_view(action_id)

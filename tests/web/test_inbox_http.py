@@ -16,6 +16,7 @@ from tests.web.helpers import (
     PASSWORDS,
     SEED_NOTE,
     Browserless,
+    approve_confirmed,
     csrf_of,
     inbox_overrides,
     submit,
@@ -345,9 +346,9 @@ def test_approve_with_edits_runs_the_edited_payload_and_returns_the_note(
     service: Service, alice: Browserless
 ):
     action_id = submit(service, SEED)
-    response = alice.decide(
+    response = approve_confirmed(
+        alice,
         action_id,
-        intent="approve",
         note=SEED_NOTE,
         **{"edit-issueCount": "4", "edit-priority": "Medium"},
     )
@@ -413,9 +414,9 @@ def test_bad_field_values_name_the_field(service: Service, alice: Browserless):
 
 def test_dropping_an_issue_by_unticking_it(service: Service, alice: Browserless):
     action_id = submit(service, transition(f"Close some {tag()}", ["ENG-2", "ENG-4"]))
-    response = alice.decide(
+    response = approve_confirmed(
+        alice,
         action_id,
-        intent="approve",
         note="Only ENG-4",
         **{"edit-issueKeys-shown": "1", "edit-issueKeys": ["ENG-4"]},
     )

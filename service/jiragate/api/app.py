@@ -19,9 +19,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from jiragate import __version__
 from jiragate.api.deps import BodyError, QueryError
 from jiragate.api.openapi import install_openapi
-from jiragate.api.routes import actions, approvals, audit, cheqpoint_api, ops, policies, webhooks
+from jiragate.api.routes import (
+    actions,
+    approvals,
+    audit,
+    budgets,
+    cheqpoint_api,
+    ops,
+    policies,
+    slack,
+    webhooks,
+)
 from jiragate.errors import EditRefusedError, JiragateError, answered_error_classes
 from jiragate.gateway import Gateway
+from jiragate.proxy import METHODS, proxy_endpoint
 from jiragate.redaction import install_log_redaction
 from jiragate.settings import Settings
 from jiragate.web import mount_inbox
@@ -78,6 +89,7 @@ def _json_error(status: int, code: str, message: str, **extra: Any) -> JSONRespo
 
 
 CHEQPOINT_PREFIX = "/api/"
+JIRA_PREFIX = "/rest/"
 
 
 def error_response(
@@ -94,6 +106,9 @@ def error_response(
     path = str(scope.get("path", ""))
     if path.startswith(CHEQPOINT_PREFIX) or path == CHEQPOINT_PREFIX.rstrip("/"):
         return JSONResponse({"error": message}, status_code=status, headers=headers)
+    if path.startswith(JIRA_PREFIX):  # the Jira REST proxy: what Jira clients read
+        body = {"errorMessages": [message], "errors": {}}
+        return JSONResponse(body, status_code=status, headers=headers)
     body = {"error": code, "message": message, **extra}
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -258,15 +273,15 @@ def create_app(settings: Settings, *, gateway: Gateway | None = None) -> FastAPI
         app.state.gateway = gateway or Gateway.build(settings)
         stop = asyncio.Event()
         # Every process that decides keeps to the active policy revision, worker or not.
-        tasks = [asyncio.create_task(app.state.gateway.watch_policies(stop))]
-        if settings.run_worker:
-            tasks.append(asyncio.create_task(app.state.gateway.work(stop)))
+        background = asyncio.create_task(
+            app.state.gateway.run_background(stop, worker=settings.run_worker)
+        )
         try:
             async with mcp.serving():  # /mcp stops before the gateway closes
                 yield
         finally:
             stop.set()
-            await asyncio.gather(*tasks)
+            await background
             await app.state.gateway.aclose()
 
     app = FastAPI(
@@ -279,11 +294,23 @@ def create_app(settings: Settings, *, gateway: Gateway | None = None) -> FastAPI
         app.state.gateway = gateway
     install_error_handlers(app)
     install_openapi(app)
-    for module in (actions, approvals, policies, audit, webhooks, cheqpoint_api, ops):
+    for module in (
+        actions,
+        approvals,
+        policies,
+        budgets,
+        audit,
+        webhooks,
+        slack,
+        cheqpoint_api,
+        ops,
+    ):
         app.include_router(module.router)
     # MCP over streamable HTTP at /mcp (docs/mcp.md). An exact route, not a Mount: a Mount
     # at /mcp would redirect POST /mcp to /mcp/.
     app.router.routes.append(Route("/mcp", endpoint=mcp))
+    # Jira's REST API (docs/proxy.md): existing Jira clients, gated by changing one URL.
+    app.router.routes.append(Route("/rest/{rest:path}", endpoint=proxy_endpoint, methods=METHODS))
     mount_inbox(app, settings)  # the reviewer inbox pages at /inbox (docs/inbox.md)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from jiragate.gateway import Gateway
-from jiragate.gateway.records import ActionRecord, ActionStatus, event_as_dict
+from jiragate.gateway.records import ActionRecord, ActionStatus, decision_summary, event_as_dict
 
 # The HTTP status an agent gets for an action, by where the action stands.
 STATUS_CODES = {
@@ -50,6 +50,8 @@ def action_view(
             "min_approvals": record.min_approvals,
             "reviewers": record.reviewers,
             "note": record.decision_note,
+            # In words, for the agent: "approved with edits: 4 of 12, as Medium; note: …".
+            "decision_summary": decision_summary(record),
             "expires_at": _iso(record.expires_at),
             "decided_at": _iso(record.decided_at),
             # What the approval is bound to; `changed` lists what moved since the last one.

@@ -194,6 +194,11 @@ class CheqpointClient:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
+    @property
+    def timeout(self) -> float:
+        """The longest one call may take: a request being created cannot be older."""
+        return self._timeout
+
     async def aclose(self) -> None:
         await self._http.aclose()
 

@@ -16,7 +16,9 @@ cannot send it back. A *system* rejection (`retryable`) is resubmitted up to `ma
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from jiragate.approvals.backend import ApprovalTerms, DecisionObserver, EditCheck
@@ -59,6 +61,12 @@ class CheqpointApprovals:
         self._action_prefix = action_prefix
         self._webhook_url = webhook_url
         self._max_resubmits = max_resubmits
+        #: Who holds a request's create lease (store.lease_approval_request): this backend.
+        self._holder = f"cheqpoint-create:{uuid.uuid4().hex[:12]}"
+
+    def _create_lease(self, record: ActionRecord) -> timedelta:
+        """How long a create may be in flight: the client's timeout, and a margin."""
+        return timedelta(seconds=self._client_for(record.review_group).timeout + 1)
 
     async def aclose(self) -> None:
         for client in self._clients.values():
@@ -67,6 +75,8 @@ class CheqpointApprovals:
     # ----------------------------------------------------------------- ApprovalBackend
 
     async def request(self, record: ActionRecord, terms: ApprovalTerms) -> ActionRecord:
+        # Marked a Cheqpoint approval and leased for the create in one step: another
+        # replica's sync loop must not open a second request while this one is in flight.
         self._store.transition_status(
             record.id,
             from_statuses=[ActionStatus.PENDING_APPROVAL],
@@ -74,6 +84,8 @@ class CheqpointApprovals:
             approval_backend=BACKEND_NAME,
             expires_at=terms.expires_at,
             min_approvals=1,
+            claimed_by=self._holder,
+            claim_expires_at=self._store.clock() + self._create_lease(record),
         )
         await self._create(record, terms.action_prefix, terms.risk_score)
         return self._reload(record.id)
@@ -83,6 +95,12 @@ class CheqpointApprovals:
         if record.status is not ActionStatus.PENDING_APPROVAL:
             return record
         if record.approval_ref is None:
+            lease = self._create_lease(record).total_seconds()
+            leased = self._store.lease_approval_request(
+                record.id, holder=self._holder, seconds=lease
+            )
+            if not leased:
+                return record  # being created elsewhere (or already created): not twice
             await self._create(record, self._action_prefix(record.review_group), None)
             return self._reload(record.id)
         try:
@@ -172,8 +190,16 @@ class CheqpointApprovals:
             )
         except ApprovalBackendError as exc:
             # Fail closed but keep the request: it stays pending, and housekeeping tries to
-            # create it again until the approval expires.
+            # create it again (lease released) until the approval expires.
             self._on_backend_error()
+            self._store.transition_status(
+                record.id,
+                from_statuses=[ActionStatus.PENDING_APPROVAL],
+                to_status=ActionStatus.PENDING_APPROVAL,
+                expect_claimed_by=self._holder,
+                claimed_by=None,
+                claim_expires_at=None,
+            )
             self._store.append_audit(
                 action_id=record.id,
                 actor="gateway",
@@ -186,6 +212,8 @@ class CheqpointApprovals:
             from_statuses=[ActionStatus.PENDING_APPROVAL],
             to_status=ActionStatus.PENDING_APPROVAL,
             approval_ref=ref,
+            claimed_by=None,
+            claim_expires_at=None,
             audit_note=AuditNote(
                 actor="gateway",
                 type="approval.opened",

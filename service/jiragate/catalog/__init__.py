@@ -10,7 +10,9 @@ its preview kind and the invariants a schema cannot express. The package:
   (`project_of`, `count_of`);
 - `rules.py` and `edits.py`: how a reviewer's edit may change each field, and the one check
   (`narrowed_details`);
-- `actions.py`: the built-in actions.
+- `actions.py`: the built-in actions; `agile_actions.py`: sprints, backlog and rank,
+  releases and components; `issue_actions.py`: the issue-level writes; `read_actions.py`:
+  the reads of projects, boards, metadata, users and an issue's extras.
 
 `ACTION_NAMES` is the built-in actions in listing order, fixed when the catalog loads.
 """
@@ -18,6 +20,7 @@ its preview kind and the invariants a schema cannot express. The package:
 from __future__ import annotations
 
 from jiragate.catalog.actions import register_builtin_actions
+from jiragate.catalog.agile_actions import register_agile_actions
 from jiragate.catalog.details import (
     MAX_JUSTIFICATION,
     MAX_SUMMARY,
@@ -32,12 +35,17 @@ from jiragate.catalog.details import (
 from jiragate.catalog.edits import (
     EDIT_RULES,
     apply_patch,
+    describe_edit,
     edit_rules,
     edit_violations,
+    kept_items,
     narrowed_details,
     rule_of,
     widening_reasons,
 )
+from jiragate.catalog.issue_actions import register_issue_actions
+from jiragate.catalog.read_actions import register_read_actions
+from jiragate.catalog.rest_actions import register_rest_actions
 from jiragate.catalog.rules import PRIORITIES, EditRule, FieldRule, ItemRules, NestedRules
 from jiragate.catalog.spec import (
     CATALOG,
@@ -53,6 +61,10 @@ from jiragate.catalog.spec import (
 )
 
 register_builtin_actions()
+register_agile_actions()
+register_issue_actions()
+register_read_actions()
+register_rest_actions()  # the proxy's generic actions (docs/proxy.md), listed last
 
 ACTION_NAMES: tuple[str, ...] = tuple(CATALOG)
 
@@ -74,10 +86,12 @@ __all__ = [
     "PreviewKind",
     "apply_patch",
     "count_of",
+    "describe_edit",
     "edit_rules",
     "edit_violations",
     "get_spec",
     "issue_keys_of",
+    "kept_items",
     "load_action_schema",
     "narrowed_details",
     "normalise_details",

@@ -107,9 +107,11 @@ def _cap_labels(tickets: list[Any], allowed: object) -> None:
                 ticket["labels"] = kept
 
 
+# A reviewer picks which proposed tickets to create (a subsequence: none added, none
+# reordered), may reword a ticket's summary and lower its priority; nothing else changes.
 _TICKET = ItemRules(
     {
-        "summary": _FIXED,
+        "summary": _TEXT,
         "description": _FIXED,
         "issueType": _FIXED,
         "priority": _LOWER,
@@ -137,6 +139,19 @@ def _replaced_label_list(original: Details, effective: Details) -> list[DetailsV
         for key in ("addLabels", "removeLabels")
         if not same(original.get(key, MISSING), effective.get(key, MISSING))
     ]
+
+
+def _parent_in_project(details: Details) -> Iterator[DetailsViolation]:
+    """A field edit's `fields.parent` stays in the issues' project, like every issue key."""
+    parent = (details.get("fields") or {}).get("parent")
+    keys = details.get("issueKeys") or ()
+    if isinstance(parent, str) and keys and parent.rsplit("-", 1)[0] != keys[0].rsplit("-", 1)[0]:
+        yield DetailsViolation(
+            "/fields/parent",
+            "single-project",
+            f"{parent} is in project {parent.rsplit('-', 1)[0]}, but this action is about "
+            f"{keys[0].rsplit('-', 1)[0]} (one action stays inside one project; split it)",
+        )
 
 
 # --------------------------------------------------------------------------- the specs
@@ -216,6 +231,7 @@ BUILTIN_ACTIONS: tuple[ActionSpec, ...] = (
             "removeLabels": _SUBSET,
         },
         cross_field_check=_replaced_label_list,
+        invariants=(_parent_in_project,),
     ),
     ActionSpec(
         "jira_assign_issues",

@@ -32,7 +32,14 @@ from jiragate.errors import (
 )
 
 # Keys of `details` that hold issue keys, by shape: a single key or a list of keys.
-_SINGLE_KEY_FIELDS = ("issueKey", "epicKey", "parentKey")
+_SINGLE_KEY_FIELDS = (
+    "issueKey",
+    "epicKey",
+    "parentKey",
+    "rankBeforeIssue",
+    "rankAfterIssue",
+    "otherIssueKey",
+)
 _KEY_LIST_FIELDS = ("issueKeys", "childIssueKeys", "addChildIssueKeys")
 
 

@@ -17,7 +17,15 @@ from jiragate.catalog.details import (
     project_of,
     validate_details,
 )
-from jiragate.catalog.rules import MISSING, EditRule, FieldRule, field_violations
+from jiragate.catalog.rules import (
+    MISSING,
+    EditRule,
+    FieldRule,
+    ItemRules,
+    align_items,
+    field_violations,
+    same,
+)
 from jiragate.catalog.spec import CATALOG, get_spec
 from jiragate.errors import DetailsViolation, EditRefusedError, InvalidDetailsError
 
@@ -143,3 +151,79 @@ def _widening(name: str, original: Mapping[str, Any], effective: Mapping[str, An
     if added:
         reasons.append(f"issues were added: {', '.join(sorted(added))}")
     return reasons
+
+
+def kept_items(
+    name: str, field_name: str, original: Mapping[str, Any], effective: Mapping[str, Any]
+) -> list[int] | None:
+    """For each item of `effective[field_name]` (tickets, updates), the index of the proposed
+    item it stands for; None when the field has no item rule or the edit does not align."""
+    rule = rule_of(name, field_name)
+    before, after = original.get(field_name), effective.get(field_name)
+    if not isinstance(rule, ItemRules) or not isinstance(before, list):
+        return None
+    if not isinstance(after, list):
+        return None
+    return align_items(rule, before, after, (original, effective))
+
+
+def describe_edit(name: str, original: Mapping[str, Any], effective: Mapping[str, Any]) -> str:
+    """A reviewer's edit in words, for the agent and the reviewer ("4 of 12, as Medium; 2
+    summaries reworded"); empty when the effective payload is the proposed one."""
+    if same(original, effective):
+        return ""
+    parts: list[str] = []
+    before, after = count_of(name, original), count_of(name, effective)
+    if after < before:
+        parts.append(f"{after} of {before}")
+        kept = kept_items(name, "tickets", original, effective)
+        if kept is not None and kept != list(range(len(kept))):
+            parts[-1] += " (tickets " + ", ".join(f"#{n + 1}" for n in kept) + ")"
+    if "priority" in effective and not same(original.get("priority"), effective["priority"]):
+        parts.append(f"as {effective['priority']}")
+    parts += _ticket_changes(name, original, effective)
+    handled = {"issueCount", "priority", "tickets", *_counted_lists(name)}
+    changed = [
+        label
+        for label in dict.fromkeys([*original, *effective])
+        if label not in handled and not same(original.get(label), effective.get(label))
+    ]
+    if changed:
+        parts.append("changed " + ", ".join(changed))
+    return ", ".join(parts) if parts else "edited"
+
+
+def _counted_lists(name: str) -> set[str]:
+    """The lists whose narrowing the count already says (issue keys, updates)."""
+    rules = edit_rules(name)
+    return {
+        key
+        for key, rule in rules.items()
+        if (rule is EditRule.SUBSET and key.endswith("IssueKeys")) or key == "issueKeys"
+    } | ({"updates"} if "updates" in rules else set())
+
+
+def _ticket_changes(
+    name: str, original: Mapping[str, Any], effective: Mapping[str, Any]
+) -> list[str]:
+    kept = kept_items(name, "tickets", original, effective)
+    if not kept:
+        return []
+    proposed, made = original["tickets"], effective["tickets"]
+    reworded = sum(
+        not same(proposed[index].get("summary"), ticket.get("summary"))
+        for index, ticket in zip(kept, made, strict=True)
+    )
+    lowered = sum(
+        not same(
+            proposed[index].get("priority", original.get("priority")),
+            ticket.get("priority", effective.get("priority")),
+        )
+        for index, ticket in zip(kept, made, strict=True)
+    )
+    parts = []
+    if reworded:
+        parts.append(f"{reworded} summar{'ies' if reworded != 1 else 'y'} reworded")
+    if lowered and same(original.get("priority"), effective.get("priority")):  # else "as …"
+        parts.append(f"{lowered} ticket priorit{'ies' if lowered != 1 else 'y'} lowered")
+    return parts

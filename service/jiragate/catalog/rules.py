@@ -226,8 +226,15 @@ def _at_most(before: Any, after: Any) -> str | None:
 
 
 def _lower_priority(before: Any, after: Any) -> str | None:
+    if before == after:
+        return None
     if before not in PRIORITY_RANK or after not in PRIORITY_RANK:
-        return f"must be one of {', '.join(PRIORITIES)}"
+        # A site's own names (P1..P4) have an order only the site knows; the edit rules are
+        # pure and know the standard five, so such a priority may not be changed by an edit.
+        return (
+            f"must be one of {', '.join(PRIORITIES)}: an edit may lower only a standard "
+            f"priority, so {before!r} -> {after!r} is invalid here (reject with a note instead)"
+        )
     if PRIORITY_RANK[after] <= PRIORITY_RANK[before]:
         return None
     order = " > ".join(PRIORITIES)
@@ -267,3 +274,45 @@ _SCALAR_CHECKS: Mapping[EditRule, Callable[[Any, Any], str | None]] = {
     EditRule.TEXT: _text,
     EditRule.FALSE_ONLY: _false_only,
 }
+
+
+def align_items(
+    rule: ItemRules,
+    before: list[Any],
+    after: list[Any],
+    parents: tuple[Mapping[str, Any], Mapping[str, Any]],
+) -> list[int] | None:
+    """For each edited item, the index of the proposed item it narrows (None: no alignment).
+
+    The check above only needs *a* matching; showing an edit to people needs the one they
+    meant: among the order-keeping matchings, the one that keeps the most items' texts as
+    they were (dynamic programming over both lists), so a kept, unreworded ticket is shown
+    as itself and not as an earlier, dropped one reworded."""
+    texts = [key for key, field_rule in rule.rules.items() if field_rule is EditRule.TEXT]
+    rows, cols = len(after), len(before)
+    impossible = -1
+    # best[i][j]: the most unreworded items aligning after[:i] within before[:j].
+    best = [[0 if i == 0 else impossible for _ in range(cols + 1)] for i in range(rows + 1)]
+    pick: dict[tuple[int, int], bool] = {}
+    for i in range(1, rows + 1):
+        for j in range(1, cols + 1):
+            best[i][j], pick[i, j] = best[i][j - 1], False
+            if best[i - 1][j - 1] == impossible:
+                continue
+            old, new = before[j - 1], after[i - 1]
+            if _item_field_violations("", rule, old, new, parents):
+                continue
+            kept = all(same(old.get(key), new.get(key)) for key in texts)
+            score = best[i - 1][j - 1] + (1 if kept else 0)
+            if score > best[i][j]:
+                best[i][j], pick[i, j] = score, True
+    if best[rows][cols] == impossible:
+        return None
+    matched: list[int] = []
+    i, j = rows, cols
+    while i > 0:
+        if pick.get((i, j)):
+            matched.append(j - 1)
+            i -= 1
+        j -= 1
+    return matched[::-1]

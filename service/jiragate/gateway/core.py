@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
+import math
 import os
 import socket
 import time
 import uuid
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import IO, Any
@@ -46,6 +48,9 @@ from jiragate.approvals.cheqpoint import (
 from jiragate.approvals.cheqpoint_backend import CheqpointApprovals
 from jiragate.approvals.compat import callback_url, protocol_status
 from jiragate.approvals.inbox import InboxBackend, VoteOutcome
+from jiragate.approvals.notify import slack as slack_clicks
+from jiragate.approvals.notify.dispatcher import Notifier
+from jiragate.approvals.notify.messages import Notice, slack_outcome_message
 from jiragate.catalog import (
     ActionKind,
     ActionRequest,
@@ -54,23 +59,29 @@ from jiragate.catalog import (
     narrowed_details,
     normalise_details,
     parse_envelope,
+    project_of,
 )
+from jiragate.catalog.site import SiteMetadata, site_violations, with_named_custom_fields
 from jiragate.errors import (
     ActionError,
     ApprovalError,
     DecisionRefusedError,
     InvalidCallbackError,
+    InvalidDetailsError,
     PolicyLoadError,
     ReviewerNotAllowedError,
     StoreError,
+    StoreIntegrityError,
     StoreUnavailableError,
 )
 from jiragate.gateway.binding import ON_CHANGE_DEFAULT, read_snapshot
-from jiragate.gateway.execution import Executor
+from jiragate.gateway.budgets import BudgetCounter, lock_keys
+from jiragate.gateway.execution import Executor, ForwardRequest
 from jiragate.gateway.policies import PolicyHolder, PolicyStatus
+from jiragate.jira.client import RawResponse
 from jiragate.jira.operations import JiraAdapter
 from jiragate.metrics import Metrics
-from jiragate.policy.engine import Decision, PolicySet
+from jiragate.policy.engine import BudgetUsage, Decision, PolicySet
 from jiragate.policy.model import Effect, ReviewGroup
 from jiragate.settings import Settings
 from jiragate.store import (
@@ -81,14 +92,18 @@ from jiragate.store import (
     ApprovalVote,
     AuditEvent,
     AuditNote,
+    CreatedAction,
     FinishedRun,
     Store,
     Verdict,
     VerifyReport,
     request_hash,
 )
+from jiragate.store.budgets import BudgetTransaction
+from jiragate.store.changes import SAFETY_POLL_SECONDS, listen_for_changes
 from jiragate.store.inbox_auth import InboxAuthStore
-from jiragate.store.models import new_action_id
+from jiragate.store.models import Notification, new_action_id
+from jiragate.store.notifications import Outbox
 
 log = logging.getLogger("jiragate.gateway")
 
@@ -99,6 +114,7 @@ _DECISION_STATUS = {
     Effect.REQUIRE_APPROVAL: ActionStatus.PENDING_APPROVAL,
 }
 CHEQPOINT = CheqpointApprovals.name
+_EXECUTED = ActionStatus.EXECUTED
 #: How long an approval waits when the deciding set does not know its group (a day).
 _DEFAULT_APPROVAL_TIMEOUT = 24 * 3600
 
@@ -113,6 +129,8 @@ class Submission:
     record: ActionRecord
     decision: Decision | None
     created: bool
+    #: Jira's own answer to a proxied read (`submit(forward=...)`), when one was sent.
+    answer: RawResponse | None = None
 
 
 @dataclass(slots=True)
@@ -150,6 +168,7 @@ class Gateway:
         metrics: Metrics,
         cheqpoint_clients: Mapping[str, CheqpointClient] | None = None,
         callback_sender: CallbackSender | None = None,
+        notification_transport: Any = None,
     ) -> None:
         self.settings = settings
         self._policies = policies
@@ -166,10 +185,17 @@ class Gateway:
         self._executor = Executor(
             settings, store, adapter, metrics, self.worker_id, policy_check=self._still_allowed
         )
+        self._budget_counter = BudgetCounter(store)
         self._callbacks: list[str] = []
         # Decisions pushed to external requesters; None: no webhook secret to sign them.
         self._callback_sender = callback_sender
         self._inbox_auth: InboxAuthStore | None = None
+        self._outbox = Outbox(store.engine, clock=store.clock)
+        # Announces approvals where reviewers are; None: no channel configured.
+        self._notifier: Notifier | None = None
+        if settings.notifications:
+            self._notifier = self._build_notifier(notification_transport)
+        self._background: set[asyncio.Task[Any]] = set()
 
     @classmethod
     def build(
@@ -179,6 +205,7 @@ class Gateway:
         jira_transport: Any = None,
         cheqpoint_transport: Any = None,
         callback_transport: Any = None,
+        notification_transport: Any = None,
     ) -> Gateway:
         from jiragate.redaction import register_secrets
         from jiragate.store.db import open_engine
@@ -200,6 +227,7 @@ class Gateway:
             metrics=metrics,
             cheqpoint_clients=clients,
             callback_sender=_callback_sender(settings, callback_transport),
+            notification_transport=notification_transport,
         )
         policies.actor = gateway.worker_id
         policies.start()
@@ -231,6 +259,10 @@ class Gateway:
         await self._approvals.aclose()
         if self._callback_sender is not None:
             await self._callback_sender.aclose()
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        if self._notifier is not None:
+            await self._notifier.aclose()
         self._store.engine.dispose()
 
     # ----------------------------------------------------------------- reads (edges)
@@ -243,6 +275,11 @@ class Gateway:
 
     def get_action(self, action_id: str) -> ActionRecord | None:
         return self._store.get_action(action_id)
+
+    def find_submitted(self, *, agent: str, idempotency_key: str) -> ActionRecord | None:
+        """The action `agent` submitted with this key, if any (the proxy's resent requests:
+        their outcome, without classifying the request again against today's Jira)."""
+        return self._store.find_by_idempotency_key(agent=agent, key=idempotency_key)
 
     def list_actions(
         self,
@@ -314,6 +351,43 @@ class Gateway:
         """The set this process holds (for inspection and explanations, not decisions)."""
         return self._policies.current
 
+    def budget_report(
+        self, *, agent: str | None = None, project: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every budget of the running set with its usage per scope, now."""
+        policies = self._policies.current
+        for budget in policies.budgets.values():
+            self.metrics.budget_limit.labels(budget.name).set(budget.limit)
+        return self._budget_counter.report(
+            policies, now=self._store.clock(), agent=agent, project=project
+        )
+
+    def shadow_report(self, *, limit: int = 1000) -> dict[str, Any]:
+        """The running set's shadow rules and, over its last `limit` recorded decisions,
+        how often each matched and how often enforcing it would have changed the decision."""
+        policies = self._policies.current
+        shadow_ids = [rule.id for rule in policies.shadow_rules]
+        by_rule = {rule_id: {"matched": 0, "disagreed": 0} for rule_id in shadow_ids}
+        evaluated = disagreements = 0
+        if shadow_ids:
+            for record in self._store.recent_decisions(policies.revision, limit=limit):
+                evaluated += 1
+                shadow = (record.decision_json or {}).get("shadow")
+                if not shadow:
+                    continue
+                disagrees = bool(shadow.get("disagrees"))
+                disagreements += disagrees
+                for rule_id in shadow.get("matched_rules", ()):
+                    if rule_id in by_rule:
+                        by_rule[rule_id]["matched"] += 1
+                        by_rule[rule_id]["disagreed"] += disagrees
+        return {
+            "rules": shadow_ids,
+            "decisions": evaluated,
+            "disagreements": disagreements,
+            "by_rule": by_rule,
+        }
+
     def reload_policies(self, *, actor: str) -> tuple[PolicySet, str | None]:
         """Load the files now and make them the active revision; (the set, the revision
         active before). An invalid set is audited (`policy.reload_refused`) and raises
@@ -380,7 +454,7 @@ class Gateway:
         self, envelope: Mapping[str, Any], *, agent: str, explain: bool = True
     ) -> Decision:
         """The dry run: the full decision, nothing recorded, nothing executed."""
-        request = self._parse(envelope)
+        request = self._on_cached_site(self._parse(envelope))
         return self._policies.deciding().evaluate(request, agent=agent, explain=explain)
 
     def _parse(self, envelope: Mapping[str, Any]) -> ActionRequest:
@@ -390,6 +464,23 @@ class Gateway:
         self._adapter.check_details(request.action, request.details)
         return request
 
+    async def _on_site(self, request: ActionRequest) -> ActionRequest:
+        """The request checked against the Jira site's metadata (fetched when stale; an
+        unknown value refreshes it once): InvalidDetailsError lists the site's valid values.
+        Custom fields are keyed by name from here on, as policies match them."""
+        site = await self._adapter.check_site(request.action, request.details)
+        return _named(request, site)
+
+    def _on_cached_site(self, request: ActionRequest) -> ActionRequest:
+        """The same check for the synchronous dry run, against the cached metadata only."""
+        site = self._adapter.site.cached
+        if site is None:
+            return request
+        violations = site_violations(request.action, request.details, site)
+        if violations:
+            raise InvalidDetailsError(request.action, violations)
+        return _named(request, site)
+
     # ----------------------------------------------------------------- submission
 
     async def submit(
@@ -398,55 +489,181 @@ class Gateway:
         *,
         agent: str,
         idempotency_key: str | None = None,
+        forward: ForwardRequest | None = None,
     ) -> Submission:
         """Validate, decide, record, and act: execute an allowed action now; open an
         approval for a gated one. With an Idempotency-Key a replay returns the first record
-        (and never executes twice); the same key with another body raises a conflict."""
-        request = self._parse(envelope)
+        (and never executes twice); the same key with another body raises a conflict.
+
+        `forward` (the Jira REST proxy, docs/proxy.md) is the client's own request for a
+        read: allowed, it is sent instead of the catalog handler and recorded without the
+        key (a read is never replayed from the record: the agent gets Jira's answer now);
+        a replayed read that was approved and executed is sent again the same way."""
+        request = await self._on_site(self._parse(envelope))
         policies = self._policies.deciding()
-        decision = policies.evaluate(request, agent=agent, explain=False)
-        self.metrics.decisions.labels(decision.decision.value, request.action).inc()
-        status = _DECISION_STATUS[decision.decision]
         body_hash = request_hash(request.as_dict()) if idempotency_key else None
-        finished: FinishedRun | None = None
-        action_id: str | None = None
-        if decision.allowed and request.kind is ActionKind.READ:
-            # A read changes nothing in Jira, so it runs first and is recorded once, with its
-            # result, in one transaction (no claim, no lease: re-running it is harmless).
-            if idempotency_key is not None:
-                replay = self._store.find_by_idempotency_key(
-                    agent=agent, key=idempotency_key, request_hash=body_hash
+        answer: RawResponse | None = None
+        budgets = policies.budgets_for(request.action)
+        if budgets and request.kind is not ActionKind.READ:
+            # Counted, decided and recorded in one transaction under the budgets' locks, so
+            # concurrent decisions on any replica never overrun a budget together.
+            created, decision = self._submit_counted(
+                request, agent, policies, idempotency_key, body_hash
+            )
+            if forward is not None:
+                self.metrics.proxy_decisions.labels(decision.decision.value, request.action).inc()
+            if not created.created:
+                return Submission(created.action, None, created=False)
+        else:
+            decision = policies.evaluate(request, agent=agent, explain=False)
+            self._observe(decision)
+            if forward is not None:
+                self.metrics.proxy_decisions.labels(decision.decision.value, request.action).inc()
+            if forward is not None and decision.allowed and request.kind is ActionKind.READ:
+                # The client's own read, sent now: never replayed from a record.
+                idempotency_key = None
+                body_hash = None
+            finished: FinishedRun | None = None
+            action_id: str | None = None
+            if decision.allowed and request.kind is ActionKind.READ and forward is not None:
+                action_id = new_action_id()
+                finished, answer = await self._executor.run_forward(request, action_id, forward)
+            elif decision.allowed and request.kind is ActionKind.READ:
+                # A read changes nothing in Jira, so it runs first and is recorded once, with
+                # its result, in one transaction (no claim, no lease: re-running it is
+                # harmless).
+                if idempotency_key is not None:
+                    replay = self._store.find_by_idempotency_key(
+                        agent=agent, key=idempotency_key, request_hash=body_hash
+                    )
+                    if replay is not None:
+                        return Submission(replay, None, created=False)
+                action_id = new_action_id()
+                finished = await self._executor.run_read(request, action_id)
+            created = self._store.create_action(
+                **self._action_fields(
+                    request, decision, agent, idempotency_key, body_hash, claim=finished is None
+                ),
+                action_id=action_id,
+                finished=finished,
+            )
+        claim = decision.allowed and request.kind is not ActionKind.READ
+        record = created.action
+        if not created.created:
+            if forward is not None and record.kind == "read" and record.status is _EXECUTED:
+                # An approved read a worker ran: the client wants Jira's answer, now.
+                replayed, answer = await self._executor.run_forward(request, record.id, forward)
+                del replayed  # the action's own execution stays its record
+            return Submission(record, None, created=False, answer=answer)
+        self.metrics.statuses.labels(record.status.value).inc()
+        if claim:
+            record = await self._executor.execute(record)
+        elif decision.needs_approval:
+            # Before the approval opens (no vote can count until then): what it is bound to.
+            await self._bind(record, request, decision, policies)
+            record = await self._open_approval(record, request, decision, policies)
+        return Submission(record, decision, created=True, answer=answer)
+
+    @contextlib.contextmanager
+    def _counted(
+        self, request: ActionRequest, agent: str, policies: PolicySet
+    ) -> Iterator[tuple[BudgetTransaction | None, dict[str, BudgetUsage] | None]]:
+        """(a budget transaction, the usage) for an action some budget counts: decide and
+        record inside it; (None, None) for any other action (no lock, no transaction)."""
+        budgets = policies.budgets_for(request.action)
+        if not budgets or request.kind is ActionKind.READ:
+            yield None, None
+            return
+        keys = lock_keys(budgets, agent, project_of(request.details))
+        with self._store.budget_transaction(keys) as session:
+            usage = self._budget_counter.usage(
+                policies,
+                action=request.action,
+                details=request.details,
+                agent=agent,
+                now=self._store.clock(),
+                session=session,
+            )
+            yield session, usage
+
+    def _submit_counted(
+        self,
+        request: ActionRequest,
+        agent: str,
+        policies: PolicySet,
+        idempotency_key: str | None,
+        body_hash: str | None,
+    ) -> tuple[CreatedAction, Decision]:
+        try:
+            with self._counted(request, agent, policies) as (session, usage):
+                decision = policies.evaluate(request, agent=agent, explain=False, usage=usage)
+                created = self._store.create_action(
+                    **self._action_fields(request, decision, agent, idempotency_key, body_hash),
+                    session=session,
                 )
-                if replay is not None:
-                    return Submission(replay, None, created=False)
-            action_id = new_action_id()
-            finished = await self._executor.run_read(request, action_id)
-        claim = decision.allowed and finished is None
-        binding = await self._bind(request, decision, policies) if decision.needs_approval else None
-        created = self._store.create_action(
-            agent=agent,
-            action=request.action,
-            summary=request.summary,
-            justification=request.justification,
-            details=request.details,
-            effective_details=request.details if decision.allowed else None,
-            kind=request.kind.value,
-            decision=decision.decision.value,
-            status=status,
-            review_group=decision.review_group,
-            determining_rule=decision.determining_rule,
-            decision_json=decision.as_dict(),
-            policy_revision=decision.revision,
-            idempotency_key=idempotency_key,
-            request_hash=body_hash,
-            binding=binding,
-            # An allowed write is claimed by this process in the same transaction that
-            # records it: executed inline, and taken over by a worker if we crash.
-            claimed_by=self.worker_id if claim else None,
-            claim_lease_seconds=self.settings.lease_seconds if claim else None,
-            action_id=action_id,
-            finished=finished,
-            audit_note=AuditNote(
+        except StoreIntegrityError:
+            if idempotency_key is None:
+                raise
+            # The same (agent, key) was recorded by another request while we waited.
+            replay = self._store.find_by_idempotency_key(
+                agent=agent, key=idempotency_key, request_hash=body_hash
+            )
+            if replay is None:
+                raise
+            return CreatedAction(replay, created=False), decision
+        if created.created:
+            self._observe(decision)
+        return created, decision
+
+    def _observe(self, decision: Decision) -> None:
+        """A decision's metrics: its outcome, its budgets, its shadow outcome."""
+        self.metrics.decisions.labels(decision.decision.value, decision.action).inc()
+        for check in decision.budgets:
+            self.metrics.budget_limit.labels(check.budget).set(check.limit)
+            if decision.agent is not None:
+                used = check.used + (check.units if _counts(decision) else 0)
+                self.metrics.budget_used.labels(check.budget, decision.agent).set(used)
+            if check.over:
+                self.metrics.budget_exceeded.labels(check.budget, decision.decision.value).inc()
+        shadow = decision.shadow
+        if shadow is not None:
+            self.metrics.shadow_outcomes.labels(
+                shadow.determining_rule or "", shadow.decision.value, str(shadow.disagrees).lower()
+            ).inc()
+
+    def _action_fields(
+        self,
+        request: ActionRequest,
+        decision: Decision,
+        agent: str,
+        idempotency_key: str | None,
+        body_hash: str | None,
+        *,
+        claim: bool = True,
+    ) -> dict[str, Any]:
+        """The record of a submitted action and its audit event. An allowed write is
+        claimed by this process in the same transaction that records it: executed inline,
+        and taken over by a worker if we crash."""
+        claim = claim and decision.allowed
+        return {
+            "agent": agent,
+            "action": request.action,
+            "summary": request.summary,
+            "justification": request.justification,
+            "details": request.details,
+            "effective_details": request.details if decision.allowed else None,
+            "kind": request.kind.value,
+            "decision": decision.decision.value,
+            "status": _DECISION_STATUS[decision.decision],
+            "review_group": decision.review_group,
+            "determining_rule": decision.determining_rule,
+            "decision_json": decision.as_dict(),
+            "policy_revision": decision.revision,
+            "idempotency_key": idempotency_key,
+            "request_hash": body_hash,
+            "claimed_by": self.worker_id if claim else None,
+            "claim_lease_seconds": self.settings.lease_seconds if claim else None,
+            "audit_note": AuditNote(
                 actor=agent,
                 type="action.submitted",
                 data={
@@ -457,35 +674,42 @@ class Gateway:
                     "reasons": list(decision.reasons),
                     "policy_revision": decision.revision,
                     **({"claimed_by": self.worker_id} if claim else {}),
+                    **(
+                        {"budgets": [check.as_dict() for check in decision.budgets]}
+                        if decision.budgets
+                        else {}
+                    ),
+                    **({"shadow": decision.shadow.as_dict()} if decision.shadow else {}),
                 },
             ),
-        )
-        record = created.action
-        if not created.created:
-            return Submission(record, None, created=False)
-        self.metrics.statuses.labels(record.status.value).inc()
-        if claim:
-            record = await self._executor.execute(record)
-        elif decision.needs_approval:
-            record = await self._open_approval(record, request, decision, policies)
-        return Submission(record, decision, created=True)
+        }
 
     async def _bind(
-        self, request: ActionRequest, decision: Decision, policies: PolicySet
-    ) -> dict[str, Any]:
-        """What the approval will be bound to: the targets as Jira has them now (shown to
-        the reviewers), the revision that decided, and what a later change does."""
+        self,
+        record: ActionRecord,
+        request: ActionRequest,
+        decision: Decision,
+        policies: PolicySet,
+    ) -> None:
+        """Record what the approval will be bound to: the targets as Jira has them now
+        (shown to the reviewers), the revision that decided, and what a later change does."""
         group = policies.groups.get(decision.review_group or "")
         snapshot = await read_snapshot(
             self._adapter, request.details, sprint_field=self.settings.jira.sprint_field
         )
-        return {
+        binding = {
             "snapshot": snapshot,
             "policy_revision": decision.revision,
             "on_change": group.on_change if group else ON_CHANGE_DEFAULT,
             "payload_hash": None,
             "rounds": 1,
         }
+        self._store.transition_status(
+            record.id,
+            from_statuses=[ActionStatus.PENDING_APPROVAL],
+            to_status=ActionStatus.PENDING_APPROVAL,
+            binding=binding,
+        )
 
     async def _open_approval(
         self,
@@ -565,42 +789,45 @@ class Gateway:
         A `callback` URL must be one the settings allow (InvalidCallbackError otherwise)."""
         request = parse_envelope(envelope)
         policies = self._policies.deciding()
-        decision = policies.evaluate(request, agent=agent)
         if callback is not None:
             self._check_callback(callback)
-        group_name = decision.review_group if decision.needs_approval else routed_group
-        if decision.denied:
-            status = ActionStatus.DENIED
-        elif decision.needs_approval or routed_group:
-            status = ActionStatus.PENDING_APPROVAL
-        else:
-            status = ActionStatus.APPROVED
-        created = self._store.create_action(
-            agent=agent,
-            action=request.action,
-            summary=request.summary,
-            justification=request.justification,
-            details=request.details,
-            effective_details=request.details if status is ActionStatus.APPROVED else None,
-            kind=request.kind.value,
-            decision=decision.decision.value,
-            status=status,
-            review_group=group_name if status is ActionStatus.PENDING_APPROVAL else None,
-            determining_rule=decision.determining_rule,
-            decision_json={**decision.as_dict(), "cheqpoint": dict(protocol)},
-            policy_revision=decision.revision,
-            executor=EXECUTOR_EXTERNAL,
-            audit_note=AuditNote(
-                actor=agent,
-                type="approval.requested",
-                data={
-                    "api": "cheqpoint",
-                    "action": requested_as,
-                    "decision": decision.decision.value,
-                    "group": group_name,
-                },
-            ),
-        )
+        # Budgets hold here too: this API must not be a way around them.
+        with self._counted(request, agent, policies) as (session, usage):
+            decision = policies.evaluate(request, agent=agent, usage=usage)
+            group_name = decision.review_group if decision.needs_approval else routed_group
+            if decision.denied:
+                status = ActionStatus.DENIED
+            elif decision.needs_approval or routed_group:
+                status = ActionStatus.PENDING_APPROVAL
+            else:
+                status = ActionStatus.APPROVED
+            created = self._store.create_action(
+                agent=agent,
+                action=request.action,
+                summary=request.summary,
+                justification=request.justification,
+                details=request.details,
+                effective_details=request.details if status is ActionStatus.APPROVED else None,
+                kind=request.kind.value,
+                decision=decision.decision.value,
+                status=status,
+                review_group=group_name if status is ActionStatus.PENDING_APPROVAL else None,
+                determining_rule=decision.determining_rule,
+                decision_json={**decision.as_dict(), "cheqpoint": dict(protocol)},
+                policy_revision=decision.revision,
+                executor=EXECUTOR_EXTERNAL,
+                session=session,
+                audit_note=AuditNote(
+                    actor=agent,
+                    type="approval.requested",
+                    data={
+                        "api": "cheqpoint",
+                        "action": requested_as,
+                        "decision": decision.decision.value,
+                        "group": group_name,
+                    },
+                ),
+            )
         record = created.action
         if status is ActionStatus.PENDING_APPROVAL:
             _, expires_at, min_approvals = self._approval_terms(policies, group_name or "")
@@ -766,6 +993,135 @@ class Gateway:
             return None
         return await self._approvals.refresh(record)
 
+    # ----------------------------------------------------------------- notifications
+
+    def _build_notifier(self, transport: Any) -> Notifier:
+        settings = self.settings
+
+        def members_of(group: str) -> list[str]:
+            found = self._policies.current.groups.get(group)
+            return list(found.members) if found else []
+
+        def email_of(name: str) -> str | None:
+            account = settings.reviewer(name)
+            return account.email if account else None
+
+        return Notifier(
+            settings.notifications,
+            settings.notification_schedule,
+            settings.notification_delivery,
+            self._outbox,
+            worker=self.worker_id,
+            members_of=members_of,
+            email_of=email_of,
+            public_url=settings.public_url,
+            transport=transport,
+        )
+
+    async def notify_round(self) -> int:
+        """Plan what the approvals' state calls for (first message, reminders, escalation,
+        decision updates) and start delivering what is due; how many started. Safe on every replica
+        at once: the outbox's unique key and leases make each message go out once."""
+        notifier = self._notifier
+        if notifier is None:
+            return 0
+        now = self._store.clock()
+        notifier.plan(self._inbox.pending_for(notifier.groups, limit=500), now)
+        notifier.plan_decisions()
+        return await notifier.deliver(self._store.get_action, now)
+
+    def notifications(self, action_id: str) -> list[Notification]:
+        """The outbox rows of one action (what was, or will be, sent where)."""
+        return self._outbox.for_action(action_id)
+
+    async def slack_interaction(
+        self, body: bytes, *, timestamp: str, signature: str
+    ) -> tuple[int, str]:
+        """A Slack button click: (HTTP status, message). Verified (signature, window, no
+        replay), mapped to a reviewer by `slack_user_id`, then decided by `decide`, exactly
+        as an inbox vote (membership, quorum, no self-approval, expiry, one execution)."""
+        secrets = [
+            secret
+            for channel in self.settings.notifications
+            if channel.kind == "slack" and (secret := channel.secret_value("signing_secret"))
+        ]
+        if not secrets:
+            return self._slack_refused(401, "Slack interactivity is not configured")
+        if not slack_clicks.verify(secrets, body, timestamp, signature):
+            return self._slack_refused(401, "missing, invalid or stale Slack signature")
+        window = timedelta(seconds=slack_clicks.REPLAY_WINDOW_SECONDS)
+        if not self._outbox.first_sight(signature, window=window):
+            return self._slack_refused(401, "replayed Slack request")
+        try:
+            click = slack_clicks.parse_click(body)
+        except slack_clicks.InteractionError as exc:
+            return self._slack_refused(400, str(exc))
+        if click.verdict is None:
+            return 200, "opened in the inbox"
+        reviewer = next(
+            (r.name for r in self.settings.reviewers if r.slack_user_id == click.slack_user_id),
+            None,
+        )
+        if reviewer is None:
+            return self._slack_refused(
+                403, f"Slack user {click.slack_user_id} is not a Jiragate reviewer", click
+            )
+        try:
+            outcome = self.decide(click.action_id, reviewer=reviewer, verdict=click.verdict)
+        except (DecisionRefusedError, ApprovalError) as exc:
+            # decide() audited the refusal; tell the clicker only (the message stays).
+            self._slack_reply(
+                click,
+                {
+                    "response_type": "ephemeral",
+                    "replace_original": False,
+                    "text": f"Not recorded: {exc}",
+                },
+            )
+            return 200, f"not recorded: {exc}"
+        record = self.get_record(click.action_id)
+        if outcome.decided:
+            text = f"{outcome.status.value.replace('_', ' ').capitalize()} by {reviewer} in Slack"
+            notice = Notice.of(
+                record,
+                event="decision",
+                count=count_of(record.action, record.details),
+                now=self.now(),
+                public_url=self.settings.public_url,
+            )
+            self._slack_reply(
+                click, {"replace_original": True, **slack_outcome_message(notice, text)}
+            )
+            return 200, text
+        text = f"{reviewer} approved; {outcome.approvals} of {outcome.required} approvals"
+        self._slack_reply(
+            click, {"response_type": "ephemeral", "replace_original": False, "text": text}
+        )
+        return 200, text
+
+    def _slack_refused(
+        self, status: int, reason: str, click: slack_clicks.Click | None = None
+    ) -> tuple[int, str]:
+        self._store.append_audit(
+            action_id=click.action_id if click else None,
+            actor="slack",
+            type="slack.refused",
+            data={"reason": reason, **({"slack_user": click.slack_user_id} if click else {})},
+        )
+        return status, reason
+
+    def _slack_reply(self, click: slack_clicks.Click, payload: dict[str, Any]) -> None:
+        """POST the outcome to the click's `response_url`, after answering Slack: only to
+        Slack's own hosts (a forged payload must not aim us elsewhere); never awaited by
+        the decision."""
+        url = click.response_url
+        prefixes = self.settings.notification_delivery.slack_response_url_prefixes
+        if not url or self._notifier is None or not any(url.startswith(p) for p in prefixes):
+            return
+        task = asyncio.create_task(self._notifier.respond(url, payload))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     # ----------------------------------------------------------------- execution
 
     async def run_once(self) -> ActionRecord | None:
@@ -829,6 +1185,11 @@ class Gateway:
                 await self.send_callbacks()
             except Exception:  # the loop must outlive a bad round (database blip, bug)
                 log.exception("worker round failed; retrying")
+            # Apart from executions: a notification round that fails delays none of them.
+            try:
+                await self.notify_round()
+            except Exception:
+                log.exception("notification round failed; retrying")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval)
 
@@ -842,22 +1203,56 @@ class Gateway:
 
     async def wait_for_decision(self, action_id: str, seconds: float) -> ActionRecord:
         """Wait (bounded) until the action leaves pending/approved/executing, like
-        Cheqpoint's sync mode; polls Cheqpoint about once a second when it is the backend."""
+        Cheqpoint's sync mode; asks Cheqpoint about once a second when it is the backend.
+
+        Woken when the action changes (store.changes: in this process at once, from other
+        replicas by PostgreSQL NOTIFY), not by polling the database; the safety poll only
+        bounds how late a lost notification can make the answer."""
         deadline = time.monotonic() + min(seconds, self.settings.max_wait_seconds)
-        last_poll = 0.0
-        record = self.get_record(action_id)
-        while not record.final and time.monotonic() < deadline:
-            if (
-                self._approvals.polls
-                and record.approval_backend == self._approvals.name
-                and record.status is ActionStatus.PENDING_APPROVAL
-                and time.monotonic() - last_poll >= 1.0
-            ):
-                record = await self._approvals.refresh(record)
-                last_poll = time.monotonic()
-            await asyncio.sleep(0.05)
+        last_ask = -math.inf
+        with self._store.changes.watching(action_id) as changed:
             record = self.get_record(action_id)
+            while not record.final and (left := deadline - time.monotonic()) > 0:
+                asks_cheqpoint = (
+                    self._approvals.polls
+                    and record.approval_backend == self._approvals.name
+                    and record.status is ActionStatus.PENDING_APPROVAL
+                )
+                if asks_cheqpoint and time.monotonic() - last_ask >= 1.0:
+                    record = await self._approvals.refresh(record)
+                    last_ask = time.monotonic()
+                    continue
+                nap = min(left, 1.0 if asks_cheqpoint else SAFETY_POLL_SECONDS)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), timeout=nap)
+                changed.clear()
+                record = self.get_record(action_id)
         return record
+
+    async def watch_changes(self, stop: asyncio.Event) -> None:
+        """Until `stop`: on PostgreSQL, hear which actions other replicas changed, so this
+        process's waiters wake at once (store.changes.listen_for_changes)."""
+        await listen_for_changes(self._store.engine, self._store.changes, stop)
+
+    async def run_background(self, stop: asyncio.Event, *, worker: bool) -> None:
+        """What a serving process runs beside its requests until `stop`: the policy watch,
+        the change listener and, with `worker`, the worker loop."""
+        tasks = [self.watch_policies(stop), self.watch_changes(stop)]
+        if worker:
+            tasks.append(self.work(stop))
+        await asyncio.gather(*tasks)
+
+
+def _named(request: ActionRequest, site: SiteMetadata | None) -> ActionRequest:
+    if site is None:
+        return request
+    named = with_named_custom_fields(request.details, site)
+    return request if named == request.details else dataclasses.replace(request, details=named)
+
+
+def _counts(decision: Decision) -> bool:
+    """Whether the action now uses budget (allowed or reserved pending approval)."""
+    return not decision.denied
 
 
 def _cheqpoint_clients(

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,6 +26,7 @@ from jiragate.errors import (
     JiraTransportError,
 )
 from jiragate.gateway import binding as bound
+from jiragate.jira.client import RawResponse
 from jiragate.jira.operations import JiraAdapter
 from jiragate.metrics import Metrics
 from jiragate.settings import Settings
@@ -35,6 +37,18 @@ log = logging.getLogger("jiragate.gateway")
 
 #: (action, payload to run) -> why the running policy no longer allows it, or None.
 PolicyCheck = Callable[[ActionRecord, Mapping[str, Any]], str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardRequest:
+    """A read as the proxy received it (normalised): what `run_forward` sends to Jira."""
+
+    method: str
+    path: str
+    query: tuple[tuple[str, str], ...] = ()
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes | None = None  # a search's POST body
+
 
 _OUTCOME_STATUS = {
     "succeeded": ActionStatus.EXECUTED,
@@ -127,6 +141,50 @@ class Executor:
             error=error,
             audit_note=_executed_note(self.worker_id, status, result, error),
         )
+
+    async def run_forward(
+        self, request: ActionRequest, action_id: str, forward: ForwardRequest
+    ) -> tuple[FinishedRun, RawResponse | None]:
+        """An allowed read from the proxy: the client's own request sent once (so it gets
+        Jira's whole answer, not our trimmed shape), recorded like `run_read`."""
+        started_at = self._store.clock()
+        started = time.perf_counter()
+        answer: RawResponse | None = None
+        error: str | None
+        result: dict[str, Any] | None
+        try:
+            answer = await self._adapter.client.forward(
+                forward.method,
+                forward.path,
+                query=forward.query,
+                headers=forward.headers,
+                body=forward.body,
+            )
+        except JiraTransportError as exc:
+            self.metrics.jira_errors.labels(request.action, "transport").inc()
+            outcome, error, result = "failed", str(exc), None
+        else:
+            outcome = "succeeded" if answer.status < 400 else "failed"
+            error = None if answer.status < 400 else f"Jira answered {answer.status}"
+            result = {
+                "action": request.action,
+                "outcome": outcome,
+                "forwarded": forward.path,
+                "data": {"status": answer.status, "bodyBytes": len(answer.body)},
+            }
+        finally:
+            self.metrics.jira_latency.labels(request.action).observe(time.perf_counter() - started)
+        status = _OUTCOME_STATUS[outcome]
+        finished = FinishedRun(
+            worker=self.worker_id,
+            started_at=started_at,
+            outcome=outcome,
+            status=status,
+            result=result,
+            error=error,
+            audit_note=_executed_note(self.worker_id, status, result, error),
+        )
+        return finished, answer
 
     async def execute(self, record: ActionRecord) -> ActionRecord:
         """Run one claimed attempt; record its end (execution row, status, audit) at once.

@@ -10,6 +10,7 @@ from __future__ import annotations
 from jiragate.approvals.cheqpoint import SIGNATURE_HEADER, verify_webhook_signature
 from jiragate.approvals.compat import PROTOCOL_STATUS, protocol_status
 from jiragate.approvals.inbox import VoteOutcome
+from jiragate.gateway.answers import decision_summary, edit_summary
 from jiragate.jira.shapes import numbered_summary
 from jiragate.store import (
     EXECUTOR_EXTERNAL,
@@ -42,6 +43,8 @@ __all__ = [
     "Verdict",
     "VerifyReport",
     "VoteOutcome",
+    "decision_summary",
+    "edit_summary",
     "event_as_dict",
     "numbered_summary",
     "protocol_status",

@@ -34,9 +34,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import email.utils
+import json
 import random
 import time
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -54,6 +55,39 @@ Recover = Callable[[], Awaitable[Any | None]]
 Sleep = Callable[[float], Awaitable[None]]
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+#: What of Jira's answer the proxy hands a client: the body's type, paging and rate limits.
+#: Never Set-Cookie (Jira's session for our service account), never hop-by-hop headers.
+PASSED_RESPONSE_HEADERS = frozenset(
+    {
+        "content-type",
+        "link",
+        "retry-after",
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-reset",
+        "x-ratelimit-nearlimit",
+        "ratelimit-policy",
+        "ratelimit",
+        "x-arequestid",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RawResponse:
+    """Jira's answer to a forwarded request: status, the headers a client may see, body."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+    def json(self) -> Any:
+        if not self.body:
+            return None
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
 
 
 @dataclass
@@ -72,6 +106,28 @@ class ClientStats:
             "errors": self.errors,
             "recoveries": self.recoveries,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class FileUpload:
+    """One file for a multipart upload (Jira's attachments)."""
+
+    filename: str
+    content: bytes
+    media_type: str = "application/octet-stream"
+
+    @property
+    def parts(self) -> list[dict[str, Any]]:
+        """What the request hook sees instead of the bytes: the part as Jira's spec describes
+        it (`MultipartFile`)."""
+        return [
+            {
+                "name": "file",
+                "originalFilename": self.filename,
+                "contentType": self.media_type,
+                "size": len(self.content),
+            }
+        ]
 
 
 def auth_headers(config: JiraConfig) -> dict[str, str]:
@@ -195,6 +251,18 @@ class JiraClient:
             ok_statuses=ok_statuses,
         )
 
+    async def post_file(
+        self,
+        path: str,
+        upload: FileUpload,
+        *,
+        recover: Recover | None = None,
+    ) -> Any:
+        """POST one file as `multipart/form-data` (field `file`), as Jira's attachment
+        endpoint takes it, with the `X-Atlassian-Token: no-check` its XSRF check asks for.
+        Not idempotent: a lost answer is checked with `recover`, like any other POST."""
+        return await self.request("POST", path, upload=upload, recover=recover)
+
     # ------------------------------------------------------------------ the one request loop
 
     async def request(
@@ -207,6 +275,7 @@ class JiraClient:
         idempotent: bool | None = None,
         recover: Recover | None = None,
         ok_statuses: Collection[int] = (),
+        upload: FileUpload | None = None,
     ) -> Any:
         """Send one logical request, retrying as the module docstring says; return its JSON.
 
@@ -219,12 +288,21 @@ class JiraClient:
         attempt = 0
         while True:
             if self.on_request is not None:
-                self.on_request(method, path, params, body)
+                self.on_request(method, path, params, body if upload is None else upload.parts)
             self.stats.calls += 1
             try:
-                response = await self._http.request(
-                    method, path, params=params, json=body if body is not None else None
-                )
+                if upload is None:
+                    response = await self._http.request(
+                        method, path, params=params, json=body if body is not None else None
+                    )
+                else:
+                    response = await self._http.request(
+                        method,
+                        path,
+                        params=params,
+                        files={"file": (upload.filename, upload.content, upload.media_type)},
+                        headers={"X-Atlassian-Token": "no-check"},
+                    )
             except httpx.TransportError as exc:
                 self.stats.errors += 1
                 failure: JiraHTTPError | JiraTransportError = JiraTransportError(
@@ -279,6 +357,48 @@ class JiraClient:
             if attempt >= self.config.max_retries:
                 raise failure
             attempt += 1
+
+    async def forward(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Sequence[tuple[str, str]] = (),
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> RawResponse:
+        """One request as the proxy received it (docs/proxy.md), sent once with our own
+        credentials; Jira's answer, whatever its status, with only the headers a client may
+        see (`PASSED_RESPONSE_HEADERS`: no cookies, no hop-by-hop headers).
+
+        No retries: the agent's client does its own, and sees Jira's 429 and Retry-After.
+        A write whose answer is lost (timeout, drop, 502, 504) is an unknown outcome."""
+        method = method.upper()
+        if self.on_request is not None:
+            self.on_request(method, path, dict(query), json.loads(body) if body else None)
+        self.stats.calls += 1
+        sent = {"Content-Type": "application/json"} if body is not None else {}
+        sent.update(headers or {})
+        try:
+            response = await self._http.request(
+                method, path, params=list(query), content=body, headers=sent
+            )
+        except httpx.TransportError as exc:
+            self.stats.errors += 1
+            raise JiraTransportError(
+                f"no answer from Jira to {method} {path}: {type(exc).__name__}",
+                outcome_unknown=method not in _READ_METHODS and not isinstance(exc, _NEVER_SENT),
+            ) from None
+        if response.status_code >= 400:
+            self.stats.errors += 1
+        if method not in _READ_METHODS and response.status_code in (502, 504):
+            raise _unknown_if_write(method, path, _http_error(response, method, path), False)
+        passed = tuple(
+            (name, value)
+            for name, value in response.headers.items()
+            if name.lower() in PASSED_RESPONSE_HEADERS
+        )
+        return RawResponse(response.status_code, passed, response.content)
 
     def _server_wait(self, response: httpx.Response) -> float | None:
         now = self._clock()

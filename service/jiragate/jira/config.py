@@ -13,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -36,8 +37,11 @@ class JiraConfig:
     email: str | None = None
     api_token: str | None = None
     personal_access_token: str | None = None
-    #: The Story Points custom field id (e.g. customfield_10016); discovered by name when unset.
+    #: The Story Points custom field id (e.g. customfield_10016) for every project;
+    #: `story_points_fields` overrides it per project. Unset: detected per project from
+    #: createmeta by name, refused when a project has several (docs/jira.md).
     story_points_field: str | None = None
+    story_points_fields: Mapping[str, str] = field(default_factory=dict, hash=False)
     #: The board whose sprints names such as "sprint_42" are resolved against.
     board_id: int | None = None
     #: Data Center only: the Epic Link custom field that puts an issue under an epic.
@@ -54,6 +58,11 @@ class JiraConfig:
     #: the API token / PAT, so rotating the credential invalidates markers of actions still
     #: being retried; pin it to survive rotations.
     marker_secret: str | None = None
+    #: The largest file `jira_add_attachment` uploads (decoded bytes); larger is refused
+    #: before anything is sent.
+    max_attachment_bytes: int = 10 * 1024 * 1024
+    #: How long the site's metadata (priorities, issue types, fields, ...) is cached, seconds.
+    metadata_ttl: float = 600.0
 
     def __post_init__(self) -> None:
         url = urlsplit(self.base_url)
@@ -76,6 +85,15 @@ class JiraConfig:
             value = getattr(self, name)
             if value is not None and not _CUSTOM_FIELD.fullmatch(value):
                 raise JiraConfigError(f"{name} must look like customfield_10016, got {value!r}")
+        for project, value in self.story_points_fields.items():
+            if not _CUSTOM_FIELD.fullmatch(str(value)):
+                raise JiraConfigError(
+                    f"story_points_fields.{project} must look like customfield_10016, got {value!r}"
+                )
+        if self.metadata_ttl < 0:
+            raise JiraConfigError(
+                f"metadata_ttl must be 0 or more seconds, got {self.metadata_ttl}"
+            )
         if self.board_id is not None and self.board_id < 1:
             raise JiraConfigError(f"board_id must be a positive integer, got {self.board_id}")
         if self.timeout <= 0:
@@ -89,6 +107,10 @@ class JiraConfig:
             )
         if self.max_retry_wait < 0:
             raise JiraConfigError(f"max_retry_wait must be 0 or more, got {self.max_retry_wait}")
+        if self.max_attachment_bytes < 1:
+            raise JiraConfigError(
+                f"max_attachment_bytes must be positive, got {self.max_attachment_bytes}"
+            )
         if not _LABEL_PREFIX.fullmatch(self.marker_label_prefix):
             raise JiraConfigError(
                 "marker_label_prefix must be 1-40 letters, digits, '_', '.' or '-', "

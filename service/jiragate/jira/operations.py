@@ -36,12 +36,14 @@ import random
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import httpx
 
 from jiragate import catalog
+from jiragate.catalog.site import STORY_POINT_NAMES, SiteMetadata, site_values
 from jiragate.errors import (
     JiraConfigError,
     JiraError,
@@ -53,6 +55,7 @@ from jiragate.jira import handlers
 from jiragate.jira.adf import text_to_adf
 from jiragate.jira.client import JiraClient, RequestHook, Sleep
 from jiragate.jira.config import JiraConfig
+from jiragate.jira.handlers.attachments import check_attachment
 from jiragate.jira.handlers.base import NOT_BEFORE, ActionCall
 from jiragate.jira.markers import (
     MARKER_PROPERTY,
@@ -68,12 +71,29 @@ from jiragate.jira.shapes import (
     numbered_summary,
     trim_issue,
 )
+from jiragate.jira.sitemeta import SiteMetadataCache, fetch_create_fields, fetch_project_types
 
 __all__ = ["DEFAULT_READ_FIELDS", "JiraAdapter", "numbered_summary", "trim_issue"]
 
 log = logging.getLogger("jiragate.jira")
 
+#: After the site's metadata could not be read, actions go unchecked (Jira still checks them)
+#: for this long before it is tried again.
+SITE_RETRY_SECONDS = 30.0
 _ACTION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,99}")  # whole string: fullmatch
+
+
+@dataclass(frozen=True, slots=True)
+class StoryPointsField:
+    """The story points field of one project, and how it was chosen (said in answers)."""
+
+    id: str
+    name: str
+    #: "configured for the project", "configured" (jira.story_points_field) or "detected".
+    how: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"id": self.id, "name": self.name, "how": self.how}
 
 
 class JiraAdapter:
@@ -93,7 +113,11 @@ class JiraAdapter:
         self.client = JiraClient(
             config, transport=transport, sleep=sleep, rng=rng, clock=clock, on_request=on_request
         )
-        self._story_points_field: str | None = config.story_points_field
+        #: The site's metadata (priorities, issue types, fields, ...), cached for metadata_ttl.
+        self.site = SiteMetadataCache(self.client, config, ttl=config.metadata_ttl, clock=clock)
+        self._story_points: dict[str | None, StoryPointsField] = {}
+        self._clock = clock
+        self._site_failed_at = float("-inf")
         self._service_account: frozenset[str] | None = None
         missing = handlers.missing_handlers()
         if missing:
@@ -115,8 +139,10 @@ class JiraAdapter:
 
     def check_details(self, action: str, details: Mapping[str, Any]) -> None:
         """Refuse (InvalidDetailsError, naming each pointer) an action that would add, set or
-        remove a label imitating the duplicate-protection markers."""
+        remove a label imitating the duplicate-protection markers, or upload a file larger
+        than `max_attachment_bytes` (or not base64)."""
         refuse_reserved_labels(action, details, self.config.marker_label_prefix)
+        check_attachment(action, details, self.config.max_attachment_bytes)
 
     async def execute(
         self,
@@ -278,10 +304,15 @@ class JiraAdapter:
         keys = ("accountId", "name", "displayName", "active")
         return {k: user[k] for k in keys if isinstance(user, Mapping) and k in user}
 
-    async def get_transitions(self, key: str) -> list[dict[str, Any]]:
-        answer = await self.client.get(self.api(f"/issue/{key}/transitions"))
-        return [
-            {
+    async def get_transitions(self, key: str, *, screens: bool = False) -> list[dict[str, Any]]:
+        """The transitions Jira offers from `key`'s status; with `screens`, each one's
+        `hasScreen` and screen `fields` (`expand=transitions.fields`): `{id: {name,
+        required, hasDefaultValue, allowedValues: [names]}}`."""
+        query = {"expand": "transitions.fields"} if screens else None
+        answer = await self.client.get(self.api(f"/issue/{key}/transitions"), query=query)
+        listed = []
+        for t in (answer or {}).get("transitions", []):
+            item: dict[str, Any] = {
                 "id": str(t.get("id")),
                 "name": t.get("name"),
                 "to": {
@@ -289,8 +320,24 @@ class JiraAdapter:
                     "name": (t.get("to") or {}).get("name"),
                 },
             }
-            for t in (answer or {}).get("transitions", [])
-        ]
+            if screens:
+                item["hasScreen"] = bool(t.get("hasScreen", False))
+                item["fields"] = {
+                    str(ident): {
+                        "name": str(meta.get("name", ident)),
+                        "required": bool(meta.get("required", False)),
+                        "hasDefaultValue": bool(meta.get("hasDefaultValue", False)),
+                        "allowedValues": [
+                            str(v.get("name", v.get("value", "")))
+                            for v in meta.get("allowedValues") or []
+                            if isinstance(v, Mapping)
+                        ],
+                    }
+                    for ident, meta in (t.get("fields") or {}).items()
+                    if isinstance(meta, Mapping)
+                }
+            listed.append(item)
+        return listed
 
     async def list_sprints(
         self, board_id: int | None = None, *, state: str | None = None
@@ -373,23 +420,88 @@ class JiraAdapter:
             return issues, token
         return issues, str(start)
 
-    async def story_points_field(self) -> str:
-        """The configured Story Points field id, else the one named "Story Points" (cached)."""
-        if self._story_points_field is None:
-            catalogue = await self.client.get(self.api("/field"))
-            wanted = [
-                f for f in catalogue or [] if str(f.get("name", "")).casefold() == "story points"
-            ]
-            if not wanted:
-                raise JiraLookupError(
-                    "no field named 'Story Points' in this Jira; set jira.story_points_field "
-                    "(JIRAGATE_JIRA__STORY_POINTS_FIELD) to its custom field id "
-                    "(e.g. customfield_10016)"
+    async def story_points_field(self, project: str | None = None) -> str:
+        """The id of `project`'s story points field (see `story_points`)."""
+        return (await self.story_points(project)).id
+
+    async def story_points(self, project: str | None = None) -> StoryPointsField:
+        """`project`'s story points field: configured for the project
+        (jira.story_points_fields), configured for all (jira.story_points_field), else
+        detected from the project's create screen by name ("Story Points", "Story points",
+        "Story point estimate"); several there is an error naming them and the setting."""
+        if project in self._story_points:
+            return self._story_points[project]
+        configured = self.config.story_points_fields.get(project or "")
+        how = "configured for the project"
+        if configured is None and self.config.story_points_field:
+            configured, how = self.config.story_points_field, "configured"
+        site = await self.site.get()
+        if configured is not None:
+            known = site.field_by_id(configured)
+            chosen = StoryPointsField(configured, known.name if known else configured, how)
+        else:
+            chosen = await self._detect_story_points(project, site)
+        self._story_points[project] = chosen
+        return chosen
+
+    async def _detect_story_points(
+        self, project: str | None, site: SiteMetadata
+    ) -> StoryPointsField:
+        wanted = {name.casefold() for name in STORY_POINT_NAMES}
+        candidates: dict[str, str] = {}
+        where = "this Jira"
+        if project is not None:
+            types = await fetch_project_types(self.client, self.config, project)
+            usable = [t for t in types if not t["subtask"]]
+            usable.sort(key=lambda t: t["name"] != "Story")  # a Story's screen first
+            if usable:
+                screen = await fetch_create_fields(
+                    self.client, self.config, project, usable[0]["id"]
                 )
-            # Prefer the custom field if an app added a second one with the same name.
-            wanted.sort(key=lambda f: not f.get("custom", False))
-            self._story_points_field = str(wanted[0]["id"])
-        return self._story_points_field
+                candidates = {f["id"]: f["name"] for f in screen if f["name"].casefold() in wanted}
+                where = f"project {project}'s {usable[0]['name']} screen"
+        if not candidates:
+            candidates = {f.id: f.name for f in site.fields if f.name.casefold() in wanted}
+            where = "this Jira's fields"
+        setting = (
+            f"jira.story_points_fields.{project} (JIRAGATE_JIRA__STORY_POINTS_FIELDS__{project})"
+            if project
+            else "jira.story_points_field (JIRAGATE_JIRA__STORY_POINTS_FIELD)"
+        )
+        if not candidates:
+            raise JiraLookupError(
+                f"no story points field ({', '.join(map(repr, STORY_POINT_NAMES))}) on {where}; "
+                f"set {setting} to its custom field id (e.g. customfield_10016)"
+            )
+        if len(candidates) > 1:
+            named = ", ".join(f"{name!r} ({ident})" for ident, name in sorted(candidates.items()))
+            raise JiraLookupError(
+                f"{len(candidates)} story points fields on {where}: {named}; which one holds "
+                f"the estimate is the site's choice: set {setting} to one of them"
+            )
+        ((ident, name),) = candidates.items()
+        return StoryPointsField(ident, name, "detected")
+
+    async def field_named(self, name: str) -> str | None:
+        """The id of the site's one custom field called `name` (Epic Name, Epic Link)."""
+        site = await self.site.get()
+        found = [f for f in site.fields_named(name) if f.custom]
+        return found[0].id if len(found) == 1 else None
+
+    async def check_site(self, action: str, details: Mapping[str, Any]) -> SiteMetadata | None:
+        """Refuse a value the site does not have (priority, issue type, status, resolution,
+        custom field), listing the site's valid ones; None when the action has no such value
+        (nothing is fetched). Unreadable metadata is not a refusal: Jira checks again."""
+        if not any(True for _ in site_values(catalog.get_spec(action), details)):
+            return None
+        if self.site.cached is None and self._clock() - self._site_failed_at < SITE_RETRY_SECONDS:
+            return None  # it just failed: do not make every action wait for a Jira that is down
+        try:
+            return await self.site.check(action, details, catalog.project_of(details))
+        except JiraError as exc:
+            self._site_failed_at = self._clock()
+            log.warning("%s: the site's metadata could not be read (%s); not checked", action, exc)
+            return None
 
     async def sprint_id(self, ref: int | str) -> int:
         """A sprint id from an id or a name (looked up on the configured board)."""

@@ -6,7 +6,12 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-from jiragate.errors import JiraError, JiraHTTPError, TransitionUnavailableError
+from jiragate.errors import (
+    JiraError,
+    JiraHTTPError,
+    TransitionFieldError,
+    TransitionUnavailableError,
+)
 
 
 class Outcome(enum.StrEnum):
@@ -39,7 +44,7 @@ class Failure:
                 error_messages=tuple(error.error_messages),
                 errors=tuple((str(k), str(v)) for k, v in error.errors.items()),
             )
-        if isinstance(error, TransitionUnavailableError):
+        if isinstance(error, TransitionUnavailableError | TransitionFieldError):
             key = key or error.issue_key
         return cls(reason=str(error), index=index, key=key)
 

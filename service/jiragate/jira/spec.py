@@ -50,7 +50,11 @@ What this module adds to, or relaxes in, the spec — every deviation is listed 
    for `GET /rest/agile/1.0/sprint/{sprintId}` and for the `values` of
    `GET /rest/agile/1.0/board/{boardId}/sprint`. Its `state` query parameter is typed
    `{"type": "object", "additionalProperties": false}` — a spec bug for a comma-separated
-   string — so query parameters typed as property-less objects are not checked.
+   string — so query parameters typed as property-less objects are not checked. The same bug
+   types `fields` of the Agile issue lists (`GET /rest/agile/1.0/board/{boardId}/issue`,
+   `/backlog`, `/sprint/{sprintId}/issue`) as an array of such objects, where Jira takes
+   field names (`fields=summary,status`); arrays of property-less objects are not checked
+   either.
 """
 
 from __future__ import annotations
@@ -344,7 +348,9 @@ def _parameter_problems(operation: Operation, query: Mapping[str, list[str]]) ->
             if parameter.get("required"):
                 problems.append(f"{location} parameter {name!r} is required")
             continue
-        if schema.get("type") == "object" and not schema.get("properties"):
+        if _untyped_object(schema) or (
+            schema.get("type") == "array" and _untyped_object(schema.get("items") or {})
+        ):
             continue  # see the module docstring, item 7
         value, problem = _coerce(raw, schema)
         if problem:
@@ -354,6 +360,10 @@ def _parameter_problems(operation: Operation, query: Mapping[str, list[str]]) ->
             operation.spec, schema, value, "write", f"{location} parameter {name!r}"
         )
     return problems
+
+
+def _untyped_object(schema: Mapping[str, Any]) -> bool:
+    return schema.get("type") == "object" and not schema.get("properties")
 
 
 def _coerce(raw: list[str], schema: Mapping[str, Any]) -> tuple[object, str | None]:

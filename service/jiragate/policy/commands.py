@@ -51,6 +51,13 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     if name == "check":
         _directory_argument(parser)
         parser.add_argument(
+            "--site",
+            type=Path,
+            metavar="FILE",
+            help="a site snapshot (`jiragate jira snapshot --out FILE`): also check the "
+            "priorities, issue types, statuses, resolutions and custom fields the policies name",
+        )
+        parser.add_argument(
             "--strict", action="store_true", help="exit 1 when the linter has warnings"
         )
     elif name == "test":
@@ -179,6 +186,10 @@ def run_check(args: argparse.Namespace) -> int:
         count = len(exc.issues)
         out.error(out.paint(f"{directory}: {count} error{'s' if count != 1 else ''}", "red"))
         return EXIT_POLICY_ERROR
+    if getattr(args, "site", None) is not None:
+        problems = _site_problems(out, policies, args.site)
+        if problems:
+            return EXIT_POLICY_ERROR
     warnings = lint(policies)
     out.print(
         f"{out.paint('ok', 'green')}: {len(policies.rules)} rules, {len(policies.groups)} groups, "
@@ -191,6 +202,29 @@ def run_check(args: argparse.Namespace) -> int:
         out.error(f"{len(warnings)} warning(s), and --strict makes warnings fail")
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _site_problems(out: _Out, policies: Any, path: Path) -> int:
+    """Print what the policies name that the site does not have; how many."""
+    import json
+
+    from jiragate.catalog.site import SiteMetadata
+    from jiragate.policy.sitecheck import site_problems
+
+    try:
+        site = SiteMetadata.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:
+        out.error(f"{path}: not a readable site snapshot: {exc}")
+        return 1
+    problems = site_problems(policies, site)
+    for problem in problems:
+        out.error(str(problem))
+    if problems:
+        count = len(problems)
+        out.error(
+            out.paint(f"{path}: {count} name{'s' if count != 1 else ''} the site lacks", "red")
+        )
+    return len(problems)
 
 
 # --------------------------------------------------------------------------- test

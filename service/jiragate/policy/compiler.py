@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jiragate.catalog import ACTION_NAMES, CATALOG
+from jiragate.policy.facts import split_path
 from jiragate.policy.model import AllOf, AnyOf, Condition, Not, PolicyModel, Predicate, Rule
 from jiragate.policy.operators import MISSING, OPERATORS, PRIORITIES, argument_key
 
@@ -278,7 +279,7 @@ def getter_for(field: str) -> Callable[[Mapping[str, Any]], Any]:
     """A function reading one fact (or a nested details field) from a facts mapping."""
     if not field.startswith("details."):
         return lambda facts: facts.get(field, MISSING)
-    parts = field.split(".")[1:]
+    parts = split_path(field.removeprefix("details."))
     if len(parts) == 1:
         (name,) = parts
         return lambda facts: facts["details"].get(name, MISSING)

@@ -26,7 +26,14 @@ from jiragate.policy.compiler import ActionIndex, CompiledRule, Matches, compile
 from jiragate.policy.explain import ConditionResult, RuleExplanation, explain_rules
 from jiragate.policy.facts import build_facts
 from jiragate.policy.loader import DEFAULT_POLICY_LIMITS, PolicyLimits, load_model
-from jiragate.policy.model import Effect, PolicyModel, ReviewGroup, Rule
+from jiragate.policy.model import (
+    Budget,
+    Effect,
+    PolicyModel,
+    ReviewGroup,
+    Rule,
+    leaf_predicates,
+)
 
 # C-level accessors for the per-decision loops over matched rules.
 _RULE_OF = itemgetter(1)
@@ -34,6 +41,82 @@ _ID_OF = attrgetter("id")
 _REASON_OF = attrgetter("effective_reason")
 _APPROVAL = Effect.REQUIRE_APPROVAL
 _PRECEDENCE = {Effect.DENY: 3, Effect.REQUIRE_APPROVAL: 2, Effect.ALLOW: 1}
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetUsage:
+    """What the gateway counted of one budget for one action's scope (its agent and/or
+    project): `used` units in the window, and when enough of them leave the window for this
+    action to fit (ISO 8601, None when it fits now or nothing would free up)."""
+
+    used: int
+    frees_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetCheck:
+    """One budget as one decision saw it: used + this action's units against the limit."""
+
+    budget: str
+    used: int
+    units: int
+    limit: int
+    window_seconds: int
+    frees_at: str | None = None
+
+    @property
+    def over(self) -> bool:
+        return self.used + self.units > self.limit
+
+    def describe(self) -> str:
+        text = (
+            f"budget {self.budget}: {self.used} of {self.limit} used in the last "
+            f"{_duration(self.window_seconds)}, this action needs {self.units}"
+        )
+        if self.over and self.frees_at:
+            text += f"; frees up at {self.frees_at}"
+        return text
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "budget": self.budget,
+            "used": self.used,
+            "units": self.units,
+            "limit": self.limit,
+            "window_seconds": self.window_seconds,
+            "over": self.over,
+            "frees_at": self.frees_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowOutcome:
+    """What the decision would have been with the shadow rules enforced."""
+
+    decision: Effect
+    review_group: str | None
+    determining_rule: str | None
+    matched_rules: tuple[str, ...]  # the shadow rules that matched
+    disagrees: bool  # another decision (or group) than the enforced one
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "decision": self.decision.value,
+            "review_group": self.review_group,
+            "determining_rule": self.determining_rule,
+            "matched_rules": list(self.matched_rules),
+            "disagrees": self.disagrees,
+        }
+
+
+def _duration(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+Usage = Mapping[str, "BudgetUsage | int"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +133,8 @@ class Decision:
     reasons: tuple[str, ...]
     revision: str
     explanations: tuple[RuleExplanation, ...] | None = None
+    budgets: tuple[BudgetCheck, ...] = ()  # the budgets that count this action
+    shadow: ShadowOutcome | None = None  # set when a shadow rule matched
 
     @property
     def allowed(self) -> bool:
@@ -83,6 +168,14 @@ class Decision:
         if others and self.determining_rule:
             matched += f" ({len(others)} outranked by {self.determining_rule})"
         lines.append(f"matched rules: {matched}")
+        lines.extend(check.describe() for check in self.budgets)
+        if self.shadow is not None:
+            shadow = self.shadow
+            verdict = "disagrees" if shadow.disagrees else "agrees"
+            lines.append(
+                f"shadow: {shadow.decision.value} by {shadow.determining_rule} ({verdict}; "
+                f"shadow rules matched: {', '.join(shadow.matched_rules)})"
+            )
         return "\n".join(lines)
 
     def _deciding_rule(self) -> str:
@@ -108,6 +201,10 @@ class Decision:
             "reasons": list(self.reasons),
             "policy_revision": self.revision,
         }
+        if self.budgets:
+            out["budgets"] = [check.as_dict() for check in self.budgets]
+        if self.shadow is not None:
+            out["shadow"] = self.shadow.as_dict()
         if self.explanations is not None:
             out["explanations"] = [e.as_dict() for e in self.explanations]
         return out
@@ -134,8 +231,22 @@ class PolicySet:
         # The index reports matches ranked by the combining order of the whole set, so a
         # decision sorts its few matches by integer (the order of any subset of a sorted
         # list is that subset sorted).
-        order = self.combining.combine(list(model.rules))
-        self._index: dict[str, ActionIndex] = compile_model(model, order)
+        enforced = replace(model, rules=tuple(r for r in model.rules if not r.shadow))
+        self._enforced = enforced
+        order = self.combining.combine(list(enforced.rules))
+        self._index: dict[str, ActionIndex] = compile_model(enforced, order)
+        # With shadow rules, a second index over every rule says what the decision would
+        # be if they were enforced; without, the hot path pays nothing.
+        self._shadow_ids = frozenset(r.id for r in model.rules if r.shadow)
+        self._shadow_index: dict[str, ActionIndex] | None = None
+        if self._shadow_ids:
+            self._shadow_index = compile_model(model, self.combining.combine(list(model.rules)))
+        # The budgets that count each action, so a decision looks only at its own.
+        self._budgets_for: dict[str, tuple[Budget, ...]] = {}
+        for budget in model.budgets.values():
+            for name in budget.actions:
+                self._budgets_for[name] = (*self._budgets_for.get(name, ()), budget)
+        self._rules_by_id = {rule.id: rule for rule in model.rules}
         self._revision = model.revision
         self._default_route = model.defaults.route_to
 
@@ -151,17 +262,32 @@ class PolicySet:
 
     @property
     def rules(self) -> tuple[Rule, ...]:
+        """Every rule, shadow rules included."""
         return self.model.rules
+
+    @property
+    def enforced_rules(self) -> tuple[Rule, ...]:
+        """The rules that decide (every rule but the shadow ones)."""
+        return self._enforced.rules
+
+    @property
+    def shadow_rules(self) -> tuple[Rule, ...]:
+        return tuple(r for r in self.model.rules if r.shadow)
+
+    @property
+    def budgets(self) -> Mapping[str, Budget]:
+        return self.model.budgets
+
+    def budgets_for(self, action: str) -> tuple[Budget, ...]:
+        """The budgets that count an action (the gateway counts their usage for it)."""
+        return self._budgets_for.get(action, ())
 
     def rules_for(self, action: str) -> tuple[Rule, ...]:
         """The rules that can apply to an action (those its action/kind conditions admit)."""
         return self._index[action].rules
 
     def rule(self, rule_id: str) -> Rule:
-        for rule in self.model.rules:
-            if rule.id == rule_id:
-                return rule
-        raise KeyError(rule_id)
+        return self._rules_by_id[rule_id]
 
     # ----------------------------------------------------------------- evaluation
 
@@ -171,20 +297,58 @@ class PolicySet:
         *,
         agent: str | None = None,
         explain: bool = False,
+        usage: Usage | None = None,
     ) -> Decision:
         """Decide one action. A mapping is validated as an envelope first (and may raise
-        UnknownActionError or InvalidDetailsError); an ActionRequest is taken as valid."""
+        UnknownActionError or InvalidDetailsError); an ActionRequest is taken as valid.
+
+        `usage` is what the budgets that count this action have used in their windows for
+        its agent/project (by budget name; a plain int is `used`): facts the gateway counts
+        from the store. A budget not given counts as unused."""
         request = action if isinstance(action, ActionRequest) else parse_envelope(action)
         spec = request.spec  # one catalog lookup per decision
         facts = build_facts(request, agent, spec)
+        budgets = self._budgets_for.get(request.action)
+        checks: tuple[BudgetCheck, ...] = ()
+        if budgets:
+            checks = _budget_checks(budgets, facts["count"], usage or {})
+            facts["over_budget"] = [check.budget for check in checks if check.over]
         index = self._index[request.action]
         matched = index.matching(facts)
         decision = self._decide(request, spec.kind, agent, matched)
+        all_matched = matched
+        if self._shadow_index is not None:
+            all_matched = self._shadow_index[request.action].matching(facts)
+            decision = self._with_shadow(decision, request, spec.kind, agent, all_matched)
+        if checks:
+            decision = _with_budgets(decision, checks, self)
         if explain:
-            matched_ids = {rule.id for _, rule in matched}
+            matched_ids = {rule.id for _, rule in all_matched}
             explanations = explain_rules(self.model.rules, facts, matched_ids)
             return replace(decision, explanations=tuple(explanations))
         return decision
+
+    def _with_shadow(
+        self,
+        decision: Decision,
+        request: ActionRequest,
+        kind: ActionKind,
+        agent: str | None,
+        matched: Matches,
+    ) -> Decision:
+        shadow_matched = tuple(r.id for _, r in sorted(matched) if r.id in self._shadow_ids)
+        if not shadow_matched:
+            return decision
+        would = self._decide(request, kind, agent, matched)
+        outcome = ShadowOutcome(
+            decision=would.decision,
+            review_group=would.review_group,
+            determining_rule=would.determining_rule,
+            matched_rules=shadow_matched,
+            disagrees=(would.decision, would.review_group)
+            != (decision.decision, decision.review_group),
+        )
+        return replace(decision, shadow=outcome)
 
     def _decide(
         self, request: ActionRequest, kind: ActionKind, agent: str | None, matched: Matches
@@ -232,6 +396,39 @@ class PolicySet:
         )
 
 
+def _budget_checks(budgets: Sequence[Budget], count: int, usage: Usage) -> tuple[BudgetCheck, ...]:
+    checks = []
+    for budget in budgets:
+        given = usage.get(budget.name, 0)
+        used = given if isinstance(given, BudgetUsage) else BudgetUsage(int(given))
+        checks.append(
+            BudgetCheck(
+                budget=budget.name,
+                used=used.used,
+                units=budget.units(count),
+                limit=budget.limit,
+                window_seconds=budget.window_seconds,
+                frees_at=used.frees_at,
+            )
+        )
+    return tuple(checks)
+
+
+def _with_budgets(
+    decision: Decision, checks: tuple[BudgetCheck, ...], policies: PolicySet
+) -> Decision:
+    """The decision with its budgets; when an `over_budget` condition of the deciding rule
+    held, its reason also says the budget, what was used and when it frees up."""
+    reasons = decision.reasons
+    if decision.determining_rule is not None and reasons:
+        rule = policies.rule(decision.determining_rule)
+        named = {p.argument for p in leaf_predicates(rule.match) if p.field == "over_budget"}
+        over = [check.describe() for check in checks if check.over and check.budget in named]
+        if over:
+            reasons = (f"{reasons[0]} ({'; '.join(over)})", *reasons[1:])
+    return replace(decision, budgets=checks, reasons=reasons)
+
+
 def load_policies(path: str | Path, limits: PolicyLimits = DEFAULT_POLICY_LIMITS) -> PolicySet:
     """Load, check and compile the policy set at `path` (a directory or one YAML file),
     refusing a set over `limits` (docs/policies.md "Limits")."""
@@ -256,11 +453,14 @@ def _collector_paused() -> Iterator[None]:
 
 
 __all__ = [
+    "BudgetCheck",
+    "BudgetUsage",
     "CombiningRule",
     "CompiledRule",
     "ConditionResult",
     "Decision",
     "PolicySet",
     "RuleExplanation",
+    "ShadowOutcome",
     "load_policies",
 ]

@@ -14,6 +14,7 @@ An action is seen by the policy as a flat mapping of facts:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any, Final
@@ -38,6 +39,28 @@ from jiragate.policy.operators import (
 )
 
 Facts = dict[str, Any]
+
+#: One segment of a details path: a name, or a quoted name (a custom field such as
+#: `details.customFields."Story point estimate"` has spaces and dots in its name).
+_SEGMENT = re.compile(r'"([^"\\]{1,255})"|([A-Za-z_][A-Za-z0-9_]*)')
+
+
+def split_path(path: str) -> list[str]:
+    """`customFields."Story Points".x` -> ["customFields", "Story Points", "x"]."""
+    parts: list[str] = []
+    position = 0
+    while True:
+        found = _SEGMENT.match(path, position)
+        if found is None:
+            raise ValueError(f"not a details path: {path!r}")
+        parts.append(found.group(1) if found.group(1) is not None else found.group(2))
+        position = found.end()
+        if position == len(path):
+            return parts
+        if path[position] != ".":
+            raise ValueError(f"not a details path: {path!r}")
+        position += 1
+
 
 KINDS: Final = ("read", "write", "destructive")
 TOP_LEVEL_FACTS: Final[dict[str, str]] = {
@@ -75,7 +98,9 @@ _KIND_TEXT: Final[dict[ActionKind, str]] = {kind: kind.value for kind in ActionK
 
 def _family(schema: Mapping[str, Any]) -> set[str]:
     """The type families a JSON Schema fragment admits (null is left out)."""
-    if "enum" in schema and set(schema["enum"]) <= set(PRIORITIES):
+    if schema.get("x-jiragate-site") == "priority" or (
+        "enum" in schema and set(schema["enum"]) <= set(PRIORITIES)
+    ):
         return {PRIORITY}
     branches = schema.get("oneOf") or schema.get("anyOf")
     if branches:
@@ -97,10 +122,19 @@ def _lookup(schema: Mapping[str, Any], parts: list[str]) -> Mapping[str, Any] | 
     node: Mapping[str, Any] = schema
     for part in parts:
         properties = node.get("properties")
-        if not isinstance(properties, Mapping) or part not in properties:
+        if isinstance(properties, Mapping) and part in properties:
+            node = properties[part]
+        elif isinstance(node.get("additionalProperties"), Mapping):
+            # A map such as customFields: any key, each value by one schema.
+            node = node["additionalProperties"]
+        else:
             return None
-        node = properties[part]
     return node
+
+
+def schema_node(schema: Mapping[str, Any], parts: list[str]) -> Mapping[str, Any] | None:
+    """The schema of `details.<parts>` in one action's schema, or None."""
+    return _lookup(schema, parts)
 
 
 class FieldInfo:
@@ -131,7 +165,7 @@ def _cached_details_field(path: str, actions: tuple[str, ...]) -> FieldInfo | No
 
 
 def _details_field(path: str, actions: tuple[str, ...]) -> FieldInfo | None:
-    parts = path.split(".")
+    parts = split_path(path)
     families: set[str] = set()
     found: list[str] = []
     enums: set[Any] = set()

@@ -31,7 +31,7 @@ _STATIC = ("action", "kind")
 
 
 def lint(policies: PolicySet) -> list[PolicyIssue]:
-    rules = policies.rules
+    rules = policies.enforced_rules  # a shadow rule never decides, so it shadows nothing
     actions = {rule.id: _actions(rule) for rule in rules}
     conditions = {rule.id: _conditions(rule) for rule in rules}
     issues: list[PolicyIssue] = []

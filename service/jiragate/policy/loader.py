@@ -17,6 +17,7 @@ set, with the file, the line and the limit, so it never replaces a running one.
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import hashlib
 import json
@@ -33,11 +34,13 @@ import jsonschema
 import yaml
 
 from jiragate.catalog import ACTION_NAMES, CATALOG, schemas_dir
+from jiragate.catalog.rest import is_template
 from jiragate.errors import PolicyIssue, PolicyLoadError, YamlLimitError
 from jiragate.policy import facts as fact_types
 from jiragate.policy.model import (
     AllOf,
     AnyOf,
+    Budget,
     CheqpointRouting,
     Condition,
     Defaults,
@@ -52,7 +55,6 @@ from jiragate.policy.model import (
 from jiragate.policy.operators import (
     ANY,
     OPERATORS,
-    PRIORITIES,
     PRIORITY,
     ArgumentError,
     argument_key,
@@ -259,6 +261,9 @@ class _ModelBuilder:
         # Cross-references are checked once every file is in: (site, path, group name).
         # The place is resolved now so that a file's line map is freed with the file.
         self.group_refs: list[tuple[Location, PathKey, str]] = []
+        # (site, path, budget name, the actions the rule can apply to), checked at the end.
+        self.budget_refs: list[tuple[Location, PathKey, str, tuple[str, ...]]] = []
+        self.budgets: dict[str, Budget] = {}
         self.files: list[str] = []
 
     def error(self, ctx: _FileContext, path: PathKey, message: str) -> None:
@@ -302,12 +307,15 @@ class _ModelBuilder:
             return
         for group_name, raw in (data.get("review_groups") or {}).items():
             self._add_group(ctx, group_name, raw)
+        for budget_name, raw in (data.get("budgets") or {}).items():
+            self._add_budget(ctx, budget_name, raw)
         rules = data.get("rules") or []
+        shadow_file = bool(data.get("shadow", False))
         for index, raw in enumerate(rules):
             # Each raw rule is let go once modelled, so that the raw data of a big policy
             # set and its model are never both whole in memory.
             rules[index] = None
-            self._add_rule(ctx, index, raw)
+            self._add_rule(ctx, index, raw, shadow_file)
         if "defaults" in data:
             self._add_defaults(ctx, data["defaults"])
 
@@ -356,7 +364,46 @@ class _ModelBuilder:
             location=ctx.location(path),
         )
 
-    def _add_rule(self, ctx: _FileContext, index: int, raw: Mapping[str, Any]) -> None:
+    def _add_budget(self, ctx: _FileContext, name: str, raw: Mapping[str, Any]) -> None:
+        path: PathKey = ("budgets", name)
+        if name in self.budgets:
+            first = self.budgets[name].location
+            self.error(ctx, path, f"budget {name!r} is already defined at {first}")
+            return
+        actions: list[str] = []
+        for i, action in enumerate(raw.get("actions", ())):
+            spec = CATALOG.get(action)
+            if spec is None:
+                countable = [a for a in ACTION_NAMES if CATALOG[a].kind.value != "read"]
+                close = difflib.get_close_matches(action, countable, n=1)
+                known = (f"did you mean {close[0]!r}? " if close else "") + "known: "
+                known += ", ".join(countable)
+                self.error(ctx, (*path, "actions", i), f"unknown action {action!r} ({known})")
+            elif spec.kind.value == "read":
+                # A read runs before it is recorded, so it could not be counted exactly.
+                self.error(
+                    ctx,
+                    (*path, "actions", i),
+                    f"{action} is a read; budgets count writes and destructive actions",
+                )
+            else:
+                actions.append(action)
+        kinds = set(raw.get("kind", ()))
+        actions += [a for a in ACTION_NAMES if CATALOG[a].kind.value in kinds]
+        self.budgets[name] = Budget(
+            name=name,
+            description=raw["description"],
+            actions=tuple(dict.fromkeys(actions)),
+            limit=int(raw["limit"]),
+            window_seconds=parse_duration(raw["window"]),
+            per=tuple(raw.get("per", ("agent",))),
+            counts=raw.get("counts", "issues"),
+            location=ctx.location(path),
+        )
+
+    def _add_rule(
+        self, ctx: _FileContext, index: int, raw: Mapping[str, Any], shadow_file: bool = False
+    ) -> None:
         path: PathKey = ("rules", index)
         rule_id = raw["id"]
         location = ctx.location(path)
@@ -392,6 +439,7 @@ class _ModelBuilder:
                 priority=int(raw.get("priority", 0)),
                 location=location,
                 index=index,
+                shadow=shadow_file or bool(raw.get("shadow", False)),
             )
         )
 
@@ -421,6 +469,19 @@ class _ModelBuilder:
             if name not in self.groups:
                 message = f"unknown review group {name!r} (known: {known})"
                 self.issues.append(PolicyIssue(site.file, site.line, format_path(path), message))
+        known_budgets = ", ".join(sorted(self.budgets)) or "none defined"
+        for site, path, name, actions in self.budget_refs:
+            budget = self.budgets.get(name)
+            if budget is None:
+                message = f"unknown budget {name!r} (known: {known_budgets})"
+            elif not set(actions) & set(budget.actions):
+                message = (
+                    f"budget {name!r} counts none of the actions this rule applies to "
+                    f"(it counts: {', '.join(budget.actions)}), so the condition never holds"
+                )
+            else:
+                continue
+            self.issues.append(PolicyIssue(site.file, site.line, format_path(path), message))
         needs_default_route = [r for r in self.rules if r.decision is Effect.REQUIRE_APPROVAL]
         for rule in needs_default_route:
             if rule.route_to is None and defaults.route_to is None:
@@ -452,6 +513,7 @@ class _ModelBuilder:
             defaults=defaults,
             revision=revision,
             files=tuple(self.files),
+            budgets=dict(self.budgets),
         )
 
 
@@ -502,6 +564,12 @@ class _ConditionParser:
         return tuple(self.parse_mapping(item, (*path, i)) for i, item in enumerate(raw))
 
     def _parse_field(self, field: str, value: Any, path: PathKey) -> list[Predicate]:
+        if field == "over_budget":
+            # The fact is the list of budgets this action would overrun (the engine computes
+            # it from the usage the gateway counted); the condition names one of them.
+            site = self.ctx.location(path)
+            self.builder.budget_refs.append((site, path, value, self.actions))
+            return [Predicate(field, "contains", value, format_path(path), site)]
         family, closed = self._field_type(field, path)
         if family is None:
             return []
@@ -519,6 +587,8 @@ class _ConditionParser:
         predicates = []
         for operator, argument in operations:
             op_path = (*path, operator) if written_as_mapping else path
+            if field == "details.template" and operator in ("eq", "in", "ne", "not_in"):
+                self._check_templates(argument, op_path)
             if self._operator_fits(field, family, closed, operator, argument, op_path):
                 predicates.append(
                     Predicate(
@@ -530,6 +600,20 @@ class _ConditionParser:
                     )
                 )
         return predicates
+
+    def _check_templates(self, argument: Any, path: PathKey) -> None:
+        """A Jira REST proxy template (docs/proxy.md) the proxy can never produce — a literal
+        id or key, a version number — is a rule that silently never matches: refused."""
+        values = argument if isinstance(argument, list) else [argument]
+        for value in values:
+            if isinstance(value, str) and not is_template(value):
+                self.builder.error(
+                    self.ctx,
+                    path,
+                    f"{value!r} is not a path template the proxy produces (write ids as "
+                    "{id}, {issueIdOrKey} or {projectIdOrKey} and the API version as "
+                    "{version}, e.g. /rest/api/{version}/issue/{issueIdOrKey}/watchers)",
+                )
 
     def _field_type(self, field: str, path: PathKey) -> tuple[str | None, tuple[Any, ...] | None]:
         if field in fact_types.TOP_LEVEL_FACTS:
@@ -593,9 +677,9 @@ def _value_problem(
     if operator not in ("eq", "ne", "in", "not_in"):
         return None
     values = argument if isinstance(argument, list) else [argument]
+    # Priorities, issue types, statuses are the site's (catalog/site.py): `jiragate check
+    # --site` checks them against a snapshot; without one any name may be the site's.
     allowed: tuple[Any, ...] | None = closed
-    if family == PRIORITY:
-        allowed = PRIORITIES
     for value in values:
         if value is None:
             continue

@@ -112,6 +112,8 @@ class Rule:
     priority: int = 0
     location: Location = Location("<memory>", None)
     index: int = 0  # position in its file's `rules` list, for messages like rules[3]
+    #: A shadow rule is evaluated and recorded ("would have denied") but never decides.
+    shadow: bool = False
     #: The reason a decision gives: `reason`, else `description`, else "rule <id>". Derived
     #: once here rather than per decision (every matched rule's reason is reported).
     effective_reason: str = field(init=False, repr=False, compare=False)
@@ -132,6 +134,32 @@ class Defaults:
     location: Location | None = None
 
 
+#: What a budget counts per counted action: its issues (`count`) or the action itself.
+BUDGET_UNITS = ("issues", "actions")
+#: What a budget's usage may be kept apart by.
+BUDGET_SCOPES = ("agent", "project")
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """How much of some actions may run in a rolling window: `limit` units (issues, or
+    actions) per `window_seconds`, kept apart per agent and/or project. The policy only
+    declares it; the gateway counts what executed and hands the engine the usage."""
+
+    name: str
+    description: str
+    actions: tuple[str, ...]
+    limit: int
+    window_seconds: int
+    per: tuple[str, ...] = ("agent",)
+    counts: str = "issues"
+    location: Location = Location("<memory>", None)
+
+    def units(self, count: int) -> int:
+        """What one action of `count` issues uses of this budget."""
+        return count if self.counts == "issues" else 1
+
+
 @dataclass(frozen=True, slots=True)
 class PolicyModel:
     groups: dict[str, ReviewGroup]
@@ -139,3 +167,4 @@ class PolicyModel:
     defaults: Defaults
     revision: str
     files: tuple[str, ...]
+    budgets: dict[str, Budget] = field(default_factory=dict)

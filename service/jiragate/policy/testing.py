@@ -108,6 +108,8 @@ class PolicyCase:
     expect: Expectation
     file: str
     line: int | None
+    #: Units each budget has used already (by name), as if counted from recorded actions.
+    usage: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def location(self) -> str:
@@ -387,6 +389,7 @@ class _SuiteBuilder:
         path: PathKey = ("cases", index)
         envelope = self._envelope(raw["action"], (*path, "action"))
         agent = self._agent(raw.get("agent"))
+        usage = self._usage(raw.get("usage") or {}, (*path, "usage"))
         if envelope is not None and "patch" in raw:
             envelope = self._patched(envelope, raw["patch"], (*path, "patch"))
         if "matrix" not in raw:
@@ -396,7 +399,7 @@ class _SuiteBuilder:
             expect = self._expectation(raw["expect"], (*path, "expect"))
             if envelope is None or expect is None:
                 return []
-            return [(self._case(raw["name"], envelope, agent, expect, path), path)]
+            return [(self._case(raw["name"], envelope, agent, expect, path, usage), path)]
         cases = []
         for row_index, row in enumerate(raw["matrix"]):
             row_path: PathKey = (*path, "matrix", row_index)
@@ -414,7 +417,9 @@ class _SuiteBuilder:
                 continue
             row_name = row.get("name") or _row_name(row, row_index)
             name = f"{raw['name']} / {row_name}"
-            cases.append((self._case(name, row_envelope, row_agent, expect, row_path), row_path))
+            row_usage = {**usage, **self._usage(row.get("usage") or {}, (*row_path, "usage"))}
+            case = self._case(name, row_envelope, row_agent, expect, row_path, row_usage)
+            cases.append((case, row_path))
         return cases
 
     def _case(
@@ -424,8 +429,26 @@ class _SuiteBuilder:
         agent: str | None,
         expect: Expectation,
         path: PathKey,
+        usage: Mapping[str, int] | None = None,
     ) -> PolicyCase:
-        return PolicyCase(name, envelope, agent, expect, self.name, self.lines.line(path))
+        line = self.lines.line(path)
+        return PolicyCase(name, envelope, agent, expect, self.name, line, dict(usage or {}))
+
+    def _usage(self, raw: Mapping[str, int], path: PathKey) -> dict[str, int]:
+        """A case's prior budget usage; a budget the policy set does not declare is an error
+        (a typo would silently test an unused budget)."""
+        if self.policies is not None:
+            known = list(self.policies.budgets)
+            for name in raw:
+                if name not in known:
+                    close = difflib.get_close_matches(name, known, n=1)
+                    hint = (
+                        f"; did you mean {close[0]!r}?"
+                        if close
+                        else f" (budgets: {', '.join(known) or 'none'})"
+                    )
+                    self.error((*path, name), f"no budget {name!r} in the policy set{hint}")
+        return dict(raw)
 
     def _envelope(self, raw: str | Mapping[str, Any], path: PathKey) -> dict[str, Any] | None:
         if isinstance(raw, Mapping):
@@ -559,7 +582,9 @@ def _row_name(row: Mapping[str, Any], index: int) -> str:
 
 def run_case(policies: PolicySet, case: PolicyCase) -> CaseResult:
     try:
-        decision: Decision | None = policies.evaluate(case.envelope, agent=case.agent)
+        decision: Decision | None = policies.evaluate(
+            case.envelope, agent=case.agent, usage=case.usage
+        )
     except ActionError as exc:
         decision = None
         outcome = Outcome.from_error(exc)
@@ -568,7 +593,9 @@ def run_case(policies: PolicySet, case: PolicyCase) -> CaseResult:
         outcome = Outcome.from_decision(decision)
     mismatches = compare(case.expect, outcome)
     if mismatches and decision is not None:
-        decision = policies.evaluate(case.envelope, agent=case.agent, explain=True)
+        decision = policies.evaluate(
+            case.envelope, agent=case.agent, explain=True, usage=case.usage
+        )
     return CaseResult(case, outcome, tuple(mismatches), decision, policies)
 
 

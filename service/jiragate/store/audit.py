@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, col, select
 
 from jiragate.redaction import redact_value
+from jiragate.store import changes
 from jiragate.store.dberrors import database_errors
 from jiragate.store.models import AuditEvent, new_id, utcnow
 
@@ -214,6 +215,8 @@ def append(
     )
     event.hash = compute_hash(event)
     insert_row(session, event)
+    # Every change to an action is committed with an event for it: waiters learn of it here.
+    changes.note_changed(session, action_id)
     return event
 
 

@@ -18,7 +18,7 @@ import binascii
 import hashlib
 import json
 import sqlite3
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,7 +38,7 @@ from jiragate.errors import (
     StoreIntegrityError,
 )
 from jiragate.redaction import redact_text, redact_value
-from jiragate.store import audit
+from jiragate.store import audit, budgets, changes
 from jiragate.store.audit import AuditNote, canonical_json, insert_row
 from jiragate.store.dberrors import database_error_text, database_errors
 from jiragate.store.models import (
@@ -228,6 +228,8 @@ def transaction(engine: Engine, *, read_only: bool = False) -> Iterator[Session]
     bind = engine.execution_options(sqlite_begin="DEFERRED") if read_only else engine
     with database_errors(), Session(bind, expire_on_commit=False) as session, session.begin():
         yield session
+        # Last in the transaction: PostgreSQL sends these only if it commits.
+        changes.announce(session, changes.changed_in(session))
 
 
 # --------------------------------------------------------------------------- helpers
@@ -364,6 +366,9 @@ class Store:
     def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = utcnow) -> None:
         self.engine = engine
         self.clock = clock
+        #: Wakes this process's waiters when a transaction here (or, on PostgreSQL, in any
+        #: replica: store.changes.listen_for_changes) commits a change to their action.
+        self.changes = changes.ActionChanges()
 
     @property
     def dialect(self) -> str:
@@ -373,6 +378,9 @@ class Store:
     def transaction(self, *, read_only: bool = False) -> Iterator[Session]:
         with transaction(self.engine, read_only=read_only) as session:
             yield session
+            changed = changes.changed_in(session)
+        if changed:  # committed: the waiters re-read and see it
+            self.changes.notify(changed)
 
     def ping(self) -> None:
         """Raise StoreUnavailableError unless the database answers a trivial query now."""
@@ -406,12 +414,12 @@ class Store:
         idempotency_key: str | None = None,
         request_hash: str | None = None,
         executor: str = EXECUTOR_JIRAGATE,
-        binding: Mapping[str, Any] | None = None,
         claimed_by: str | None = None,
         claim_lease_seconds: float | None = None,
         action_id: str | None = None,
         finished: FinishedRun | None = None,
         audit_note: AuditNote | None = None,
+        session: Session | None = None,
     ) -> CreatedAction:
         """Insert a new action; with an Idempotency-Key, a replay returns the first one.
 
@@ -420,6 +428,8 @@ class Store:
         records an action that already ran (a read): its final status, its execution row and
         both audit events in one transaction.
         Raises IdempotencyConflictError when the key was used with a different body.
+        With `session` (a `budget_transaction`'s) the action is recorded in that transaction,
+        committed with it; a duplicate key then raises StoreIntegrityError from it.
         """
         if (claimed_by is None) != (claim_lease_seconds is None):
             raise ValueError("claimed_by and claim_lease_seconds go together")
@@ -455,7 +465,6 @@ class Store:
             idempotency_key=idempotency_key,
             request_hash=request_hash,
             executor=executor,
-            binding=dict(binding) if binding is not None else None,
         )
         if claimed_by is not None and claim_lease_seconds is not None:
             record.status = ActionStatus.EXECUTING
@@ -467,13 +476,20 @@ class Store:
             record.result_json = _clean_result(finished.result)
             record.error = _clean_error(finished.error)
             record.attempts = 1
+
+        def write(session: Session) -> None:
+            insert_row(session, record)
+            audit.append_note(session, record.id, audit_note)
+            if finished is not None:
+                insert_row(session, finished.execution(record.id, now))
+                audit.append_note(session, record.id, finished.audit_note)
+
+        if session is not None:
+            write(session)
+            return CreatedAction(record, created=True)
         try:
-            with self.transaction() as session:
-                insert_row(session, record)
-                audit.append_note(session, record.id, audit_note)
-                if finished is not None:
-                    insert_row(session, finished.execution(record.id, now))
-                    audit.append_note(session, record.id, finished.audit_note)
+            with self.transaction() as own:
+                write(own)
         except StoreIntegrityError:
             if idempotency_key is None:
                 raise
@@ -485,6 +501,71 @@ class Store:
                 raise
             return CreatedAction(existing, created=False)
         return CreatedAction(record, created=True)
+
+    # ----------------------------------------------------------------- budgets
+
+    @contextmanager
+    def budget_transaction(self, keys: Collection[tuple[str, str]]) -> Iterator[Session]:
+        """A write transaction holding the lock of each (budget, scope) in `keys`: count
+        with `counted_actions(session=…)` and record with `create_action(session=…)` inside
+        it (jiragate.store.budgets)."""
+        with self.transaction() as session:
+            budgets.lock_scopes(session, keys, self.clock())
+            yield session
+
+    def counted_actions(
+        self,
+        *,
+        actions: Sequence[str],
+        since: datetime,
+        agent: str | None = None,
+        until: datetime | None = None,
+        session: Session | None = None,
+    ) -> list[budgets.CountedAction]:
+        """The actions a budget counts (jiragate.store.budgets.counted_actions); in
+        `session` when given, else in a read-only transaction of its own."""
+        if session is not None:
+            return budgets.counted_actions(
+                session, actions=actions, since=since, agent=agent, until=until
+            )
+        with self.transaction(read_only=True) as own:
+            return budgets.counted_actions(
+                own, actions=actions, since=since, agent=agent, until=until
+            )
+
+    def iter_actions(
+        self, *, since: datetime | None = None, batch: int = 500
+    ) -> Iterator[ActionRecord]:
+        """Every action created from `since` on, oldest first, read in keyset pages (each
+        its own short transaction, so a long replay holds no snapshot open)."""
+        after: tuple[datetime, str] | None = None
+        while True:
+            query = select(ActionRecord)
+            if since is not None:
+                query = query.where(ActionRecord.created_at >= since)
+            if after is not None:
+                query = query.where(
+                    sa.tuple_(col(ActionRecord.created_at), col(ActionRecord.id)) > after
+                )
+            query = query.order_by(col(ActionRecord.created_at), col(ActionRecord.id))
+            with self.transaction(read_only=True) as session:
+                page = list(session.exec(query.limit(batch)))
+            yield from page
+            if len(page) < batch:
+                return
+            after = (page[-1].created_at, page[-1].id)
+
+    def recent_decisions(self, revision: str, *, limit: int = 1000) -> list[ActionRecord]:
+        """The last `limit` actions decided by policy `revision`, newest first."""
+        with self.transaction(read_only=True) as session:
+            return list(
+                session.exec(
+                    select(ActionRecord)
+                    .where(ActionRecord.policy_revision == revision)
+                    .order_by(col(ActionRecord.created_at).desc(), col(ActionRecord.id).desc())
+                    .limit(limit)
+                )
+            )
 
     def get_action(self, action_id: str) -> ActionRecord | None:
         with self.transaction(read_only=True) as session:
@@ -580,6 +661,30 @@ class Store:
             if moved:
                 audit.append_note(session, action_id, audit_note)
         return moved
+
+    def lease_approval_request(self, action_id: str, *, holder: str, seconds: float) -> bool:
+        """Take the right to create a pending action's external approval request for
+        `seconds`: True for exactly one caller while no request id is recorded and nobody
+        else's lease is running. So replicas that find an approval without a request never
+        open two (the lease is released when the create ends, and runs out if its holder
+        dies). The same claim columns as an execution lease: a pending action has none."""
+        now = self.clock()
+        lease_free = sa.or_(
+            col(ActionRecord.claimed_by).is_(None), col(ActionRecord.claim_expires_at) <= now
+        )
+        with self.transaction() as session:
+            result = session.execute(
+                sa.update(ActionRecord)
+                .where(
+                    col(ActionRecord.id) == action_id,
+                    col(ActionRecord.status) == ActionStatus.PENDING_APPROVAL,
+                    col(ActionRecord.approval_ref).is_(None),
+                    lease_free,
+                )
+                .values(claimed_by=holder, claim_expires_at=now + timedelta(seconds=seconds))
+                .execution_options(synchronize_session=False)
+            )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     # ----------------------------------------------------------------- workers
 

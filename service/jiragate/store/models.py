@@ -110,6 +110,8 @@ class ActionRecord(SQLModel, table=True):
         sa.UniqueConstraint("agent", "idempotency_key", name="uq_actions_agent_idempotency_key"),
         sa.Index("ix_actions_status_updated", "status", "updated_at"),
         sa.Index("ix_actions_created_id", "created_at", "id"),
+        # Budget usage: one agent's actions of some names in a window (gateway/budgets.py).
+        sa.Index("ix_actions_agent_action_created", "agent", "action", "created_at"),
     )
 
     id: str = Field(default_factory=new_action_id, primary_key=True, max_length=64)
@@ -260,3 +262,56 @@ class SignInAttempt(SQLModel, table=True):
     key: str = Field(max_length=300)
     kind: str = Field(max_length=16)
     at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+
+
+class Notification(SQLModel, table=True):
+    """One message to send: an action's event (`request`, `reminder-50`, `escalation`,
+    `decision`) on one channel. The unique key is what makes it one message per action per
+    channel per event however many replicas plan it; the lease is what makes one replica send
+    it (a crashed sender's claim runs out and another takes it over)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        sa.UniqueConstraint("action_id", "channel", "event", name="uq_notifications_key"),
+        sa.Index("ix_notifications_status_due", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    action_id: str = Field(max_length=64, index=True)
+    channel: str = Field(max_length=100)
+    kind: str = Field(max_length=16)
+    event: str = Field(max_length=32)
+    #: pending, sent or failed.
+    status: str = Field(max_length=16)
+    attempts: int = Field(default=0)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    claimed_by: str | None = Field(default=None, max_length=200)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    outcome: str | None = Field(default=None, sa_type=sa.Text)
+    #: What the channel answered that a later event needs (Slack: channel and message ts).
+    ref: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+
+
+class SlackRequestSeen(SQLModel, table=True):
+    """A verified Slack request's signature, kept for the 5-minute window so that a replay
+    of it (to any replica) is refused."""
+
+    __tablename__ = "slack_requests_seen"
+
+    signature_hash: str = Field(primary_key=True, max_length=64)
+    seen_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+
+
+class BudgetLock(SQLModel, table=True):
+    """One row per (budget, scope) ever decided: the row a decision locks (FOR UPDATE on
+    PostgreSQL; SQLite's BEGIN IMMEDIATE holds the whole database) while it counts the
+    budget's usage and records the action, so concurrent decisions on one budget scope, on
+    any replica, are taken one after another and never overrun it together."""
+
+    __tablename__ = "budget_locks"
+
+    budget: str = Field(primary_key=True, max_length=64)
+    scope: str = Field(primary_key=True, max_length=300)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

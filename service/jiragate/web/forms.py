@@ -116,12 +116,21 @@ def editable_fields(action: str, original: Mapping[str, Any]) -> list[EditField]
             minimum=prop.get("minimum"),
             maximum=prop.get("maximum"),
             hint=_hint(action, name, rule),
-            editable=_offered(rule, name in original, current),
+            editable=_offered(rule, name in original, current)
+            # With proposed tickets, the reviewer picks them one by one (the tickets table);
+            # the count follows from that choice.
+            and not (name == "issueCount" and isinstance(original.get("tickets"), list)),
         )
         if rule in (EditRule.NARROW_COUNT, EditRule.MAX) and isinstance(current, int | float):
             item.maximum = current  # an edit may only lower it
         if rule is EditRule.LOWER_PRIORITY and current in PRIORITIES:
             item.options = list(PRIORITIES[PRIORITIES.index(current) :])
+        if prop.get("x-jiragate-site") == "priority":
+            # The site's names have no enum in the schema; a reviewer may lower a standard
+            # priority (the edit rule), and keep a site-specific one (P1) as it is.
+            item.widget = "select"
+            if current not in PRIORITIES:
+                item.options = [str(current)] if current is not None else []
         fields.append(item)
     return fields
 
@@ -248,3 +257,46 @@ def _parse(item: EditField, text: str) -> Any:
             raise ValueError("Sprint cannot be empty")
         return int(stripped) if stripped.isdigit() else stripped
     return stripped
+
+
+TICKETS_SHOWN = "tickets-shown"
+TICKET_KEEP = "ticket-keep"
+
+
+def ticket_input(index: int, name: str) -> str:
+    """The form name of one ticket's input (`ticket-3-summary`, `ticket-3-priority`)."""
+    return f"ticket-{index}-{name}"
+
+
+def read_tickets(
+    original: Mapping[str, Any], form: Mapping[str, Any], getlist: Any
+) -> tuple[list[dict[str, Any]] | None, str]:
+    """The reviewer's choice of proposed tickets: (the edited tickets, or None when the form
+    did not carry the table or changed nothing; an error for the reviewer, or "").
+
+    Each kept ticket is the proposed one with the summary and priority the reviewer typed
+    (a priority equal to the one it would inherit is left unset). Indexes that were never
+    proposed are ignored: this reads a choice among the proposed tickets, it cannot add one;
+    the gateway's check refuses anything else (a crafted `edit-tickets`)."""
+    proposed = original.get("tickets")
+    if TICKETS_SHOWN not in form or not isinstance(proposed, list):
+        return None, ""
+    keep = {str(value) for value in getlist(TICKET_KEEP)}
+    tickets: list[dict[str, Any]] = []
+    for index, ticket in enumerate(proposed):
+        if str(index) not in keep or not isinstance(ticket, Mapping):
+            continue
+        edited = dict(ticket)
+        summary = " ".join(str(form.get(ticket_input(index, "summary"), "")).split())
+        if summary and summary != ticket.get("summary"):
+            edited["summary"] = summary
+        priority = str(form.get(ticket_input(index, "priority"), "") or "")
+        inherited = ticket.get("priority", original.get("priority"))
+        if priority and priority != inherited:
+            edited["priority"] = priority
+        tickets.append(edited)
+    if not tickets:
+        return None, "Keep at least one ticket, or reject the action instead."
+    if tickets == proposed:
+        return None, ""
+    return tickets, ""

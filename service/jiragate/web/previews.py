@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from jiragate.catalog import get_spec, issue_keys_of
+from jiragate.catalog import PRIORITIES, get_spec, issue_keys_of, kept_items
 from jiragate.errors import JiraError
 from jiragate.gateway import Gateway
 from jiragate.gateway.records import ActionRecord, numbered_summary
@@ -67,6 +67,18 @@ FIELD_LABELS = {
     "maxResults": "Max results",
     "boardId": "Board",
     "state": "State",
+    # audit event data, on the timeline
+    "modified_details": "Edits",
+    "effective_details": "Approved payload",
+    "verdict": "Verdict",
+    "note": "Note",
+    "error": "Error",
+    "attempt": "Attempt",
+    "reviewer": "Reviewer",
+    "agent": "Agent",
+    "created": "Created",
+    "updated": "Updated",
+    "retry_at": "Next try",
 }
 
 #: Per preview kind (the action spec's `preview`): heading, before and after column labels.
@@ -84,7 +96,9 @@ HEADINGS: dict[str, tuple[str, str, str]] = {
 def label_for(key: str) -> str:
     if key in FIELD_LABELS:
         return FIELD_LABELS[key]
-    spaced = "".join(f" {c.lower()}" if c.isupper() else c for c in key).strip()
+    # camelCase and snake_case alike: "retryAt" and "retry_at" both read "Retry at".
+    spaced = "".join(f" {c.lower()}" if c.isupper() else c for c in key).replace("_", " ")
+    spaced = " ".join(spaced.split())
     return spaced[:1].upper() + spaced[1:]
 
 
@@ -110,6 +124,19 @@ class TicketRow:
     priority: str
     issue_type: str
     dropped: bool = False
+    #: The proposed ticket's summary when the reviewer reworded it ("" otherwise).
+    proposed_summary: str = ""
+    #: The priority the agent proposed for this ticket (its own, else the bulk one).
+    proposed_priority: str = ""
+    #: The Jira key once it exists ("" before execution, or if it was not created).
+    key: str = ""
+
+    @property
+    def priority_options(self) -> list[str]:
+        """What a reviewer may set this ticket's priority to: the proposed one or lower."""
+        if self.proposed_priority in PRIORITIES:
+            return list(PRIORITIES[PRIORITIES.index(self.proposed_priority) :])
+        return [self.priority]
 
 
 @dataclass(slots=True)
@@ -155,40 +182,65 @@ def facts_of(details: Mapping[str, Any]) -> list[tuple[str, str]]:
 def ticket_rows(
     record: ActionRecord, original: Mapping[str, Any], effective: Mapping[str, Any]
 ) -> list[TicketRow]:
-    """Every ticket the original request asked for, marked when the edit drops it.
+    """Every ticket the original request asked for, marked when the edit drops it, with its
+    Jira key once created.
 
-    Kept rows show what would really be created: with only a count, the adapter titles
-    tickets after the request's summary numbered against the *effective* count."""
+    Kept rows show what would really be created: the reviewer's summary and priority; with
+    only a count, the adapter titles tickets after the request's summary numbered against
+    the *effective* count."""
     total = int(original.get("issueCount") or 0)
-    kept = int(effective.get("issueCount") or 0)
     given: Sequence[Mapping[str, Any]] | None = original.get("tickets")
+    effective_tickets: list[Any] = list(effective.get("tickets") or [])
+    kept = int(effective.get("issueCount") or 0)
+    # Which proposed ticket each effective one is (the reviewer may keep any of them).
+    aligned = kept_items(record.action, "tickets", original, effective) if given else None
+    if aligned is None:
+        aligned = list(range(min(kept, total)))
+    position = {proposed: made for made, proposed in enumerate(aligned)}
+    keys = _created_keys(record)
     rows: list[TicketRow] = []
-    effective_tickets = effective.get("tickets") or []
     for index in range(total):
-        dropped = index >= kept
+        made = position.get(index)
+        dropped = made is None
+        proposed = given[index] if given else {}
+        source = (
+            effective_tickets[made] if made is not None and made < len(effective_tickets) else {}
+        )
+        bulk = original if dropped else effective
+        proposed_priority = proposed.get("priority", original.get("priority"))
         if given:
-            source = (
-                effective_tickets[index] if not dropped and index < len(effective_tickets) else {}
-            )
-            ticket = given[index]
-            summary = str(ticket.get("summary", ""))
-            priority = source.get("priority", ticket.get("priority"))
-            issue_type = source.get("issueType", ticket.get("issueType"))
+            summary = str(source.get("summary", proposed.get("summary", "")))
         else:
             summary = numbered_summary(record.summary, index + 1, total if dropped else kept)
-            priority = issue_type = None
-        effective_priority = priority or (effective if not dropped else original).get("priority")
-        effective_type = issue_type or (effective if not dropped else original).get("issueType")
+        priority = source.get("priority", proposed_priority if dropped else None) or bulk.get(
+            "priority"
+        )
+        issue_type = source.get("issueType", proposed.get("issueType")) or bulk.get("issueType")
         rows.append(
             TicketRow(
                 number=index + 1,
                 summary=summary,
-                priority=str(effective_priority or "—"),
-                issue_type=str(effective_type or "—"),
+                priority=str(priority or "—"),
+                issue_type=str(issue_type or "—"),
                 dropped=dropped,
+                proposed_summary=str(proposed.get("summary", ""))
+                if given and summary != proposed.get("summary")
+                else "",
+                proposed_priority=str(proposed_priority or ""),
+                key="" if made is None else keys.get(made, ""),
             )
         )
     return rows
+
+
+def _created_keys(record: ActionRecord) -> dict[int, str]:
+    """The created issues' keys by their index in the effective tickets (after execution)."""
+    created = (record.result_json or {}).get("created") or []
+    return {
+        int(item["index"]): str(item["key"])
+        for item in created
+        if isinstance(item, Mapping) and isinstance(item.get("index"), int) and item.get("key")
+    }
 
 
 async def build_preview(
@@ -232,7 +284,12 @@ def _skeleton(
         )
     keys = _issue_keys(kind, original)
     kept = set(_issue_keys(kind, effective))
-    issues = [IssueRow(key=key, dropped=key not in kept) for key in keys]
+    requested = _requested_targets(kind, effective)
+    # The requested target is known without Jira: shown even when Jira is not read (a decided
+    # action, Jira down), so a rejected transition's table says what was asked, not dashes.
+    issues = [
+        IssueRow(key=key, dropped=key not in kept, after=requested.get(key, "")) for key in keys
+    ]
     return Preview(
         kind=kind,
         heading=heading,
@@ -241,6 +298,19 @@ def _skeleton(
         issues=issues,
         facts=facts,
     )
+
+
+def _requested_targets(kind: str, details: Mapping[str, Any]) -> dict[str, str]:
+    """Per issue, what the action asks for it (target status, sprint, assignee, points)."""
+    keys = _issue_keys(kind, details)
+    if kind == "points":
+        return {str(u["issueKey"]): f"{u['storyPoints']:g}" for u in details.get("updates") or ()}
+    target = {
+        "transition": details.get("targetStatus"),
+        "sprint": details.get("sprintId"),
+        "assign": _assignee_label(details.get("assignee"), {}) if "assignee" in details else None,
+    }.get(kind)
+    return {key: str(target) for key in keys} if target is not None else {}
 
 
 def _issue_keys(kind: str, details: Mapping[str, Any]) -> list[str]:

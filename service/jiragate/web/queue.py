@@ -155,6 +155,9 @@ class QueueQuery:
     action: str = ""
     project: str = ""
     sort: str = "oldest"
+    #: Free-text search: every word must appear in the summary, agent, action, project,
+    #: group, rule, reason or id (case-insensitive).
+    q: str = ""
 
     @classmethod
     def parse(cls, params: Mapping[str, str]) -> QueueQuery:
@@ -164,6 +167,7 @@ class QueueQuery:
             action=params.get("action", "")[:100],
             project=params.get("project", "")[:20],
             sort=sort if sort in SORTS else "oldest",
+            q=" ".join(params.get("q", "").split())[:200],
         )
 
     def params(self, **changes: str) -> dict[str, str]:
@@ -172,13 +176,14 @@ class QueueQuery:
             "action": self.action,
             "project": self.project,
             "sort": self.sort,
+            "q": self.q,
             **changes,
         }
         return {k: v for k, v in values.items() if v and not (k == "sort" and v == "oldest")}
 
     @property
     def filtered(self) -> bool:
-        return bool(self.group or self.action or self.project)
+        return bool(self.group or self.action or self.project or self.q)
 
 
 def apply_query(rows: Iterable[QueueRow], query: QueueQuery) -> list[QueueRow]:
@@ -188,6 +193,7 @@ def apply_query(rows: Iterable[QueueRow], query: QueueQuery) -> list[QueueRow]:
         if (not query.group or row.group == query.group)
         and (not query.action or row.action == query.action)
         and (not query.project or row.project == query.project)
+        and matches(row, query.q)
     ]
     if query.sort == "newest":
         kept.sort(key=lambda r: (r.created_at, r.id), reverse=True)
@@ -198,6 +204,16 @@ def apply_query(rows: Iterable[QueueRow], query: QueueQuery) -> list[QueueRow]:
     else:
         kept.sort(key=lambda r: (r.created_at, r.id))
     return kept
+
+
+def matches(row: QueueRow, search: str) -> bool:
+    """Whether every word of `search` is in the row's searchable text (empty: everything)."""
+    words = search.casefold().split()
+    if not words:
+        return True
+    fields = (row.summary, row.agent, row.action, row.title, row.project, row.group, row.rule)
+    text = " ".join((*fields, row.reason, row.id, row.reviewers, row.note)).casefold()
+    return all(word in text for word in words)
 
 
 def fingerprint(rows: Sequence[QueueRow]) -> str:

@@ -7,6 +7,7 @@ groups: anything else is a 404, so the inbox does not even confirm that it exist
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Mapping
@@ -20,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 
-from jiragate.catalog import ActionRequest
+from jiragate.catalog import ActionKind, ActionRequest, describe_edit, get_spec
 from jiragate.errors import ApprovalError, DecisionRefusedError, JiragateError
 from jiragate.gateway import Gateway
 from jiragate.gateway.records import (
@@ -28,7 +29,10 @@ from jiragate.gateway.records import (
     ActionStatus,
     AuditNote,
     Throttled,
+    decision_summary,
 )
+from jiragate.web.analytics import LIMIT as ANALYTICS_LIMIT
+from jiragate.web.analytics import group_stats
 from jiragate.web.auth import (
     CSRF_FIELD,
     SESSION_COOKIE,
@@ -39,7 +43,15 @@ from jiragate.web.auth import (
     csrf_ok,
     may_sign_in,
 )
-from jiragate.web.forms import EditField, editable_fields, read_form
+from jiragate.web.forms import (
+    TICKET_KEEP,
+    TICKETS_SHOWN,
+    EditField,
+    editable_fields,
+    read_form,
+    read_tickets,
+    ticket_input,
+)
 from jiragate.web.previews import build_preview, display_value, label_for
 from jiragate.web.queue import (
     DECIDED,
@@ -380,6 +392,31 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
             nav="history",
         )
 
+    # ------------------------------------------------------------------ analytics
+
+    @router.get("/analytics")
+    async def analytics(request: Request) -> Response:
+        session, fresh = load_session(request)
+        if not session.signed_in or session.reviewer is None:
+            return to_signin(request)
+        gateway = context.gateway
+        groups = gateway.reviewer_groups(session.reviewer)
+        chosen = request.query_params.get("group", "")
+        shown = [chosen] if chosen in groups else groups
+        stats = []
+        for group in shown:
+            records, truncated = _group_records(gateway, group)
+            stats.append(group_stats(group, records, truncated=truncated))
+        return page(
+            "analytics.html",
+            session,
+            fresh,
+            stats=stats,
+            groups=groups,
+            chosen=chosen if chosen in groups else "",
+            nav="analytics",
+        )
+
     # ------------------------------------------------------------------ one action
 
     @router.get("/actions/{action_id}")
@@ -447,10 +484,30 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
             return RedirectResponse(f"/inbox/actions/{record.id}?done=rejected", 303)
 
         patch = read_form(fields, form, form.getlist)
+        tickets, ticket_error = read_tickets(record.details, form, form.getlist)
+        if tickets is not None:
+            patch["tickets"] = tickets
+            patch["issueCount"] = len(tickets)
+        if ticket_error:
+            return await again(422, refusal=ticket_error)
         if any(f.error for f in fields):
             return await again(422, refusal="Fix the highlighted fields first.")
-        if intent != "approve":
+        if intent not in ("approve", "confirm"):
             return await again(200, previewed=True)
+        effective: Mapping[str, Any] = record.details
+        if patch:
+            try:
+                effective = gateway.check_edit(record, patch)
+            except DecisionRefusedError as exc:
+                return await again(409, refusal=str(exc))
+        digest = _digest(effective)
+        # An edited or destructive approval shows what will run and asks once: the reviewer
+        # confirms *this* payload (its digest), so a changed form asks again, and neither
+        # Enter nor a stray click on Approve runs an edit nobody looked at.
+        if _needs_confirmation(record, patch) and not (
+            intent == "confirm" and form.get("confirm-for") == digest
+        ):
+            return await again(200, previewed=True, confirm=digest)
         try:
             outcome = await run_in_threadpool(
                 gateway.decide,
@@ -478,6 +535,7 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
         *,
         refusal: str = "",
         previewed: bool = False,
+        confirm: str = "",
     ) -> dict[str, Any]:
         gateway = context.gateway
         pending = record.status is ActionStatus.PENDING_APPROVAL
@@ -498,6 +556,7 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
         )
         now = _now(gateway)
         votes = gateway.votes(record.id)
+        neighbours = _neighbours(gateway, record, reviewer) if pending else (None, None)
         return {
             "record": record,
             "row": row_of(record, now),
@@ -515,6 +574,16 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
             else "",
             "refusal": refusal,
             "previewed": previewed,
+            "confirm": confirm,
+            "edit_words": describe_edit(record.action, record.details, effective),
+            "destructive": get_spec(record.action).kind is ActionKind.DESTRUCTIVE,
+            "ticket_form": pending and isinstance(record.details.get("tickets"), list),
+            "ticket_input": ticket_input,
+            "ticket_keep": TICKET_KEEP,
+            "tickets_shown": TICKETS_SHOWN,
+            "previous_url": neighbours[0],
+            "next_url": neighbours[1],
+            "decision_words": decision_summary(record),
             "note": note,
             "votes": votes,
             "explanation": _explanation(gateway, record),
@@ -527,6 +596,45 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
         }
 
     return router
+
+
+def _group_records(gateway: Gateway, group: str) -> tuple[list[ActionRecord], bool]:
+    """The group's most recent actions (up to analytics.LIMIT), and whether there are more."""
+    records: list[ActionRecord] = []
+    cursor: str | None = None
+    while len(records) < ANALYTICS_LIMIT:
+        page = gateway.list_actions(group=group, limit=500, cursor=cursor)
+        records += page.items
+        cursor = page.next_cursor
+        if cursor is None:
+            return records, False
+    return records[:ANALYTICS_LIMIT], True
+
+
+def _digest(effective: Mapping[str, Any]) -> str:
+    text = json.dumps(effective, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def _needs_confirmation(record: ActionRecord, patch: Mapping[str, Any]) -> bool:
+    return bool(patch) or get_spec(record.action).kind is ActionKind.DESTRUCTIVE
+
+
+def _neighbours(
+    gateway: Gateway, record: ActionRecord, reviewer: str
+) -> tuple[str | None, str | None]:
+    """The previous and next waiting actions in the reviewer's queue (oldest first), for the
+    j/k keys and the links beside them."""
+    waiting = gateway.pending_approvals(gateway.reviewer_groups(reviewer), limit=500)
+    ids = [r.id for r in sorted(waiting, key=lambda r: (r.created_at, r.id))]
+    if record.id not in ids:
+        return None, None
+    at = ids.index(record.id)
+    link = "/inbox/actions/{}".format
+    return (
+        link(ids[at - 1]) if at > 0 else None,
+        link(ids[at + 1]) if at + 1 < len(ids) else None,
+    )
 
 
 def _explanation(gateway: Gateway, record: ActionRecord) -> dict[str, Any]:
@@ -555,15 +663,32 @@ def _explanation(gateway: Gateway, record: ActionRecord) -> dict[str, Any]:
     }
 
 
+def _actor_label(record: ActionRecord, actor: str) -> str:
+    """Who did it, as a person reads it: the agent, a reviewer by name, or Jiragate itself
+    (its workers are named host:pid:random, which means nothing to a reviewer)."""
+    if actor == record.agent:
+        return f"{actor} (agent)"
+    if actor in ("gateway", "system") or actor.count(":") >= 2:
+        return "Jiragate"
+    return actor
+
+
+def _event_label(event_type: str) -> str:
+    if event_type in EVENT_LABELS:
+        return EVENT_LABELS[event_type]
+    # An event type without a label reads as words, never as "approval.modified_details".
+    return label_for(event_type.rsplit(".", 1)[-1])
+
+
 def _timeline(gateway: Gateway, record: ActionRecord, now: datetime) -> list[dict[str, Any]]:
     events = gateway.audit_events(action_id=record.id, limit=500)
     return [
         {
             "at": event.at,
             "ago": duration((now - event.at).total_seconds()),
-            "actor": event.actor,
+            "actor": _actor_label(record, event.actor),
             "type": event.type,
-            "label": EVENT_LABELS.get(event.type, event.type),
+            "label": _event_label(event.type),
             "data": [
                 (label_for(k), display_value(v))
                 for k, v in (event.data or {}).items()

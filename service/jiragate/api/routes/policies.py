@@ -53,10 +53,25 @@ def get_policies(gateway: GatewayDep, _who: PrincipalDep) -> dict[str, Any]:
                 "route_to": r.route_to,
                 "priority": r.priority,
                 "reason": r.reason,
+                "shadow": r.shadow,
                 "location": f"{Path(r.location.file).name}:{r.location.line}",
             }
             for r in policies.rules
         ],
+        "budgets": [
+            {
+                "name": b.name,
+                "description": b.description,
+                "actions": list(b.actions),
+                "per": list(b.per),
+                "counts": b.counts,
+                "limit": b.limit,
+                "window_seconds": b.window_seconds,
+            }
+            for b in policies.budgets.values()
+        ],
+        # Shadow rules' outcomes over this revision's recent decisions (all replicas').
+        "shadow": gateway.shadow_report(),
         "defaults": {
             "write": policies.model.defaults.write.value,
             "destructive": policies.model.defaults.destructive.value,

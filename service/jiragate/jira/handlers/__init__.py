@@ -10,6 +10,21 @@
 - `epics`: jira_create_epic, jira_update_epic
 - `versions`: jira_create_release, jira_update_release, jira_release_version
 - `destructive`: jira_delete_issues, jira_archive_issues
+- `agile`: jira_create_sprint, jira_update_sprint, jira_start_sprint, jira_close_sprint,
+  jira_delete_sprint, jira_move_to_backlog, jira_rank_issues
+- `project_admin`: jira_create_releases, jira_archive_version, jira_merge_versions,
+  jira_delete_version, jira_create_component, jira_update_component, jira_delete_component
+- issue-level writes (issue 12; `scope` checks their issue and ids against the project):
+  `comment_edits` (jira_edit_comment, jira_delete_comment), `worklogs`, `watchers`, `links`
+  (issue and remote links), `epic_links` (jira_link_to_epic, jira_unlink_from_epic),
+  `attachments`
+- `listing`: the declarative reads (one `Read` each: path, query, project check, shape):
+  projects, components, versions, boards and board/backlog/sprint issues, fields, edit
+  metadata, users, the service account, link types, watchers, worklogs, attachments,
+  statuses, priorities, issue types, resolutions
+- `metadata`: the reads that differ by flavour or take several calls: project search,
+  create metadata, field options, changelogs
+- `rest`: jira_rest_read, jira_rest_write (the proxy's generic actions)
 
 `creating` holds exactly-once issue creation (markers) for issues and epics; `base` the
 registry (`@handles`), `ActionCall` and the per-issue loop. Importing this package imports
@@ -19,15 +34,26 @@ every topic module, so every handler is registered.
 from __future__ import annotations
 
 from jiragate.jira.handlers import (
+    agile,
+    attachments,
+    comment_edits,
     comments,
     destructive,
+    epic_links,
     epics,
     issues,
+    links,
+    listing,
+    metadata,
+    project_admin,
     reads,
+    rest,
     search,
     sprints,
     transitions,
     versions,
+    watchers,
+    worklogs,
 )
 from jiragate.jira.handlers.base import (
     HANDLERS,
@@ -39,7 +65,28 @@ from jiragate.jira.handlers.base import (
     registered,
 )
 
-TOPICS = (reads, search, issues, transitions, sprints, comments, epics, versions, destructive)
+TOPICS = (
+    reads,
+    search,
+    issues,
+    transitions,
+    sprints,
+    comments,
+    epics,
+    versions,
+    destructive,
+    agile,
+    project_admin,
+    comment_edits,
+    worklogs,
+    watchers,
+    links,
+    epic_links,
+    attachments,
+    listing,
+    metadata,
+    rest,
+)
 
 __all__ = [
     "HANDLERS",

@@ -15,21 +15,29 @@ if TYPE_CHECKING:
     from jiragate.jira.operations import JiraAdapter
 
 
-def child_link(jira: JiraAdapter, epic_key: str) -> dict[str, Any]:
+async def epic_link(jira: JiraAdapter, epic_key: str) -> dict[str, Any]:
+    """The `fields` that put an issue under an epic: `parent` on Cloud, the Epic Link field
+    on Data Center (jira.epic_link_field, else the site's custom field named "Epic Link")."""
     if jira.config.is_cloud:
-        return {"fields": {"parent": {"key": epic_key}}}
-    if jira.config.epic_link_field is None:
+        return {"parent": {"key": epic_key}}
+    field = jira.config.epic_link_field or await jira.field_named("Epic Link")
+    if field is None:
         raise JiraConfigError(
-            "linking issues to an epic on Data Center needs the Epic Link field: set "
-            "jira.epic_link_field (JIRAGATE_JIRA__EPIC_LINK_FIELD) (e.g. customfield_10101)"
+            "linking issues to an epic on Data Center needs the Epic Link field, and this "
+            "site has no single custom field named 'Epic Link': set jira.epic_link_field "
+            "(JIRAGATE_JIRA__EPIC_LINK_FIELD) (e.g. customfield_10101)"
         )
-    return {"fields": {jira.config.epic_link_field: epic_key}}
+    return {field: epic_key}
+
+
+async def child_link(jira: JiraAdapter, epic_key: str) -> dict[str, Any]:
+    return {"fields": await epic_link(jira, epic_key)}
 
 
 async def adopt_children(
     jira: JiraAdapter, epic_key: str, children: Sequence[str], result: ExecutionResult
 ) -> None:
-    body = child_link(jira, epic_key)
+    body = await child_link(jira, epic_key)
 
     async def adopt(key: str) -> bool:
         await jira.client.put(jira.api(f"/issue/{key}"), body)
@@ -43,7 +51,7 @@ async def create_epic(jira: JiraAdapter, call: ActionCall) -> None:
     details, result = call.details, call.result
     children = details.get("childIssueKeys") or []
     if children:
-        child_link(jira, "CHECK-1")  # fail on a missing DC setting before creating anything
+        await child_link(jira, "CHECK-1")  # fail on a missing DC field before creating anything
     fields = issue_fields(
         jira,
         project=details["projectKey"],
@@ -53,6 +61,11 @@ async def create_epic(jira: JiraAdapter, call: ActionCall) -> None:
         priority=details.get("priority"),
         labels=details.get("labels", ()),
     )
+    if not jira.config.is_cloud:
+        # Data Center epics carry an Epic Name (required on most sites); Cloud has none.
+        name_field = await jira.field_named("Epic Name")
+        if name_field is not None:
+            fields[name_field] = details.get("epicName") or details["summary"]
     epic = await create_one(jira, fields, call.action_id, result)
     if epic is not None and children:
         await adopt_children(jira, epic, children, result)
@@ -64,7 +77,7 @@ async def update_epic(jira: JiraAdapter, call: ActionCall) -> None:
     epic = details["epicKey"]
     children = details.get("addChildIssueKeys") or []
     if children:
-        child_link(jira, epic)
+        await child_link(jira, epic)
     fields = edited_fields(jira, details, ("summary", "labels"))
     if fields:
 

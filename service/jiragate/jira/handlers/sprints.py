@@ -65,36 +65,52 @@ async def move_keys(
 async def sprint_in_project(jira: JiraAdapter, details: Mapping[str, Any]) -> int:
     """The id of `details["sprintId"]`, refused (JiraLookupError) unless its board is in the
     action's project. An action naming no project cannot be checked and is refused too."""
-    sprint = await jira.sprint_id(details["sprintId"])
+    sprint = await sprint_of_project(jira, details)
+    return int(sprint["id"])
+
+
+async def sprint_of_project(
+    jira: JiraAdapter,
+    details: Mapping[str, Any],
+    field: str = "sprintId",
+    purpose: str = "an action moves issues only into its own project's sprints",
+) -> dict[str, Any]:
+    """Jira's answer for the sprint `details[field]` names (id or name), refused
+    (JiraLookupError, saying `purpose`) unless the sprint's board is in the action's project."""
+    sprint = await jira.sprint_id(details[field])
     project = catalog.project_of(details)
     if project is None:
         raise JiraLookupError(
             f"sprint {sprint}: the action names no project to check the sprint's board against"
         )
-    answer = await jira.client.get(jira.agile(f"/sprint/{sprint}"))
-    board = (answer or {}).get("originBoardId")
+    answer = await jira.client.get(jira.agile(f"/sprint/{sprint}")) or {}
+    board = answer.get("originBoardId")
     if not isinstance(board, int) or isinstance(board, bool):
         raise JiraLookupError(
             f"sprint {sprint} names no board (originBoardId), so its project cannot be "
-            f"checked; an action moves issues only into its own project's sprints"
+            f"checked; {purpose}"
         )
     owner = await _board_project(jira, board)
     if owner != project:
         raise JiraLookupError(
             f"sprint {sprint} is not in project {project} (it belongs to board {board} of "
-            f"project {owner or 'unknown'}); an action moves issues only into its own "
-            "project's sprints"
+            f"project {owner or 'unknown'}); {purpose}"
         )
-    return sprint
+    return {**answer, "id": sprint}
 
 
-async def check_board_project(jira: JiraAdapter, board: int, project: str) -> None:
-    """Refuse a board that is not in `project` (JiraLookupError)."""
+async def check_board_project(
+    jira: JiraAdapter,
+    board: int,
+    project: str,
+    purpose: str = "an action reads only its own project's boards",
+) -> None:
+    """Refuse a board that is not in `project` (JiraLookupError, saying `purpose`)."""
     owner = await _board_project(jira, board)
     if owner != project:
         raise JiraLookupError(
             f"board {board} is not in project {project} (it belongs to project "
-            f"{owner or 'unknown'}); an action reads only its own project's boards"
+            f"{owner or 'unknown'}); {purpose}"
         )
 
 

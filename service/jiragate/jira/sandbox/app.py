@@ -12,8 +12,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jiragate.jira.sandbox import (
     routes_agile,
+    routes_issue_writes,
     routes_issues,
     routes_meta,
+    routes_reads,
     routes_search,
     routes_site,
 )
@@ -46,7 +48,17 @@ def create_sandbox_app(
         return jira_error(exc.status_code, [f"{detail}: {request.method} {request.url.path}"])
 
     # routes_site first: its `/project/search` must win over routes_meta's `/project/{key}`.
-    for module in (routes_site, routes_issues, routes_search, routes_meta, routes_agile):
+    # routes_reads before routes_issues: `/issue/createmeta/{project}/issuetypes/{type}` and
+    # `/issue/{key}/editmeta` are its own, not an issue's sub-resources.
+    for module in (
+        routes_site,
+        routes_reads,
+        routes_issues,
+        routes_issue_writes,
+        routes_search,
+        routes_meta,
+        routes_agile,
+    ):
         app.include_router(module.build_router())
     app.include_router(_control_router())
     return app

@@ -7,13 +7,17 @@ everything to a copy and commit only when no field failed, so a 400 never half-a
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import date
 from typing import Any
 
 from jiragate.jira.sandbox.state import (
     EPIC_LINK_FIELD,
     EPIC_NAME_FIELD,
+    IMPACT_FIELD,
     SPRINT_FIELD,
+    STORY_ESTIMATE_FIELD,
     STORY_POINTS_FIELD,
+    TEAM_FIELD,
     Issue,
     SandboxState,
     adf_text,
@@ -271,6 +275,50 @@ def set_resolution(state: SandboxState, issue: Issue, value: Any, flavour: str) 
     return None
 
 
+def set_duedate(state: SandboxState, issue: Issue, value: Any, flavour: str) -> str | None:
+    if value is None:
+        issue.duedate = None
+        return None
+    try:
+        date.fromisoformat(str(value))
+    except ValueError:
+        return "Error parsing date string: " + str(value)
+    if len(str(value)) != 10:
+        return "Error parsing date string: " + str(value)
+    issue.duedate = str(value)
+    return None
+
+
+def set_components(state: SandboxState, issue: Issue, value: Any, flavour: str) -> str | None:
+    """Components of the issue's own project, by name or id (as Jira takes either)."""
+    known = state.components_of(issue.project_key)
+    ids: list[int] = []
+    for item in value if isinstance(value, list) else [value]:
+        name, ident = _ref(item)
+        match = next((c for c in known if c.name == name or str(c.id) == str(ident)), None)
+        if match is None:
+            return f"Component name '{name or ident}' is not valid."
+        ids.append(match.id)
+    issue.components = list(dict.fromkeys(ids))
+    return None
+
+
+def _custom_setter(kind: type) -> Setter:
+    def setter(state: SandboxState, issue: Issue, value: Any, flavour: str) -> str | None:
+        field_id = TEAM_FIELD if kind is str else IMPACT_FIELD
+        if value is None:
+            issue.custom_fields.pop(field_id, None)
+            return None
+        if kind is str and not isinstance(value, str):
+            return "Operation value must be a string."
+        if kind is float and (isinstance(value, bool) or not isinstance(value, int | float)):
+            return "Operation value must be a number."
+        issue.custom_fields[field_id] = value
+        return None
+
+    return setter
+
+
 SETTERS: dict[str, Setter] = {
     "summary": set_summary,
     "priority": set_priority,
@@ -282,11 +330,18 @@ SETTERS: dict[str, Setter] = {
     "parent": set_parent,
     "fixVersions": set_fix_versions,
     STORY_POINTS_FIELD: set_story_points,
+    # One estimate per issue: either field sets it (a project has the ones on its screens).
+    STORY_ESTIMATE_FIELD: set_story_points,
     SPRINT_FIELD: set_sprint,
     EPIC_LINK_FIELD: set_epic_link,
     EPIC_NAME_FIELD: set_epic_name,
     "resolution": set_resolution,
+    "duedate": set_duedate,
+    "components": set_components,
+    TEAM_FIELD: _custom_setter(str),
+    IMPACT_FIELD: _custom_setter(float),
 }
+STORY_FIELDS = frozenset({STORY_POINTS_FIELD, STORY_ESTIMATE_FIELD})
 # Set only when an issue is created.
 CREATE_ONLY = {"project", "issuetype"}
 
@@ -299,7 +354,10 @@ def apply_fields(
         if name in CREATE_ONLY:
             continue
         setter = SETTERS.get(name)
-        if setter is None or (name == EPIC_LINK_FIELD and flavour == "cloud"):
+        off_screen = name in STORY_FIELDS and name not in state.site.story_fields.get(
+            issue.project_key, ()
+        )
+        if setter is None or off_screen or (name == EPIC_LINK_FIELD and flavour == "cloud"):
             errors[name] = NOT_SETTABLE.format(name=name)
             continue
         error = setter(state, issue, value, flavour)

@@ -10,11 +10,14 @@ from fastapi.responses import JSONResponse
 from jiragate.jira.sandbox.state import (
     EPIC_LINK_FIELD,
     EPIC_NAME_FIELD,
+    IMPACT_FIELD,
     RESOLUTIONS,
     SPRINT_FIELD,
     STORY_ESTIMATE_FIELD,
     STORY_POINTS_FIELD,
+    TEAM_FIELD,
     Board,
+    Component,
     Issue,
     Project,
     SandboxState,
@@ -167,7 +170,8 @@ def issue_type_json(state: SandboxState, name: str, flavour: str) -> dict[str, A
 
 
 def priority_json(state: SandboxState, name: str, flavour: str) -> dict[str, Any]:
-    found = priority(name)
+    # The site's own first: a test may give the site a priority the seed profiles lack.
+    found = next((p for p in state.site.priorities if p.name == name), None) or priority(name)
     return {"self": f"{api_base(state, flavour)}/priority/{found.id}", "id": found.id, "name": name}
 
 
@@ -196,6 +200,41 @@ def version_json(state: SandboxState, version: Version, flavour: str) -> dict[st
         body["startDate"] = version.start_date
     if version.release_date:
         body["releaseDate"] = version.release_date
+    return body
+
+
+def component_ref(state: SandboxState, component: Component, flavour: str) -> dict[str, Any]:
+    """A component as an issue's `components` field lists it."""
+    return {
+        "self": f"{api_base(state, flavour)}/component/{component.id}",
+        "id": str(component.id),
+        "name": component.name,
+        "description": component.description,
+    }
+
+
+def component_json(state: SandboxState, component: Component, flavour: str) -> dict[str, Any]:
+    """`GET /component/{id}`: the component with its project, lead and assignee type. Cloud
+    names the lead by accountId only; Data Center by user name as well."""
+    project = state.projects[component.project_key]
+    lead = state.users.get(component.lead) if component.lead else None
+    assignee = {
+        "PROJECT_LEAD": state.users.get(project.lead),
+        "COMPONENT_LEAD": lead,
+    }.get(component.assignee_type)
+    body: dict[str, Any] = {
+        **component_ref(state, component, flavour),
+        "project": project.key,
+        "projectId": project.id,
+        "assigneeType": component.assignee_type,
+        "realAssigneeType": component.assignee_type if assignee or lead else "PROJECT_DEFAULT",
+        "isAssigneeTypeValid": component.assignee_type != "COMPONENT_LEAD" or lead is not None,
+    }
+    if lead is not None:
+        # `leadAccountId`/`leadUserName` are write-only: the lead is read from `lead`.
+        body["lead"] = user_json(state, lead, flavour)
+    if assignee is not None:
+        body["assignee"] = body["realAssignee"] = user_json(state, assignee, flavour)
     return body
 
 
@@ -354,6 +393,24 @@ def _issue_links(state: SandboxState, issue: Issue, flavour: str) -> object:
     return links
 
 
+def attachment_json(state: SandboxState, item: dict[str, Any], flavour: str) -> dict[str, Any]:
+    """An attachment's metadata (`AttachmentMetadata`), without its bytes."""
+    base = api_base(state, flavour)
+    author = user_json(state, state.users.get(str(item["author"])), flavour)
+    answer = {
+        "self": f"{base}/attachment/{item['id']}",
+        "id": item["id"],
+        "filename": item["filename"],
+        "created": item["created"],
+        "size": item["size"],
+        "mimeType": item["mimeType"],
+        "content": f"{base}/attachment/content/{item['id']}",
+    }
+    if author is not None:
+        answer["author"] = author
+    return answer
+
+
 def _no_time(state: SandboxState, issue: Issue, flavour: str) -> object:
     return sum(int(w["timeSpentSeconds"]) for w in issue.worklogs) or None
 
@@ -362,9 +419,17 @@ _MORE_FIELDS = {
     EPIC_NAME_FIELD: lambda state, issue, flavour: issue.epic_name,
     "resolution": _resolution,
     "resolutiondate": lambda state, issue, flavour: issue.updated if issue.resolution else None,
-    "duedate": lambda state, issue, flavour: None,
-    "components": lambda state, issue, flavour: [],
-    "versions": lambda state, issue, flavour: [],
+    "duedate": lambda state, issue, flavour: issue.duedate,
+    "components": lambda state, issue, flavour: [
+        component_ref(state, state.components[c], flavour)
+        for c in issue.components
+        if c in state.components
+    ],
+    "versions": lambda state, issue, flavour: [
+        version_json(state, state.versions[v], flavour)
+        for v in issue.affects_versions
+        if v in state.versions
+    ],
     "issuelinks": _issue_links,
     "watches": lambda state, issue, flavour: {
         "self": f"{api_base(state, flavour)}/issue/{issue.key}/watchers",
@@ -395,7 +460,9 @@ _MORE_FIELDS = {
     "statuscategorychangedate": lambda state, issue, flavour: issue.updated,
     "lastViewed": lambda state, issue, flavour: None,
     "security": lambda state, issue, flavour: None,
-    "attachment": lambda state, issue, flavour: [],
+    "attachment": lambda state, issue, flavour: [
+        attachment_json(state, item, flavour) for item in issue.attachments
+    ],
 }
 
 
@@ -523,6 +590,20 @@ def field_catalog(flavour: str) -> list[dict[str, Any]]:
             "string",
             "com.pyxis.greenhopper.jira:gh-epic-label",
             "Epic Name",
+        ),
+        custom(
+            TEAM_FIELD,
+            "Team",
+            "string",
+            "com.atlassian.jira.plugin.system.customfieldtypes:textfield",
+            "Team",
+        ),
+        custom(
+            IMPACT_FIELD,
+            "Customer impact",
+            "number",
+            "com.atlassian.jira.plugin.system.customfieldtypes:float",
+            "Customer impact",
         ),
         custom(
             STORY_ESTIMATE_FIELD,

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from jiragate.jira.sandbox import fields as field_setters
 from jiragate.jira.sandbox.context import as_int, body_of, current_user, flavour_of, state_of
+from jiragate.jira.sandbox.history import history_json, record_change
 from jiragate.jira.sandbox.render import (
     ALL_FIELDS,
     api_base,
@@ -185,7 +186,7 @@ async def get_issue(request: Request) -> Response:
         }
         catalog = {f["id"]: f for f in field_catalog(flavour)}
         # `names` and `schema` describe the fields returned, `renderedFields` shows the rich
-        # text fields as HTML, `changelog` is empty (the sandbox keeps no history); other
+        # text fields as HTML, `changelog` the status changes the sandbox records; other
         # expansions Jira knows (operations, editmeta, ...) are accepted without a section.
         if "names" in expand:
             body["names"] = {f: catalog[f]["name"] for f in fields if f in catalog}
@@ -198,7 +199,13 @@ async def get_issue(request: Request) -> Response:
                 if name in fields
             }
         if "changelog" in expand:
-            body["changelog"] = {"startAt": 0, "maxResults": 0, "total": 0, "histories": []}
+            histories = [history_json(state, h, flavour) for h in issue.history]
+            body["changelog"] = {
+                "startAt": 0,
+                "maxResults": len(histories),
+                "total": len(histories),
+                "histories": histories,
+            }
         return JSONResponse(body)
 
 
@@ -368,6 +375,10 @@ async def do_transition(request: Request) -> Response:
             errors["resolution"] = "Resolution is required."
         if errors:
             return jira_error(400, [], errors)
+        if chosen.to_status != draft.status:
+            record_change(
+                state, draft, current_user(request), "status", draft.status, chosen.to_status
+            )
         draft.status = chosen.to_status
         # Entering a done status resolves the issue (Cloud's workflows set "Done" as a post
         # function); leaving one clears the resolution.

@@ -27,6 +27,8 @@ SPRINT_FIELD = "customfield_10020"
 EPIC_NAME_FIELD = "customfield_10011"  # required to create an Epic on the datacenter profile
 STORY_ESTIMATE_FIELD = "customfield_10026"  # Cloud's team-managed "Story point estimate"
 SEED_TIME = "2024-05-01T09:00:00.000+0000"
+TEAM_FIELD = "customfield_10042"  # a plain text custom field, "Team"
+IMPACT_FIELD = "customfield_10043"  # a plain number custom field, "Customer impact"
 
 
 @dataclass(slots=True)
@@ -117,6 +119,18 @@ class Version:
 
 
 @dataclass(slots=True)
+class Component:
+    """A project component: who is its lead and who gets its issues by default."""
+
+    id: int
+    project_key: str
+    name: str
+    description: str = ""
+    lead: str | None = None  # accountId
+    assignee_type: str = "PROJECT_DEFAULT"
+
+
+@dataclass(slots=True)
 class Comment:
     id: int
     author: str  # accountId
@@ -145,6 +159,8 @@ class Issue:
     story_points: float | None = None
     sprint_id: int | None = None
     fix_versions: list[int] = field(default_factory=list)
+    affects_versions: list[int] = field(default_factory=list)
+    components: list[int] = field(default_factory=list)
     comments: list[Comment] = field(default_factory=list)
     properties: dict[str, Any] = field(default_factory=dict)
     archived: bool = False
@@ -154,8 +170,17 @@ class Issue:
         default_factory=list
     )  # {id, author, timeSpentSeconds, started}
     links: list[dict[str, Any]] = field(default_factory=list)  # {id, type, inward|outward: key}
+    #: {id, globalId, object: {url, title, summary?}}
+    remote_links: list[dict[str, Any]] = field(default_factory=list)
+    #: {id, filename, size, mimeType, author, created, content (base64)}
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    duedate: str | None = None  # YYYY-MM-DD
+    #: Values of the plain custom fields (TEAM_FIELD, IMPACT_FIELD), by field id.
+    custom_fields: dict[str, Any] = field(default_factory=dict)
     resolution: str | None = None  # a Resolution name; set on entering a done status
     epic_name: str | None = None  # Epic Name (customfield_10011)
+    #: Changes as Jira's changelog shows them: {id, author, created, items: [{field, from…}]}
+    history: list[dict[str, Any]] = field(default_factory=list)
 
 
 PROFILES = ("cloud", "datacenter")
@@ -234,12 +259,29 @@ class SiteProfile:
     transitions: tuple[Transition, ...]
     resolution_screens: frozenset[str]
     epic_name_required: bool
+    #: Project -> the story point fields on its screens: Cloud's OPS is team-managed (only
+    #: "Story point estimate"); Data Center's OPS has both, so picking one needs a setting.
+    story_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 SITE_PROFILES = {
-    "cloud": SiteProfile("cloud", ISSUE_TYPES, PRIORITIES, TRANSITIONS, frozenset(), False),
+    "cloud": SiteProfile(
+        "cloud",
+        ISSUE_TYPES,
+        PRIORITIES,
+        TRANSITIONS,
+        frozenset(),
+        False,
+        {"ENG": (STORY_POINTS_FIELD,), "OPS": (STORY_ESTIMATE_FIELD,)},
+    ),
     "datacenter": SiteProfile(
-        "datacenter", DC_ISSUE_TYPES, DC_PRIORITIES, DC_TRANSITIONS, DC_RESOLUTION_SCREENS, True
+        "datacenter",
+        DC_ISSUE_TYPES,
+        DC_PRIORITIES,
+        DC_TRANSITIONS,
+        DC_RESOLUTION_SCREENS,
+        True,
+        {"ENG": (STORY_POINTS_FIELD,), "OPS": (STORY_POINTS_FIELD, STORY_ESTIMATE_FIELD)},
     ),
 }
 
@@ -302,6 +344,10 @@ class SandboxState:
         self.bearer_token = bearer_token
         # Used in `self` links; the app fills it from the request when left empty.
         self.base_url = base_url
+        #: Resolve comment, worklog and remote-link ids site-wide, ignoring the issue in the
+        #: path (a server that does not scope them): tests of the adapter's own ownership
+        #: check turn it on; the default answers 404 for another issue's id, as Jira does.
+        self.site_wide_ids = False
         self.path = Path(path) if path is not None else None
         self.lock = threading.RLock()
         self.faults: list[Fault] = []
@@ -368,8 +414,20 @@ class SandboxState:
             10100: Version(10100, 10000, "1.0", "First release", True, False, None, "2024-03-01"),
             10101: Version(10101, 10000, "1.1", "Checkout", False, False, "2024-04-15", None),
         }
+        self.components: dict[int, Component] = {
+            10200: Component(10200, "ENG", "Checkout", "Cart and payment", lead=alice),
+            10201: Component(10201, "ENG", "Accounts", assignee_type="COMPONENT_LEAD", lead=bob),
+            10202: Component(10202, "OPS", "Databases", lead=carol),
+        }
+        #: Jira Software's global "parallel sprints" switch: off, a scrum board has at most
+        #: one active sprint (OPS's board and ENG's each have one in the seed).
+        self.parallel_sprints = False
         self.issues: dict[str, Issue] = {}
+        #: Every issue key in rank order (the Rank field, one global order as in Jira).
+        self.ranking: list[str] = []
         self.next_issue_id = 10001
+        self.next_sprint_id = 301
+        self.next_component_id = 10203
         self.next_version_id = 10102
         self.next_comment_id = 20001
         self.next_misc_id = 30001  # worklogs and issue links
@@ -425,6 +483,8 @@ class SandboxState:
                 if kind == "Epic":
                     issue.epic_name = summary
         self.issues["ENG-4"].fix_versions = [10101]
+        self.issues["ENG-4"].components = [10200]
+        self.issues["ENG-3"].components = [10200]
         self.issues["ENG-7"].fix_versions = [10100]
         for summary, kind, priority in (
             ("Rotate TLS certificates", "Task", "High"),
@@ -476,6 +536,7 @@ class SandboxState:
             )
             self.next_issue_id += 1
             self.issues[key] = issue
+            self.ranking.append(key)
             return issue
 
     def find_issue(self, id_or_key: str) -> Issue | None:
@@ -487,6 +548,10 @@ class SandboxState:
                 wanted = int(id_or_key)
                 return next((i for i in self.issues.values() if i.id == wanted), None)
             return None
+
+    def components_of(self, project_key: str) -> list[Component]:
+        """The project's components, oldest first (hold the lock)."""
+        return [c for c in self.components.values() if c.project_key == project_key]
 
     def versions_of(self, project_id: int) -> list[Version]:
         """The project's versions, oldest first (hold the lock)."""
@@ -578,12 +643,17 @@ class SandboxState:
                 "boards": [asdict(b) for b in self.boards.values()],
                 "sprints": [asdict(s) for s in self.sprints.values()],
                 "versions": [asdict(v) for v in self.versions.values()],
+                "components": [asdict(c) for c in self.components.values()],
                 "issues": [asdict(i) for i in self.issues.values()],
+                "ranking": list(self.ranking),
+                "parallel_sprints": self.parallel_sprints,
                 "counters": {
                     "issue": self.next_issue_id,
                     "version": self.next_version_id,
                     "comment": self.next_comment_id,
                     "misc": self.next_misc_id,
+                    "sprint": self.next_sprint_id,
+                    "component": self.next_component_id,
                 },
             }
 
@@ -594,15 +664,20 @@ class SandboxState:
             self.boards = {b["id"]: Board(**b) for b in data["boards"]}
             self.sprints = {s["id"]: Sprint(**s) for s in data["sprints"]}
             self.versions = {v["id"]: Version(**v) for v in data["versions"]}
+            self.components = {c["id"]: Component(**c) for c in data.get("components", [])}
             self.issues = {}
             for raw in data["issues"]:
                 comments = [Comment(**c) for c in raw.pop("comments", [])]
                 self.issues[raw["key"]] = Issue(**raw, comments=comments)
+            self.ranking = list(data.get("ranking") or self.issues)
+            self.parallel_sprints = bool(data.get("parallel_sprints", False))
             counters = data["counters"]
             self.next_issue_id = counters["issue"]
             self.next_version_id = counters["version"]
             self.next_comment_id = counters["comment"]
             self.next_misc_id = counters.get("misc", 30001)
+            self.next_sprint_id = counters.get("sprint", 301)
+            self.next_component_id = counters.get("component", 10203)
 
     def log(self, entry: LoggedRequest) -> None:
         with self.lock:

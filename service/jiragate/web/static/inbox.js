@@ -1,6 +1,10 @@
 // Jiragate review inbox: small progressive enhancements. Every page works without this.
 // - The queue polls a tiny JSON endpoint and swaps in the fresh list when it changed.
 // - A decided action's page polls its status and reloads when Jira is done.
+// - Keyboard shortcuts: j/k next/previous, a approve, r reject, e edit, / search; never
+//   while typing in a field, never with Ctrl/Alt/Meta.
+// - Enter in a field of the decision form previews; it never approves (the server asks to
+//   confirm an edited or destructive approval anyway; this keeps Enter from even asking).
 (function () {
   "use strict";
 
@@ -53,7 +57,67 @@
     }, 1500);
   }
 
+  function typing(target) {
+    if (!target || !target.tagName) return false;
+    var tag = target.tagName.toLowerCase();
+    return tag === "input" || tag === "textarea" || tag === "select" || target.isContentEditable;
+  }
+
+  function queueKeys(event) {
+    var links = Array.prototype.slice.call(document.querySelectorAll("#queue a.summary"));
+    if (!links.length) return false;
+    var at = links.indexOf(document.activeElement);
+    if (event.key === "j" || event.key === "k") {
+      var next = event.key === "j" ? at + 1 : at - 1;
+      if (at < 0) next = event.key === "j" ? 0 : links.length - 1;
+      next = Math.max(0, Math.min(links.length - 1, next));
+      var current = document.querySelector("tr.is-current");
+      if (current) current.classList.remove("is-current");
+      links[next].closest("tr").classList.add("is-current");
+      links[next].focus();
+      return true;
+    }
+    return false;
+  }
+
+  function detailKeys(event) {
+    var key = event.key;
+    var target = document.querySelector('[data-key="' + key + '"]');
+    if ((key === "j" || key === "k") && target) { window.location.href = target.getAttribute("href"); return true; }
+    if ((key === "a" || key === "r") && target) { target.click(); return true; }
+    if (key === "e") {
+      var field = document.querySelector("table.tickets input[type=text], .edits input:not([type=hidden]), .edits select, .edits textarea");
+      if (field) { field.focus(); if (field.select) field.select(); return true; }
+    }
+    return false;
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && typing(event.target) && event.target.tagName.toLowerCase() !== "textarea") {
+      var form = event.target.form;
+      var preview = document.querySelector("button.default-preview");
+      if (form && form.id === "decide" && preview) {
+        event.preventDefault();
+        preview.click();
+      }
+      return;
+    }
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+    if (event.key === "/") {
+      var search = document.getElementById("f-q");
+      if (search) { event.preventDefault(); search.focus(); }
+      return;
+    }
+    if (queueKeys(event) || detailKeys(event)) event.preventDefault();
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
+    // A refusal or a confirmation is where the eye is: scrolled to and focused on arrival.
+    var first = document.getElementById("refusal") || document.getElementById("confirm");
+    if (first) {
+      first.scrollIntoView({ block: "start" });
+      (document.getElementById("refusal") || document.getElementById("confirm-h")).focus({ preventScroll: true });
+    }
     var region = document.querySelector("[data-poll-url]");
     if (region) {
       region.setAttribute("tabindex", "-1");

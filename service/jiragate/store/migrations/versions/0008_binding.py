@@ -2,7 +2,7 @@
 revision, what a change does).
 
 Revision ID: 0008_binding
-Revises: 0004_inbox_sessions
+Revises: 0006_budgets
 Create Date: 2026-12-02
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_binding"
-down_revision = "0004_inbox_sessions"
+down_revision = "0006_budgets"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,162 @@
+"""PURE: Jira REST paths as the proxy (docs/proxy.md) and the policies see them.
+
+One function reads a request path the way Jira would route it, or refuses it: a path that
+one reader could take for one endpoint and Jira (or a proxy before it) for another is never
+classified. Refused: `.` / `..` segments, empty segments (`//`), `;` path parameters, a
+backslash, encoded slashes, backslashes, dots or semicolons, double encoding (`%25`), control
+or non-ASCII bytes. What remains decodes once to the path Jira routes.
+
+The *template* of a path is what a policy names (`details.template`): the API's version is
+`{version}` (so one rule covers /rest/api/2 and /rest/api/3), an issue id or key is
+`{issueIdOrKey}`, a project id or key `{projectIdOrKey}`, and any other all-digit segment
+`{id}`. The catalog recomputes the template and the project of a generic action from its path
+(`rest_violations`), so neither an agent on /v1/actions nor the proxy can claim another.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from jiragate.errors import DetailsViolation
+
+#: The API roots the proxy serves, with what stands for their version in a template.
+API_ROOTS: tuple[tuple[str, str], ...] = (
+    ("/rest/api/2/", "/rest/api/{version}/"),
+    ("/rest/api/3/", "/rest/api/{version}/"),
+    ("/rest/api/latest/", "/rest/api/{version}/"),
+    ("/rest/agile/1.0/", "/rest/agile/1.0/"),
+    ("/rest/agile/latest/", "/rest/agile/1.0/"),
+)
+MAX_PATH = 2048
+_ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]{0,9}-[1-9][0-9]{0,9}")
+_PROJECT_KEY = re.compile(r"[A-Z][A-Z0-9_]{1,9}")
+_DIGITS = re.compile(r"[0-9]{1,18}")
+# Escapes that would change how the path splits or is read again: / \ . ; and % itself.
+_AMBIGUOUS_ESCAPE = re.compile(r"%(2[fFeE5]|5[cC]|3[bB])")
+_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+_SEGMENT_OWNERS = {"issue": "{issueIdOrKey}", "project": "{projectIdOrKey}"}
+
+
+class RestPathError(ValueError):
+    """A path the proxy will not classify; the message says what is wrong with it."""
+
+
+@dataclass(frozen=True, slots=True)
+class RestPath:
+    path: str  # decoded once, what is forwarded
+    template: str
+    version: str  # "2", "3", "latest" or "1.0"
+    issue_key: str | None
+    project_key: str | None
+
+
+def parse_rest_path(raw: str) -> RestPath:
+    """The path as Jira routes it, with its template and the project it names, or
+    RestPathError naming what makes it ambiguous."""
+    if len(raw) > MAX_PATH:
+        raise RestPathError(f"the path is {len(raw)} characters; the limit is {MAX_PATH}")
+    if any(ord(ch) < 0x21 or ord(ch) > 0x7E for ch in raw):
+        raise RestPathError("the path has a control, space or non-ASCII character (encode it)")
+    if "\\" in raw:
+        raise RestPathError("the path has a backslash")
+    if ";" in raw:
+        raise RestPathError("the path has a ';' parameter, which Jira and proxies read apart")
+    escape = _AMBIGUOUS_ESCAPE.search(raw)
+    if escape:
+        raise RestPathError(
+            f"the path encodes {escape.group(0)!r} (an encoded slash, backslash, dot, ';' or "
+            "a double encoding); send the character itself or leave it out"
+        )
+    if "%" in _ESCAPE.sub("", raw):
+        raise RestPathError("the path has a '%' that is not a percent-encoding")
+    path = unquote(raw)
+    if path.endswith("/") and len(path) > 1:
+        path = path[:-1]
+    segments = path.split("/")[1:]
+    if not path.startswith("/") or any(s in ("", ".", "..") for s in segments):
+        raise RestPathError("the path has an empty, '.' or '..' segment")
+    for root, template_root in API_ROOTS:  # noqa: B007 - the loop finds the pair
+        if (path + "/").startswith(root):
+            break
+    else:
+        raise RestPathError(
+            "not a Jira REST path: the proxy serves /rest/api/2, /rest/api/3 and /rest/agile/1.0"
+        )
+    version = root.rstrip("/").rsplit("/", 1)[1]
+    rest = path[len(root) :].split("/") if len(path) >= len(root) else []
+    issue_key = project_key = None
+    parts: list[str] = []
+    previous = ""
+    for segment in rest:
+        owner = _SEGMENT_OWNERS.get(previous)
+        if owner is not None and (_DIGITS.fullmatch(segment) or _looks_like_key(segment)):
+            parts.append(owner)
+            if owner == "{issueIdOrKey}" and _ISSUE_KEY.fullmatch(segment):
+                issue_key = segment
+            elif owner == "{projectIdOrKey}" and _PROJECT_KEY.fullmatch(segment):
+                project_key = segment
+        elif _DIGITS.fullmatch(segment):
+            parts.append("{id}")
+        elif _ISSUE_KEY.fullmatch(segment):
+            parts.append("{issueIdOrKey}")
+            issue_key = issue_key or segment
+        else:
+            parts.append(segment)
+        previous = segment
+    template = template_root + "/".join(parts)
+    return RestPath(path, template.rstrip("/"), version, issue_key, project_key)
+
+
+def _looks_like_key(segment: str) -> bool:
+    return bool(_ISSUE_KEY.fullmatch(segment) or _PROJECT_KEY.fullmatch(segment))
+
+
+def is_template(text: str) -> bool:
+    """True when `text` is a template the proxy can produce (what `jiragate check` lints)."""
+    probe = (
+        text.replace("{version}", "3")
+        .replace("{issueIdOrKey}", "10000")
+        .replace("{projectIdOrKey}", "10000")
+        .replace("{id}", "10000")
+    )
+    try:
+        return parse_rest_path(probe).template == text
+    except RestPathError:
+        return False
+
+
+def project_of_path(parsed: RestPath) -> str | None:
+    if parsed.project_key is not None:
+        return parsed.project_key
+    if parsed.issue_key is not None:
+        return parsed.issue_key.rsplit("-", 1)[0]
+    return None
+
+
+def rest_violations(details: Mapping[str, Any]) -> Iterator[DetailsViolation]:
+    """A generic action's template and project must be the ones its path gives."""
+    path = details.get("path")
+    if not isinstance(path, str):
+        return
+    try:
+        parsed = parse_rest_path(path)
+    except RestPathError as exc:
+        yield DetailsViolation("/path", "rest-path", str(exc))
+        return
+    if parsed.path != path:
+        yield DetailsViolation("/path", "rest-path", f"not normalised: send {parsed.path!r}")
+    if details.get("template") != parsed.template:
+        yield DetailsViolation(
+            "/template", "rest-template", f"the path's template is {parsed.template!r}"
+        )
+    project = project_of_path(parsed)
+    if details.get("projectKey") != project:
+        yield DetailsViolation(
+            "/projectKey",
+            "rest-project",
+            f"the path names project {project!r}" if project else "the path names no project",
+        )

@@ -1,0 +1,69 @@
+"""Custom fields of a field edit, named by id (`customfield_10042`) or by the site's name.
+
+Names are resolved through the site's field list (`GET /field`, read once per action) when
+the action runs, matched case-insensitively as Jira's UI shows them; an unknown name fails
+listing close matches, a name two fields share fails listing their ids. Only *custom* fields
+may be set this way — a name such as "Priority" or "Sprint" would otherwise route around the
+catalog's own fields and their checks — and the agile fields (Sprint, Epic Link, Rank, and
+the configured Epic Link field) are refused: sprints and epics have actions that check their
+project (handlers/sprints.py, handlers/epic_links.py).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from jiragate.errors import JiraLookupError
+
+if TYPE_CHECKING:
+    from jiragate.jira.operations import JiraAdapter
+
+_FIELD_ID = re.compile(r"customfield_[0-9]{1,18}")
+#: Custom field types (`schema.custom`) that move an issue between sprints, epics or ranks.
+_SCOPED_TYPES = ("gh-sprint", "gh-epic-link", "gh-lexo-rank", "gh-global-rank")
+
+
+async def resolve_custom_fields(jira: JiraAdapter, given: Mapping[str, Any]) -> dict[str, Any]:
+    """`{field id: value}` for the edit's `customFields`, or JiraLookupError naming the first
+    name that does not resolve to one settable custom field."""
+    catalogue = [
+        f for f in await jira.client.get(jira.api("/field")) or [] if isinstance(f, Mapping)
+    ]
+    by_id = {str(f.get("id")): f for f in catalogue}
+    resolved: dict[str, Any] = {}
+    for ref, value in given.items():
+        field = by_id.get(ref) if _FIELD_ID.fullmatch(ref) else _by_name(catalogue, ref)
+        if field is None:
+            raise JiraLookupError(f"no custom field {ref} on this site")
+        _check_settable(jira, ref, field)
+        resolved[str(field["id"])] = value
+    return resolved
+
+
+def _by_name(catalogue: list[Mapping[str, Any]], name: str) -> Mapping[str, Any]:
+    custom = [f for f in catalogue if f.get("custom")]
+    named = [f for f in custom if str(f.get("name", "")).casefold() == name.casefold()]
+    if len(named) == 1:
+        return named[0]
+    if named:
+        ids = ", ".join(sorted(str(f.get("id")) for f in named))
+        raise JiraLookupError(f"custom field name {name!r} is ambiguous ({ids}); name it by id")
+    names = sorted({str(f.get("name")) for f in custom})
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+    hint = f"; close matches: {', '.join(close)}" if close else ""
+    system = any(str(f.get("name", "")).casefold() == name.casefold() for f in catalogue)
+    why = " (it is a system field: set it in `fields`)" if system else ""
+    raise JiraLookupError(f"no custom field named {name!r} on this site{why}{hint}")
+
+
+def _check_settable(jira: JiraAdapter, ref: str, field: Mapping[str, Any]) -> None:
+    kind = str((field.get("schema") or {}).get("custom") or "")
+    scoped = any(kind.endswith(f":{t}") for t in _SCOPED_TYPES)
+    if not field.get("custom") or scoped or field.get("id") == jira.config.epic_link_field:
+        raise JiraLookupError(
+            f"custom field {ref} ({field.get('name')}) cannot be set by jira_update_fields: "
+            "sprints, epics and ranks have their own actions, system fields go in `fields`"
+        )

@@ -1,0 +1,99 @@
+"""The gateway in front of the Data Center sandbox (P1..P4, Sub-task, Epic Name, resolution
+screens), over real HTTP: a value the site does not have is refused before anything is sent,
+with the site's valid values; a policy matches a custom field by name whether the agent sent
+it by name or by id."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from jiragate.jira.sandbox import SandboxState
+from jiragate.jira.sandbox.state import STORY_POINTS_FIELD
+from tests.conftest_db import db_url, postgres_admin  # noqa: F401
+from tests.helpers.service import Service, running_service
+
+PAT = "jira-pat-for-tests-0001"
+POLICY = """\
+review_groups:
+  engineering-leads: {description: Leads, members: [lead-alice]}
+rules:
+  - id: big-estimates-need-a-lead
+    match:
+      action: jira_create_ticket
+      details.customFields."Story Points": {gt: 5}
+    decision: require_approval
+    route_to: engineering-leads
+  - id: small-tickets
+    match:
+      action: jira_create_ticket
+      project: ENG
+    decision: allow
+  - id: reads
+    match: {kind: read}
+    decision: allow
+"""
+
+
+@pytest.fixture
+def dc(db_url: str, tmp_path: Path) -> Iterator[Service]:  # noqa: F811
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "site.yaml").write_text(POLICY, encoding="utf-8")
+    state = SandboxState(profile="datacenter")
+    with running_service(
+        db_url,
+        sandbox_state=state,
+        policy_dir=str(policies),
+        jira={
+            "flavour": "datacenter",
+            "personal_access_token": PAT,
+            "email": None,
+            "api_token": None,
+        },
+    ) as running:
+        yield running
+
+
+def ticket(**details: object) -> dict[str, object]:
+    return {
+        "action": "jira_create_ticket",
+        "summary": "file it",
+        "details": {"projectKey": "ENG", "issueType": "Bug", "summary": "Crash", **details},
+    }
+
+
+def posted_issues(service: Service) -> list[object]:
+    return [r for r in service.sandbox.logged() if r.method == "POST" and r.path.endswith("/issue")]
+
+
+def test_a_priority_the_site_lacks_is_refused_before_anything_is_sent(dc: Service) -> None:
+    answer = dc.agent.post("/v1/actions", json=ticket(priority="High"))
+    assert answer.status_code == 422, answer.text
+    (violation,) = answer.json()["violations"]
+    assert violation["pointer"] == "/priority" and violation["rule"] == "site-priority"
+    assert "'P1', 'P2', 'P3', 'P4'" in violation["message"]
+    assert posted_issues(dc) == []
+    subtask = dc.agent.post("/v1/actions", json=ticket(issueType="Subtask", parentKey="ENG-5"))
+    assert subtask.status_code == 422
+    assert "did you mean 'Sub-task'" in subtask.json()["violations"][0]["message"]
+    fine = dc.agent.post("/v1/actions", json=ticket(issueType="Sub-task", parentKey="ENG-5"))
+    assert fine.status_code in (200, 201), fine.text
+    assert fine.json()["status"] == "executed", fine.json()
+
+
+def test_a_custom_field_is_matched_by_name_however_it_was_sent(dc: Service) -> None:
+    by_id = dc.agent.post("/v1/actions", json=ticket(customFields={STORY_POINTS_FIELD: 8}))
+    assert by_id.status_code in (200, 201, 202), by_id.text
+    body = by_id.json()
+    assert body["status"] == "pending_approval", body
+    assert body["details"]["customFields"] == {"Story Points": 8}  # what policies saw
+    small = dc.agent.post("/v1/actions", json=ticket(customFields={"Story Points": 2}))
+    assert small.json()["status"] == "executed", small.json()
+    (made,) = [i for i in dc.sandbox.issues.values() if i.summary == "Crash"]
+    assert made.story_points == 2  # only the allowed one reached Jira
+    unknown = dc.agent.post("/v1/actions", json=ticket(customFields={"Story Pionts": 2}))
+    assert unknown.status_code == 422
+    assert "did you mean 'Story Points'" in unknown.json()["violations"][0]["message"]

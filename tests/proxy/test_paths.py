@@ -1,0 +1,130 @@
+"""Path normalisation (catalog/rest.py): one reading of every accepted path, refusal of
+every ambiguous one, and templates and projects the catalog recomputes (no claiming)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, unquote
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from jiragate.catalog import parse_envelope
+from jiragate.catalog.rest import RestPathError, is_template, parse_rest_path, project_of_path
+from jiragate.errors import InvalidDetailsError
+
+PIECES = st.sampled_from([*"abcENG-0123456789._~%2Ff;\\/ ", "%2e", "%25", "%3B", "%41"])
+SEGMENTS = st.lists(PIECES, max_size=8).map("".join)
+
+
+V = "/rest/api/{version}"
+
+
+@pytest.mark.parametrize(
+    ("path", "template", "project"),
+    [
+        ("/rest/api/3/issue/ENG-1", "/rest/api/{version}/issue/{issueIdOrKey}", "ENG"),
+        (
+            "/rest/api/2/issue/10001/watchers",
+            "/rest/api/{version}/issue/{issueIdOrKey}/watchers",
+            None,
+        ),
+        (
+            "/rest/api/3/project/OPS/versions",
+            "/rest/api/{version}/project/{projectIdOrKey}/versions",
+            "OPS",
+        ),
+        ("/rest/agile/1.0/sprint/12/issue", "/rest/agile/1.0/sprint/{id}/issue", None),
+        ("/rest/api/latest/serverInfo/", "/rest/api/{version}/serverInfo", None),
+        (
+            "/rest/api/3/issue/ENG-1/comment/10010",
+            "/rest/api/{version}/issue/{issueIdOrKey}/comment/{id}",
+            "ENG",
+        ),
+    ],
+)
+def test_templates_and_projects(path: str, template: str, project: str | None):
+    parsed = parse_rest_path(path)
+    assert (parsed.template, project_of_path(parsed)) == (template, project)
+    assert is_template(template)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/rest/api/3/issue/ENG-1/../OPS-1",
+        "/rest/api/3/./issue/OPS-1",
+        "/rest/api/3//issue/OPS-1",
+        "/rest/api/3/issue/ENG-1%2F..%2FOPS-1",
+        "/rest/api/3/issue/ENG-1%2f..%2fOPS-1",
+        "/rest/api/3/issue/ENG-1%252F..%252FOPS-1",
+        "/rest/api/3/issue/%2e%2e/OPS-1",
+        "/rest/api/3/issue/ENG-1;jsessionid=x",
+        "/rest/api/3/issue/ENG-1%3Bx",
+        "/rest/api/3/issue/ENG-1\\..\\OPS-1",
+        "/rest/api/3/issue/ENG-1%5C..%5COPS-1",
+        "/rest/api/3/issue/ENG-1%zz",
+        "/rest/api/3/issue/ENG\u00e91",
+        "/rest/api/3/issue/ENG 1",
+        "/rest/servicedeskapi/request",
+        "/rest/api/4/issue/ENG-1",
+    ],
+)
+def test_ambiguous_paths_are_refused(path: str):
+    with pytest.raises(RestPathError):
+        parse_rest_path(path)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(SEGMENTS, min_size=1, max_size=5))
+def test_an_accepted_path_has_one_reading(segments: list[str]):
+    raw = "/rest/api/3/" + "/".join(segments)
+    try:
+        parsed = parse_rest_path(raw)
+    except RestPathError:
+        return
+    # What is classified is what is forwarded, and reading it again changes nothing: no
+    # decoding step left could turn it into another path (no %, no dot segments, no ;).
+    again = parse_rest_path(parsed.path)
+    assert (again.path, again.template) == (parsed.path, parsed.template)
+    assert unquote(parsed.path) == parsed.path
+    assert not {".", "..", ""} & set(parsed.path.split("/")[1:])
+    assert ";" not in parsed.path and "\\" not in parsed.path
+    # Its segments are the raw segments, decoded once (an encoded slash never splits one).
+    assert len(parsed.path.split("/")) == len(raw.rstrip("/").split("/"))
+
+
+@given(st.sampled_from(["ENG-1", "OPS-7", "10001"]), st.sampled_from(["ENG", "OPS", None]))
+def test_a_generic_action_cannot_claim_another_template_or_project(key, claimed):
+    path = f"/rest/api/3/issue/{quote(key)}/watchers"
+    details = {
+        "method": "POST",
+        "path": path,
+        "template": "/rest/api/{version}/issue/{issueIdOrKey}/votes",
+        "query": {},
+        "body": "bob",
+    }
+    if claimed:
+        details["projectKey"] = claimed
+    with pytest.raises(InvalidDetailsError) as refused:
+        parse_envelope({"action": "jira_rest_write", "summary": "x", "details": details})
+    assert "/template" in {v.pointer for v in refused.value.violations}
+    details["template"] = "/rest/api/{version}/issue/{issueIdOrKey}/watchers"
+    real = key.split("-")[0] if "-" in key else None
+    if claimed != real:
+        with pytest.raises(InvalidDetailsError):
+            parse_envelope({"action": "jira_rest_write", "summary": "x", "details": details})
+    else:
+        request = parse_envelope({"action": "jira_rest_write", "summary": "x", "details": details})
+        assert request.kind.value == "write"
+
+
+def test_templates_the_proxy_never_produces():
+    for text in (
+        "/rest/api/3/issue/{issueIdOrKey}",
+        "/rest/api/{version}/issue/ENG-1",
+        "/rest/api/{version}/issue/{id}",
+        "/rest/api/{version}/issue/{issueIdOrKey}/",
+        "issue/{issueIdOrKey}",
+    ):
+        assert not is_template(text), text
