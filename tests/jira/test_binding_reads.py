@@ -13,13 +13,14 @@ from hypothesis import strategies as st
 from jiragate.gateway.binding import changes, read_snapshot, snapshot_hash, targets
 from jiragate.jira.adf import adf_to_text
 from jiragate.jira.sandbox.state import SPRINT_FIELD
-from tests.jira.test_adapter_sandbox import FLAVOURS, Run, Site, jira, scenario  # noqa: F401
+from tests.jira.conftest import Site
+from tests.jira.test_adapter_sandbox import FLAVOURS, Run, scenario
 
 DETAILS = {"issueKeys": ["ENG-2", "ENG-404"], "sprintId": 102, "versionId": "10101"}
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
-def test_the_snapshot_names_status_assignee_sprint_and_states(jira: Site, flavour: str):  # noqa: F811
+def test_the_snapshot_names_status_assignee_sprint_and_states(jira: Site, flavour: str):
     snaps: list[dict[str, Any]] = []
 
     async def body(run: Run) -> None:
@@ -53,7 +54,7 @@ def test_the_snapshot_names_status_assignee_sprint_and_states(jira: Site, flavou
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
 @pytest.mark.parametrize("mode", ["comment", "property"])
-def test_attribution_names_agent_approvers_and_action(jira: Site, flavour: str, mode: str):  # noqa: F811
+def test_attribution_names_agent_approvers_and_action(jira: Site, flavour: str, mode: str):
     facts = {"agent": "log-triage-bot", "approvers": ["lead-alice"], "action_id": "act_x1"}
     missed: list[list[str]] = []
 
