@@ -109,6 +109,8 @@ async def read_snapshot(
             snapshot["versions"][version] = await adapter.get_version_state(version)
     except JiraError as exc:
         snapshot = {"error": f"Jira could not be read: {exc}"}
+    except Exception as exc:  # an answer we cannot understand must not stop the gate either
+        snapshot = {"error": f"Jira's answer could not be read: {type(exc).__name__}: {exc}"}
     snapshot["hash"] = snapshot_hash(snapshot)
     return snapshot
 
