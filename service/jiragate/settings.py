@@ -68,12 +68,19 @@ def default_policy_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "policies"
 
 
+def person_key(email: str) -> str:
+    """One spelling per person: emails compare case-insensitively, without spaces."""
+    return email.strip().casefold()
+
+
 class AgentAccount(BaseModel):
     """An agent: the identity policies match as `agent`, and its API key."""
 
     name: str = Field(min_length=1, max_length=200)
     api_key: SecretStr
     revoked: bool = False
+    #: The person this agent acts for (their email): they can never approve its actions.
+    on_behalf_of: str | None = Field(default=None, min_length=3, max_length=320)
 
     @field_validator("api_key")
     @classmethod
@@ -97,10 +104,17 @@ class ReviewerAccount(BaseModel):
     #: Refused when set: plain-text passwords are not stored (see `password_hash`).
     password: SecretStr | None = None
     admin: bool = False  # may reload policies and read the whole audit trail
-    #: Where email notifications reach this reviewer (docs/notifications.md).
+    #: Where email notifications reach this reviewer (docs/notifications.md). It is also
+    #: the person behind the account: accounts with one email are one person (quorum counts
+    #: them once), and an agent acting `on_behalf_of` that email cannot be approved by them.
+    #: Unset: the account is its own person (its name).
     email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
     #: The Slack member id (`U…`) whose button clicks count as this reviewer's decisions.
     slack_user_id: str | None = Field(default=None, pattern=r"^[UW][A-Z0-9]{2,30}$")
+
+    @property
+    def person(self) -> str:
+        return person_key(self.email) if self.email else f"account:{self.name}"
 
     @field_validator("api_key")
     @classmethod
@@ -279,6 +293,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = 256 * 1024
     #: Longest `?wait=` an agent may ask for, in seconds.
     max_wait_seconds: float = 60.0
+    #: How executed writes are attributed in Jira, so a Jira user can tell a gated agent's
+    #: change from a human's: "off", a "comment" on each changed issue, or the
+    #: `jiragate.attribution` issue "property" (agent, approvers, action id). docs/approvals.md
+    attribution: Literal["off", "comment", "property"] = "off"
     #: How long the Jira REST proxy holds a gated request for a decision before answering
     #: "pending: send it again later" (docs/proxy.md); at most max_wait_seconds.
     proxy_wait_seconds: float = Field(default=5.0, ge=0, le=600)
@@ -371,6 +389,18 @@ class Settings(BaseSettings):
 
     def reviewer(self, name: str) -> ReviewerAccount | None:
         return next((r for r in self.reviewers if r.name == name), None)
+
+    def person_of(self, reviewer: str) -> str:
+        """The person behind a reviewer account (see ReviewerAccount.email)."""
+        account = self.reviewer(reviewer)
+        return account.person if account is not None else f"account:{reviewer}"
+
+    def principal_of(self, agent: str) -> str | None:
+        """The person an agent acts for (`on_behalf_of`), in `person_of`'s spelling."""
+        account = next((a for a in self.agents if a.name == agent), None)
+        if account is None or account.on_behalf_of is None:
+            return None
+        return person_key(account.on_behalf_of)
 
     def group_connection_key(self, env: str | None) -> SecretStr | None:
         """A review group's own Cheqpoint Connection Key, from the environment variable its

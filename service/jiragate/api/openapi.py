@@ -228,6 +228,11 @@ DECISION_SCHEMA: Final[dict[str, Any]] = {
             "description": "A patch over the details (approve only); it may only narrow the "
             "action (docs/api.md, 'Approve with edits').",
         },
+        "snapshot": {
+            "type": "string",
+            "description": "The approval.snapshot.hash the reviewer was shown; a decision "
+            "on an older snapshot is refused (docs/approvals.md).",
+        },
     },
 }
 

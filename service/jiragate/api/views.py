@@ -54,6 +54,10 @@ def action_view(
             "decision_summary": decision_summary(record),
             "expires_at": _iso(record.expires_at),
             "decided_at": _iso(record.decided_at),
+            # What the approval is bound to; `changed` lists what moved since the last one.
+            "snapshot": (record.binding or {}).get("snapshot"),
+            "changed_since_approval": (record.binding or {}).get("changed"),
+            "payload_hash": (record.binding or {}).get("payload_hash"),
         },
         "result": record.result_json,
         "error": record.error,

@@ -25,6 +25,7 @@ from jiragate.approvals.backend import ApprovalTerms, DecisionObserver, EditChec
 from jiragate.approvals.cheqpoint import CheqpointClient, CheqpointDecision, CheqpointStatus
 from jiragate.errors import ApprovalBackendError, ApprovalError, DecisionRefusedError
 from jiragate.store import ActionRecord, ActionStatus, AuditNote, Store
+from jiragate.store.audit import payload_hash
 
 log = logging.getLogger("jiragate.approvals.cheqpoint")
 
@@ -242,6 +243,10 @@ class CheqpointApprovals:
         }
         if effective is not None:
             fields["effective_details"] = effective
+        if status is ActionStatus.APPROVED and record.binding is not None:
+            # Bound to exactly this payload, as an inbox approval is (gateway/binding.py).
+            runs = effective if effective is not None else record.details
+            fields["binding"] = {**record.binding, "payload_hash": payload_hash(runs)}
         moved = self._store.transition_status(
             record.id,
             from_statuses=[ActionStatus.PENDING_APPROVAL],

@@ -27,7 +27,7 @@ from typing import Any
 from jiragate.approvals.backend import ApprovalTerms
 from jiragate.errors import ApprovalError, DecisionRefusedError
 from jiragate.store import ActionRecord, ActionStatus, ApprovalVote, AuditNote, Store, Verdict
-from jiragate.store.audit import canonical_json
+from jiragate.store.audit import canonical_json, payload_hash
 from jiragate.store.votes import VoteTransaction, pending_in_groups, votes, voting
 
 BACKEND_NAME = "inbox"
@@ -75,9 +75,18 @@ class InboxBackend:
     #: Votes arrive in our own database: nothing to fetch.
     polls = False
 
-    def __init__(self, store: Store, *, apply_patch: PatchFunction = shallow_patch) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        apply_patch: PatchFunction = shallow_patch,
+        person_of: Callable[[str], str] = lambda account: account,
+    ) -> None:
         self.store = store
         self.apply_patch = apply_patch
+        #: The person behind a reviewer account (settings: its `email`): quorum counts
+        #: people, so one person's second account neither votes again nor adds an approval.
+        self.person_of = person_of
 
     # ----------------------------------------------------------------- ApprovalBackend
 
@@ -165,11 +174,14 @@ class InboxBackend:
         modified_details: Mapping[str, Any] | None = None,
         note: str | None = None,
         requester: str | None = None,
+        snapshot: str | None = None,
     ) -> VoteOutcome:
         """Record one reviewer's verdict and return where the action now stands.
 
         `requester` is whoever asked for the action when it differs from the action's agent
-        (e.g. the human behind an agent key); neither may vote on it.
+        (e.g. the human behind an agent key); neither may vote on it. `snapshot` is the hash
+        of the snapshot the reviewer was shown: a vote on an older one is refused (the targets
+        changed and the action was sent back since).
         Raises DecisionRefusedError for a refused vote, ApprovalError for an unknown action.
         """
         try:
@@ -195,6 +207,7 @@ class InboxBackend:
                 expired = self._expire(tx, reviewer)
             else:
                 self._check_may_vote(tx, reviewer, requester)
+                self._check_snapshot(tx, snapshot)
                 outcome = self._record_vote(tx, reviewer, verdict, patch, note)
         if expired:
             raise DecisionRefusedError(f"the approval of {action_id} has expired; it was rejected")
@@ -209,11 +222,26 @@ class InboxBackend:
             raise DecisionRefusedError(
                 f"{record.id} is {record.status.value}, no longer pending approval"
             )
-        if reviewer in {record.agent, requester}:
+        person = self.person_of(reviewer)
+        if reviewer == record.agent or (requester is not None and person in {requester}):
             raise DecisionRefusedError(f"{reviewer} requested {record.id} and cannot approve it")
         earlier = tx.vote_by(reviewer)
         if earlier is not None:
             raise DecisionRefusedError(f"{reviewer} already voted {earlier.verdict} on {record.id}")
+        for other in tx.voters():
+            if self.person_of(other) == person:
+                raise DecisionRefusedError(
+                    f"{reviewer} and {other} are the same person ({person}), who already "
+                    f"voted on {record.id}; quorum counts people, not accounts"
+                )
+
+    def _check_snapshot(self, tx: VoteTransaction, seen: str | None) -> None:
+        current = ((tx.record.binding or {}).get("snapshot") or {}).get("hash")
+        if seen is not None and seen != current:
+            raise DecisionRefusedError(
+                f"stale snapshot: {tx.record.id} changed since you looked (you saw {seen}, "
+                f"it is now {current}); reload it and decide again"
+            )
 
     def _record_vote(
         self,
@@ -234,7 +262,7 @@ class InboxBackend:
         backing = [
             v.reviewer for v in approvals if _patch_key(v.modified_details) == _patch_key(patch)
         ]
-        if len(backing) < required:
+        if len({self.person_of(r) for r in backing}) < required:
             leading = max(Counter(_patch_key(v.modified_details) for v in approvals).values())
             return VoteOutcome(record.id, ActionStatus.PENDING_APPROVAL, leading, required)
         effective = self.apply_patch(record.action, record.details, patch or {})
@@ -267,6 +295,12 @@ class InboxBackend:
         }
         if effective_details is not None:
             fields["effective_details"] = effective_details
+            if tx.record.binding is not None:
+                # Bound to exactly this payload: the executor refuses any other.
+                fields["binding"] = {
+                    **tx.record.binding,
+                    "payload_hash": payload_hash(effective_details),
+                }
         moved = tx.move(
             status,
             actor=reviewers[-1],

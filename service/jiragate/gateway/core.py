@@ -74,6 +74,7 @@ from jiragate.errors import (
     StoreIntegrityError,
     StoreUnavailableError,
 )
+from jiragate.gateway.binding import ON_CHANGE_DEFAULT, read_snapshot
 from jiragate.gateway.budgets import BudgetCounter, lock_keys
 from jiragate.gateway.execution import Executor, ForwardRequest
 from jiragate.gateway.policies import PolicyHolder, PolicyStatus
@@ -174,14 +175,16 @@ class Gateway:
         self._store = store
         self._adapter = adapter
         self.metrics = metrics
-        self._inbox = InboxBackend(store, apply_patch=apply_patch)
+        self._inbox = InboxBackend(store, apply_patch=apply_patch, person_of=settings.person_of)
         # Where gated actions submitted here are decided; chosen once, never branched on.
         # (Approvals requested through the Cheqpoint-compatible API always use the inbox.)
         self._approvals: ApprovalBackend = self._inbox
         if settings.approval_backend == CHEQPOINT:
             self._approvals = self._cheqpoint_backend(cheqpoint_clients or {})
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self._executor = Executor(settings, store, adapter, metrics, self.worker_id)
+        self._executor = Executor(
+            settings, store, adapter, metrics, self.worker_id, policy_check=self._still_allowed
+        )
         self._budget_counter = BudgetCounter(store)
         self._callbacks: list[str] = []
         # Decisions pushed to external requesters; None: no webhook secret to sign them.
@@ -556,6 +559,8 @@ class Gateway:
         if claim:
             record = await self._executor.execute(record)
         elif decision.needs_approval:
+            # Before the approval opens (no vote can count until then): what it is bound to.
+            await self._bind(record, request, decision, policies)
             record = await self._open_approval(record, request, decision, policies)
         return Submission(record, decision, created=True, answer=answer)
 
@@ -678,6 +683,33 @@ class Gateway:
                 },
             ),
         }
+
+    async def _bind(
+        self,
+        record: ActionRecord,
+        request: ActionRequest,
+        decision: Decision,
+        policies: PolicySet,
+    ) -> None:
+        """Record what the approval will be bound to: the targets as Jira has them now
+        (shown to the reviewers), the revision that decided, and what a later change does."""
+        group = policies.groups.get(decision.review_group or "")
+        snapshot = await read_snapshot(
+            self._adapter, request.details, sprint_field=self.settings.jira.sprint_field
+        )
+        binding = {
+            "snapshot": snapshot,
+            "policy_revision": decision.revision,
+            "on_change": group.on_change if group else ON_CHANGE_DEFAULT,
+            "payload_hash": None,
+            "rounds": 1,
+        }
+        self._store.transition_status(
+            record.id,
+            from_statuses=[ActionStatus.PENDING_APPROVAL],
+            to_status=ActionStatus.PENDING_APPROVAL,
+            binding=binding,
+        )
 
     async def _open_approval(
         self,
@@ -822,10 +854,13 @@ class Gateway:
         verdict: Verdict | str,
         modified_details: Mapping[str, Any] | None = None,
         note: str | None = None,
+        snapshot: str | None = None,
     ) -> VoteOutcome:
         """A reviewer's verdict on an inbox approval. An edit is checked before it counts:
         it must validate, may only narrow the action, and must still be something this
-        review group may approve. Refusals are audited and raise DecisionRefusedError."""
+        review group may approve. `snapshot` is the hash of the snapshot the reviewer was
+        shown; a vote on an older one is refused as stale. Refusals are audited and raise
+        DecisionRefusedError."""
         record = self._store.get_action(action_id)
         if record is None:
             raise ApprovalError(f"no action {action_id!r}")
@@ -839,6 +874,12 @@ class Gateway:
                 raise ReviewerNotAllowedError(
                     f"{reviewer} requested {action_id} and cannot decide it"
                 )
+            principal = self.settings.principal_of(record.agent)
+            if principal is not None and self.settings.person_of(reviewer) == principal:
+                raise ReviewerNotAllowedError(
+                    f"{record.agent} acts on behalf of {principal}, the person behind "
+                    f"{reviewer}: they cannot decide its actions"
+                )
             if Verdict(verdict) is Verdict.APPROVE and modified_details:
                 self.check_edit(record, modified_details)
             outcome = self._inbox.vote(
@@ -847,6 +888,8 @@ class Gateway:
                 verdict=verdict,
                 modified_details=modified_details or None,
                 note=note,
+                requester=principal,
+                snapshot=snapshot,
             )
         except DecisionRefusedError as exc:
             self._store.append_audit(
@@ -916,6 +959,27 @@ class Gateway:
                 f"not {record.review_group!r}"
             )
         return effective
+
+    def _still_allowed(self, record: ActionRecord, details: Mapping[str, Any]) -> str | None:
+        """An approval is bound to the policy revision that gated it. Under another active
+        revision the payload is decided again: now denied, or now another group's to approve,
+        the approval does not carry over (None: it does)."""
+        bound_to = (record.binding or {}).get("policy_revision")
+        policies = self._policies.deciding()
+        if bound_to is None or bound_to == policies.revision:
+            return None
+        again = policies.evaluate(
+            ActionRequest(record.action, record.summary, dict(details), record.justification),
+            agent=record.agent,
+        )
+        changed = f"the policy changed since approval ({bound_to} → {policies.revision})"
+        if again.denied:
+            return f"{changed}: now denied by rule {again.determining_rule!r}: {again.reason}"
+        if again.needs_approval and again.review_group != record.review_group:
+            return (
+                f"{changed}: now {again.review_group!r}'s to approve, not {record.review_group!r}"
+            )
+        return None
 
     def _observe_decision(self, record: ActionRecord, status: ActionStatus) -> None:
         self.metrics.statuses.labels(status.value).inc()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,13 +25,18 @@ from jiragate.errors import (
     JiraError,
     JiraTransportError,
 )
+from jiragate.gateway import binding as bound
 from jiragate.jira.client import RawResponse
 from jiragate.jira.operations import JiraAdapter
 from jiragate.metrics import Metrics
 from jiragate.settings import Settings
 from jiragate.store import ActionRecord, ActionStatus, AuditNote, FinishedRun, Store
+from jiragate.store.votes import back_to_review
 
 log = logging.getLogger("jiragate.gateway")
+
+#: (action, payload to run) -> why the running policy no longer allows it, or None.
+PolicyCheck = Callable[[ActionRecord, Mapping[str, Any]], str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +69,11 @@ class Executor:
         adapter: JiraAdapter,
         metrics: Metrics,
         worker_id: str,
+        policy_check: PolicyCheck | None = None,
     ) -> None:
         self.settings = settings
+        #: The bound approval against the running policy: a reason to stop, or None.
+        self._policy_check = policy_check
         self._store = store
         self._adapter = adapter
         self.metrics = metrics
@@ -191,6 +199,12 @@ class Executor:
                 record, f"gave up after {record.attempts - 1} attempts: {last}"[:_MAX_ERROR]
             )
         details = record.effective_details or record.details
+        if record.binding is not None and not self._store.list_executions(record.id):
+            # Only before the first attempt (none on record, even after a crash before Jira
+            # was called): a later one would see its own earlier work as a change.
+            stopped = await self._check_binding(record, details)
+            if stopped is not None:
+                return stopped
         # The attempt is on record before Jira is called: an attempt whose worker died shows
         # as started and never finished.
         execution = self._store.record_execution(
@@ -227,7 +241,84 @@ class Executor:
             return self._retry_or_fail(record, error)
         finally:
             heartbeat.cancel()
+        if outcome != "failed" and self.settings.attribution != "off":
+            await self._attribute(record, result)
         return self._complete(record, execution.id, outcome, result, error)
+
+    async def _attribute(self, record: ActionRecord, result: Mapping[str, Any] | None) -> None:
+        """Name agent, approvers and action on every issue the write created or changed."""
+        keys = [c["key"] for c in (result or {}).get("created", [])]
+        keys += [k for k in (result or {}).get("updated", []) if isinstance(k, str)]
+        if not keys or record.kind == "read":
+            return
+        facts = {"agent": record.agent, "approvers": list(record.reviewers), "action_id": record.id}
+        try:
+            missed = await self._adapter.attribute(
+                list(dict.fromkeys(keys)), mode=self.settings.attribution, facts=facts
+            )
+        except JiraTransportError as exc:  # the write is done; its attribution is a nicety
+            missed = keys
+            log.warning("%s: attribution not written: %s", record.id, exc)
+        if missed:
+            self._store.append_audit(
+                action_id=record.id,
+                actor=self.worker_id,
+                type="action.attribution_missed",
+                data={"keys": missed, "mode": self.settings.attribution},
+            )
+
+    async def _check_binding(
+        self, record: ActionRecord, details: Mapping[str, Any]
+    ) -> ActionRecord | None:
+        """Re-read what the approval was bound to; the stopped action if it no longer holds,
+        None to go on. A payload other than the approved one always fails; a target that
+        changed in a way that matters goes back to the reviewers (`on_change: review`) or
+        fails (`on_change: fail`, and always for Cheqpoint approvals, which cannot be
+        re-opened from here)."""
+        binding = dict(record.binding or {})
+        approved = binding.get("payload_hash")
+        if approved is not None and approved != bound.payload_hash(details):
+            return self._give_up(record, "the payload to run is not the one reviewers approved")
+        if self._policy_check is not None:
+            refused = self._policy_check(record, details)
+            if refused is not None:
+                return self._give_up(record, refused)
+        before = binding.get("snapshot") or {}
+        after = await bound.read_snapshot(
+            self._adapter, details, sprint_field=self.settings.jira.sprint_field
+        )
+        found = bound.changes(before, after)
+        if not found:
+            return None
+        reason = f"changed since approval: {bound.describe(found)}"
+        on_change = binding.get("on_change", bound.ON_CHANGE_DEFAULT)
+        if on_change == "fail" or record.approval_backend != "inbox":
+            return self._give_up(record, reason)
+        window = (record.expires_at or record.created_at) - record.created_at
+        expires_at = self._store.clock() + max(window, timedelta(minutes=5))
+        binding.update(
+            snapshot=after,
+            payload_hash=None,
+            changed=found,
+            previous_snapshot=before,
+            rounds=int(binding.get("rounds", 1)) + 1,
+        )
+        moved = back_to_review(
+            self._store,
+            record.id,
+            worker=self.worker_id,
+            binding=binding,
+            expires_at=expires_at,
+            audit_data={
+                "changes": found,
+                "reason": reason,
+                "previous_reviewers": list(record.reviewers),
+                "snapshot_hash": after["hash"],
+            },
+        )
+        if moved:
+            self.metrics.statuses.labels(ActionStatus.PENDING_APPROVAL.value).inc()
+        return self._reload(record.id)
 
     def _complete(
         self,

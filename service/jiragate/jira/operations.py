@@ -245,6 +245,52 @@ class JiraAdapter:
                 found[key] = None
         return found
 
+    async def get_sprint_state(self, sprint_id: int) -> str | None:
+        """A sprint's state (future, active, closed), or None when Jira has no such sprint."""
+        try:
+            sprint = await self.client.get(self.agile(f"/sprint/{sprint_id}"))
+        except JiraHTTPError as exc:
+            if exc.status != 404:
+                raise
+            return None
+        return str((sprint or {}).get("state") or "") or None
+
+    async def get_version_state(self, version_id: str) -> dict[str, Any] | None:
+        """A version's `released` and `archived` flags, or None when Jira has no such version."""
+        try:
+            version = await self.client.get(self.api(f"/version/{version_id}"))
+        except JiraHTTPError as exc:
+            if exc.status != 404:
+                raise
+            return None
+        return {k: bool((version or {}).get(k, False)) for k in ("released", "archived")}
+
+    async def attribute(
+        self, keys: Sequence[str], *, mode: str, facts: Mapping[str, Any]
+    ) -> list[str]:
+        """Say on each issue who changed it: a comment, or the `jiragate.attribution` issue
+        property (`facts`: agent, approvers, action id). Returns the keys that could not be
+        attributed (an issue deleted by the action, say): attribution never fails a write."""
+        missed: list[str] = []
+        approvers = ", ".join(facts.get("approvers") or []) or "nobody (allowed by policy)"
+        text = (
+            f"Changed by agent {facts['agent']} through Jiragate (action {facts['action_id']}), "
+            f"approved by {approvers}."
+        )
+        for key in keys:
+            try:
+                if mode == "property":
+                    await self.client.put(
+                        self.api(f"/issue/{key}/properties/jiragate.attribution"), dict(facts)
+                    )
+                else:
+                    await self.client.post(
+                        self.api(f"/issue/{key}/comment"), {"body": self.rich_text(text)}
+                    )
+            except JiraError:
+                missed.append(key)
+        return missed
+
     async def get_user(self, who: str) -> dict[str, Any] | None:
         """A user by accountId (Cloud) or user name (Data Center), for reviewers' previews:
         `{accountId?, name?, displayName, active}`, or None when Jira has no such user."""

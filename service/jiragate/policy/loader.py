@@ -355,6 +355,7 @@ class _ModelBuilder:
             members=members,
             min_approvals=min_approvals,
             approval_timeout_seconds=timeout,
+            on_change=str(raw.get("on_change", "review")),
             cheqpoint=CheqpointRouting(
                 connection_key_env=cheqpoint.get("connection_key_env"),
                 action_prefix=cheqpoint.get("action_prefix", ""),

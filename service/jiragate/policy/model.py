@@ -43,6 +43,9 @@ class ReviewGroup:
     members: tuple[str, ...] = ()
     min_approvals: int = 1
     approval_timeout_seconds: int = 24 * 3600
+    #: What an approved action whose targets changed before it ran does: "review" (back to
+    #: the reviewers, marked "changed since approval") or "fail" (fails with the change).
+    on_change: str = "review"
     cheqpoint: CheqpointRouting = field(default_factory=CheqpointRouting)
     location: Location = Location("<memory>", None)
 

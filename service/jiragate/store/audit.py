@@ -131,6 +131,11 @@ def canonical_json(value: Any) -> str:
     )
 
 
+def payload_hash(details: Mapping[str, Any]) -> str:
+    """The hash an approval is bound to: exactly the payload that will run."""
+    return hashlib.sha256(canonical_json(dict(details)).encode()).hexdigest()
+
+
 def _jsonable(data: Mapping[str, Any]) -> dict[str, Any]:
     """`data` as it will read back from a JSON column, so what we hash is what we store."""
     if not isinstance(data, Mapping):

@@ -149,6 +149,10 @@ class ActionRecord(SQLModel, table=True):
     decision_note: str | None = Field(default=None, sa_type=sa.Text)
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: What an approval is bound to (gateway/binding.py): the snapshot of the targets the
+    #: reviewers saw (with its hash), the effective payload's hash once approved, the policy
+    #: revision, what a change does (`on_change`), and the last change found, if any.
+    binding: dict[str, Any] | None = Field(default=None, sa_type=JSON)
 
     #: "jiragate" (our workers execute it) or "external" (approval only: the requester of a
     #: Cheqpoint-compatible approval executes it itself; workers never claim it).

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, delete, select
 
 from jiragate.errors import ApprovalError
 from jiragate.store import audit
@@ -34,6 +34,14 @@ class VoteTransaction:
                 ApprovalVote.action_id == self.record.id, ApprovalVote.reviewer == reviewer
             )
         ).first()
+
+    def voters(self) -> list[str]:
+        """Every reviewer account that voted on this action."""
+        return list(
+            self._session.exec(
+                select(ApprovalVote.reviewer).where(ApprovalVote.action_id == self.record.id)
+            ).all()
+        )
 
     def add_vote(
         self,
@@ -141,3 +149,47 @@ def pending_in_groups(
     )
     with store.transaction(read_only=True) as session:
         return list(session.exec(query))
+
+
+def back_to_review(
+    store: Store,
+    action_id: str,
+    *,
+    worker: str,
+    binding: Mapping[str, Any],
+    expires_at: datetime,
+    audit_data: Mapping[str, Any],
+) -> bool:
+    """An approved action whose targets changed goes back to its reviewers, in one
+    transaction: `executing` (our claim) → `pending_approval` with the new snapshot, and the
+    earlier votes void (deleted; the audit trail keeps them as `approval.vote` events), so
+    every reviewer decides again on what Jira is now. False if we no longer held the claim."""
+    with store.transaction() as session:
+        moved = compare_and_set_status(
+            session,
+            action_id,
+            from_statuses=[ActionStatus.EXECUTING],
+            to_status=ActionStatus.PENDING_APPROVAL,
+            expect_claimed_by=worker,
+            now=store.clock(),
+            claimed_by=None,
+            claim_expires_at=None,
+            attempts=0,
+            reviewers=[],
+            decided_at=None,
+            decision_note=None,
+            effective_details=None,
+            expires_at=expires_at,
+            binding=dict(binding),
+        )
+        if not moved:
+            return False
+        session.exec(delete(ApprovalVote).where(col(ApprovalVote.action_id) == action_id))
+        audit.append(
+            session,
+            action_id=action_id,
+            actor=worker,
+            type="approval.changed_since_approval",
+            data=dict(audit_data),
+        )
+        return True

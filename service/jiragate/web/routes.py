@@ -516,6 +516,8 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
                 verdict="approve",
                 modified_details=patch or None,
                 note=note or None,
+                # The snapshot this page showed: approving an older one is refused as stale.
+                snapshot=str(form.get("snapshot") or "") or None,
             )
         except DecisionRefusedError as exc:
             return await again(409, refusal=str(exc))
@@ -589,6 +591,8 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
             "facts": [(label_for(k), display_value(v)) for k, v in record.details.items()],
             "status_poll": record.status in (ActionStatus.APPROVED, ActionStatus.EXECUTING),
             "nav": "queue" if pending else "history",
+            "snapshot": (record.binding or {}).get("snapshot"),
+            "changed": (record.binding or {}).get("changed") if pending else None,
         }
 
     return router

@@ -12,7 +12,7 @@ from jiragate.api.views import action_view
 
 router = APIRouter(prefix="/v1/approvals", tags=["approvals"])
 
-_DECISION_FIELDS = {"verdict", "note", "modifiedDetails"}
+_DECISION_FIELDS = {"verdict", "note", "modifiedDetails", "snapshot"}
 
 
 @router.get(
@@ -50,7 +50,9 @@ def decide(
 ) -> dict[str, Any]:
     unknown = sorted(set(body) - _DECISION_FIELDS)
     if unknown:
-        raise BodyError(f"unknown field(s) {unknown}; allowed: verdict, note, modifiedDetails")
+        raise BodyError(
+            f"unknown field(s) {unknown}; allowed: verdict, note, modifiedDetails, snapshot"
+        )
     verdict = body.get("verdict")
     if verdict not in ("approve", "reject"):
         raise BodyError("verdict must be 'approve' or 'reject'")
@@ -62,8 +64,16 @@ def decide(
         raise BodyError("modifiedDetails must be an object (a patch over the details)")
     if patch and verdict == "reject":
         raise BodyError("a rejection cannot carry modifiedDetails")
+    snapshot = body.get("snapshot")
+    if snapshot is not None and not isinstance(snapshot, str):
+        raise BodyError("snapshot must be a string: the approval.snapshot.hash you were shown")
     outcome = gateway.decide(
-        action_id, reviewer=reviewer.name, verdict=verdict, modified_details=patch, note=note
+        action_id,
+        reviewer=reviewer.name,
+        verdict=verdict,
+        modified_details=patch,
+        note=note,
+        snapshot=snapshot,
     )
     record = gateway.get_action(action_id)
     assert record is not None
