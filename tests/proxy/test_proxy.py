@@ -210,19 +210,97 @@ def test_the_same_intent_gets_the_same_decision_through_both_paths(service: Serv
 
 
 def test_an_unmapped_write_is_a_generic_action_that_falls_to_the_defaults(service: Service, jira):
-    held = jira.post("/rest/api/3/issue/ENG-1/watchers", json="bob")
+    path = "/rest/api/3/issue/ENG-1/properties/release.train"
+    held = jira.put(path, json={"train": "2024.06"})
     action_id = held_action(held)
     record = service.agent_view(action_id)
     assert record["action"] == "jira_rest_write"
-    assert record["details"]["template"] == "/rest/api/{version}/issue/{issueIdOrKey}/watchers"
+    assert (
+        record["details"]["template"]
+        == "/rest/api/{version}/issue/{issueIdOrKey}/properties/release.train"
+    )
     assert record["details"]["projectKey"] == "ENG"
     assert record["rule"] is None  # no rule names it: the write default (approval)
     decide(service, "pm-carol", action_id)
     service.wait_for_status(action_id, "executed")
-    done = jira.post("/rest/api/3/issue/ENG-1/watchers", json="bob")
-    assert done.status_code == 204, done.text
+    done = jira.put(path, json={"train": "2024.06"})
+    assert done.status_code in (200, 201), done.text
+    with service.sandbox.lock:
+        assert service.sandbox.issues["ENG-1"].properties["release.train"] == {"train": "2024.06"}
     metrics = service.agent.get("/metrics").text
     assert 'jiragate_proxy_decisions_total{action="jira_rest_write"' in metrics
+
+
+BOB_ACCOUNT = "5b10a2844c20165700ede21b"
+
+
+def test_watchers_worklogs_comments_and_links_are_their_catalog_actions(service: Service, jira):
+    # Each endpoint is the action an agent on /v1/actions would name, with the same details,
+    # so the policies on jira_add_watcher (...) govern the proxy too.
+    cases = [
+        (
+            jira.post("/rest/api/3/issue/ENG-1/watchers", json=BOB_ACCOUNT),
+            "jira_add_watcher",
+            {"issueKey": "ENG-1", "user": BOB_ACCOUNT},
+        ),
+        (
+            jira.post(
+                "/rest/api/3/issue/ENG-2/worklog",
+                json={"timeSpent": "1h 30m", "comment": "triage"},
+            ),
+            "jira_add_worklog",
+            {"issueKey": "ENG-2", "timeSpent": "1h 30m", "comment": "triage"},
+        ),
+        (
+            jira.post(
+                "/rest/api/3/issueLink",
+                json={
+                    "type": {"name": "Blocks"},
+                    "inwardIssue": {"key": "ENG-2"},
+                    "outwardIssue": {"key": "ENG-4"},
+                },
+            ),
+            "jira_create_issue_link",
+            {"issueKey": "ENG-2", "linkType": "Blocks", "otherIssueKey": "ENG-4"},
+        ),
+        (
+            jira.post(
+                "/rest/api/3/issue/ENG-2/remotelink",
+                json={"object": {"url": "https://ci.example.com/42", "title": "CI run 42"}},
+            ),
+            "jira_create_remote_link",
+            {"issueKey": "ENG-2", "url": "https://ci.example.com/42", "title": "CI run 42"},
+        ),
+        (
+            jira.delete("/rest/api/3/issue/ENG-2/comment/10001"),
+            "jira_delete_comment",
+            {"issueKey": "ENG-2", "commentId": "10001"},
+        ),
+    ]
+    for answer, action, details in cases:
+        record = service.agent_view(held_action(answer))
+        assert (record["action"], record["details"]) == (action, details)
+    watcher = held_action(jira.post("/rest/api/3/issue/ENG-1/watchers", json=BOB_ACCOUNT))
+    decide(service, "pm-carol", watcher)
+    service.wait_for_status(watcher, "executed")
+    done = jira.post("/rest/api/3/issue/ENG-1/watchers", json=BOB_ACCOUNT)
+    assert done.status_code == 204, done.text
+    with service.sandbox.lock:
+        assert service.sandbox.issues["ENG-1"].watchers.count(BOB_ACCOUNT) == 1
+
+
+def test_a_query_parameter_the_action_does_not_carry_is_refused_not_dropped(service: Service, jira):
+    # adjustEstimate changes what Jira does with the worklog: dropping it would run
+    # something other than what the client asked for.
+    answer = jira.post(
+        "/rest/api/3/issue/ENG-2/worklog",
+        params={"adjustEstimate": "new", "newEstimate": "2d"},
+        json={"timeSpent": "1h"},
+    )
+    assert answer.status_code == 400, answer.text
+    assert "adjustEstimate" in answer.json()["errorMessages"][0]
+    with service.sandbox.lock:
+        assert service.sandbox.issues["ENG-2"].worklogs == []
 
 
 # --------------------------------------------------------------------------- attacks

@@ -357,6 +357,141 @@ async def _archive(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
     return {"issueKeys": keys}
 
 
+# --------------------------------------------------------------------------- issue extras
+# Comments, worklogs, watchers and links: the catalog actions of issue 12, so a policy on
+# jira_add_worklog (say) governs a worklog sent through the proxy too.
+
+
+def _no_query(incoming: Incoming, allowed: Sequence[str] = ()) -> None:
+    """Refuse query parameters the action does not carry (adjustEstimate, notifyUsers, …):
+    dropping them silently would run something other than what the client asked for."""
+    unknown = sorted({key for key, _ in incoming.query} - set(allowed))
+    if unknown:
+        raise MappingError(
+            f"the Jiragate proxy does not carry the query parameter(s) {', '.join(unknown)} "
+            "for this endpoint"
+        )
+
+
+def _path_id(incoming: Incoming) -> str:
+    return incoming.params["{id}"]
+
+
+async def _edit_comment(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
+    _no_query(incoming)
+    body = _object(incoming.body, "the body")
+    _known(body, ("body",), "the body")
+    return {
+        "issueKey": incoming.issue_key(),
+        "commentId": _path_id(incoming),
+        "body": _text(body.get("body"), "body"),
+    }
+
+
+async def _comment_edited(incoming: Incoming, record: ActionRecord, gateway: Gateway) -> Answer:
+    details = record.effective_details or record.details
+    url = f"{incoming.issue_url(details['issueKey'])}/comment/{details['commentId']}"
+    return Answer(200, {"id": details["commentId"], "self": url})
+
+
+async def _delete_comment(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
+    _no_query(incoming)
+    return {"issueKey": incoming.issue_key(), "commentId": _path_id(incoming)}
+
+
+def _worklog_fields(incoming: Incoming) -> dict[str, Any]:
+    _no_query(incoming)
+    body = _object(incoming.body, "the body")
+    _known(body, ("timeSpent", "started", "comment"), "the body")
+    out: dict[str, Any] = {"issueKey": incoming.issue_key()}
+    if "timeSpent" in body:
+        out["timeSpent"] = body["timeSpent"]
+    if "started" in body:
+        out["started"] = body["started"]
+    if body.get("comment") is not None:
+        out["comment"] = _text(body["comment"], "comment")
+    return out
+
+
+async def _add_worklog(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
+    return _worklog_fields(incoming)
+
+
+async def _update_worklog(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
+    return {**_worklog_fields(incoming), "worklogId": _path_id(incoming)}
+
+
+async def _worklog_answer(incoming: Incoming, record: ActionRecord, gateway: Gateway) -> Answer:
+    details = record.effective_details or record.details
+    data = (record.result_json or {}).get("data") or {}
+    ident = str(data.get("worklogId") or details.get("worklogId") or "")
+    url = f"{incoming.issue_url(details['issueKey'])}/worklog/{ident}"
+    return Answer(201 if incoming.method == "POST" else 200, {"id": ident, "self": url})
+
+
+async def _delete_worklog(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
+    _no_query(incoming)
+    return {"issueKey": incoming.issue_key(), "worklogId": _path_id(incoming)}
+
+
+async def _add_watcher(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
+    _no_query(incoming)
+    # Jira's body is the bare accountId (Cloud) or user name (Data Center) as a JSON string.
+    if not isinstance(incoming.body, str) or not incoming.body:
+        raise MappingError("the body must be the watcher's accountId or user name, as a string")
+    return {"issueKey": incoming.issue_key(), "user": incoming.body}
+
+
+async def _remove_watcher(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
+    _no_query(incoming, ("accountId", "username"))
+    user = incoming.first("accountId") or incoming.first("username")
+    if not user:
+        raise MappingError("name the watcher to remove with accountId (or username)")
+    return {"issueKey": incoming.issue_key(), "user": user}
+
+
+async def _create_remote_link(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
+    _no_query(incoming)
+    body = _object(incoming.body, "the body")
+    _known(body, ("object", "globalId"), "the body")
+    target = _object(body.get("object"), "object")
+    _known(target, ("url", "title", "summary"), "object")
+    details: dict[str, Any] = {
+        "issueKey": incoming.issue_key(),
+        "url": target.get("url"),
+        "title": target.get("title"),
+    }
+    if target.get("summary") is not None:
+        details["summary"] = target["summary"]
+    if body.get("globalId") is not None:
+        details["globalId"] = body["globalId"]
+    return details
+
+
+async def _remote_link_answer(incoming: Incoming, record: ActionRecord, gateway: Gateway) -> Answer:
+    data = (record.result_json or {}).get("data") or {}
+    details = record.effective_details or record.details
+    ident = str(data.get("remoteLinkId", ""))
+    url = f"{incoming.issue_url(details['issueKey'])}/remotelink/{ident}"
+    return Answer(201, {"id": int(ident) if ident.isdigit() else ident, "self": url})
+
+
+async def _created_link(incoming: Incoming, record: ActionRecord, gateway: Gateway) -> Answer:
+    return Answer(201)
+
+
+async def _create_issue_link(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
+    _no_query(incoming)
+    body = _object(incoming.body, "the body")
+    _known(body, ("type", "inwardIssue", "outwardIssue"), "the body")
+    link_type = _name(body.get("type"), "type", "name")
+    # The catalog's issueKey is Jira's inwardIssue, otherIssueKey its outwardIssue (the
+    # handler sends them back in those places: handlers/links.py).
+    inward = _name(body.get("inwardIssue"), "inwardIssue", "key")
+    outward = _name(body.get("outwardIssue"), "outwardIssue", "key")
+    return {"issueKey": inward, "linkType": link_type, "otherIssueKey": outward}
+
+
 # --------------------------------------------------------------------------- reads
 
 
@@ -514,6 +649,66 @@ ROWS: tuple[Row, ...] = (
     ),
     Row("PUT", "/rest/api/{version}/issue/archive", "jira_archive_issues", _archive),
     Row("POST", "/rest/agile/1.0/sprint/{id}/issue", "jira_move_to_sprint", _move_to_sprint),
+    # comments, worklogs, watchers and links (issue 12's actions)
+    Row(
+        "PUT",
+        "/rest/api/{version}/issue/{issueIdOrKey}/comment/{id}",
+        "jira_edit_comment",
+        _edit_comment,
+        _comment_edited,
+    ),
+    Row(
+        "DELETE",
+        "/rest/api/{version}/issue/{issueIdOrKey}/comment/{id}",
+        "jira_delete_comment",
+        _delete_comment,
+    ),
+    Row(
+        "POST",
+        "/rest/api/{version}/issue/{issueIdOrKey}/worklog",
+        "jira_add_worklog",
+        _add_worklog,
+        _worklog_answer,
+    ),
+    Row(
+        "PUT",
+        "/rest/api/{version}/issue/{issueIdOrKey}/worklog/{id}",
+        "jira_update_worklog",
+        _update_worklog,
+        _worklog_answer,
+    ),
+    Row(
+        "DELETE",
+        "/rest/api/{version}/issue/{issueIdOrKey}/worklog/{id}",
+        "jira_delete_worklog",
+        _delete_worklog,
+    ),
+    Row(
+        "POST",
+        "/rest/api/{version}/issue/{issueIdOrKey}/watchers",
+        "jira_add_watcher",
+        _add_watcher,
+    ),
+    Row(
+        "DELETE",
+        "/rest/api/{version}/issue/{issueIdOrKey}/watchers",
+        "jira_remove_watcher",
+        _remove_watcher,
+    ),
+    Row(
+        "POST",
+        "/rest/api/{version}/issue/{issueIdOrKey}/remotelink",
+        "jira_create_remote_link",
+        _create_remote_link,
+        _remote_link_answer,
+    ),
+    Row(
+        "POST",
+        "/rest/api/{version}/issueLink",
+        "jira_create_issue_link",
+        _create_issue_link,
+        _created_link,
+    ),
     Row(
         "POST",
         "/rest/api/{version}/version",
