@@ -51,7 +51,7 @@ async def fetch_site(client: JiraClient, config: JiraConfig) -> SiteMetadata:
     types = await client.get(f"{api}/issuetype")
     fields = await client.get(f"{api}/field")
     links = await client.get(f"{api}/issueLinkType")
-    type_list = [t for t in (types or []) if isinstance(t, Mapping) and t.get("name")]
+    type_list = [t for t in _listed(types) if isinstance(t, Mapping) and t.get("name")]
     return SiteMetadata(
         flavour=config.flavour,
         priorities=_names(priorities),
@@ -64,12 +64,13 @@ async def fetch_site(client: JiraClient, config: JiraConfig) -> SiteMetadata:
                 str(f["id"]),
                 str(f["name"]),
                 bool(f.get("custom", False)),
-                (f.get("schema") or {}).get("type"),
+                f["schema"].get("type") if isinstance(f.get("schema"), Mapping) else None,
             )
-            for f in fields or []
+            for f in _listed(fields)
             if isinstance(f, Mapping) and f.get("id") and f.get("name")
         ),
-        link_types=_names((links or {}).get("issueLinkTypes")),
+        # A malformed answer reads as "none": metadata never fails a submission.
+        link_types=_names(links.get("issueLinkTypes") if isinstance(links, Mapping) else None),
     )
 
 
