@@ -24,6 +24,7 @@ from jiragate.jira.sandbox.render import (
     project_ref,
     status_json,
     user_json,
+    version_json,
 )
 from jiragate.jira.sandbox.state import (
     EPIC_LINK_FIELD,
@@ -169,6 +170,11 @@ async def create_meta_fields(request: Request) -> Response:
             return jira_error(400, ["The project or issue type could not be found."])
         catalog = {f["id"]: f for f in field_catalog(flavour)}
         required = {"summary", "issuetype", "project", "reporter", EPIC_NAME_FIELD}
+        # The values a field takes, where Jira lists them (jira_get_field_options reads them).
+        allowed: dict[str, list[dict[str, Any]]] = {
+            "priority": [priority_json(state, p.name, flavour) for p in state.site.priorities],
+            "fixVersions": [version_json(state, v, flavour) for v in state.versions_of(project.id)],
+        }
         listed = [
             {
                 "fieldId": field_id,
@@ -178,6 +184,7 @@ async def create_meta_fields(request: Request) -> Response:
                 "schema": catalog[field_id]["schema"],
                 "hasDefaultValue": field_id == "priority",
                 "operations": ["set"],
+                **({"allowedValues": allowed[field_id]} if field_id in allowed else {}),
             }
             for field_id in _screen_field_ids(state, project.key, kind.name)
         ]
