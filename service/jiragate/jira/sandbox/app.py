@@ -48,8 +48,8 @@ def create_sandbox_app(
         return jira_error(exc.status_code, [f"{detail}: {request.method} {request.url.path}"])
 
     # routes_site first: its `/project/search` must win over routes_meta's `/project/{key}`.
-    # routes_reads before routes_issues: `/issue/createmeta/{project}/issuetypes/{type}` and
-    # `/issue/{key}/editmeta` are its own, not an issue's sub-resources.
+    # routes_reads before routes_issues: `/issue/{key}/editmeta` is its own, not an issue's
+    # sub-resource.
     for module in (
         routes_site,
         routes_reads,

@@ -1,7 +1,8 @@
 """The reads the catalog's read actions need that no other route module serves: a project's
-components, resolutions, create and edit metadata, assignable users, an issue's changelog,
-and the Agile issue lists of a board, its backlog and a sprint. Both flavours; strict where
-Jira is strict (unknown project or issue type: 400/404 as Jira answers, bad paging: 400)."""
+components, edit metadata, assignable users, an issue's changelog (createmeta and resolutions
+are routes_site's), and the Agile issue lists of a board, its backlog and a sprint. Both
+flavours; strict where Jira is strict (unknown project or issue type: 400/404 as Jira answers,
+bad paging: 400)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,6 @@ from jiragate.jira.sandbox.render import (
 )
 from jiragate.jira.sandbox.state import (
     EPIC_NAME_FIELD,
-    RESOLUTIONS,
     STORY_POINTS_FIELD,
     Component,
     Issue,
@@ -101,21 +101,6 @@ async def project_components(request: Request) -> Response:
 # --------------------------------------------------------------------------- resolutions
 
 
-async def list_resolutions(request: Request) -> Response:
-    state, flavour = state_of(request), flavour_of(request)
-    return JSONResponse(
-        [
-            {
-                "self": f"{api_base(state, flavour)}/resolution/{r.id}",
-                "id": r.id,
-                "name": r.name,
-                "description": f"{r.name}.",
-            }
-            for r in RESOLUTIONS
-        ]
-    )
-
-
 # --------------------------------------------------------------------------- create/edit meta
 
 
@@ -143,7 +128,7 @@ def _meta_field(
 
 
 def _issue_fields(
-    state: SandboxState, project: Project, type_name: str, flavour: str, *, creating: bool
+    state: SandboxState, project: Project, type_name: str, flavour: str
 ) -> list[dict[str, Any]]:
     """The fields of the project's screen for `type_name`, with the values each allows."""
     versions = [version_json(state, v, flavour) for v in state.versions_of(project.id)]
@@ -193,18 +178,6 @@ def _issue_fields(
             },
         ),
     ]
-    if creating:
-        fields[:0] = [
-            _meta_field(
-                "project", "Project", {"type": "project", "system": "project"}, required=True
-            ),
-            _meta_field(
-                "issuetype",
-                "Issue Type",
-                {"type": "issuetype", "system": "issuetype"},
-                required=True,
-            ),
-        ]
     if type_name == "Epic" and state.site.epic_name_required:
         fields.append(
             _meta_field(
@@ -215,39 +188,10 @@ def _issue_fields(
                     "custom": "com.pyxis.greenhopper.jira:gh-epic-label",
                     "customId": int(EPIC_NAME_FIELD.removeprefix("customfield_")),
                 },
-                required=creating,
+                required=False,
             )
         )
     return fields
-
-
-async def create_meta_fields(request: Request) -> Response:
-    """`GET .../issue/createmeta/{project}/issuetypes/{issueTypeId}`: the fields one can set
-    creating that type in the project, paged; Cloud names the list `fields`, Data Center
-    `values`. An unknown project or type is a 400, as in Jira."""
-    state, flavour = state_of(request), flavour_of(request)
-    page = _page(request)
-    if page is None:
-        return _bad_page()
-    start, size = page
-    key, type_id = request.path_params["project"], request.path_params["issue_type"]
-    with state.lock:
-        project = state.find_project(key)
-        if project is None:
-            return jira_error(400, [f"No project could be found with key '{key}'."])
-        found = next((t for t in state.site.issue_types if t.id == type_id), None)
-        if found is None:
-            return jira_error(400, [f"The issue type with id '{type_id}' does not exist."])
-        fields = _issue_fields(state, project, found.name, flavour, creating=True)
-        listed = "fields" if state.profile == "cloud" else "values"
-        return JSONResponse(
-            {
-                "startAt": start,
-                "maxResults": size,
-                "total": len(fields),
-                listed: fields[start : start + size],
-            }
-        )
 
 
 async def edit_meta(request: Request) -> Response:
@@ -258,7 +202,7 @@ async def edit_meta(request: Request) -> Response:
         if issue is None:
             return _no_issue()
         project = state.projects[issue.project_key]
-        fields = _issue_fields(state, project, issue.issue_type, flavour, creating=False)
+        fields = _issue_fields(state, project, issue.issue_type, flavour)
         shown = {f["fieldId"]: {k: v for k, v in f.items() if k != "fieldId"} for f in fields}
         return JSONResponse({"fields": shown})
 
@@ -421,12 +365,6 @@ def build_router() -> APIRouter:
         base = f"/rest/api/{version}"
         router.add_api_route(
             f"{base}/project/{{key}}/components", project_components, methods=["GET"]
-        )
-        router.add_api_route(f"{base}/resolution", list_resolutions, methods=["GET"])
-        router.add_api_route(
-            f"{base}/issue/createmeta/{{project}}/issuetypes/{{issue_type}}",
-            create_meta_fields,
-            methods=["GET"],
         )
         router.add_api_route(f"{base}/issue/{{key}}/editmeta", edit_meta, methods=["GET"])
         router.add_api_route(f"{base}/issue/{{key}}/changelog", issue_changelog, methods=["GET"])
