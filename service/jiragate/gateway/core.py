@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import math
 import os
@@ -78,6 +79,7 @@ from jiragate.gateway.binding import ON_CHANGE_DEFAULT, read_snapshot
 from jiragate.gateway.budgets import BudgetCounter, lock_keys
 from jiragate.gateway.execution import Executor, ForwardRequest
 from jiragate.gateway.policies import PolicyHolder, PolicyStatus
+from jiragate.gateway.recording import ReadRecorder
 from jiragate.jira.client import RawResponse
 from jiragate.jira.operations import JiraAdapter
 from jiragate.metrics import Metrics
@@ -196,6 +198,7 @@ class Gateway:
         if settings.notifications:
             self._notifier = self._build_notifier(notification_transport)
         self._background: set[asyncio.Task[Any]] = set()
+        self._reads = ReadRecorder(store)
 
     @classmethod
     def build(
@@ -255,6 +258,7 @@ class Gateway:
 
     async def aclose(self) -> None:
         """Close the HTTP clients (on the event loop that used them) and the database pool."""
+        await self._reads.aclose()
         await self._adapter.aclose()
         await self._approvals.aclose()
         if self._callback_sender is not None:
@@ -540,13 +544,25 @@ class Gateway:
                         return Submission(replay, None, created=False)
                 action_id = new_action_id()
                 finished = await self._executor.run_read(request, action_id)
-            created = self._store.create_action(
-                **self._action_fields(
-                    request, decision, agent, idempotency_key, body_hash, claim=finished is None
-                ),
-                action_id=action_id,
-                finished=finished,
+            fields = self._action_fields(
+                request, decision, agent, idempotency_key, body_hash, claim=finished is None
             )
+            if finished is not None and idempotency_key is None:
+                # A finished read: recorded off the event loop, in a group commit with the
+                # reads that finished alongside it (gateway/recording.py).
+                recorded = await self._reads.record(
+                    {**fields, "action_id": action_id, "finished": finished}
+                )
+                created = CreatedAction(recorded, created=True)
+            else:
+                created = await asyncio.to_thread(
+                    functools.partial(
+                        self._store.create_action,
+                        **fields,
+                        action_id=action_id,
+                        finished=finished,
+                    )
+                )
         claim = decision.allowed and request.kind is not ActionKind.READ
         record = created.action
         if not created.created:
