@@ -862,6 +862,41 @@ class Gateway:
             name for name, g in self._policies.current.groups.items() if reviewer in g.members
         )
 
+    def may_review(self, reviewer: str, record: ActionRecord) -> bool:
+        """Whether `reviewer` may see and decide `record`: a member of its review group, or,
+        once the group's escalation time has passed (`notification_schedule`), of the group
+        it escalates to. An escalation hands the approval to more people; it never takes it
+        from the group that had it."""
+        groups = self.reviewer_groups(reviewer)
+        return record.review_group in groups or self._escalated_to(record) in groups
+
+    def review_queue(self, reviewer: str, *, limit: int = 100) -> list[ActionRecord]:
+        """The approvals waiting for `reviewer`, oldest first: their groups' and those
+        escalated to their groups."""
+        groups = self.reviewer_groups(reviewer)
+        escalating = [
+            name
+            for name, schedule in self.settings.notification_schedule.items()
+            if schedule.escalate_to in groups and name not in groups
+        ]
+        waiting = self.pending_approvals([*groups, *escalating], limit=limit)
+        return [r for r in waiting if self.may_review(reviewer, r)]
+
+    def _escalation_hint(self, record: ActionRecord) -> str:
+        schedule = self.settings.notification_schedule.get(record.review_group or "")
+        if schedule is None or schedule.escalate_to is None or self._escalated_to(record):
+            return ""
+        at = record.created_at + timedelta(seconds=schedule.escalate_after_seconds or 0)
+        return f" (it escalates to {schedule.escalate_to!r} at {at.isoformat(timespec='seconds')})"
+
+    def _escalated_to(self, record: ActionRecord) -> str | None:
+        """The group `record` has been escalated to by now, if any."""
+        schedule = self.settings.notification_schedule.get(record.review_group or "")
+        if schedule is None or schedule.escalate_to is None:
+            return None
+        after = timedelta(seconds=schedule.escalate_after_seconds or 0)
+        return schedule.escalate_to if self._store.clock() >= record.created_at + after else None
+
     def decide(
         self,
         action_id: str,
@@ -881,10 +916,10 @@ class Gateway:
         if record is None:
             raise ApprovalError(f"no action {action_id!r}")
         try:
-            if record.review_group not in self.reviewer_groups(reviewer):
+            if not self.may_review(reviewer, record):
                 raise ReviewerNotAllowedError(
                     f"{reviewer} is not a member of {record.review_group!r}, which reviews "
-                    f"{action_id}"
+                    f"{action_id}{self._escalation_hint(record)}"
                 )
             if reviewer == record.agent:
                 raise ReviewerNotAllowedError(

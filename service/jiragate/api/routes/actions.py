@@ -133,7 +133,7 @@ def _visible(record: ActionRecord | None, who: Principal, gateway: GatewayDep) -
         return False
     if who.is_agent:
         return record.agent == who.name
-    return who.admin or record.review_group in gateway.reviewer_groups(who.name)
+    return who.admin or gateway.may_review(who.name, record)
 
 
 @router.get(
