@@ -1118,7 +1118,12 @@ class Gateway:
                 403, f"Slack user {click.slack_user_id} is not a Jiragate reviewer", click
             )
         try:
-            outcome = self.decide(click.action_id, reviewer=reviewer, verdict=click.verdict)
+            outcome = self.decide(
+                click.action_id,
+                reviewer=reviewer,
+                verdict=click.verdict,
+                snapshot=click.snapshot,  # bound to what the message showed
+            )
         except (DecisionRefusedError, ApprovalError) as exc:
             # decide() audited the refusal; tell the clicker only (the message stays).
             self._slack_reply(
