@@ -26,8 +26,6 @@ from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, col, select
@@ -198,6 +196,10 @@ def open_engine(url: str) -> Engine:
 
 def init_db(engine: Engine) -> None:
     """Bring the schema to the newest migration (safe to call from every replica at start)."""
+    # Here, not at the top: a quarter second of imports that reading the store never needs.
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as connection:
