@@ -14,16 +14,49 @@ The public Python API, for users' own tests and tools:
 
 from __future__ import annotations
 
-from jiragate.catalog import ACTION_NAMES, ActionKind, ActionRequest, parse_envelope
-from jiragate.errors import (
-    ActionError,
-    InvalidDetailsError,
-    JiragateError,
-    PolicyLoadError,
-    UnknownActionError,
-)
-from jiragate.policy.engine import Decision, PolicySet, load_policies
-from jiragate.policy.model import Effect
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jiragate.catalog import ACTION_NAMES, ActionKind, ActionRequest, parse_envelope
+    from jiragate.errors import (
+        ActionError,
+        InvalidDetailsError,
+        JiragateError,
+        PolicyLoadError,
+        UnknownActionError,
+    )
+    from jiragate.policy.engine import Decision, PolicySet, load_policies
+    from jiragate.policy.model import Effect
+
+# Loaded on first use (PEP 562): every `jiragate` command imports this package, and most
+# (audit, hash-password, --version) never touch the catalog's schemas or the engine, half a
+# second of imports.
+_EXPORTS = {
+    "ACTION_NAMES": "jiragate.catalog",
+    "ActionKind": "jiragate.catalog",
+    "ActionRequest": "jiragate.catalog",
+    "parse_envelope": "jiragate.catalog",
+    "ActionError": "jiragate.errors",
+    "InvalidDetailsError": "jiragate.errors",
+    "JiragateError": "jiragate.errors",
+    "PolicyLoadError": "jiragate.errors",
+    "UnknownActionError": "jiragate.errors",
+    "Decision": "jiragate.policy.engine",
+    "PolicySet": "jiragate.policy.engine",
+    "load_policies": "jiragate.policy.engine",
+    "Effect": "jiragate.policy.model",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this hook
+    return value
+
 
 __all__ = [
     "ACTION_NAMES",

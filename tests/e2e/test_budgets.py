@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.api.support import DB_KINDS, audit_events, envelope, seed_tickets, service_on
@@ -120,3 +121,27 @@ def test_the_cheqpoint_compatible_api_is_no_way_around_a_budget(service: Service
     assert (view["status"], view["rule"]) == ("denied", "ticket-budget")
     assert "budget tickets-per-agent-hour: 46 of 50 used" in view["reason"]
     assert used(service) == 46
+
+
+def test_a_partly_executed_creation_counts_only_the_tickets_it_created(service: Service):
+    # Jira refuses tickets 1 and 3 of 5: 3 exist, and 3 count (not the 5 approved).
+    armed = httpx.post(
+        f"{service.sandbox_url}/_sandbox/faults",
+        json={
+            "match": {"method": "POST", "path": "/rest/api/3/issue/bulk"},
+            "times": 1,
+            "fault": {"kind": "partial_bulk", "indexes": [1, 3]},
+        },
+        timeout=10,
+    )
+    assert armed.status_code in (200, 201), armed.text
+    bulk = submit(service, seed_tickets(5, priority="Low"), 202)
+    assert used(service) == 5  # reserved while pending
+    decide(service, bulk["id"])
+    final = service.wait_for_status(bulk["id"], "partially_executed", "executed", "failed")
+    assert final["status"] == "partially_executed", final
+    assert len(final["result"]["created"]) == 3
+    assert used(service) == 3
+    # The two refused tickets are free again: 47 more fit the hour exactly.
+    assert submit(service, seed_tickets(47, priority="Low"), 202)["status"] == "pending_approval"
+    assert used(service) == 50

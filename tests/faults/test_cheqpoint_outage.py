@@ -68,7 +68,9 @@ def test_cheqpoint_outages_and_late_or_lying_decisions_across_replicas(
     jira_url, state = sandbox
     cq_url, fake = cheqpoint
     policy_dir = copy_policies(tmp_path)
-    edit_group(policy_dir, "engineering-leads", approval_timeout="4s")
+    # Long enough for steps 1-3 on a loaded machine (4 s expired them under a parallel run),
+    # short enough for step 5 to see an expiry.
+    edit_group(policy_dir, "engineering-leads", approval_timeout="12s")
     settings = {
         "policy_dir": str(policy_dir),
         "approval_backend": "cheqpoint",
@@ -138,11 +140,11 @@ def test_cheqpoint_outages_and_late_or_lying_decisions_across_replicas(
         # 4. A webhook for an id nobody waits on.
         assert push(back.url, {"id": "cq_nobody_waits_on_this"}).status_code == 404
 
-        # 5. Nobody decides within the group's 4 s: expired; a later approval changes nothing.
+        # 5. Nobody decides within the group's 12 s: expired; a later approval changes nothing.
         late_label = f"cq-{uuid.uuid4().hex[:8]}"
         late = agent.post("/v1/actions", json=gated(late_label)).json()
         late_ref = wait_until(lambda: view(late["id"])["approval"].get("ref"), what="ref")
-        wait_until(lambda: view(late["id"])["status"] == "expired", what="expiry", timeout=30)
+        wait_until(lambda: view(late["id"])["status"] == "expired", what="expiry", timeout=60)
         fake.decide(late_ref, "APPROVED")
         for url in (front.url, back.url):
             assert push(url, {"id": late_ref, "status": "APPROVED"}).status_code in (200, 404)

@@ -364,3 +364,30 @@ def test_reminders_and_escalation_are_sent_once_and_audited(
     keys = [(r.channel, r.event) for r in rows]
     assert len(keys) == len(set(keys))
     assert ("mail", "reminder-5") in keys and ("mail", "escalation") in keys
+
+
+def test_an_escalated_approval_passes_to_the_group_it_escalates_to(service: Service):
+    # engineering-leads escalate to project-managers after 2 s (the fixture's schedule).
+    started = time.monotonic()
+    action_id = gated(service)
+    pm = service.client("pm-carol")
+    early = pm.post(f"/v1/approvals/{action_id}/decision", json={"verdict": "approve"})
+    if time.monotonic() - started < 2:  # the usual case: well before the escalation
+        assert early.status_code == 403, early.text
+        assert "escalates to 'project-managers' at" in early.json()["message"]
+        assert pm.get(f"/v1/actions/{action_id}").status_code == 404
+        assert action_id not in [a["id"] for a in pm.get("/v1/approvals").json()["items"]]
+    wait_for(lambda: events(service, action_id, "approval.escalated"), "the escalation")
+    # Now in the project managers' queue, beside the leads' (who keep it too).
+    assert action_id in [a["id"] for a in pm.get("/v1/approvals").json()["items"]]
+    lead = service.client("lead-alice")
+    assert action_id in [a["id"] for a in lead.get("/v1/approvals").json()["items"]]
+    # A reviewer of neither group still cannot decide it; a project manager can.
+    outsider = service.client("auditor").post(
+        f"/v1/approvals/{action_id}/decision", json={"verdict": "approve"}
+    )
+    assert outsider.status_code == 403, outsider.text
+    decided = pm.post(f"/v1/approvals/{action_id}/decision", json={"verdict": "reject"})
+    assert decided.status_code == 200, decided.text
+    assert service.agent.get(f"/v1/actions/{action_id}").json()["status"] == "rejected"
+    assert pm.get(f"/v1/actions/{action_id}").status_code == 200

@@ -105,7 +105,9 @@ def test_the_message_is_block_kit_with_approve_reject_and_open_buttons(
     assert types[0] == "header" and "actions" in types
     buttons = next(b for b in body["blocks"] if b["type"] == "actions")["elements"]
     assert [b["action_id"] for b in buttons] == [APPROVE, REJECT, "jiragate_open"]
-    assert buttons[0]["value"] == buttons[1]["value"] == action["id"]
+    # Each decision button names the action and the snapshot the approval is bound to.
+    snapshot = service.gateway.get_record(action["id"]).binding["snapshot"]["hash"]
+    assert buttons[0]["value"] == buttons[1]["value"] == f"{action['id']}@{snapshot}"
     assert buttons[0]["style"] == "primary" and buttons[1]["style"] == "danger"
     assert buttons[2]["url"] == f"{service.url}/inbox/actions/{action['id']}"
     facts = str(body["blocks"])
@@ -120,7 +122,9 @@ def test_a_signed_click_approves_once_executes_once_and_updates_the_message(
     action = gated(service)
     first = posted_for(slack, action["id"])
     hook = f"{slack.url}/hooks/approve-{action['id']}"
-    body = click_body("U0ALICE", APPROVE, action["id"], hook)
+    # The click carries what the message's button carries: the action and its snapshot.
+    value = button_values(first)[APPROVE]
+    body = click_body("U0ALICE", APPROVE, value, hook)
     response = post_click(service.url, body, signed_headers(body))
     assert response.status_code == 200, response.text
     assert "Approved by lead-alice" in response.json()["text"]
@@ -156,6 +160,29 @@ def test_a_signed_click_approves_once_executes_once_and_updates_the_message(
         assert late.status_code == 200 and "not recorded" in late.json()["text"]
     assert len(service.sandbox_issues(label)) == 3
     assert audit_types(service, action["id"]).count("approval.approved") == 1
+
+
+def button_values(posted: dict[str, Any]) -> dict[str, str]:
+    actions = next(b for b in posted["body"]["blocks"] if b["type"] == "actions")
+    return {b["action_id"]: b["value"] for b in actions["elements"] if "value" in b}
+
+
+def test_a_click_on_a_message_showing_another_snapshot_is_refused_as_stale(
+    service: Service, slack: Receiver
+):
+    # The message a reviewer clicks must show what the approval is bound to: a button whose
+    # snapshot is not the action's (an older message, an edited value) decides nothing.
+    action = gated(service)
+    value = button_values(posted_for(slack, action["id"]))[APPROVE]
+    action_id, _, snapshot = value.partition("@")
+    assert action_id == action["id"] and snapshot
+    older = f"{action_id}@{'0' * len(snapshot)}"
+    body = click_body("U0ALICE", APPROVE, older, f"{slack.url}/hooks/stale")
+    response = post_click(service.url, body, signed_headers(body))
+    assert response.status_code == 200, response.text
+    assert "not recorded: stale snapshot" in response.json()["text"]
+    assert service.agent_view(action["id"])["status"] == "pending_approval"
+    assert "approval.refused" in audit_types(service, action["id"])
 
 
 def seed_label(service: Service, action_id: str) -> str:

@@ -7,11 +7,12 @@ Every refused credential is audited (without the key) before the 401/403 goes ou
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from jiragate import strictjson
@@ -162,6 +163,20 @@ class QueryError(Exception):
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 
 
+def query_number(request: Request, name: str, *, low: float, high: float) -> float | None:
+    """A number query parameter from `low` to `high` (None when absent)."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not low <= value <= high:  # NaN compares false: refused too
+        raise QueryError(name, f"a number from {low:g} to {high:g}", raw)
+    return value
+
+
 def query_bool(request: Request, name: str, *, default: bool) -> bool:
     """A boolean query parameter: true/false (or 1/0), any case."""
     raw = request.query_params.get(name)
@@ -238,22 +253,27 @@ JsonBody = Annotated[dict[str, Any], Depends(json_object)]
 # --------------------------------------------------------------------------- headers
 
 IDEMPOTENCY_KEY_MAX = 255
+#: The longest `?wait=` a request may ask for (the settings may bound it further).
+MAX_WAIT_SECONDS = 3600
 _IDEMPOTENCY_KEY = re.compile(rf"[\x21-\x7e]{{1,{IDEMPOTENCY_KEY_MAX}}}")
 
 
-async def checked_idempotency_key(
-    value: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            description="Same key and body: the same action, never executed twice. "
-            f"1-{IDEMPOTENCY_KEY_MAX} visible ASCII characters (no spaces).",
-        ),
-    ] = None,
-) -> str | None:
+#: The header as the OpenAPI document describes it (routes that read it list this).
+IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "pattern": f"^[!-~]{{1,{IDEMPOTENCY_KEY_MAX}}}$"},
+    "description": "Same key and body: the same action, never executed twice. "
+    f"1-{IDEMPOTENCY_KEY_MAX} visible ASCII characters (no spaces).",
+}
+
+
+def idempotency_key(request: Request) -> str | None:
     """The Idempotency-Key header, refused (400 naming it) unless it is 1-255 visible ASCII
     characters: an empty key would replay nothing yet look like one, and a key that differs
     from the one stored only by whitespace or encoding would run the action twice."""
+    value = request.headers.get("Idempotency-Key")
     if value is None:
         return None
     if not _IDEMPOTENCY_KEY.fullmatch(value):
@@ -263,6 +283,3 @@ async def checked_idempotency_key(
             code="invalid_header",
         )
     return value
-
-
-IdempotencyKeyDep = Annotated[str | None, Depends(checked_idempotency_key)]

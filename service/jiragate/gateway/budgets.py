@@ -45,6 +45,14 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def units_of(budget: Budget, row: CountedAction) -> int:
+    """The units `row` uses of `budget`: its payload's issues, or, when it was partly
+    executed, the issues it did create or change (counted on what executed)."""
+    issues = count_of(row.action, row.payload)
+    done = row.issues_done
+    return budget.units(issues if done is None else min(issues, done))
+
+
 @dataclass(frozen=True, slots=True)
 class ScopeUsage:
     """One budget scope's usage in its window."""
@@ -97,7 +105,7 @@ class BudgetCounter:
             payload = row.payload
             if "project" in budget.per and project_of(payload) != project:
                 continue
-            out.append((row, budget.units(count_of(row.action, payload))))
+            out.append((row, units_of(budget, row)))
         return out
 
     def usage(
@@ -154,7 +162,7 @@ class BudgetCounter:
                     row.agent if "agent" in budget.per else None,
                     row_project if "project" in budget.per else None,
                 )
-                units = budget.units(count_of(row.action, payload))
+                units = units_of(budget, row)
                 seen = scopes.get(key)
                 if seen is None:
                     scopes[key] = ScopeUsage(key[0], key[1], units, row.created_at)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import math
 import os
@@ -78,6 +79,7 @@ from jiragate.gateway.binding import ON_CHANGE_DEFAULT, read_snapshot
 from jiragate.gateway.budgets import BudgetCounter, lock_keys
 from jiragate.gateway.execution import Executor, ForwardRequest
 from jiragate.gateway.policies import PolicyHolder, PolicyStatus
+from jiragate.gateway.recording import ReadRecorder
 from jiragate.jira.client import RawResponse
 from jiragate.jira.operations import JiraAdapter
 from jiragate.metrics import Metrics
@@ -196,6 +198,7 @@ class Gateway:
         if settings.notifications:
             self._notifier = self._build_notifier(notification_transport)
         self._background: set[asyncio.Task[Any]] = set()
+        self._reads = ReadRecorder(store)
 
     @classmethod
     def build(
@@ -255,6 +258,7 @@ class Gateway:
 
     async def aclose(self) -> None:
         """Close the HTTP clients (on the event loop that used them) and the database pool."""
+        await self._reads.aclose()
         await self._adapter.aclose()
         await self._approvals.aclose()
         if self._callback_sender is not None:
@@ -540,13 +544,25 @@ class Gateway:
                         return Submission(replay, None, created=False)
                 action_id = new_action_id()
                 finished = await self._executor.run_read(request, action_id)
-            created = self._store.create_action(
-                **self._action_fields(
-                    request, decision, agent, idempotency_key, body_hash, claim=finished is None
-                ),
-                action_id=action_id,
-                finished=finished,
+            fields = self._action_fields(
+                request, decision, agent, idempotency_key, body_hash, claim=finished is None
             )
+            if finished is not None and idempotency_key is None:
+                # A finished read: recorded off the event loop, in a group commit with the
+                # reads that finished alongside it (gateway/recording.py).
+                recorded = await self._reads.record(
+                    {**fields, "action_id": action_id, "finished": finished}
+                )
+                created = CreatedAction(recorded, created=True)
+            else:
+                created = await asyncio.to_thread(
+                    functools.partial(
+                        self._store.create_action,
+                        **fields,
+                        action_id=action_id,
+                        finished=finished,
+                    )
+                )
         claim = decision.allowed and request.kind is not ActionKind.READ
         record = created.action
         if not created.created:
@@ -846,6 +862,41 @@ class Gateway:
             name for name, g in self._policies.current.groups.items() if reviewer in g.members
         )
 
+    def may_review(self, reviewer: str, record: ActionRecord) -> bool:
+        """Whether `reviewer` may see and decide `record`: a member of its review group, or,
+        once the group's escalation time has passed (`notification_schedule`), of the group
+        it escalates to. An escalation hands the approval to more people; it never takes it
+        from the group that had it."""
+        groups = self.reviewer_groups(reviewer)
+        return record.review_group in groups or self._escalated_to(record) in groups
+
+    def review_queue(self, reviewer: str, *, limit: int = 100) -> list[ActionRecord]:
+        """The approvals waiting for `reviewer`, oldest first: their groups' and those
+        escalated to their groups."""
+        groups = self.reviewer_groups(reviewer)
+        escalating = [
+            name
+            for name, schedule in self.settings.notification_schedule.items()
+            if schedule.escalate_to in groups and name not in groups
+        ]
+        waiting = self.pending_approvals([*groups, *escalating], limit=limit)
+        return [r for r in waiting if self.may_review(reviewer, r)]
+
+    def _escalation_hint(self, record: ActionRecord) -> str:
+        schedule = self.settings.notification_schedule.get(record.review_group or "")
+        if schedule is None or schedule.escalate_to is None or self._escalated_to(record):
+            return ""
+        at = record.created_at + timedelta(seconds=schedule.escalate_after_seconds or 0)
+        return f" (it escalates to {schedule.escalate_to!r} at {at.isoformat(timespec='seconds')})"
+
+    def _escalated_to(self, record: ActionRecord) -> str | None:
+        """The group `record` has been escalated to by now, if any."""
+        schedule = self.settings.notification_schedule.get(record.review_group or "")
+        if schedule is None or schedule.escalate_to is None:
+            return None
+        after = timedelta(seconds=schedule.escalate_after_seconds or 0)
+        return schedule.escalate_to if self._store.clock() >= record.created_at + after else None
+
     def decide(
         self,
         action_id: str,
@@ -865,10 +916,10 @@ class Gateway:
         if record is None:
             raise ApprovalError(f"no action {action_id!r}")
         try:
-            if record.review_group not in self.reviewer_groups(reviewer):
+            if not self.may_review(reviewer, record):
                 raise ReviewerNotAllowedError(
                     f"{reviewer} is not a member of {record.review_group!r}, which reviews "
-                    f"{action_id}"
+                    f"{action_id}{self._escalation_hint(record)}"
                 )
             if reviewer == record.agent:
                 raise ReviewerNotAllowedError(
@@ -1067,7 +1118,12 @@ class Gateway:
                 403, f"Slack user {click.slack_user_id} is not a Jiragate reviewer", click
             )
         try:
-            outcome = self.decide(click.action_id, reviewer=reviewer, verdict=click.verdict)
+            outcome = self.decide(
+                click.action_id,
+                reviewer=reviewer,
+                verdict=click.verdict,
+                snapshot=click.snapshot,  # bound to what the message showed
+            )
         except (DecisionRefusedError, ApprovalError) as exc:
             # decide() audited the refusal; tell the clicker only (the message stays).
             self._slack_reply(

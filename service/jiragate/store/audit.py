@@ -24,7 +24,7 @@ from typing import IO, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, SQLModel, select
 
 from jiragate.redaction import redact_value
 from jiragate.store import changes
@@ -153,32 +153,88 @@ def _iso(at: datetime) -> str:
 
 def hashed_fields(event: AuditEvent) -> dict[str, Any]:
     """The event without its hash, in the form that is hashed and exported."""
+    return _hashed(
+        seq=event.seq,
+        id=event.id,
+        at=event.at,
+        action_id=event.action_id,
+        actor=event.actor,
+        type=event.type,
+        data=event.data,
+        prev_hash=event.prev_hash,
+    )
+
+
+def _hashed(
+    *,
+    seq: int,
+    id: str,
+    at: datetime,
+    action_id: str | None,
+    actor: str,
+    type: str,
+    data: dict[str, Any],
+    prev_hash: str,
+) -> dict[str, Any]:
     return {
-        "seq": event.seq,
-        "id": event.id,
-        "at": _iso(event.at),
-        "action_id": event.action_id,
-        "actor": event.actor,
-        "type": event.type,
-        "data": event.data,
-        "prev_hash": event.prev_hash,
+        "seq": seq,
+        "id": id,
+        "at": _iso(at),
+        "action_id": action_id,
+        "actor": actor,
+        "type": type,
+        "data": data,
+        "prev_hash": prev_hash,
     }
 
 
-def compute_hash(event: AuditEvent) -> str:
-    payload = canonical_json(hashed_fields(event)) + event.prev_hash
+def _chained_hash(fields: Mapping[str, Any]) -> str:
+    payload = canonical_json(fields) + fields["prev_hash"]
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def compute_hash(event: AuditEvent) -> str:
+    return _chained_hash(hashed_fields(event))
 
 
 # --------------------------------------------------------------------------- writing
 
 
 def insert_row(session: Session, row: SQLModel) -> None:
-    """INSERT one table row without the ORM's unit of work: several times cheaper on the hot
-    path, and the row object stays a plain (transient) value for the caller."""
+    """INSERT one table row without the ORM: no unit of work and no ORM-enabled INSERT
+    (Core on the session's connection, several times cheaper on the hot path), and the row
+    object stays a plain (transient) value for the caller."""
     table = row.__table__  # type: ignore[attr-defined]
+    _insert(session, table, {c.name: getattr(row, c.name) for c in table.columns})
+
+
+def _insert(session: Session, table: sa.Table, values: Mapping[str, Any]) -> None:
     # Values go as parameters, not into the statement, so its compiled form is cached.
-    session.execute(sa.insert(table), {c.name: getattr(row, c.name) for c in table.columns})
+    session.connection().execute(table.insert(), values)
+
+
+_AUDIT_TABLE: sa.Table = AuditEvent.__table__  # type: ignore[attr-defined]
+_HEAD = sa.select(_AUDIT_TABLE.c.seq, _AUDIT_TABLE.c.hash).order_by(_AUDIT_TABLE.c.seq.desc())
+# Where a transaction keeps the chain's head once it has read it under the lock: the lock is
+# held until the transaction ends, so no other writer can move the head meanwhile, and the
+# next append in the same transaction need not read it again. Stored with the transaction it
+# belongs to, so a session's next transaction reads the head afresh.
+_HEAD_KEY = "jiragate.audit_head"
+
+
+def _locked_head(session: Session) -> tuple[int, str]:
+    """(seq, hash) of the newest event, under the appenders' lock (taken once per
+    transaction: PostgreSQL's advisory lock; SQLite's write lock is already held)."""
+    transaction = session.get_transaction()
+    known = session.info.get(_HEAD_KEY)
+    if known is not None and known[0] is transaction:
+        return known[1], known[2]
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        # Held until the caller's transaction ends, so the next appender sees our row.
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
+    last = connection.execute(_HEAD.limit(1)).first()
+    return (0, GENESIS_HASH) if last is None else (last.seq, last.hash)
 
 
 def append(
@@ -189,35 +245,28 @@ def append(
     type: str,
     data: Mapping[str, Any] | None = None,
     at: datetime | None = None,
-) -> AuditEvent:
+) -> None:
     """Append one event in the caller's transaction; it commits with the caller's changes."""
     if not actor or not type:
         raise ValueError("an audit event needs a non-empty actor and type")
-    if session.get_bind().dialect.name == "postgresql":
-        # Held until the caller's transaction ends, so the next appender sees our row.
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
-    last = session.execute(
-        sa.select(col(AuditEvent.seq), col(AuditEvent.hash))
-        .order_by(col(AuditEvent.seq).desc())
-        .limit(1)
-    ).first()
-    event = AuditEvent(
-        id=new_id("evt"),  # explicit: see Store.create_action on default factories
-        seq=1 if last is None else last.seq + 1,
-        at=at or utcnow(),
+    last_seq, prev_hash = _locked_head(session)
+    when = at or utcnow()
+    fields = _hashed(
+        seq=last_seq + 1,
+        id=new_id("evt"),
+        at=when,
         action_id=action_id,
         actor=actor,
         type=type,
         # Masked before hashing, so the chain covers exactly what is stored.
         data=_jsonable(redact_value(data or {})),
-        prev_hash=GENESIS_HASH if last is None else last.hash,
-        hash="",
+        prev_hash=prev_hash,
     )
-    event.hash = compute_hash(event)
-    insert_row(session, event)
+    event_hash = _chained_hash(fields)
+    _insert(session, _AUDIT_TABLE, {**fields, "at": when, "hash": event_hash})
+    session.info[_HEAD_KEY] = (session.get_transaction(), last_seq + 1, event_hash)
     # Every change to an action is committed with an event for it: waiters learn of it here.
     changes.note_changed(session, action_id)
-    return event
 
 
 def append_note(session: Session, action_id: str | None, note: AuditNote | None) -> None:

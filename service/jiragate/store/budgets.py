@@ -11,7 +11,8 @@ recorded its action (or rolled back), so a budget is never overrun by concurrenc
 
 What counts is derived from the actions themselves, never kept as a separate total: an
 action counts while it is pending, approved, executing or executed, with its effective
-payload (12 tickets approved as 4 count 4). Rejected, expired, failed and denied actions
+payload (12 tickets approved as 4 count 4); a partly executed one counts the issues it did
+create or change (4 asked, 3 created: 3). Rejected, expired, failed and denied actions
 count nothing, so a reservation is released by the status change that ends it.
 """
 
@@ -52,11 +53,22 @@ class CountedAction:
     details: dict[str, Any]
     effective_details: dict[str, Any] | None
     created_at: datetime
+    status: str
+    result: dict[str, Any] | None
 
     @property
     def payload(self) -> dict[str, Any]:
         """What runs (or ran): the effective payload once approved, else what was asked."""
         return self.effective_details if self.effective_details is not None else self.details
+
+    @property
+    def issues_done(self) -> int | None:
+        """How many issues a partly executed action created or changed (its result says);
+        None for any other status, whose payload is what counts."""
+        if self.status != ActionStatus.PARTIALLY_EXECUTED.value:
+            return None
+        result = self.result or {}
+        return len(result.get("created") or []) + len(result.get("updated") or [])
 
 
 def lock_scopes(session: Session, keys: Collection[tuple[str, str]], now: datetime) -> None:
@@ -85,7 +97,8 @@ def counted_actions(
     """Actions named `actions`, created from `since` (and before `until`), that use budget;
     only `agent`'s when given. Oldest first."""
     c = ActionRecord.__table__.c  # type: ignore[attr-defined]
-    query = sa.select(c.id, c.agent, c.action, c.details, c.effective_details, c.created_at).where(
+    columns = (c.id, c.agent, c.action, c.details, c.effective_details, c.created_at, c.status)
+    query = sa.select(*columns, c.result_json).where(
         c.action.in_(list(actions)),
         c.created_at >= since,
         c.status.in_(COUNTING_STATUSES),

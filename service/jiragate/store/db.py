@@ -26,8 +26,6 @@ from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, col, select
@@ -141,10 +139,11 @@ def make_engine(url: str | None = None, *, echo: bool = False, read_only: bool =
             )
         if read_only:
             return _sqlite_read_only_engine(parsed, echo=echo)
+        # No pool_pre_ping: a file has no connection to drop, and the ping was one more
+        # statement before every transaction.
         engine = sa.create_engine(
             parsed,
             echo=echo,
-            pool_pre_ping=True,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         )
         event.listen(engine, "connect", _sqlite_on_connect)
@@ -197,6 +196,10 @@ def open_engine(url: str) -> Engine:
 
 def init_db(engine: Engine) -> None:
     """Bring the schema to the newest migration (safe to call from every replica at start)."""
+    # Here, not at the top: a quarter second of imports that reading the store never needs.
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as connection:
@@ -252,7 +255,15 @@ class FinishedRun:
     error: str | None = None
     audit_note: AuditNote | None = None
 
-    def execution(self, action_id: str, finished_at: datetime) -> Execution:
+    def execution(
+        self,
+        action_id: str,
+        finished_at: datetime,
+        *,
+        clean_result: Mapping[str, Any] | None = None,
+    ) -> Execution:
+        """The execution row; `clean_result` is `result` already redacted, when the caller
+        has it (the action row holds the same), so the result is not masked twice."""
         return Execution(
             id=new_id("exe"),
             action_id=action_id,
@@ -261,7 +272,9 @@ class FinishedRun:
             started_at=self.started_at,
             finished_at=finished_at,
             outcome=self.outcome,
-            result_json=_clean_result(self.result),
+            result_json=(
+                dict(clean_result) if clean_result is not None else _clean_result(self.result)
+            ),
             error=_clean_error(self.error),
         )
 
@@ -270,6 +283,26 @@ class CreatedAction(NamedTuple):
     action: ActionRecord
     #: False when an earlier request with the same Idempotency-Key won (a replay).
     created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _NewAction:
+    """A built action record and what is written with it, in the caller's transaction."""
+
+    record: ActionRecord
+    finished: FinishedRun | None
+    audit_note: AuditNote | None
+
+    def write(self, session: Session) -> None:
+        record = self.record
+        insert_row(session, record)
+        audit.append_note(session, record.id, self.audit_note)
+        if self.finished is not None:
+            execution = self.finished.execution(
+                record.id, record.created_at, clean_result=record.result_json
+            )
+            insert_row(session, execution)
+            audit.append_note(session, record.id, self.finished.audit_note)
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,6 +431,74 @@ class Store:
     def create_action(
         self,
         *,
+        idempotency_key: str | None = None,
+        request_hash: str | None = None,
+        finished: FinishedRun | None = None,
+        audit_note: AuditNote | None = None,
+        session: Session | None = None,
+        **fields: Any,
+    ) -> CreatedAction:
+        """Insert a new action; with an Idempotency-Key, a replay returns the first one.
+        `fields` are the record's (`_new_record` names them: agent, action, summary, …).
+
+        `claimed_by` creates it already `executing` under that worker's lease (an action
+        allowed at once is claimed in the same transaction that records it). `finished`
+        records an action that already ran (a read): its final status, its execution row and
+        both audit events in one transaction.
+        Raises IdempotencyConflictError when the key was used with a different body.
+        With `session` (a `budget_transaction`'s) the action is recorded in that transaction,
+        committed with it; a duplicate key then raises StoreIntegrityError from it.
+        """
+        if idempotency_key is not None and request_hash is None:
+            raise ValueError("an idempotency_key needs the request_hash of its body")
+        if idempotency_key is not None:
+            existing = self.find_by_idempotency_key(
+                agent=fields["agent"], key=idempotency_key, request_hash=request_hash
+            )
+            if existing is not None:
+                return CreatedAction(existing, created=False)
+        record = self._new_record(
+            **fields, idempotency_key=idempotency_key, request_hash=request_hash, finished=finished
+        )
+        new = _NewAction(record, finished, audit_note)
+        if session is not None:
+            new.write(session)
+            return CreatedAction(new.record, created=True)
+        try:
+            with self.transaction() as own:
+                new.write(own)
+        except StoreIntegrityError:
+            if idempotency_key is None:
+                raise
+            # Another replica inserted the same (agent, key) between our check and insert.
+            existing = self.find_by_idempotency_key(
+                agent=fields["agent"], key=idempotency_key, request_hash=request_hash
+            )
+            if existing is None:
+                raise
+            return CreatedAction(existing, created=False)
+        return CreatedAction(new.record, created=True)
+
+    def create_actions(self, batch: Sequence[Mapping[str, Any]]) -> list[ActionRecord]:
+        """Insert several new actions in one transaction (one commit: a group commit), each
+        given as `create_action`'s keyword arguments without `idempotency_key` or `session`
+        (a replay check or a foreign transaction has no place in a batch). All or none are
+        recorded; their audit events are chained in the order given."""
+        news = []
+        for fields in batch:
+            if fields.get("idempotency_key") is not None or "session" in fields:
+                raise ValueError("a batch records actions without an idempotency key or session")
+            args = dict(fields)
+            finished, note = args.pop("finished", None), args.pop("audit_note", None)
+            news.append(_NewAction(self._new_record(**args, finished=finished), finished, note))
+        with self.transaction() as session:
+            for new in news:
+                new.write(session)
+        return [new.record for new in news]
+
+    def _new_record(
+        self,
+        *,
         agent: str,
         action: str,
         summary: str,
@@ -418,29 +519,9 @@ class Store:
         claim_lease_seconds: float | None = None,
         action_id: str | None = None,
         finished: FinishedRun | None = None,
-        audit_note: AuditNote | None = None,
-        session: Session | None = None,
-    ) -> CreatedAction:
-        """Insert a new action; with an Idempotency-Key, a replay returns the first one.
-
-        `claimed_by` creates it already `executing` under that worker's lease (an action
-        allowed at once is claimed in the same transaction that records it). `finished`
-        records an action that already ran (a read): its final status, its execution row and
-        both audit events in one transaction.
-        Raises IdempotencyConflictError when the key was used with a different body.
-        With `session` (a `budget_transaction`'s) the action is recorded in that transaction,
-        committed with it; a duplicate key then raises StoreIntegrityError from it.
-        """
+    ) -> ActionRecord:
         if (claimed_by is None) != (claim_lease_seconds is None):
             raise ValueError("claimed_by and claim_lease_seconds go together")
-        if idempotency_key is not None and request_hash is None:
-            raise ValueError("an idempotency_key needs the request_hash of its body")
-        if idempotency_key is not None:
-            existing = self.find_by_idempotency_key(
-                agent=agent, key=idempotency_key, request_hash=request_hash
-            )
-            if existing is not None:
-                return CreatedAction(existing, created=False)
         now = self.clock()
         # Every default-factory field is passed explicitly: pydantic inspects a factory's
         # signature on each construction, a measurable cost on the request path.
@@ -476,31 +557,7 @@ class Store:
             record.result_json = _clean_result(finished.result)
             record.error = _clean_error(finished.error)
             record.attempts = 1
-
-        def write(session: Session) -> None:
-            insert_row(session, record)
-            audit.append_note(session, record.id, audit_note)
-            if finished is not None:
-                insert_row(session, finished.execution(record.id, now))
-                audit.append_note(session, record.id, finished.audit_note)
-
-        if session is not None:
-            write(session)
-            return CreatedAction(record, created=True)
-        try:
-            with self.transaction() as own:
-                write(own)
-        except StoreIntegrityError:
-            if idempotency_key is None:
-                raise
-            # Another replica inserted the same (agent, key) between our check and insert.
-            existing = self.find_by_idempotency_key(
-                agent=agent, key=idempotency_key, request_hash=request_hash
-            )
-            if existing is None:
-                raise
-            return CreatedAction(existing, created=False)
-        return CreatedAction(record, created=True)
+        return record
 
     # ----------------------------------------------------------------- budgets
 

@@ -207,7 +207,7 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
     def visible_record(action_id: str, reviewer: str) -> ActionRecord:
         gateway = context.gateway
         record = gateway.get_action(action_id)
-        if record is None or record.review_group not in gateway.reviewer_groups(reviewer):
+        if record is None or not gateway.may_review(reviewer, record):
             raise HTTPException(404, f"No action {action_id} is waiting in your review groups.")
         return record
 
@@ -327,7 +327,7 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
         gateway = context.gateway
         groups = gateway.reviewer_groups(reviewer)
         now = _now(gateway)
-        everything = [row_of(r, now) for r in gateway.pending_approvals(groups, limit=500)]
+        everything = [row_of(r, now) for r in gateway.review_queue(reviewer, limit=500)]
         return everything, apply_query(everything, query), groups
 
     @router.get("/")
@@ -625,7 +625,7 @@ def _neighbours(
 ) -> tuple[str | None, str | None]:
     """The previous and next waiting actions in the reviewer's queue (oldest first), for the
     j/k keys and the links beside them."""
-    waiting = gateway.pending_approvals(gateway.reviewer_groups(reviewer), limit=500)
+    waiting = gateway.review_queue(reviewer, limit=500)
     ids = [r.id for r in sorted(waiting, key=lambda r: (r.created_at, r.id))]
     if record.id not in ids:
         return None, None

@@ -8,17 +8,18 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
 from jiragate.api.deps import (
-    AgentDep,
+    IDEMPOTENCY_KEY_PARAMETER,
+    MAX_WAIT_SECONDS,
     GatewayDep,
-    IdempotencyKeyDep,
-    JsonBody,
     Principal,
     PrincipalDep,
     QueryError,
     get_agent,
     get_principal,
+    idempotency_key,
     json_object,
     query_bool,
+    query_number,
 )
 from jiragate.api.openapi import (
     ENVELOPE_BODY,
@@ -81,6 +82,18 @@ async def evaluate(request: Request) -> JSONResponse:
             409: "Idempotency-Key reused with another body",
             422: "The details break the action's schema, or a parameter is invalid",
         },
+        extra={
+            "parameters": [
+                {
+                    "name": "wait",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "number", "minimum": 0, "maximum": MAX_WAIT_SECONDS},
+                    "description": "Seconds to wait for a decision (bounded by config).",
+                },
+                IDEMPOTENCY_KEY_PARAMETER,
+            ]
+        },
         responses={
             200: action_answer("Executed, or decided (rejected/expired) while waiting"),
             202: action_answer("Sent for approval (or approved and queued)"),
@@ -89,17 +102,17 @@ async def evaluate(request: Request) -> JSONResponse:
         },
     ),
 )
-async def submit(
-    body: JsonBody,
-    gateway: GatewayDep,
-    agent: AgentDep,
-    idempotency_key: IdempotencyKeyDep,
-    wait: Annotated[
-        float | None,
-        Query(ge=0, le=3600, description="Seconds to wait for a decision (bounded by config)."),
-    ] = None,
-) -> JSONResponse:
-    submission = await gateway.submit(body, agent=agent.name, idempotency_key=idempotency_key)
+async def submit(request: Request) -> JSONResponse:
+    """Takes the request as is, like `evaluate` (the second-hottest route: dependency
+    injection was a fifth of its CPU); the parameters are documented in `extra` above."""
+    gateway: Gateway = request.app.state.gateway
+    # In the order the dependencies ran before: the body is parsed (and a poison refused)
+    # even without credentials; then who asks, the key, the query.
+    body = await json_object(request)
+    agent = await get_agent(request, gateway, await get_principal(request, gateway))
+    key = idempotency_key(request)
+    wait = query_number(request, "wait", low=0, high=MAX_WAIT_SECONDS)
+    submission = await gateway.submit(body, agent=agent.name, idempotency_key=key)
     record = submission.record
     if wait and record.status in (
         ActionStatus.PENDING_APPROVAL,
@@ -120,7 +133,7 @@ def _visible(record: ActionRecord | None, who: Principal, gateway: GatewayDep) -
         return False
     if who.is_agent:
         return record.agent == who.name
-    return who.admin or record.review_group in gateway.reviewer_groups(who.name)
+    return who.admin or gateway.may_review(who.name, record)
 
 
 @router.get(

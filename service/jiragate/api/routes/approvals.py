@@ -17,7 +17,7 @@ _DECISION_FIELDS = {"verdict", "note", "modifiedDetails", "snapshot"}
 
 @router.get(
     "",
-    summary="Pending approvals in my review groups, oldest first",
+    summary="Pending approvals in my review groups (and escalated to them), oldest first",
     **documented(auth="reviewer", errors=(401, 403, 422, 503)),
 )
 def pending(
@@ -26,7 +26,7 @@ def pending(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     groups = gateway.reviewer_groups(reviewer.name)
-    records = gateway.pending_approvals(groups, limit=limit)
+    records = gateway.review_queue(reviewer.name, limit=limit)
     return {"groups": groups, "items": [action_view(gateway, r) for r in records]}
 
 

@@ -70,6 +70,17 @@ def _preview(details: Mapping[str, Any]) -> str:
     return _clip("\n".join(lines[:12]), 600)
 
 
+#: Between the action id and the snapshot hash in a Slack button's value (neither holds it).
+SNAPSHOT_SEPARATOR = "@"
+
+
+def button_value(notice: Notice) -> str:
+    """A decision button's value: the action, and the snapshot the message showed."""
+    if notice.snapshot is None:
+        return notice.action_id
+    return f"{notice.action_id}{SNAPSHOT_SEPARATOR}{notice.snapshot}"
+
+
 @dataclass(frozen=True, slots=True)
 class Notice:
     action_id: str
@@ -89,6 +100,9 @@ class Notice:
     inbox_url: str | None
     status: str
     decided_by: tuple[str, ...] = ()
+    #: The hash of the snapshot the approval is bound to (gateway/binding.py): a Slack
+    #: button carries it, so a click decides only what the message showed.
+    snapshot: str | None = None
 
     @classmethod
     def of(
@@ -123,6 +137,7 @@ class Notice:
             ),
             status=record.status.value,
             decided_by=tuple(record.reviewers or ()),
+            snapshot=((record.binding or {}).get("snapshot") or {}).get("hash"),
         )
 
     @property
@@ -187,11 +202,14 @@ def slack_blocks(notice: Notice, *, buttons: bool = True) -> list[dict[str, Any]
             ButtonElement(
                 text="Approve",
                 action_id=APPROVE_ACTION_ID,
-                value=notice.action_id,
+                value=button_value(notice),
                 style="primary",
             ),
             ButtonElement(
-                text="Reject", action_id=REJECT_ACTION_ID, value=notice.action_id, style="danger"
+                text="Reject",
+                action_id=REJECT_ACTION_ID,
+                value=button_value(notice),
+                style="danger",
             ),
         ]
     if notice.inbox_url:

@@ -16,7 +16,12 @@ from urllib.parse import parse_qs
 
 from slack_sdk.signature import SignatureVerifier
 
-from jiragate.approvals.notify.messages import APPROVE_ACTION_ID, OPEN_ACTION_ID, REJECT_ACTION_ID
+from jiragate.approvals.notify.messages import (
+    APPROVE_ACTION_ID,
+    OPEN_ACTION_ID,
+    REJECT_ACTION_ID,
+    SNAPSHOT_SEPARATOR,
+)
 
 #: Slack's window for request timestamps (seconds), which SignatureVerifier applies.
 REPLAY_WINDOW_SECONDS = 5 * 60
@@ -34,6 +39,8 @@ class Click:
     verdict: str | None
     action_id: str
     response_url: str | None
+    #: The hash of the snapshot the message showed (None: a message that carried none).
+    snapshot: str | None = None
 
 
 def verify(secrets: list[str], body: bytes, timestamp: str, signature: str) -> bool:
@@ -73,9 +80,11 @@ def parse_click(body: bytes) -> Click:
     if action_id not in VERDICTS or not isinstance(value, str) or not value:
         raise InteractionError(f"unknown button {action_id!r}")
     response_url = payload.get("response_url")
+    target, _, snapshot = value.partition(SNAPSHOT_SEPARATOR)
     return Click(
         slack_user_id=user["id"],
         verdict=VERDICTS[action_id],
-        action_id=value,
+        action_id=target,
         response_url=response_url if isinstance(response_url, str) else None,
+        snapshot=snapshot or None,
     )
