@@ -232,6 +232,7 @@ def test_an_unmapped_write_is_a_generic_action_that_falls_to_the_defaults(servic
 
 
 BOB_ACCOUNT = "5b10a2844c20165700ede21b"
+ALICE_ACCOUNT = "5b10a2844c20165700ede21a"
 
 
 def test_watchers_worklogs_comments_and_links_are_their_catalog_actions(service: Service, jira):
@@ -287,6 +288,51 @@ def test_watchers_worklogs_comments_and_links_are_their_catalog_actions(service:
     assert done.status_code == 204, done.text
     with service.sandbox.lock:
         assert service.sandbox.issues["ENG-1"].watchers.count(BOB_ACCOUNT) == 1
+
+
+REVIEWER_OF = {"engineering-leads": "lead-alice", "project-managers": "pm-carol"}
+
+
+def test_components_and_the_backlog_are_their_catalog_actions_and_run_once(service: Service, jira):
+    component = {"project": "ENG", "name": "Payments", "leadAccountId": ALICE_ACCOUNT}
+    backlog = {"issues": ["ENG-2"]}
+    cases = [
+        (
+            "/rest/api/3/component",
+            component,
+            "jira_create_component",
+            {"projectKey": "ENG", "name": "Payments", "lead": ALICE_ACCOUNT},
+        ),
+        (
+            "/rest/agile/1.0/backlog/issue",
+            backlog,
+            "jira_move_to_backlog",
+            {"issueKeys": ["ENG-2"]},
+        ),
+    ]
+    for path, body, action, details in cases:
+        action_id = held_action(jira.post(path, json=body))
+        record = service.agent_view(action_id)
+        assert (record["action"], record["details"]) == (action, details)
+        decide(service, REVIEWER_OF[record["review_group"]], action_id)
+        service.wait_for_status(action_id, "executed")
+    created = jira.post("/rest/api/3/component", json=component)
+    assert created.status_code == 201, created.text
+    assert created.json()["name"] == "Payments" and created.json()["id"]
+    assert jira.post("/rest/agile/1.0/backlog/issue", json=backlog).status_code == 204
+    again = jira.post("/rest/api/3/component", json=component)  # sent again: the same one
+    assert again.json()["id"] == created.json()["id"]
+    with service.sandbox.lock:
+        named = [c for c in service.sandbox.components.values() if c.name == "Payments"]
+    assert len(named) == 1
+    # A body naming the lead twice, or by project id, is refused rather than guessed.
+    for refused in (
+        {**component, "leadUserName": "alice"},
+        {"projectId": 10000, "name": "Payments"},
+    ):
+        answer = jira.post("/rest/api/3/component", json=refused)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["errorMessages"], answer.text
 
 
 def test_a_query_parameter_the_action_does_not_carry_is_refused_not_dropped(service: Service, jira):

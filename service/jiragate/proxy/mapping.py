@@ -605,6 +605,41 @@ async def _create_version(incoming: Incoming, gateway: Gateway) -> dict[str, Any
     return details
 
 
+async def _move_to_backlog(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
+    body = _object(incoming.body, "the body")
+    _known(body, ("issues",), "the body")
+    return {"issueKeys": body.get("issues")}
+
+
+# --------------------------------------------------------------------------- components
+
+
+async def _create_component(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
+    body = _object(incoming.body, "the body")
+    _known(
+        body,
+        ("project", "name", "description", "assigneeType", "leadAccountId", "leadUserName"),
+        "the body",
+    )
+    if "project" not in body:
+        raise MappingError("the proxy creates a component by project key (project)")
+    if "leadAccountId" in body and "leadUserName" in body:
+        raise MappingError("name the component lead once: leadAccountId or leadUserName")
+    details = {"projectKey": body["project"], "name": body.get("name")}
+    for name in ("description", "assigneeType"):
+        if name in body:
+            details[name] = body[name]
+    lead = body.get("leadAccountId", body.get("leadUserName"))
+    if lead is not None:
+        details["lead"] = lead
+    return details
+
+
+async def _component_answer(incoming: Incoming, record: ActionRecord, gateway: Gateway) -> Answer:
+    component = ((record.result_json or {}).get("data") or {}).get("component") or {}
+    return Answer(201, component)
+
+
 async def _version_answer(incoming: Incoming, record: ActionRecord, gateway: Gateway) -> Answer:
     version = ((record.result_json or {}).get("data") or {}).get("version") or {}
     status = 201 if incoming.method == "POST" else 200
@@ -649,6 +684,14 @@ ROWS: tuple[Row, ...] = (
     ),
     Row("PUT", "/rest/api/{version}/issue/archive", "jira_archive_issues", _archive),
     Row("POST", "/rest/agile/1.0/sprint/{id}/issue", "jira_move_to_sprint", _move_to_sprint),
+    Row("POST", "/rest/agile/1.0/backlog/issue", "jira_move_to_backlog", _move_to_backlog),
+    Row(
+        "POST",
+        "/rest/api/{version}/component",
+        "jira_create_component",
+        _create_component,
+        _component_answer,
+    ),
     # comments, worklogs, watchers and links (issue 12's actions)
     Row(
         "PUT",
