@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import functools
 import logging
 import math
 import os
@@ -556,12 +555,7 @@ class Gateway:
                 created = CreatedAction(recorded, created=True)
             else:
                 created = await asyncio.to_thread(
-                    functools.partial(
-                        self._store.create_action,
-                        **fields,
-                        action_id=action_id,
-                        finished=finished,
-                    )
+                    self._store.create_action, **fields, action_id=action_id, finished=finished
                 )
         claim = decision.allowed and request.kind is not ActionKind.READ
         record = created.action
@@ -867,8 +861,7 @@ class Gateway:
         once the group's escalation time has passed (`notification_schedule`), of the group
         it escalates to. An escalation hands the approval to more people; it never takes it
         from the group that had it."""
-        groups = self.reviewer_groups(reviewer)
-        return record.review_group in groups or self._escalated_to(record) in groups
+        return self._reviewable(self.reviewer_groups(reviewer), record)
 
     def review_queue(self, reviewer: str, *, limit: int = 100) -> list[ActionRecord]:
         """The approvals waiting for `reviewer`, oldest first: their groups' and those
@@ -880,22 +873,28 @@ class Gateway:
             if schedule.escalate_to in groups and name not in groups
         ]
         waiting = self.pending_approvals([*groups, *escalating], limit=limit)
-        return [r for r in waiting if self.may_review(reviewer, r)]
+        return [r for r in waiting if self._reviewable(groups, r)]
 
-    def _escalation_hint(self, record: ActionRecord) -> str:
-        schedule = self.settings.notification_schedule.get(record.review_group or "")
-        if schedule is None or schedule.escalate_to is None or self._escalated_to(record):
-            return ""
-        at = record.created_at + timedelta(seconds=schedule.escalate_after_seconds or 0)
-        return f" (it escalates to {schedule.escalate_to!r} at {at.isoformat(timespec='seconds')})"
+    def _reviewable(self, groups: Collection[str], record: ActionRecord) -> bool:
+        if record.review_group in groups:
+            return True
+        escalation = self._escalation(record)
+        return escalation is not None and escalation[0] in groups and escalation[1] <= self.now()
 
-    def _escalated_to(self, record: ActionRecord) -> str | None:
-        """The group `record` has been escalated to by now, if any."""
+    def _escalation(self, record: ActionRecord) -> tuple[str, datetime] | None:
+        """(the group `record` escalates to, when), if its group's schedule escalates."""
         schedule = self.settings.notification_schedule.get(record.review_group or "")
         if schedule is None or schedule.escalate_to is None:
             return None
         after = timedelta(seconds=schedule.escalate_after_seconds or 0)
-        return schedule.escalate_to if self._store.clock() >= record.created_at + after else None
+        return schedule.escalate_to, record.created_at + after
+
+    def _escalation_hint(self, record: ActionRecord) -> str:
+        escalation = self._escalation(record)
+        if escalation is None or escalation[1] <= self.now():
+            return ""
+        target, at = escalation
+        return f" (it escalates to {target!r} at {at.isoformat(timespec='seconds')})"
 
     def decide(
         self,
