@@ -118,15 +118,15 @@ class Redactor:
         """`text` with every secret and credential shape replaced by `[redacted]`."""
         if len(text) < _SHORTEST_MATCH:
             return text
-        if len(text) > _MEMO_TEXT_LENGTH:
-            return text if self._screen.search(text) is None else self._rewrite(text)
         known = self._memo.get(text)
-        if known is None:
-            known = text if self._screen.search(text) is None else self._rewrite(text)
+        if known is not None:
+            return known
+        out = text if self._screen.search(text) is None else self._rewrite(text)
+        if len(text) <= _MEMO_TEXT_LENGTH:
             if len(self._memo) >= _MEMO_ENTRIES:
                 self._memo.clear()
-            self._memo[text] = known
-        return known
+            self._memo[text] = out
+        return out
 
     def _rewrite(self, text: str) -> str:
         """Every substitution, unscreened (`text` is this after the screen)."""
