@@ -151,41 +151,17 @@ def _iso(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+#: An event's fields that are hashed (and exported), in this order; `hash` is not.
+_HASHED = ("seq", "id", "at", "action_id", "actor", "type", "data", "prev_hash")
+
+
+def _hashed(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _iso(row[name]) if name == "at" else row[name] for name in _HASHED}
+
+
 def hashed_fields(event: AuditEvent) -> dict[str, Any]:
     """The event without its hash, in the form that is hashed and exported."""
-    return _hashed(
-        seq=event.seq,
-        id=event.id,
-        at=event.at,
-        action_id=event.action_id,
-        actor=event.actor,
-        type=event.type,
-        data=event.data,
-        prev_hash=event.prev_hash,
-    )
-
-
-def _hashed(
-    *,
-    seq: int,
-    id: str,
-    at: datetime,
-    action_id: str | None,
-    actor: str,
-    type: str,
-    data: dict[str, Any],
-    prev_hash: str,
-) -> dict[str, Any]:
-    return {
-        "seq": seq,
-        "id": id,
-        "at": _iso(at),
-        "action_id": action_id,
-        "actor": actor,
-        "type": type,
-        "data": data,
-        "prev_hash": prev_hash,
-    }
+    return _hashed({name: getattr(event, name) for name in _HASHED})
 
 
 def _chained_hash(fields: Mapping[str, Any]) -> str:
@@ -250,20 +226,19 @@ def append(
     if not actor or not type:
         raise ValueError("an audit event needs a non-empty actor and type")
     last_seq, prev_hash = _locked_head(session)
-    when = at or utcnow()
-    fields = _hashed(
-        seq=last_seq + 1,
-        id=new_id("evt"),
-        at=when,
-        action_id=action_id,
-        actor=actor,
-        type=type,
+    row: dict[str, Any] = {
+        "seq": last_seq + 1,
+        "id": new_id("evt"),
+        "at": at or utcnow(),
+        "action_id": action_id,
+        "actor": actor,
+        "type": type,
         # Masked before hashing, so the chain covers exactly what is stored.
-        data=_jsonable(redact_value(data or {})),
-        prev_hash=prev_hash,
-    )
-    event_hash = _chained_hash(fields)
-    _insert(session, _AUDIT_TABLE, {**fields, "at": when, "hash": event_hash})
+        "data": _jsonable(redact_value(data or {})),
+        "prev_hash": prev_hash,
+    }
+    row["hash"] = event_hash = _chained_hash(_hashed(row))
+    _insert(session, _AUDIT_TABLE, row)
     session.info[_HEAD_KEY] = (session.get_transaction(), last_seq + 1, event_hash)
     # Every change to an action is committed with an event for it: waiters learn of it here.
     changes.note_changed(session, action_id)

@@ -255,27 +255,19 @@ class FinishedRun:
     error: str | None = None
     audit_note: AuditNote | None = None
 
-    def execution(
-        self,
-        action_id: str,
-        finished_at: datetime,
-        *,
-        clean_result: Mapping[str, Any] | None = None,
-    ) -> Execution:
-        """The execution row; `clean_result` is `result` already redacted, when the caller
-        has it (the action row holds the same), so the result is not masked twice."""
+    def execution(self, record: ActionRecord) -> Execution:
+        """The execution row of `record`, the action this run is recorded with: its result
+        and error are the action row's, already masked (`Store._new_record`)."""
         return Execution(
             id=new_id("exe"),
-            action_id=action_id,
+            action_id=record.id,
             attempt=1,
             worker=self.worker,
             started_at=self.started_at,
-            finished_at=finished_at,
+            finished_at=record.created_at,
             outcome=self.outcome,
-            result_json=(
-                dict(clean_result) if clean_result is not None else _clean_result(self.result)
-            ),
-            error=_clean_error(self.error),
+            result_json=dict(record.result_json) if record.result_json is not None else None,
+            error=record.error,
         )
 
 
@@ -298,10 +290,7 @@ class _NewAction:
         insert_row(session, record)
         audit.append_note(session, record.id, self.audit_note)
         if self.finished is not None:
-            execution = self.finished.execution(
-                record.id, record.created_at, clean_result=record.result_json
-            )
-            insert_row(session, execution)
+            insert_row(session, self.finished.execution(record))
             audit.append_note(session, record.id, self.finished.audit_note)
 
 
