@@ -14,8 +14,9 @@ The public Python API, for users' own tests and tools:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from jiragate.lazy import exports
 
 if TYPE_CHECKING:
     from jiragate.catalog import ACTION_NAMES, ActionKind, ActionRequest, parse_envelope
@@ -49,13 +50,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this hook
-    return value
+__getattr__ = exports(__name__, _EXPORTS)
 
 
 __all__ = [

@@ -7,8 +7,9 @@ active policy revision.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from jiragate.lazy import exports
 
 if TYPE_CHECKING:
     from jiragate.gateway.core import CHEQPOINT, Gateway, Submission, WorkerStats, risk_score
@@ -28,13 +29,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this hook
-    return value
+__getattr__ = exports(__name__, _EXPORTS)
 
 
 __all__ = [
