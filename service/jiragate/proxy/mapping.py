@@ -589,20 +589,37 @@ async def _move_to_sprint(incoming: Incoming, gateway: Gateway) -> dict[str, Any
 # --------------------------------------------------------------------------- versions
 
 
-async def _create_version(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
-    body = _object(incoming.body, "the body")
-    _known(
-        body,
-        ("project", "projectId", "name", "description", "startDate", "releaseDate"),
-        "the body",
-    )
+def _in_project(
+    body: Mapping[str, Any], thing: str, carried: Sequence[str], optional: Sequence[str]
+) -> dict[str, Any]:
+    """The details of a `thing` created in a project named by key (`project`): its name and
+    those of the `optional` fields the body sets (`carried`: every field it may set)."""
+    _known(body, carried, "the body")
     if "project" not in body:
-        raise MappingError("the proxy creates a version by project key (project), not projectId")
+        raise MappingError(f"the proxy creates a {thing} by project key (project), not projectId")
     details = {"projectKey": body["project"], "name": body.get("name")}
-    for name in ("description", "startDate", "releaseDate"):
-        if name in body:
-            details[name] = body[name]
+    details.update({name: body[name] for name in optional if name in body})
     return details
+
+
+def _data_answer(key: str) -> AnswerOf:
+    """The answer Jira gives to a write that returns the object it made (201) or changed
+    (200): the action's `result.data[key]`."""
+
+    async def answer(incoming: Incoming, record: ActionRecord, gateway: Gateway) -> Answer:
+        made = ((record.result_json or {}).get("data") or {}).get(key) or {}
+        return Answer(201 if incoming.method == "POST" else 200, made)
+
+    return answer
+
+
+async def _create_version(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
+    return _in_project(
+        _object(incoming.body, "the body"),
+        "version",
+        ("project", "projectId", "name", "description", "startDate", "releaseDate"),
+        ("description", "startDate", "releaseDate"),
+    )
 
 
 async def _move_to_backlog(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
@@ -616,34 +633,18 @@ async def _move_to_backlog(incoming: Incoming, gateway: Gateway) -> dict[str, An
 
 async def _create_component(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
     body = _object(incoming.body, "the body")
-    _known(
+    details = _in_project(
         body,
+        "component",
         ("project", "name", "description", "assigneeType", "leadAccountId", "leadUserName"),
-        "the body",
+        ("description", "assigneeType"),
     )
-    if "project" not in body:
-        raise MappingError("the proxy creates a component by project key (project)")
     if "leadAccountId" in body and "leadUserName" in body:
         raise MappingError("name the component lead once: leadAccountId or leadUserName")
-    details = {"projectKey": body["project"], "name": body.get("name")}
-    for name in ("description", "assigneeType"):
-        if name in body:
-            details[name] = body[name]
     lead = body.get("leadAccountId", body.get("leadUserName"))
     if lead is not None:
         details["lead"] = lead
     return details
-
-
-async def _component_answer(incoming: Incoming, record: ActionRecord, gateway: Gateway) -> Answer:
-    component = ((record.result_json or {}).get("data") or {}).get("component") or {}
-    return Answer(201, component)
-
-
-async def _version_answer(incoming: Incoming, record: ActionRecord, gateway: Gateway) -> Answer:
-    version = ((record.result_json or {}).get("data") or {}).get("version") or {}
-    status = 201 if incoming.method == "POST" else 200
-    return Answer(status, version)
 
 
 ROWS: tuple[Row, ...] = (
@@ -690,7 +691,7 @@ ROWS: tuple[Row, ...] = (
         "/rest/api/{version}/component",
         "jira_create_component",
         _create_component,
-        _component_answer,
+        _data_answer("component"),
     ),
     # comments, worklogs, watchers and links (issue 12's actions)
     Row(
@@ -757,7 +758,7 @@ ROWS: tuple[Row, ...] = (
         "/rest/api/{version}/version",
         "jira_create_release",
         _create_version,
-        _version_answer,
+        _data_answer("version"),
     ),
 )
 _BY_ENDPOINT: dict[tuple[str, str], Row] = {(row.method, row.template): row for row in ROWS}
