@@ -36,7 +36,15 @@ from typing import Any
 import httpx
 import yaml
 
-from httpbench import AGENT_KEYS, READ_FIELDS, _percentile, _process, free_port, sandbox
+from httpbench import (
+    AGENT_KEYS,
+    READ_FIELDS,
+    _percentile,
+    _process,
+    free_port,
+    gateway_overhead,
+    sandbox,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 AGENT = "log-triage-bot"
@@ -144,36 +152,6 @@ async def steps(config: Path, calls: int) -> dict[str, dict[str, float]]:
         await gateway.aclose()
 
 
-def sequential(url: str, jira_url: str, calls: int) -> dict[str, float]:
-    headers = {"Authorization": f"Bearer {AGENT_KEYS[AGENT]}"}
-    through: list[float] = []
-    direct: list[float] = []
-    with (
-        httpx.Client(base_url=url, timeout=30, headers=headers) as gate,
-        httpx.Client(base_url=jira_url, timeout=30, auth=JIRA_AUTH) as jira,
-    ):
-        for index in range(calls + 50):
-            start = time.perf_counter()
-            answer = gate.post("/v1/actions", json=ENVELOPE)
-            middle = time.perf_counter()
-            read = jira.get("/rest/api/3/issue/ENG-1", params={"fields": READ_FIELDS})
-            end = time.perf_counter()
-            if answer.status_code != 200 or answer.json().get("status") != "executed":
-                raise RuntimeError(f"not executed: {answer.status_code} {answer.text[:300]}")
-            read.raise_for_status()
-            if index >= 50:
-                through.append((middle - start) * 1000)
-                direct.append((end - middle) * 1000)
-    return {
-        "gate_p50_ms": statistics.median(through),
-        "gate_p99_ms": _percentile(through, 0.99),
-        "direct_p50_ms": statistics.median(direct),
-        "direct_p99_ms": _percentile(direct, 0.99),
-        "overhead_p50_ms": statistics.median(through) - statistics.median(direct),
-        "overhead_p99_ms": _percentile(through, 0.99) - _percentile(direct, 0.99),
-    }
-
-
 async def _throughput(send: Callable[[httpx.AsyncClient], Awaitable[None]], requests: int) -> float:
     remaining = requests
 
@@ -245,11 +223,11 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
             for layout, extra in LAYOUTS.items():
                 with serve(config, log, extra) as url:
-                    one = sequential(url, jira_url, args.calls)
+                    one = gateway_overhead(url, jira_url, args.calls)
                     many = concurrent(url, jira_url, args.requests)
                 print(f"{layout}, {args.database}:")
                 print(
-                    f"  sequential: gate p50 {one['gate_p50_ms']:.2f} ms, direct "
+                    f"  sequential: gate p50 {one['gateway_p50_ms']:.2f} ms, direct "
                     f"{one['direct_p50_ms']:.2f} ms, overhead p50 {one['overhead_p50_ms']:+.2f} "
                     f"ms, p99 {one['overhead_p99_ms']:+.2f} ms"
                 )
