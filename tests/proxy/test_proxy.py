@@ -14,6 +14,7 @@ from tests.helpers.echo_upstream import create_echo_upstream
 from tests.helpers.servers import serve_app
 from tests.helpers.service import JIRA_EMAIL, JIRA_TOKEN, KEYS, Service, running_service
 from tests.proxy.conftest import AGENT_KEY, basic
+from tests.proxy.support import held_action
 
 HIGH = {
     "fields": {
@@ -32,12 +33,6 @@ def decide(service: Service, reviewer: str, action_id: str, **body: object) -> h
     )
     assert response.status_code == 200, response.text
     return response
-
-
-def held_action(response: httpx.Response) -> str:
-    assert response.status_code == 409, response.text
-    message = response.json()["errorMessages"][0]
-    return message.split("Action ", 1)[1].split(";", 1)[0]
 
 
 def raw(service: Service, method: str, path: str, headers: list[tuple[str, str]], body=b""):

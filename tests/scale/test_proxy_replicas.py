@@ -13,6 +13,7 @@ import pytest
 
 from jiragate.jira.sandbox import SandboxState
 from tests.helpers.service import KEYS
+from tests.proxy.support import held_action
 from tests.scale.cluster import AGENT, cluster, wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -33,12 +34,6 @@ def jira_client(url: str) -> httpx.Client:
     return httpx.Client(
         base_url=url, headers={"Authorization": f"Bearer {KEYS[AGENT]}"}, timeout=60
     )
-
-
-def held_action(response: httpx.Response) -> str:
-    assert response.status_code == 409, response.text
-    message = response.json()["errorMessages"][0]
-    return message.split("Action ", 1)[1].split(";", 1)[0]
 
 
 def test_a_resend_to_any_replica_or_after_a_restart_is_the_one_action(
