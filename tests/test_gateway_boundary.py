@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "service" / "jiragate"
-EDGES = ["api", "web", "proxy", "mcp.py", "commands.py", "demo.py", "mcp_commands.py", "cli.py"]
+EDGES = ["api", "web", "proxy", "mcp", "commands.py", "demo.py", "mcp_commands.py", "cli.py"]
 #: What the gateway used to hand out; the edges ask for use cases instead.
 COLLABORATORS = {"store", "adapter", "inbox", "policies"}
 

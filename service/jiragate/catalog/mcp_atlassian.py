@@ -1,6 +1,6 @@
 """Which catalog action does what each Jira tool of sooperset/mcp-atlassian (0.23.1) does.
 
-A team replacing mcp-atlassian with Jiragate's MCP server (jiragate/mcp.py: one tool per
+A team replacing mcp-atlassian with Jiragate's MCP server (jiragate/mcp/: one tool per
 catalog action) looks a tool up here to find the action its assistant now calls. The names
 on the right are catalog actions, including the ones the issue-12 catalog work adds in
 parallel (catalog/issue_actions.py, catalog/agile_actions.py); tests/clients/
