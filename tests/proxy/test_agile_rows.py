@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from jiragate.jira.sandbox.faults import parse_fault
-from jiragate.jira.sandbox.state import Version
+from jiragate.jira.sandbox.state import STORY_POINTS_FIELD, TEAM_FIELD, Version
 from tests.helpers.service import Service, running_service, unbudgeted_policies
 from tests.proxy.conftest import AGENT_KEY
 from tests.proxy.support import held_action
@@ -359,3 +359,61 @@ def test_a_version_put_that_changes_nothing_it_flags_is_an_update(
     record = service.agent_view(held_action(answer))
     assert record["action"] == "jira_update_release"
     assert record["details"] == {"projectKey": "ENG", "versionId": "10100", "name": "1.0.0"}
+
+
+# --------------------------------------------------------------------------- PUT /issue/{key}
+
+ISSUE_EDITS = [
+    (
+        {"fields": {STORY_POINTS_FIELD: 8}},
+        "jira_update_story_points",
+        {"updates": [{"issueKey": "ENG-2", "storyPoints": 8}]},
+    ),
+    (
+        {"fields": {TEAM_FIELD: "Payments", "summary": "Card lost on back"}},
+        "jira_update_fields",
+        {
+            "issueKeys": ["ENG-2"],
+            "fields": {"summary": "Card lost on back"},
+            "customFields": {"Team": "Payments"},  # recorded by name, as on /v1/actions
+        },
+    ),
+    (
+        {"fields": {"parent": {"key": "ENG-1"}}},
+        "jira_update_fields",
+        {"issueKeys": ["ENG-2"], "fields": {"parent": "ENG-1"}},
+    ),
+]
+
+
+def test_story_points_and_parents_through_put_issue_are_the_v1_actions(service: Service, jira):
+    for body, action, details in ISSUE_EDITS:
+        answer = jira.put("/rest/api/3/issue/ENG-2", json=body)
+        record = service.agent_view(held_action(answer))
+        assert (record["action"], record["details"]) == (action, details), body
+        envelope = {"action": action, "summary": "same", "details": details}
+        direct = service.agent.post("/v1/evaluate", json=envelope).json()
+        assert direct["determining_rule"] == record["rule"], body
+    # Story points and another field are two actions; a parent elsewhere leaves the project.
+    for body, named in (
+        ({"fields": {STORY_POINTS_FIELD: 8, "summary": "x"}}, "two actions"),
+        ({"fields": {"parent": {"key": "OPS-1"}}}, "OPS"),
+        ({"fields": {STORY_POINTS_FIELD: 8}, "update": {}}, "update"),
+    ):
+        refused = jira.put("/rest/api/3/issue/ENG-2", json=body)
+        assert refused.status_code == 400, refused.text
+        assert named in json_text(refused), (body, refused.text)
+    # The reviewer lowers the estimate: the edit is what Jira gets.
+    points = {"fields": {STORY_POINTS_FIELD: 13}}
+    approve(
+        service,
+        jira.put("/rest/api/3/issue/ENG-3", json=points),
+        updates=[{"issueKey": "ENG-3", "storyPoints": 5}],
+    )
+    assert jira.put("/rest/api/3/issue/ENG-3", json=points).status_code == 204
+    with service.sandbox.lock:
+        assert service.sandbox.issues["ENG-3"].story_points == 5
+
+
+def json_text(answer: httpx.Response) -> str:
+    return " ".join([*answer.json()["errorMessages"], *answer.json()["errors"].values()])

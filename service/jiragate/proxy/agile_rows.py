@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from jiragate.errors import JiraLookupError
 from jiragate.gateway import Gateway
 from jiragate.gateway.records import Located, OwnedKind
 from jiragate.proxy.mapping import (
@@ -33,6 +34,7 @@ from jiragate.proxy.mapping import (
     _no_query,
     _object,
     component_lead,
+    edit_issue,
 )
 
 # --------------------------------------------------------------------------- shared
@@ -253,14 +255,25 @@ async def _link_to_epic(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
 
 
 async def _unlink_from_epic(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
-    """`/epic/none/issue` names no epic, the catalog's action does (a rule may be about
-    it): the one epic the issues are under now, read from Jira (`parent` on Cloud, the
-    Epic Link field on Data Center)."""
+    """`/epic/none/issue` names no epic, the catalog's action does (a rule may be about it):
+    the one epic the issues are under now, read from Jira."""
     keys = _epic_issues(incoming)
     if not all(isinstance(key, str) for key in keys):
         raise MappingError("issues must be issue keys (ENG-42)")
+    return {"epicKey": await _current_epic(gateway, keys), "issueKeys": keys}
+
+
+def _epic_link_field(gateway: Gateway) -> str | None:
+    """Where Jira keeps an issue's epic: `parent` on Cloud, the Epic Link custom field on
+    Data Center (jira.epic_link_field)."""
     jira = gateway.settings.jira
-    field = "parent" if jira.flavour == "cloud" else jira.epic_link_field
+    return "parent" if jira.flavour == "cloud" else jira.epic_link_field
+
+
+async def _current_epic(gateway: Gateway, keys: Sequence[str]) -> str:
+    """The one epic all `keys` are under; refused when one is under none or they are under
+    several (one action is about one epic), 404 when Jira has no such issue."""
+    field = _epic_link_field(gateway)
     if field is None:
         raise MappingError(
             "taking issues out of their epic through the proxy reads their Epic Link field: "
@@ -282,7 +295,48 @@ async def _unlink_from_epic(incoming: Incoming, gateway: Gateway) -> dict[str, A
             f"these issues are under {len(under)} epics ({', '.join(under)}): take them out "
             "one epic per request"
         )
-    return {"epicKey": under[0], "issueKeys": keys}
+    return under[0]
+
+
+# --------------------------------------------------------------------------- issue edits
+
+
+async def _put_issue(incoming: Incoming, gateway: Gateway) -> dict[str, Any] | Chosen:
+    """`PUT /issue/{key}` is a field edit, except that setting the project's story points
+    field is jira_update_story_points and the Epic Link field (Data Center) is
+    jira_link_to_epic / jira_unlink_from_epic, as on /v1/actions (where jira_update_fields
+    refuses them): a rule on either governs the proxy too. Either in a request that also
+    edits other fields is refused (two actions)."""
+    body = incoming.body
+    fields = body.get("fields") if isinstance(body, Mapping) else None
+    custom = [name for name in fields or () if name.startswith("customfield_")]
+    if not custom:
+        return await edit_issue(incoming, gateway)
+    key = incoming.issue_key()
+    points = await _story_points_field(gateway, key.rsplit("-", 1)[0])
+    epic_link = gateway.settings.jira.epic_link_field
+    for name, intent in ((points, "sets story points"), (epic_link, "sets the Epic Link")):
+        if name is None or not isinstance(fields, Mapping) or name not in fields:
+            continue
+        _known(body, ("fields",), "the body")
+        _only(fields, f"{intent} ({name})", (name,), ())
+        value = fields[name]
+        if name == points:
+            return Chosen(
+                "jira_update_story_points", {"updates": [{"issueKey": key, "storyPoints": value}]}
+            )
+        if value is None:
+            epic = await _current_epic(gateway, [key])
+            return Chosen("jira_unlink_from_epic", {"epicKey": epic, "issueKeys": [key]})
+        return Chosen("jira_link_to_epic", {"epicKey": value, "issueKeys": [key]})
+    return await edit_issue(incoming, gateway)
+
+
+async def _story_points_field(gateway: Gateway, project: str) -> str | None:
+    try:
+        return await gateway.story_points_field(project)
+    except JiraLookupError:  # the site has none (or several): it is a plain custom field
+        return None
 
 
 def _epic_key(value: object) -> str | None:
@@ -294,6 +348,13 @@ def _epic_key(value: object) -> str | None:
 _SPRINT_ANSWER = _data_answer("sprint", 200)  # Jira's POST /sprint/{id} answers 200
 
 AGILE_ROWS: tuple[Row, ...] = (
+    Row(
+        "PUT",
+        "/rest/api/{version}/issue/{issueIdOrKey}",
+        "jira_update_fields",
+        _put_issue,
+        also=("jira_update_story_points", "jira_link_to_epic", "jira_unlink_from_epic"),
+    ),
     Row(
         "PUT",
         "/rest/api/{version}/version/{id}",

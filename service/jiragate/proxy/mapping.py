@@ -272,25 +272,34 @@ async def _bulk_create(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
     }
 
 
-_EDIT_FIELDS = ("summary", "description", "priority", "labels", "duedate")
+_EDIT_FIELDS = ("summary", "description", "priority", "labels", "duedate", "parent")
 
 
-async def _edit_issue(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
+async def edit_issue(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
+    """`PUT /issue/{key}` as jira_update_fields; custom fields by id are its customFields
+    (agile_rows.py takes story points and the Epic Link out first)."""
     body = _object(incoming.body, "the body")
     _known(body, ("fields", "update"), "the body")
     details: dict[str, Any] = {"issueKeys": [incoming.issue_key()]}
     fields = _object(body.get("fields", {}), "fields")
-    _known(fields, _EDIT_FIELDS, "fields")
+    custom = {name: value for name, value in fields.items() if name.startswith("customfield_")}
+    _known({n: v for n, v in fields.items() if n not in custom}, _EDIT_FIELDS, "fields")
     edited: dict[str, Any] = {}
     for name, value in fields.items():
+        if name in custom:
+            continue
         if name == "description":
             edited[name] = _text(value, "fields.description")
         elif name == "priority":
             edited[name] = _name(value, "fields.priority", "name")
+        elif name == "parent":  # an epic or a sub-task's parent, by key; null removes it
+            edited[name] = None if value is None else _name(value, "fields.parent", "key")
         else:
             edited[name] = value
     if edited:
         details["fields"] = edited
+    if custom:
+        details["customFields"] = custom
     update = _object(body.get("update", {}), "update")
     _known(update, ("labels",), "update")
     for operation in update.get("labels", []):
@@ -689,7 +698,7 @@ ROWS: tuple[Row, ...] = (
     # issues
     Row("POST", "/rest/api/{version}/issue", "jira_create_ticket", _create_issue, _created),
     Row("POST", "/rest/api/{version}/issue/bulk", "jira_create_tickets", _bulk_create, _created),
-    Row("PUT", "/rest/api/{version}/issue/{issueIdOrKey}", "jira_update_fields", _edit_issue),
+    # PUT /issue/{key} is in agile_rows.py: story points and the Epic Link are other actions.
     Row("DELETE", "/rest/api/{version}/issue/{issueIdOrKey}", "jira_delete_issues", _delete_issue),
     Row("PUT", "/rest/api/{version}/issue/{issueIdOrKey}/assignee", "jira_assign_issues", _assign),
     Row(
