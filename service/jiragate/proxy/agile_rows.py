@@ -232,7 +232,14 @@ async def _rank(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
     _no_query(incoming)
     body = _object(incoming.body, "the body")
     anchors = ("rankBeforeIssue", "rankAfterIssue")
-    _known(body, ("issues", *anchors), "the body")
+    _known(body, ("issues", *anchors, "rankCustomFieldId"), "the body")
+    # The action ranks by the site's default Rank field; pycontribs sends the field it found
+    # named Rank, null when it found none. Another field would be another ordering.
+    if body.get("rankCustomFieldId") is not None:
+        raise MappingError(
+            "rankCustomFieldId: the Jiragate proxy ranks by the default Rank field only "
+            "(leave rankCustomFieldId out or null)"
+        )
     return {"issueKeys": body.get("issues"), **_picked(body, anchors)}
 
 
