@@ -81,6 +81,8 @@ from jiragate.gateway.policies import PolicyHolder, PolicyStatus
 from jiragate.gateway.recording import ReadRecorder
 from jiragate.jira.client import RawResponse
 from jiragate.jira.operations import JiraAdapter
+from jiragate.jira.owners import Kind as OwnedKind
+from jiragate.jira.owners import Located, locate
 from jiragate.metrics import Metrics
 from jiragate.policy.engine import BudgetUsage, Decision, PolicySet
 from jiragate.policy.model import Effect, ReviewGroup
@@ -434,8 +436,8 @@ class Gateway:
     # ----------------------------------------------------------------- Jira lookups (previews)
     # Read-only questions the inbox asks Jira to show a reviewer what an action would change.
 
-    async def story_points_field(self) -> str:
-        return await self._adapter.story_points_field()
+    async def story_points_field(self, project: str | None = None) -> str:
+        return await self._adapter.story_points_field(project)
 
     async def get_issues(
         self, keys: Sequence[str], fields: Sequence[str] | None = None
@@ -450,6 +452,11 @@ class Gateway:
 
     async def list_sprints(self, board_id: int | None = None) -> list[dict[str, Any]]:
         return await self._adapter.list_sprints(board_id)
+
+    async def locate(self, kind: OwnedKind, ident: str) -> Located | None:
+        """The project Jira places a version, component, sprint or board in (None: Jira has
+        no such object); for an edge that must name the action a bare id stands for."""
+        return await locate(self._adapter, kind, ident)
 
     # ----------------------------------------------------------------- evaluation
 

@@ -11,6 +11,8 @@ from jiragate.approvals.cheqpoint import SIGNATURE_HEADER, verify_webhook_signat
 from jiragate.approvals.compat import PROTOCOL_STATUS, protocol_status
 from jiragate.approvals.inbox import VoteOutcome
 from jiragate.gateway.answers import decision_summary, edit_summary
+from jiragate.jira.owners import Kind as OwnedKind
+from jiragate.jira.owners import Located
 from jiragate.jira.shapes import numbered_summary
 from jiragate.store import (
     EXECUTOR_EXTERNAL,
@@ -37,6 +39,8 @@ __all__ = [
     "AuditEvent",
     "AuditNote",
     "InboxAuthStore",
+    "Located",
+    "OwnedKind",
     "SessionLimits",
     "ThrottleRule",
     "Throttled",

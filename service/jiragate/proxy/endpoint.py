@@ -35,7 +35,8 @@ from jiragate.gateway.execution import ForwardRequest
 from jiragate.gateway.records import ActionRecord, ActionStatus
 from jiragate.proxy.answers import DENIED_STATUS, PENDING_STATUS, jira_error, raw_answer
 from jiragate.proxy.credentials import SINGLE_HEADERS, ProxyCredentialError, presented_key
-from jiragate.proxy.mapping import Incoming, MappingError, Row, action_of, row_for
+from jiragate.proxy.mapping import Chosen, Incoming, MappingError, Row, action_of
+from jiragate.proxy.table import row_for
 from jiragate.redaction import redact_text
 
 log = logging.getLogger("jiragate.proxy")
@@ -113,7 +114,8 @@ async def _handle(request: Request, gateway: Gateway) -> Response:
     try:
         envelope = await _envelope(row, incoming, gateway)
     except MappingError as exc:
-        raise Refused(400, "unmappable", str(exc)) from None
+        reason = "not_found" if exc.status == 404 else "unmappable"
+        raise Refused(exc.status, reason, str(exc)) from None
     except JiraError as exc:
         return jira_error(502, [f"Jiragate could not read Jira to classify this request: {exc}"])
     action = str(envelope["action"])
@@ -248,8 +250,12 @@ async def _envelope(row: Row | None, incoming: Incoming, gateway: Gateway) -> di
     rest = incoming.rest
     summary = f"{incoming.method} {rest.path}"[:255]
     if row is not None:
-        details = await row.details(incoming, gateway)
-        return {"action": action_of(row, incoming), "summary": summary, "details": details}
+        made = await row.details(incoming, gateway)
+        if not isinstance(made, Chosen):
+            return {"action": action_of(row, incoming), "summary": summary, "details": made}
+        if made.action not in (row.action, *row.also):  # a row names every action it makes
+            raise RuntimeError(f"{row.template} chose {made.action}, which its row does not list")
+        return {"action": made.action, "summary": summary, "details": made.details}
     query: dict[str, list[str]] = {}
     for name, value in incoming.query:
         query.setdefault(name, []).append(value)

@@ -28,7 +28,12 @@ _FIELD_NAME = re.compile(r"[A-Za-z0-9_.]+")
 
 
 class MappingError(ValueError):
-    """The request cannot be expressed as its endpoint's action; the message says why."""
+    """The request cannot be expressed as its endpoint's action; the message says why.
+    `status` is Jira's answer: 400, or 404 when the object the path names does not exist."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +68,16 @@ class Answer:
     body: Any = None  # None: no body (204)
 
 
-DetailsOf = Callable[[Incoming, Gateway], Awaitable[dict[str, Any]]]
+@dataclass(frozen=True, slots=True)
+class Chosen:
+    """The action a row that stands for several chose, by the request and what Jira says
+    (`PUT /version/{id}` updates, releases or archives), with its details."""
+
+    action: str
+    details: dict[str, Any]
+
+
+DetailsOf = Callable[[Incoming, Gateway], Awaitable[dict[str, Any] | Chosen]]
 AnswerOf = Callable[[Incoming, ActionRecord, Gateway], Awaitable[Answer]]
 Rewrite = Callable[[Incoming, Mapping[str, Any]], tuple[tuple[tuple[str, str], ...], Any]]
 
@@ -83,6 +97,8 @@ class Row:
     #: For reads: the (query, body) forwarded, rebuilt from the validated details (a
     #: search runs the catalog's canonical JQL); None forwards the request as sent.
     rewrite: Rewrite | None = None
+    #: The other actions `details` may choose (a `Chosen`); `action` is the usual one.
+    also: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------- shapes
@@ -256,25 +272,34 @@ async def _bulk_create(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
     }
 
 
-_EDIT_FIELDS = ("summary", "description", "priority", "labels", "duedate")
+_EDIT_FIELDS = ("summary", "description", "priority", "labels", "duedate", "parent")
 
 
-async def _edit_issue(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
+async def edit_issue(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
+    """`PUT /issue/{key}` as jira_update_fields; custom fields by id are its customFields
+    (agile_rows.py takes story points and the Epic Link out first)."""
     body = _object(incoming.body, "the body")
     _known(body, ("fields", "update"), "the body")
     details: dict[str, Any] = {"issueKeys": [incoming.issue_key()]}
     fields = _object(body.get("fields", {}), "fields")
-    _known(fields, _EDIT_FIELDS, "fields")
+    custom = {name: value for name, value in fields.items() if name.startswith("customfield_")}
+    _known({n: v for n, v in fields.items() if n not in custom}, _EDIT_FIELDS, "fields")
     edited: dict[str, Any] = {}
     for name, value in fields.items():
+        if name in custom:
+            continue
         if name == "description":
             edited[name] = _text(value, "fields.description")
         elif name == "priority":
             edited[name] = _name(value, "fields.priority", "name")
+        elif name == "parent":  # an epic or a sub-task's parent, by key; null removes it
+            edited[name] = None if value is None else _name(value, "fields.parent", "key")
         else:
             edited[name] = value
     if edited:
         details["fields"] = edited
+    if custom:
+        details["customFields"] = custom
     update = _object(body.get("update", {}), "update")
     _known(update, ("labels",), "update")
     for operation in update.get("labels", []):
@@ -602,13 +627,13 @@ def _in_project(
     return details
 
 
-def _data_answer(key: str) -> AnswerOf:
+def _data_answer(key: str, status: int | None = None) -> AnswerOf:
     """The answer Jira gives to a write that returns the object it made (201) or changed
-    (200): the action's `result.data[key]`."""
+    (200; `status` when a POST changes): the action's `result.data[key]`."""
 
     async def answer(incoming: Incoming, record: ActionRecord, gateway: Gateway) -> Answer:
         made = ((record.result_json or {}).get("data") or {}).get(key) or {}
-        return Answer(201 if incoming.method == "POST" else 200, made)
+        return Answer(status or (201 if incoming.method == "POST" else 200), made)
 
     return answer
 
@@ -639,6 +664,12 @@ async def _create_component(incoming: Incoming, gateway: Gateway) -> dict[str, A
         ("project", "name", "description", "assigneeType", "leadAccountId", "leadUserName"),
         ("description", "assigneeType"),
     )
+    return component_lead(body, details)
+
+
+def component_lead(body: Mapping[str, Any], details: dict[str, Any]) -> dict[str, Any]:
+    """`details` with the component's `lead`: Jira's leadAccountId (Cloud) or leadUserName
+    (Data Center), whichever the body names (both: refused)."""
     if "leadAccountId" in body and "leadUserName" in body:
         raise MappingError("name the component lead once: leadAccountId or leadUserName")
     lead = body.get("leadAccountId", body.get("leadUserName"))
@@ -667,7 +698,7 @@ ROWS: tuple[Row, ...] = (
     # issues
     Row("POST", "/rest/api/{version}/issue", "jira_create_ticket", _create_issue, _created),
     Row("POST", "/rest/api/{version}/issue/bulk", "jira_create_tickets", _bulk_create, _created),
-    Row("PUT", "/rest/api/{version}/issue/{issueIdOrKey}", "jira_update_fields", _edit_issue),
+    # PUT /issue/{key} is in agile_rows.py: story points and the Epic Link are other actions.
     Row("DELETE", "/rest/api/{version}/issue/{issueIdOrKey}", "jira_delete_issues", _delete_issue),
     Row("PUT", "/rest/api/{version}/issue/{issueIdOrKey}/assignee", "jira_assign_issues", _assign),
     Row(
@@ -761,11 +792,6 @@ ROWS: tuple[Row, ...] = (
         _data_answer("version"),
     ),
 )
-_BY_ENDPOINT: dict[tuple[str, str], Row] = {(row.method, row.template): row for row in ROWS}
-
-
-def row_for(method: str, template: str) -> Row | None:
-    return _BY_ENDPOINT.get((method, template))
 
 
 def action_of(row: Row, incoming: Incoming) -> str:

@@ -1,0 +1,76 @@
+"""Which project a version, component, sprint or board is in: the question an edge asks
+before it can name the action a bare id stands for (the proxy's `PUT /version/{id}`).
+
+Only Jira knows: a version names its `projectId` (`GET /version/{id}`, then
+`GET /project/{id}` for the key), a component its `project` key (`GET /component/{id}`), a
+sprint its `originBoardId` and a board its `location.projectKey` (`GET /sprint/{id}`,
+`GET /board/{id}`; Jira Software's Agile API). The handlers check the same ids again against
+the action's project before writing (handlers/project_admin.py, handlers/sprints.py), so a
+lookup that raced a move cannot make an action write outside its project.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from jiragate.errors import JiraHTTPError
+
+if TYPE_CHECKING:
+    from jiragate.jira.operations import JiraAdapter
+
+Kind = Literal["version", "component", "sprint", "board"]
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """Jira's answer for the object, and the project Jira places it in (None: in none, such
+    as a user's board, or a sprint whose board is gone)."""
+
+    project_key: str | None
+    project_id: str | None
+    item: Mapping[str, Any] = field(default_factory=dict)
+
+
+async def locate(jira: JiraAdapter, kind: Kind, ident: str) -> Located | None:
+    """Where `kind` `ident` is; None when Jira has no such object (it answered 404). Any
+    other error of Jira's is raised: the caller fails closed."""
+    item = await _get(jira, _path(jira, kind, ident))
+    if item is None:
+        return None
+    if kind == "version":
+        project = await _get(jira, jira.api(f"/project/{item.get('projectId')}")) or {}
+        return Located(_str(project.get("key")), _str(item.get("projectId")), item)
+    if kind == "component":
+        return Located(_str(item.get("project")), _str(item.get("projectId")), item)
+    board: Mapping[str, Any] | None = item
+    if kind == "sprint":
+        origin = item.get("originBoardId")
+        valid = isinstance(origin, int) and not isinstance(origin, bool)
+        board = await _get(jira, jira.agile(f"/board/{origin}")) if valid else None
+    location = (board or {}).get("location")
+    location = location if isinstance(location, Mapping) else {}
+    return Located(_str(location.get("projectKey")), _str(location.get("projectId")), item)
+
+
+def _path(jira: JiraAdapter, kind: Kind, ident: str) -> str:
+    return (
+        jira.agile(f"/{kind}/{ident}")
+        if kind in ("sprint", "board")
+        else jira.api(f"/{kind}/{ident}")
+    )
+
+
+async def _get(jira: JiraAdapter, path: str) -> dict[str, Any] | None:
+    try:
+        answer = await jira.client.get(path)
+    except JiraHTTPError as exc:
+        if exc.status != 404:
+            raise
+        return None
+    return dict(answer) if isinstance(answer, Mapping) else {}
+
+
+def _str(value: object) -> str | None:
+    return str(value) if value not in (None, "") else None
