@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from jiragate.catalog import validate_details
+from jiragate.errors import InvalidDetailsError
 from jiragate.jira.handlers.development import DEV_STATUS
 from jiragate.jira.results import ExecutionResult
 from jiragate.jira.sandbox.panels import form_property
@@ -277,3 +279,50 @@ def test_cross_project_links_are_read_from_the_projects_own_issues(
     assert all(path.endswith(("/search", "/search/jql")) for path in paths), paths
     sent = [str(query.get("jql")) for _, _, query, _ in run.requests]
     assert sent and all(jql.startswith('project = "') for jql in sent)
+
+
+# --------------------------------------------------------------------------- validation
+
+INVALID: tuple[tuple[str, str, dict[str, Any], str], ...] = (
+    (
+        "keys of two projects",
+        "jira_get_development_info",
+        {"issueKeys": ["ENG-2", "OPS-1"]},
+        "/issueKeys/1",
+    ),
+    (
+        "the project as its own link target",
+        "jira_get_cross_project_links",
+        {"projectKey": "ENG", "linkedProjectKeys": ["OPS", "ENG"]},
+        "/linkedProjectKeys",
+    ),
+    (
+        "a question answered twice",
+        "jira_update_form_answers",
+        {"issueKey": "ENG-2", "formId": "i1", "answers": [ONE_ANSWER, ONE_ANSWER]},
+        "/answers/1/questionId",
+    ),
+    (
+        "two values in one answer",
+        "jira_update_form_answers",
+        {"issueKey": "ENG-2", "formId": "i1", "answers": [{**ONE_ANSWER, "number": 1}]},
+        "/answers/0",
+    ),
+    (
+        "a form id that is a path",
+        "jira_get_form",
+        {"issueKey": "ENG-2", "formId": "i1/../../../myself"},
+        "/formId",
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("case", "action", "details", "pointer"), INVALID, ids=[c[0] for c in INVALID]
+)
+def test_details_that_leave_the_project_or_the_form_are_refused_before_jira(
+    case: str, action: str, details: dict[str, Any], pointer: str
+) -> None:
+    with pytest.raises(InvalidDetailsError) as refused:
+        validate_details(action, details)
+    assert pointer in {violation.pointer for violation in refused.value.violations}
