@@ -53,9 +53,12 @@ def scenario(
     site: Site,
     flavour: str,
     body: Callable[[Run], Awaitable[None]],
+    *,
+    unspecified: tuple[str, ...] = (),
     **overrides: Any,
 ) -> Run:
-    """Run `body` with a fresh adapter; then assert every request it sent matches the spec."""
+    """Run `body` with a fresh adapter; then assert every request it sent matches the spec,
+    but for paths under `unspecified`: site APIs Atlassian publishes no spec for (dev-status)."""
     credentials: dict[str, Any] = (
         {"email": EMAIL, "api_token": API_TOKEN}
         if flavour == "cloud"
@@ -85,6 +88,7 @@ def scenario(
     problems = [
         f"{method} {path}: {problem}"
         for method, path, query, sent_body in run.requests
+        if not path.startswith(unspecified)
         for problem in spec.validate_request(method, path, query=query, body=sent_body)
     ]
     assert problems == []

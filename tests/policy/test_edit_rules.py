@@ -430,6 +430,12 @@ def strings(schema: Mapping[str, Any]) -> st.SearchStrategy[str]:
         return st.sampled_from(["2026-03-02T09:00:00.000Z", "2026-03-13T17:00:00+01:00"])
     if pattern in ("^[0-9]{1,18}$", "^[1-9][0-9]{0,17}$"):
         return st.sampled_from(["10001", "10002"])
+    if pattern == "^i[1-9][0-9]{0,9}$":  # a ProForma form id
+        return st.sampled_from(["i1", "i2"])
+    if pattern == "^[1-9][0-9]{0,9}$":  # a form's question id
+        return st.sampled_from(["1", "2", "3"])
+    if pattern.startswith("^([01][0-9]|2[0-3]):"):  # a time of day
+        return st.sampled_from(["09:30", "17:00"])
     if pattern.startswith("^[1-9][0-9]{0,5}[wdhm]"):  # a worklog's time spent
         return st.sampled_from(["1h", "2h 30m", "3d"])
     if pattern.startswith("^[0-9]{4}-"):  # a Jira date-time (a worklog's start)
@@ -447,8 +453,16 @@ JQL = ["status = Done", "labels = triage ORDER BY created DESC"]  # valid, insid
 @st.composite
 def objects(draw: st.DrawFn, schema: Mapping[str, Any]) -> dict[str, Any]:
     properties = schema.get("properties") or {}
-    required = set(schema.get("required", []))
-    chosen = [n for n in properties if n in required or draw(st.booleans())]
+    required = [n for n in properties if n in schema.get("required", [])]
+    optional = [n for n in properties if n not in required]
+    # As many optional properties as min/maxProperties allow (a form answer: exactly one).
+    most = schema.get("maxProperties", len(properties)) - len(required)
+    least = max(schema.get("minProperties", 0) - len(required), 0)
+    chosen = required + draw(
+        st.lists(st.sampled_from(optional), min_size=least, max_size=most, unique=True)
+        if optional
+        else st.just([])
+    )
     return {
         name: draw(st.sampled_from(JQL) if name == "jql" else values(properties[name]))
         for name in chosen
@@ -644,6 +658,17 @@ def not_wider(action: str, original: Mapping[str, Any], effective: Mapping[str, 
                     assert version.get(name) == proposed[version["name"]].get(name)
         elif key == "tickets":
             assert tickets_narrow(ticket_view(original), ticket_view(effective))
+        elif key == "answers":
+            # Some of the proposed form answers, in order, each to its own question with the
+            # same kind of value; only a text may be reworded.
+            proposed = {a["questionId"]: a for a in before}
+            ids = [a["questionId"] for a in after]
+            assert ids == [a["questionId"] for a in before if a["questionId"] in ids]
+            for answer in after:
+                assert set(answer) == set(proposed[answer["questionId"]])
+                assert {k: v for k, v in answer.items() if k != "text"} == {
+                    k: v for k, v in proposed[answer["questionId"]].items() if k != "text"
+                }
         elif key not in TEXT_FIELDS:
             assert after == before, key
 

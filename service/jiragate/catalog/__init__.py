@@ -12,7 +12,8 @@ its preview kind and the invariants a schema cannot express. The package:
   (`narrowed_details`);
 - `actions.py`: the built-in actions; `agile_actions.py`: sprints, backlog and rank,
   releases and components; `issue_actions.py`: the issue-level writes; `read_actions.py`:
-  the reads of projects, boards, metadata, users and an issue's extras.
+  the reads of projects, boards, metadata, users and an issue's extras; `panel_actions.py`:
+  ProForma forms, the development panel and cross-project links.
 
 `ACTION_NAMES` is the built-in actions in listing order, fixed when the catalog loads.
 """
@@ -44,6 +45,7 @@ from jiragate.catalog.edits import (
     widening_reasons,
 )
 from jiragate.catalog.issue_actions import register_issue_actions
+from jiragate.catalog.panel_actions import register_panel_actions
 from jiragate.catalog.read_actions import register_read_actions
 from jiragate.catalog.rest_actions import register_rest_actions
 from jiragate.catalog.rules import PRIORITIES, EditRule, FieldRule, ItemRules, NestedRules
@@ -64,6 +66,7 @@ register_builtin_actions()
 register_agile_actions()
 register_issue_actions()
 register_read_actions()
+register_panel_actions()  # forms, the development panel, cross-project links
 register_rest_actions()  # the proxy's generic actions (docs/proxy.md), listed last
 
 ACTION_NAMES: tuple[str, ...] = tuple(CATALOG)

@@ -77,6 +77,13 @@ MCP_ATLASSIAN_TOOLS: MappingProxyType[str, str] = MappingProxyType(
         "jira_create_version": "jira_create_release",
         "jira_batch_create_versions": "jira_create_releases",
         "jira_update_version": "jira_update_release",
+        # beside an issue's fields: forms, the development panel, cross-project links
+        "jira_get_issue_proforma_forms": "jira_get_forms",  # see PARTIAL
+        "jira_get_proforma_form_details": "jira_get_form",  # see PARTIAL
+        "jira_update_proforma_form_answers": "jira_update_form_answers",  # see PARTIAL
+        "jira_get_issue_development_info": "jira_get_development_info",
+        "jira_get_issues_development_info": "jira_get_development_info",
+        "jira_get_cross_project_dependencies": "jira_get_cross_project_links",
     }
 )
 
@@ -86,6 +93,13 @@ PARTIAL: MappingProxyType[str, str] = MappingProxyType(
         "jira_download_attachments": "the attachments' metadata only, not their content",
         "jira_get_issue_images": "the attachments' metadata only, not the images",
         "jira_get_user_profile": "a user found by name or e-mail text, not by a bare id",
+        # Jiragate reads forms from the site (ProForma's issue properties); the Cloud Forms
+        # REST API is on api.atlassian.com, which it never calls (jira/handlers/forms.py).
+        "jira_get_issue_proforma_forms": "forms kept in issue properties, not the Forms service",
+        "jira_get_proforma_form_details": "forms kept in issue properties, not the Forms service",
+        "jira_update_proforma_form_answers": (
+            "open forms only; questions linked to a Jira field are refused"
+        ),
     }
 )
 
@@ -100,13 +114,5 @@ UNPLANNED: MappingProxyType[str, str] = MappingProxyType(
         "jira_get_request_type_fields": "Jira Service Management API (servicedeskapi)",
         "jira_create_customer_request": "Jira Service Management API (servicedeskapi)",
         "jira_get_issue_sla": "Jira Service Management SLAs",
-        "jira_get_issue_proforma_forms": "ProForma forms (Jira Forms API)",
-        "jira_get_proforma_form_details": "ProForma forms (Jira Forms API)",
-        "jira_update_proforma_form_answers": "ProForma forms (Jira Forms API)",
-        "jira_get_issue_development_info": "the development panel (dev-status, not public REST)",
-        "jira_get_issues_development_info": "the development panel (dev-status, not public REST)",
-        "jira_get_cross_project_dependencies": (
-            "reads links across projects by design; an action stays in one project"
-        ),
     }
 )

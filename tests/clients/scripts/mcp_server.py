@@ -105,6 +105,26 @@ async def main() -> None:
             ("worklog", "jira_get_worklog", {"issue_key": "ENG-2"}, ""),
             ("link_types", "jira_get_link_types", {}, "Blocks"),
             ("sprint_issues", "jira_get_sprint_issues", {"sprint_id": "102"}, "ENG-2"),
+            # The development panel (dev-status) and links into other projects; the forms
+            # tools are not run: they call api.atlassian.com (docs/mcp.md).
+            (
+                "development_info",
+                "jira_get_issue_development_info",
+                {"issue_key": "ENG-3"},
+                "feature/ENG-3-apple-pay",
+            ),
+            (
+                "issues_development_info",
+                "jira_get_issues_development_info",
+                {"issue_keys": "ENG-3,ENG-2"},
+                "acme/shop",
+            ),
+            (
+                "cross_project_dependencies",
+                "jira_get_cross_project_dependencies",
+                {"project_key": "ENG"},
+                "OPS-2",
+            ),
         ):
             answer = await _call(session, name, tool, arguments)
             _fail_if(name, wanted not in json.dumps(answer), f"no {wanted}")

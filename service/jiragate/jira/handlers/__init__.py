@@ -25,6 +25,8 @@
 - `metadata`: the reads that differ by flavour or take several calls: project search,
   create metadata, field options, changelogs
 - `rest`: jira_rest_read, jira_rest_write (the proxy's generic actions)
+- beside an issue's fields: `forms` (jira_get_forms, jira_get_form, jira_update_form_answers),
+  `development` (jira_get_development_info), `dependencies` (jira_get_cross_project_links)
 
 `creating` holds exactly-once issue creation (markers) for issues and epics; `base` the
 registry (`@handles`), `ActionCall` and the per-issue loop. Importing this package imports
@@ -38,9 +40,12 @@ from jiragate.jira.handlers import (
     attachments,
     comment_edits,
     comments,
+    dependencies,
     destructive,
+    development,
     epic_links,
     epics,
+    forms,
     issues,
     links,
     listing,
@@ -86,6 +91,9 @@ TOPICS = (
     listing,
     metadata,
     rest,
+    forms,
+    development,
+    dependencies,
 )
 
 __all__ = [

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jiragate.jira.sandbox import (
     routes_agile,
+    routes_devstatus,
     routes_issue_writes,
     routes_issues,
     routes_meta,
@@ -58,6 +59,7 @@ def create_sandbox_app(
         routes_search,
         routes_meta,
         routes_agile,
+        routes_devstatus,
     ):
         app.include_router(module.build_router())
     app.include_router(_control_router())

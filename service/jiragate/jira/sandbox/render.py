@@ -11,6 +11,7 @@ from jiragate.jira.sandbox.state import (
     EPIC_LINK_FIELD,
     EPIC_NAME_FIELD,
     IMPACT_FIELD,
+    LINK_TYPES,
     RESOLUTIONS,
     SPRINT_FIELD,
     STORY_ESTIMATE_FIELD,
@@ -376,6 +377,17 @@ def _resolution(state: SandboxState, issue: Issue, flavour: str) -> object:
     }
 
 
+def link_type_json(state: SandboxState, ident: str, flavour: str) -> dict[str, Any]:
+    _, name, inward, outward = next(t for t in LINK_TYPES if t[0] == ident)
+    return {
+        "id": ident,
+        "name": name,
+        "inward": inward,
+        "outward": outward,
+        "self": f"{api_base(state, flavour)}/issueLinkType/{ident}",
+    }
+
+
 def _issue_links(state: SandboxState, issue: Issue, flavour: str) -> object:
     links = []
     for link in issue.links:
@@ -386,7 +398,7 @@ def _issue_links(state: SandboxState, issue: Issue, flavour: str) -> object:
         links.append(
             {
                 "id": str(link["id"]),
-                "type": {"id": str(link["type"])},
+                "type": link_type_json(state, str(link["type"]), flavour),
                 direction: _short_issue(state, other, flavour),
             }
         )

@@ -19,6 +19,7 @@ from jiragate.jira.sandbox.render import (
     field_catalog,
     issue_type_json,
     jira_error,
+    link_type_json,
     page_json,
     priority_json,
     project_ref,
@@ -243,21 +244,10 @@ async def search_users(request: Request) -> Response:
         return JSONResponse([user_json(state, u, flavour) for u in found[start : start + size]])
 
 
-def _link_type_json(state: SandboxState, ident: str, flavour: str) -> dict[str, Any]:
-    _, name, inward, outward = next(t for t in LINK_TYPES if t[0] == ident)
-    return {
-        "id": ident,
-        "name": name,
-        "inward": inward,
-        "outward": outward,
-        "self": f"{api_base(state, flavour)}/issueLinkType/{ident}",
-    }
-
-
 async def list_link_types(request: Request) -> Response:
     state, flavour = state_of(request), flavour_of(request)
     return JSONResponse(
-        {"issueLinkTypes": [_link_type_json(state, t[0], flavour) for t in LINK_TYPES]}
+        {"issueLinkTypes": [link_type_json(state, t[0], flavour) for t in LINK_TYPES]}
     )
 
 

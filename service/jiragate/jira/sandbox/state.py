@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from jiragate.jira.sandbox.faults import Fault
+from jiragate.jira.sandbox.panels import seed_panels
 
 STORY_POINTS_FIELD = "customfield_10016"
 EPIC_LINK_FIELD = "customfield_10014"  # Data Center; deprecated in Cloud in favour of `parent`
@@ -181,6 +182,8 @@ class Issue:
     epic_name: str | None = None  # Epic Name (customfield_10011)
     #: Changes as Jira's changelog shows them: {id, author, created, items: [{field, from…}]}
     history: list[dict[str, Any]] = field(default_factory=list)
+    #: The development panel (dev-status): application type -> data type -> detail entry.
+    development: dict[str, Any] = field(default_factory=dict)
 
 
 PROFILES = ("cloud", "datacenter")
@@ -494,6 +497,7 @@ class SandboxState:
             issue.assignee = carol
             if self.profile == "datacenter":
                 issue.priority = _SEED_PRIORITY_ON_DC[priority]
+        seed_panels(self)  # forms, development information, a cross-project link
 
     def reset(self) -> None:
         """Back to the seed data; faults and the request log are cleared too."""
