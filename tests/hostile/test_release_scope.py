@@ -25,34 +25,54 @@ from typing import Any
 import httpx
 import pytest
 
-from jiragate.jira.sandbox import SandboxState
-from tests.conftest_db import db_url, postgres_admin  # noqa: F401
+from jiragate.jira.sandbox import SandboxState, create_sandbox_app
+from tests.conftest_db import DB_KINDS, database_url, postgres_admin  # noqa: F401
 from tests.helpers.policy_files import copy_policies_denying_ops
+from tests.helpers.servers import serve_app
 from tests.scale.cluster import AGENT, Cluster, cluster, wait_until
-from tests.scale.conftest import sandbox  # noqa: F401
 
 OPS_PROJECT_ID = 10001
 PM = "pm-carol"  # releases are routed to project managers
 
 
-@pytest.fixture
-def policies(tmp_path: Path) -> Path:
-    return copy_policies_denying_ops(tmp_path)
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[tuple[str, SandboxState]]:
+    """One Jira sandbox for the module's replicas, back at its seed data (no faults, an
+    empty request log) for every test: see `gate`."""
+    state = SandboxState()
+    with serve_app(create_sandbox_app(state)) as url:
+        yield url, state
 
 
-@pytest.fixture
-def gate(
-    tmp_path: Path,
-    db_url: str,  # noqa: F811
-    sandbox: tuple[str, SandboxState],  # noqa: F811
-    policies: Path,
+@pytest.fixture(scope="module", params=DB_KINDS)
+def replica(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    sandbox: tuple[str, SandboxState],
 ) -> Iterator[tuple[Cluster, Any]]:
+    """A real `jiragate serve` (with its worker) per database, shared by the module's tests:
+    starting it is most of a test's time. Each test waits for its action to end, so no
+    work of one test is left running into the next."""
+    directory: Path = tmp_path_factory.mktemp("release-scope")
     jira_url, _ = sandbox
-    with cluster(
-        tmp_path, db_url, jira_url, policy_dir=str(policies), execution_retry_seconds=0.2
-    ) as c:
-        replica = c.serve("replica", worker=True)
-        yield c, replica
+    with (
+        database_url(request, request.param, directory) as url,
+        cluster(
+            directory,
+            url,
+            jira_url,
+            policy_dir=str(copy_policies_denying_ops(directory)),
+            execution_retry_seconds=0.2,
+        ) as c,
+    ):
+        yield c, c.serve("replica", worker=True)
+
+
+@pytest.fixture
+def gate(replica: tuple[Cluster, Any], sandbox: tuple[str, SandboxState]) -> tuple[Cluster, Any]:
+    """The shared replica, and the sandbox reset so a test sees only its own requests."""
+    sandbox[1].reset()
+    return replica
 
 
 def _ops_version(jira_url: str, name: str) -> str:
@@ -92,7 +112,7 @@ def _approved_and_final(c: Cluster, replica: Any, action: str, details: dict[str
 )
 def test_a_version_of_another_project_is_never_changed(
     gate: tuple[Cluster, Any],
-    sandbox: tuple[str, SandboxState],  # noqa: F811
+    sandbox: tuple[str, SandboxState],
     action: str,
     change: dict[str, Any],
 ) -> None:
@@ -126,7 +146,7 @@ def test_a_version_of_another_project_is_never_changed(
 
 def test_an_own_project_version_is_still_changed(
     gate: tuple[Cluster, Any],
-    sandbox: tuple[str, SandboxState],  # noqa: F811
+    sandbox: tuple[str, SandboxState],
 ) -> None:
     c, replica = gate
     _, state = sandbox
@@ -140,7 +160,7 @@ def test_an_own_project_version_is_still_changed(
 
 def test_a_release_whose_answer_was_lost_is_created_once(
     gate: tuple[Cluster, Any],
-    sandbox: tuple[str, SandboxState],  # noqa: F811
+    sandbox: tuple[str, SandboxState],
 ) -> None:
     c, replica = gate
     jira_url, state = sandbox
