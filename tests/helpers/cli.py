@@ -27,7 +27,7 @@ def _clean_env() -> dict[str, str]:
 
 
 def process(
-    *argv: str, cwd: Path | None = None, timeout: float = 60
+    *argv: str, cwd: Path | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "jiragate.cli", *argv],
