@@ -14,6 +14,7 @@ import httpx
 import sqlalchemy as sa
 
 from jiragate.store import make_engine
+from tests.cli.conftest import DEMO_DATABASE, DemoRun, copy_demo_database
 from tests.helpers.servers import free_port
 
 
@@ -27,42 +28,17 @@ def jiragate(*args: str, timeout: float = 120, **kwargs) -> subprocess.Completed
     )
 
 
-def test_demo_walks_through_the_seed_story_and_exits(tmp_path):
-    result = jiragate(
-        "demo",
-        "--port",
-        "0",
-        "--sandbox-port",
-        "0",
-        "--data-dir",
-        str(tmp_path),
-        "--exit-after-walkthrough",
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    out = result.stdout
+def test_demo_walks_through_the_seed_story_and_exits(demo_run: DemoRun):
+    out = demo_run.result.stdout
     assert "created 4 tickets" in out
     assert "Approving 4 tickets as Medium priority" in out
     assert '"rule": "deny-bulk-deletes"' in out
     assert "Walkthrough complete: every step behaved as expected." in out
-    assert (tmp_path / "jiragate-demo.db").exists()
+    assert (demo_run.data_dir / DEMO_DATABASE).exists()
 
 
-def test_audit_verify_and_export_detect_tampering(tmp_path):
-    data = tmp_path / "demo"
-    assert (
-        jiragate(
-            "demo",
-            "--port",
-            "0",
-            "--sandbox-port",
-            "0",
-            "--data-dir",
-            str(data),
-            "--exit-after-walkthrough",
-        ).returncode
-        == 0
-    )
-    url = f"sqlite:///{data / 'jiragate-demo.db'}"
+def test_audit_verify_and_export_detect_tampering(demo_run: DemoRun, tmp_path: Path):
+    url = f"sqlite:///{copy_demo_database(demo_run, tmp_path)}"  # tampered below: a copy
     ok = jiragate("audit", "verify", "--database-url", url)
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.startswith("audit chain OK")
