@@ -25,53 +25,43 @@ from typing import Any
 import httpx
 import pytest
 
-from jiragate.jira.sandbox import SandboxState, create_sandbox_app
-from tests.conftest_db import DB_KINDS, database_url, postgres_admin  # noqa: F401
+from jiragate.jira.sandbox import SandboxState
+from tests.conftest_db import DB_KINDS, postgres_admin  # noqa: F401
 from tests.helpers.policy_files import copy_policies_denying_ops
-from tests.helpers.servers import serve_app
-from tests.scale.cluster import AGENT, Cluster, cluster, wait_until
+from tests.scale.cluster import AGENT, Cluster, shared_cluster, wait_until
+from tests.scale.conftest import module_sandbox, reset_sandbox  # noqa: F401
 
 OPS_PROJECT_ID = 10001
 PM = "pm-carol"  # releases are routed to project managers
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[tuple[str, SandboxState]]:
-    """One Jira sandbox for the module's replicas, back at its seed data (no faults, an
-    empty request log) for every test: see `gate`."""
-    state = SandboxState()
-    with serve_app(create_sandbox_app(state)) as url:
-        yield url, state
 
 
 @pytest.fixture(scope="module", params=DB_KINDS)
 def replica(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
-    sandbox: tuple[str, SandboxState],
+    module_sandbox: tuple[str, SandboxState],  # noqa: F811
 ) -> Iterator[tuple[Cluster, Any]]:
     """A real `jiragate serve` (with its worker) per database, shared by the module's tests:
-    starting it is most of a test's time. Each test waits for its action to end, so no
-    work of one test is left running into the next."""
+    starting it is most of a test's time. Each test waits for its action to end."""
     directory: Path = tmp_path_factory.mktemp("release-scope")
-    jira_url, _ = sandbox
-    with (
-        database_url(request, request.param, directory) as url,
-        cluster(
-            directory,
-            url,
-            jira_url,
-            policy_dir=str(copy_policies_denying_ops(directory)),
-            execution_retry_seconds=0.2,
-        ) as c,
-    ):
+    with shared_cluster(
+        request,
+        directory,
+        module_sandbox[0],
+        policy_dir=str(copy_policies_denying_ops(directory)),
+        execution_retry_seconds=0.2,
+    ) as c:
         yield c, c.serve("replica", worker=True)
 
 
 @pytest.fixture
+def sandbox(reset_sandbox: tuple[str, SandboxState]) -> tuple[str, SandboxState]:  # noqa: F811
+    """The module's sandbox, reset for each test: it sees only its own requests."""
+    return reset_sandbox
+
+
+@pytest.fixture
 def gate(replica: tuple[Cluster, Any], sandbox: tuple[str, SandboxState]) -> tuple[Cluster, Any]:
-    """The shared replica, and the sandbox reset so a test sees only its own requests."""
-    sandbox[1].reset()
     return replica
 
 
