@@ -27,7 +27,7 @@ def _clean_env() -> dict[str, str]:
 
 
 def process(
-    *argv: str, cwd: Path | None = None, timeout: float = 120
+    *argv: str, cwd: Path | None = None, input: str | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "jiragate.cli", *argv],
@@ -36,14 +36,19 @@ def process(
         timeout=timeout,
         env=_clean_env(),
         cwd=cwd,
+        input=input,
     )
 
 
-def in_process(*argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def in_process(
+    *argv: str, cwd: Path | None = None, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`input` is what stdin holds (not a terminal, as with a pipe)."""
     out, err = io.StringIO(), io.StringIO()
     with (
         mock.patch.dict(os.environ, _clean_env(), clear=True),
         contextlib.chdir(cwd) if cwd is not None else contextlib.nullcontext(),
+        mock.patch("sys.stdin", io.StringIO(input or "")),
         contextlib.redirect_stdout(out),
         contextlib.redirect_stderr(err),
     ):
