@@ -1,13 +1,14 @@
-"""`jiragate audit` as an operator runs it (real processes) on SQLite and PostgreSQL: an
-anchored head is a prefix check (growth passes; a rewrite, a truncation or another hash at the
-anchored seq fails), the database may be named before or after the verb, and nothing given
-is a clear error that creates nothing."""
+"""`jiragate audit` on SQLite and PostgreSQL: an anchored head is a prefix check (growth
+passes; a rewrite, a truncation or another hash at the anchored seq fails), the database may
+be named before or after the verb, and nothing given is a clear error that creates nothing.
+
+Each exit status and what it prints is checked on a real process as an operator runs it
+(`audit_process`); the other variants run the same entry function in the test process
+(`audit`), see tests/helpers/cli.py."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,18 +21,17 @@ from jiragate.store import Store
 from jiragate.store.audit import compute_hash
 from jiragate.store.models import AuditEvent
 from tests.conftest_db import db_url, engine, postgres_admin  # noqa: F401
+from tests.helpers import cli
 
 
 def audit(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JIRAGATE_")}
-    return subprocess.run(
-        [sys.executable, "-m", "jiragate.cli", "audit", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        cwd=cwd,
-    )
+    """`jiragate audit ARGS` through the CLI's entry function, in this process."""
+    return cli.in_process("audit", *args, cwd=cwd)
+
+
+def audit_process(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`jiragate audit ARGS` as a real process."""
+    return cli.process("audit", *args, cwd=cwd)
 
 
 def append(engine: Engine, count: int) -> None:  # noqa: F811
@@ -69,7 +69,7 @@ def test_an_anchor_survives_growth_and_names_the_new_head(db_url, engine):  # no
     assert anchor.startswith("3:") and len(anchor) == 2 + 64
     append(engine, 4)
 
-    grown = audit("verify", "--database-url", db_url, "--expect-head", anchor)
+    grown = audit_process("verify", "--database-url", db_url, "--expect-head", anchor)
     assert grown.returncode == 0, grown.stdout + grown.stderr
     assert "audit chain OK: 7 events, head 7:" in grown.stdout
     assert "4 events appended since" in grown.stdout
@@ -89,7 +89,7 @@ def test_a_rewrite_before_the_anchor_fails_even_with_recomputed_hashes(db_url, e
     anchor = head(db_url)  # 5:…
     rewrite_from(engine, 2)
     assert audit("verify", "--database-url", db_url).returncode == 0  # the chain alone is fine
-    broken = audit("verify", "--database-url", db_url, "--expect-head", anchor)
+    broken = audit_process("verify", "--database-url", db_url, "--expect-head", anchor)
     assert broken.returncode == 1
     assert "BROKEN at seq 5" in broken.stdout
     assert "rewritten at or before seq 5" in broken.stdout
@@ -113,7 +113,7 @@ def test_another_hash_at_the_anchored_seq_fails(db_url, engine):  # noqa: F811
     seq, _ = head(db_url).split(":")
     broken = audit("verify", "--database-url", db_url, "--expect-head", f"{seq}:{'ab' * 32}")
     assert broken.returncode == 1 and "BROKEN at seq 2" in broken.stdout
-    bad = audit("verify", "--database-url", db_url, "--expect-head", "yesterday")
+    bad = audit_process("verify", "--database-url", db_url, "--expect-head", "yesterday")
     assert bad.returncode == 2 and "--expect-head: expected an anchor SEQ:HASH" in bad.stderr
 
 
@@ -139,8 +139,8 @@ def test_the_config_may_come_before_or_after_the_verb(db_url, engine, tmp_path):
 
 
 def test_no_database_named_is_a_clear_error_that_creates_nothing(tmp_path):
-    for verb in ("verify", "export", "head"):
-        result = audit(verb, cwd=tmp_path)
+    for verb, run in (("verify", audit_process), ("export", audit), ("head", audit)):
+        result = run(verb, cwd=tmp_path)
         assert result.returncode == 2, result.stderr
         assert "no database to read: pass --config FILE or --database-url URL" in result.stderr
         assert "Traceback" not in result.stderr

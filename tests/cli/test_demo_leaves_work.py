@@ -15,22 +15,17 @@ from mcp import ClientSession, StdioServerParameters, stdio_client
 
 from jiragate.demo import AGENT, CONFIG_NAME, LEFT_FOR_REVIEW
 from jiragate.mcp import STATUS_TOOL
-from tests.cli.test_service_commands import jiragate
+from tests.cli.conftest import DemoRun
 
 
-def test_the_demo_leaves_pending_work_and_a_config_the_mcp_server_runs_with(tmp_path):
-    result = jiragate(
-        "demo", "--port", "0", "--sandbox-port", "0", "--data-dir", str(tmp_path),
-        "--exit-after-walkthrough",
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
-    out = result.stdout
+def test_the_demo_leaves_pending_work_and_a_config_the_mcp_server_runs_with(demo_run: DemoRun):
+    out = demo_run.result.stdout
     assert "the agent is told: approved with edits: 4 of 12, as Medium; note: " in out
     waiting = re.findall(r"^   ([\w-]+): .* \(pending_approval, (act_\w+)\)$", out, re.M)
     assert [group for group, _ in waiting] == [group for group, _ in LEFT_FOR_REVIEW]
     assert {group for group, _ in waiting} == {"engineering-leads", "project-managers"}
 
-    config = tmp_path / CONFIG_NAME
+    config = demo_run.data_dir / CONFIG_NAME
     assert f"Config file (for `jiragate mcp --config`): {config}" in out
     assert stat.S_IMODE(config.stat().st_mode) == 0o600  # it holds the demo's keys
     assert json.loads(config.read_text())["database_url"].endswith("jiragate-demo.db")

@@ -1,10 +1,13 @@
-"""`jiragate hash-password`, and `jiragate serve` refusing plain-text passwords: real processes."""
+"""`jiragate hash-password`, and `jiragate serve` refusing plain-text passwords: real processes
+(and two more inputs of one refusal through the CLI's entry function)."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -12,11 +15,13 @@ import pytest
 
 from jiragate.passwords import HASHER
 from tests.cli.test_service_commands import jiragate, serve_config, serving
+from tests.helpers import cli
 from tests.web.helpers import text_of
 
 PASSWORD = "inbox-password-from-stdin-7"
 
 
+@pytest.mark.slow
 def test_the_printed_hash_signs_a_reviewer_in_to_a_real_service(tmp_path: Path):
     made = jiragate("hash-password", input=PASSWORD + "\n", timeout=60)
     assert made.returncode == 0, made.stderr
@@ -48,9 +53,16 @@ def test_the_printed_hash_signs_a_reviewer_in_to_a_real_service(tmp_path: Path):
         assert "Signed in as lead-alice" in text_of(browser.get("/inbox/").text)
 
 
-@pytest.mark.parametrize("typed", ["", "\n", "short\n"])
-def test_a_missing_or_short_password_is_refused(typed: str):
-    result = jiragate("hash-password", input=typed, timeout=60)
+@pytest.mark.parametrize(
+    ("typed", "run"),
+    # One real process (its exit status and streams); the other inputs through the same
+    # entry function in this process (tests/helpers/cli.py).
+    [("", cli.process), ("\n", cli.in_process), ("short\n", cli.in_process)],
+)
+def test_a_missing_or_short_password_is_refused(
+    typed: str, run: Callable[..., subprocess.CompletedProcess[str]]
+):
+    result = run("hash-password", input=typed)
     assert result.returncode == 2
     assert "at least 8 characters" in result.stderr
     assert result.stdout == ""

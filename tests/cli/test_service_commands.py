@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from jiragate.store import make_engine
+from tests.cli.conftest import DEMO_DATABASE, DemoRun, copy_demo_database
 from tests.helpers.servers import free_port
 
 
@@ -27,42 +29,17 @@ def jiragate(*args: str, timeout: float = 120, **kwargs) -> subprocess.Completed
     )
 
 
-def test_demo_walks_through_the_seed_story_and_exits(tmp_path):
-    result = jiragate(
-        "demo",
-        "--port",
-        "0",
-        "--sandbox-port",
-        "0",
-        "--data-dir",
-        str(tmp_path),
-        "--exit-after-walkthrough",
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    out = result.stdout
+def test_demo_walks_through_the_seed_story_and_exits(demo_run: DemoRun):
+    out = demo_run.result.stdout
     assert "created 4 tickets" in out
     assert "Approving 4 tickets as Medium priority" in out
     assert '"rule": "deny-bulk-deletes"' in out
     assert "Walkthrough complete: every step behaved as expected." in out
-    assert (tmp_path / "jiragate-demo.db").exists()
+    assert (demo_run.data_dir / DEMO_DATABASE).exists()
 
 
-def test_audit_verify_and_export_detect_tampering(tmp_path):
-    data = tmp_path / "demo"
-    assert (
-        jiragate(
-            "demo",
-            "--port",
-            "0",
-            "--sandbox-port",
-            "0",
-            "--data-dir",
-            str(data),
-            "--exit-after-walkthrough",
-        ).returncode
-        == 0
-    )
-    url = f"sqlite:///{data / 'jiragate-demo.db'}"
+def test_audit_verify_and_export_detect_tampering(demo_run: DemoRun, tmp_path: Path):
+    url = f"sqlite:///{copy_demo_database(demo_run, tmp_path)}"  # tampered below: a copy
     ok = jiragate("audit", "verify", "--database-url", url)
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.startswith("audit chain OK")
@@ -169,6 +146,7 @@ def test_worker_once_executes_nothing_on_an_empty_database(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.slow
 def test_serve_with_two_workers_answers_from_both_processes(tmp_path):
     envelope = {"action": "jira_get_issue", "summary": "dry run", "details": {"issueKey": "ENG-1"}}
     headers = {"Authorization": "Bearer serve-test-agent-key-0001"}
@@ -192,6 +170,7 @@ def _denials_counted(metrics_text: str) -> float:
     return float(lines[0].split()[-1]) if lines else 0.0
 
 
+@pytest.mark.slow
 def test_metrics_add_up_every_worker_process(tmp_path):
     """/metrics may be answered by either worker; every answer counts all 20 decisions."""
     keys = [f"ENG-{n}" for n in range(1, 12)]  # 11 deletes: denied, so no Jira is needed

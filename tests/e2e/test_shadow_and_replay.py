@@ -4,15 +4,14 @@ A shadow rule is evaluated and recorded ("would have denied") but never decides:
 gets the enforced decision; the action's decision, its audit event, `GET /v1/policies` and
 `/metrics` show the shadow outcome and whether it disagrees. `jiragate replay` (a separate
 process, reading the database read-only) re-evaluates the recorded actions against another
-policy directory and prints the decisions that would change, with totals."""
+policy directory and prints the decisions that would change, with totals (each exit status
+from a real process; further variants through the same entry function, see tests/helpers/cli.py)."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,10 @@ from tests.api.support import (
     database_url,
     envelope,
 )
+from tests.helpers import cli
 from tests.helpers.service import Service, running_service
+
+Completed = subprocess.CompletedProcess[str]
 
 SHADOW_FILE = """
 shadow: true   # every rule here is a shadow rule
@@ -76,17 +78,12 @@ def ticket(name: str) -> dict:
     )
 
 
-def replay(url: str, policies: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JIRAGATE_")}
-    command = [sys.executable, "-m", "jiragate.cli", "replay", "--policies", str(policies)]
-    return subprocess.run(
-        [*command, "--database-url", url, *extra],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        check=False,
-    )
+def replay(
+    url: str, policies: Path, *extra: str, run: Callable[..., Completed] = cli.process
+) -> Completed:
+    """`jiragate replay`: a real process for each exit status, `run=cli.in_process` (the same
+    entry function in this process) for further variants of one."""
+    return run("replay", "--policies", str(policies), "--database-url", url, *extra)
 
 
 def test_a_shadow_rule_is_recorded_but_never_decides(setup: tuple[Service, str]):
@@ -164,20 +161,24 @@ def test_replay_prints_the_decisions_another_policy_set_would_change(
     assert text.stdout.splitlines()[-1].startswith("4 replayed, 2 would change, 2 unchanged")
 
     # Nothing recorded from then on: nothing to replay.
-    later = replay(url, candidate, "--since", "2999-01-01T00:00:00Z", "--format", "json")
+    later = replay(
+        url, candidate, "--since", "2999-01-01T00:00:00Z", "--format", "json", run=cli.in_process
+    )
     assert json.loads(later.stdout)["totals"]["replayed"] == 0
 
 
 @pytest.mark.parametrize(
-    ("args", "says"),
+    ("args", "says", "run"),
     [
-        (["--since", "yesterday"], "--since: 'yesterday' is neither an ISO 8601 time"),
-        (["--since", "2026-12-01T00:00:00"], "has no timezone"),
+        (["--since", "yesterday"], "--since: 'yesterday' is neither an ISO 8601 time", cli.process),
+        (["--since", "2026-12-01T00:00:00"], "has no timezone", cli.in_process),
     ],
 )
-def test_replay_names_bad_input(setup: tuple[Service, str], args: list[str], says: str):
+def test_replay_names_bad_input(
+    setup: tuple[Service, str], args: list[str], says: str, run: Callable[..., Completed]
+):
     _, url = setup
-    completed = replay(url, Path("policies"), *args)
+    completed = replay(url, Path("policies"), *args, run=run)
     assert completed.returncode == 2
     assert says in completed.stderr
 
@@ -193,6 +194,6 @@ def test_replay_refuses_a_candidate_set_that_does_not_load(
         "    decision: deny\n",
         encoding="utf-8",
     )
-    completed = replay(url, broken)
+    completed = replay(url, broken, run=cli.in_process)  # exit 2 from a real process: above
     assert completed.returncode == 2
     assert "unknown budget 'nope' (known: none defined)" in completed.stderr

@@ -1,12 +1,16 @@
 """Workers killed with SIGKILL at the worst moments: after claiming an action while Jira is
 still answering, and between an approval and any claim. After a restart every action
-completes exactly once, no approval is lost, and the status tells the truth."""
+completes exactly once, no approval is lost, and the status tells the truth.
+
+The module shares one `jiragate serve --no-worker` replica per database; each test starts,
+kills and restarts its own workers (stopped when it ends) against a sandbox reset for it."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +20,35 @@ import pytest
 from jiragate.jira.sandbox import SandboxState
 from jiragate.jira.sandbox.state import adf_to_text
 from jiragate.store import Store, make_engine
-from tests.scale.cluster import AGENT, cluster, wait_until
+from tests.conftest_db import DB_KINDS
+from tests.scale.cluster import AGENT, Cluster, Proc, cluster, shared_cluster, wait_until
+from tests.scale.conftest import module_sandbox, reset_sandbox  # noqa: F401
 
 pytestmark = pytest.mark.slow
 
 #: Short enough that a dead worker's claim is taken back quickly, long enough that a live
 #: worker's heartbeat (every lease/3) keeps it.
 LEASE_SECONDS = 3
+
+
+@pytest.fixture(scope="module", params=DB_KINDS)
+def shared(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    module_sandbox: tuple[str, SandboxState],  # noqa: F811
+) -> Iterator[tuple[Cluster, Proc]]:
+    """The replica, per database (starting it was most of each test's time)."""
+    directory: Path = tmp_path_factory.mktemp("crashes")
+    with shared_cluster(
+        request, directory, module_sandbox[0], lease_seconds=LEASE_SECONDS
+    ) as running:
+        yield running, running.serve("replica")
+
+
+@pytest.fixture
+def sandbox(reset_sandbox: tuple[str, SandboxState]) -> tuple[str, SandboxState]:  # noqa: F811
+    """The module's sandbox, reset for each test: it sees only its own requests."""
+    return reset_sandbox
 
 
 def tickets(label: str, count: int = 2) -> dict[str, Any]:
@@ -56,12 +82,12 @@ def audit_types(client: httpx.Client, action_id: str) -> list[str]:
 
 
 def test_a_worker_killed_while_jira_is_answering_is_taken_over_once(
-    tmp_path: Path, db_url: str, sandbox: tuple[str, SandboxState]
+    shared: tuple[Cluster, Proc], sandbox: tuple[str, SandboxState]
 ):
     jira_url, state = sandbox
     label = f"crash-{uuid.uuid4().hex[:8]}"
-    with cluster(tmp_path, db_url, jira_url, lease_seconds=LEASE_SECONDS) as c:
-        replica = c.serve("replica")
+    c, replica = shared
+    with c.scope():  # the workers this test starts are stopped when it ends
         doomed = c.worker("doomed")
         agent, lead = c.client(replica, AGENT), c.client(replica, "lead-alice")
         auditor = c.client(replica, "auditor")
@@ -111,7 +137,7 @@ def test_a_worker_killed_while_jira_is_answering_is_taken_over_once(
         assert types.count("action.claimed") == 2
         assert "action.lease_expired" in types
         assert types.count("action.executed") == 1
-        engine = make_engine(db_url)
+        engine = make_engine(c.settings["database_url"])
         try:
             executions = Store(engine).list_executions(action["id"])
         finally:
@@ -122,12 +148,12 @@ def test_a_worker_killed_while_jira_is_answering_is_taken_over_once(
 
 
 def test_an_approval_with_no_live_worker_waits_and_runs_once_after_restart(
-    tmp_path: Path, db_url: str, sandbox: tuple[str, SandboxState]
+    shared: tuple[Cluster, Proc], sandbox: tuple[str, SandboxState]
 ):
-    jira_url, state = sandbox
+    _, state = sandbox
     label = f"crash-{uuid.uuid4().hex[:8]}"
-    with cluster(tmp_path, db_url, jira_url, lease_seconds=LEASE_SECONDS) as c:
-        replica = c.serve("replica")
+    c, replica = shared
+    with c.scope():  # the workers this test starts are stopped when it ends
         # Every worker is dead (or none was started yet) when the approval lands.
         agent, lead = c.client(replica, AGENT), c.client(replica, "lead-bob")
         action = agent.post("/v1/actions", json=tickets(label, 1)).json()
@@ -172,6 +198,7 @@ def test_a_worker_killed_inside_its_claim_transaction_loses_nothing(
     row its SKIP LOCKED claim held goes to the next worker."""
     jira_url, state = sandbox
     label = f"crash-{uuid.uuid4().hex[:8]}"
+    # A cluster of its own on PostgreSQL (whose SKIP LOCKED the claim relies on).
     with cluster(tmp_path, postgres_url, jira_url, lease_seconds=LEASE_SECONDS) as c:
         replica = c.serve("replica")
         agent, lead = c.client(replica, AGENT), c.client(replica, "lead-alice")
@@ -201,14 +228,14 @@ def test_a_worker_killed_inside_its_claim_transaction_loses_nothing(
 
 
 def test_a_worker_killed_while_jira_posts_a_comment_leaves_exactly_one_comment(
-    tmp_path: Path, db_url: str, sandbox: tuple[str, SandboxState]
+    shared: tuple[Cluster, Proc], sandbox: tuple[str, SandboxState]
 ):
     """A comment has no natural key: the successor must find the dead worker's comment by
     the gateway's marker property instead of posting it again."""
     jira_url, state = sandbox
     text = f"crash note {uuid.uuid4().hex[:8]}"
-    with cluster(tmp_path, db_url, jira_url, lease_seconds=LEASE_SECONDS) as c:
-        replica = c.serve("replica")
+    c, replica = shared
+    with c.scope():  # the workers this test starts are stopped when it ends
         doomed = c.worker("doomed")
         agent, lead = c.client(replica, AGENT), c.client(replica, "lead-alice")
         arm(

@@ -26,33 +26,43 @@ import httpx
 import pytest
 
 from jiragate.jira.sandbox import SandboxState
-from tests.conftest_db import db_url, postgres_admin  # noqa: F401
+from tests.conftest_db import DB_KINDS, postgres_admin  # noqa: F401
 from tests.helpers.policy_files import copy_policies_denying_ops
-from tests.scale.cluster import AGENT, Cluster, cluster, wait_until
-from tests.scale.conftest import sandbox  # noqa: F401
+from tests.scale.cluster import AGENT, Cluster, shared_cluster, wait_until
+from tests.scale.conftest import module_sandbox, reset_sandbox  # noqa: F401
 
 OPS_PROJECT_ID = 10001
 PM = "pm-carol"  # releases are routed to project managers
 
 
-@pytest.fixture
-def policies(tmp_path: Path) -> Path:
-    return copy_policies_denying_ops(tmp_path)
-
-
-@pytest.fixture
-def gate(
-    tmp_path: Path,
-    db_url: str,  # noqa: F811
-    sandbox: tuple[str, SandboxState],  # noqa: F811
-    policies: Path,
+@pytest.fixture(scope="module", params=DB_KINDS)
+def replica(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    module_sandbox: tuple[str, SandboxState],  # noqa: F811
 ) -> Iterator[tuple[Cluster, Any]]:
-    jira_url, _ = sandbox
-    with cluster(
-        tmp_path, db_url, jira_url, policy_dir=str(policies), execution_retry_seconds=0.2
+    """A real `jiragate serve` (with its worker) per database, shared by the module's tests:
+    starting it is most of a test's time. Each test waits for its action to end."""
+    directory: Path = tmp_path_factory.mktemp("release-scope")
+    with shared_cluster(
+        request,
+        directory,
+        module_sandbox[0],
+        policy_dir=str(copy_policies_denying_ops(directory)),
+        execution_retry_seconds=0.2,
     ) as c:
-        replica = c.serve("replica", worker=True)
-        yield c, replica
+        yield c, c.serve("replica", worker=True)
+
+
+@pytest.fixture
+def sandbox(reset_sandbox: tuple[str, SandboxState]) -> tuple[str, SandboxState]:  # noqa: F811
+    """The module's sandbox, reset for each test: it sees only its own requests."""
+    return reset_sandbox
+
+
+@pytest.fixture
+def gate(replica: tuple[Cluster, Any], sandbox: tuple[str, SandboxState]) -> tuple[Cluster, Any]:
+    return replica
 
 
 def _ops_version(jira_url: str, name: str) -> str:
@@ -92,7 +102,7 @@ def _approved_and_final(c: Cluster, replica: Any, action: str, details: dict[str
 )
 def test_a_version_of_another_project_is_never_changed(
     gate: tuple[Cluster, Any],
-    sandbox: tuple[str, SandboxState],  # noqa: F811
+    sandbox: tuple[str, SandboxState],
     action: str,
     change: dict[str, Any],
 ) -> None:
@@ -126,7 +136,7 @@ def test_a_version_of_another_project_is_never_changed(
 
 def test_an_own_project_version_is_still_changed(
     gate: tuple[Cluster, Any],
-    sandbox: tuple[str, SandboxState],  # noqa: F811
+    sandbox: tuple[str, SandboxState],
 ) -> None:
     c, replica = gate
     _, state = sandbox
@@ -140,7 +150,7 @@ def test_an_own_project_version_is_still_changed(
 
 def test_a_release_whose_answer_was_lost_is_created_once(
     gate: tuple[Cluster, Any],
-    sandbox: tuple[str, SandboxState],  # noqa: F811
+    sandbox: tuple[str, SandboxState],
 ) -> None:
     c, replica = gate
     jira_url, state = sandbox

@@ -28,13 +28,17 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.helpers.service import KEYS, Service, running_service
 
-MAX_EXAMPLES = 20
 CALLERS = {
     "agent": KEYS["log-triage-bot"],
     "reviewer": KEYS["lead-alice"],
     "admin": KEYS["auditor"],
     "anonymous": None,
 }
+#: Examples per operation, by caller. Measured (every operation and caller, the statuses they
+#: answered): 20 per operation gave no (operation, status) pair that 10 did not; the agent's
+#: POST /v1/actions needs more than 5 to reach 200 and 502, while for the other callers, whom
+#: most operations refuse, 5 reach every pair 20 did.
+MAX_EXAMPLES = {"agent": 10, "reviewer": 5, "admin": 5, "anonymous": 5}
 
 
 def no_unexpected_server_error(ctx: CheckContext, response: Response, case: Case) -> bool | None:
@@ -104,7 +108,9 @@ def answers_as_documented(caller: str) -> object:
     """A test: every operation, called as `caller`, answers as the document says."""
 
     @schema.parametrize()
-    @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=MAX_EXAMPLES[caller], deadline=None, suppress_health_check=list(HealthCheck)
+    )
     def test(case: Case) -> None:
         case.call_and_validate(headers=credentials(CALLERS[caller]), checks=CHECKS, timeout=30)
 

@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import yaml
 
+from tests.conftest_db import database_url
 from tests.helpers.servers import free_port
 from tests.helpers.service import KEYS, settings_data
 
@@ -158,6 +160,17 @@ class Cluster:
         self.clients.append(client)
         return client
 
+    @contextmanager
+    def scope(self) -> Iterator[Cluster]:
+        """Processes started in the block are stopped when it ends: a test's own processes
+        on a cluster its module shares (see `shared_cluster`)."""
+        started = len(self.procs)
+        try:
+            yield self
+        finally:
+            for proc in reversed(self.procs[started:]):
+                proc.stop()
+
     def close(self) -> None:
         for client in self.clients:
             client.close()
@@ -186,6 +199,21 @@ def cluster(directory: Path, db_url: str, jira_url: str, **overrides: Any) -> It
         yield running
     finally:
         running.close()
+
+
+@contextmanager
+def shared_cluster(
+    request: pytest.FixtureRequest, directory: Path, jira_url: str, **overrides: Any
+) -> Iterator[Cluster]:
+    """A cluster for a module-scoped fixture parametrized with `DB_KINDS`: its own database
+    of that kind. A module shares one when its tests' processes are alike and starting them
+    is most of each test's time; each test then starts (and stops) its own extra processes
+    in `Cluster.scope()`, and finishes its work before it ends, so no test sees another's."""
+    with (
+        database_url(request, request.param, directory) as db_url,
+        cluster(directory, db_url, jira_url, **overrides) as running,
+    ):
+        yield running
 
 
 def wait_until(condition: Any, *, timeout: float = 60.0, what: str = "condition") -> Any:

@@ -23,6 +23,22 @@ def sandbox() -> Iterator[tuple[str, SandboxState]]:
         yield url, state
 
 
+@pytest.fixture(scope="module")
+def module_sandbox() -> Iterator[tuple[str, SandboxState]]:
+    """One Jira sandbox for the processes a module shares (see `shared_cluster`); its tests
+    ask for `reset_sandbox` to see only their own requests."""
+    state = SandboxState()
+    with serve_app(create_sandbox_app(state)) as url:
+        yield url, state
+
+
+@pytest.fixture
+def reset_sandbox(module_sandbox: tuple[str, SandboxState]) -> tuple[str, SandboxState]:
+    """The module's sandbox back at its seed data, with no faults and an empty request log."""
+    module_sandbox[1].reset()
+    return module_sandbox
+
+
 @pytest.fixture
 def postgres_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with database_url(request, "postgres", tmp_path) as url:
