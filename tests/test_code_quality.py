@@ -8,12 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import REPO_ROOT
-
-# Long tool runs (mypy without a cache takes most of a minute).
-pytestmark = pytest.mark.slow
 
 PATHS = ["service", "tests", "bench"]
 

@@ -21,7 +21,6 @@ from tests.web.helpers import text_of
 PASSWORD = "inbox-password-from-stdin-7"
 
 
-@pytest.mark.slow
 def test_the_printed_hash_signs_a_reviewer_in_to_a_real_service(tmp_path: Path):
     made = jiragate("hash-password", input=PASSWORD + "\n", timeout=60)
     assert made.returncode == 0, made.stderr

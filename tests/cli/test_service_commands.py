@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pytest
 import sqlalchemy as sa
 
 from jiragate.store import make_engine
@@ -146,7 +145,6 @@ def test_worker_once_executes_nothing_on_an_empty_database(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.slow
 def test_serve_with_two_workers_answers_from_both_processes(tmp_path):
     envelope = {"action": "jira_get_issue", "summary": "dry run", "details": {"issueKey": "ENG-1"}}
     headers = {"Authorization": "Bearer serve-test-agent-key-0001"}
@@ -170,7 +168,6 @@ def _denials_counted(metrics_text: str) -> float:
     return float(lines[0].split()[-1]) if lines else 0.0
 
 
-@pytest.mark.slow
 def test_metrics_add_up_every_worker_process(tmp_path):
     """/metrics may be answered by either worker; every answer counts all 20 decisions."""
     keys = [f"ENG-{n}" for n in range(1, 12)]  # 11 deletes: denied, so no Jira is needed

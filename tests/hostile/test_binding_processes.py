@@ -19,8 +19,6 @@ from tests.helpers.servers import serve_app
 from tests.helpers.service import JIRA_EMAIL, JIRA_TOKEN
 from tests.scale.cluster import AGENT, cluster, wait_until
 
-pytestmark = pytest.mark.slow  # real serve and worker processes
-
 TRANSITION = {
     "action": "jira_transition_issues",
     "summary": "close ENG-3, fixed overnight",

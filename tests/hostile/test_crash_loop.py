@@ -53,7 +53,6 @@ def _final(client: Any, action_id: str) -> dict[str, Any] | None:
     return view if view["status"] not in ("approved", "executing") else None
 
 
-@pytest.mark.slow
 def test_a_crashing_execution_fails_after_max_attempts_in_a_real_worker(
     tmp_path: Path, db_url: str, malformed_jira: str
 ) -> None:

@@ -6,14 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.helpers.service import Service
 from tests.policy.samples import SEED
 from tests.web.browser import shoot, sign_in_with_the_keyboard
 from tests.web.helpers import SEED_NOTE, submit
-
-pytestmark = pytest.mark.slow  # a real Chromium
 
 
 def test_the_seed_story_in_the_browser(service: Service, new_page: Any):

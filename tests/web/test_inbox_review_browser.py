@@ -14,8 +14,6 @@ from tests.policy.samples import SEED
 from tests.web.browser import DESKTOP, PHONE, shoot, sign_in_with_the_keyboard
 from tests.web.helpers import Browserless, submit
 
-pytestmark = pytest.mark.slow  # a real Chromium
-
 WIDTHS = {"desktop": DESKTOP, "phone": PHONE}
 TICKETS = [
     {
