@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from jiragate.catalog.priorities import JIRA_PRIORITIES
 from jiragate.policy.compiler import getter_for
 from jiragate.policy.model import Location, Predicate
-from jiragate.policy.operators import MISSING, OPERATORS, ArgumentError, apply_operator
+from jiragate.policy.operators import (
+    MISSING,
+    OPERATORS,
+    ArgumentError,
+    PriorityBound,
+    apply_operator,
+)
 
 CASES = [
     # operator, argument, value, expected
@@ -46,9 +53,13 @@ CASES = [
     ("at_least", "High", "Highest", True),
     ("at_least", "High", "High", True),
     ("at_least", "High", "Medium", False),
-    ("at_least", "High", "Urgent", False),  # not a priority at all
+    # Not a priority of the set: alone, it ranks above the highest (gated, never "low").
+    ("at_least", "High", "Urgent", True),
+    ("at_least", "High", "high", True),  # names are exact
+    ("at_least", "High", 3, True),
     ("at_most", "Medium", "Low", True),
     ("at_most", "Medium", "High", False),
+    ("at_most", "Medium", "Urgent", False),
 ]
 
 
@@ -62,7 +73,9 @@ def test_operator_on_a_present_value(operator, argument, value, expected):
     assert apply_operator(operator, value, prepared) is expected
     from jiragate.policy.compiler import _compile_predicate
 
-    compiled = _compile_predicate(_predicate(operator, argument))
+    # A bound compiled where it stands as it does alone (see test_priorities.py for both).
+    gate = prepared.unknown if isinstance(prepared, PriorityBound) else True
+    compiled = _compile_predicate(_predicate(operator, argument), JIRA_PRIORITIES, gate)
     assert compiled({"details": {"value": value}}) is expected
 
 
@@ -80,11 +93,12 @@ def test_an_absent_value_satisfies_nothing_but_exists_false(operator):
         "at_least": "Low",
         "at_most": "Highest",
     }.get(operator, 1)
-    compiled = _compile_predicate(_predicate(operator, argument))
-    assert compiled({"details": {}}) is False
+    for gate in (True, False):  # absence is not an unknown priority: it never holds
+        compiled = _compile_predicate(_predicate(operator, argument), JIRA_PRIORITIES, gate)
+        assert compiled({"details": {}}) is False
     assert apply_operator(operator, MISSING, OPERATORS[operator].prepare(argument)) is False
     if operator == "exists":
-        negated = _compile_predicate(_predicate("exists", False))
+        negated = _compile_predicate(_predicate("exists", False), JIRA_PRIORITIES, True)
         assert negated({"details": {}}) is True
 
 
@@ -102,7 +116,8 @@ def test_every_operator_is_covered_by_the_cases():
         ("between", [1], "[low, high]"),
         ("matches", "(", "not a valid regular expression"),
         ("exists", "yes", "true or false"),
-        ("at_least", "Urgent", "Jira priority"),
+        ("at_least", "Urgent", "set's priorities .Highest, High, Medium, Low, Lowest."),
+        ("at_most", "high", "names are exact"),
         ("eq", ["a"], "single value"),
     ],
 )

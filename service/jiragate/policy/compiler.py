@@ -6,6 +6,11 @@ runtime test. Within an action, when enough rules test the same fact for equalit
 `project` or `agent`), the rules are further bucketed by that fact's value, so a decision
 looks at the few rules that can match instead of all of them. Evaluation never re-parses
 anything: a rule is one closure over a flat facts mapping.
+
+Priority comparisons are compiled in the set's declared order (`model.priorities`), and a
+value not in it fails closed by where the comparison stands (operators.py): every closure
+and lookup knows whether its rule gates (deny, require_approval) or lets through (allow),
+and how many `not`s lie above it.
 """
 
 from __future__ import annotations
@@ -17,9 +22,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from jiragate.catalog import ACTION_NAMES, CATALOG
+from jiragate.catalog.priorities import JIRA_PRIORITIES, PriorityOrder
 from jiragate.policy.facts import split_path
-from jiragate.policy.model import AllOf, AnyOf, Condition, Not, PolicyModel, Predicate, Rule
-from jiragate.policy.operators import MISSING, OPERATORS, PRIORITIES, argument_key
+from jiragate.policy.model import (
+    AllOf,
+    AnyOf,
+    Condition,
+    Effect,
+    Not,
+    PolicyModel,
+    Predicate,
+    Rule,
+)
+from jiragate.policy.operators import (
+    MISSING,
+    OPERATORS,
+    PRIORITY_OPERATORS,
+    PriorityBound,
+    argument_key,
+)
 
 Test = Callable[[Mapping[str, Any]], bool]
 
@@ -70,15 +91,23 @@ class _Ranges:
 @dataclass(frozen=True, slots=True)
 class _Choices:
     """Rules whose one remaining condition is `at_least` / `at_most` on one priority field:
-    the five priorities are listed with their rules at compile time, so a decision is one
-    lookup. Anything but a priority name matches none of them, as with the operators."""
+    the set's priorities are listed with their rules at compile time, so a decision is one
+    lookup. A value not in the order matches the rules that gate (deny, approval) and no
+    allow rule (`unknown`), as the operators decide it; an absent one matches none."""
 
     getter: Callable[[Mapping[str, Any]], Any]
     table: Mapping[str, tuple[Ranked, ...]]
+    unknown: tuple[Ranked, ...]
 
     def matching(self, facts: Mapping[str, Any]) -> tuple[Ranked, ...]:
         value = self.getter(facts)
-        return self.table.get(value, ()) if isinstance(value, str) else ()
+        if value is MISSING:
+            return ()
+        if isinstance(value, str):
+            found = self.table.get(value)
+            if found is not None:
+                return found
+        return self.unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,16 +133,22 @@ class _FullScan:
     such as a list). An index's tests are compiled the first time it falls back, since
     most sets never do; two threads doing so at once build equal tuples."""
 
-    __slots__ = ("_tests", "entries")
+    __slots__ = ("_order", "_tests", "entries")
 
-    def __init__(self, entries: tuple[Ranked, ...], tests: tuple[Test, ...] | None = None):
+    def __init__(
+        self,
+        entries: tuple[Ranked, ...],
+        tests: tuple[Test, ...] | None = None,
+        order: PriorityOrder = JIRA_PRIORITIES,
+    ):
         self.entries = entries
         self._tests = tests
+        self._order = order
 
     def matching(self, facts: Mapping[str, Any]) -> Matches:
         tests = self._tests
         if tests is None:
-            cache = _Closures(())
+            cache = _Closures((), self._order)
             tests = tuple(cache.rule_test(rule, frozenset()) for _, rule in self.entries)
             self._tests = tests
         return [entry for entry, test in zip(self.entries, tests, strict=True) if test(facts)]
@@ -168,7 +203,7 @@ def compile_model(
 ) -> dict[str, ActionIndex]:
     """The index of every action. `order` ranks the rules for combining (the first
     determines); by default the order they were written in."""
-    cache = _Closures(model.rules if order is None else order)
+    cache = _Closures(model.rules if order is None else order, model.priorities)
     by_action: dict[str, list[Rule]] = {action: [] for action in ACTION_NAMES}
     for rule in model.rules:
         for action in static_actions(rule.match):
@@ -178,11 +213,12 @@ def compile_model(
         entries = tuple(cache.ranked(rule) for rule in rules)
         if len(rules) < _INDEX_THRESHOLD:
             tests = tuple(cache.rule_test(rule, frozenset()) for rule in rules)
-            index[action] = ActionIndex(_FullScan(entries, tests))
+            index[action] = ActionIndex(_FullScan(entries, tests, model.priorities))
             continue
         fields: list[str] = []
         root = _build_node(rules, frozenset(), fields, cache)
-        index[action] = ActionIndex(_FullScan(entries), root, tuple(dict.fromkeys(fields)))
+        scan = _FullScan(entries, order=model.priorities)
+        index[action] = ActionIndex(scan, root, tuple(dict.fromkeys(fields)))
     return index
 
 
@@ -192,9 +228,10 @@ class _Closures:
     written alike in many rules (`project: ENG`) share one closure and one prepared
     argument (a frozenset, a compiled pattern)."""
 
-    def __init__(self, order: Sequence[Rule]) -> None:
+    def __init__(self, order: Sequence[Rule], priorities: PriorityOrder) -> None:
+        self.priorities = priorities
         self.rules: dict[tuple[int, frozenset[str]], Test] = {}
-        self.predicates: dict[tuple[str, str, Any], Test] = {}
+        self.predicates: dict[tuple[str, str, Any, bool], Test] = {}
         self.equalities: dict[int, dict[str, tuple[Any, ...]]] = {}
         # by id(): the model holds every rule for the whole compile, and hashing a rule
         # would hash its whole condition tree
@@ -219,15 +256,30 @@ class _Closures:
         key = (id(rule), skip)  # the model holds every rule for the whole compile
         test = self.rules.get(key)
         if test is None:
-            test = self.rules[key] = _compile_rule(rule.match, skip, self)
+            test = self.rules[key] = _compile_rule(rule.match, skip, self, gates(rule))
         return test
 
-    def predicate_test(self, predicate: Predicate) -> Test:
-        key = (predicate.field, predicate.operator, argument_key(predicate.argument))
+    def predicate_test(self, predicate: Predicate, gate: bool) -> Test:
+        # Only a priority comparison depends on where it stands (an unknown value).
+        strict = gate and predicate.operator in PRIORITY_OPERATORS
+        key = (predicate.field, predicate.operator, argument_key(predicate.argument), strict)
         test = self.predicates.get(key)
         if test is None:
-            test = self.predicates[key] = _compile_predicate(predicate)
+            test = self.predicates[key] = _compile_predicate(predicate, self.priorities, gate)
         return test
+
+
+def gates(rule: Rule) -> bool:
+    """Whether a rule holding is the strict outcome (it denies or asks for approval), so an
+    undecidable priority comparison at its top should hold (operators.py)."""
+    return rule.decision is not Effect.ALLOW
+
+
+def prepared_argument(predicate: Predicate, order: PriorityOrder, gate: bool) -> Any:
+    """A predicate's prepared argument in the set's priority order; a priority bound fails
+    closed for where the predicate stands (`gate`, see `gates`, flipped under each `not`)."""
+    prepared = OPERATORS[predicate.operator].prepare(predicate.argument, order)
+    return prepared.failing_closed(gate) if isinstance(prepared, PriorityBound) else prepared
 
 
 # --------------------------------------------------------------------------- static part
@@ -295,9 +347,9 @@ def getter_for(field: str) -> Callable[[Mapping[str, Any]], Any]:
     return nested
 
 
-def _compile_rule(match: AllOf, skip: frozenset[str], cache: _Closures) -> Test:
+def _compile_rule(match: AllOf, skip: frozenset[str], cache: _Closures, gate: bool) -> Test:
     """The rule's runtime test."""
-    return _all(runtime_conditions(match, skip), cache)
+    return _all(runtime_conditions(match, skip), cache, gate)
 
 
 def runtime_conditions(match: AllOf, skip: frozenset[str]) -> list[Condition]:
@@ -312,22 +364,22 @@ def runtime_conditions(match: AllOf, skip: frozenset[str]) -> list[Condition]:
     ]
 
 
-def _compile(condition: Condition, cache: _Closures) -> Test:
+def _compile(condition: Condition, cache: _Closures, gate: bool) -> Test:
     if isinstance(condition, Predicate):
-        return cache.predicate_test(condition)
+        return cache.predicate_test(condition, gate)
     if isinstance(condition, AllOf):
-        return _all(condition.conditions, cache)
+        return _all(condition.conditions, cache, gate)
     if isinstance(condition, AnyOf):
-        tests = tuple(_compile(c, cache) for c in condition.conditions)
+        tests = tuple(_compile(c, cache, gate) for c in condition.conditions)
         return lambda facts: any(test(facts) for test in tests)
     if isinstance(condition, Not):
-        inner = _compile(condition.condition, cache)
+        inner = _compile(condition.condition, cache, not gate)  # holding now means the opposite
         return lambda facts: not inner(facts)
     raise TypeError(f"unknown condition {condition!r}")
 
 
-def _all(conditions: Iterable[Condition], cache: _Closures) -> Test:
-    tests = tuple(_compile(c, cache) for c in conditions)
+def _all(conditions: Iterable[Condition], cache: _Closures, gate: bool) -> Test:
+    tests = tuple(_compile(c, cache, gate) for c in conditions)
     if not tests:
         return lambda facts: True
     if len(tests) == 1:
@@ -338,10 +390,10 @@ def _all(conditions: Iterable[Condition], cache: _Closures) -> Test:
     return lambda facts: all(test(facts) for test in tests)
 
 
-def _compile_predicate(predicate: Predicate) -> Test:
+def _compile_predicate(predicate: Predicate, order: PriorityOrder, gate: bool) -> Test:
     get = getter_for(predicate.field)
     operator = OPERATORS[predicate.operator]
-    argument = operator.prepare(predicate.argument)
+    argument = prepared_argument(predicate, order, gate)
     name = predicate.operator
     # The common operators get specialised closures; MISSING equals nothing and is in no set.
     if name == "eq":
@@ -464,7 +516,9 @@ def _leaf(
     lookups: list[_Ranges | _Choices] = []
     for (kind, field), members in by_lookup.items():
         ranked = [(cache.ranked(rule), predicate) for rule, predicate in members]
-        lookup = _ranges(field, ranked) if kind == "range" else _choices(field, ranked)
+        lookup = (
+            _ranges(field, ranked) if kind == "range" else _choices(field, ranked, cache.priorities)
+        )
         if lookup is None or len(members) < _LOOKUP_MIN_RULES:
             tested.extend(rule for rule, _ in members)
         else:
@@ -524,17 +578,18 @@ def _span(interval: tuple[float, bool, float, bool], bounds: list[float]) -> tup
     return first, last
 
 
-def _choices(field: str, members: list[tuple[Ranked, Predicate]]) -> _Choices:
-    table: dict[str, tuple[Ranked, ...]] = {}
-    for name in PRIORITIES:
-        table[name] = tuple(
-            rule
-            for rule, predicate in members
-            if OPERATORS[predicate.operator].test(
-                name, OPERATORS[predicate.operator].prepare(predicate.argument)
-            )
-        )
-    return _Choices(getter_for(field), table)
+def _choices(field: str, members: list[tuple[Ranked, Predicate]], order: PriorityOrder) -> _Choices:
+    # Each predicate is its rule's only condition, at the top: no `not` above it.
+    bounds = [
+        (ranked, OPERATORS[p.operator], prepared_argument(p, order, gates(ranked[1])))
+        for ranked, p in members
+    ]
+    table = {
+        name: tuple(ranked for ranked, operator, bound in bounds if operator.test(name, bound))
+        for name in order
+    }
+    unknown = tuple(ranked for ranked, _, bound in bounds if bound.unknown)
+    return _Choices(getter_for(field), table, unknown)
 
 
 __all__ = ["ActionIndex", "CompiledRule", "compile_model", "getter_for", "static_actions"]

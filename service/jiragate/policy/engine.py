@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from jiragate.catalog import ActionKind, ActionRequest, parse_envelope
+from jiragate.catalog.priorities import PriorityOrder
 from jiragate.policy.compiler import ActionIndex, CompiledRule, Matches, compile_model
 from jiragate.policy.explain import ConditionResult, RuleExplanation, explain_rules
 from jiragate.policy.facts import build_facts
@@ -257,6 +258,11 @@ class PolicySet:
         return self.model.revision
 
     @property
+    def priorities(self) -> PriorityOrder:
+        """The site's priorities as the set declares them (`priorities:`), highest first."""
+        return self.model.priorities
+
+    @property
     def groups(self) -> Mapping[str, ReviewGroup]:
         return self.model.groups
 
@@ -324,7 +330,9 @@ class PolicySet:
             decision = _with_budgets(decision, checks, self)
         if explain:
             matched_ids = {rule.id for _, rule in all_matched}
-            explanations = explain_rules(self.model.rules, facts, matched_ids)
+            explanations = explain_rules(
+                self.model.rules, facts, matched_ids, self.model.priorities
+            )
             return replace(decision, explanations=tuple(explanations))
         return decision
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jiragate.policy.compiler import getter_for
+from jiragate.catalog.priorities import JIRA_PRIORITIES, PriorityOrder
+from jiragate.policy.compiler import gates, getter_for, prepared_argument
 from jiragate.policy.model import AllOf, AnyOf, Condition, Effect, Not, Predicate, Rule
-from jiragate.policy.operators import MISSING, OPERATORS, apply_operator
+from jiragate.policy.operators import MISSING, apply_operator
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +52,15 @@ class RuleExplanation:
 
 
 def explain_rules(
-    rules: Iterable[Rule], facts: Mapping[str, Any], matched: set[str]
+    rules: Iterable[Rule],
+    facts: Mapping[str, Any],
+    matched: set[str],
+    priorities: PriorityOrder = JIRA_PRIORITIES,
 ) -> list[RuleExplanation]:
     explanations = []
     for rule in rules:
         results: list[ConditionResult] = []
-        holds = _walk(rule.match, facts, results)
+        holds = _Walk(facts, priorities).walk(rule.match, results, gates(rule))
         is_matched = rule.id in matched
         if holds != is_matched:  # the fast and slow paths must agree; a bug if they don't
             raise AssertionError(f"explain disagrees with the engine on rule {rule.id!r}")
@@ -75,10 +79,23 @@ def explain_rules(
     return explanations
 
 
-def _walk(condition: Condition, facts: Mapping[str, Any], out: list[ConditionResult]) -> bool:
+@dataclass(frozen=True, slots=True)
+class _Walk:
+    """One rule's conditions against the facts, as the compiler decides them: in the set's
+    priority order, an unknown priority failing closed where it stands (`gate`)."""
+
+    facts: Mapping[str, Any]
+    priorities: PriorityOrder
+
+    def walk(self, condition: Condition, out: list[ConditionResult], gate: bool) -> bool:
+        return _walk(condition, self, out, gate)
+
+
+def _walk(condition: Condition, ctx: _Walk, out: list[ConditionResult], gate: bool) -> bool:
+    facts = ctx.facts
     if isinstance(condition, Predicate):
         actual = getter_for(condition.field)(facts)
-        prepared = OPERATORS[condition.operator].prepare(condition.argument)
+        prepared = prepared_argument(condition, ctx.priorities, gate)
         passed = apply_operator(condition.operator, actual, prepared)
         out.append(
             ConditionResult(
@@ -90,14 +107,14 @@ def _walk(condition: Condition, facts: Mapping[str, Any], out: list[ConditionRes
         )
         return passed
     if isinstance(condition, AllOf):
-        results = [_walk(child, facts, out) for child in condition.conditions]
+        results = [_walk(child, ctx, out, gate) for child in condition.conditions]
         return all(results)
     if isinstance(condition, AnyOf):
-        results = [_walk(child, facts, out) for child in condition.conditions]
+        results = [_walk(child, ctx, out, gate) for child in condition.conditions]
         return any(results)
     if isinstance(condition, Not):
         inner: list[ConditionResult] = []
-        holds = not _walk(condition.condition, facts, inner)
+        holds = not _walk(condition.condition, ctx, inner, not gate)
         out.extend(inner)
         out.append(ConditionResult(condition.path, "not (the block above)", None, holds))
         return holds

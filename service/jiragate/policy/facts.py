@@ -27,13 +27,13 @@ from jiragate.catalog import (
     load_action_schema,
     project_of,
 )
+from jiragate.catalog.priorities import JIRA_DEFAULT_NAMES
 from jiragate.policy.operators import (
     ANY,
     ARRAY,
     BOOLEAN,
     NUMBER,
     OBJECT,
-    PRIORITIES,
     PRIORITY,
     STRING,
 )
@@ -99,7 +99,7 @@ _KIND_TEXT: Final[dict[ActionKind, str]] = {kind: kind.value for kind in ActionK
 def _family(schema: Mapping[str, Any]) -> set[str]:
     """The type families a JSON Schema fragment admits (null is left out)."""
     if schema.get("x-jiragate-site") == "priority" or (
-        "enum" in schema and set(schema["enum"]) <= set(PRIORITIES)
+        "enum" in schema and set(schema["enum"]) <= set(JIRA_DEFAULT_NAMES)
     ):
         return {PRIORITY}
     branches = schema.get("oneOf") or schema.get("anyOf")

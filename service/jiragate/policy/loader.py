@@ -34,6 +34,7 @@ import jsonschema
 import yaml
 
 from jiragate.catalog import ACTION_NAMES, CATALOG, schemas_dir
+from jiragate.catalog.priorities import JIRA_PRIORITIES, PriorityOrder, PriorityOrderError
 from jiragate.catalog.rest import is_template
 from jiragate.errors import PolicyIssue, PolicyLoadError, YamlLimitError
 from jiragate.policy import facts as fact_types
@@ -56,6 +57,7 @@ from jiragate.policy.operators import (
     ANY,
     OPERATORS,
     PRIORITY,
+    PRIORITY_OPERATORS,
     ArgumentError,
     argument_key,
     compile_regex,
@@ -265,6 +267,10 @@ class _ModelBuilder:
         self.budget_refs: list[tuple[Location, PathKey, str, tuple[str, ...]]] = []
         self.budgets: dict[str, Budget] = {}
         self.files: list[str] = []
+        # The declared priority order and where; `at_least` / `at_most` arguments are
+        # checked against it at the end, since any file of the set may declare it.
+        self.priorities: tuple[PriorityOrder, Location] | None = None
+        self.priority_refs: list[tuple[Location, PathKey, str, Any]] = []
 
     def error(self, ctx: _FileContext, path: PathKey, message: str) -> None:
         self.issues.append(PolicyIssue(ctx.name, ctx.lines.line(path), format_path(path), message))
@@ -305,6 +311,8 @@ class _ModelBuilder:
             self.error(ctx, path, "not a finite number (.nan and .inf never compare as meant)")
         if non_finite or not self._structure_ok(ctx, data):
             return
+        if "priorities" in data:
+            self._add_priorities(ctx, data["priorities"])
         for group_name, raw in (data.get("review_groups") or {}).items():
             self._add_group(ctx, group_name, raw)
         for budget_name, raw in (data.get("budgets") or {}).items():
@@ -443,6 +451,19 @@ class _ModelBuilder:
             )
         )
 
+    def _add_priorities(self, ctx: _FileContext, raw: list[str]) -> None:
+        path: PathKey = ("priorities",)
+        if self.priorities is not None:
+            where = self.priorities[1]
+            self.error(ctx, path, f"priorities are already declared at {where}")
+            return
+        try:
+            order = PriorityOrder.of(raw)
+        except PriorityOrderError as exc:
+            self.error(ctx, path, str(exc))
+            return
+        self.priorities = (order, ctx.location(path))
+
     def _add_defaults(self, ctx: _FileContext, raw: Mapping[str, Any]) -> None:
         if self.defaults is not None:
             where = self.defaults.location
@@ -464,6 +485,14 @@ class _ModelBuilder:
 
     def finish(self, revision: str) -> PolicyModel:
         defaults = self.defaults or Defaults(reason="no rule matched and no defaults are set")
+        priorities = self.priorities[0] if self.priorities else JIRA_PRIORITIES
+        for site, path, operator, argument in self.priority_refs:
+            try:
+                OPERATORS[operator].prepare(argument, priorities)
+            except ArgumentError as exc:
+                where = "declared" if self.priorities else "Jira's default, none declared"
+                message = f"{operator} {exc} [priorities {where}: {priorities.describe()}]"
+                self.issues.append(PolicyIssue(site.file, site.line, format_path(path), message))
         known = ", ".join(sorted(self.groups)) or "none defined"
         for site, path, name in self.group_refs:
             if name not in self.groups:
@@ -514,6 +543,7 @@ class _ModelBuilder:
             revision=revision,
             files=tuple(self.files),
             budgets=dict(self.budgets),
+            priorities=priorities,
         )
 
 
@@ -654,6 +684,13 @@ class _ConditionParser:
                 f"it applies to: {', '.join(sorted(spec.applies_to))}",
             )
             return False
+        if operator in PRIORITY_OPERATORS:
+            # Checked against the set's order once every file is in (`finish`).
+            if not isinstance(argument, str):
+                self.builder.error(self.ctx, path, f"{operator} expects a priority name")
+                return False
+            self.builder.priority_refs.append((self.ctx.location(path), path, operator, argument))
+            return True
         try:
             spec.prepare(argument)
         except ArgumentError as exc:

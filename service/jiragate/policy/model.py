@@ -11,6 +11,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
+from jiragate.catalog.priorities import JIRA_PRIORITIES, PriorityOrder
+
 
 class Effect(enum.StrEnum):
     ALLOW = "allow"
@@ -168,3 +170,6 @@ class PolicyModel:
     revision: str
     files: tuple[str, ...]
     budgets: dict[str, Budget] = field(default_factory=dict)
+    #: The site's priorities, highest first, as the set declares them (`priorities:`);
+    #: `at_least` / `at_most` compare in this order.
+    priorities: PriorityOrder = JIRA_PRIORITIES

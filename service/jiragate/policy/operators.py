@@ -1,9 +1,19 @@
 """Condition operators, as one data table.
 
 Each operator names the field types it applies to, checks its argument once at load time,
-prepares it (a frozenset, a compiled pattern, a priority ordinal), and tests a value. The
+prepares it (a frozenset, a compiled pattern, a priority bound), and tests a value. The
 compiler turns an operator and a fact getter into one closure; the explainer calls `test`
 directly to report actual values.
+
+*Priorities are the site's.* `at_least` / `at_most` compare in the policy set's declared
+order (`priorities:`, default Jira's five; catalog/priorities.py), which `prepare` is
+given. A value that is not in that order ("Blocker", "p1" on a P1..P4 site) cannot be
+compared, and is never decided in the agent's favour: the prepared `PriorityBound` says
+what such a comparison yields. Alone it is `at_least` true (the unknown ranks above the
+highest, so it is gated) and `at_most` false (it is not "low"); the compiler and the
+explainer set it by where the condition stands (`PriorityBound.failing_closed`): true where
+holding makes the rule stricter (a deny or approval rule), false where holding would let
+the action through (an allow rule), flipped under each `not`.
 
 A condition on a fact the action does not have (an absent `details` field, an agent-less
 dry run) is false for every operator except `exists: false`: absence never satisfies a
@@ -23,10 +33,12 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 import re2
+
+from jiragate.catalog.priorities import JIRA_PRIORITIES, PriorityOrder
 
 
 class _Missing:
@@ -37,10 +49,6 @@ class _Missing:
 
 
 MISSING: Final = _Missing()
-
-# Jira's default priority scheme, lowest first; `at_least: High` means High or Highest.
-PRIORITIES: Final = ("Lowest", "Low", "Medium", "High", "Highest")
-PRIORITY_ORDINAL: Final = {name: rank for rank, name in enumerate(PRIORITIES)}
 
 # Field type families the loader derives from the catalog's JSON Schemas.
 STRING, NUMBER, BOOLEAN, ARRAY, OBJECT, PRIORITY, ANY = (
@@ -70,8 +78,29 @@ class Operator:
     name: str
     description: str
     applies_to: frozenset[str]
-    prepare: Callable[[Any], Any]
+    #: (argument as written, the set's priority order) -> the prepared argument
+    prepare_with: Callable[[Any, PriorityOrder], Any]
     test: Callable[[Any, Any], bool]  # (present value, prepared argument) -> bool
+
+    def prepare(self, argument: Any, order: PriorityOrder = JIRA_PRIORITIES) -> Any:
+        """Check and prepare an argument (ArgumentError says what would fit)."""
+        return self.prepare_with(argument, order)
+
+
+@dataclass(frozen=True, slots=True)
+class PriorityBound:
+    """A prepared `at_least` / `at_most` argument: its level in the set's order, and what
+    the comparison yields for a value not in that order (`unknown`)."""
+
+    name: str
+    level: int
+    order: PriorityOrder
+    unknown: bool
+
+    def failing_closed(self, gate: bool) -> PriorityBound:
+        """This bound where holding is the strict outcome (`gate`: a deny or approval rule,
+        not negated) or the lenient one: an unknown value then holds, or does not."""
+        return self if self.unknown is gate else replace(self, unknown=gate)
 
 
 def _is_number(value: object) -> bool:
@@ -169,10 +198,17 @@ def _boolean(arg: Any) -> bool:
     return arg
 
 
-def _priority(arg: Any) -> int:
-    if arg not in PRIORITY_ORDINAL:
-        raise ArgumentError(f"expects a Jira priority ({', '.join(PRIORITIES)}), got {arg!r}")
-    return PRIORITY_ORDINAL[arg]
+def _priority(unknown: bool) -> Callable[[Any, PriorityOrder], PriorityBound]:
+    def prepare(arg: Any, order: PriorityOrder) -> PriorityBound:
+        level = order.level(arg)
+        if level is None:
+            raise ArgumentError(
+                f"expects one of the set's priorities ({', '.join(order.names)}), got "
+                f"{arg!r} (names are exact; declare the site's with a top-level `priorities:`)"
+            )
+        return PriorityBound(arg, level, order, unknown)
+
+    return prepare
 
 
 def _in(value: Any, values: frozenset[Any]) -> bool:
@@ -190,18 +226,23 @@ def _contains(value: Any, item: Any) -> bool:
     return False
 
 
-def _ordinal(value: Any) -> int | None:
-    return PRIORITY_ORDINAL.get(value) if isinstance(value, str) else None
+def _at_least(value: Any, bound: PriorityBound) -> bool:
+    level = bound.order.level(value)
+    return bound.unknown if level is None else level >= bound.level
 
 
-def _at_least(value: Any, rank: int) -> bool:
-    ordinal = _ordinal(value)
-    return ordinal is not None and ordinal >= rank
+def _at_most(value: Any, bound: PriorityBound) -> bool:
+    level = bound.order.level(value)
+    return bound.unknown if level is None else level <= bound.level
 
 
-def _at_most(value: Any, rank: int) -> bool:
-    ordinal = _ordinal(value)
-    return ordinal is not None and ordinal <= rank
+#: The operators whose prepared argument is a `PriorityBound`.
+PRIORITY_OPERATORS: Final = frozenset({"at_least", "at_most"})
+
+
+def _plain(prepare: Callable[[Any], Any]) -> Callable[[Any, PriorityOrder], Any]:
+    """An argument check that does not depend on the site's priorities."""
+    return lambda arg, _order: prepare(arg)
 
 
 def _comparison(compare: Callable[[float, float], bool]) -> Callable[[Any, float], bool]:
@@ -218,40 +259,56 @@ _NUMERIC = frozenset({NUMBER, ANY})
 OPERATORS: Final[dict[str, Operator]] = {
     op.name: op
     for op in (
-        Operator("eq", "is equal to", SCALARS, _scalar, lambda v, a: v == a),
-        Operator("ne", "is not equal to", SCALARS, _scalar, lambda v, a: v != a),
-        Operator("in", "is one of", SCALARS, _value_set, _in),
-        Operator("not_in", "is none of", SCALARS, _value_set, lambda v, a: not _in(v, a)),
-        Operator("gt", "is greater than", _NUMERIC, _number, _comparison(lambda v, a: v > a)),
-        Operator("gte", "is at least", _NUMERIC, _number, _comparison(lambda v, a: v >= a)),
-        Operator("lt", "is less than", _NUMERIC, _number, _comparison(lambda v, a: v < a)),
-        Operator("lte", "is at most", _NUMERIC, _number, _comparison(lambda v, a: v <= a)),
+        Operator("eq", "is equal to", SCALARS, _plain(_scalar), lambda v, a: v == a),
+        Operator("ne", "is not equal to", SCALARS, _plain(_scalar), lambda v, a: v != a),
+        Operator("in", "is one of", SCALARS, _plain(_value_set), _in),
+        Operator("not_in", "is none of", SCALARS, _plain(_value_set), lambda v, a: not _in(v, a)),
+        Operator(
+            "gt", "is greater than", _NUMERIC, _plain(_number), _comparison(lambda v, a: v > a)
+        ),
+        Operator("gte", "is at least", _NUMERIC, _plain(_number), _comparison(lambda v, a: v >= a)),
+        Operator("lt", "is less than", _NUMERIC, _plain(_number), _comparison(lambda v, a: v < a)),
+        Operator("lte", "is at most", _NUMERIC, _plain(_number), _comparison(lambda v, a: v <= a)),
         Operator(
             "between",
             "is within (inclusive)",
             _NUMERIC,
-            _range,
+            _plain(_range),
             lambda v, a: _is_number(v) and a[0] <= v <= a[1],
         ),
         Operator(
             "glob",
             "matches the pattern",
             _TEXT,
-            _glob,
+            _plain(_glob),
             lambda v, a: isinstance(v, str) and a.match(v) is not None,
         ),
         Operator(
             "matches",
             "matches the regular expression",
             _TEXT,
-            compile_regex,
+            _plain(compile_regex),
             lambda v, a: isinstance(v, str) and a.search(v) is not None,
         ),
         # `exists` is special-cased by the compiler: it is the one test of absence.
-        Operator("exists", "is present", _ALL_TYPES, _boolean, lambda v, a: a),
-        Operator("contains", "contains", frozenset({ARRAY, STRING, ANY}), _scalar, _contains),
-        Operator("at_least", "is a priority at least", frozenset({PRIORITY}), _priority, _at_least),
-        Operator("at_most", "is a priority at most", frozenset({PRIORITY}), _priority, _at_most),
+        Operator("exists", "is present", _ALL_TYPES, _plain(_boolean), lambda v, a: a),
+        Operator(
+            "contains", "contains", frozenset({ARRAY, STRING, ANY}), _plain(_scalar), _contains
+        ),
+        Operator(
+            "at_least",
+            "is a priority at least",
+            frozenset({PRIORITY}),
+            _priority(unknown=True),
+            _at_least,
+        ),
+        Operator(
+            "at_most",
+            "is a priority at most",
+            frozenset({PRIORITY}),
+            _priority(unknown=False),
+            _at_most,
+        ),
     )
 }
 
