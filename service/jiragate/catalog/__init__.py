@@ -46,9 +46,10 @@ from jiragate.catalog.edits import (
 )
 from jiragate.catalog.issue_actions import register_issue_actions
 from jiragate.catalog.panel_actions import register_panel_actions
+from jiragate.catalog.priorities import JIRA_PRIORITIES, PriorityOrder, PriorityOrderError
 from jiragate.catalog.read_actions import register_read_actions
 from jiragate.catalog.rest_actions import register_rest_actions
-from jiragate.catalog.rules import PRIORITIES, EditRule, FieldRule, ItemRules, NestedRules
+from jiragate.catalog.rules import EditRule, FieldRule, ItemRules, NestedRules
 from jiragate.catalog.spec import (
     CATALOG,
     PREVIEW_KINDS,
@@ -75,10 +76,10 @@ __all__ = [
     "ACTION_NAMES",
     "CATALOG",
     "EDIT_RULES",
+    "JIRA_PRIORITIES",
     "MAX_JUSTIFICATION",
     "MAX_SUMMARY",
     "PREVIEW_KINDS",
-    "PRIORITIES",
     "ActionKind",
     "ActionRequest",
     "ActionSpec",
@@ -87,6 +88,8 @@ __all__ = [
     "ItemRules",
     "NestedRules",
     "PreviewKind",
+    "PriorityOrder",
+    "PriorityOrderError",
     "apply_patch",
     "count_of",
     "describe_edit",

@@ -16,10 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from jiragate.catalog.priorities import PriorityOrder
 from jiragate.catalog.rules import (
     MISSING,
-    PRIORITIES,
-    PRIORITY_RANK,
     EditRule,
     ItemRules,
     NestedRules,
@@ -64,10 +63,12 @@ def _count_matches_tickets(details: Details) -> Iterator[DetailsViolation]:
         )
 
 
-def _narrow_tickets(details: Details, patch: Details, effective: dict[str, Any]) -> dict[str, Any]:
+def _narrow_tickets(
+    details: Details, patch: Details, effective: dict[str, Any], priorities: PriorityOrder
+) -> dict[str, Any]:
     """Lowering `issueCount` keeps the first tickets; a priority the reviewer sets is a
-    ceiling for every ticket (tickets above it are lowered to it), and labels the reviewer
-    sets are the most any ticket keeps."""
+    ceiling for every ticket in the site's order (tickets at or above it are lowered to it),
+    and labels the reviewer sets are the most any ticket keeps."""
     tickets = effective.get("tickets")
     if not isinstance(tickets, list):
         return effective
@@ -78,20 +79,23 @@ def _narrow_tickets(details: Details, patch: Details, effective: dict[str, Any])
     if not edited and type(count) is int and 0 < count < len(kept):
         kept = kept[:count]
     if "priority" in patch:
-        _cap_priorities(kept, patch["priority"])
+        _cap_priorities(kept, patch["priority"], priorities)
     if "labels" in patch:
         _cap_labels(kept, patch["labels"])
     effective["tickets"] = kept
     return effective
 
 
-def _cap_priorities(tickets: list[Any], ceiling: object) -> None:
-    if not isinstance(ceiling, str) or ceiling not in PRIORITY_RANK:
-        return  # not a priority: the schema check that follows names it
+def _cap_priorities(tickets: list[Any], ceiling: object, order: PriorityOrder) -> None:
+    cap = order.level(ceiling)
+    if cap is None:
+        return  # not one of the site's priorities: the edit rule that follows names it
     for ticket in tickets:
         if isinstance(ticket, dict) and "priority" in ticket:
-            own = PRIORITY_RANK.get(ticket["priority"], len(PRIORITIES) + 1)
-            if own >= PRIORITY_RANK[ceiling]:
+            # A ticket priority not in the order ("Blocker") counts as above every one: it
+            # is capped too, never kept as "lower" than the reviewer's ceiling.
+            own = order.level(ticket["priority"])
+            if own is None or own >= cap:
                 del ticket["priority"]  # it inherits the (lower) bulk priority
 
 

@@ -17,6 +17,7 @@ from jiragate.catalog.details import (
     project_of,
     validate_details,
 )
+from jiragate.catalog.priorities import JIRA_PRIORITIES, PriorityOrder
 from jiragate.catalog.rules import (
     MISSING,
     EditRule,
@@ -56,8 +57,14 @@ def rule_of(name: str, field_name: str) -> FieldRule:
     return edit_rules(name).get(field_name, EditRule.FIXED)
 
 
-def apply_patch(name: str, details: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+def apply_patch(
+    name: str,
+    details: Mapping[str, Any],
+    patch: Mapping[str, Any],
+    priorities: PriorityOrder = JIRA_PRIORITIES,
+) -> dict[str, Any]:
     """The effective payload: `details` with the keys of a reviewer's `patch` overridden.
+    `priorities` is the site's order, highest first (a bulk priority caps the tickets').
 
     A patch is a shallow override (Cheqpoint's `modifiedDetails`), not RFC 7396: a `null`
     value sets the key to null, it does not delete it, and a nested object (`fields`) is
@@ -66,11 +73,17 @@ def apply_patch(name: str, details: Mapping[str, Any], patch: Mapping[str, Any])
     """
     effective = {**details, **patch}
     hook = get_spec(name).patch_hook
-    return effective if hook is None else hook(details, patch, effective)
+    return effective if hook is None else hook(details, patch, effective, priorities)
 
 
-def narrowed_details(name: str, details: Mapping[str, Any], patch: object) -> dict[str, Any]:
-    """The effective payload of a reviewer's patch over (validated) `details`.
+def narrowed_details(
+    name: str,
+    details: Mapping[str, Any],
+    patch: object,
+    priorities: PriorityOrder = JIRA_PRIORITIES,
+) -> dict[str, Any]:
+    """The effective payload of a reviewer's patch over (validated) `details`; a priority
+    may only be lowered in `priorities`, the site's order (the gateway passes it).
 
     Raises EditRefusedError naming each field and rule when the patch has unknown fields,
     the effective payload is invalid, or it does more than narrow the action. Policy is not
@@ -82,12 +95,12 @@ def narrowed_details(name: str, details: Mapping[str, Any], patch: object) -> di
     unknown = _unknown_fields(name, patch)
     if unknown:
         raise EditRefusedError(unknown)
-    effective = apply_patch(name, details, patch)
+    effective = apply_patch(name, details, patch, priorities)
     try:
         validate_details(name, effective)
     except InvalidDetailsError as exc:
         raise EditRefusedError(exc.violations, invalid_for=name) from exc
-    violations = edit_violations(name, details, effective)
+    violations = edit_violations(name, details, effective, priorities)
     if not violations:
         violations = [
             DetailsViolation("", "not_wider", r) for r in _widening(name, details, effective)
@@ -98,10 +111,13 @@ def narrowed_details(name: str, details: Mapping[str, Any], patch: object) -> di
 
 
 def widening_reasons(
-    name: str, original: Mapping[str, Any], effective: Mapping[str, Any]
+    name: str,
+    original: Mapping[str, Any],
+    effective: Mapping[str, Any],
+    priorities: PriorityOrder = JIRA_PRIORITIES,
 ) -> list[str]:
     """Why an edited payload does more than the original (empty when it only narrows)."""
-    violations = edit_violations(name, original, effective)
+    violations = edit_violations(name, original, effective, priorities)
     return [str(v) for v in violations] or _widening(name, original, effective)
 
 
@@ -115,7 +131,10 @@ def _unknown_fields(name: str, patch: Mapping[str, Any]) -> list[DetailsViolatio
 
 
 def edit_violations(
-    name: str, original: Mapping[str, Any], effective: Mapping[str, Any]
+    name: str,
+    original: Mapping[str, Any],
+    effective: Mapping[str, Any],
+    priorities: PriorityOrder = JIRA_PRIORITIES,
 ) -> list[DetailsViolation]:
     """Each field of `effective` that the action's edit rules do not allow, with the rule."""
     rules = edit_rules(name)
@@ -129,6 +148,7 @@ def edit_violations(
             effective.get(key, MISSING),
             (original, effective),
             droppable=False,
+            priorities=priorities,
         )
     check = get_spec(name).cross_field_check
     if check is not None:
@@ -154,17 +174,22 @@ def _widening(name: str, original: Mapping[str, Any], effective: Mapping[str, An
 
 
 def kept_items(
-    name: str, field_name: str, original: Mapping[str, Any], effective: Mapping[str, Any]
+    name: str,
+    field_name: str,
+    original: Mapping[str, Any],
+    effective: Mapping[str, Any],
+    priorities: PriorityOrder | None = None,
 ) -> list[int] | None:
     """For each item of `effective[field_name]` (tickets, updates), the index of the proposed
-    item it stands for; None when the field has no item rule or the edit does not align."""
+    item it stands for; None when the field has no item rule or the edit does not align.
+    For showing an edit (see `align_items`: without `priorities`, they are not judged)."""
     rule = rule_of(name, field_name)
     before, after = original.get(field_name), effective.get(field_name)
     if not isinstance(rule, ItemRules) or not isinstance(before, list):
         return None
     if not isinstance(after, list):
         return None
-    return align_items(rule, before, after, (original, effective))
+    return align_items(rule, before, after, (original, effective), priorities)
 
 
 def describe_edit(name: str, original: Mapping[str, Any], effective: Mapping[str, Any]) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from jiragate.catalog.priorities import JIRA_PRIORITIES, PriorityOrder
 from jiragate.errors import DetailsViolation
 
 
@@ -26,7 +27,8 @@ class EditRule(enum.StrEnum):
     NARROW_COUNT = "narrow_count"
     #: A number (story points) may not go above what was proposed.
     MAX = "max"
-    #: A priority may only go down: Highest > High > Medium > Low > Lowest.
+    #: A priority may only go down, in the site's order (Highest > High > ... > Lowest on
+    #: Jira Cloud's default scheme, P1 > P2 > P3 > P4 on a site that names them so).
     LOWER_PRIORITY = "lower_priority"
     #: A list (issue keys, labels to add or remove) may only lose items.
     SUBSET = "subset"
@@ -55,10 +57,6 @@ class ItemRules:
 
 
 FieldRule = EditRule | NestedRules | ItemRules
-
-#: The priority order of the site, highest first (the schemas' priority enum).
-PRIORITIES: tuple[str, ...] = ("Highest", "High", "Medium", "Low", "Lowest")
-PRIORITY_RANK = {name: len(PRIORITIES) - index for index, name in enumerate(PRIORITIES)}
 
 
 class _Missing:
@@ -97,7 +95,11 @@ def field_violations(
     parents: tuple[Mapping[str, Any], Mapping[str, Any]],
     *,
     droppable: bool,
+    priorities: PriorityOrder | None = JIRA_PRIORITIES,
 ) -> list[DetailsViolation]:
+    """Why `after` does more than `before` under `rule` (empty: it only narrows).
+    `priorities` is the site's order, highest first, for `lower_priority`; None only for
+    showing an edit the gateway already checked (`align_items`): priorities not judged."""
     if same(before, after):
         return []
     if after is MISSING:
@@ -113,15 +115,18 @@ def field_violations(
             )
         ]
     if isinstance(rule, NestedRules):
-        return _nested_violations(pointer, rule, before, after)
+        return _nested_violations(pointer, rule, before, after, priorities)
     if isinstance(rule, ItemRules):
-        return _item_violations(pointer, rule, before, after, parents)
-    reason = _SCALAR_CHECKS[rule](before, after)
+        return _item_violations(pointer, rule, before, after, parents, priorities)
+    if rule is EditRule.LOWER_PRIORITY:
+        reason = None if priorities is None else _lower_priority(before, after, priorities)
+    else:
+        reason = _SCALAR_CHECKS[rule](before, after)
     return [] if reason is None else [DetailsViolation(pointer, rule.value, reason)]
 
 
 def _nested_violations(
-    pointer: str, rule: NestedRules, before: Any, after: Any
+    pointer: str, rule: NestedRules, before: Any, after: Any, priorities: PriorityOrder | None
 ) -> list[DetailsViolation]:
     if not isinstance(before, Mapping) or not isinstance(after, Mapping):
         return [DetailsViolation(pointer, "nested", "must stay an object")]
@@ -134,6 +139,7 @@ def _nested_violations(
             after.get(key, MISSING),
             (before, after),
             droppable=True,
+            priorities=priorities,
         )
     return violations
 
@@ -144,6 +150,7 @@ def _item_violations(
     before: Any,
     after: Any,
     parents: tuple[Mapping[str, Any], Mapping[str, Any]],
+    priorities: PriorityOrder | None,
 ) -> list[DetailsViolation]:
     """Each edited item must narrow a proposed item, in order (a subsequence). Matching each
     to the earliest proposed item it narrows finds a match whenever one exists."""
@@ -153,7 +160,7 @@ def _item_violations(
     for index, item in enumerate(after):
         where = f"{pointer}/{index}"
         tried = [
-            _item_field_violations(where, rule, proposed, item, parents)
+            _item_field_violations(where, rule, proposed, item, parents, priorities)
             for proposed in before[position:]
         ]
         matched = next((n for n, found in enumerate(tried) if not found), None)
@@ -180,6 +187,7 @@ def _item_field_violations(
     before: Any,
     after: Any,
     parents: tuple[Mapping[str, Any], Mapping[str, Any]],
+    priorities: PriorityOrder | None,
 ) -> list[DetailsViolation]:
     if not isinstance(before, Mapping) or not isinstance(after, Mapping):
         return [DetailsViolation(pointer, "narrow_items", "must be an object")]
@@ -195,6 +203,7 @@ def _item_field_violations(
             new,
             (before, after),
             droppable=False,
+            priorities=priorities,
         )
     return violations
 
@@ -225,20 +234,25 @@ def _at_most(before: Any, after: Any) -> str | None:
     )
 
 
-def _lower_priority(before: Any, after: Any) -> str | None:
+def _lower_priority(before: Any, after: Any, order: PriorityOrder) -> str | None:
+    """Lower or equal in the site's order. A name outside it cannot be placed, so an edit
+    from or to one is refused (fail closed: "Blocker" or "p1" is never "lower")."""
     if before == after:
         return None
-    if before not in PRIORITY_RANK or after not in PRIORITY_RANK:
-        # A site's own names (P1..P4) have an order only the site knows; the edit rules are
-        # pure and know the standard five, so such a priority may not be changed by an edit.
+    if after not in order:
         return (
-            f"must be one of {', '.join(PRIORITIES)}: an edit may lower only a standard "
-            f"priority, so {before!r} -> {after!r} is invalid here (reject with a note instead)"
+            f"must be one of the site's priorities ({', '.join(order.names)}), not "
+            f"{after!r} (names are exact)"
         )
-    if PRIORITY_RANK[after] <= PRIORITY_RANK[before]:
+    if before not in order:
+        return (
+            f"the proposed {before!r} is not one of the site's priorities "
+            f"({', '.join(order.names)}), so no lower one can be told; reject with a note "
+            "instead"
+        )
+    if order.is_lower_or_same(before, after):
         return None
-    order = " > ".join(PRIORITIES)
-    return f"may only be lowered ({order}), but {after} is above the proposed {before}"
+    return f"may only be lowered ({order.describe()}), but {after} is above the proposed {before}"
 
 
 def _subset(before: Any, after: Any) -> str | None:
@@ -265,11 +279,11 @@ def _fixed(before: Any, after: Any) -> str:
     return f"may not be changed by a reviewer (proposed {_show(before)}, edited {_show(after)})"
 
 
+# LOWER_PRIORITY is not here: it needs the site's order (`field_violations`).
 _SCALAR_CHECKS: Mapping[EditRule, Callable[[Any, Any], str | None]] = {
     EditRule.FIXED: _fixed,
     EditRule.NARROW_COUNT: _lowered,
     EditRule.MAX: _at_most,
-    EditRule.LOWER_PRIORITY: _lower_priority,
     EditRule.SUBSET: _subset,
     EditRule.TEXT: _text,
     EditRule.FALSE_ONLY: _false_only,
@@ -281,8 +295,13 @@ def align_items(
     before: list[Any],
     after: list[Any],
     parents: tuple[Mapping[str, Any], Mapping[str, Any]],
+    priorities: PriorityOrder | None = None,
 ) -> list[int] | None:
     """For each edited item, the index of the proposed item it narrows (None: no alignment).
+
+    For showing an edit, never for checking one (`field_violations` is the check). Without
+    `priorities` (the default) ticket priorities are not judged: the edit being shown was
+    checked in the site's order when it was made, which the displays need not know.
 
     The check above only needs *a* matching; showing an edit to people needs the one they
     meant: among the order-keeping matchings, the one that keeps the most items' texts as
@@ -300,7 +319,7 @@ def align_items(
             if best[i - 1][j - 1] == impossible:
                 continue
             old, new = before[j - 1], after[i - 1]
-            if _item_field_violations("", rule, old, new, parents):
+            if _item_field_violations("", rule, old, new, parents, priorities):
                 continue
             kept = all(same(old.get(key), new.get(key)) for key in texts)
             score = best[i - 1][j - 1] + (1 if kept else 0)

@@ -18,6 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
+from jiragate.catalog.priorities import PriorityOrder
 from jiragate.catalog.rules import FieldRule
 from jiragate.errors import DetailsViolation, UnknownActionError
 
@@ -47,8 +48,9 @@ Details = Mapping[str, Any]
 #: NFC labels, JQL inside its project): each broken rule as a violation with its pointer.
 Invariant = Callable[[Details], Iterable[DetailsViolation]]
 #: Adjusts the effective payload after a reviewer's patch was laid over the details
-#: (`(details, patch, effective) -> effective`), e.g. a lower issueCount keeps the first tickets.
-PatchHook = Callable[[Details, Details, dict[str, Any]], dict[str, Any]]
+#: (`(details, patch, effective, site priorities) -> effective`), e.g. a lower issueCount
+#: keeps the first tickets, a bulk priority caps the tickets' in the site's order.
+PatchHook = Callable[[Details, Details, dict[str, Any], PriorityOrder], dict[str, Any]]
 #: An edit rule across fields (`(original, effective) -> violations`), after the per-field rules.
 CrossFieldCheck = Callable[[Details, Details], list[DetailsViolation]]
 

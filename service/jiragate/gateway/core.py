@@ -52,8 +52,11 @@ from jiragate.approvals.notify import slack as slack_clicks
 from jiragate.approvals.notify.dispatcher import Notifier
 from jiragate.approvals.notify.messages import Notice, slack_outcome_message
 from jiragate.catalog import (
+    JIRA_PRIORITIES,
     ActionKind,
     ActionRequest,
+    PriorityOrder,
+    PriorityOrderError,
     apply_patch,
     count_of,
     narrowed_details,
@@ -145,17 +148,31 @@ class WorkerStats:
     errors: list[str] = field(default_factory=list)
 
 
-def risk_score(decision: Decision, request: ActionRequest, group: ReviewGroup | None) -> float:
+def risk_score(
+    decision: Decision,
+    request: ActionRequest,
+    group: ReviewGroup | None,
+    priorities: PriorityOrder = JIRA_PRIORITIES,
+) -> float:
     """A 0..1 score for Cheqpoint's routing and auto-decision rules: what kind of action,
     how many issues, how urgent. Coarse on purpose; the policy made the real decision."""
     base = {ActionKind.READ: 0.1, ActionKind.WRITE: 0.5, ActionKind.DESTRUCTIVE: 0.8}[request.kind]
     count = count_of(request.action, request.details)
     score = base + min(0.15, count / 200)
-    if request.details.get("priority") in ("High", "Highest"):
+    if _urgent(request.details.get("priority"), priorities):
         score += 0.05
     if group is not None and group.cheqpoint.min_risk_score is not None:
         score = max(score, group.cheqpoint.min_risk_score)
     return round(min(score, 1.0), 2)
+
+
+def _urgent(priority: object, order: PriorityOrder) -> bool:
+    """A priority in the upper half of the site's order (High and Highest of Jira's five,
+    P1 and P2 of four). One the order does not know counts as urgent: it scores no lower."""
+    if priority is None:
+        return False
+    level = order.level(priority)
+    return level is None or level > len(order) / 2
 
 
 class Gateway:
@@ -178,7 +195,9 @@ class Gateway:
         self._store = store
         self._adapter = adapter
         self.metrics = metrics
-        self._inbox = InboxBackend(store, apply_patch=apply_patch, person_of=settings.person_of)
+        self._inbox = InboxBackend(
+            store, apply_patch=self._apply_patch, person_of=settings.person_of
+        )
         # Where gated actions submitted here are decided; chosen once, never branched on.
         # (Approvals requested through the Cheqpoint-compatible API always use the inbox.)
         self._approvals: ApprovalBackend = self._inbox
@@ -744,7 +763,7 @@ class Gateway:
             expires_at=expires_at,
             min_approvals=min_approvals,
             action_prefix=group.cheqpoint.action_prefix if group else "",
-            risk_score=risk_score(decision, request, group),
+            risk_score=risk_score(decision, request, group, self.priority_order()),
         )
         return await self._approvals.request(record, terms)
 
@@ -988,13 +1007,32 @@ class Gateway:
             )
         return sent
 
+    def priority_order(self) -> PriorityOrder:
+        """The site's priorities, highest first: Jira's own list when the site's metadata is
+        cached (GET /priority, fetched by the adapter), else the order the policy set
+        declares (`priorities:`, default Jira's five). Reviewer edits are judged in it."""
+        site = self._adapter.site.cached
+        if site is not None and site.priorities:
+            try:
+                return PriorityOrder.of(site.priorities)
+            except PriorityOrderError:
+                log.warning(
+                    "the site's priorities are no order (%s); using the policies'", site.priorities
+                )
+        return self._policies.current.priorities
+
+    def _apply_patch(
+        self, name: str, details: Mapping[str, Any], patch: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        return apply_patch(name, details, patch, self.priority_order())
+
     def check_edit(self, record: ActionRecord, patch: Mapping[str, Any]) -> dict[str, Any]:
         """The effective payload of a reviewer's edit, or DecisionRefusedError saying why not.
 
         The one check for API, inbox and Cheqpoint decisions: the catalog's edit rules (each
         field may only narrow, as declared per action; EditRefusedError names field and rule),
         then policy again on the effective payload."""
-        effective = narrowed_details(record.action, record.details, patch)
+        effective = narrowed_details(record.action, record.details, patch, self.priority_order())
         try:
             self._adapter.check_details(record.action, effective)
         except ActionError as exc:

@@ -490,8 +490,8 @@ class _ModelBuilder:
             try:
                 OPERATORS[operator].prepare(argument, priorities)
             except ArgumentError as exc:
-                where = "declared" if self.priorities else "Jira's default, none declared"
-                message = f"{operator} {exc} [priorities {where}: {priorities.describe()}]"
+                source = "declared" if self.priorities else "Jira's default, none declared"
+                message = f"{operator} {exc} [priorities {source}: {priorities.describe()}]"
                 self.issues.append(PolicyIssue(site.file, site.line, format_path(path), message))
         known = ", ".join(sorted(self.groups)) or "none defined"
         for site, path, name in self.group_refs:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jiragate import jql
+from jiragate.catalog.priorities import PriorityOrder
 from jiragate.catalog.rest import RestPath
 from jiragate.errors import InvalidJQLError
 from jiragate.gateway import Gateway
@@ -245,12 +246,18 @@ async def _bulk_create(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
         raise MappingError("a bulk create through the proxy is about one project")
     if "Epic" in types:
         raise MappingError("create epics one at a time (POST /issue): they are jira_create_epic")
-    # The bulk priority is the highest any ticket asks for, so a rule on details.priority
-    # sees the ticket that matters, and a reviewer's lower priority caps every ticket.
-    from jiragate.catalog import PRIORITIES
-
+    # The bulk priority is the highest any ticket asks for, in the site's order, so a rule
+    # on details.priority sees the ticket that matters, and a reviewer's lower priority caps
+    # every ticket. A name the order does not know ranks above every one: it is the bulk
+    # priority then, and policy judges it (fail closed, docs/policies.md "Priorities").
+    order = gateway.priority_order()
     asked = [t["priority"] for t in tickets if "priority" in t]
-    priority = min(asked, key=PRIORITIES.index) if asked else "Medium"
+    unknown = len(order) + 1
+    priority = (
+        max(asked, key=lambda name: order.level(name) or unknown)
+        if asked
+        else _default_priority(order)
+    )
     out_tickets = []
     for ticket in tickets:
         for key in ("assignee", "parentKey"):
@@ -270,6 +277,16 @@ async def _bulk_create(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
         "priority": priority,
         "tickets": out_tickets,
     }
+
+
+def _default_priority(order: PriorityOrder) -> str:
+    """The bulk priority when no ticket names one: Medium where the site has Jira's
+    default scheme (its default priority), else the middle of the site's order, rounded up
+    (P2 of P1..P4): the catalog needs one, and a real Jira would use its scheme's default,
+    which GET /priority does not tell."""
+    if "Medium" in order:
+        return "Medium"
+    return order.names[(len(order) - 1) // 2]
 
 
 _EDIT_FIELDS = ("summary", "description", "priority", "labels", "duedate", "parent")

@@ -19,7 +19,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from jiragate.catalog import PRIORITIES, EditRule, load_action_schema, rule_of
+from jiragate.catalog import (
+    JIRA_PRIORITIES,
+    EditRule,
+    PriorityOrder,
+    load_action_schema,
+    rule_of,
+)
 from jiragate.web.previews import label_for
 
 PREFIX = "edit-"
@@ -96,8 +102,12 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
-def editable_fields(action: str, original: Mapping[str, Any]) -> list[EditField]:
-    """The form's fields with the original values filled in (`editable` says which to show)."""
+def editable_fields(
+    action: str, original: Mapping[str, Any], priorities: PriorityOrder = JIRA_PRIORITIES
+) -> list[EditField]:
+    """The form's fields with the original values filled in (`editable` says which to show);
+    a priority offers the proposed one and the lower ones in `priorities`, the site's order
+    (`Gateway.priority_order`)."""
     schema = load_action_schema(action)
     fields: list[EditField] = []
     for name, prop in (schema.get("properties") or {}).items():
@@ -123,13 +133,14 @@ def editable_fields(action: str, original: Mapping[str, Any]) -> list[EditField]
         )
         if rule in (EditRule.NARROW_COUNT, EditRule.MAX) and isinstance(current, int | float):
             item.maximum = current  # an edit may only lower it
-        if rule is EditRule.LOWER_PRIORITY and current in PRIORITIES:
-            item.options = list(PRIORITIES[PRIORITIES.index(current) :])
+        if rule is EditRule.LOWER_PRIORITY and current in priorities:
+            item.options = list(priorities.at_or_below(current))
         if prop.get("x-jiragate-site") == "priority":
-            # The site's names have no enum in the schema; a reviewer may lower a standard
-            # priority (the edit rule), and keep a site-specific one (P1) as it is.
+            # The site's names have no enum in the schema; a reviewer may lower a priority
+            # in the site's order (the edit rule), and keep one the order does not know as
+            # it is (no lower one can be told).
             item.widget = "select"
-            if current not in PRIORITIES:
+            if current not in priorities:
                 item.options = [str(current)] if current is not None else []
         fields.append(item)
     return fields

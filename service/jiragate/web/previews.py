@@ -24,7 +24,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from jiragate.catalog import PRIORITIES, get_spec, issue_keys_of, kept_items
+from jiragate.catalog import (
+    JIRA_PRIORITIES,
+    PriorityOrder,
+    get_spec,
+    issue_keys_of,
+    kept_items,
+)
 from jiragate.errors import JiraError
 from jiragate.gateway import Gateway
 from jiragate.gateway.records import ActionRecord, numbered_summary
@@ -130,13 +136,15 @@ class TicketRow:
     proposed_priority: str = ""
     #: The Jira key once it exists ("" before execution, or if it was not created).
     key: str = ""
+    #: The site's priorities, highest first (`Gateway.priority_order`).
+    priorities: PriorityOrder = JIRA_PRIORITIES
 
     @property
     def priority_options(self) -> list[str]:
-        """What a reviewer may set this ticket's priority to: the proposed one or lower."""
-        if self.proposed_priority in PRIORITIES:
-            return list(PRIORITIES[PRIORITIES.index(self.proposed_priority) :])
-        return [self.priority]
+        """What a reviewer may set this ticket's priority to: the proposed one or lower in
+        the site's order; one the order does not know only stays as it is."""
+        lower = self.priorities.at_or_below(self.proposed_priority)
+        return list(lower) if lower else [self.priority]
 
 
 @dataclass(slots=True)
@@ -180,7 +188,10 @@ def facts_of(details: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def ticket_rows(
-    record: ActionRecord, original: Mapping[str, Any], effective: Mapping[str, Any]
+    record: ActionRecord,
+    original: Mapping[str, Any],
+    effective: Mapping[str, Any],
+    priorities: PriorityOrder = JIRA_PRIORITIES,
 ) -> list[TicketRow]:
     """Every ticket the original request asked for, marked when the edit drops it, with its
     Jira key once created.
@@ -228,6 +239,7 @@ def ticket_rows(
                 else "",
                 proposed_priority=str(proposed_priority or ""),
                 key="" if made is None else keys.get(made, ""),
+                priorities=priorities,
             )
         )
     return rows
@@ -253,7 +265,7 @@ async def build_preview(
 ) -> Preview:
     """The preview of `record` as `effective` would run it (the details, or an edit of them)."""
     original = record.details
-    preview = _skeleton(record, original, effective)
+    preview = _skeleton(record, original, effective, gateway.priority_order())
     if not live:
         return preview
     try:
@@ -268,7 +280,10 @@ async def build_preview(
 
 
 def _skeleton(
-    record: ActionRecord, original: Mapping[str, Any], effective: Mapping[str, Any]
+    record: ActionRecord,
+    original: Mapping[str, Any],
+    effective: Mapping[str, Any],
+    priorities: PriorityOrder = JIRA_PRIORITIES,
 ) -> Preview:
     spec = get_spec(record.action)
     kind = spec.preview
@@ -279,7 +294,7 @@ def _skeleton(
         return Preview(
             kind=kind,
             heading=heading,
-            tickets=ticket_rows(record, original, effective),
+            tickets=ticket_rows(record, original, effective, priorities),
             facts=facts,
         )
     keys = _issue_keys(kind, original)

@@ -425,7 +425,7 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
         if not session.signed_in or session.reviewer is None:
             return to_signin(request)
         record = visible_record(action_id, session.reviewer)
-        fields = editable_fields(record.action, record.details)
+        fields = editable_fields(record.action, record.details, context.gateway.priority_order())
         done = request.query_params.get("done", "")
         values = await detail_values(record, session.reviewer, fields, {}, note="")
         return page(
@@ -455,7 +455,7 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
         record = visible_record(action_id, reviewer)
         intent = str(form.get("intent", "preview"))
         note = str(form.get("note", ""))[:MAX_NOTE]
-        fields = editable_fields(record.action, record.details)
+        fields = editable_fields(record.action, record.details, context.gateway.priority_order())
         gateway = context.gateway
 
         patch: dict[str, Any] = {}
