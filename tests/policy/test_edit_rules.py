@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from jiragate.catalog import (
     ACTION_NAMES,
     EDIT_RULES,
-    PRIORITIES,
+    JIRA_PRIORITIES,
     EditRule,
     ItemRules,
     NestedRules,
@@ -32,6 +32,8 @@ from jiragate.errors import ActionError, EditRefusedError
 from tests.policy.samples import SEED
 
 # --------------------------------------------------------------------------- the table
+
+PRIORITIES = JIRA_PRIORITIES.names  # the order these tests judge edits in
 
 
 def test_every_action_declares_its_edit_rules_over_its_own_fields():

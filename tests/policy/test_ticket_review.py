@@ -11,12 +11,14 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jiragate.catalog import PRIORITIES, narrowed_details
+from jiragate.catalog import JIRA_PRIORITIES, narrowed_details
 from jiragate.errors import EditRefusedError
 
 SUMMARIES = st.text(
     alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=40
 ).filter(str.strip)
+
+PRIORITIES = JIRA_PRIORITIES.names  # the order these tests judge edits in
 
 
 @st.composite

@@ -1,0 +1,284 @@
+"""Site priorities (issue 12): `PriorityOrder`, a policy set's declared `priorities:`, the
+`at_least` / `at_most` operators in that order, and the fail-closed rule for a value the
+order does not know (docs/policies.md "Priorities"). Attack tests: an agent sending
+"Blocker", "p1" or a number must never be auto-allowed, nor slip past a deny."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from jiragate.catalog import ActionRequest
+from jiragate.catalog.priorities import JIRA_PRIORITIES, PriorityOrder, PriorityOrderError
+from jiragate.errors import PolicyLoadError
+from jiragate.policy.engine import PolicySet
+from jiragate.policy.loader import load_model_from_sources
+from jiragate.policy.model import Effect
+
+DC = PriorityOrder(("P1", "P2", "P3", "P4"))
+
+GROUPS = b"review_groups:\n  leads: {description: Leads, members: [alice]}\n"
+
+
+def policies(text: str, *more: tuple[str, str]) -> PolicySet:
+    sources = [("g.yaml", GROUPS), ("p.yaml", text.encode())]
+    sources += [(name, body.encode()) for name, body in more]
+    return PolicySet(load_model_from_sources(sources))
+
+
+def create(priority: Any = None, **details: Any) -> ActionRequest:
+    base: dict[str, Any] = {"projectKey": "ENG", "issueType": "Bug", "summary": "Crash"}
+    if priority is not None:
+        base["priority"] = priority
+    return ActionRequest("jira_create_ticket", "file it", {**base, **details})
+
+
+def decide(policy: PolicySet, request: ActionRequest) -> Effect:
+    decision = policy.evaluate(request, agent="bot", explain=True)  # explain re-checks
+    return decision.decision
+
+
+def load_issues(text: str, *more: tuple[str, str]) -> list[str]:
+    with pytest.raises(PolicyLoadError) as caught:
+        policies(text, *more)
+    return [f"{issue.path}: {issue.message}" for issue in caught.value.issues]
+
+
+# --------------------------------------------------------------------------- the type
+
+
+def test_an_order_ranks_highest_first_and_names_are_exact() -> None:
+    assert DC.highest == "P1" and DC.lowest == "P4"
+    assert [DC.level(name) for name in DC] == [4, 3, 2, 1]
+    assert DC.level("p1") is None and DC.level("P1 ") is None and DC.level(1) is None
+    assert "P2" in DC and "p2" not in DC and 2 not in DC
+    assert DC.at_or_below("P2") == ("P2", "P3", "P4")
+    assert DC.at_least("P3") == ("P1", "P2", "P3")
+    assert DC.at_or_below("Blocker") == () and DC.at_least("Blocker") == ()
+    assert DC.is_lower_or_same("P1", "P3") is True
+    assert DC.is_lower_or_same("P3", "P1") is False
+    assert DC.is_lower_or_same("P3", "Blocker") is None
+    assert DC.index("P3") == 2
+    with pytest.raises(ValueError, match="'High' is not a priority of this site .P1 > P2"):
+        DC.index("High")
+    assert JIRA_PRIORITIES.describe() == "Highest > High > Medium > Low > Lowest"
+
+
+@pytest.mark.parametrize(
+    ("names", "says"),
+    [
+        ((), "at least one priority"),
+        (("P1", "P1"), "listed twice"),
+        (("P1", "p1"), "listed twice .as 'P1'"),
+        (("P1", " "), "non-blank"),
+        (("P1", 2), "non-blank"),
+    ],
+)
+def test_an_order_refuses_what_no_site_can_have(names: tuple[Any, ...], says: str) -> None:
+    with pytest.raises(PriorityOrderError, match=says):
+        PriorityOrder(names)
+
+
+# --------------------------------------------------------------------------- the loader
+
+P_RULES = """\
+priorities: [P1, P2, P3, P4]
+rules:
+  - id: urgent-needs-a-lead
+    match: {action: jira_create_ticket, details.priority: {at_least: P2}}
+    decision: require_approval
+    route_to: leads
+  - id: tickets
+    match: {action: jira_create_ticket, project: ENG}
+    decision: allow
+"""
+
+
+def test_the_declared_order_is_the_sets() -> None:
+    assert policies(P_RULES).priorities == DC
+    assert policies(P_RULES.split("rules:")[0] + "rules: []\n").priorities == DC
+    assert policies("rules: []\n").priorities == JIRA_PRIORITIES  # Jira's five by default
+
+
+def test_the_order_may_be_declared_in_any_file_of_the_set() -> None:
+    rules, declared = P_RULES.split("\n", 1)[1], "priorities: [P1, P2, P3, P4]\n"
+    assert policies(rules, ("z-site.yaml", declared)).priorities == DC
+
+
+def test_a_bound_outside_the_declared_order_is_refused_naming_the_valid_ones() -> None:
+    (issue,) = load_issues(P_RULES.replace("at_least: P2", "at_least: High"))
+    assert "rules[0].match.details.priority.at_least" in issue
+    assert "expects one of the set's priorities (P1, P2, P3, P4), got 'High'" in issue
+    (issue,) = load_issues(P_RULES.replace("at_least: P2", "at_most: p2"))
+    assert "got 'p2'" in issue and "names are exact" in issue
+    # Without a declaration, the default five are named, and how to declare the site's.
+    (issue,) = load_issues(P_RULES.replace("priorities: [P1, P2, P3, P4]\n", ""))
+    assert "(Highest, High, Medium, Low, Lowest), got 'P2'" in issue
+    assert "Jira's default, none declared" in issue and "priorities:" in issue
+
+
+@pytest.mark.parametrize(
+    ("declaration", "says"),
+    [
+        ("priorities: []", "priorities"),
+        ("priorities: [P1, P1]", "priorities"),
+        ("priorities: [P1, p1]", "listed twice"),
+        ("priorities: P1", "priorities"),
+        ("priorities: [P1, ' ']", "priorities"),
+    ],
+)
+def test_a_declaration_that_is_no_order_is_refused(declaration: str, says: str) -> None:
+    issues = load_issues(declaration + "\nrules: []\n")
+    assert issues and all(says in issue for issue in issues), issues
+
+
+def test_the_order_is_declared_once() -> None:
+    issues = load_issues(P_RULES, ("z.yaml", "priorities: [P1, P2, P3, P4]\n"))
+    assert any("priorities are already declared at p.yaml" in issue for issue in issues)
+
+
+# --------------------------------------------------------------------------- deciding
+
+
+def test_on_a_p1_to_p4_set_p1_is_gated_p4_allowed_and_unknown_names_gated() -> None:
+    policy = policies(P_RULES)
+    assert decide(policy, create("P1")) is Effect.REQUIRE_APPROVAL
+    assert decide(policy, create("P2")) is Effect.REQUIRE_APPROVAL
+    assert decide(policy, create("P3")) is Effect.ALLOW
+    assert decide(policy, create("P4")) is Effect.ALLOW
+    # An agent's spelling the order does not know is never "lower": gated, not allowed.
+    for odd in ("Blocker", "p1", "P1 ", "Highest", "P5", "", 1, True, ["P4"]):
+        decision = policy.evaluate(create(odd), agent="bot", explain=True)
+        assert decision.decision is Effect.REQUIRE_APPROVAL, odd
+        assert decision.determining_rule == "urgent-needs-a-lead", odd
+    # Absence is not an unknown priority (Jira applies its default): no comparison holds.
+    assert decide(policy, create()) is Effect.ALLOW
+
+
+def test_before_this_change_high_on_a_p_site_matched_nothing_now_it_cannot_load() -> None:
+    """The bypass of issue 12: `at_least: High` with P1..P4 tickets auto-allowed a P1."""
+    issues = load_issues(P_RULES.replace("at_least: P2", "at_least: High"))
+    assert issues  # refused at load time instead of silently matching nothing
+
+
+ALLOW_LOW = """\
+priorities: [P1, P2, P3, P4]
+rules:
+  - id: low-ones-are-fine
+    match: {action: jira_create_ticket, details.priority: {at_most: P3}}
+    decision: allow
+  - id: not-urgent-is-fine
+    match:
+      action: jira_create_ticket
+      project: OPS
+      not: {details.priority: {at_least: P2}}
+    decision: allow
+  - id: no-noise
+    match: {action: jira_create_ticket, project: HR, details.priority: {at_most: P4}}
+    decision: deny
+defaults: {write: require_approval, destructive: deny, route_to: leads}
+"""
+
+
+def test_an_allow_rule_never_lets_an_unknown_priority_through() -> None:
+    policy = policies(ALLOW_LOW)
+    assert decide(policy, create("P3")) is Effect.ALLOW
+    assert decide(policy, create("P1")) is Effect.REQUIRE_APPROVAL
+    assert decide(policy, create("Blocker")) is Effect.REQUIRE_APPROVAL  # at_most: not "low"
+    # Under `not`, holding flips: "not at least P2" must not hold for an unknown either.
+    assert decide(policy, create("P4", projectKey="OPS")) is Effect.ALLOW
+    assert decide(policy, create("Blocker", projectKey="OPS")) is Effect.REQUIRE_APPROVAL
+
+
+def test_a_deny_rule_is_not_bypassed_by_an_unknown_priority() -> None:
+    policy = policies(ALLOW_LOW)
+    assert decide(policy, create("P4", projectKey="HR")) is Effect.DENY
+    # A deny's `at_most` holds for a value it cannot place: the deny applies.
+    assert decide(policy, create("p4", projectKey="HR")) is Effect.DENY
+    assert decide(policy, create("Lowest", projectKey="HR")) is Effect.DENY
+
+
+def test_explain_reports_the_fail_closed_verdict() -> None:
+    decision = policies(P_RULES).evaluate(create("Blocker"), agent="bot", explain=True)
+    assert decision.explanations is not None
+    (urgent,) = [e for e in decision.explanations if e.rule == "urgent-needs-a-lead"]
+    assert urgent.matched
+    assert any(c.actual == "Blocker" and c.passed for c in urgent.conditions)
+
+
+def _crowd(order: PriorityOrder, bounds: list[tuple[str, str, str]]) -> str:
+    """Enough rules on one action that the compiler builds its index and priority lookups."""
+    names = ", ".join(order.names)
+    lines = [f"priorities: [{names}]", "rules:"]
+    for n, (operator, bound, decision) in enumerate(bounds):
+        lines += [
+            f"  - id: r{n}",
+            f"    match: {{action: jira_create_ticket, details.priority: {{{operator}: {bound}}}}}",
+            f"    decision: {decision}",
+        ]
+        if decision == "require_approval":
+            lines.append("    route_to: leads")
+    for n in range(8):  # filler the index buckets by project
+        lines += [
+            f"  - id: f{n}",
+            f"    match: {{action: jira_create_ticket, project: P{n}}}",
+            "    decision: allow",
+        ]
+    lines.append("defaults: {write: require_approval, destructive: deny, route_to: leads}")
+    return "\n".join(lines) + "\n"
+
+
+ANY_PRIORITY = st.one_of(
+    st.sampled_from(["P1", "P2", "P3", "P4", "p1", "Blocker", "High", "", "P1\n"]),
+    st.text(max_size=8),
+    st.integers(),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    bound=st.sampled_from(DC.names),
+    value=ANY_PRIORITY,
+    decision=st.sampled_from(["require_approval", "deny"]),
+)
+def test_at_least_never_lets_an_unknown_value_through_as_lower(
+    bound: str, value: object, decision: str
+) -> None:
+    """For any priority an agent sends, a gating rule `at_least: X` holds unless the value
+    is one of the site's and below X; through the indexed path and the explainer alike."""
+    bounds = [("at_least", bound, decision), ("at_least", "P1", "deny"), ("at_most", "P4", "allow")]
+    policy = policies(_crowd(DC, bounds))
+    decision_made = policy.evaluate(create(value), agent="bot", explain=True)
+    level = DC.level(value)
+    below = level is not None and level < DC.level(bound)  # type: ignore[operator]
+    assert ("r0" in decision_made.matched_rules) is (not below)
+    if level is None:
+        assert decision_made.decision is not Effect.ALLOW
+        assert "r2" not in decision_made.matched_rules  # the allow's at_most: not "low"
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    bounds=st.lists(
+        st.tuples(
+            st.sampled_from(["at_least", "at_most"]),
+            st.sampled_from(DC.names),
+            st.sampled_from(["allow", "deny", "require_approval"]),
+        ),
+        min_size=3,
+        max_size=7,
+    ),
+    value=ANY_PRIORITY,
+)
+def test_an_unknown_value_matches_every_gating_rule_and_no_allow_rule(
+    bounds: list[tuple[str, str, str]], value: object
+) -> None:
+    policy = policies(_crowd(DC, bounds))
+    made = policy.evaluate(create(value), agent="bot", explain=True)
+    if DC.level(value) is None:
+        expected = {f"r{n}" for n, (_, _, decision) in enumerate(bounds) if decision != "allow"}
+        assert {r for r in made.matched_rules if r.startswith("r")} == expected
+        assert made.decision is not Effect.ALLOW
