@@ -5,6 +5,7 @@ order does not know (docs/policies.md "Priorities"). Attack tests: an agent send
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -62,7 +63,8 @@ def test_an_order_ranks_highest_first_and_names_are_exact() -> None:
     assert DC.is_lower_or_same("P3", "P1") is False
     assert DC.is_lower_or_same("P3", "Blocker") is None
     assert DC.index("P3") == 2
-    with pytest.raises(ValueError, match="'High' is not a priority of this site .P1 > P2"):
+    unknown = re.escape("'High' is not a priority of this site (P1 > P2")
+    with pytest.raises(ValueError, match=unknown):
         DC.index("High")
     assert JIRA_PRIORITIES.describe() == "Highest > High > Medium > Low > Lowest"
 
@@ -72,7 +74,7 @@ def test_an_order_ranks_highest_first_and_names_are_exact() -> None:
     [
         ((), "at least one priority"),
         (("P1", "P1"), "listed twice"),
-        (("P1", "p1"), "listed twice .as 'P1'"),
+        (("P1", "p1"), re.escape("listed twice (as 'P1')")),
         (("P1", " "), "non-blank"),
         (("P1", 2), "non-blank"),
     ],

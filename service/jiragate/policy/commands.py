@@ -209,7 +209,7 @@ def _site_problems(out: _Out, policies: Any, path: Path) -> int:
     import json
 
     from jiragate.catalog.site import SiteMetadata
-    from jiragate.policy.sitecheck import site_problems
+    from jiragate.policy.sitecheck import priority_order_problem, site_problems
 
     try:
         site = SiteMetadata.from_dict(json.loads(path.read_text(encoding="utf-8")))
@@ -224,7 +224,10 @@ def _site_problems(out: _Out, policies: Any, path: Path) -> int:
         out.error(
             out.paint(f"{path}: {count} name{'s' if count != 1 else ''} the site lacks", "red")
         )
-    return len(problems)
+    order = priority_order_problem(policies, site)
+    if order is not None:
+        out.error(out.paint(f"{path}: {order}", "red"))
+    return len(problems) + (order is not None)
 
 
 # --------------------------------------------------------------------------- test

@@ -544,6 +544,7 @@ class _ModelBuilder:
             files=tuple(self.files),
             budgets=dict(self.budgets),
             priorities=priorities,
+            priorities_at=self.priorities[1] if self.priorities else None,
         )
 
 

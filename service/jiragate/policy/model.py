@@ -173,3 +173,5 @@ class PolicyModel:
     #: The site's priorities, highest first, as the set declares them (`priorities:`);
     #: `at_least` / `at_most` compare in this order.
     priorities: PriorityOrder = JIRA_PRIORITIES
+    #: Where `priorities:` is declared; None when the set keeps Jira's default five.
+    priorities_at: Location | None = None

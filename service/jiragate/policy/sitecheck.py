@@ -4,7 +4,10 @@ Without a site the loader cannot know which priorities, issue types, statuses, r
 or custom fields exist (they are the site's: catalog/site.py), so it accepts any name. Given
 a snapshot (`jiragate jira snapshot --out site.json`), every condition comparing such a
 field with a literal is checked, and a name the site does not have is an error with the
-site's valid values and a suggestion. Pure: the snapshot is passed in as data.
+site's valid values and a suggestion. The set's priority order (`priorities:`, else Jira's
+default five) is compared with the site's too (`priority_order_problem`): `at_least` /
+`at_most` compare in the set's order, so an order the site does not have decides wrongly.
+Pure: the snapshot is passed in as data.
 """
 
 from __future__ import annotations
@@ -74,6 +77,34 @@ def _problems(rule: Rule, predicate: Predicate, site: SiteMetadata) -> Iterator[
     for value in values:
         if isinstance(value, str) and value not in valid:
             yield unknown_value_message(kind, value, valid, "on this site")
+
+
+def priority_order_problem(policies: PolicySet, site: SiteMetadata) -> str | None:
+    """Why the set's priority order is not the site's (names missing either way, or the
+    same names in another order), or None when they agree or the snapshot lists none."""
+    theirs = tuple(site.priorities)
+    if not theirs:
+        return None
+    ours = policies.priorities.names
+    if ours == theirs:
+        return None
+    at = policies.model.priorities_at
+    declared = f"declared at {at}" if at is not None else "Jira's default, none declared"
+    differences = []
+    lacking = [name for name in ours if name not in theirs]
+    if lacking:
+        differences.append(f"the site has no {', '.join(map(repr, lacking))}")
+    unlisted = [name for name in theirs if name not in ours]
+    if unlisted:
+        differences.append(f"the set does not list {', '.join(map(repr, unlisted))}")
+    if not differences:
+        differences.append("the same names in another order")
+    listed = ", ".join(theirs)
+    return (
+        f"priorities ({declared}) are {' > '.join(ours)}, but the site's are "
+        f"{' > '.join(theirs)}: {'; '.join(differences)}. at_least / at_most compare in the "
+        f"set's order, so declare the site's: `priorities: [{listed}]`"
+    )
 
 
 def site_problems(policies: PolicySet, site: SiteMetadata) -> list[SiteProblem]:
