@@ -284,3 +284,138 @@ def test_an_unknown_value_matches_every_gating_rule_and_no_allow_rule(
         expected = {f"r{n}" for n, (_, _, decision) in enumerate(bounds) if decision != "allow"}
         assert {r for r in made.matched_rules if r.startswith("r")} == expected
         assert made.decision is not Effect.ALLOW
+
+
+# --------------------------------------------------------------------------- reviewer edits
+
+
+def _tickets(priority: str, *own: str | None) -> dict[str, Any]:
+    tickets = []
+    for n, mine in enumerate(own):
+        item: dict[str, Any] = {"summary": f"t{n}"}
+        if mine is not None:
+            item["priority"] = mine
+        tickets.append(item)
+    return {
+        "projectKey": "ENG",
+        "issueCount": len(tickets),
+        "issueType": "Bug",
+        "priority": priority,
+        "tickets": tickets,
+    }
+
+
+def test_a_reviewer_lowers_in_the_sites_order_and_never_raises() -> None:
+    from jiragate.catalog import narrowed_details
+    from jiragate.errors import EditRefusedError
+
+    details = {"projectKey": "ENG", "issueType": "Bug", "summary": "Crash", "priority": "P2"}
+    lowered = narrowed_details("jira_create_ticket", details, {"priority": "P4"}, DC)
+    assert lowered["priority"] == "P4"
+    for patch, says in (
+        ({"priority": "P1"}, "may only be lowered (P1 > P2 > P3 > P4), but P1 is above"),
+        ({"priority": "p4"}, "not 'p4' (names are exact)"),
+        ({"priority": "Lowest"}, "must be one of the site's priorities (P1, P2, P3, P4)"),
+    ):
+        with pytest.raises(EditRefusedError) as refused:
+            narrowed_details("jira_create_ticket", details, patch, DC)
+        assert says in str(refused.value), str(refused.value)
+    # In Jira's five (the default), "P4" is no priority at all: refused, never "lower".
+    with pytest.raises(EditRefusedError, match="must be one of the site's priorities"):
+        narrowed_details("jira_create_ticket", details, {"priority": "P4"})
+
+
+def test_a_proposed_priority_the_site_lacks_cannot_be_lowered_into_it() -> None:
+    from jiragate.catalog import narrowed_details
+    from jiragate.errors import EditRefusedError
+
+    details = {"projectKey": "ENG", "issueType": "Bug", "summary": "Crash", "priority": "Crit"}
+    with pytest.raises(EditRefusedError, match="the proposed 'Crit' is not one of the site's"):
+        narrowed_details("jira_create_ticket", details, {"priority": "P4"}, DC)
+
+
+def test_a_bulk_priority_caps_the_tickets_in_the_sites_order() -> None:
+    from jiragate.catalog import narrowed_details
+
+    details = _tickets("P1", "P1", "P3", None)
+    edited = narrowed_details("jira_create_tickets", details, {"priority": "P2"}, DC)
+    # P1 (above the cap) inherits P2; P3 (below it) stays.
+    assert [t.get("priority") for t in edited["tickets"]] == [None, "P3", None]
+    assert edited["priority"] == "P2"
+
+
+def test_a_ticket_priority_the_site_lacks_is_capped_and_the_edit_refused() -> None:
+    """The cap treats "Blocker" as above every priority (it inherits the reviewer's), and
+    the edit rule then refuses to call any change of it "lower": fail closed both ways."""
+    from jiragate.catalog import apply_patch, narrowed_details
+    from jiragate.errors import EditRefusedError
+
+    details = _tickets("P1", "Blocker", "P4")
+    capped = apply_patch("jira_create_tickets", details, {"priority": "P3"}, DC)
+    assert [t.get("priority") for t in capped["tickets"]] == [None, "P4"]
+    with pytest.raises(EditRefusedError, match="the proposed 'Blocker' is not one of"):
+        narrowed_details("jira_create_tickets", details, {"priority": "P3"}, DC)
+
+
+def test_a_ticket_raised_above_its_proposal_is_refused_in_the_sites_order() -> None:
+    from jiragate.catalog import narrowed_details
+    from jiragate.errors import EditRefusedError
+
+    details = _tickets("P3", "P3", "P4")
+    patch = {"tickets": [{"summary": "t0", "priority": "P3"}, {"summary": "t1", "priority": "P1"}]}
+    with pytest.raises(EditRefusedError, match="may only be lowered"):
+        narrowed_details("jira_create_tickets", details, patch, DC)
+    fine = {"tickets": [{"summary": "t0", "priority": "P4"}, {"summary": "t1", "priority": "P4"}]}
+    assert narrowed_details("jira_create_tickets", details, fine, DC)["tickets"][0] == {
+        "summary": "t0",
+        "priority": "P4",
+    }
+
+
+def test_an_edit_is_described_whatever_the_sites_names() -> None:
+    from jiragate.catalog import describe_edit
+
+    details = _tickets("P3", "P2", "P3")
+    effective = {**details, "tickets": [{"summary": "t0", "priority": "P4"}, details["tickets"][1]]}
+    assert describe_edit("jira_create_tickets", details, effective) == "1 ticket priority lowered"
+
+
+# --------------------------------------------------------------------------- risk score
+
+
+def test_the_risk_score_counts_the_upper_half_of_the_sites_order_as_urgent() -> None:
+    from jiragate.gateway.core import risk_score
+
+    decision = policies(P_RULES).evaluate(create("P1"), agent="bot")
+
+    def score(priority: str, order: PriorityOrder) -> float:
+        return risk_score(decision, create(priority), None, order)
+
+    assert score("P1", DC) == score("P2", DC) == score("Blocker", DC) == 0.56
+    assert score("P3", DC) == score("P4", DC) == 0.51
+    assert score("High", JIRA_PRIORITIES) == 0.56 and score("Medium", JIRA_PRIORITIES) == 0.51
+
+
+# --------------------------------------------------------------------------- check --site
+
+
+def test_check_site_reports_an_order_that_is_not_the_sites() -> None:
+    from jiragate.catalog.site import SiteMetadata
+    from jiragate.policy.sitecheck import priority_order_problem
+
+    site = SiteMetadata(flavour="datacenter", priorities=("P1", "P2", "P3", "P4"))
+    assert priority_order_problem(policies(P_RULES), site) is None
+    undeclared = priority_order_problem(policies("rules: []\n"), site)
+    assert undeclared is not None
+    assert "Jira's default, none declared" in undeclared
+    assert "the site has no 'Highest', 'High', 'Medium', 'Low', 'Lowest'" in undeclared
+    assert "the set does not list 'P1', 'P2', 'P3', 'P4'" in undeclared
+    assert "`priorities: [P1, P2, P3, P4]`" in undeclared
+    swapped = policies(P_RULES.replace("[P1, P2, P3, P4]", "[P2, P1, P3, P4]"))
+    problem = priority_order_problem(swapped, site)
+    assert problem is not None and "declared at p.yaml:1" in problem
+    assert "P2 > P1 > P3 > P4, but the site's are P1 > P2 > P3 > P4" in problem
+    assert "the same names in another order" in problem
+    partial = priority_order_problem(policies(P_RULES.replace(", P4]", "]")), site)
+    assert partial is not None and "the set does not list 'P4'" in partial
+    assert priority_order_problem(policies(P_RULES), SiteMetadata()) is None  # nothing known

@@ -167,12 +167,13 @@ def risk_score(
 
 
 def _urgent(priority: object, order: PriorityOrder) -> bool:
-    """A priority in the upper half of the site's order (High and Highest of Jira's five,
-    P1 and P2 of four). One the order does not know counts as urgent: it scores no lower."""
+    """A priority strictly above the middle of the site's order (High and Highest of Jira's
+    five, P1 and P2 of four). One the order does not know counts as urgent: it scores no
+    lower."""
     if priority is None:
         return False
     level = order.level(priority)
-    return level is None or level > len(order) / 2
+    return level is None or level > (len(order) + 1) / 2
 
 
 class Gateway:
