@@ -106,6 +106,31 @@ rules:
     assert "no custom field named 'Story Pionts'; did you mean 'Story Points'?" in errors
     assert "'Closed' is not a status on this site" in errors
     assert "4 names the site lacks" in errors
+    # The set declares no order, so Jira's five are compared, and the site has P1..P4.
+    assert "priorities (Jira's default, none declared) are Highest > High" in errors
+    assert "the site's are P1 > P2 > P3 > P4" in errors
+    assert "declare the site's: `priorities: [P1, P2, P3, P4]`" in errors
+
+
+def test_check_site_passes_a_set_declaring_the_sites_order(dc_url: str, tmp_path: Path) -> None:
+    site = tmp_path / "site.json"
+    snapshot(dc_url, site)
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    body = (
+        "review_groups:\n  leads: {description: Leads, members: [lead]}\n"
+        "rules:\n  - id: urgent\n    match: {action: jira_create_ticket, "
+        "details.priority: {at_least: P2}}\n    decision: require_approval\n"
+        "    route_to: leads\n"
+    )
+    (policies / "site.yaml").write_text("priorities: [P1, P2, P3, P4]\n" + body, encoding="utf-8")
+    done = jiragate("check", str(policies), "--site", str(site))
+    assert done.returncode == 0, done.stderr
+    (policies / "site.yaml").write_text("priorities: [P1, P3, P2, P4]\n" + body, encoding="utf-8")
+    swapped = jiragate("check", str(policies), "--site", str(site))
+    assert swapped.returncode == 2, swapped.stdout
+    assert "site.yaml:1" in swapped.stderr and "(declared at " in swapped.stderr
+    assert "the same names in another order" in swapped.stderr
 
 
 def test_the_shipped_policies_pass_against_a_cloud_like_site(dc_url: str, tmp_path: Path) -> None:
