@@ -32,7 +32,7 @@ def policy_dir(tmp_path: Path, default_policy_dir: Path) -> Path:
 
 def test_the_doc_has_the_examples_this_test_expects():
     yaml_blocks = blocks("yaml")
-    assert len(yaml_blocks) == 11
+    assert len(yaml_blocks) == 12
     assert len(blocks("python")) == 1
 
 
@@ -251,3 +251,31 @@ def test_the_documented_check_site_output_is_the_real_one(tmp_path, monkeypatch)
     assert result.returncode == 2
     documented = blocks("text")[-1]
     assert result.stderr == documented
+
+
+def test_the_priorities_example_decides_as_documented(tmp_path: Path) -> None:
+    """The Priorities section: P1/P2 to a lead, P3/P4 allowed, an unknown name failing
+    closed in both rules, and `at_least: High` refused naming the declared order."""
+    from jiragate.catalog import ActionRequest
+    from jiragate.errors import PolicyLoadError
+
+    example = blocks("yaml")[11]
+    directory = tmp_path / "prio"
+    directory.mkdir()
+    (directory / "site.yaml").write_text(example)
+    policies = load_policies(directory)
+
+    def decide(priority: str) -> Effect:
+        details = {"projectKey": "ENG", "issueType": "Bug", "summary": "s", "priority": priority}
+        request = ActionRequest("jira_create_ticket", "s", details)
+        return policies.evaluate(request, agent="bot", explain=True).decision
+
+    assert decide("P1") is decide("P2") is Effect.REQUIRE_APPROVAL
+    assert decide("P3") is decide("P4") is Effect.ALLOW
+    assert decide("Blocker") is decide("p4") is Effect.REQUIRE_APPROVAL
+    (directory / "site.yaml").write_text(example.replace("at_least: P2", "at_least: High"))
+    with pytest.raises(PolicyLoadError) as refused:
+        load_policies(directory)
+    documented = "expects one of the set's priorities (P1, P2, P3, P4), got 'High'"
+    assert documented in str(refused.value)
+    assert documented in DOC.read_text(encoding="utf-8")

@@ -19,6 +19,7 @@ from tests.helpers.service import KEYS, Service, running_service
 from tests.proxy.support import held_action
 
 PAT = "jira-pat-for-tests-0001"
+DOCUMENTED = (Path(__file__).resolve().parents[2] / "docs" / "approvals.md").read_text("utf-8")
 POLICY = """\
 priorities: [P1, P2, P3, P4]
 review_groups:
@@ -164,6 +165,8 @@ def test_a_reviewer_may_not_raise_or_rename_a_priority(
     assert refused.status_code == 409, refused.text
     assert refused.json()["error"] == "decision_refused"
     assert says in refused.json()["message"]
+    if patch == {"priority": "P1"}:  # the example docs/approvals.md shows, word for word
+        assert f"409 decision_refused: {refused.json()['message']}\n" in DOCUMENTED
     assert dc.agent_view(str(action["id"]))["status"] == "pending_approval"
     assert made_with(dc, "Slow page") == []
 
