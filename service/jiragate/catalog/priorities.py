@@ -1,12 +1,14 @@
 """A Jira site's priorities, in the site's order: `PriorityOrder`.
 
 Jira's priorities are the site's, not Jira's: Cloud ships "Highest, High, Medium, Low,
-Lowest", a Data Center site may call them "P1, P2, P3, P4". Jira lists them highest first
-(GET /rest/api/{2,3}/priority answers them in the scheme's order, most urgent first), and
-so does this type. Names are compared exactly, as Jira's REST API matches `{"name": ...}`
-in a priority field (a JSON string compared as written): "p1" is not "P1". Two names that
-differ only in case are refused in one order, since Jira refuses to create a second
-priority of the same name whatever its case, so such an order is a typo.
+Lowest", a Data Center site may call them "P1, P2, P3, P4". They have an order, which an
+admin changes (`PUT /rest/api/3/priority/move`: "Changes the order of issue priorities"),
+and `GET /rest/api/{2,3}/priority` lists them in it (highest first, as catalog/site.py keeps
+them); so does this type. A priority's name "must be unique" (CreatePriorityDetails.name in
+Jira's OpenAPI, at most 60 characters). Names are compared exactly, as the gateway's site
+check compares an action's values (catalog/site.py): "p1" is not "P1". Two names that differ
+only in case are refused in one order: matching them apart by case would be fragile, and a
+declared order with both is far likelier a typo.
 
 Pure (standard library only): the policy engine, the edit rules and the gateway share it.
 What a name that is not in the order means is each caller's decision, and every caller
