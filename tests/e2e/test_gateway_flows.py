@@ -139,7 +139,7 @@ def test_invalid_details_name_json_pointers(service: Service):
         ({"issueCount": 20}, "the count grew from 12 to 20"),
         ({"projectKey": "OPS"}, "/projectKey: may not be changed by a reviewer"),
         ({"issueCount": 60}, "the count grew from 12 to 60"),
-        ({"priority": "Bogus"}, "invalid"),
+        ({"priority": "Bogus"}, "must be one of the site's priorities (Highest, High"),
     ],
 )
 def test_a_widening_edit_is_refused_and_the_action_stays_pending(
