@@ -130,7 +130,6 @@ def test_the_gateway_judges_edits_in_the_sites_order_once_it_knows_it(
             "api_token": None,
         },
     ) as service:
-        service.gateway._adapter.site._site = None  # as before any read of the site
         assert service.gateway.priority_order() == JIRA_PRIORITIES
         assert submit(service, ticket("P4", "Warm-up"))["status"] == "executed"
         assert service.gateway.priority_order() == PriorityOrder(("P1", "P2", "P3", "P4"))
