@@ -41,7 +41,8 @@ def shallow_patch(
 ) -> dict[str, Any]:
     """Cheqpoint's rule: the original details with the edited keys overridden.
 
-    The gateway passes `jiragate.catalog.apply_patch`, which also trims bulk ticket lists.
+    The gateway passes `jiragate.catalog.apply_patch` in the site's priority order, which
+    also trims bulk ticket lists and caps their priorities.
     """
     return {**details, **patch}
 
