@@ -419,3 +419,38 @@ def test_check_site_reports_an_order_that_is_not_the_sites() -> None:
     partial = priority_order_problem(policies(P_RULES.replace(", P4]", "]")), site)
     assert partial is not None and "the set does not list 'P4'" in partial
     assert priority_order_problem(policies(P_RULES), SiteMetadata()) is None  # nothing known
+
+
+# --------------------------------------------------------------------------- any order
+
+ORDERS = st.lists(
+    st.text(alphabet="ABCPXYZ0123456789 -", min_size=1, max_size=6).filter(str.strip),
+    min_size=1,
+    max_size=7,
+    unique_by=str.casefold,
+).map(PriorityOrder.of)
+
+
+@settings(max_examples=80, deadline=None)
+@given(order=ORDERS, data=st.data())
+def test_in_any_order_at_least_and_at_most_follow_the_levels(
+    order: PriorityOrder, data: st.DataObject
+) -> None:
+    from jiragate.policy.operators import OPERATORS
+
+    bound = data.draw(st.sampled_from(order.names))
+    value = data.draw(st.one_of(st.sampled_from(order.names), st.text(max_size=6)))
+    at_least = OPERATORS["at_least"].prepare(bound, order)
+    at_most = OPERATORS["at_most"].prepare(bound, order)
+    level, limit = order.level(value), order.level(bound)
+    assert limit is not None
+    if level is None:  # alone: above the highest, so gated by at_least and never "low"
+        assert OPERATORS["at_least"].test(value, at_least) is True
+        assert OPERATORS["at_most"].test(value, at_most) is False
+        assert order.at_or_below(value) == ()
+    else:
+        assert OPERATORS["at_least"].test(value, at_least) is (level >= limit)
+        assert OPERATORS["at_most"].test(value, at_most) is (level <= limit)
+        assert order.at_or_below(value)[0] == value
+        assert set(order.at_or_below(value)) | set(order.at_least(value)) == set(order.names)
+        assert order.is_lower_or_same(bound, value) is (level <= limit)
