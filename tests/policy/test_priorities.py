@@ -254,8 +254,9 @@ def test_at_least_never_lets_an_unknown_value_through_as_lower(
     bounds = [("at_least", bound, decision), ("at_least", "P1", "deny"), ("at_most", "P4", "allow")]
     policy = policies(_crowd(DC, bounds))
     decision_made = policy.evaluate(create(value), agent="bot", explain=True)
-    level = DC.level(value)
-    below = level is not None and level < DC.level(bound)  # type: ignore[operator]
+    level, limit = DC.level(value), DC.level(bound)
+    assert limit is not None
+    below = level is not None and level < limit
     assert ("r0" in decision_made.matched_rules) is (not below)
     if level is None:
         assert decision_made.decision is not Effect.ALLOW
