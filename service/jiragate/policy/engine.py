@@ -24,7 +24,7 @@ from typing import Any
 from jiragate.catalog import ActionKind, ActionRequest, parse_envelope
 from jiragate.policy.compiler import ActionIndex, CompiledRule, Matches, compile_model
 from jiragate.policy.explain import ConditionResult, RuleExplanation, explain_rules
-from jiragate.policy.facts import build_facts
+from jiragate.policy.facts import Facts, build_facts
 from jiragate.policy.loader import DEFAULT_POLICY_LIMITS, PolicyLimits, load_model
 from jiragate.policy.model import (
     Budget,
@@ -320,12 +320,41 @@ class PolicySet:
         if self._shadow_index is not None:
             all_matched = self._shadow_index[request.action].matching(facts)
             decision = self._with_shadow(decision, request, spec.kind, agent, all_matched)
+        # An action that also writes to other projects (a move's target) is decided once
+        # per project, and the strictest decision holds: a rule keeping an agent out of a
+        # project must stop a move into it as surely as any other write there.
+        others = spec.projects_besides(request.details)
+        for project in others:
+            elsewhere = self._decide_in(request, spec.kind, agent, {**facts, "project": project})
+            decision = _strictest(decision, elsewhere)
         if checks:
             decision = _with_budgets(decision, checks, self)
         if explain:
             matched_ids = {rule.id for _, rule in all_matched}
             explanations = explain_rules(self.model.rules, facts, matched_ids)
+            for project in others:
+                # A rule that matched only for another project is explained with the facts
+                # it matched on (the source project's explanation would say it failed).
+                moved = {**facts, "project": project}
+                extra = [
+                    e
+                    for e in explain_rules(self.model.rules, moved, set(decision.matched_rules))
+                    if e.matched and e.rule not in {x.rule for x in explanations if x.matched}
+                ]
+                explanations = [
+                    next((x for x in extra if x.rule == e.rule), e) for e in explanations
+                ]
             return replace(decision, explanations=tuple(explanations))
+        return decision
+
+    def _decide_in(
+        self, request: ActionRequest, kind: ActionKind, agent: str | None, facts: Facts
+    ) -> Decision:
+        """The decision with `facts` (another project of the action), shadow rules included."""
+        decision = self._decide(request, kind, agent, self._index[request.action].matching(facts))
+        if self._shadow_index is not None:
+            shadow = self._shadow_index[request.action].matching(facts)
+            decision = self._with_shadow(decision, request, kind, agent, shadow)
         return decision
 
     def _with_shadow(
@@ -394,6 +423,33 @@ class PolicySet:
             reasons=(reason,),
             revision=self.model.revision,
         )
+
+
+def _strictest(first: Decision, second: Decision) -> Decision:
+    """The stricter of two decisions on one action (deny > require_approval > allow; the
+    first on a tie), carrying every rule either matched; for a read or write no rule
+    matched, the defaults count as a decision like any other."""
+    chosen, other = (
+        (second, first)
+        if _PRECEDENCE[second.decision] > _PRECEDENCE[first.decision]
+        else (first, second)
+    )
+    matched = tuple(dict.fromkeys((*chosen.matched_rules, *other.matched_rules)))
+    reasons = tuple(dict.fromkeys((*chosen.reasons, *other.reasons)))
+    shadow = chosen.shadow
+    if shadow is None:
+        shadow = other.shadow
+    elif other.shadow is not None and _PRECEDENCE[other.shadow.decision] > _PRECEDENCE[
+        shadow.decision
+    ]:
+        shadow = other.shadow
+    if shadow is not None:
+        disagrees = (shadow.decision, shadow.review_group) != (
+            chosen.decision,
+            chosen.review_group,
+        )
+        shadow = replace(shadow, disagrees=disagrees)
+    return replace(chosen, matched_rules=matched, reasons=reasons, shadow=shadow)
 
 
 def _budget_checks(budgets: Sequence[Budget], count: int, usage: Usage) -> tuple[BudgetCheck, ...]:
