@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jiragate.jira.sandbox import (
     routes_agile,
+    routes_bulk,
     routes_devstatus,
     routes_issue_writes,
     routes_issues,
@@ -60,6 +61,7 @@ def create_sandbox_app(
         routes_meta,
         routes_agile,
         routes_devstatus,
+        routes_bulk,  # Cloud's bulk move and its task (v3 only)
     ):
         app.include_router(module.build_router())
     app.include_router(_control_router())

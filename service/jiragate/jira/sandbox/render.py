@@ -653,3 +653,14 @@ _MORE_SYSTEM_FIELDS = (
     ("security", "Security Level", "securitylevel"),
     ("attachment", "Attachment", "array"),
 )
+
+
+def bulk_operation_error(status_code: int, messages: Iterable[str]) -> JSONResponse:
+    """The error body of Jira Cloud's bulk operations (`BulkOperationErrorResponse`):
+    `{"errors": [{"message": ...}]}`, as the spec declares and its examples show, not the
+    `errorMessages` of other endpoints."""
+    return JSONResponse(bulk_operation_body(messages), status_code=status_code)
+
+
+def bulk_operation_body(messages: Iterable[str]) -> dict[str, Any]:
+    return {"errors": [{"message": message} for message in messages]}

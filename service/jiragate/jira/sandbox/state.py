@@ -498,6 +498,13 @@ class SandboxState:
             if self.profile == "datacenter":
                 issue.priority = _SEED_PRIORITY_ON_DC[priority]
         seed_panels(self)  # forms, development information, a cross-project link
+        #: Old key -> new key of every issue moved to another project: Jira keeps answering
+        #: the old key with the moved issue (routes_bulk.py).
+        self.moved_keys: dict[str, str] = {}
+        #: Bulk move tasks by id (routes_bulk.py); `bulk_polls_to_finish` is how many reads
+        #: of a task see it running before it completes (None: it never finishes).
+        self.bulk_tasks: dict[str, dict[str, Any]] = {}
+        self.bulk_polls_to_finish: int | None = 1
 
     def reset(self) -> None:
         """Back to the seed data; faults and the request log are cleared too."""
@@ -545,7 +552,11 @@ class SandboxState:
 
     def find_issue(self, id_or_key: str) -> Issue | None:
         with self.lock:
-            found = self.issues.get(id_or_key.upper())
+            wanted_key = id_or_key.upper()
+            # A moved issue answers to its old keys too (each move may add one).
+            while wanted_key in self.moved_keys:
+                wanted_key = self.moved_keys[wanted_key]
+            found = self.issues.get(wanted_key)
             if found is not None:
                 return found
             if id_or_key.isdigit():
@@ -651,6 +662,8 @@ class SandboxState:
                 "issues": [asdict(i) for i in self.issues.values()],
                 "ranking": list(self.ranking),
                 "parallel_sprints": self.parallel_sprints,
+                "moved_keys": dict(self.moved_keys),
+                "bulk_tasks": {k: dict(v) for k, v in self.bulk_tasks.items()},
                 "counters": {
                     "issue": self.next_issue_id,
                     "version": self.next_version_id,
@@ -675,6 +688,8 @@ class SandboxState:
                 self.issues[raw["key"]] = Issue(**raw, comments=comments)
             self.ranking = list(data.get("ranking") or self.issues)
             self.parallel_sprints = bool(data.get("parallel_sprints", False))
+            self.moved_keys = dict(data.get("moved_keys") or {})
+            self.bulk_tasks = {k: dict(v) for k, v in (data.get("bulk_tasks") or {}).items()}
             counters = data["counters"]
             self.next_issue_id = counters["issue"]
             self.next_version_id = counters["version"]
