@@ -214,6 +214,11 @@ class JiraClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    async def pause(self, seconds: float) -> None:
+        """Wait between polls of a long-running Jira task (a bulk move), through the same
+        sleep hook as retries: tests record the waits instead of sleeping."""
+        await self._sleep(seconds)
+
     async def __aenter__(self) -> JiraClient:
         return self
 
@@ -489,6 +494,13 @@ def _http_error(response: httpx.Response, method: str, path: str) -> JiraHTTPErr
         raw_errors = payload.get("errors") or {}
         if isinstance(raw_errors, dict):
             errors = {str(k): str(v) for k, v in raw_errors.items()}
+        elif isinstance(raw_errors, list):
+            # The bulk operations' shape (`BulkOperationErrorResponse`): [{"message": ...}].
+            messages += [
+                str(item["message"])
+                for item in raw_errors
+                if isinstance(item, dict) and isinstance(item.get("message"), str)
+            ]
         if not messages and not errors and isinstance(payload.get("message"), str):
             messages = [payload["message"]]
     elif response.text.strip():

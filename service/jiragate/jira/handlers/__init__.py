@@ -27,6 +27,7 @@
 - `rest`: jira_rest_read, jira_rest_write (the proxy's generic actions)
 - beside an issue's fields: `forms` (jira_get_forms, jira_get_form, jira_update_form_answers),
   `development` (jira_get_development_info), `dependencies` (jira_get_cross_project_links)
+- `moves`: jira_move_issue (Cloud's asynchronous bulk move; refused on Data Center)
 
 `creating` holds exactly-once issue creation (markers) for issues and epics; `base` the
 registry (`@handles`), `ActionCall` and the per-issue loop. Importing this package imports
@@ -50,6 +51,7 @@ from jiragate.jira.handlers import (
     links,
     listing,
     metadata,
+    moves,
     project_admin,
     reads,
     rest,
@@ -94,6 +96,7 @@ TOPICS = (
     forms,
     development,
     dependencies,
+    moves,
 )
 
 __all__ = [
