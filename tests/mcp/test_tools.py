@@ -176,7 +176,6 @@ def test_a_declaration_may_announce_more_harm_than_its_kind_never_less(
     spec = ActionSpec(
         "jira_mislabelled", kind, idempotent=True, count=counts(1), side_effects=effects
     )
-    with pytest.raises(ValueError, match=r"jira_mislabelled.*cannot have"):
-        with registered(spec):
-            pass
+    with pytest.raises(ValueError, match=r"jira_mislabelled.*cannot have"), registered(spec):
+        pass
     assert "jira_mislabelled" not in CATALOG

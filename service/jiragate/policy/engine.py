@@ -437,11 +437,10 @@ def _strictest(first: Decision, second: Decision) -> Decision:
     matched = tuple(dict.fromkeys((*chosen.matched_rules, *other.matched_rules)))
     reasons = tuple(dict.fromkeys((*chosen.reasons, *other.reasons)))
     shadow = chosen.shadow
-    if shadow is None:
-        shadow = other.shadow
-    elif other.shadow is not None and _PRECEDENCE[other.shadow.decision] > _PRECEDENCE[
-        shadow.decision
-    ]:
+    if shadow is None or (
+        other.shadow is not None
+        and _PRECEDENCE[other.shadow.decision] > _PRECEDENCE[shadow.decision]
+    ):
         shadow = other.shadow
     if shadow is not None:
         disagrees = (shadow.decision, shadow.review_group) != (

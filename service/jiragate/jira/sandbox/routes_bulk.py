@@ -27,7 +27,7 @@ from fastapi.responses import JSONResponse
 
 from jiragate.jira.sandbox.context import body_of, current_user, state_of
 from jiragate.jira.sandbox.history import record_change
-from jiragate.jira.sandbox.render import bulk_operation_error, jira_error
+from jiragate.jira.sandbox.render import bulk_operation_error
 from jiragate.jira.sandbox.state import Issue, SandboxState, User
 
 #: Atlassian: "You can move up to 1,000 issues in a single operation, including any subtasks."
@@ -101,7 +101,11 @@ async def task_progress(request: Request) -> Response:
     with state.lock:
         task = state.bulk_tasks.get(task_id)
         if task is None:
-            return jira_error(404, [f"No task found with id {task_id}."])
+            # The spec declares 400 for an id that is not a bulk operation task.
+            return bulk_operation_error(
+                400,
+                [f"The task associated with this taskId {task_id} is not a bulk operation task"],
+            )
         if task["status"] != "COMPLETE":
             task["polls"] += 1
             due = state.bulk_polls_to_finish
@@ -141,9 +145,7 @@ def _finish(state: SandboxState, task: dict[str, Any], request: Request) -> None
         if issue.project_key != task["project"] or issue.issue_type != task["issueType"]:
             _move(state, issue, task["project"], task["issueType"], current_user(request))
         processed.append(issue.id)
-    task.update(
-        status="COMPLETE", processed=processed, failed=failed, updated=_millis(), polls=0
-    )
+    task.update(status="COMPLETE", processed=processed, failed=failed, updated=_millis(), polls=0)
     task.setdefault("started", task["updated"])
 
 
