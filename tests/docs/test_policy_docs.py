@@ -32,7 +32,7 @@ def policy_dir(tmp_path: Path, default_policy_dir: Path) -> Path:
 
 def test_the_doc_has_the_examples_this_test_expects():
     yaml_blocks = blocks("yaml")
-    assert len(yaml_blocks) == 11
+    assert len(yaml_blocks) == 12
     assert len(blocks("python")) == 1
 
 
@@ -251,3 +251,29 @@ def test_the_documented_check_site_output_is_the_real_one(tmp_path, monkeypatch)
     assert result.returncode == 2
     documented = blocks("text")[-1]
     assert result.stderr == documented
+
+
+def test_a_move_is_decided_for_both_of_its_projects(policy_dir: Path) -> None:
+    (policy_dir / "scope.yaml").write_text(blocks("yaml")[11], encoding="utf-8")
+    policies = load_policies(policy_dir)
+
+    def decide(source: str, target: str) -> tuple[str, str | None, str | None]:
+        decision = policies.evaluate(
+            {
+                "action": "jira_move_issue",
+                "summary": "move",
+                "details": {"issueKey": f"{source}-1", "targetProjectKey": target},
+            },
+            agent="log-triage-bot",
+        )
+        return decision.decision.value, decision.determining_rule, decision.review_group
+
+    deny = ("deny", "triage-bot-stays-in-eng-and-data", None)
+    assert decide("ENG", "OPS") == deny  # into a project it may not touch
+    assert decide("OPS", "ENG") == deny  # out of one
+    assert decide("ENG", "DATA") == (
+        "require_approval",
+        "moves-out-of-a-project",
+        "project-managers",
+    )
+
