@@ -323,39 +323,41 @@ class PolicySet:
         # An action that also writes to other projects (a move's target) is decided once
         # per project, and the strictest decision holds: a rule keeping an agent out of a
         # project must stop a move into it as surely as any other write there.
-        others = spec.projects_besides(request.details)
-        for project in others:
-            elsewhere = self._decide_in(request, spec.kind, agent, {**facts, "project": project})
-            decision = _strictest(decision, elsewhere)
+        elsewhere: list[tuple[Facts, Matches]] = []
+        for project in spec.projects_besides(request.details):
+            other_facts = {**facts, "project": project}
+            other_decision, other_matched = self._decide_in(request, spec.kind, agent, other_facts)
+            decision = _strictest(decision, other_decision)
+            elsewhere.append((other_facts, other_matched))
         if checks:
             decision = _with_budgets(decision, checks, self)
         if explain:
             matched_ids = {rule.id for _, rule in all_matched}
             explanations = explain_rules(self.model.rules, facts, matched_ids)
-            for project in others:
+            for other_facts, other_matched in elsewhere:
                 # A rule that matched only for another project is explained with the facts
-                # it matched on (the source project's explanation would say it failed).
-                moved = {**facts, "project": project}
-                extra = [
-                    e
-                    for e in explain_rules(self.model.rules, moved, set(decision.matched_rules))
-                    if e.matched and e.rule not in {x.rule for x in explanations if x.matched}
-                ]
-                explanations = [
-                    next((x for x in extra if x.rule == e.rule), e) for e in explanations
-                ]
+                # it matched on (the source project's explanation says it did not match).
+                ids = {rule.id for _, rule in other_matched}
+                there = {
+                    e.rule: e
+                    for e in explain_rules(self.model.rules, other_facts, ids)
+                    if e.matched
+                }
+                explanations = [e if e.matched else there.get(e.rule, e) for e in explanations]
             return replace(decision, explanations=tuple(explanations))
         return decision
 
     def _decide_in(
         self, request: ActionRequest, kind: ActionKind, agent: str | None, facts: Facts
-    ) -> Decision:
-        """The decision with `facts` (another project of the action), shadow rules included."""
-        decision = self._decide(request, kind, agent, self._index[request.action].matching(facts))
+    ) -> tuple[Decision, Matches]:
+        """The decision with `facts` (another project of the action), shadow rules included,
+        and every rule that matched (shadow ones too, for explanations)."""
+        matched = self._index[request.action].matching(facts)
+        decision = self._decide(request, kind, agent, matched)
         if self._shadow_index is not None:
-            shadow = self._shadow_index[request.action].matching(facts)
-            decision = self._with_shadow(decision, request, kind, agent, shadow)
-        return decision
+            matched = self._shadow_index[request.action].matching(facts)
+            decision = self._with_shadow(decision, request, kind, agent, matched)
+        return decision, matched
 
     def _with_shadow(
         self,
