@@ -24,6 +24,7 @@ from tests.helpers.servers import serve_app
 
 __all__ = ["clients_python"]  # the fixture
 
+
 @pytest.fixture(scope="module", params=sorted(MODES))
 def tools(request: pytest.FixtureRequest, clients_python: Path) -> dict[str, Any]:
     """mcp-atlassian's Jira tools, listed by the running server in one env mode."""

@@ -276,4 +276,3 @@ def test_a_move_is_decided_for_both_of_its_projects(policy_dir: Path) -> None:
         "moves-out-of-a-project",
         "project-managers",
     )
-
