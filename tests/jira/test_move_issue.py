@@ -69,6 +69,11 @@ def datacenter(_sites: dict[str, Site]) -> Site:
     return _reset(_sites["datacenter"])
 
 
+async def move_eng_2(run: Run) -> None:
+    result = await run.execute("jira_move_issue", MOVE)
+    assert result.outcome == "succeeded", result.failures
+
+
 def moves_submitted(run: Run) -> int:
     return len(run.sent("POST", "/bulk/issues/move"))
 
@@ -108,7 +113,7 @@ def test_cloud_moves_the_issue_and_reports_its_new_key(cloud: Site) -> None:
 def test_the_old_key_answers_with_the_moved_issue_over_http(
     cloud: Site, contract: ContractRecorder
 ) -> None:
-    scenario(cloud, "cloud", lambda run: run.execute("jira_move_issue", MOVE))  # type: ignore[arg-type,return-value]
+    scenario(cloud, "cloud", move_eng_2)
     with httpx.Client(
         base_url=cloud.url,
         auth=(EMAIL, API_TOKEN),
@@ -245,7 +250,7 @@ def test_a_lost_submission_answer_is_unknown_not_resent(cloud: Site) -> None:
 def test_an_issue_jira_places_in_another_project_is_refused(cloud: Site) -> None:
     """ENG-2 was moved to OPS earlier: "move ENG-2 to DATA" would move an OPS issue that the
     policies never saw (they saw project ENG). Nothing is submitted."""
-    scenario(cloud, "cloud", lambda run: run.execute("jira_move_issue", MOVE))  # type: ignore[arg-type,return-value]
+    scenario(cloud, "cloud", move_eng_2)
 
     async def body(run: Run) -> None:
         result = await run.execute("jira_move_issue", {**MOVE, "targetProjectKey": "ENG2"})
@@ -387,3 +392,21 @@ def test_the_sandbox_task_runs_then_completes_and_moves(
     assert changes["Key"]["fromString"] == "ENG-2" and changes["project"]["toString"] == "OPS"
     unknown = jira_http.get("/rest/api/3/bulk/queue/424242")
     assert unknown.status_code == 400 and "not a bulk operation task" in unknown.text
+
+
+def test_the_documented_result_is_what_a_move_of_the_seed_returns(cloud: Site) -> None:
+    """docs/jira.md's example result, from the seed data (ENG-2 becomes OPS-3)."""
+    import json
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "jira.md").read_text(encoding="utf-8")
+    section = doc.split("## Moving an issue to another project", 1)[1]
+    (example,) = re.findall(r"```text\n(.*?)```", section.split("\n## ", 1)[0], re.S)
+    documented = json.loads(example)
+
+    async def body(run: Run) -> None:
+        result = (await run.execute("jira_move_issue", MOVE)).as_dict()
+        assert {key: result[key] for key in documented} == documented
+
+    scenario(cloud, "cloud", body)
