@@ -447,6 +447,16 @@ class Gateway:
     async def get_user(self, name: str) -> dict[str, Any] | None:
         return await self._adapter.get_user(name)
 
+    async def issue_type_names(self) -> dict[str, str]:
+        """The site's issue types, id -> name (`GET /issuetype`): the proxy names the type of
+        a bulk move, which Jira's body gives by id, as jira_move_issue does (by name)."""
+        answer = await self._adapter.client.get(self._adapter.api("/issuetype"))
+        return {
+            str(item["id"]): str(item.get("name") or "")
+            for item in answer or []
+            if isinstance(item, dict) and "id" in item
+        }
+
     async def get_transitions(self, issue_key: str) -> list[dict[str, Any]]:
         return await self._adapter.get_transitions(issue_key)
 
