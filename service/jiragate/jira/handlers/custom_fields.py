@@ -78,3 +78,26 @@ def _check_settable(jira: JiraAdapter, action: str, ref: str, field: Mapping[str
             f"custom field {ref} ({field.get('name')}) cannot be set by jira_update_fields: "
             "sprints, epics and ranks have their own actions, system fields go in `fields`"
         )
+
+
+#: The custom field type of Jira Software's rank (LexoRank) fields.
+RANK_TYPE = "com.pyxis.greenhopper.jira:gh-lexo-rank"
+
+
+async def default_rank_field(jira: JiraAdapter) -> int | None:
+    """The numeric id (`schema.customId`) of the site's default rank field, the one custom
+    field named "Rank" of the rank type, as clients find it for `PUT /issue/rank`'s
+    `rankCustomFieldId` (pycontribs `JIRA.rank`); None when the site has no single one."""
+    catalogue = await jira.client.get(jira.api("/field")) or []
+    found = [
+        schema.get("customId")
+        for f in catalogue
+        if isinstance(f, Mapping)
+        and f.get("custom")
+        and f.get("name") == "Rank"
+        and isinstance(schema := f.get("schema"), Mapping)
+        and schema.get("custom") == RANK_TYPE
+    ]
+    if len(found) != 1 or isinstance(found[0], bool) or not isinstance(found[0], int):
+        return None
+    return found[0]
