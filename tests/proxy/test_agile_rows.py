@@ -58,6 +58,14 @@ CASES: list[tuple[str, str, dict[str, str], Any, str, dict[str, Any]]] = [
         "jira_delete_version",
         {"projectKey": "ENG", "versionId": "10100", "moveFixIssuesTo": "10101"},
     ),
+    (  # Cloud's delete: the same action, the moves from the body
+        "POST",
+        "/rest/api/3/version/10100/removeAndSwap",
+        {},
+        {"moveFixIssuesTo": 10101, "customFieldReplacementList": []},
+        "jira_delete_version",
+        {"projectKey": "ENG", "versionId": "10100", "moveFixIssuesTo": 10101},
+    ),
     (
         "PUT",
         "/rest/api/3/version/10100/mergeto/10101",
@@ -231,6 +239,15 @@ def test_approved_with_edits_the_forwarded_write_carries_the_reviewers_text(serv
     assert jira.delete("/rest/agile/1.0/sprint/103").status_code == 204
     with service.sandbox.lock:
         assert 103 not in service.sandbox.sprints
+    # Cloud's removeAndSwap, approved: the version is deleted once, its issues moved.
+    swap = {"moveFixIssuesTo": 10100}
+    approve(service, jira.post("/rest/api/3/version/10101/removeAndSwap", json=swap))
+    assert jira.post("/rest/api/3/version/10101/removeAndSwap", json=swap).status_code == 204
+    with service.sandbox.lock:
+        assert 10101 not in service.sandbox.versions
+        assert service.sandbox.issues["ENG-4"].fix_versions == [10100]
+    deletes = [e for e in service.sandbox.logged() if e.method == "DELETE" and "10101" in e.path]
+    assert len(deletes) == 1
 
 
 # --------------------------------------------------------------------------- attacks
@@ -280,9 +297,16 @@ REFUSED = [
 def test_refused_requests_name_what_is_wrong_and_record_nothing(service: Service, jira):
     with service.sandbox.lock:  # another project's version to merge into
         service.sandbox.versions[10300] = Version(10300, 10001, "ops-1", "", False, False)
+    swap = "/rest/api/3/version/10101/removeAndSwap"
     cases = [
         *REFUSED,
         ("PUT", "/rest/api/3/version/10101/mergeto/10300", {}, None, "one project"),
+        # a delete must not move ENG's issues into another project's version
+        ("DELETE", "/rest/api/3/version/10101", {"moveFixIssuesTo": "10300"}, None, "OPS"),
+        ("POST", swap, {}, {"moveAffectedIssuesTo": 10300}, "OPS"),
+        ("POST", swap, {}, {"customFieldReplacementList": [{"customFieldId": 1}]}, "customField"),
+        ("POST", swap, {}, {"moveFixIssuesTo": True}, "version id"),
+        ("POST", swap, {"force": "1"}, {}, "force"),
     ]
     before = service.agent.get("/v1/actions").json()["items"]
     for method, path, query, body, named in cases:

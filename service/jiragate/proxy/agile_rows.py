@@ -126,13 +126,47 @@ async def _put_version(incoming: Incoming, gateway: Gateway) -> Chosen:
     return Chosen("jira_update_release", {**details, **_picked(body, _VERSION_EDITS)})
 
 
-async def _delete_version(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
-    moves = ("moveFixIssuesTo", "moveAffectedIssuesTo")
-    _no_query(incoming, moves)
-    ident = _ids(incoming)[0]
+_MOVES = ("moveFixIssuesTo", "moveAffectedIssuesTo")
+
+
+async def _deleted_version(
+    gateway: Gateway, ident: str, moves: Mapping[str, Any]
+) -> dict[str, Any]:
+    """jira_delete_version's details; the versions the issues move to must be of the same
+    project (as Jira requires), located like the version itself."""
     found = await _located(gateway, "version", ident)
-    query = {key: value for key, value in incoming.query if key in moves}
-    return {"projectKey": found.project_key, "versionId": ident, **query}
+    for name, target in moves.items():
+        into = await _located(gateway, "version", str(target))
+        if into.project_key != found.project_key:
+            raise MappingError(
+                f"{name}: version {target} is in project {into.project_key}, not in "
+                f"{found.project_key} with version {ident}"
+            )
+    return {"projectKey": found.project_key, "versionId": ident, **moves}
+
+
+async def _delete_version(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
+    _no_query(incoming, _MOVES)
+    moves = {key: value for key, value in incoming.query if key in _MOVES}
+    return await _deleted_version(gateway, _ids(incoming)[0], moves)
+
+
+async def _remove_and_swap(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
+    """`POST /version/{id}/removeAndSwap` (Cloud's delete): the same action as DELETE. Custom
+    field replacements are not carried: the action does not do them."""
+    _no_query(incoming)
+    body = _object(incoming.body or {}, "the body")
+    _known(body, (*_MOVES, "customFieldReplacementList"), "the body")
+    if body.get("customFieldReplacementList"):
+        raise MappingError(
+            "customFieldReplacementList: the Jiragate proxy deletes a version moving its fix "
+            "and affected issues only (leave the list out or empty)"
+        )
+    moves = {name: body[name] for name in _MOVES if body.get(name) is not None}
+    for name, value in moves.items():
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise MappingError(f"{name} must be a version id")
+    return await _deleted_version(gateway, _ids(incoming)[0], moves)
 
 
 async def _merge_versions(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
@@ -376,6 +410,12 @@ AGILE_ROWS: tuple[Row, ...] = (
         also=("jira_release_version", "jira_archive_version"),
     ),
     Row("DELETE", "/rest/api/{version}/version/{id}", "jira_delete_version", _delete_version),
+    Row(
+        "POST",
+        "/rest/api/{version}/version/{id}/removeAndSwap",
+        "jira_delete_version",
+        _remove_and_swap,
+    ),
     Row(
         "PUT",
         "/rest/api/{version}/version/{id}/mergeto/{id}",
