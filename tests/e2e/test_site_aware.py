@@ -122,7 +122,7 @@ def test_story_points_cannot_step_around_the_rules_on_estimates(dc: Service, ref
     refused = dc.agent.post("/v1/actions", json=edit)
     assert refused.status_code == 422, refused.text
     (violation,) = refused.json()["violations"]
-    assert violation["rule"] == "story-points-field"
+    assert violation["rule"] == "own-action-field"
     assert "jira_update_story_points" in violation["message"]
     created = dc.agent.post("/v1/actions", json=ticket(customFields={ref: 40}))
     assert created.status_code == 422, created.text

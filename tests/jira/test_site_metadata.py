@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from jiragate.catalog import validate_details
 from jiragate.catalog.site import FieldInfo, SiteMetadata, site_violations
 from jiragate.errors import InvalidDetailsError
 from jiragate.jira.config import JiraConfig
@@ -231,6 +232,34 @@ def test_dc_epic_sets_epic_name_and_links_children_with_epic_link(dc: Site) -> N
     assert dc.state.issues["ENG-6"].parent_key == epic.key
 
 
+def test_dc_epic_rename_sets_the_epic_name_field(dc: Site) -> None:
+    """jira_update_epic's epicName is the one way to rename a DC epic (customFields refuses
+    the field: it would step around the rules on epics)."""
+
+    async def body(run: Run) -> None:
+        renamed = await run.execute(
+            "jira_update_epic", {"epicKey": "ENG-1", "epicName": "Checkout v2"}
+        )
+        assert renamed.outcome == "succeeded", renamed.as_dict()
+        (edit,) = run.sent("PUT", "/issue/ENG-1")
+        assert edit[3]["fields"] == {EPIC_NAME_FIELD: "Checkout v2"}
+        as_custom = await run.execute(
+            "jira_update_fields", {"issueKeys": ["ENG-1"], "customFields": {EPIC_NAME_FIELD: "x"}}
+        )
+        assert as_custom.outcome == "failed"
+        assert "jira_update_epic" in as_custom.failures[0].reason
+        assert len(run.sent("PUT", "/issue/ENG-1")) == 1
+
+    dc_scenario(dc, body)
+    assert dc.state.issues["ENG-1"].epic_name == "Checkout v2"
+    with pytest.raises(InvalidDetailsError) as refused:  # by name, before any site is read
+        validate_details(
+            "jira_update_fields", {"issueKeys": ["ENG-1"], "customFields": {"epic name": "x"}}
+        )
+    (problem,) = refused.value.violations
+    assert problem.rule == "own-action-field" and "epicName" in problem.message
+
+
 def test_dc_sub_task_and_a_story_under_an_epic(dc: Site) -> None:
     async def body(run: Run) -> None:
         sub = await run.execute(
@@ -376,7 +405,7 @@ def test_a_story_points_field_is_refused_as_a_custom_field_by_the_site_check() -
     """By name (any case) the catalog refuses it; by id only the site knows the name."""
     by_id = {"issueKeys": ["ENG-3"], "customFields": {"customfield_10016": 40}}
     (problem,) = site_violations("jira_update_fields", by_id, DC_SITE)
-    assert problem.rule == "story-points-field"
+    assert problem.rule == "own-action-field"
     assert "'Story Points' (customfield_10016)" in problem.message
     assert "jira_update_story_points" in problem.message
     (created,) = site_violations(

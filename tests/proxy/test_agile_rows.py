@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from jiragate.jira.sandbox.faults import parse_fault
-from jiragate.jira.sandbox.state import STORY_POINTS_FIELD, TEAM_FIELD, Version
+from jiragate.jira.sandbox.state import EPIC_NAME_FIELD, STORY_POINTS_FIELD, TEAM_FIELD, Version
 from tests.helpers.service import Service, running_service, unbudgeted_policies
 from tests.proxy.conftest import AGENT_KEY
 from tests.proxy.support import held_action
@@ -449,6 +449,21 @@ def test_story_points_and_parents_through_put_issue_are_the_v1_actions(service: 
         refused = jira.put("/rest/api/3/issue/ENG-2", json=body)
         assert refused.status_code == 400, refused.text
         assert named in json_text(refused), (body, refused.text)
+    # Renaming an epic is an epic change (project managers), not a field edit (leads).
+    rename = jira.put("/rest/api/3/issue/ENG-1", json={"fields": {EPIC_NAME_FIELD: "Pay v2"}})
+    record = service.agent_view(held_action(rename))
+    assert (record["action"], record["details"]) == (
+        "jira_update_epic",
+        {"epicKey": "ENG-1", "epicName": "Pay v2"},
+    )
+    assert (record["rule"], record["review_group"]) == (
+        "epic-and-release-changes",
+        "project-managers",
+    )
+    both = jira.put(
+        "/rest/api/3/issue/ENG-1", json={"fields": {EPIC_NAME_FIELD: "x", "summary": "y"}}
+    )
+    assert both.status_code == 400 and "two actions" in json_text(both), both.text
     # The reviewer lowers the estimate: the edit is what Jira gets.
     points = {"fields": {STORY_POINTS_FIELD: 13}}
     approve(

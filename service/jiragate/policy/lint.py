@@ -7,9 +7,10 @@
 - `overlapping-routes`: two approval rules of equal priority can match the same action but
   route to different groups; the tie goes to the smaller rule id, which is rarely intended.
 - `unused-group`: a review group that no rule and no default routes to.
-- `unsettable-field`: a condition on a story points field under `details.customFields`,
-  which no action can carry (the catalog refuses it there: estimates are a new ticket's
-  `storyPoints` or `jira_update_story_points`), so the condition never holds.
+- `unsettable-field`: a condition on a story points field or Epic Name under
+  `details.customFields`, which no action can carry (the catalog refuses them there:
+  estimates are a new ticket's `storyPoints` or `jira_update_story_points`, an epic's name
+  `epicName`), so the condition never holds.
 
 Implication between rules is decided syntactically, on each rule's top-level conditions: rule
 A covers rule B when A applies to every action B applies to and each of A's conditions is also
@@ -24,7 +25,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from jiragate.catalog import ACTION_NAMES
-from jiragate.catalog.site import STORY_POINT_NAMES
+from jiragate.catalog.site import OWN_FIELD_NAMES
 from jiragate.errors import PolicyIssue
 from jiragate.policy.compiler import statically_applies
 from jiragate.policy.engine import PolicySet
@@ -57,9 +58,6 @@ def lint(policies: PolicySet) -> list[PolicyIssue]:
     return issues
 
 
-_ESTIMATE_NAMES = frozenset(name.casefold() for name in STORY_POINT_NAMES)
-
-
 def _unsettable_fields(rules: Iterable[Rule]) -> list[PolicyIssue]:
     issues = []
     for rule in rules:
@@ -67,14 +65,15 @@ def _unsettable_fields(rules: Iterable[Rule]) -> list[PolicyIssue]:
             if not predicate.field.startswith("details.customFields."):
                 continue
             parts = split_path(predicate.field.removeprefix("details."))
-            if len(parts) >= 2 and parts[1].casefold() in _ESTIMATE_NAMES:
+            if len(parts) >= 2 and parts[1].casefold() in OWN_FIELD_NAMES:
                 issues.append(
                     _warning(
                         rule,
                         "unsettable-field",
-                        f"{predicate.field} never holds: a story points field is refused in "
-                        "customFields (estimates are details.storyPoints on jira_create_ticket, "
-                        "or the action jira_update_story_points); match those instead",
+                        f"{predicate.field} never holds: customFields refuses a field with an "
+                        "action of its own (estimates are details.storyPoints on "
+                        "jira_create_ticket or the action jira_update_story_points, an epic's "
+                        "name details.epicName); match those instead",
                     )
                 )
                 break

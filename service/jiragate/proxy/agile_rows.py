@@ -349,10 +349,10 @@ async def _current_epic(gateway: Gateway, keys: Sequence[str]) -> str:
 
 async def _put_issue(incoming: Incoming, gateway: Gateway) -> dict[str, Any] | Chosen:
     """`PUT /issue/{key}` is a field edit, except that setting the project's story points
-    field is jira_update_story_points and the Epic Link field (Data Center) is
-    jira_link_to_epic / jira_unlink_from_epic, as on /v1/actions (where jira_update_fields
-    refuses them): a rule on either governs the proxy too. Either in a request that also
-    edits other fields is refused (two actions)."""
+    field is jira_update_story_points, the Epic Link field (Data Center) jira_link_to_epic /
+    jira_unlink_from_epic and the Epic Name field jira_update_epic, as on /v1/actions (where
+    jira_update_fields refuses them): a rule on any of them governs the proxy too. One of
+    them in a request that also edits other fields is refused (two actions)."""
     body = incoming.body
     fields = body.get("fields") if isinstance(body, Mapping) else None
     custom = [name for name in fields or () if name.startswith("customfield_")]
@@ -361,7 +361,13 @@ async def _put_issue(incoming: Incoming, gateway: Gateway) -> dict[str, Any] | C
     key = incoming.issue_key()
     points = await _story_points_field(gateway, key.rsplit("-", 1)[0])
     epic_link = gateway.settings.jira.epic_link_field
-    for name, intent in ((points, "sets story points"), (epic_link, "sets the Epic Link")):
+    epic_name = await gateway.custom_field_named("Epic Name")
+    own = (
+        (points, "sets story points"),
+        (epic_link, "sets the Epic Link"),
+        (epic_name, "sets the Epic Name"),
+    )
+    for name, intent in own:
         if name is None or not isinstance(fields, Mapping) or name not in fields:
             continue
         _known(body, ("fields",), "the body")
@@ -371,6 +377,8 @@ async def _put_issue(incoming: Incoming, gateway: Gateway) -> dict[str, Any] | C
             return Chosen(
                 "jira_update_story_points", {"updates": [{"issueKey": key, "storyPoints": value}]}
             )
+        if name == epic_name:
+            return Chosen("jira_update_epic", {"epicKey": key, "epicName": value})
         if value is None:
             epic = await _current_epic(gateway, [key])
             return Chosen("jira_unlink_from_epic", {"epicKey": epic, "issueKeys": [key]})
@@ -399,7 +407,12 @@ AGILE_ROWS: tuple[Row, ...] = (
         "/rest/api/{version}/issue/{issueIdOrKey}",
         "jira_update_fields",
         _put_issue,
-        also=("jira_update_story_points", "jira_link_to_epic", "jira_unlink_from_epic"),
+        also=(
+            "jira_update_story_points",
+            "jira_link_to_epic",
+            "jira_unlink_from_epic",
+            "jira_update_epic",
+        ),
     ),
     Row(
         "PUT",

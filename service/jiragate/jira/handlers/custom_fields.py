@@ -6,10 +6,11 @@ listing close matches, a name two fields share fails listing their ids. Only *cu
 may be set this way — a name such as "Priority" or "Sprint" would otherwise route around the
 catalog's own fields and their checks — and the agile fields (Sprint, Epic Link, Rank, and
 the configured Epic Link field) are refused: sprints and epics have actions that check their
-project (handlers/sprints.py, handlers/epic_links.py). So is a story points field (by name,
-or the configured one by id): estimates are `jira_update_story_points` (or a new ticket's
-`storyPoints`), which the rules on estimates govern. The gateway refuses all of these before
-deciding (catalog.site); this is the check at execution, when the site could not be read.
+project (handlers/sprints.py, handlers/epic_links.py). So are a story points field (by name,
+or the configured one by id) and Epic Name: estimates are `jira_update_story_points` (or a
+new ticket's `storyPoints`), an epic's name `jira_update_epic`, which their rules govern.
+The gateway refuses all of these before deciding (catalog.site); this is the check at
+execution, when the site could not be read.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from jiragate.catalog.site import story_points_problem
+from jiragate.catalog.site import own_field_problem
 from jiragate.errors import JiraLookupError
 
 if TYPE_CHECKING:
@@ -68,9 +69,9 @@ def _by_name(catalogue: list[Mapping[str, Any]], name: str) -> Mapping[str, Any]
 def _check_settable(jira: JiraAdapter, action: str, ref: str, field: Mapping[str, Any]) -> None:
     ident, name = str(field.get("id")), str(field.get("name", ""))
     configured = {jira.config.story_points_field, *jira.config.story_points_fields.values()}
-    estimate = story_points_problem(action, name, ident, configured=ident in configured)
-    if estimate:
-        raise JiraLookupError(estimate)
+    own = own_field_problem(action, name, ident, story_points=ident in configured)
+    if own:
+        raise JiraLookupError(own)
     kind = str((field.get("schema") or {}).get("custom") or "")
     scoped = any(kind.endswith(f":{t}") for t in _SCOPED_TYPES)
     if not field.get("custom") or scoped or field.get("id") == jira.config.epic_link_field:
