@@ -294,7 +294,9 @@ class JiraClient:
         `X-ExperimentalApi: opt-in`); they never replace the credentials.
         """
         extra = {
-            name: value for name, value in (headers or {}).items() if name.lower() != "authorization"
+            name: value
+            for name, value in (headers or {}).items()
+            if name.lower() != "authorization"
         }
         method = method.upper()
         safe_to_resend = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
