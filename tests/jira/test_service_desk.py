@@ -172,17 +172,21 @@ def test_a_project_without_a_desk_is_refused_by_name(site: Site, flavour: str) -
 
 @parametrize_flavour
 def test_the_sandbox_is_strict_where_jsm_is(site: Site, flavour: str) -> None:
+    opt_in = {"X-ExperimentalApi": "opt-in"}
     with raw(site, flavour) as client:
-        # Queues are experimental: without the opt-in header, JSM's error shape naming it.
-        refused = client.get(f"{SD}/servicedesk/1/queue")
-        assert refused.status_code == 412
-        assert "X-ExperimentalApi: opt-in" in refused.json()["errorMessage"]
-        assert set(refused.json()) == {"errorMessage", "i18nErrorMessage"}
-        opted = client.get(f"{SD}/servicedesk/1/queue", headers={"X-ExperimentalApi": "opt-in"})
-        assert opted.status_code == 200 and opted.json()["size"] == 3
+        # Data Center's SLA resource is experimental: without the opt-in header, JSM's error
+        # shape naming it. Cloud's is not; queues are not either, but on an older JSD.
         sla = client.get(f"{SD}/request/OPS-1/sla")
-        # Data Center's SLA resource is experimental too; Cloud's is not.
         assert sla.status_code == (200 if flavour == "cloud" else 412)
+        if flavour == "datacenter":
+            assert "X-ExperimentalApi: opt-in" in sla.json()["errorMessage"]
+            assert set(sla.json()) == {"errorMessage", "i18nErrorMessage"}
+        assert client.get(f"{SD}/request/OPS-1/sla", headers=opt_in).status_code == 200
+        assert client.get(f"{SD}/servicedesk/1/queue").status_code == 200
+        site.state.jsm_experimental.add("queue")  # an older JSD
+        assert client.get(f"{SD}/servicedesk/1/queue").status_code == 412
+        opted = client.get(f"{SD}/servicedesk/1/queue", headers=opt_in)
+        assert opted.status_code == 200 and opted.json()["size"] == 3
         unknown = client.post(
             f"{SD}/request",
             json={"serviceDeskId": "1", "requestTypeId": "99", "requestFieldValues": {}},
@@ -209,6 +213,22 @@ def test_the_sandbox_is_strict_where_jsm_is(site: Site, flavour: str) -> None:
         typo = client.post(f"{SD}/request", json={"serviceDesk": "1"})
         assert typo.status_code == 400 and "serviceDesk" in typo.json()["errorMessage"]
     assert requests_in(site, "x") == []
+
+
+@parametrize_flavour
+def test_the_adapter_opts_in_wherever_jsm_asks(site: Site, flavour: str) -> None:
+    site.state.jsm_experimental.update({"queue", "sla"})  # an older JSD: both experimental
+
+    async def body(run: Run) -> None:
+        for action, details in (
+            ("jira_list_queues", {"projectKey": "OPS"}),
+            ("jira_get_queue_issues", {"projectKey": "OPS", "queueId": 3}),
+            ("jira_get_issue_sla", {"issueKey": "OPS-1"}),
+        ):
+            result = await run.execute(action, details)
+            assert result.outcome == "succeeded", reasons(result)
+
+    scenario(site, flavour, body)
 
 
 @parametrize_flavour

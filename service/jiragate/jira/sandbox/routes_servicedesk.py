@@ -17,12 +17,15 @@ required field or an unknown customer answers 400. JSM pages with `start`/`limit
 50) and answers `{size, start, limit, isLastPage, values, _links}`.
 
 Experimental operations need `X-ExperimentalApi: opt-in` (Atlassian's JSM REST reference,
-"Experimental methods": https://docs.atlassian.com/jira-servicedesk/REST/3.4.0, which spelled
-the value `true`, also accepted here; the Java API marks `Queue` `@ExperimentalApi`:
-https://docs.atlassian.com/jira-servicedesk/3.7.1/com/atlassian/servicedesk/api/queue/Queue.html).
-The sandbox asks for it on the queue operations on both profiles and on the SLA operation on
-Data Center, and refuses a call without it with 412 and an errorMessage naming the header;
-that status is the sandbox's assumption (Atlassian documents the header, not the refusal).
+"Experimental methods": https://docs.atlassian.com/jira-servicedesk/REST/3.4.0 and
+.../REST/5.12.0, which spell the value `true`, also accepted here). Which operations are
+experimental changed over the versions: JSD 3.x's Java API marks `Queue` `@ExperimentalApi`
+(https://docs.atlassian.com/jira-servicedesk/3.7.1/com/atlassian/servicedesk/api/queue/Queue.html),
+while mcp-atlassian 0.23.1 reads queues on Data Center without the header
+(`mcp_atlassian/jira/queues.py`). So the set is `state.jsm_experimental`: the SLA resource on
+the datacenter profile by default, "queue" added to emulate an older JSD. A call without the
+header answers 412 with an errorMessage naming it; that status is the sandbox's assumption
+(Atlassian documents the header, not the refusal).
 """
 
 from __future__ import annotations
@@ -70,7 +73,9 @@ def _flavour(state: SandboxState) -> str:
     return "dc" if state.profile == "datacenter" else "cloud"
 
 
-def _needs_opt_in(request: Request) -> Response | None:
+def _needs_opt_in(request: Request, operation: str) -> Response | None:
+    if operation not in state_of(request).jsm_experimental:
+        return None
     if request.headers.get(EXPERIMENTAL_HEADER, "").strip().lower() in _OPTED_IN:
         return None
     return jsm_error(
@@ -228,7 +233,7 @@ def _queue_json(
 
 async def list_queues(request: Request, desk_id: str) -> Response:
     state = state_of(request)
-    refused = _needs_opt_in(request)
+    refused = _needs_opt_in(request, "queue")
     if refused is not None:
         return refused
     count = request.query_params.get("includeCount", "false").lower() == "true"
@@ -258,7 +263,7 @@ def _the_queue(
 
 async def get_queue(request: Request, desk_id: str, queue_id: str) -> Response:
     state = state_of(request)
-    refused = _needs_opt_in(request)
+    refused = _needs_opt_in(request, "queue")
     if refused is not None:
         return refused
     count = request.query_params.get("includeCount", "false").lower() == "true"
@@ -271,7 +276,7 @@ async def get_queue(request: Request, desk_id: str, queue_id: str) -> Response:
 
 async def queue_issues(request: Request, desk_id: str, queue_id: str) -> Response:
     state = state_of(request)
-    refused = _needs_opt_in(request)
+    refused = _needs_opt_in(request, "queue")
     if refused is not None:
         return refused
     flavour = _flavour(state)
@@ -574,12 +579,11 @@ def _sla_json(state: SandboxState, issue: Issue, goal: SlaGoal) -> dict[str, Any
 
 async def request_sla(request: Request, ident: str) -> Response:
     state = state_of(request)
-    if state.profile == "datacenter":
-        if not state.jsm_sla:
-            return jsm_error(404, f"Null or unsupported resource: {request.url.path}")
-        refused = _needs_opt_in(request)
-        if refused is not None:
-            return refused
+    if state.profile == "datacenter" and not state.jsm_sla:
+        return jsm_error(404, f"Null or unsupported resource: {request.url.path}")
+    refused = _needs_opt_in(request, "sla")
+    if refused is not None:
+        return refused
     with state.lock:
         issue = _the_request(state, ident)
         if isinstance(issue, Response):

@@ -507,6 +507,10 @@ class SandboxState:
         #: Data Center serves the SLA endpoint (experimental); False answers 404 as a site
         #: without it does (an older Jira Service Management, or none).
         self.jsm_sla = True
+        #: The JSM operations ("queue", "sla") that answer 412 without
+        #: `X-ExperimentalApi: opt-in` (routes_servicedesk.py): the SLA resource on Data
+        #: Center; add "queue" to emulate an older JSD, whose queue API was experimental.
+        self.jsm_experimental: set[str] = {"sla"} if self.profile == "datacenter" else set()
 
     def reset(self) -> None:
         """Back to the seed data; faults and the request log are cleared too."""
