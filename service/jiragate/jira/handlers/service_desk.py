@@ -167,7 +167,6 @@ async def get_queue_issues(jira: JiraAdapter, call: ActionCall) -> None:
         if wanted is not None:
             fields = {name: value for name, value in fields.items() if name in wanted}
         shown.append({"id": issue.get("id"), "key": issue.get("key"), "fields": fields})
-        call.result.touch(str(issue.get("key")))
     call.result.data = {
         "queue": _queue_shown(queue),
         "startAt": page.get("start", 0),
@@ -273,8 +272,7 @@ async def get_issue_sla(jira: JiraAdapter, call: ActionCall) -> None:
                 "experimental, or SLAs switched off"
             ) from exc
         raise
-    call.result.touch(issue.key)
-    call.result.data = {
+    call.result.data = {  # a read touches nothing: `updated` stays empty
         "issueKey": issue.key,
         "slas": [
             {
@@ -354,7 +352,10 @@ async def _lost_request(
         if issue_marker_index(marker, jira.config.marker_key, action_id) == 0:
             ours.append(key)
         elif marker is None:
-            request = await _request(jira, key)
+            try:
+                request = await _request(jira, key)
+            except JiraLookupError:
+                continue  # an issue, not a customer request: not what the POST raised
             if str(request.get("requestTypeId")) == str(details["requestTypeId"]):
                 unmarked.append(key)
     if ours:
