@@ -218,10 +218,10 @@ def test_the_custom_field_example_matches_by_name_whatever_the_agent_sent(tmp_pa
             agent="bot",
         )
 
-    big = decide({"Story Points": 8, "Team": "Payments"})
+    big = decide({"Customer impact": 8, "Team": "Payments"})
     assert big.decision is Effect.REQUIRE_APPROVAL
-    assert big.determining_rule == "big-estimates-need-a-lead"
-    other = decide({"Story Points": 2, "Team": "Search"})
+    assert big.determining_rule == "big-impact-needs-a-lead"
+    other = decide({"Customer impact": 2, "Team": "Search"})
     assert other.decision is Effect.DENY and other.determining_rule == "team-payments-only"
 
 

@@ -233,7 +233,22 @@ def _invariant_violations(spec: ActionSpec, details: Mapping[str, Any]) -> list[
             break
         projects.setdefault(project, pointer)
     violations.extend(_non_canonical_labels(details))
+    violations.extend(_story_points_by_name(spec.name, details))
     return violations
+
+
+def _story_points_by_name(action: str, details: Mapping[str, Any]) -> Iterator[DetailsViolation]:
+    """A story points field named in `customFields` (by id it is found against the site:
+    catalog.site.site_violations, and again by the adapter before anything is sent)."""
+    from jiragate.catalog.site import story_points_problem  # site imports details lazily too
+
+    custom = details.get("customFields")
+    if not isinstance(custom, Mapping):
+        return
+    for key in custom:
+        problem = story_points_problem(action, key)
+        if problem:
+            yield DetailsViolation(pointer_of(("customFields", key)), "story-points-field", problem)
 
 
 def _label_pointers(details: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:

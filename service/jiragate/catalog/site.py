@@ -28,6 +28,9 @@ SITE_KINDS: Final = ("priority", "issuetype", "status", "resolution")
 SNAPSHOT_VERSION: Final = 1
 #: The names Jira sites give the story points field (company-managed, older, team-managed).
 STORY_POINT_NAMES: Final = ("Story Points", "Story points", "Story point estimate")
+_STORY_POINT_FOLDED: Final = frozenset(name.casefold() for name in STORY_POINT_NAMES)
+#: Where each action with `customFields` takes an estimate instead.
+_ESTIMATE_HOME: Final = {"jira_create_ticket": "its `storyPoints`"}
 _LISTED = 30  # valid values shown in one error message
 
 
@@ -268,6 +271,24 @@ def resolve_custom_field(site: SiteMetadata, key: str) -> tuple[FieldInfo | None
     )
 
 
+def story_points_problem(
+    action: str, name: str, field_id: str | None = None, *, configured: bool = False
+) -> str | None:
+    """Why `customFields` may not set this field, or None: a story points field has an action
+    (or detail) of its own, and a second way to set it would step around the rules on it —
+    a policy that gates `jira_update_story_points` (or matches `details.storyPoints`) must
+    see every change of an estimate, as it does the sprint, epic and rank fields'.
+    `configured`: the field is the one the settings name as story points, whatever its name."""
+    if not configured and name.casefold() not in _STORY_POINT_FOLDED:
+        return None
+    named = f"{name!r} ({field_id})" if field_id else repr(name)
+    home = _ESTIMATE_HOME.get(action, "jira_update_story_points")
+    return (
+        f"{named} is a story points field: set the estimate with {home}, where the rules on "
+        "estimates apply, not through customFields"
+    )
+
+
 def site_violations(
     action: str, details: Mapping[str, Any], site: SiteMetadata
 ) -> list[DetailsViolation]:
@@ -283,9 +304,13 @@ def site_violations(
         if kind == "customfield":
             if not site.fields:
                 continue
-            _, problem = resolve_custom_field(site, value)
+            found, problem = resolve_custom_field(site, value)
             if problem:
                 violations.append(DetailsViolation(pointer, "site-field", problem))
+            elif found is not None:
+                estimate = story_points_problem(action, found.name, found.id)
+                if estimate:
+                    violations.append(DetailsViolation(pointer, "story-points-field", estimate))
             continue
         valid = site.values(kind, project)
         if not valid or value in valid:

@@ -439,6 +439,10 @@ class Gateway:
     async def story_points_field(self, project: str | None = None) -> str:
         return await self._adapter.story_points_field(project)
 
+    async def rank_field(self) -> int | None:
+        """The site's default rank field (numeric id), which `PUT /issue/rank` may name."""
+        return await self._adapter.rank_field()
+
     async def get_issues(
         self, keys: Sequence[str], fields: Sequence[str] | None = None
     ) -> dict[str, dict[str, Any] | None]:

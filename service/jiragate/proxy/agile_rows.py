@@ -234,12 +234,17 @@ async def _rank(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
     anchors = ("rankBeforeIssue", "rankAfterIssue")
     _known(body, ("issues", *anchors, "rankCustomFieldId"), "the body")
     # The action ranks by the site's default Rank field; pycontribs sends the field it found
-    # named Rank, null when it found none. Another field would be another ordering.
-    if body.get("rankCustomFieldId") is not None:
-        raise MappingError(
-            "rankCustomFieldId: the Jiragate proxy ranks by the default Rank field only "
-            "(leave rankCustomFieldId out or null)"
-        )
+    # named Rank (null when it found none). Naming that field is the same ranking, so it is
+    # left out; another field would be another ordering, which the action does not do.
+    given = body.get("rankCustomFieldId")
+    if given is not None:
+        default = await gateway.rank_field()
+        if isinstance(given, bool) or not isinstance(given, int) or given != default:
+            site = f"the site's is {default}" if default is not None else "the site has none"
+            raise MappingError(
+                f"rankCustomFieldId {given!r}: the Jiragate proxy ranks by the default Rank "
+                f"field only ({site}; leave rankCustomFieldId out or null)"
+            )
     return {"issueKeys": body.get("issues"), **_picked(body, anchors)}
 
 

@@ -31,6 +31,7 @@ STORY_ESTIMATE_FIELD = "customfield_10026"  # Cloud's team-managed "Story point 
 SEED_TIME = "2024-05-01T09:00:00.000+0000"
 TEAM_FIELD = "customfield_10042"  # a plain text custom field, "Team"
 IMPACT_FIELD = "customfield_10043"  # a plain number custom field, "Customer impact"
+RANK_FIELD = "customfield_10019"  # Jira Software's default "Rank" (LexoRank) field
 
 
 @dataclass(slots=True)
