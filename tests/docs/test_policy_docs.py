@@ -166,6 +166,18 @@ def test_the_documented_check_output_and_revision_are_current(default_policy_dir
     assert lint(policies) == []
 
 
+def test_the_shipped_rules_table_lists_every_default_rule(default_policy_dir):
+    """One row per rule of the default set, with its file and decision, and no other rows."""
+    text = DOC.read_text(encoding="utf-8")
+    section = text.split("## The shipped rules", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `([a-z0-9-]+)` \| `([a-z]+\.yaml)` \| `([a-z_]+)`", section, re.M)
+    shipped = []
+    for path in sorted(default_policy_dir.glob("*.yaml")):
+        for rule in yaml.safe_load(path.read_text(encoding="utf-8")).get("rules") or []:
+            shipped.append((rule["id"], path.name, rule["decision"]))
+    assert sorted(rows) == sorted(shipped)
+
+
 def test_the_documented_error_messages_are_the_real_ones(tmp_path):
     directory = tmp_path / "policies"
     directory.mkdir()

@@ -18,6 +18,7 @@ from jiragate.jira.sandbox import (
     routes_meta,
     routes_reads,
     routes_search,
+    routes_servicedesk,
     routes_site,
 )
 from jiragate.jira.sandbox.context import state_of
@@ -60,6 +61,7 @@ def create_sandbox_app(
         routes_meta,
         routes_agile,
         routes_devstatus,
+        routes_servicedesk,
     ):
         app.include_router(module.build_router())
     app.include_router(_control_router())

@@ -21,6 +21,7 @@ from typing import Any
 
 from jiragate.jira.sandbox.faults import Fault
 from jiragate.jira.sandbox.panels import seed_panels
+from jiragate.jira.sandbox.service_desk import seed_service_desk
 
 STORY_POINTS_FIELD = "customfield_10016"
 EPIC_LINK_FIELD = "customfield_10014"  # Data Center; deprecated in Cloud in favour of `parent`
@@ -185,6 +186,10 @@ class Issue:
     history: list[dict[str, Any]] = field(default_factory=list)
     #: The development panel (dev-status): application type -> data type -> detail entry.
     development: dict[str, Any] = field(default_factory=dict)
+    #: Jira Service Management: the request type of a customer request (None: not a request).
+    request_type_id: int | None = None
+    #: Customers added as request participants (accountIds).
+    participants: list[str] = field(default_factory=list)
 
 
 PROFILES = ("cloud", "datacenter")
@@ -499,6 +504,14 @@ class SandboxState:
             if self.profile == "datacenter":
                 issue.priority = _SEED_PRIORITY_ON_DC[priority]
         seed_panels(self)  # forms, development information, a cross-project link
+        seed_service_desk(self)  # OPS-1 and OPS-2 are customer requests
+        #: Data Center serves the SLA endpoint (experimental); False answers 404 as a site
+        #: without it does (an older Jira Service Management, or none).
+        self.jsm_sla = True
+        #: The JSM operations ("queue", "sla") that answer 412 without
+        #: `X-ExperimentalApi: opt-in` (routes_servicedesk.py): the SLA resource on Data
+        #: Center; add "queue" to emulate an older JSD, whose queue API was experimental.
+        self.jsm_experimental: set[str] = {"sla"} if self.profile == "datacenter" else set()
 
     def reset(self) -> None:
         """Back to the seed data; faults and the request log are cleared too."""
