@@ -439,6 +439,14 @@ class Gateway:
     async def story_points_field(self, project: str | None = None) -> str:
         return await self._adapter.story_points_field(project)
 
+    async def custom_field_named(self, name: str) -> str | None:
+        """The id of the site's one custom field called `name` (Epic Name), else None."""
+        return await self._adapter.field_named(name)
+
+    async def rank_field(self) -> int | None:
+        """The site's default rank field (numeric id), which `PUT /issue/rank` may name."""
+        return await self._adapter.rank_field()
+
     async def get_issues(
         self, keys: Sequence[str], fields: Sequence[str] | None = None
     ) -> dict[str, dict[str, Any] | None]:

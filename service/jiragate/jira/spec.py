@@ -4,8 +4,11 @@ The specs live beside this module in `openapi/` (verbatim copies; see its README
 
 - `jira-platform.v3.json` — Jira Cloud platform REST API v3 (`/rest/api/3/...`).
 - `jira-software.v3.json` — Jira Software (agile) REST API (`/rest/agile/1.0/...`).
+- `jira-servicedesk.subset.json` — Jira Service Management (`/rest/servicedeskapi/...`):
+  *not* Atlassian's file but a hand-kept subset written from its public reference (Atlassian
+  publishes no JSM OpenAPI here), holding only the operations Jiragate calls; see its README.
 
-Both are OpenAPI 3.0.1 documents; schemas are checked with `openapi_schema_validator`'s OAS 3.0
+All are OpenAPI 3.0.1 documents; schemas are checked with `openapi_schema_validator`'s OAS 3.0
 dialect (`OAS30WriteValidator` for request bodies, so a client may not send read-only fields;
 `OAS30ReadValidator` for response bodies), with `$ref`s resolved through a `referencing` registry
 holding the whole document.
@@ -94,6 +97,7 @@ from jiragate.errors import OpenAPISpecError
 SPEC_DIR = Path(__file__).resolve().parent / "openapi"
 PLATFORM_SPEC = "jira-platform.v3.json"
 SOFTWARE_SPEC = "jira-software.v3.json"
+SERVICEDESK_SPEC = "jira-servicedesk.subset.json"
 
 _METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options"})
 _ALWAYS_POSSIBLE_STATUSES = frozenset({401, 429, 503})
@@ -130,7 +134,7 @@ class Operation:
     method: str  # lower case
     definition: Mapping[str, Any]
     path_params: Mapping[str, str]
-    flavour: str  # "cloud" (v3), "dc" (v2 checked as v3) or "agile"
+    flavour: str  # "cloud" (v3), "dc" (v2 checked as v3), "agile" or "servicedesk"
 
 
 class UnknownOperation(LookupError):
@@ -218,6 +222,9 @@ def find_operation(method: str, path: str) -> Operation:
     lowered = method.lower()
     if concrete.startswith("/rest/agile/1.0/"):
         spec, flavour, lookup = load_spec(SOFTWARE_SPEC), "agile", concrete
+    elif concrete.startswith("/rest/servicedeskapi/"):
+        # One path on both flavours: JSM's REST API carries no version.
+        spec, flavour, lookup = load_spec(SERVICEDESK_SPEC), "servicedesk", concrete
     elif concrete.startswith("/rest/api/3/"):
         spec, flavour, lookup = load_spec(PLATFORM_SPEC), "cloud", concrete
     elif concrete.startswith("/rest/api/2/"):
@@ -225,7 +232,8 @@ def find_operation(method: str, path: str) -> Operation:
         lookup = "/rest/api/3/" + concrete.removeprefix("/rest/api/2/")
     else:
         raise UnknownOperation(
-            f"{concrete} is not under /rest/api/2, /rest/api/3 or /rest/agile/1.0"
+            f"{concrete} is not under /rest/api/2, /rest/api/3, /rest/agile/1.0 or "
+            "/rest/servicedeskapi"
         )
     allowed: list[str] = []
     for regex, template, _rank in spec.routes:
@@ -580,7 +588,9 @@ def _overlay_schema(operation: Operation, status: int) -> Mapping[str, Any] | No
 
 
 def _response_rich_text_problems(operation: Operation, status: int, body: object) -> list[str]:
-    if operation.flavour == "agile" or status >= 300 or not isinstance(body, Mapping):
+    if operation.flavour in {"agile", "servicedesk"} or status >= 300:
+        return []
+    if not isinstance(body, Mapping):
         return []
     template = operation.template
     problems: list[str] = []

@@ -19,6 +19,7 @@ from jiragate.jira.sandbox import (
     routes_meta,
     routes_reads,
     routes_search,
+    routes_servicedesk,
     routes_site,
 )
 from jiragate.jira.sandbox.context import state_of
@@ -62,6 +63,7 @@ def create_sandbox_app(
         routes_agile,
         routes_devstatus,
         routes_bulk,  # Cloud's bulk move and its task (v3 only)
+        routes_servicedesk,
     ):
         app.include_router(module.build_router())
     app.include_router(_control_router())

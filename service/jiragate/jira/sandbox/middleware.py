@@ -97,7 +97,13 @@ class SandboxMiddleware:
                 if path.endswith("/bulk/issues/move"):
                     await _send_json(sender, 400, bulk_operation_body(problems))
                     return
-                shaped = bulk_error(problems) if path.endswith("/issue/bulk") else _error(problems)
+                if path.startswith("/rest/servicedeskapi/"):
+                    # JSM answers in its own shape: one errorMessage, no field map.
+                    shaped = {"errorMessage": "; ".join(problems), "i18nErrorMessage": None}
+                elif path.endswith("/issue/bulk"):
+                    shaped = bulk_error(problems)
+                else:
+                    shaped = _error(problems)
                 await _send_json(sender, 400, shaped)
                 return
         await self.app(scope, _replay(raw), sender.send)
