@@ -168,6 +168,7 @@ CASES: dict[str, Case] = {
     "jira_add_comment": plain("jira_add_comment", {"issueKey": "ENG-2", "body": "Seen in prod"}),
     "jira_delete_issues": plain("jira_delete_issues", {"issueKeys": ["ENG-10"]}),
     "jira_archive_issues": plain("jira_archive_issues", {"issueKeys": ["ENG-10"]}),
+    "jira_move_issue": plain("jira_move_issue", {"issueKey": "ENG-10", "targetProjectKey": "OPS"}),
     # epics
     "jira_create_epic": plain("jira_create_epic", {"projectKey": "ENG", "summary": "Payments"}),
     "jira_update_epic": plain("jira_update_epic", {"epicKey": "ENG-1", "summary": "Checkout v2"}),
@@ -319,6 +320,7 @@ CASES: dict[str, Case] = {
 #: (action, flavour) -> why that profile refuses it (a part of the refusal's message).
 REFUSED: dict[tuple[str, str], str] = {
     ("jira_archive_issues", "datacenter"): "Data Center has no archive endpoint",
+    ("jira_move_issue", "datacenter"): "Data Center has no REST endpoint to move an issue",
 }
 
 
