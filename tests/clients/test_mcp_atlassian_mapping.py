@@ -4,9 +4,8 @@
 mcp-atlassian runs from `.venv-clients/` as a subprocess, over stdio with the official `mcp`
 client, in both of its env modes (Cloud-style Basic credentials and a Server/Data Center
 personal token), pointed at the sandbox; its tool list is what it offers, not a copy kept
-here. Actions that the parallel catalog work (issue writes, agile writes) has not registered
-yet are xfailed strictly, by name, so the xfail fails the moment they land: then delete them
-from `NOT_YET_REGISTERED`.
+here. Every mapped action is registered (the last one, `jira_move_issue`, landed with issue
+12's move work).
 """
 
 from __future__ import annotations
@@ -24,10 +23,6 @@ from tests.clients.test_real_clients import MODES, clients_python, loopback_env
 from tests.helpers.servers import serve_app
 
 __all__ = ["clients_python"]  # the fixture
-
-#: Planned in catalog-names (issue 12) and not built yet: moving an issue to another project
-#: needs a policy fact holding both projects (and Cloud's asynchronous bulk move).
-NOT_YET_REGISTERED = frozenset({"jira_move_issue"})
 
 
 @pytest.fixture(scope="module", params=sorted(MODES))
@@ -77,21 +72,20 @@ def test_every_mapped_tool_is_a_registered_action_of_the_same_kind(tools: dict[s
     }
     assert wrong_kind == {}
     missing = {a for a in MCP_ATLASSIAN_TOOLS.values() if a not in CATALOG}
-    assert missing <= NOT_YET_REGISTERED, sorted(missing - NOT_YET_REGISTERED)
+    assert missing == set(), sorted(missing)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="planned actions other helpers add (issue 12): " + ", ".join(sorted(NOT_YET_REGISTERED)),
-)
-def test_the_planned_actions_of_other_helpers_are_registered() -> None:
-    assert sorted(NOT_YET_REGISTERED - set(CATALOG)) == []
+def test_the_move_tool_maps_to_a_write_announced_as_destructive(tools: dict[str, Any]) -> None:
+    """mcp-atlassian marks `jira_move_issue` destructive; our tool for it is a write (gated,
+    not denied by default) that MCP clients are told is destructive too."""
+    from jiragate.catalog import SideEffects
+
+    spec = CATALOG[MCP_ATLASSIAN_TOOLS["jira_move_issue"]]
+    assert tools["jira_move_issue"]["readOnly"] is False
+    assert tools["jira_move_issue"]["destructive"] is True
+    assert (spec.kind, spec.effects) == (ActionKind.WRITE, SideEffects.DESTRUCTIVE)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="no planned catalog action: " + ", ".join(sorted(UNPLANNED)),
-)
 def test_no_mcp_atlassian_tool_is_left_without_an_action() -> None:
     assert dict(UNPLANNED) == {}
 

@@ -31,6 +31,7 @@ step("start_sprint", lambda: jira.update_sprint(
 ))
 step("component", lambda: jira.component("10200").update(description="Cart and receipts"))
 step("rank", lambda: jira.rank("ENG-3", prev_issue="ENG-1"))
+out["rank_field"] = jira._rank  # the field the client found named Rank, and sent
 print(json.dumps(out))
 """
 
@@ -75,6 +76,7 @@ def test_pycontribs_version_sprint_component_and_rank_calls_are_their_actions(
         assert done.returncode == 0, done.stderr
         raised = json.loads(done.stdout.strip().splitlines()[-1])
         print(json.dumps(raised, indent=1))
+        assert raised["rank_field"] == 10019  # sent as rankCustomFieldId, and accepted
         for step, (action, details) in EXPECTED.items():
             assert "holding this request for review" in raised[step], (step, raised[step])
             record = service.agent_view(action_in(raised[step]))

@@ -155,6 +155,9 @@ def test_mcp_atlassian(clients_python: Path, mode: str) -> None:
         assert issue.watchers == ["5b10a2844c20165700ede21b"]
         assert [link.get("outwardIssue") for link in issue.links] == ["ENG-2"]
         assert issue.sprint_id == 102
+        # Its Jira Service Management tools read OPS's desk and raised a request there.
+        (request,) = [i for i in state.issues.values() if i.summary == f"raised by mcp {tag}"]
+        assert (request.project_key, request.request_type_id) == ("OPS", 11)
     assert {entry.auth for entry in state.logged()} == (
         {"basic"} if mode == "cloud" else {"bearer"}
     )

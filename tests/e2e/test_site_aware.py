@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from jiragate.jira.sandbox import SandboxState
-from jiragate.jira.sandbox.state import STORY_POINTS_FIELD
+from jiragate.jira.sandbox.state import IMPACT_FIELD, STORY_POINTS_FIELD
 from tests.conftest_db import db_url, postgres_admin  # noqa: F401
 from tests.helpers.service import Service, running_service
 
@@ -20,12 +20,21 @@ POLICY = """\
 review_groups:
   engineering-leads: {description: Leads, members: [lead-alice]}
 rules:
-  - id: big-estimates-need-a-lead
+  - id: big-impact-needs-a-lead
     match:
       action: jira_create_ticket
-      details.customFields."Story Points": {gt: 5}
+      details.customFields."Customer impact": {gt: 5}
     decision: require_approval
     route_to: engineering-leads
+  - id: estimates-need-a-lead
+    match:
+      action: jira_update_story_points
+    decision: require_approval
+    route_to: engineering-leads
+  - id: field-edits
+    match:
+      action: jira_update_fields
+    decision: allow
   - id: small-tickets
     match:
       action: jira_create_ticket
@@ -85,15 +94,46 @@ def test_a_priority_the_site_lacks_is_refused_before_anything_is_sent(dc: Servic
 
 
 def test_a_custom_field_is_matched_by_name_however_it_was_sent(dc: Service) -> None:
-    by_id = dc.agent.post("/v1/actions", json=ticket(customFields={STORY_POINTS_FIELD: 8}))
+    by_id = dc.agent.post("/v1/actions", json=ticket(customFields={IMPACT_FIELD: 8}))
     assert by_id.status_code in (200, 201, 202), by_id.text
     body = by_id.json()
     assert body["status"] == "pending_approval", body
-    assert body["details"]["customFields"] == {"Story Points": 8}  # what policies saw
-    small = dc.agent.post("/v1/actions", json=ticket(customFields={"Story Points": 2}))
+    assert body["details"]["customFields"] == {"Customer impact": 8}  # what policies saw
+    small = dc.agent.post("/v1/actions", json=ticket(customFields={"Customer impact": 2}))
     assert small.json()["status"] == "executed", small.json()
     (made,) = [i for i in dc.sandbox.issues.values() if i.summary == "Crash"]
-    assert made.story_points == 2  # only the allowed one reached Jira
-    unknown = dc.agent.post("/v1/actions", json=ticket(customFields={"Story Pionts": 2}))
+    assert made.custom_fields[IMPACT_FIELD] == 2  # only the allowed one reached Jira
+    unknown = dc.agent.post("/v1/actions", json=ticket(customFields={"Customer impcat": 2}))
     assert unknown.status_code == 422
-    assert "did you mean 'Story Points'" in unknown.json()["violations"][0]["message"]
+    assert "did you mean 'Customer impact'" in unknown.json()["violations"][0]["message"]
+
+
+@pytest.mark.parametrize("ref", ["Story Points", "story points", STORY_POINTS_FIELD])
+def test_story_points_cannot_step_around_the_rules_on_estimates(dc: Service, ref: str) -> None:
+    """An agent allowed to edit fields but not estimates tries to set the estimate as a
+    custom field (by name, in another case, by id): refused before any decision, nothing
+    recorded as an action, nothing sent; the estimate keeps its own action's review."""
+    before = dc.sandbox.issues["ENG-3"].story_points
+    edit = {
+        "action": "jira_update_fields",
+        "summary": "re-estimate",
+        "details": {"issueKeys": ["ENG-3"], "customFields": {ref: 40}},
+    }
+    refused = dc.agent.post("/v1/actions", json=edit)
+    assert refused.status_code == 422, refused.text
+    (violation,) = refused.json()["violations"]
+    assert violation["rule"] == "own-action-field"
+    assert "jira_update_story_points" in violation["message"]
+    created = dc.agent.post("/v1/actions", json=ticket(customFields={ref: 40}))
+    assert created.status_code == 422, created.text
+    assert "storyPoints" in created.json()["violations"][0]["message"]
+    assert not [r for r in dc.sandbox.logged() if r.method in ("PUT", "POST")]
+    assert dc.sandbox.issues["ENG-3"].story_points == before
+    # The one way to change an estimate is reviewed.
+    points = {
+        "action": "jira_update_story_points",
+        "summary": "re-estimate",
+        "details": {"updates": [{"issueKey": "ENG-3", "storyPoints": 40}]},
+    }
+    held = dc.agent.post("/v1/actions", json=points)
+    assert held.json()["status"] == "pending_approval", held.json()

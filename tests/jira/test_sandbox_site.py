@@ -291,3 +291,36 @@ def test_create_meta_and_the_project_picker(
     # The picker is Data Center's (not in the Cloud spec the contract hooks check).
     picked = lenient_http.get("/rest/api/2/projects/picker", params={"query": "eng"}).json()
     assert [p["key"] for p in picked["projects"]] == ["ENG"] and picked["total"] == 1
+
+
+def test_bulk_changelogs_page_by_token_and_only_on_cloud(
+    jira_http: httpx.Client, datacenter: tuple[str, SandboxState]
+) -> None:
+    """`POST /changelog/bulkfetch` (what mcp-atlassian's batch changelogs call on Cloud):
+    checked against Atlassian's schema by the contract hook; pages by `nextPageToken`."""
+    for target in ("In Progress", "In Review"):  # two changes on ENG-2
+        moves = jira_http.get("/rest/api/3/issue/ENG-2/transitions").json()["transitions"]
+        (move,) = [t for t in moves if t["to"]["name"] == target]
+        jira_http.post(
+            "/rest/api/3/issue/ENG-2/transitions", json={"transition": {"id": move["id"]}}
+        )
+    first = jira_http.post(
+        "/rest/api/3/changelog/bulkfetch",
+        json={"issueIdsOrKeys": ["ENG-2", "NOPE-1"], "maxResults": 1},
+    )
+    assert first.status_code == 200, first.text
+    (log,) = first.json()["issueChangeLogs"]
+    assert len(log["changeHistories"]) == 1
+    token = first.json()["nextPageToken"]
+    rest = jira_http.post(
+        "/rest/api/3/changelog/bulkfetch",
+        json={"issueIdsOrKeys": ["ENG-2"], "maxResults": 10, "nextPageToken": token},
+    ).json()
+    assert "nextPageToken" not in rest
+    assert [len(x["changeHistories"]) for x in rest["issueChangeLogs"]] == [1]
+    for bad in ({"issueIdsOrKeys": []}, {"issueIdsOrKeys": ["ENG-2"], "expand": "x"}):
+        assert jira_http.post("/rest/api/3/changelog/bulkfetch", json=bad).status_code == 400
+    url, _ = datacenter
+    with _dc(url) as dc:
+        answer = dc.post("/rest/api/2/changelog/bulkfetch", json={"issueIdsOrKeys": ["ENG-2"]})
+        assert answer.status_code == 404

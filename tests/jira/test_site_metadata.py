@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from jiragate.catalog import validate_details
 from jiragate.catalog.site import FieldInfo, SiteMetadata, site_violations
 from jiragate.errors import InvalidDetailsError
 from jiragate.jira.config import JiraConfig
@@ -26,6 +27,7 @@ from jiragate.jira.sandbox import SandboxState, create_sandbox_app
 from jiragate.jira.sandbox.state import (
     EPIC_LINK_FIELD,
     EPIC_NAME_FIELD,
+    IMPACT_FIELD,
     SITE_PROFILES,
     STORY_ESTIMATE_FIELD,
     STORY_POINTS_FIELD,
@@ -113,7 +115,7 @@ def test_issue_types_are_the_projects_and_nested_tickets_are_checked() -> None:
 
 
 def test_custom_fields_by_name_or_id_unknown_and_ambiguous() -> None:
-    fine = _ticket(customFields={"Team": "Payments", "customfield_10016": 3})
+    fine = _ticket(customFields={"Team": "Payments", "customfield_10300": "Search"})
     assert site_violations("jira_create_ticket", fine, DC_SITE) == []
     bad = _ticket(customFields={"Teem": "x", "Severity": "S1", "customfield_999": 1})
     problems = {p.pointer: p.message for p in site_violations("jira_create_ticket", bad, DC_SITE)}
@@ -228,6 +230,34 @@ def test_dc_epic_sets_epic_name_and_links_children_with_epic_link(dc: Site) -> N
     (epic,) = [i for i in dc.state.issues.values() if i.summary == "Observability"]
     assert epic.epic_name == "OBS" and epic.priority == "P2"
     assert dc.state.issues["ENG-6"].parent_key == epic.key
+
+
+def test_dc_epic_rename_sets_the_epic_name_field(dc: Site) -> None:
+    """jira_update_epic's epicName is the one way to rename a DC epic (customFields refuses
+    the field: it would step around the rules on epics)."""
+
+    async def body(run: Run) -> None:
+        renamed = await run.execute(
+            "jira_update_epic", {"epicKey": "ENG-1", "epicName": "Checkout v2"}
+        )
+        assert renamed.outcome == "succeeded", renamed.as_dict()
+        (edit,) = run.sent("PUT", "/issue/ENG-1")
+        assert edit[3]["fields"] == {EPIC_NAME_FIELD: "Checkout v2"}
+        as_custom = await run.execute(
+            "jira_update_fields", {"issueKeys": ["ENG-1"], "customFields": {EPIC_NAME_FIELD: "x"}}
+        )
+        assert as_custom.outcome == "failed"
+        assert "jira_update_epic" in as_custom.failures[0].reason
+        assert len(run.sent("PUT", "/issue/ENG-1")) == 1
+
+    dc_scenario(dc, body)
+    assert dc.state.issues["ENG-1"].epic_name == "Checkout v2"
+    with pytest.raises(InvalidDetailsError) as refused:  # by name, before any site is read
+        validate_details(
+            "jira_update_fields", {"issueKeys": ["ENG-1"], "customFields": {"epic name": "x"}}
+        )
+    (problem,) = refused.value.violations
+    assert problem.rule == "own-action-field" and "epicName" in problem.message
 
 
 def test_dc_sub_task_and_a_story_under_an_epic(dc: Site) -> None:
@@ -361,14 +391,55 @@ def test_custom_fields_by_name_reach_jira_by_id(cloud: Site) -> None:
     async def body(run: Run) -> None:
         result = await run.execute(
             "jira_update_fields",
-            {"issueKeys": ["ENG-3"], "customFields": {"Story Points": 13}},
+            {"issueKeys": ["ENG-3"], "customFields": {"Customer impact": 4}},
         )
         assert result.outcome == "succeeded", result.as_dict()
         (edit,) = run.sent("PUT", "/issue/ENG-3")
-        assert edit[3]["fields"] == {STORY_POINTS_FIELD: 13}
+        assert edit[3]["fields"] == {IMPACT_FIELD: 4}
 
     scenario(cloud, "cloud", body)
-    assert cloud.state.issues["ENG-3"].story_points == 13
+    assert cloud.state.issues["ENG-3"].custom_fields[IMPACT_FIELD] == 4
+
+
+def test_a_story_points_field_is_refused_as_a_custom_field_by_the_site_check() -> None:
+    """By name (any case) the catalog refuses it; by id only the site knows the name."""
+    by_id = {"issueKeys": ["ENG-3"], "customFields": {"customfield_10016": 40}}
+    (problem,) = site_violations("jira_update_fields", by_id, DC_SITE)
+    assert problem.rule == "own-action-field"
+    assert "'Story Points' (customfield_10016)" in problem.message
+    assert "jira_update_story_points" in problem.message
+    (created,) = site_violations(
+        "jira_create_ticket", _ticket(customFields=by_id["customFields"]), DC_SITE
+    )
+    assert "storyPoints" in created.message
+
+
+@pytest.mark.parametrize(
+    ("ref", "overrides"),
+    [
+        (STORY_POINTS_FIELD, {}),  # by id, its name a story points name
+        (STORY_ESTIMATE_FIELD, {}),  # the team-managed name, by id
+        # the configured field, whatever the site calls it (here: "Customer impact")
+        (IMPACT_FIELD, {"story_points_field": IMPACT_FIELD}),
+    ],
+)
+def test_the_adapter_refuses_story_points_as_a_custom_field_at_execution(
+    cloud: Site, ref: str, overrides: dict[str, Any]
+) -> None:
+    """The backstop when the gateway could not read the site before deciding: nothing is
+    sent, the edit fails naming the action that sets estimates."""
+    before = cloud.state.issues["ENG-3"].story_points
+
+    async def body(run: Run) -> None:
+        result = await run.execute(
+            "jira_update_fields", {"issueKeys": ["ENG-3"], "customFields": {ref: 40}}
+        )
+        assert result.outcome == "failed", result.as_dict()
+        assert "jira_update_story_points" in result.failures[0].reason
+        assert run.sent("PUT", "/issue/ENG-3") == []
+
+    scenario(cloud, "cloud", body, **overrides)
+    assert cloud.state.issues["ENG-3"].story_points == before
 
 
 def test_unreadable_metadata_is_not_a_refusal_and_is_not_retried_at_once() -> None:

@@ -7,6 +7,7 @@ one event loop per test keeps each scenario self-contained.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -63,6 +64,10 @@ def write_stdio_config(path: Path, jira_url: str, database_url: str, **extra: An
 
 def stdio_parameters(config: Path, key: str | None) -> StdioServerParameters:
     env = {"JIRAGATE_API_KEY": key} if key is not None else {}
+    # The MCP client passes the child only a few safe variables; without PYTHONPATH a run
+    # from a git worktree would spawn the installed checkout's code, not the one under test.
+    if "PYTHONPATH" in os.environ:
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     return StdioServerParameters(
         command=sys.executable,
         args=["-m", "jiragate.cli", "mcp", "--config", str(config)],

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from jiragate.catalog import CATALOG, ActionKind
+from jiragate.catalog import CATALOG, ActionKind, SideEffects
 from tests.helpers.service import Service, running_service
 from tests.mcp.conftest import http_session, structured, text_of
 
@@ -44,7 +44,7 @@ def test_every_catalog_action_is_a_tool_and_reads_run_at_once(full_service: Serv
     for name, spec in CATALOG.items():
         hints = tools[name].annotations
         assert hints.read_only_hint is (spec.kind is ActionKind.READ), name
-        assert hints.destructive_hint is (spec.kind is ActionKind.DESTRUCTIVE), name
+        assert hints.destructive_hint is (spec.effects is SideEffects.DESTRUCTIVE), name
         assert hints.idempotent_hint is spec.idempotent, name
     assert boards.is_error is False
     data = structured(boards)

@@ -9,7 +9,7 @@ from jsonschema import Draft202012Validator
 from mcp.shared.exceptions import MCPError
 from pydantic import ValidationError
 
-from jiragate.catalog import CATALOG, ActionKind
+from jiragate.catalog import CATALOG, ActionKind, SideEffects
 from jiragate.mcp import (
     DRY_RUN_TOOL,
     STATUS_TOOL,
@@ -53,10 +53,19 @@ def test_annotations_follow_the_catalog_not_the_agent():
         assert hints.idempotent_hint is spec.idempotent, name
         assert hints.open_world_hint is True, name
         # Set explicitly for every tool: MCP's default for a missing hint is "destructive".
-        assert hints.destructive_hint is (spec.kind is ActionKind.DESTRUCTIVE), name
+        # It is the spec's declared side effects (its kind's unless it declares more).
+        assert hints.destructive_hint is (spec.effects is SideEffects.DESTRUCTIVE), name
+        if spec.kind is ActionKind.DESTRUCTIVE:
+            assert hints.destructive_hint is True, name
     assert tools["jira_delete_issues"].annotations.destructive_hint is True
     assert tools["jira_archive_issues"].annotations.destructive_hint is True
     assert tools["jira_create_tickets"].annotations.destructive_hint is False
+    # A move is a write (gated like one) that renumbers the issue and may drop its fields:
+    # the declaration, not the name, makes the client ask before calling it.
+    move = tools["jira_move_issue"].annotations
+    assert (move.read_only_hint, move.destructive_hint) == (False, True)
+    assert CATALOG["jira_move_issue"].kind is ActionKind.WRITE
+    assert "cannot be fully undone" in (tools["jira_move_issue"].description or "")
     for own in (STATUS_TOOL, DRY_RUN_TOOL):
         hints = tools[own].annotations
         assert (hints.read_only_hint, hints.destructive_hint) == (True, False), own
@@ -127,3 +136,46 @@ def test_an_action_registered_after_the_catalog_loaded_is_a_tool_with_its_own_hi
             "jira_purge_everything" in tools["dry_run"].input_schema["properties"]["action"]["enum"]
         )
     assert "jira_purge_everything" not in {t.name for t in list_tools(Settings())}
+
+
+def test_a_declared_destructive_write_is_announced_as_destructive_whatever_its_name():
+    from jiragate.catalog import ActionSpec, registered
+    from jiragate.catalog.actions import counts
+
+    schema = {"description": "A throw-away write.", "type": "object", "properties": {}}
+    spec = ActionSpec(
+        "jira_innocent_looking_write",
+        ActionKind.WRITE,
+        idempotent=True,
+        count=counts(1),
+        inline_schema=schema,
+        side_effects=SideEffects.DESTRUCTIVE,
+    )
+    with registered(spec):
+        hints = {t.name: t for t in list_tools(Settings())}[spec.name].annotations
+        assert hints is not None
+        assert (hints.read_only_hint, hints.destructive_hint) == (False, True)
+
+
+@pytest.mark.parametrize(
+    ("kind", "effects"),
+    [
+        (ActionKind.READ, SideEffects.DESTRUCTIVE),  # a "read" that destroys: refused
+        (ActionKind.READ, SideEffects.ADDITIVE),
+        (ActionKind.WRITE, SideEffects.NONE),  # a write that claims to change nothing
+        (ActionKind.DESTRUCTIVE, SideEffects.ADDITIVE),  # a delete announced as harmless
+        (ActionKind.DESTRUCTIVE, SideEffects.NONE),
+    ],
+)
+def test_a_declaration_may_announce_more_harm_than_its_kind_never_less(
+    kind: ActionKind, effects: SideEffects
+) -> None:
+    from jiragate.catalog import ActionSpec, registered
+    from jiragate.catalog.actions import counts
+
+    spec = ActionSpec(
+        "jira_mislabelled", kind, idempotent=True, count=counts(1), side_effects=effects
+    )
+    with pytest.raises(ValueError, match=r"jira_mislabelled.*cannot have"), registered(spec):
+        pass
+    assert "jira_mislabelled" not in CATALOG

@@ -60,7 +60,7 @@ def jiragate(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, 
 def test_check_the_default_policy(capsys):
     code, out, err = jiragate(capsys, "check", str(REPO / "policies"))
     assert code == 0, err
-    assert out.startswith("ok: 17 rules, 2 groups, revision sha256:")
+    assert out.startswith("ok: 19 rules, 2 groups, revision sha256:")
     assert "\x1b[" not in out  # not a terminal: no colour
 
 
@@ -115,7 +115,7 @@ def test_test_the_default_policy_passes_with_full_coverage(capsys):
     lines = out.splitlines()
     assert any(line.endswith("routing_test.yaml — Default policy routing") for line in lines)
     assert any(line.split()[:1] == ["PASS"] and "the seed's 12 High bugs" in line for line in lines)
-    assert "coverage: 17/17 rules determine a case" in lines
+    assert "coverage: 19/19 rules determine a case" in lines
     assert re.match(r"\d+ passed, 0 failed \(4 files, policy revision sha256:", lines[-1])
 
 
@@ -146,7 +146,7 @@ def test_test_failures_exit_1_with_a_table_and_a_diff(capsys, policy_copy: Path)
 def test_test_coverage_lists_rules_no_case_exercises(capsys, policy_copy: Path):
     (policy_copy / "tests" / "broken_test.yaml").write_text(FAILING_SUITE)
     _, out, _ = jiragate(capsys, "test", "--filter", "reads", str(policy_copy))
-    assert "coverage: 1/17 rules determine a case (of the selected cases)" in out
+    assert "coverage: 1/19 rules determine a case (of the selected cases)" in out
     (unmatched,) = [line for line in out.splitlines() if "rules no case matched:" in line]
     assert "high-priority-creation" in unmatched and "allow-safe-reads" not in unmatched
 

@@ -450,6 +450,8 @@ def strings(schema: Mapping[str, Any]) -> st.SearchStrategy[str]:
 
 
 JQL = ["status = Done", "labels = triage ORDER BY created DESC"]  # valid, inside any project
+#: Where a move goes: another project than the issue keys' (a move within ENG is refused).
+TARGETS = ["OPS", "DATA"]
 
 
 @st.composite
@@ -466,7 +468,13 @@ def objects(draw: st.DrawFn, schema: Mapping[str, Any]) -> dict[str, Any]:
         else st.just([])
     )
     return {
-        name: draw(st.sampled_from(JQL) if name == "jql" else values(properties[name]))
+        name: draw(
+            st.sampled_from(JQL)
+            if name == "jql"
+            else st.sampled_from(TARGETS)
+            if name == "targetProjectKey"
+            else values(properties[name])
+        )
         for name in chosen
     }
 

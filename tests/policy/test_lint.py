@@ -103,3 +103,40 @@ def test_unused_groups_are_reported(policies_from):
     (unused,) = codes["unused-group"]
     assert "review group 'pms' is not used" in unused
     assert "groups.yaml:" in unused
+
+
+def test_a_condition_on_story_points_as_a_custom_field_is_reported(policies_from):
+    """The catalog refuses story points in customFields (they have their own detail and
+    action), so such a condition never holds: the author is told where to match instead,
+    also when it hides in a nested block or uses another of the field's names."""
+    codes = _codes(
+        policies_from(
+            """
+            rules:
+              - id: big-estimates
+                match:
+                  action: jira_create_ticket
+                  details.customFields."Story Points": {gt: 5}
+                decision: require_approval
+                route_to: leads
+              - id: nested
+                match:
+                  action: jira_update_fields
+                  any:
+                    - details.customFields."story point estimate": {gt: 5}
+                    - project: OPS
+                decision: require_approval
+                route_to: pms
+              - id: fine
+                match:
+                  action: jira_create_ticket
+                  details.customFields."Customer impact": {gt: 5}
+                decision: require_approval
+                route_to: leads
+            """
+        )
+    )
+    unsettable = codes["unsettable-field"]
+    assert len(unsettable) == 2
+    assert "rules[0]" in unsettable[0] and "details.storyPoints" in unsettable[0]
+    assert "jira_update_story_points" in unsettable[1]

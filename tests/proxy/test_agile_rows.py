@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from jiragate.jira.sandbox.faults import parse_fault
-from jiragate.jira.sandbox.state import STORY_POINTS_FIELD, TEAM_FIELD, Version
+from jiragate.jira.sandbox.state import EPIC_NAME_FIELD, STORY_POINTS_FIELD, TEAM_FIELD, Version
 from tests.helpers.service import Service, running_service, unbudgeted_policies
 from tests.proxy.conftest import AGENT_KEY
 from tests.proxy.support import held_action
@@ -57,6 +57,14 @@ CASES: list[tuple[str, str, dict[str, str], Any, str, dict[str, Any]]] = [
         None,
         "jira_delete_version",
         {"projectKey": "ENG", "versionId": "10100", "moveFixIssuesTo": "10101"},
+    ),
+    (  # Cloud's delete: the same action, the moves from the body
+        "POST",
+        "/rest/api/3/version/10100/removeAndSwap",
+        {},
+        {"moveFixIssuesTo": 10101, "customFieldReplacementList": []},
+        "jira_delete_version",
+        {"projectKey": "ENG", "versionId": "10100", "moveFixIssuesTo": 10101},
     ),
     (
         "PUT",
@@ -134,6 +142,14 @@ CASES: list[tuple[str, str, dict[str, str], Any, str, dict[str, Any]]] = [
         {"issues": ["ENG-3"], "rankBeforeIssue": "ENG-1"},
         "jira_rank_issues",
         {"issueKeys": ["ENG-3"], "rankBeforeIssue": "ENG-1"},
+    ),
+    (  # naming the site's default Rank field, as pycontribs does, is the same ranking
+        "PUT",
+        "/rest/agile/1.0/issue/rank",
+        {},
+        {"issues": ["ENG-3"], "rankAfterIssue": "ENG-1", "rankCustomFieldId": 10019},
+        "jira_rank_issues",
+        {"issueKeys": ["ENG-3"], "rankAfterIssue": "ENG-1"},
     ),
     (
         "POST",
@@ -223,6 +239,15 @@ def test_approved_with_edits_the_forwarded_write_carries_the_reviewers_text(serv
     assert jira.delete("/rest/agile/1.0/sprint/103").status_code == 204
     with service.sandbox.lock:
         assert 103 not in service.sandbox.sprints
+    # Cloud's removeAndSwap, approved: the version is deleted once, its issues moved.
+    swap = {"moveFixIssuesTo": 10100}
+    approve(service, jira.post("/rest/api/3/version/10101/removeAndSwap", json=swap))
+    assert jira.post("/rest/api/3/version/10101/removeAndSwap", json=swap).status_code == 204
+    with service.sandbox.lock:
+        assert 10101 not in service.sandbox.versions
+        assert service.sandbox.issues["ENG-4"].fix_versions == [10100]
+    deletes = [e for e in service.sandbox.logged() if e.method == "DELETE" and "10101" in e.path]
+    assert len(deletes) == 1
 
 
 # --------------------------------------------------------------------------- attacks
@@ -248,7 +273,21 @@ REFUSED = [
         "/rest/agile/1.0/issue/rank",
         {},
         {"issues": ["ENG-1"], "rankCustomFieldId": 1},
-        "rankCustomFieldId",
+        "the site's is 10019",
+    ),
+    (  # the Rank field's id as text, or a boolean: not the field Jira would rank by
+        "PUT",
+        "/rest/agile/1.0/issue/rank",
+        {},
+        {"issues": ["ENG-1"], "rankBeforeIssue": "ENG-3", "rankCustomFieldId": "10019"},
+        "rankCustomFieldId '10019'",
+    ),
+    (
+        "PUT",
+        "/rest/agile/1.0/issue/rank",
+        {},
+        {"issues": ["ENG-1"], "rankBeforeIssue": "ENG-3", "rankCustomFieldId": True},
+        "rankCustomFieldId True",
     ),
     ("POST", "/rest/agile/1.0/epic/10005/issue", {}, {"issues": ["ENG-2"]}, "issue key"),
     ("POST", "/rest/agile/1.0/epic/none/issue", {}, {"issues": ["ENG-2", "ENG-6"]}, "ENG-6"),
@@ -258,9 +297,16 @@ REFUSED = [
 def test_refused_requests_name_what_is_wrong_and_record_nothing(service: Service, jira):
     with service.sandbox.lock:  # another project's version to merge into
         service.sandbox.versions[10300] = Version(10300, 10001, "ops-1", "", False, False)
+    swap = "/rest/api/3/version/10101/removeAndSwap"
     cases = [
         *REFUSED,
         ("PUT", "/rest/api/3/version/10101/mergeto/10300", {}, None, "one project"),
+        # a delete must not move ENG's issues into another project's version
+        ("DELETE", "/rest/api/3/version/10101", {"moveFixIssuesTo": "10300"}, None, "OPS"),
+        ("POST", swap, {}, {"moveAffectedIssuesTo": 10300}, "OPS"),
+        ("POST", swap, {}, {"customFieldReplacementList": [{"customFieldId": 1}]}, "customField"),
+        ("POST", swap, {}, {"moveFixIssuesTo": True}, "version id"),
+        ("POST", swap, {"force": "1"}, {}, "force"),
     ]
     before = service.agent.get("/v1/actions").json()["items"]
     for method, path, query, body, named in cases:
@@ -403,6 +449,21 @@ def test_story_points_and_parents_through_put_issue_are_the_v1_actions(service: 
         refused = jira.put("/rest/api/3/issue/ENG-2", json=body)
         assert refused.status_code == 400, refused.text
         assert named in json_text(refused), (body, refused.text)
+    # Renaming an epic is an epic change (project managers), not a field edit (leads).
+    rename = jira.put("/rest/api/3/issue/ENG-1", json={"fields": {EPIC_NAME_FIELD: "Pay v2"}})
+    record = service.agent_view(held_action(rename))
+    assert (record["action"], record["details"]) == (
+        "jira_update_epic",
+        {"epicKey": "ENG-1", "epicName": "Pay v2"},
+    )
+    assert (record["rule"], record["review_group"]) == (
+        "epic-and-release-changes",
+        "project-managers",
+    )
+    both = jira.put(
+        "/rest/api/3/issue/ENG-1", json={"fields": {EPIC_NAME_FIELD: "x", "summary": "y"}}
+    )
+    assert both.status_code == 400 and "two actions" in json_text(both), both.text
     # The reviewer lowers the estimate: the edit is what Jira gets.
     points = {"fields": {STORY_POINTS_FIELD: 13}}
     approve(

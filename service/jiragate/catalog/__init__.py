@@ -13,7 +13,9 @@ its preview kind and the invariants a schema cannot express. The package:
 - `actions.py`: the built-in actions; `agile_actions.py`: sprints, backlog and rank,
   releases and components; `issue_actions.py`: the issue-level writes; `read_actions.py`:
   the reads of projects, boards, metadata, users and an issue's extras; `panel_actions.py`:
-  ProForma forms, the development panel and cross-project links.
+  ProForma forms, the development panel and cross-project links; `jsm_actions.py`: Jira
+  Service Management (service desks, queues, request types, SLAs, customer requests);
+  `move_actions.py`: moving an issue to another project (the one action in two projects).
 
 `ACTION_NAMES` is the built-in actions in listing order, fixed when the catalog loads.
 """
@@ -45,6 +47,8 @@ from jiragate.catalog.edits import (
     widening_reasons,
 )
 from jiragate.catalog.issue_actions import register_issue_actions
+from jiragate.catalog.jsm_actions import register_jsm_actions
+from jiragate.catalog.move_actions import register_move_actions
 from jiragate.catalog.panel_actions import register_panel_actions
 from jiragate.catalog.priorities import JIRA_PRIORITIES, PriorityOrder, PriorityOrderError
 from jiragate.catalog.read_actions import register_read_actions
@@ -56,6 +60,7 @@ from jiragate.catalog.spec import (
     ActionKind,
     ActionSpec,
     PreviewKind,
+    SideEffects,
     get_spec,
     load_action_schema,
     register,
@@ -68,6 +73,8 @@ register_agile_actions()
 register_issue_actions()
 register_read_actions()
 register_panel_actions()  # forms, the development panel, cross-project links
+register_jsm_actions()  # Jira Service Management: desks, queues, request types, SLAs
+register_move_actions()  # moving an issue to another project
 register_rest_actions()  # the proxy's generic actions (docs/proxy.md), listed last
 
 ACTION_NAMES: tuple[str, ...] = tuple(CATALOG)
@@ -90,6 +97,7 @@ __all__ = [
     "PreviewKind",
     "PriorityOrder",
     "PriorityOrderError",
+    "SideEffects",
     "apply_patch",
     "count_of",
     "describe_edit",

@@ -233,7 +233,23 @@ def _invariant_violations(spec: ActionSpec, details: Mapping[str, Any]) -> list[
             break
         projects.setdefault(project, pointer)
     violations.extend(_non_canonical_labels(details))
+    violations.extend(_own_fields_by_name(spec.name, details))
     return violations
+
+
+def _own_fields_by_name(action: str, details: Mapping[str, Any]) -> Iterator[DetailsViolation]:
+    """A field with an action of its own (story points, Epic Name) named in `customFields`
+    (by id it is found against the site: catalog.site.site_violations, and again by the
+    adapter before anything is sent)."""
+    from jiragate.catalog.site import own_field_problem  # site imports details lazily too
+
+    custom = details.get("customFields")
+    if not isinstance(custom, Mapping):
+        return
+    for key in custom:
+        problem = own_field_problem(action, key)
+        if problem:
+            yield DetailsViolation(pointer_of(("customFields", key)), "own-action-field", problem)
 
 
 def _label_pointers(details: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:

@@ -84,6 +84,14 @@ MCP_ATLASSIAN_TOOLS: MappingProxyType[str, str] = MappingProxyType(
         "jira_get_issue_development_info": "jira_get_development_info",
         "jira_get_issues_development_info": "jira_get_development_info",
         "jira_get_cross_project_dependencies": "jira_get_cross_project_links",
+        # Jira Service Management (catalog/jsm_actions.py)
+        "jira_get_service_desk_for_project": "jira_get_service_desk",
+        "jira_get_service_desk_queues": "jira_list_queues",
+        "jira_get_queue_issues": "jira_get_queue_issues",
+        "jira_get_request_types": "jira_list_request_types",
+        "jira_get_request_type_fields": "jira_get_request_type_fields",
+        "jira_create_customer_request": "jira_create_customer_request",
+        "jira_get_issue_sla": "jira_get_issue_sla",  # see PARTIAL
     }
 )
 
@@ -100,19 +108,19 @@ PARTIAL: MappingProxyType[str, str] = MappingProxyType(
         "jira_update_proforma_form_answers": (
             "open forms only; questions linked to a Jira field are refused"
         ),
+        # mcp-atlassian's tool computes metrics from the changelog (cycle and lead time, time
+        # in status: mcp_atlassian/jira/sla.py); Jiragate reads the SLAs JSM itself records
+        # (GET /rest/servicedeskapi/request/{key}/sla), and the changelog with
+        # jira_get_changelogs. On Data Center that endpoint is experimental and absent from
+        # older JSM versions and from sites without JSM: the action then fails naming it.
+        "jira_get_issue_sla": (
+            "JSM's recorded SLAs (goals, cycles, breaches), not metrics computed from the "
+            "changelog; on Data Center only where JSM serves its experimental SLA endpoint"
+        ),
     }
 )
 
-#: mcp-atlassian Jira tools no catalog action does, nor is planned to (issue 12's list), and
-#: why. Each is a gap to plan deliberately, not an oversight; the mapping test names them.
-UNPLANNED: MappingProxyType[str, str] = MappingProxyType(
-    {
-        "jira_get_service_desk_for_project": "Jira Service Management API (servicedeskapi)",
-        "jira_get_service_desk_queues": "Jira Service Management API (servicedeskapi)",
-        "jira_get_queue_issues": "Jira Service Management API (servicedeskapi)",
-        "jira_get_request_types": "Jira Service Management API (servicedeskapi)",
-        "jira_get_request_type_fields": "Jira Service Management API (servicedeskapi)",
-        "jira_create_customer_request": "Jira Service Management API (servicedeskapi)",
-        "jira_get_issue_sla": "Jira Service Management SLAs",
-    }
-)
+#: mcp-atlassian Jira tools no catalog action does, nor is planned to, and why: none since
+#: the Jira Service Management actions (issue 12). A tool added here is a gap to plan
+#: deliberately, not an oversight; the mapping test names them.
+UNPLANNED: MappingProxyType[str, str] = MappingProxyType({})

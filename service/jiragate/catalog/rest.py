@@ -38,7 +38,13 @@ _DIGITS = re.compile(r"[0-9]{1,18}")
 # Escapes that would change how the path splits or is read again: / \ . ; and % itself.
 _AMBIGUOUS_ESCAPE = re.compile(r"%(2[fFeE5]|5[cC]|3[bB])")
 _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
-_SEGMENT_OWNERS = {"issue": "{issueIdOrKey}", "project": "{projectIdOrKey}"}
+# The segment after these names an issue or a project (`/issue/createmeta/ENG/issuetypes`
+# is project ENG's create screens).
+_SEGMENT_OWNERS = {
+    "issue": "{issueIdOrKey}",
+    "project": "{projectIdOrKey}",
+    "createmeta": "{projectIdOrKey}",
+}
 
 
 class RestPathError(ValueError):

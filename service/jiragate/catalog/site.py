@@ -28,6 +28,22 @@ SITE_KINDS: Final = ("priority", "issuetype", "status", "resolution")
 SNAPSHOT_VERSION: Final = 1
 #: The names Jira sites give the story points field (company-managed, older, team-managed).
 STORY_POINT_NAMES: Final = ("Story Points", "Story points", "Story point estimate")
+_STORY_POINT_FOLDED: Final = frozenset(name.casefold() for name in STORY_POINT_NAMES)
+#: The custom fields that have an action (or detail) of their own, which `customFields` may
+#: therefore not set: (what the field is, where it is set instead, by default and per action).
+_OWN_FIELDS: Final = {
+    **{
+        name: (
+            "a story points field",
+            "jira_update_story_points",
+            {"jira_create_ticket": "its `storyPoints`"},
+        )
+        for name in _STORY_POINT_FOLDED
+    },
+    "epic name": ("an epic's name", "jira_update_epic's `epicName`", {}),
+}
+#: Field names (case-folded) `customFields` refuses, for `jiragate check`'s warning.
+OWN_FIELD_NAMES: Final = frozenset(_OWN_FIELDS)
 _LISTED = 30  # valid values shown in one error message
 
 
@@ -268,6 +284,27 @@ def resolve_custom_field(site: SiteMetadata, key: str) -> tuple[FieldInfo | None
     )
 
 
+def own_field_problem(
+    action: str, name: str, field_id: str | None = None, *, story_points: bool = False
+) -> str | None:
+    """Why `customFields` may not set this field, or None. A story points field and Data
+    Center's Epic Name have an action (or detail) of their own, and a second way to set them
+    would step around the rules on it: a policy that gates `jira_update_story_points` (or
+    matches `details.storyPoints`), or routes epic changes to other reviewers than field
+    edits, must see every change, as it does the sprint, epic link and rank fields'.
+    `story_points`: the field is the one the settings name as story points, whatever its
+    name."""
+    own = _OWN_FIELDS.get("story points" if story_points else name.casefold())
+    if own is None:
+        return None
+    what, home, homes = own
+    named = f"{name!r} ({field_id})" if field_id else repr(name)
+    return (
+        f"{named} is {what}: set it with {homes.get(action, home)}, where the rules on it "
+        "apply, not through customFields"
+    )
+
+
 def site_violations(
     action: str, details: Mapping[str, Any], site: SiteMetadata
 ) -> list[DetailsViolation]:
@@ -283,9 +320,13 @@ def site_violations(
         if kind == "customfield":
             if not site.fields:
                 continue
-            _, problem = resolve_custom_field(site, value)
+            found, problem = resolve_custom_field(site, value)
             if problem:
                 violations.append(DetailsViolation(pointer, "site-field", problem))
+            elif found is not None:
+                own = own_field_problem(action, found.name, found.id)
+                if own:
+                    violations.append(DetailsViolation(pointer, "own-action-field", own))
             continue
         valid = site.values(kind, project)
         if not valid or value in valid:

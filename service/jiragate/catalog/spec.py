@@ -29,6 +29,26 @@ class ActionKind(enum.StrEnum):
     DESTRUCTIVE = "destructive"
 
 
+class SideEffects(enum.StrEnum):
+    """What an action does to what is already in Jira, as MCP's `destructiveHint` tells a
+    client: nothing (a read), only adds or edits (additive), or may destroy or renumber what
+    was there (destructive). Most actions follow their kind; a write such as moving an issue
+    to another project (a new key, fields and status dropped where the target lacks them)
+    declares `DESTRUCTIVE` without becoming a DESTRUCTIVE action (which policies deny by
+    default)."""
+
+    NONE = "none"
+    ADDITIVE = "additive"
+    DESTRUCTIVE = "destructive"
+
+
+_KIND_EFFECTS = {
+    ActionKind.READ: SideEffects.NONE,
+    ActionKind.WRITE: SideEffects.ADDITIVE,
+    ActionKind.DESTRUCTIVE: SideEffects.DESTRUCTIVE,
+}
+
+
 #: How the inbox shows what an action would do (web/previews.py): the tickets it would
 #: create, each issue's status / assignee / sprint / points before and after, the issues it
 #: would remove, or (generic) the issues it touches and its details.
@@ -75,6 +95,21 @@ class ActionSpec:
     cross_field_check: CrossFieldCheck | None = None
     #: The JSON Schema of `details`; None reads `schemas/actions/<name>.json`.
     inline_schema: Mapping[str, Any] | None = None
+    #: What the action does to what exists (MCP's destructiveHint); None follows `kind`.
+    side_effects: SideEffects | None = None
+    #: The projects the action writes to besides its `project` fact (a move's target). The
+    #: policies decide the action once per project and the strictest decision holds
+    #: (policy/engine.py), so a rule scoping an agent to projects covers every one of them.
+    other_projects: Callable[[Details], tuple[str, ...]] | None = None
+
+    @property
+    def effects(self) -> SideEffects:
+        """The declared side effects, else the ones of the action's kind."""
+        return self.side_effects if self.side_effects is not None else _KIND_EFFECTS[self.kind]
+
+    def projects_besides(self, details: Details) -> tuple[str, ...]:
+        """The (validated) action's other projects, `()` for an action in one project."""
+        return self.other_projects(details) if self.other_projects is not None else ()
 
     @property
     def schema(self) -> dict[str, Any]:
@@ -107,6 +142,15 @@ class ActionRegistry(Mapping[str, ActionSpec]):
             raise ValueError(f"action {spec.name!r} is declared twice")
         if spec.preview not in PREVIEW_KINDS:
             raise ValueError(f"action {spec.name!r}: unknown preview kind {spec.preview!r}")
+        # A declaration may announce more harm than its kind, never less: a read changes
+        # nothing, a write changes something, a destructive action is never "additive".
+        if (spec.kind is ActionKind.READ) != (spec.effects is SideEffects.NONE) or (
+            spec.kind is ActionKind.DESTRUCTIVE and spec.effects is not SideEffects.DESTRUCTIVE
+        ):
+            raise ValueError(
+                f"action {spec.name!r}: a {spec.kind.value} cannot have {spec.effects.value} "
+                "side effects"
+            )
         self._specs[spec.name] = spec
         return spec
 

@@ -459,6 +459,14 @@ class Gateway:
     async def story_points_field(self, project: str | None = None) -> str:
         return await self._adapter.story_points_field(project)
 
+    async def custom_field_named(self, name: str) -> str | None:
+        """The id of the site's one custom field called `name` (Epic Name), else None."""
+        return await self._adapter.field_named(name)
+
+    async def rank_field(self) -> int | None:
+        """The site's default rank field (numeric id), which `PUT /issue/rank` may name."""
+        return await self._adapter.rank_field()
+
     async def get_issues(
         self, keys: Sequence[str], fields: Sequence[str] | None = None
     ) -> dict[str, dict[str, Any] | None]:
@@ -466,6 +474,16 @@ class Gateway:
 
     async def get_user(self, name: str) -> dict[str, Any] | None:
         return await self._adapter.get_user(name)
+
+    async def issue_type_names(self) -> dict[str, str]:
+        """The site's issue types, id -> name (`GET /issuetype`): the proxy names the type of
+        a bulk move, which Jira's body gives by id, as jira_move_issue does (by name)."""
+        answer = await self._adapter.client.get(self._adapter.api("/issuetype"))
+        return {
+            str(item["id"]): str(item.get("name") or "")
+            for item in answer or []
+            if isinstance(item, dict) and "id" in item
+        }
 
     async def get_transitions(self, issue_key: str) -> list[dict[str, Any]]:
         return await self._adapter.get_transitions(issue_key)

@@ -214,6 +214,11 @@ class JiraClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    async def pause(self, seconds: float) -> None:
+        """Wait between polls of a long-running Jira task (a bulk move), through the same
+        sleep hook as retries: tests record the waits instead of sleeping."""
+        await self._sleep(seconds)
+
     async def __aenter__(self) -> JiraClient:
         return self
 
@@ -222,8 +227,14 @@ class JiraClient:
 
     # ------------------------------------------------------------------ verbs
 
-    async def get(self, path: str, *, query: Mapping[str, Any] | None = None) -> Any:
-        return await self.request("GET", path, query=query)
+    async def get(
+        self,
+        path: str,
+        *,
+        query: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        return await self.request("GET", path, query=query, headers=headers)
 
     async def put(self, path: str, body: Any, *, query: Mapping[str, Any] | None = None) -> Any:
         return await self.request("PUT", path, query=query, body=body)
@@ -240,6 +251,7 @@ class JiraClient:
         idempotent: bool = False,
         recover: Recover | None = None,
         ok_statuses: Collection[int] = (),
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
         return await self.request(
             "POST",
@@ -249,6 +261,7 @@ class JiraClient:
             idempotent=idempotent,
             recover=recover,
             ok_statuses=ok_statuses,
+            headers=headers,
         )
 
     async def post_file(
@@ -276,12 +289,20 @@ class JiraClient:
         recover: Recover | None = None,
         ok_statuses: Collection[int] = (),
         upload: FileUpload | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
         """Send one logical request, retrying as the module docstring says; return its JSON.
 
         `ok_statuses` are error statuses whose body the caller reads itself instead of an
-        exception (a bulk create's 400 lists which elements failed).
+        exception (a bulk create's 400 lists which elements failed). `headers` are sent with
+        this request only, beside the client's own (Jira Service Management's
+        `X-ExperimentalApi: opt-in`); they never replace the credentials.
         """
+        extra = {
+            name: value
+            for name, value in (headers or {}).items()
+            if name.lower() != "authorization"
+        }
         method = method.upper()
         safe_to_resend = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         params = _clean_query(query)
@@ -293,7 +314,11 @@ class JiraClient:
             try:
                 if upload is None:
                     response = await self._http.request(
-                        method, path, params=params, json=body if body is not None else None
+                        method,
+                        path,
+                        params=params,
+                        json=body if body is not None else None,
+                        headers=extra or None,
                     )
                 else:
                     response = await self._http.request(
@@ -301,7 +326,7 @@ class JiraClient:
                         path,
                         params=params,
                         files={"file": (upload.filename, upload.content, upload.media_type)},
-                        headers={"X-Atlassian-Token": "no-check"},
+                        headers={**extra, "X-Atlassian-Token": "no-check"},
                     )
             except httpx.TransportError as exc:
                 self.stats.errors += 1
@@ -475,7 +500,9 @@ def _json_of(response: httpx.Response) -> Any:
 
 
 def _http_error(response: httpx.Response, method: str, path: str) -> JiraHTTPError:
-    """Jira's `{errorMessages, errors}` body as an exception; any other body as one message."""
+    """Jira's `{errorMessages, errors}` body as an exception; Jira Service Management's
+    `{errorMessage, i18nErrorMessage}` (the servicedeskapi's error shape) as its message;
+    any other body as one message."""
     messages: list[str] = []
     errors: dict[str, str] = {}
     try:
@@ -489,6 +516,15 @@ def _http_error(response: httpx.Response, method: str, path: str) -> JiraHTTPErr
         raw_errors = payload.get("errors") or {}
         if isinstance(raw_errors, dict):
             errors = {str(k): str(v) for k, v in raw_errors.items()}
+        elif isinstance(raw_errors, list):
+            # The bulk operations' shape (`BulkOperationErrorResponse`): [{"message": ...}].
+            messages += [
+                str(item["message"])
+                for item in raw_errors
+                if isinstance(item, dict) and isinstance(item.get("message"), str)
+            ]
+        if not messages and not errors and isinstance(payload.get("errorMessage"), str):
+            messages = [payload["errorMessage"]]  # servicedeskapi: one message, no field map
         if not messages and not errors and isinstance(payload.get("message"), str):
             messages = [payload["message"]]
     elif response.text.strip():

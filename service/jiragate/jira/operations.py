@@ -482,6 +482,12 @@ class JiraAdapter:
         ((ident, name),) = candidates.items()
         return StoryPointsField(ident, name, "detected")
 
+    async def rank_field(self) -> int | None:
+        """The site's default rank field (its numeric id), None when it has no single one."""
+        from jiragate.jira.handlers.custom_fields import default_rank_field
+
+        return await default_rank_field(self)
+
     async def field_named(self, name: str) -> str | None:
         """The id of the site's one custom field called `name` (Epic Name, Epic Link)."""
         site = await self.site.get()

@@ -4,8 +4,11 @@ The specs live beside this module in `openapi/` (verbatim copies; see its README
 
 - `jira-platform.v3.json` — Jira Cloud platform REST API v3 (`/rest/api/3/...`).
 - `jira-software.v3.json` — Jira Software (agile) REST API (`/rest/agile/1.0/...`).
+- `jira-servicedesk.subset.json` — Jira Service Management (`/rest/servicedeskapi/...`):
+  *not* Atlassian's file but a hand-kept subset written from its public reference (Atlassian
+  publishes no JSM OpenAPI here), holding only the operations Jiragate calls; see its README.
 
-Both are OpenAPI 3.0.1 documents; schemas are checked with `openapi_schema_validator`'s OAS 3.0
+All are OpenAPI 3.0.1 documents; schemas are checked with `openapi_schema_validator`'s OAS 3.0
 dialect (`OAS30WriteValidator` for request bodies, so a client may not send read-only fields;
 `OAS30ReadValidator` for response bodies), with `$ref`s resolved through a `referencing` registry
 holding the whole document.
@@ -55,6 +58,16 @@ What this module adds to, or relaxes in, the spec — every deviation is listed 
    `/backlog`, `/sprint/{sprintId}/issue`) as an array of such objects, where Jira takes
    field names (`fields=summary,status`); arrays of property-less objects are not checked
    either.
+8. **Bulk move** (`POST /rest/api/3/bulk/issues/move`): `IssueBulkMovePayload` requires
+   `targetToMultipleSourceMapping`, a property it does not define (its mapping is
+   `targetToSourcesMapping`, as the request example and Atlassian's reference show), and
+   each mapping (`targetToSourcesMapping`) requires `issueIdOrKeys` where the property is
+   `issueIdsOrKeys`, so no request could pass; both are checked with the defined names
+   required instead. Its task
+   (`GET /rest/api/3/bulk/queue/{taskId}`, `BulkOperationProgress`) types `created`,
+   `started` and `updated` as `date-time` strings while the operation's own examples give
+   epoch milliseconds (`"created":1704110400000`); both forms are accepted there.
+   https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-bulk-operations/
 """
 
 from __future__ import annotations
@@ -84,6 +97,7 @@ from jiragate.errors import OpenAPISpecError
 SPEC_DIR = Path(__file__).resolve().parent / "openapi"
 PLATFORM_SPEC = "jira-platform.v3.json"
 SOFTWARE_SPEC = "jira-software.v3.json"
+SERVICEDESK_SPEC = "jira-servicedesk.subset.json"
 
 _METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options"})
 _ALWAYS_POSSIBLE_STATUSES = frozenset({401, 429, 503})
@@ -120,7 +134,7 @@ class Operation:
     method: str  # lower case
     definition: Mapping[str, Any]
     path_params: Mapping[str, str]
-    flavour: str  # "cloud" (v3), "dc" (v2 checked as v3) or "agile"
+    flavour: str  # "cloud" (v3), "dc" (v2 checked as v3), "agile" or "servicedesk"
 
 
 class UnknownOperation(LookupError):
@@ -208,6 +222,9 @@ def find_operation(method: str, path: str) -> Operation:
     lowered = method.lower()
     if concrete.startswith("/rest/agile/1.0/"):
         spec, flavour, lookup = load_spec(SOFTWARE_SPEC), "agile", concrete
+    elif concrete.startswith("/rest/servicedeskapi/"):
+        # One path on both flavours: JSM's REST API carries no version.
+        spec, flavour, lookup = load_spec(SERVICEDESK_SPEC), "servicedesk", concrete
     elif concrete.startswith("/rest/api/3/"):
         spec, flavour, lookup = load_spec(PLATFORM_SPEC), "cloud", concrete
     elif concrete.startswith("/rest/api/2/"):
@@ -215,7 +232,8 @@ def find_operation(method: str, path: str) -> Operation:
         lookup = "/rest/api/3/" + concrete.removeprefix("/rest/api/2/")
     else:
         raise UnknownOperation(
-            f"{concrete} is not under /rest/api/2, /rest/api/3 or /rest/agile/1.0"
+            f"{concrete} is not under /rest/api/2, /rest/api/3, /rest/agile/1.0 or "
+            "/rest/servicedeskapi"
         )
     allowed: list[str] = []
     for regex, template, _rank in spec.routes:
@@ -403,11 +421,41 @@ def _request_body_problems(operation: Operation, body: object | None) -> list[st
         return ["a JSON request body is required"] if declared.get("required") else []
     problems: list[str] = []
     schema = _json_schema(declared.get("content"))
+    if (operation.method, operation.template) == _BULK_MOVE:
+        schema = _bulk_move_payload()  # module docstring, item 8
     if schema is not None:
         checked = _relax_unassign(operation, body)
         problems += _schema_problems(operation.spec, schema, checked, "write", "body")
     problems += _rich_text_problems(operation, body)
     return problems
+
+
+_BULK_MOVE = ("post", "/rest/api/3/bulk/issues/move")
+_BULK_PROGRESS = ("get", "/rest/api/3/bulk/queue/{taskId}")
+_PROGRESS_TIMES = ("created", "started", "updated")
+
+
+def _bulk_move_payload() -> dict[str, Any]:
+    components = load_spec(PLATFORM_SPEC).document["components"]["schemas"]
+    mapping: dict[str, Any] = copy.deepcopy(components["targetToSourcesMapping"])
+    mapping["required"] = [
+        "issueIdsOrKeys" if name == "issueIdOrKeys" else name for name in mapping["required"]
+    ]
+    schema: dict[str, Any] = copy.deepcopy(components["IssueBulkMovePayload"])
+    schema["required"] = ["targetToSourcesMapping"]
+    schema["properties"]["targetToSourcesMapping"]["additionalProperties"] = mapping
+    return schema
+
+
+def _bulk_progress() -> dict[str, Any]:
+    schema: dict[str, Any] = copy.deepcopy(
+        load_spec(PLATFORM_SPEC).document["components"]["schemas"]["BulkOperationProgress"]
+    )
+    for name in _PROGRESS_TIMES:
+        schema["properties"][name] = {
+            "oneOf": [{"type": "integer"}, {"type": "string", "format": "date-time"}]
+        }
+    return schema
 
 
 def _relax_unassign(operation: Operation, body: object) -> object:
@@ -500,6 +548,8 @@ def validate_response(method: str, path: str, status: int, body: object | None) 
             f"status {status} is not declared for {method.upper()} {operation.template} ({listed})"
         ]
     schema = _json_schema(declared.get("content")) or _overlay_schema(operation, status)
+    if (operation.method, operation.template) == _BULK_PROGRESS and status == 200:
+        schema = _bulk_progress()  # module docstring, item 8
     if schema is None and status >= 400:
         schema = _error_collection()
     if status == 204:
@@ -538,7 +588,9 @@ def _overlay_schema(operation: Operation, status: int) -> Mapping[str, Any] | No
 
 
 def _response_rich_text_problems(operation: Operation, status: int, body: object) -> list[str]:
-    if operation.flavour == "agile" or status >= 300 or not isinstance(body, Mapping):
+    if operation.flavour in {"agile", "servicedesk"} or status >= 300:
+        return []
+    if not isinstance(body, Mapping):
         return []
     template = operation.template
     problems: list[str] = []

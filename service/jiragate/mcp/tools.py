@@ -12,6 +12,7 @@ from jiragate.catalog import (
     MAX_JUSTIFICATION,
     MAX_SUMMARY,
     ActionKind,
+    SideEffects,
     load_action_schema,
 )
 from jiragate.settings import Settings
@@ -97,13 +98,16 @@ def _gate_sentence(kind: ActionKind) -> str:
 
 def tool_annotations(action: str) -> types.ToolAnnotations:
     """The hints a client shows or acts on (e.g. asking the user before a destructive call),
-    from the catalog's kind and idempotence, never from anything the agent says. Every hint
-    is set explicitly: the MCP defaults (destructive, not idempotent) would misdescribe reads."""
+    from the catalog's kind, side effects and idempotence, never from anything the agent says.
+    Every hint is set explicitly: the MCP defaults (destructive, not idempotent) would
+    misdescribe reads. `destructiveHint` is the spec's declared side effects, so a write that
+    renumbers or drops data (moving an issue) is announced as destructive by its declaration,
+    not by its name."""
     spec = CATALOG[action]
     return types.ToolAnnotations(
         title=action.removeprefix("jira_").replace("_", " ").capitalize(),
         read_only_hint=spec.kind is ActionKind.READ,
-        destructive_hint=spec.kind is ActionKind.DESTRUCTIVE,
+        destructive_hint=spec.effects is SideEffects.DESTRUCTIVE,
         idempotent_hint=spec.idempotent,
         open_world_hint=True,
     )
@@ -116,6 +120,8 @@ def action_tool(action: str) -> types.Tool:
         ActionKind.WRITE: "A write: it changes Jira.",
         ActionKind.DESTRUCTIVE: "Destructive: it cannot be undone from Jira's UI.",
     }[spec.kind]
+    if spec.kind is ActionKind.WRITE and spec.effects is SideEffects.DESTRUCTIVE:
+        kind_text = "A write that cannot be fully undone: it may renumber or drop data in Jira."
     description = (
         f"{spec.description} {kind_text} {_gate_sentence(spec.kind)} "
         "Arguments: `summary` (what and why, for reviewers), `details` (the Jira fields, "

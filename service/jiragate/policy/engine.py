@@ -25,7 +25,7 @@ from jiragate.catalog import ActionKind, ActionRequest, parse_envelope
 from jiragate.catalog.priorities import PriorityOrder
 from jiragate.policy.compiler import ActionIndex, CompiledRule, Matches, compile_model
 from jiragate.policy.explain import ConditionResult, RuleExplanation, explain_rules
-from jiragate.policy.facts import build_facts
+from jiragate.policy.facts import Facts, build_facts
 from jiragate.policy.loader import DEFAULT_POLICY_LIMITS, PolicyLimits, load_model
 from jiragate.policy.model import (
     Budget,
@@ -326,6 +326,15 @@ class PolicySet:
         if self._shadow_index is not None:
             all_matched = self._shadow_index[request.action].matching(facts)
             decision = self._with_shadow(decision, request, spec.kind, agent, all_matched)
+        # An action that also writes to other projects (a move's target) is decided once
+        # per project, and the strictest decision holds: a rule keeping an agent out of a
+        # project must stop a move into it as surely as any other write there.
+        elsewhere: list[tuple[Facts, Matches]] = []
+        for project in spec.projects_besides(request.details):
+            other_facts = {**facts, "project": project}
+            other_decision, other_matched = self._decide_in(request, spec.kind, agent, other_facts)
+            decision = _strictest(decision, other_decision)
+            elsewhere.append((other_facts, other_matched))
         if checks:
             decision = _with_budgets(decision, checks, self)
         if explain:
@@ -333,8 +342,32 @@ class PolicySet:
             explanations = explain_rules(
                 self.model.rules, facts, matched_ids, self.model.priorities
             )
+            for other_facts, other_matched in elsewhere:
+                # A rule that matched only for another project is explained with the facts
+                # it matched on (the source project's explanation says it did not match).
+                ids = {rule.id for _, rule in other_matched}
+                there = {
+                    e.rule: e
+                    for e in explain_rules(
+                        self.model.rules, other_facts, ids, self.model.priorities
+                    )
+                    if e.matched
+                }
+                explanations = [e if e.matched else there.get(e.rule, e) for e in explanations]
             return replace(decision, explanations=tuple(explanations))
         return decision
+
+    def _decide_in(
+        self, request: ActionRequest, kind: ActionKind, agent: str | None, facts: Facts
+    ) -> tuple[Decision, Matches]:
+        """The decision with `facts` (another project of the action), shadow rules included,
+        and every rule that matched (shadow ones too, for explanations)."""
+        matched = self._index[request.action].matching(facts)
+        decision = self._decide(request, kind, agent, matched)
+        if self._shadow_index is not None:
+            matched = self._shadow_index[request.action].matching(facts)
+            decision = self._with_shadow(decision, request, kind, agent, matched)
+        return decision, matched
 
     def _with_shadow(
         self,
@@ -402,6 +435,32 @@ class PolicySet:
             reasons=(reason,),
             revision=self.model.revision,
         )
+
+
+def _strictest(first: Decision, second: Decision) -> Decision:
+    """The stricter of two decisions on one action (deny > require_approval > allow; the
+    first on a tie), carrying every rule either matched; for a read or write no rule
+    matched, the defaults count as a decision like any other."""
+    chosen, other = (
+        (second, first)
+        if _PRECEDENCE[second.decision] > _PRECEDENCE[first.decision]
+        else (first, second)
+    )
+    matched = tuple(dict.fromkeys((*chosen.matched_rules, *other.matched_rules)))
+    reasons = tuple(dict.fromkeys((*chosen.reasons, *other.reasons)))
+    shadow = chosen.shadow
+    if shadow is None or (
+        other.shadow is not None
+        and _PRECEDENCE[other.shadow.decision] > _PRECEDENCE[shadow.decision]
+    ):
+        shadow = other.shadow
+    if shadow is not None:
+        disagrees = (shadow.decision, shadow.review_group) != (
+            chosen.decision,
+            chosen.review_group,
+        )
+        shadow = replace(shadow, disagrees=disagrees)
+    return replace(chosen, matched_rules=matched, reasons=reasons, shadow=shadow)
 
 
 def _budget_checks(budgets: Sequence[Budget], count: int, usage: Usage) -> tuple[BudgetCheck, ...]:

@@ -7,6 +7,10 @@
 - `overlapping-routes`: two approval rules of equal priority can match the same action but
   route to different groups; the tie goes to the smaller rule id, which is rarely intended.
 - `unused-group`: a review group that no rule and no default routes to.
+- `unsettable-field`: a condition on a story points field or Epic Name under
+  `details.customFields`, which no action can carry (the catalog refuses them there:
+  estimates are a new ticket's `storyPoints` or `jira_update_story_points`, an epic's name
+  `epicName`), so the condition never holds.
 
 Implication between rules is decided syntactically, on each rule's top-level conditions: rule
 A covers rule B when A applies to every action B applies to and each of A's conditions is also
@@ -21,10 +25,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from jiragate.catalog import ACTION_NAMES
+from jiragate.catalog.site import OWN_FIELD_NAMES
 from jiragate.errors import PolicyIssue
 from jiragate.policy.compiler import statically_applies
 from jiragate.policy.engine import PolicySet
-from jiragate.policy.model import Effect, Predicate, Rule
+from jiragate.policy.facts import split_path
+from jiragate.policy.model import AllOf, AnyOf, Condition, Effect, Not, Predicate, Rule
 
 _PRECEDENCE = {Effect.DENY: 3, Effect.REQUIRE_APPROVAL: 2, Effect.ALLOW: 1}
 _STATIC = ("action", "kind")
@@ -48,7 +54,40 @@ def lint(policies: PolicySet) -> list[PolicyIssue]:
                 break  # one shadowing rule is enough to tell the author
     issues.extend(_overlapping_routes(rules, actions, policies))
     issues.extend(_unused_groups(policies))
+    issues.extend(_unsettable_fields(policies.rules))
     return issues
+
+
+def _unsettable_fields(rules: Iterable[Rule]) -> list[PolicyIssue]:
+    issues = []
+    for rule in rules:
+        for predicate in _predicates(rule.match):
+            if not predicate.field.startswith("details.customFields."):
+                continue
+            parts = split_path(predicate.field.removeprefix("details."))
+            if len(parts) >= 2 and parts[1].casefold() in OWN_FIELD_NAMES:
+                issues.append(
+                    _warning(
+                        rule,
+                        "unsettable-field",
+                        f"{predicate.field} never holds: customFields refuses a field with an "
+                        "action of its own (estimates are details.storyPoints on "
+                        "jira_create_ticket or the action jira_update_story_points, an epic's "
+                        "name details.epicName); match those instead",
+                    )
+                )
+                break
+    return issues
+
+
+def _predicates(condition: Condition) -> Iterable[Predicate]:
+    if isinstance(condition, Predicate):
+        yield condition
+    elif isinstance(condition, AllOf | AnyOf):
+        for inner in condition.conditions:
+            yield from _predicates(inner)
+    elif isinstance(condition, Not):
+        yield from _predicates(condition.condition)
 
 
 def _actions(rule: Rule) -> frozenset[str]:

@@ -126,13 +126,47 @@ async def _put_version(incoming: Incoming, gateway: Gateway) -> Chosen:
     return Chosen("jira_update_release", {**details, **_picked(body, _VERSION_EDITS)})
 
 
-async def _delete_version(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
-    moves = ("moveFixIssuesTo", "moveAffectedIssuesTo")
-    _no_query(incoming, moves)
-    ident = _ids(incoming)[0]
+_MOVES = ("moveFixIssuesTo", "moveAffectedIssuesTo")
+
+
+async def _deleted_version(
+    gateway: Gateway, ident: str, moves: Mapping[str, Any]
+) -> dict[str, Any]:
+    """jira_delete_version's details; the versions the issues move to must be of the same
+    project (as Jira requires), located like the version itself."""
     found = await _located(gateway, "version", ident)
-    query = {key: value for key, value in incoming.query if key in moves}
-    return {"projectKey": found.project_key, "versionId": ident, **query}
+    for name, target in moves.items():
+        into = await _located(gateway, "version", str(target))
+        if into.project_key != found.project_key:
+            raise MappingError(
+                f"{name}: version {target} is in project {into.project_key}, not in "
+                f"{found.project_key} with version {ident}"
+            )
+    return {"projectKey": found.project_key, "versionId": ident, **moves}
+
+
+async def _delete_version(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
+    _no_query(incoming, _MOVES)
+    moves = {key: value for key, value in incoming.query if key in _MOVES}
+    return await _deleted_version(gateway, _ids(incoming)[0], moves)
+
+
+async def _remove_and_swap(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
+    """`POST /version/{id}/removeAndSwap` (Cloud's delete): the same action as DELETE. Custom
+    field replacements are not carried: the action does not do them."""
+    _no_query(incoming)
+    body = _object(incoming.body or {}, "the body")
+    _known(body, (*_MOVES, "customFieldReplacementList"), "the body")
+    if body.get("customFieldReplacementList"):
+        raise MappingError(
+            "customFieldReplacementList: the Jiragate proxy deletes a version moving its fix "
+            "and affected issues only (leave the list out or empty)"
+        )
+    moves = {name: body[name] for name in _MOVES if body.get(name) is not None}
+    for name, value in moves.items():
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise MappingError(f"{name} must be a version id")
+    return await _deleted_version(gateway, _ids(incoming)[0], moves)
 
 
 async def _merge_versions(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
@@ -234,12 +268,17 @@ async def _rank(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
     anchors = ("rankBeforeIssue", "rankAfterIssue")
     _known(body, ("issues", *anchors, "rankCustomFieldId"), "the body")
     # The action ranks by the site's default Rank field; pycontribs sends the field it found
-    # named Rank, null when it found none. Another field would be another ordering.
-    if body.get("rankCustomFieldId") is not None:
-        raise MappingError(
-            "rankCustomFieldId: the Jiragate proxy ranks by the default Rank field only "
-            "(leave rankCustomFieldId out or null)"
-        )
+    # named Rank (null when it found none). Naming that field is the same ranking, so it is
+    # left out; another field would be another ordering, which the action does not do.
+    given = body.get("rankCustomFieldId")
+    if given is not None:
+        default = await gateway.rank_field()
+        if isinstance(given, bool) or not isinstance(given, int) or given != default:
+            site = f"the site's is {default}" if default is not None else "the site has none"
+            raise MappingError(
+                f"rankCustomFieldId {given!r}: the Jiragate proxy ranks by the default Rank "
+                f"field only ({site}; leave rankCustomFieldId out or null)"
+            )
     return {"issueKeys": body.get("issues"), **_picked(body, anchors)}
 
 
@@ -310,10 +349,10 @@ async def _current_epic(gateway: Gateway, keys: Sequence[str]) -> str:
 
 async def _put_issue(incoming: Incoming, gateway: Gateway) -> dict[str, Any] | Chosen:
     """`PUT /issue/{key}` is a field edit, except that setting the project's story points
-    field is jira_update_story_points and the Epic Link field (Data Center) is
-    jira_link_to_epic / jira_unlink_from_epic, as on /v1/actions (where jira_update_fields
-    refuses them): a rule on either governs the proxy too. Either in a request that also
-    edits other fields is refused (two actions)."""
+    field is jira_update_story_points, the Epic Link field (Data Center) jira_link_to_epic /
+    jira_unlink_from_epic and the Epic Name field jira_update_epic, as on /v1/actions (where
+    jira_update_fields refuses them): a rule on any of them governs the proxy too. One of
+    them in a request that also edits other fields is refused (two actions)."""
     body = incoming.body
     fields = body.get("fields") if isinstance(body, Mapping) else None
     custom = [name for name in fields or () if name.startswith("customfield_")]
@@ -322,7 +361,13 @@ async def _put_issue(incoming: Incoming, gateway: Gateway) -> dict[str, Any] | C
     key = incoming.issue_key()
     points = await _story_points_field(gateway, key.rsplit("-", 1)[0])
     epic_link = gateway.settings.jira.epic_link_field
-    for name, intent in ((points, "sets story points"), (epic_link, "sets the Epic Link")):
+    epic_name = await gateway.custom_field_named("Epic Name")
+    own = (
+        (points, "sets story points"),
+        (epic_link, "sets the Epic Link"),
+        (epic_name, "sets the Epic Name"),
+    )
+    for name, intent in own:
         if name is None or not isinstance(fields, Mapping) or name not in fields:
             continue
         _known(body, ("fields",), "the body")
@@ -332,6 +377,8 @@ async def _put_issue(incoming: Incoming, gateway: Gateway) -> dict[str, Any] | C
             return Chosen(
                 "jira_update_story_points", {"updates": [{"issueKey": key, "storyPoints": value}]}
             )
+        if name == epic_name:
+            return Chosen("jira_update_epic", {"epicKey": key, "epicName": value})
         if value is None:
             epic = await _current_epic(gateway, [key])
             return Chosen("jira_unlink_from_epic", {"epicKey": epic, "issueKeys": [key]})
@@ -360,7 +407,12 @@ AGILE_ROWS: tuple[Row, ...] = (
         "/rest/api/{version}/issue/{issueIdOrKey}",
         "jira_update_fields",
         _put_issue,
-        also=("jira_update_story_points", "jira_link_to_epic", "jira_unlink_from_epic"),
+        also=(
+            "jira_update_story_points",
+            "jira_link_to_epic",
+            "jira_unlink_from_epic",
+            "jira_update_epic",
+        ),
     ),
     Row(
         "PUT",
@@ -371,6 +423,12 @@ AGILE_ROWS: tuple[Row, ...] = (
         also=("jira_release_version", "jira_archive_version"),
     ),
     Row("DELETE", "/rest/api/{version}/version/{id}", "jira_delete_version", _delete_version),
+    Row(
+        "POST",
+        "/rest/api/{version}/version/{id}/removeAndSwap",
+        "jira_delete_version",
+        _remove_and_swap,
+    ),
     Row(
         "PUT",
         "/rest/api/{version}/version/{id}/mergeto/{id}",

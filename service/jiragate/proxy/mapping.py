@@ -695,6 +695,68 @@ def component_lead(body: Mapping[str, Any], details: dict[str, Any]) -> dict[str
     return details
 
 
+# --------------------------------------------------------------------------- moves
+
+#: What a bulk move may carry through the proxy: one issue, by key, into one project, with
+#: Jira inferring the rest (what jira_move_issue sends; mcp-atlassian's move does the same).
+_MOVE_MAPPING_KEYS = (
+    "inferClassificationDefaults",
+    "inferFieldDefaults",
+    "inferStatusDefaults",
+    "inferSubtaskTypeDefault",
+    "issueIdsOrKeys",
+)
+
+
+async def _bulk_move(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
+    """`POST /bulk/issues/move` as jira_move_issue, so the rules on moves (and on both
+    projects) apply to it as to `/v1/actions`, rather than the defaults a project-less
+    generic write would get. One issue by key, into one project by key; the target type's id
+    becomes `targetIssueType` (its name) when it is not the issue's own."""
+    body = _object(incoming.body, "the body")
+    _known(body, ("sendBulkNotification", "targetToSourcesMapping"), "the body")
+    mappings = _object(body.get("targetToSourcesMapping"), "targetToSourcesMapping")
+    if len(mappings) != 1:
+        raise MappingError("a move through the Jiragate proxy has exactly one target")
+    ((target, source),) = mappings.items()
+    parts = target.split(",")
+    if len(parts) != 2 or not re.fullmatch(r"[A-Z][A-Z0-9_]{1,9}", parts[0]):
+        raise MappingError(
+            "the target must be <project key>,<issue type id> (a project key such as OPS, "
+            "not an id; no parent: sub-tasks move with their parent)"
+        )
+    mapping = _object(source, f"targetToSourcesMapping.{target}")
+    _known(mapping, _MOVE_MAPPING_KEYS, f"targetToSourcesMapping.{target}")
+    if any(mapping.get(name) is False for name in _MOVE_MAPPING_KEYS[:4]):
+        raise MappingError("a move through the Jiragate proxy lets Jira infer every default")
+    keys = mapping.get("issueIdsOrKeys")
+    if not isinstance(keys, list) or len(keys) != 1 or not isinstance(keys[0], str):
+        raise MappingError("a move through the Jiragate proxy moves one issue, by key")
+    key = keys[0]
+    if not re.fullmatch(r"[A-Z][A-Z0-9_]{0,9}-[1-9][0-9]{0,9}", key):
+        raise MappingError(f"issueIdsOrKeys must name the issue by key (ENG-42), not {key!r}")
+    found = (await gateway.get_issues([key], ["issuetype"])).get(key)
+    if found is None:
+        raise MappingError(
+            f"Issue does not exist or you do not have permission to see it: {key}", 404
+        )
+    current = str(((found.get("fields") or {}).get("issuetype") or {}).get("name") or "")
+    wanted = (await gateway.issue_type_names()).get(parts[1])
+    if wanted is None:
+        raise MappingError(f"the issue type {parts[1]!r} is not on this site")
+    details: dict[str, Any] = {"issueKey": key, "targetProjectKey": parts[0]}
+    if wanted != current:  # a move into another type names it, as on /v1/actions
+        details["targetIssueType"] = wanted
+    return details
+
+
+async def _move_submitted(incoming: Incoming, record: ActionRecord, gateway: Gateway) -> Answer:
+    # The move ran (and its task was followed) before this answer: the task id Jira gave
+    # lets the client poll GET /bulk/queue/{taskId} as it would have.
+    data = (record.result_json or {}).get("data") or {}
+    return Answer(201, {"taskId": str(data.get("taskId") or "")})
+
+
 ROWS: tuple[Row, ...] = (
     # reads: forwarded as sent once allowed
     Row("GET", "/rest/api/{version}/issue/{issueIdOrKey}", "jira_get_issue", _get_issue),
@@ -732,6 +794,13 @@ ROWS: tuple[Row, ...] = (
         _commented,
     ),
     Row("PUT", "/rest/api/{version}/issue/archive", "jira_archive_issues", _archive),
+    Row(
+        "POST",
+        "/rest/api/{version}/bulk/issues/move",
+        "jira_move_issue",
+        _bulk_move,
+        _move_submitted,
+    ),
     Row("POST", "/rest/agile/1.0/sprint/{id}/issue", "jira_move_to_sprint", _move_to_sprint),
     Row("POST", "/rest/agile/1.0/backlog/issue", "jira_move_to_backlog", _move_to_backlog),
     Row(

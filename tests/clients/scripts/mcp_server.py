@@ -125,9 +125,43 @@ async def main() -> None:
                 {"project_key": "ENG"},
                 "OPS-2",
             ),
+            # Jira Service Management (servicedeskapi): OPS is service desk 1.
+            (
+                "service_desk",
+                "jira_get_service_desk_for_project",
+                {"project_key": "OPS"},
+                "Operations",
+            ),
+            ("desk_queues", "jira_get_service_desk_queues", {"service_desk_id": "1"}, "All open"),
+            (
+                "queue_issues",
+                "jira_get_queue_issues",
+                {"service_desk_id": "1", "queue_id": "1"},
+                "OPS-1",
+            ),
+            ("request_types", "jira_get_request_types", {"service_desk_id": "1"}, "Get IT help"),
+            (
+                "request_type_fields",
+                "jira_get_request_type_fields",
+                {"service_desk_id": "1", "request_type_id": "12"},
+                "customfield_10043",
+            ),
         ):
             answer = await _call(session, name, tool, arguments)
             _fail_if(name, wanted not in json.dumps(answer), f"no {wanted}")
+        raised = await _call(
+            session,
+            "customer_request",
+            "jira_create_customer_request",
+            {
+                "service_desk_id": "1",
+                "request_type_id": "11",
+                "request_field_values": json.dumps(
+                    {"summary": f"raised by mcp {tag}", "description": "VPN is down"}
+                ),
+            },
+        )
+        _fail_if("customer_request", "OPS-" not in json.dumps(raised), "no OPS key")
         created = await _call(
             session,
             "create_issue",

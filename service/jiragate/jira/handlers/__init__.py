@@ -27,6 +27,11 @@
 - `rest`: jira_rest_read, jira_rest_write (the proxy's generic actions)
 - beside an issue's fields: `forms` (jira_get_forms, jira_get_form, jira_update_form_answers),
   `development` (jira_get_development_info), `dependencies` (jira_get_cross_project_links)
+- `moves`: jira_move_issue (Cloud's asynchronous bulk move; refused on Data Center)
+- `service_desk`: Jira Service Management (jira_get_service_desk, jira_list_queues,
+  jira_get_queue_issues, jira_list_request_types, jira_get_request_type_fields,
+  jira_get_issue_sla, jira_create_customer_request: raised exactly once, marked after Jira
+  answers)
 
 `creating` holds exactly-once issue creation (markers) for issues and epics; `base` the
 registry (`@handles`), `ActionCall` and the per-issue loop. Importing this package imports
@@ -50,10 +55,12 @@ from jiragate.jira.handlers import (
     links,
     listing,
     metadata,
+    moves,
     project_admin,
     reads,
     rest,
     search,
+    service_desk,
     sprints,
     transitions,
     versions,
@@ -94,6 +101,8 @@ TOPICS = (
     forms,
     development,
     dependencies,
+    moves,
+    service_desk,
 )
 
 __all__ = [

@@ -6,7 +6,11 @@ listing close matches, a name two fields share fails listing their ids. Only *cu
 may be set this way — a name such as "Priority" or "Sprint" would otherwise route around the
 catalog's own fields and their checks — and the agile fields (Sprint, Epic Link, Rank, and
 the configured Epic Link field) are refused: sprints and epics have actions that check their
-project (handlers/sprints.py, handlers/epic_links.py).
+project (handlers/sprints.py, handlers/epic_links.py). So are a story points field (by name,
+or the configured one by id) and Epic Name: estimates are `jira_update_story_points` (or a
+new ticket's `storyPoints`), an epic's name `jira_update_epic`, which their rules govern.
+The gateway refuses all of these before deciding (catalog.site); this is the check at
+execution, when the site could not be read.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from jiragate.catalog.site import own_field_problem
 from jiragate.errors import JiraLookupError
 
 if TYPE_CHECKING:
@@ -26,7 +31,9 @@ _FIELD_ID = re.compile(r"customfield_[0-9]{1,18}")
 _SCOPED_TYPES = ("gh-sprint", "gh-epic-link", "gh-lexo-rank", "gh-global-rank")
 
 
-async def resolve_custom_fields(jira: JiraAdapter, given: Mapping[str, Any]) -> dict[str, Any]:
+async def resolve_custom_fields(
+    jira: JiraAdapter, action: str, given: Mapping[str, Any]
+) -> dict[str, Any]:
     """`{field id: value}` for the edit's `customFields`, or JiraLookupError naming the first
     name that does not resolve to one settable custom field."""
     catalogue = [
@@ -38,7 +45,7 @@ async def resolve_custom_fields(jira: JiraAdapter, given: Mapping[str, Any]) -> 
         field = by_id.get(ref) if _FIELD_ID.fullmatch(ref) else _by_name(catalogue, ref)
         if field is None:
             raise JiraLookupError(f"no custom field {ref} on this site")
-        _check_settable(jira, ref, field)
+        _check_settable(jira, action, ref, field)
         resolved[str(field["id"])] = value
     return resolved
 
@@ -59,7 +66,12 @@ def _by_name(catalogue: list[Mapping[str, Any]], name: str) -> Mapping[str, Any]
     raise JiraLookupError(f"no custom field named {name!r} on this site{why}{hint}")
 
 
-def _check_settable(jira: JiraAdapter, ref: str, field: Mapping[str, Any]) -> None:
+def _check_settable(jira: JiraAdapter, action: str, ref: str, field: Mapping[str, Any]) -> None:
+    ident, name = str(field.get("id")), str(field.get("name", ""))
+    configured = {jira.config.story_points_field, *jira.config.story_points_fields.values()}
+    own = own_field_problem(action, name, ident, story_points=ident in configured)
+    if own:
+        raise JiraLookupError(own)
     kind = str((field.get("schema") or {}).get("custom") or "")
     scoped = any(kind.endswith(f":{t}") for t in _SCOPED_TYPES)
     if not field.get("custom") or scoped or field.get("id") == jira.config.epic_link_field:
@@ -67,3 +79,26 @@ def _check_settable(jira: JiraAdapter, ref: str, field: Mapping[str, Any]) -> No
             f"custom field {ref} ({field.get('name')}) cannot be set by jira_update_fields: "
             "sprints, epics and ranks have their own actions, system fields go in `fields`"
         )
+
+
+#: The custom field type of Jira Software's rank (LexoRank) fields.
+RANK_TYPE = "com.pyxis.greenhopper.jira:gh-lexo-rank"
+
+
+async def default_rank_field(jira: JiraAdapter) -> int | None:
+    """The numeric id (`schema.customId`) of the site's default rank field, the one custom
+    field named "Rank" of the rank type, as clients find it for `PUT /issue/rank`'s
+    `rankCustomFieldId` (pycontribs `JIRA.rank`); None when the site has no single one."""
+    catalogue = await jira.client.get(jira.api("/field")) or []
+    found = [
+        schema.get("customId")
+        for f in catalogue
+        if isinstance(f, Mapping)
+        and f.get("custom")
+        and f.get("name") == "Rank"
+        and isinstance(schema := f.get("schema"), Mapping)
+        and schema.get("custom") == RANK_TYPE
+    ]
+    if len(found) != 1 or isinstance(found[0], bool) or not isinstance(found[0], int):
+        return None
+    return found[0]

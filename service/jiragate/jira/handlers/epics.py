@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from jiragate.errors import JiraConfigError
+from jiragate.errors import JiraConfigError, JiraLookupError
 from jiragate.jira.handlers.base import ActionCall, each, edited_fields, handles
 from jiragate.jira.handlers.creating import create_one, issue_fields, keeping_markers
 from jiragate.jira.results import ExecutionResult
@@ -28,6 +28,19 @@ async def epic_link(jira: JiraAdapter, epic_key: str) -> dict[str, Any]:
             "(JIRAGATE_JIRA__EPIC_LINK_FIELD) (e.g. customfield_10101)"
         )
     return {field: epic_key}
+
+
+async def epic_name_field(jira: JiraAdapter) -> str:
+    """The id of the site's Epic Name field (Data Center's, and older Cloud sites'), found by
+    name; refused before anything is sent on a site without one (Cloud's team-managed and
+    migrated company-managed epics are named by their summary)."""
+    field = await jira.field_named("Epic Name")
+    if field is None:
+        raise JiraLookupError(
+            "this site has no single custom field named 'Epic Name' (an epic there is named "
+            "by its summary): leave epicName out"
+        )
+    return field
 
 
 async def child_link(jira: JiraAdapter, epic_key: str) -> dict[str, Any]:
@@ -79,6 +92,8 @@ async def update_epic(jira: JiraAdapter, call: ActionCall) -> None:
     if children:
         await child_link(jira, epic)
     fields = edited_fields(jira, details, ("summary", "labels"))
+    if "epicName" in details:
+        fields[await epic_name_field(jira)] = details["epicName"]
     if fields:
 
         async def edit(key: str) -> bool:

@@ -36,7 +36,7 @@ async def create_ticket(jira: JiraAdapter, call: ActionCall) -> None:
         fields.update(await parent_link(jira, details["issueType"], details["parentKey"]))
     if details.get("customFields"):
         # The same resolution (and refusal of sprint, epic and rank fields) as an edit's.
-        fields.update(await resolve_custom_fields(jira, details["customFields"]))
+        fields.update(await resolve_custom_fields(jira, call.action, details["customFields"]))
     points = None
     if "storyPoints" in details:
         points = await jira.story_points(details["projectKey"])
@@ -132,7 +132,7 @@ async def edit_body(jira: JiraAdapter, details: Mapping[str, Any]) -> dict[str, 
 async def update_fields(jira: JiraAdapter, call: ActionCall) -> None:
     body = await edit_body(jira, call.details)
     if call.details.get("customFields"):
-        custom = await resolve_custom_fields(jira, call.details["customFields"])
+        custom = await resolve_custom_fields(jira, call.action, call.details["customFields"])
         body["fields"] = {**body.get("fields", {}), **custom}
 
     async def edit(key: str) -> bool:

@@ -12,12 +12,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jiragate.jira.sandbox import (
     routes_agile,
+    routes_bulk,
     routes_devstatus,
     routes_issue_writes,
     routes_issues,
     routes_meta,
     routes_reads,
     routes_search,
+    routes_servicedesk,
     routes_site,
 )
 from jiragate.jira.sandbox.context import state_of
@@ -60,6 +62,8 @@ def create_sandbox_app(
         routes_meta,
         routes_agile,
         routes_devstatus,
+        routes_bulk,  # Cloud's bulk move and its task (v3 only)
+        routes_servicedesk,
     ):
         app.include_router(module.build_router())
     app.include_router(_control_router())

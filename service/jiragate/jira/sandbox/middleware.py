@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jiragate.jira import spec
 from jiragate.jira.sandbox.faults import Fault
-from jiragate.jira.sandbox.render import bulk_error
+from jiragate.jira.sandbox.render import bulk_error, bulk_operation_body
 from jiragate.jira.sandbox.state import LoggedRequest, SandboxState
 
 CONTROL_PREFIX = "/_sandbox"
@@ -94,7 +94,16 @@ class SandboxMiddleware:
         if self.validate_requests and not multipart and spec.is_known_path(method, path):
             problems = spec.validate_request(method, path, query=parse_qs(query_text), body=body)
             if problems:
-                shaped = bulk_error(problems) if path.endswith("/issue/bulk") else _error(problems)
+                if path.endswith("/bulk/issues/move"):
+                    await _send_json(sender, 400, bulk_operation_body(problems))
+                    return
+                if path.startswith("/rest/servicedeskapi/"):
+                    # JSM answers in its own shape: one errorMessage, no field map.
+                    shaped = {"errorMessage": "; ".join(problems), "i18nErrorMessage": None}
+                elif path.endswith("/issue/bulk"):
+                    shaped = bulk_error(problems)
+                else:
+                    shaped = _error(problems)
                 await _send_json(sender, 400, shaped)
                 return
         await self.app(scope, _replay(raw), sender.send)

@@ -12,6 +12,7 @@ from jiragate.jira.sandbox.state import (
     EPIC_NAME_FIELD,
     IMPACT_FIELD,
     LINK_TYPES,
+    RANK_FIELD,
     RESOLUTIONS,
     SPRINT_FIELD,
     STORY_ESTIMATE_FIELD,
@@ -528,6 +529,10 @@ def property_names(requested: Iterable[str]) -> list[str] | None:
     return names or None
 
 
+#: The type of Jira Software's rank fields; `PUT /issue/rank` takes only such a field.
+RANK_PLUGIN = "com.pyxis.greenhopper.jira:gh-lexo-rank"
+
+
 def field_catalog(flavour: str) -> list[dict[str, Any]]:
     """`GET /field`: system fields plus the custom fields the adapter discovers by name."""
 
@@ -624,6 +629,7 @@ def field_catalog(flavour: str) -> list[dict[str, Any]]:
             "com.pyxis.greenhopper.jira:jsw-story-points",
             "Story point estimate",
         ),
+        custom(RANK_FIELD, "Rank", "any", RANK_PLUGIN, "Rank"),
         *(system(field_id, name, kind) for field_id, name, kind in _MORE_SYSTEM_FIELDS),
     ]
 
@@ -653,3 +659,14 @@ _MORE_SYSTEM_FIELDS = (
     ("security", "Security Level", "securitylevel"),
     ("attachment", "Attachment", "array"),
 )
+
+
+def bulk_operation_error(status_code: int, messages: Iterable[str]) -> JSONResponse:
+    """The error body of Jira Cloud's bulk operations (`BulkOperationErrorResponse`):
+    `{"errors": [{"message": ...}]}`, as the spec declares and its examples show, not the
+    `errorMessages` of other endpoints."""
+    return JSONResponse(bulk_operation_body(messages), status_code=status_code)
+
+
+def bulk_operation_body(messages: Iterable[str]) -> dict[str, Any]:
+    return {"errors": [{"message": message} for message in messages]}

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from jiragate.jira.sandbox.context import as_int, body_of, state_of
 from jiragate.jira.sandbox.render import board_json, jira_error, page_json, sprint_json
 from jiragate.jira.sandbox.state import (
+    RANK_FIELD,
     Issue,
     SandboxState,
     Sprint,
@@ -383,6 +384,11 @@ async def rank_issues(request: Request) -> Response:
     before, after = body.get("rankBeforeIssue"), body.get("rankAfterIssue")
     if (before is None) == (after is None):
         return jira_error(400, ["Give exactly one of rankBeforeIssue and rankAfterIssue."])
+    # Jira ranks by the field given (its numeric customId), by default the "Rank" field; the
+    # sandbox keeps one order, so it takes only that field.
+    field = body.get("rankCustomFieldId")
+    if field is not None and field != int(RANK_FIELD.removeprefix("customfield_")):
+        return jira_error(400, [f"The custom field {field} is not a rank field."])
     with state.lock:
         anchor = state.find_issue(str(before if before is not None else after))
         if anchor is None:

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from jiragate.jira.sandbox.context import as_int, current_user, flavour_of, state_of
+from jiragate.jira.sandbox.context import as_int, body_of, current_user, flavour_of, state_of
 from jiragate.jira.sandbox.history import history_json
 from jiragate.jira.sandbox.jql import JQLError, compile_jql
 from jiragate.jira.sandbox.render import (
@@ -272,6 +272,51 @@ async def issue_changelog(request: Request) -> Response:
         )
 
 
+async def bulk_changelogs(request: Request) -> Response:
+    """`POST /rest/api/3/changelog/bulkfetch` (Cloud only): the changes of up to 1,000 issues,
+    `maxResults` entries a page (default 1,000), paged by an opaque `nextPageToken`; unknown
+    issues are left out, as Jira leaves out what the account cannot see."""
+    state, flavour = state_of(request), flavour_of(request)
+    if state.profile != "cloud":
+        return jira_error(404, [f"Null or unsupported resource: POST {request.url.path}"])
+    body = body_of(request)
+    keys = body.get("issueIdsOrKeys") if isinstance(body, dict) else None
+    if not isinstance(keys, list) or not 1 <= len(keys) <= 1000:
+        return jira_error(400, ["issueIdsOrKeys must list between 1 and 1000 issues."])
+    unknown = sorted(set(body) - {"issueIdsOrKeys", "fieldIds", "maxResults", "nextPageToken"})
+    if unknown:
+        return jira_error(400, [f"Unrecognized field {unknown[0]!r}."])
+    size = body.get("maxResults", 1000)
+    token = body.get("nextPageToken") or "0"
+    if not isinstance(size, int) or not 1 <= size <= 10000 or not str(token).isdigit():
+        return jira_error(400, ["maxResults or nextPageToken is not valid."])
+    fields = set(body.get("fieldIds") or [])
+    with state.lock:
+        entries: list[tuple[Any, Any]] = []
+        for ref in keys:
+            issue = state.find_issue(str(ref))
+            if issue is not None:
+                entries.extend((issue, h) for h in issue.history)
+        start = int(token)
+        page = entries[start : start + size]
+        logs: dict[int, dict[str, Any]] = {}
+        for issue, change in page:
+            shown = history_json(state, change, flavour)
+            if fields:
+                shown["items"] = [
+                    i for i in shown["items"] if i.get("fieldId", i.get("field")) in fields
+                ]
+                if not shown["items"]:
+                    continue
+            logs.setdefault(issue.id, {"issueId": str(issue.id), "changeHistories": []})
+            logs[issue.id]["changeHistories"].append(shown)
+        more = start + size < len(entries)
+        answer: dict[str, Any] = {"issueChangeLogs": list(logs.values())}
+        if more:
+            answer["nextPageToken"] = str(start + size)
+        return JSONResponse(answer)
+
+
 # --------------------------------------------------------------------------- agile issue lists
 
 
@@ -368,6 +413,7 @@ def build_router() -> APIRouter:
         )
         router.add_api_route(f"{base}/issue/{{key}}/editmeta", edit_meta, methods=["GET"])
         router.add_api_route(f"{base}/issue/{{key}}/changelog", issue_changelog, methods=["GET"])
+        router.add_api_route(f"{base}/changelog/bulkfetch", bulk_changelogs, methods=["POST"])
         router.add_api_route(f"{base}/user/assignable/search", assignable_users, methods=["GET"])
     agile = "/rest/agile/1.0"
     router.add_api_route(f"{agile}/board/{{board_id}}/issue", board_issues, methods=["GET"])

@@ -21,6 +21,7 @@ from typing import Any
 
 from jiragate.jira.sandbox.faults import Fault
 from jiragate.jira.sandbox.panels import seed_panels
+from jiragate.jira.sandbox.service_desk import seed_service_desk
 
 STORY_POINTS_FIELD = "customfield_10016"
 EPIC_LINK_FIELD = "customfield_10014"  # Data Center; deprecated in Cloud in favour of `parent`
@@ -30,6 +31,7 @@ STORY_ESTIMATE_FIELD = "customfield_10026"  # Cloud's team-managed "Story point 
 SEED_TIME = "2024-05-01T09:00:00.000+0000"
 TEAM_FIELD = "customfield_10042"  # a plain text custom field, "Team"
 IMPACT_FIELD = "customfield_10043"  # a plain number custom field, "Customer impact"
+RANK_FIELD = "customfield_10019"  # Jira Software's default "Rank" (LexoRank) field
 
 
 @dataclass(slots=True)
@@ -184,6 +186,10 @@ class Issue:
     history: list[dict[str, Any]] = field(default_factory=list)
     #: The development panel (dev-status): application type -> data type -> detail entry.
     development: dict[str, Any] = field(default_factory=dict)
+    #: Jira Service Management: the request type of a customer request (None: not a request).
+    request_type_id: int | None = None
+    #: Customers added as request participants (accountIds).
+    participants: list[str] = field(default_factory=list)
 
 
 PROFILES = ("cloud", "datacenter")
@@ -498,6 +504,21 @@ class SandboxState:
             if self.profile == "datacenter":
                 issue.priority = _SEED_PRIORITY_ON_DC[priority]
         seed_panels(self)  # forms, development information, a cross-project link
+        #: Old key -> new key of every issue moved to another project: Jira keeps answering
+        #: the old key with the moved issue (routes_bulk.py).
+        self.moved_keys: dict[str, str] = {}
+        #: Bulk move tasks by id (routes_bulk.py); `bulk_polls_to_finish` is how many reads
+        #: of a task see it running before it completes (None: it never finishes).
+        self.bulk_tasks: dict[str, dict[str, Any]] = {}
+        self.bulk_polls_to_finish: int | None = 1
+        seed_service_desk(self)  # OPS-1 and OPS-2 are customer requests
+        #: Data Center serves the SLA endpoint (experimental); False answers 404 as a site
+        #: without it does (an older Jira Service Management, or none).
+        self.jsm_sla = True
+        #: The JSM operations ("queue", "sla") that answer 412 without
+        #: `X-ExperimentalApi: opt-in` (routes_servicedesk.py): the SLA resource on Data
+        #: Center; add "queue" to emulate an older JSD, whose queue API was experimental.
+        self.jsm_experimental: set[str] = {"sla"} if self.profile == "datacenter" else set()
 
     def reset(self) -> None:
         """Back to the seed data; faults and the request log are cleared too."""
@@ -545,7 +566,11 @@ class SandboxState:
 
     def find_issue(self, id_or_key: str) -> Issue | None:
         with self.lock:
-            found = self.issues.get(id_or_key.upper())
+            wanted_key = id_or_key.upper()
+            # A moved issue answers to its old keys too (each move may add one).
+            while wanted_key in self.moved_keys:
+                wanted_key = self.moved_keys[wanted_key]
+            found = self.issues.get(wanted_key)
             if found is not None:
                 return found
             if id_or_key.isdigit():
@@ -651,6 +676,8 @@ class SandboxState:
                 "issues": [asdict(i) for i in self.issues.values()],
                 "ranking": list(self.ranking),
                 "parallel_sprints": self.parallel_sprints,
+                "moved_keys": dict(self.moved_keys),
+                "bulk_tasks": {k: dict(v) for k, v in self.bulk_tasks.items()},
                 "counters": {
                     "issue": self.next_issue_id,
                     "version": self.next_version_id,
@@ -675,6 +702,8 @@ class SandboxState:
                 self.issues[raw["key"]] = Issue(**raw, comments=comments)
             self.ranking = list(data.get("ranking") or self.issues)
             self.parallel_sprints = bool(data.get("parallel_sprints", False))
+            self.moved_keys = dict(data.get("moved_keys") or {})
+            self.bulk_tasks = {k: dict(v) for k, v in (data.get("bulk_tasks") or {}).items()}
             counters = data["counters"]
             self.next_issue_id = counters["issue"]
             self.next_version_id = counters["version"]
