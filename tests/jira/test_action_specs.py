@@ -144,7 +144,7 @@ def test_a_new_action_is_one_spec_one_schema_one_handler(
         kind="write",
         decision="require_approval",
     )
-    preview = asyncio.run(build_preview(None, record, narrowed, live=False))  # type: ignore[arg-type]
+    preview = asyncio.run(build_preview(None, record, narrowed, live=False))
     assert (preview.kind, preview.heading) == ("generic", "Issues that would be retitled")
     assert [(row.key, row.dropped) for row in preview.issues] == [("ENG-1", True), ("ENG-2", False)]
 

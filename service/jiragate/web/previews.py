@@ -256,17 +256,20 @@ def _created_keys(record: ActionRecord) -> dict[int, str]:
 
 
 async def build_preview(
-    gateway: Gateway,
+    gateway: Gateway | None,
     record: ActionRecord,
     effective: Mapping[str, Any],
     *,
     live: bool = True,
     timeout: float = 5.0,
 ) -> Preview:
-    """The preview of `record` as `effective` would run it (the details, or an edit of them)."""
+    """The preview of `record` as `effective` would run it (the details, or an edit of them).
+    Without a gateway (tools, tests of an action's spec) it is the offline preview in Jira's
+    default priorities: nothing is read from Jira."""
     original = record.details
-    preview = _skeleton(record, original, effective, gateway.priority_order())
-    if not live:
+    order = gateway.priority_order() if gateway is not None else JIRA_PRIORITIES
+    preview = _skeleton(record, original, effective, order)
+    if not live or gateway is None:
         return preview
     try:
         await asyncio.wait_for(_fill_from_jira(gateway, record, effective, preview), timeout)
