@@ -111,6 +111,12 @@ CASES: dict[str, Case] = {
     "jira_get_worklogs": plain("jira_get_worklogs", {"issueKey": "ENG-2"}),
     "jira_get_changelogs": plain("jira_get_changelogs", {"issueKeys": ["ENG-2", "ENG-3"]}),
     "jira_get_attachments": plain("jira_get_attachments", {"issueKey": "ENG-2"}),
+    "jira_get_remote_links": after(
+        "jira_create_remote_link",
+        {"issueKey": "ENG-2", "url": "https://ci.example.com/run/3", "title": "CI run"},
+        "jira_get_remote_links",
+        lambda _: {"issueKey": "ENG-2"},
+    ),
     "jira_list_statuses": plain("jira_list_statuses", {}),
     "jira_list_priorities": plain("jira_list_priorities", {}),
     "jira_list_issue_types": plain("jira_list_issue_types", {}),

@@ -112,6 +112,14 @@ READS: list[tuple[str, str, dict[str, str], Any, str, dict[str, Any]]] = [
     ("GET", "/rest/api/3/issueLinkType", {}, None, "jira_list_link_types", {}),
     (
         "GET",
+        "/rest/api/2/issue/ENG-2/remotelink",
+        {},
+        None,
+        "jira_get_remote_links",
+        {"issueKey": "ENG-2"},
+    ),
+    (
+        "GET",
         "/rest/api/3/issue/ENG-1/watchers",
         {},
         None,

@@ -1,5 +1,5 @@
 """The read actions beyond issues and search: projects, boards and their issues, metadata,
-users, an issue's watchers, worklogs, history and attachments (issue 12).
+users, an issue's watchers, worklogs, history, attachments and remote links (issue 12).
 
 Every one is a READ (the default policies allow reads; a policy may still deny one by
 `project`, `count` or name). What policies see:
@@ -67,6 +67,7 @@ _READS: tuple[tuple[str, Callable[[Details], int], dict[str, FieldRule]], ...] =
     ("jira_get_worklogs", _one, _NARROW),
     ("jira_get_changelogs", _keys, {"issueKeys": EditRule.SUBSET, **_NARROW}),
     ("jira_get_attachments", _one, {}),
+    ("jira_get_remote_links", _one, {}),
     ("jira_list_statuses", _none, {}),
     ("jira_list_priorities", _none, {}),
     ("jira_list_issue_types", _none, {}),

@@ -287,6 +287,7 @@ READ_ROWS: tuple[Row, ...] = (
     ),
     Row("GET", f"{_API}/issueLinkType", "jira_list_link_types", _nothing),
     Row("GET", f"{_API}/issue/{{issueIdOrKey}}/watchers", "jira_get_watchers", _issue_only),
+    Row("GET", f"{_API}/issue/{{issueIdOrKey}}/remotelink", "jira_get_remote_links", _issue_only),
     Row(
         "GET",
         f"{_API}/issue/{{issueIdOrKey}}/worklog",

@@ -159,6 +159,22 @@ def _attachments(answer: Any, details: Details) -> dict[str, Any]:
     }
 
 
+def _remote_links(answer: Any, details: Details) -> dict[str, Any]:
+    links = []
+    for link in answer or []:
+        if not isinstance(link, Mapping):
+            continue
+        target = link.get("object") or {}
+        links.append(
+            {
+                **pick(link, "id", "globalId", "relationship"),
+                **pick(target, "url", "title", "summary"),
+                "application": (link.get("application") or {}).get("name"),
+            }
+        )
+    return {"remoteLinks": links}
+
+
 def _edit_meta(answer: Any, details: Details) -> dict[str, Any]:
     fields = (answer or {}).get("fields") or {}
     return {"fields": {fid: meta_field(meta) for fid, meta in fields.items()}}
@@ -259,6 +275,7 @@ READS: dict[str, Read] = {
     "jira_get_attachments": Read(
         "/issue/{issueKey}", _attachments, query=lambda jira, d: {"fields": ["attachment"]}
     ),
+    "jira_get_remote_links": Read("/issue/{issueKey}/remotelink", _remote_links),
     "jira_list_statuses": Read("/status", listed("statuses", _status)),
     "jira_list_priorities": Read(
         "/priority", listed("priorities", lambda p: pick(p, "id", "name"))
