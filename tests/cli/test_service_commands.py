@@ -74,36 +74,57 @@ class Served:
     stderr: str = ""
 
 
+#: A port chosen free can be taken before serve binds it (another test's server, an
+#: outgoing connection's ephemeral port): serve then exits at once naming it, and is started
+#: again on another port, this many times at most.
+PORT_TRIES = 3
+
+
 @contextmanager
 def serving(
     config: Path, *options: str, startup: float = 60, python: str = sys.executable
 ) -> Iterator[Served]:
     """`jiragate serve` as a real process until the block ends (then its stderr is read);
     `python` is the interpreter whose installed jiragate runs."""
-    port = free_port()
-    command = [python, "-m", "jiragate.cli", "serve", "--config", str(config)]
-    process = subprocess.Popen(
-        [*command, "--port", str(port), *options],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    served = Served(f"http://127.0.0.1:{port}")
+    for attempt in range(1, PORT_TRIES + 1):
+        port = free_port()
+        command = [python, "-m", "jiragate.cli", "serve", "--config", str(config)]
+        process = subprocess.Popen(
+            [*command, "--port", str(port), *options],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        served = Served(f"http://127.0.0.1:{port}")
+        if _ready(process, served, startup, last_try=attempt == PORT_TRIES):
+            break
     try:
-        deadline = time.monotonic() + startup
-        while True:
-            try:
-                if httpx.get(f"{served.url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, process.communicate()[1]
-            assert time.monotonic() < deadline, "serve did not start"
-            time.sleep(0.1)
         yield served
     finally:
         process.terminate()
         _, served.stderr = process.communicate(timeout=30)  # reaps it, closes its pipes
+
+
+def _ready(process: subprocess.Popen[str], served: Served, startup: float, last_try: bool) -> bool:
+    """True once serve answers /readyz; False when it exited because its port was taken
+    (and this is not the last try); any other exit or a timeout fails the test."""
+    deadline = time.monotonic() + startup
+    while True:
+        try:
+            if httpx.get(f"{served.url}/readyz", timeout=2).status_code == 200:
+                return True
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None:
+            stderr = process.communicate()[1]
+            if "Address already in use" in stderr and not last_try:
+                return False
+            raise AssertionError(stderr)
+        if time.monotonic() >= deadline:
+            process.terminate()
+            process.communicate(timeout=30)
+            raise AssertionError("serve did not start")
+        time.sleep(0.1)
 
 
 def test_serve_starts_and_answers_health_checks(tmp_path):
