@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
+
+from tests.helpers.service import Service
 
 
 def held_action(response: httpx.Response) -> str:
@@ -10,3 +14,17 @@ def held_action(response: httpx.Response) -> str:
     assert response.status_code == 409, response.text
     message = response.json()["errorMessages"][0]
     return message.split("Action ", 1)[1].split(";", 1)[0]
+
+
+def send(jira: httpx.Client, method: str, path: str, query: dict[str, str], body: Any):
+    """One request as a Jira client sends it (JSON only when there is a body)."""
+    if body is None:
+        return jira.request(method, path, params=query)
+    return jira.request(method, path, params=query, json=body)
+
+
+def latest(service: Service, action: str) -> dict[str, Any]:
+    """The agent's newest recorded `action`, as GET /v1/actions shows it."""
+    items = service.agent.get("/v1/actions", params={"action": action}).json()["items"]
+    assert items, f"no {action} was recorded"
+    return items[0]

@@ -15,7 +15,7 @@ from jiragate.jira.sandbox.faults import parse_fault
 from jiragate.jira.sandbox.state import EPIC_NAME_FIELD, STORY_POINTS_FIELD, TEAM_FIELD, Version
 from tests.helpers.service import Service, running_service, unbudgeted_policies
 from tests.proxy.conftest import AGENT_KEY
-from tests.proxy.support import held_action
+from tests.proxy.support import held_action, latest, send
 
 REVIEWER_OF = {"engineering-leads": "lead-alice", "project-managers": "pm-carol"}
 
@@ -168,18 +168,6 @@ CASES: list[tuple[str, str, dict[str, str], Any, str, dict[str, Any]]] = [
         {"epicKey": "ENG-1", "issueKeys": ["ENG-2", "ENG-3"]},
     ),
 ]
-
-
-def send(jira: httpx.Client, method: str, path: str, query: dict[str, str], body: Any):
-    if body is None:
-        return jira.request(method, path, params=query)
-    return jira.request(method, path, params=query, json=body)
-
-
-def latest(service: Service, action: str) -> dict[str, Any]:
-    items = service.agent.get("/v1/actions", params={"action": action}).json()["items"]
-    assert items, f"no {action} was recorded"
-    return items[0]
 
 
 def test_each_row_is_its_catalog_action_and_decided_as_on_v1_actions(service: Service, jira):

@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest_db import db_url, postgres_admin  # noqa: F401
 from tests.helpers.service import JIRA_EMAIL, JIRA_TOKEN, KEYS, Service, running_service
+from tests.proxy.support import latest, send
 
 # (method, path, query, body) -> (action, details): what an agent on /v1/actions would send.
 READS: list[tuple[str, str, dict[str, str], Any, str, dict[str, Any]]] = [
@@ -157,28 +158,10 @@ READS: list[tuple[str, str, dict[str, str], Any, str, dict[str, Any]]] = [
 ]
 
 
-@pytest.fixture
-def service(db_url: str) -> Iterator[Service]:  # noqa: F811
-    with running_service(db_url, proxy_wait_seconds=0.5) as running:
-        yield running
-
-
 def client(service: Service, agent: str = "log-triage-bot") -> httpx.Client:
     return httpx.Client(
         base_url=service.url, headers={"Authorization": f"Bearer {KEYS[agent]}"}, timeout=30
     )
-
-
-def latest(service: Service, action: str) -> dict[str, Any]:
-    items = service.agent.get("/v1/actions", params={"action": action}).json()["items"]
-    assert items, f"no {action} was recorded"
-    return items[0]
-
-
-def send(jira: httpx.Client, method: str, path: str, query: dict[str, str], body: Any):
-    if body is None:
-        return jira.request(method, path, params=query)
-    return jira.request(method, path, params=query, json=body)
 
 
 def straight(service: Service, method: str, path: str, query: dict[str, str], body: Any):

@@ -601,17 +601,26 @@ def _search_rewrite(
 ) -> tuple[tuple[tuple[str, str], ...], Any]:
     # The JQL Jira runs is the catalog's canonical, parsed query (kept in its project),
     # never the client's text; maxResults is the one the policy saw.
-    sent = jql.for_jira(str(details["jql"]), details.get("projectKey"))
+    if incoming.method != "POST":
+        return canonical_query(incoming, details), None
+    body = dict(_object(incoming.body, "the body"))
+    body["jql"] = jql.for_jira(str(details["jql"]), details.get("projectKey"))
     size = details.get("maxResults")
-    if incoming.method == "POST":
-        body = dict(_object(incoming.body, "the body"))
-        body["jql"] = sent
-        if size is not None:
-            body["maxResults"] = size
-        return incoming.query, body
+    if size is not None:
+        body["maxResults"] = size
+    return incoming.query, body
+
+
+def canonical_query(incoming: Incoming, details: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The client's query as Jira is sent it: the JQL the catalog's canonical one inside the
+    action's project and `maxResults` the one the policy saw (each only where the details
+    carry one), every other parameter as given (read_rows.py forwards its reads so too)."""
     kept = tuple((k, v) for k, v in incoming.query if k not in ("jql", "maxResults"))
+    text = details.get("jql")
+    canonical = (("jql", jql.for_jira(str(text), details.get("projectKey"))),) if text else ()
+    size = details.get("maxResults")
     sized = (("maxResults", str(size)),) if size is not None else ()
-    return (("jql", sent), *sized, *kept), None
+    return (*canonical, *sized, *kept)
 
 
 async def _list_sprints(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:

@@ -19,12 +19,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from jiragate import jql
 from jiragate.catalog import get_spec
 from jiragate.gateway import Gateway
 from jiragate.gateway.records import OwnedKind
 from jiragate.proxy.agile_rows import _located
-from jiragate.proxy.mapping import _FIELD_NAME, Chosen, DetailsOf, Incoming, MappingError, Row
+from jiragate.proxy.mapping import (
+    _FIELD_NAME,
+    Chosen,
+    DetailsOf,
+    Incoming,
+    MappingError,
+    Row,
+    canonical_query,
+)
 
 Query = tuple[tuple[str, str], ...]
 
@@ -54,6 +61,12 @@ def _number(incoming: Incoming, name: str) -> int | None:
     return number
 
 
+def _limit(action: str, name: str) -> int | None:
+    """The action's own maximum for a paging field (`maxResults`), from its schema."""
+    limit = get_spec(action).schema.get("properties", {}).get(name, {}).get("maximum")
+    return limit if isinstance(limit, int) else None
+
+
 def _paged(incoming: Incoming, action: str, details: dict[str, Any]) -> dict[str, Any]:
     """`startAt` and `maxResults` as the action takes them: `maxResults` capped at the
     action's limit (the forwarded request is capped too: `_capped`)."""
@@ -64,20 +77,14 @@ def _paged(incoming: Incoming, action: str, details: dict[str, Any]) -> dict[str
         value = _number(incoming, name)
         if value is None:
             continue
-        limit = properties[name].get("maximum")
-        details[name] = min(value, limit) if isinstance(limit, int) else value
+        limit = _limit(action, name)
+        details[name] = min(value, limit) if limit is not None else value
     return details
 
 
 def _capped(incoming: Incoming, details: Mapping[str, Any]) -> tuple[Query, Any]:
-    """The client's query, with `maxResults` the one the policy saw and a JQL the catalog's
-    canonical one inside the action's project."""
-    query = [(k, v) for k, v in incoming.query if k not in ("maxResults", "jql")]
-    if "jql" in details:
-        query.insert(0, ("jql", jql.for_jira(str(details["jql"]), details.get("projectKey"))))
-    if "maxResults" in details:
-        query.append(("maxResults", str(details["maxResults"])))
-    return tuple(query), incoming.body
+    """The client's query with the details' `maxResults` and canonical JQL (as a search's)."""
+    return canonical_query(incoming, details), incoming.body
 
 
 def _single(incoming: Incoming, *names: str) -> str | None:
@@ -212,8 +219,9 @@ async def _bulk_changelogs(incoming: Incoming, gateway: Gateway) -> dict[str, An
     details: dict[str, Any] = {"issueKeys": body.get("issueIdsOrKeys")}
     size = body.get("maxResults")
     if size is not None:
-        limit = get_spec("jira_get_changelogs").schema["properties"]["maxResults"]["maximum"]
-        details["maxResults"] = min(size, limit) if isinstance(size, int) else size
+        limit = _limit("jira_get_changelogs", "maxResults")
+        capped = isinstance(size, int) and limit is not None
+        details["maxResults"] = min(size, limit) if capped else size
     return details
 
 
