@@ -43,12 +43,23 @@ def targets(results: dict[str, Any]) -> list[str]:
     batch = _row(engine, "generated 1,000", "cedarpy batch")
     best_cedar = max(cedar["per_second"], batch["per_second"])
     ratio = ours["per_second"] / best_cedar
+    # The targets are issue 15's: in one run, so the ratios compare like with like.
     lines = [
         f"- Engine, 1,000 rules: Jiragate {ours['per_second']:,.0f} decisions/s vs cedarpy's best "
         f"{best_cedar:,.0f}/s = **{ratio:,.0f}{TIMES}** "
-        f"(target ≥ 50{TIMES}: {_verdict(ratio >= 50)}); "
-        f"p50 {ours['p50_us']:.1f} µs (target ≤ 10 µs: {_verdict(ours['p50_us'] <= 10)})."
+        f"(target ≥ 100{TIMES}: {_verdict(ratio >= 100)}); "
+        f"p50 {ours['p50_us']:.1f} µs (target ≤ 10 µs: {_verdict(ours['p50_us'] <= 10)}).",
     ]
+    big_set = next(
+        (r for r in engine if r["policy_set"] == "generated 10,000" and r["engine"] == "jiragate"),
+        None,
+    )
+    if big_set is not None:
+        lines.append(
+            f"- Engine, 10,000 rules: load {big_set['load_ms']:,.0f} ms (target ≤ 1 s: "
+            f"{_verdict(big_set['load_ms'] <= 1000)}); p50 {big_set['p50_us']:.1f} µs per "
+            f"decision (target ≤ 10 µs: {_verdict(big_set['p50_us'] <= 10)})."
+        )
     concurrency = 16 if any(r["concurrency"] == 16 for r in load) else load[0]["concurrency"]
     for policy_set in dict.fromkeys(r["policy_set"] for r in load):
         j = _load(load, "jiragate", policy_set, concurrency)
@@ -58,7 +69,7 @@ def targets(results: dict[str, Any]) -> list[str]:
             f"- HTTP dry run, {policy_set}, {concurrency} connections: Jiragate "
             f"{j['per_second']:,.0f} req/s vs Cerbos {c['per_second']:,.0f} req/s = "
             f"**{http_ratio:.2f}{TIMES}** "
-            f"(target ≥ 1.5{TIMES}: {_verdict(http_ratio >= 1.5)}); p99 "
+            f"(target ≥ 2{TIMES}: {_verdict(http_ratio >= 2)}); p99 "
             f"{j['p99_ms']:.2f} ms vs {c['p99_ms']:.2f} ms (target no worse: "
             f"{_verdict(j['p99_ms'] <= c['p99_ms'])})."
         )
@@ -66,16 +77,16 @@ def targets(results: dict[str, Any]) -> list[str]:
     lines.append(
         "- Gateway overhead on an allowed `jira_get_issue`: "
         f"p50 +{overhead['overhead_p50_ms']:.2f} ms, "
-        f"p99 +{overhead['overhead_p99_ms']:.2f} ms (target ≤ 1 ms p50: "
-        f"{_verdict(overhead['overhead_p50_ms'] <= 1.0)})."
+        f"p99 +{overhead['overhead_p99_ms']:.2f} ms (target ≤ 1 ms p50 and ≤ 5 ms p99: "
+        f"{_verdict(overhead['overhead_p50_ms'] <= 1.0 and overhead['overhead_p99_ms'] <= 5)})."
     )
     proxied = overhead.get("proxy")
     if proxied:
         lines.append(
             "- Jira REST proxy overhead on an allowed `GET /rest/api/3/issue/ENG-1`: "
             f"p50 +{proxied['overhead_p50_ms']:.2f} ms, "
-            f"p99 +{proxied['overhead_p99_ms']:.2f} ms (target ≤ 1 ms p50: "
-            f"{_verdict(proxied['overhead_p50_ms'] <= 1.0)})."
+            f"p99 +{proxied['overhead_p99_ms']:.2f} ms (target ≤ 1 ms p50 and ≤ 5 ms p99: "
+            f"{_verdict(proxied['overhead_p50_ms'] <= 1.0 and proxied['overhead_p99_ms'] <= 5)})."
         )
     big = results["memory"]["generated 10,000"]["vmhwm_mib"]
     lines.append(
