@@ -137,3 +137,29 @@ def test_a_caller_that_gives_up_does_not_cancel_the_write(counting):
 def test_a_batch_refuses_an_idempotency_key(store):
     with pytest.raises(ValueError, match="idempotency key"):
         store.create_actions([{**read_fields(1), "idempotency_key": "k", "request_hash": "h"}])
+
+
+def test_a_batch_chains_each_read_submission_then_execution_in_order(store):
+    """One statement per table in a group commit, yet the chain reads as one read at a
+    time would have written it: each read's submission, then its execution."""
+    records = store.create_actions([read_fields(n) for n in range(3)])
+    events = [(e.action_id, e.type) for e in store.audit_events(limit=100)]
+    expected = []
+    for record in records:
+        expected += [(record.id, "action.submitted"), (record.id, "action.executed")]
+    assert events == expected
+    assert [e.data["n"] for e in store.audit_events(limit=100)] == [0, 0, 1, 1, 2, 2]
+    assert store.verify_audit().ok
+
+
+def test_a_batch_the_database_refuses_midway_keeps_nothing(store):
+    """The third read reuses the first one's id: the database refuses that row, and the
+    whole group commit goes with it (no action, execution or event of any read kept)."""
+    first = store.create_actions([read_fields(0)])[0]
+    before = store.verify_audit()
+    batch = [read_fields(1), read_fields(2), {**read_fields(3), "action_id": first.id}]
+    with pytest.raises(StoreError):
+        store.create_actions(batch)
+    after = store.verify_audit()
+    assert after.ok and after.head == before.head
+    assert [r.summary for r in store.list_actions(limit=10).items] == ["read 0"]

@@ -13,10 +13,11 @@ transaction takes (see `db.make_engine`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -181,12 +182,33 @@ def insert_row(session: Session, row: SQLModel) -> None:
     (Core on the session's connection, several times cheaper on the hot path), and the row
     object stays a plain (transient) value for the caller."""
     table = row.__table__  # type: ignore[attr-defined]
-    _insert(session, table, {c.name: getattr(row, c.name) for c in table.columns})
+    _insert(session, table, {name: getattr(row, name) for name in _column_names(table)})
+
+
+@functools.cache
+def _column_names(table: sa.Table) -> tuple[str, ...]:
+    return tuple(column.name for column in table.columns)
+
+
+@functools.cache
+def _insert_statement(table: sa.Table) -> sa.Insert:
+    """One INSERT construct per table, built once: a new one per row costs a cache-key walk
+    on every execution before SQLAlchemy finds the compiled form it already has."""
+    return table.insert()
+
+
+def insert_rows(session: Session, rows: Sequence[SQLModel]) -> None:
+    """`insert_row` for several rows of one table, in one statement (executemany)."""
+    if rows:
+        table = rows[0].__table__  # type: ignore[attr-defined]
+        names = _column_names(table)
+        values = [{name: getattr(row, name) for name in names} for row in rows]
+        session.connection().execute(_insert_statement(table), values)
 
 
 def _insert(session: Session, table: sa.Table, values: Mapping[str, Any]) -> None:
     # Values go as parameters, not into the statement, so its compiled form is cached.
-    session.connection().execute(table.insert(), values)
+    session.connection().execute(_insert_statement(table), values)
 
 
 _AUDIT_TABLE: sa.Table = AuditEvent.__table__  # type: ignore[attr-defined]
@@ -223,30 +245,52 @@ def append(
     at: datetime | None = None,
 ) -> None:
     """Append one event in the caller's transaction; it commits with the caller's changes."""
-    if not actor or not type:
-        raise ValueError("an audit event needs a non-empty actor and type")
-    last_seq, prev_hash = _locked_head(session)
-    row: dict[str, Any] = {
-        "seq": last_seq + 1,
-        "id": new_id("evt"),
-        "at": at or utcnow(),
-        "action_id": action_id,
-        "actor": actor,
-        "type": type,
-        # Masked before hashing, so the chain covers exactly what is stored.
-        "data": _jsonable(redact_value(data or {})),
-        "prev_hash": prev_hash,
-    }
-    row["hash"] = event_hash = _chained_hash(_hashed(row))
-    _insert(session, _AUDIT_TABLE, row)
-    session.info[_HEAD_KEY] = (session.get_transaction(), last_seq + 1, event_hash)
-    # Every change to an action is committed with an event for it: waiters learn of it here.
-    changes.note_changed(session, action_id)
+    _append_rows(session, [(action_id, actor, type, data, at)])
 
 
 def append_note(session: Session, action_id: str | None, note: AuditNote | None) -> None:
     if note is not None:
         append(session, action_id=action_id, actor=note.actor, type=note.type, data=note.data)
+
+
+def append_notes(session: Session, notes: Sequence[tuple[str | None, AuditNote]]) -> None:
+    """Append several events, chained in the order given, with one INSERT (a group commit's
+    events: one statement instead of one per event)."""
+    _append_rows(
+        session, [(action_id, note.actor, note.type, note.data, None) for action_id, note in notes]
+    )
+
+
+_EventFields = tuple[str | None, str, str, Mapping[str, Any] | None, datetime | None]
+
+
+def _append_rows(session: Session, events: Sequence[_EventFields]) -> None:
+    if not events:
+        return
+    for _, actor, type, _, _ in events:
+        if not actor or not type:
+            raise ValueError("an audit event needs a non-empty actor and type")
+    last_seq, prev_hash = _locked_head(session)
+    rows: list[dict[str, Any]] = []
+    for action_id, actor, type, data, at in events:
+        last_seq += 1
+        row: dict[str, Any] = {
+            "seq": last_seq,
+            "id": new_id("evt"),
+            "at": at or utcnow(),
+            "action_id": action_id,
+            "actor": actor,
+            "type": type,
+            # Masked before hashing, so the chain covers exactly what is stored.
+            "data": _jsonable(redact_value(data or {})),
+            "prev_hash": prev_hash,
+        }
+        row["hash"] = prev_hash = _chained_hash(_hashed(row))
+        rows.append(row)
+        # Every change to an action is committed with an event for it: waiters learn of it.
+        changes.note_changed(session, action_id)
+    session.connection().execute(_insert_statement(_AUDIT_TABLE), rows)
+    session.info[_HEAD_KEY] = (session.get_transaction(), last_seq, prev_hash)
 
 
 # --------------------------------------------------------------------------- reading

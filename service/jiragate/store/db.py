@@ -294,6 +294,22 @@ class _NewAction:
             audit.append_note(session, record.id, self.finished.audit_note)
 
 
+def _write_batch(session: Session, news: Sequence[_NewAction]) -> None:
+    """Write a batch as `_NewAction.write` writes each, one statement per table: the
+    actions, their executions, then their events, chained in the order of the batch (each
+    action's submission before its execution, as one at a time would have it)."""
+    audit.insert_rows(session, [new.record for new in news])
+    audit.insert_rows(
+        session, [new.finished.execution(new.record) for new in news if new.finished is not None]
+    )
+    notes: list[tuple[str | None, AuditNote]] = []
+    for new in news:
+        for note in (new.audit_note, new.finished.audit_note if new.finished else None):
+            if note is not None:
+                notes.append((new.record.id, note))
+    audit.append_notes(session, notes)
+
+
 @dataclass(frozen=True, slots=True)
 class ActionPage:
     items: list[ActionRecord]
@@ -481,8 +497,7 @@ class Store:
             finished, note = args.pop("finished", None), args.pop("audit_note", None)
             news.append(_NewAction(self._new_record(**args, finished=finished), finished, note))
         with self.transaction() as session:
-            for new in news:
-                new.write(session)
+            _write_batch(session, news)
         return [new.record for new in news]
 
     def _new_record(
