@@ -467,3 +467,30 @@ def test_unreadable_metadata_is_not_a_refusal_and_is_not_retried_at_once() -> No
             assert adapter.client.stats.calls > tried
 
     asyncio.run(main())
+
+
+def test_the_rank_field_comes_from_the_cached_site_metadata(cloud: Site) -> None:
+    """`PUT /issue/rank` asks for the site's default Rank field on every rank: it is read
+    from the site's metadata (schema.custom and customId of `GET /field`), fetched once."""
+
+    async def main() -> None:
+        async with _adapter(cloud, [0.0], metadata_ttl=600) as adapter:
+            first = await adapter.rank_field()
+            calls = adapter.client.stats.calls
+            assert await adapter.rank_field() == first
+            assert adapter.client.stats.calls == calls  # no GET /field again
+            assert adapter.site.fetches == 1
+            rank = [f for f in (await adapter.site.get()).fields if f.name == "Rank"]
+            assert first is not None and [f.custom_id for f in rank] == [first]
+
+    asyncio.run(main())
+
+
+def test_a_snapshot_keeps_custom_types_and_ids_and_refuses_bad_ones() -> None:
+    rank = FieldInfo("customfield_10019", "Rank", True, "any", "gh-lexo-rank", 10019)
+    site = SiteMetadata(fields=(rank,))
+    assert SiteMetadata.from_dict(site.as_dict()).fields == (rank,)
+    bad = site.as_dict()
+    bad["fields"][0]["customId"] = "10019"
+    with pytest.raises(ValueError, match=r"fields\[0\]\.customId must be an integer"):
+        SiteMetadata.from_dict(bad)

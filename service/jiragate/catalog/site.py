@@ -55,9 +55,23 @@ class FieldInfo:
     name: str
     custom: bool = False
     type: str | None = None
+    #: A custom field's plugin type (`schema.custom`, e.g. Jira Software's LexoRank) and
+    #: numeric id (`schema.customId`): what tells the site's default Rank field.
+    custom_type: str | None = None
+    custom_id: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "custom": self.custom, "type": self.type}
+        shown: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "custom": self.custom,
+            "type": self.type,
+        }
+        if self.custom_type is not None:
+            shown["customType"] = self.custom_type
+        if self.custom_id is not None:
+            shown["customId"] = self.custom_id
+        return shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,9 +163,21 @@ class SiteMetadata:
                 isinstance(item.get(k), str) for k in ("id", "name")
             ):
                 raise ValueError(f"site snapshot: fields[{index}] needs string 'id' and 'name'")
+            custom_type, custom_id = item.get("customType"), item.get("customId")
+            if custom_type is not None and not isinstance(custom_type, str):
+                raise ValueError(f"site snapshot: fields[{index}].customType must be a string")
+            if custom_id is not None and (
+                isinstance(custom_id, bool) or not isinstance(custom_id, int)
+            ):
+                raise ValueError(f"site snapshot: fields[{index}].customId must be an integer")
             parsed.append(
                 FieldInfo(
-                    str(item["id"]), str(item["name"]), bool(item.get("custom")), item.get("type")
+                    str(item["id"]),
+                    str(item["name"]),
+                    bool(item.get("custom")),
+                    item.get("type"),
+                    custom_type,
+                    custom_id,
                 )
             )
         project_types: dict[str, tuple[str, ...]] = {}

@@ -60,17 +60,27 @@ async def fetch_site(client: JiraClient, config: JiraConfig) -> SiteMetadata:
         issue_types=tuple(dict.fromkeys(str(t["name"]) for t in type_list)),
         subtask_types=tuple(dict.fromkeys(str(t["name"]) for t in type_list if t.get("subtask"))),
         fields=tuple(
-            FieldInfo(
-                str(f["id"]),
-                str(f["name"]),
-                bool(f.get("custom", False)),
-                f["schema"].get("type") if isinstance(f.get("schema"), Mapping) else None,
-            )
+            _field(f)
             for f in _listed(fields)
             if isinstance(f, Mapping) and f.get("id") and f.get("name")
         ),
         # A malformed answer reads as "none": metadata never fails a submission.
         link_types=_names(links.get("issueLinkTypes") if isinstance(links, Mapping) else None),
+    )
+
+
+def _field(answer: Mapping[str, Any]) -> FieldInfo:
+    """One `GET /field` entry; a schema part of the wrong type reads as absent."""
+    schema = answer.get("schema")
+    schema = schema if isinstance(schema, Mapping) else {}
+    kind, custom_type, custom_id = schema.get("type"), schema.get("custom"), schema.get("customId")
+    return FieldInfo(
+        str(answer["id"]),
+        str(answer["name"]),
+        bool(answer.get("custom", False)),
+        kind if isinstance(kind, str) else None,
+        custom_type if isinstance(custom_type, str) else None,
+        custom_id if isinstance(custom_id, int) and not isinstance(custom_id, bool) else None,
     )
 
 

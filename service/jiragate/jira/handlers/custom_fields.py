@@ -88,17 +88,14 @@ RANK_TYPE = "com.pyxis.greenhopper.jira:gh-lexo-rank"
 async def default_rank_field(jira: JiraAdapter) -> int | None:
     """The numeric id (`schema.customId`) of the site's default rank field, the one custom
     field named "Rank" of the rank type, as clients find it for `PUT /issue/rank`'s
-    `rankCustomFieldId` (pycontribs `JIRA.rank`); None when the site has no single one."""
-    catalogue = await jira.client.get(jira.api("/field")) or []
+    `rankCustomFieldId` (pycontribs `JIRA.rank`); None when the site has no single one.
+    Read from the site's cached metadata (jira/sitemeta.py), not from Jira on every rank."""
+    site = await jira.site.get()
     found = [
-        schema.get("customId")
-        for f in catalogue
-        if isinstance(f, Mapping)
-        and f.get("custom")
-        and f.get("name") == "Rank"
-        and isinstance(schema := f.get("schema"), Mapping)
-        and schema.get("custom") == RANK_TYPE
+        f.custom_id
+        for f in site.fields_named("Rank")
+        if f.custom and f.name == "Rank" and f.custom_type == RANK_TYPE
     ]
-    if len(found) != 1 or isinstance(found[0], bool) or not isinstance(found[0], int):
+    if len(found) != 1 or found[0] is None:
         return None
     return found[0]
