@@ -25,15 +25,9 @@ import pytest
 from jiragate.jira.sandbox import SandboxState
 from tests.clients.test_real_clients import CLIENTS_PYTHON, REPO_ROOT, SCRIPTS
 from tests.helpers.policy_files import copy_policies_denying_ops
-from tests.helpers.service import KEYS, Service, running_service
+from tests.helpers.service import DC_JIRA, KEYS, Service, running_service
 
 AGENT_KEY = KEYS["log-triage-bot"]
-DC_JIRA = {
-    "flavour": "datacenter",
-    "email": None,
-    "api_token": None,
-    "personal_access_token": "jiragate-service-pat-0001",
-}
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +46,7 @@ def gateway_for(tmp_path: Path, profile: str) -> Any:
         "proxy_wait_seconds": 0.2,
     }
     if profile == "datacenter":
-        overrides["jira"] = DC_JIRA
+        overrides["jira"] = dict(DC_JIRA)
     db = f"sqlite:///{tmp_path / 'jiragate.db'}"
     return running_service(db, sandbox_state=SandboxState(profile=profile), **overrides)
 

@@ -10,12 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from jiragate.jira.sandbox import SandboxState
 from jiragate.jira.sandbox.state import IMPACT_FIELD, STORY_POINTS_FIELD
 from tests.conftest_db import db_url, postgres_admin  # noqa: F401
-from tests.helpers.service import Service, running_service
+from tests.helpers.service import Service, running_dc_service
 
-PAT = "jira-pat-for-tests-0001"
 POLICY = """\
 review_groups:
   engineering-leads: {description: Leads, members: [lead-alice]}
@@ -48,21 +46,7 @@ rules:
 
 @pytest.fixture
 def dc(db_url: str, tmp_path: Path) -> Iterator[Service]:  # noqa: F811
-    policies = tmp_path / "policies"
-    policies.mkdir()
-    (policies / "site.yaml").write_text(POLICY, encoding="utf-8")
-    state = SandboxState(profile="datacenter")
-    with running_service(
-        db_url,
-        sandbox_state=state,
-        policy_dir=str(policies),
-        jira={
-            "flavour": "datacenter",
-            "personal_access_token": PAT,
-            "email": None,
-            "api_token": None,
-        },
-    ) as running:
+    with running_dc_service(db_url, policy_dir=tmp_path / "policies", policy=POLICY) as running:
         yield running
 
 

@@ -13,12 +13,10 @@ import httpx
 import pytest
 
 from jiragate.catalog.priorities import JIRA_PRIORITIES, PriorityOrder
-from jiragate.jira.sandbox import SandboxState
 from tests.conftest_db import db_url, postgres_admin  # noqa: F401
-from tests.helpers.service import KEYS, Service, running_service
+from tests.helpers.service import KEYS, Service, running_dc_service
 from tests.proxy.support import held_action
 
-PAT = "jira-pat-for-tests-0001"
 DOCUMENTED = (Path(__file__).resolve().parents[2] / "docs" / "approvals.md").read_text("utf-8")
 POLICY = """\
 priorities: [P1, P2, P3, P4]
@@ -44,20 +42,8 @@ rules:
 
 @pytest.fixture
 def dc(db_url: str, tmp_path: Path) -> Iterator[Service]:  # noqa: F811
-    policies = tmp_path / "policies"
-    policies.mkdir()
-    (policies / "site.yaml").write_text(POLICY, encoding="utf-8")
-    with running_service(
-        db_url,
-        sandbox_state=SandboxState(profile="datacenter"),
-        policy_dir=str(policies),
-        proxy_wait_seconds=0.5,
-        jira={
-            "flavour": "datacenter",
-            "personal_access_token": PAT,
-            "email": None,
-            "api_token": None,
-        },
+    with running_dc_service(
+        db_url, policy_dir=tmp_path / "policies", policy=POLICY, proxy_wait_seconds=0.5
     ) as running:
         yield running
 
@@ -112,23 +98,11 @@ def test_the_gateway_judges_edits_in_the_sites_order_once_it_knows_it(
 ) -> None:
     """A set that declares no order (Jira's five) in front of a P1..P4 site: until the site's
     metadata is read the declared order stands in; then the site's own list wins."""
-    policies = tmp_path / "policies"
-    policies.mkdir()
-    (policies / "site.yaml").write_text(
-        "rules:\n  - {id: eng, match: {action: jira_create_ticket, project: ENG}, "
-        "decision: allow}\n",
-        encoding="utf-8",
-    )
-    with running_service(
+    with running_dc_service(
         db_url,
-        sandbox_state=SandboxState(profile="datacenter"),
-        policy_dir=str(policies),
-        jira={
-            "flavour": "datacenter",
-            "personal_access_token": PAT,
-            "email": None,
-            "api_token": None,
-        },
+        policy_dir=tmp_path / "policies",
+        policy="rules:\n  - {id: eng, match: {action: jira_create_ticket, project: ENG}, "
+        "decision: allow}\n",
     ) as service:
         assert service.gateway.priority_order() == JIRA_PRIORITIES
         assert submit(service, ticket("P4", "Warm-up"))["status"] == "executed"

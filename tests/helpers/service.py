@@ -181,3 +181,32 @@ def running_service(
                 httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
             )
         yield service
+
+
+#: Jiragate's Jira settings in front of the Data Center sandbox: a personal access token.
+DC_JIRA: dict[str, Any] = {
+    "flavour": "datacenter",
+    "personal_access_token": "jira-pat-for-tests-0001",
+    "email": None,
+    "api_token": None,
+}
+
+
+@contextmanager
+def running_dc_service(
+    db_url: str, *, policy_dir: str | Path, policy: str | None = None, **overrides: Any
+) -> Iterator[Service]:
+    """`running_service` in front of the Data Center sandbox profile (P1..P4, Sub-task,
+    Epic Name, resolution screens), with `policy` (when given) written as the set's one file
+    in `policy_dir`."""
+    if policy is not None:
+        Path(policy_dir).mkdir(parents=True, exist_ok=True)
+        (Path(policy_dir) / "site.yaml").write_text(policy, encoding="utf-8")
+    with running_service(
+        db_url,
+        sandbox_state=SandboxState(profile="datacenter"),
+        policy_dir=str(policy_dir),
+        jira=dict(DC_JIRA),
+        **overrides,
+    ) as service:
+        yield service
