@@ -146,3 +146,23 @@ def test_a_bad_query_parameter_is_named_with_its_valid_values(
     answer = response.json()
     assert answer["error"] == "invalid_query", answer
     assert message in answer["message"], answer
+
+
+def test_the_directly_dispatched_routes_answer_as_their_fastapi_routes(service: Service):
+    """POST /v1/evaluate and /v1/actions skip FastAPI's dependency machinery (api/app.py
+    `_dispatch_directly`): the same exception handlers answer their errors, the other
+    methods on their paths still reach FastAPI's routes, and /openapi.json still documents
+    them."""
+    agent = service.agent
+    wrong_method = agent.put("/v1/evaluate", json={})
+    assert wrong_method.status_code == 405 and wrong_method.json()["error"] == "method_not_allowed"
+    assert agent.get("/v1/actions", params={"limit": 1}).status_code == 200  # FastAPI's list
+    poisoned = agent.post("/v1/evaluate", content=b"[1]")
+    assert poisoned.status_code == 400 and poisoned.json()["error"] == "invalid_body"
+    unknown = agent.post("/v1/actions", json={"action": "jira_nuke", "summary": "x", "details": {}})
+    assert unknown.status_code == 400 and "jira_nuke" in unknown.json()["message"]
+    anonymous = httpx.post(f"{service.url}/v1/evaluate", json={}, timeout=10)
+    assert anonymous.status_code == 401 and anonymous.json()["error"] == "unauthorized"
+    paths = httpx.get(f"{service.url}/openapi.json", timeout=10).json()["paths"]
+    for path in ("/v1/evaluate", "/v1/actions"):
+        assert "requestBody" in paths[path]["post"], path

@@ -34,6 +34,10 @@ from jiragate.gateway.records import ActionRecord, ActionStatus
 
 router = APIRouter(prefix="/v1", tags=["actions"])
 
+#: The hot routes, which take the bare request and parse it themselves: the app serves them
+#: without FastAPI's per-request dependency machinery (api/app.py `_dispatch_directly`).
+DIRECT_ROUTES = (("POST", "/v1/evaluate"), ("POST", "/v1/actions"))
+
 
 @router.post(
     "/evaluate",
