@@ -11,12 +11,7 @@ from typing import Any
 from jiragate.catalog import parse_envelope
 from jiragate.errors import InvalidCallbackError
 from jiragate.gateway.state import GatewayState
-from jiragate.store import (
-    EXECUTOR_EXTERNAL,
-    ActionRecord,
-    ActionStatus,
-    AuditNote,
-)
+from jiragate.store import EXECUTOR_EXTERNAL, ActionRecord, ActionStatus, AuditNote
 
 
 class ExternalApprovalsMixin(GatewayState):

@@ -12,10 +12,7 @@ from jiragate.approvals.notify import slack as slack_clicks
 from jiragate.approvals.notify.dispatcher import Notifier
 from jiragate.approvals.notify.messages import Notice, slack_outcome_message
 from jiragate.catalog import count_of
-from jiragate.errors import (
-    ApprovalError,
-    DecisionRefusedError,
-)
+from jiragate.errors import ApprovalError, DecisionRefusedError
 from jiragate.gateway.state import GatewayState
 from jiragate.store.models import Notification
 

@@ -11,11 +11,7 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import IO, Any
 
-from jiragate.errors import (
-    ApprovalError,
-    StoreError,
-    StoreUnavailableError,
-)
+from jiragate.errors import ApprovalError, StoreError, StoreUnavailableError
 from jiragate.gateway.policies import PolicyStatus
 from jiragate.gateway.state import GatewayState
 from jiragate.policy.engine import PolicySet

@@ -26,11 +26,7 @@ from jiragate.errors import (
     ReviewerNotAllowedError,
 )
 from jiragate.gateway.state import GatewayState
-from jiragate.store import (
-    ActionRecord,
-    ActionStatus,
-    Verdict,
-)
+from jiragate.store import ActionRecord, ActionStatus, Verdict
 
 log = logging.getLogger("jiragate.gateway")
 

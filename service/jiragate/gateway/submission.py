@@ -47,11 +47,7 @@ _DECISION_STATUS = {
     Effect.DENY: ActionStatus.DENIED,
     Effect.REQUIRE_APPROVAL: ActionStatus.PENDING_APPROVAL,
 }
-
-
 _EXECUTED = ActionStatus.EXECUTED
-
-
 #: How long an approval waits when the deciding set does not know its group (a day).
 _DEFAULT_APPROVAL_TIMEOUT = 24 * 3600
 

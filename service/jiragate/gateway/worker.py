@@ -15,10 +15,7 @@ from dataclasses import dataclass, field
 from jiragate.errors import PolicyLoadError
 from jiragate.gateway.state import GatewayState
 from jiragate.policy.engine import PolicySet
-from jiragate.store import (
-    ActionRecord,
-    ActionStatus,
-)
+from jiragate.store import ActionRecord, ActionStatus
 from jiragate.store.changes import SAFETY_POLL_SECONDS, listen_for_changes
 
 log = logging.getLogger("jiragate.gateway")
