@@ -19,7 +19,7 @@ from jiragate.settings import Settings
 from jiragate.store import ActionRecord, ActionStatus, Store
 from tests.helpers.service import settings_data
 
-CORE = Path(__file__).resolve().parents[2] / "service" / "jiragate" / "gateway" / "core.py"
+GATEWAY = Path(__file__).resolve().parents[2] / "service" / "jiragate" / "gateway"
 
 
 class RecordingBackend:
@@ -123,12 +123,27 @@ def _aware(at: datetime) -> datetime:
 def test_the_gateway_names_a_backend_only_where_it_chooses_one(name: str) -> None:
     """The five `== CHEQPOINT` branches are gone: a backend is named only in `__init__` and
     `build` (choosing it), and in the module-level helpers that build its clients."""
-    tree = ast.parse(CORE.read_text())
     allowed = {"__init__", "build", "_cheqpoint_backend"}
-    for cls in [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Gateway"]:
+    classes = _gateway_classes()
+    assert {"Gateway", "SubmissionMixin", "WorkerMixin"} <= {cls.name for cls in classes}
+    for cls in classes:
         for method in cls.body:
             if not isinstance(method, ast.FunctionDef | ast.AsyncFunctionDef):
                 continue
             names = {n.id for n in ast.walk(method) if isinstance(n, ast.Name)}
             if method.name not in allowed:
-                assert name not in names, f"Gateway.{method.name} names {name}"
+                assert name not in names, f"{cls.name}.{method.name} names {name}"
+
+
+def _gateway_classes() -> list[ast.ClassDef]:
+    """`Gateway` (core.py) and the use-case mixins it is assembled from (a class of the
+    gateway's modules built on `GatewayState`): all of them are the gateway's methods."""
+    classes = []
+    for path in sorted(GATEWAY.glob("*.py")):
+        for node in ast.parse(path.read_text()).body:
+            if not isinstance(node, ast.ClassDef):
+                continue
+            bases = {base.id for base in node.bases if isinstance(base, ast.Name)}
+            if node.name == "Gateway" or "GatewayState" in bases:
+                classes.append(node)
+    return classes
