@@ -312,7 +312,11 @@ def create_app(settings: Settings, *, gateway: Gateway | None = None) -> FastAPI
     # at /mcp would redirect POST /mcp to /mcp/.
     app.router.routes.append(Route("/mcp", endpoint=mcp))
     # Jira's REST API (docs/proxy.md): existing Jira clients, gated by changing one URL.
-    app.router.routes.append(Route("/rest/{rest:path}", endpoint=proxy_endpoint, methods=METHODS))
+    # First in the table: no other route starts with /rest/, and each route tried before it
+    # costs every proxied request a match (the included routers' are the dearest).
+    app.router.routes.insert(
+        0, Route("/rest/{rest:path}", endpoint=proxy_endpoint, methods=METHODS)
+    )
     mount_inbox(app, settings)  # the reviewer inbox pages at /inbox (docs/inbox.md)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app
