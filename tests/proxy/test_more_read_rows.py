@@ -60,6 +60,19 @@ CLOUD_READS: list[Read] = [
         "jira_get_create_meta",
         {"projectKey": "ENG"},
     ),
+    # The development panel, as the issue view and mcp-atlassian read it (ENG-3 is 10003).
+    (
+        "/rest/dev-status/latest/issue/summary",
+        {"issueId": "10003"},
+        "jira_get_development_info",
+        {"issueKeys": ["ENG-3"]},
+    ),
+    (
+        "/rest/dev-status/1.0/issue/detail",
+        {"issueId": "10003", "applicationType": "GitHub", "dataType": "pullrequest"},
+        "jira_get_development_info",
+        {"issueKeys": ["ENG-3"], "applicationType": "GitHub", "dataType": "pullrequest"},
+    ),
 ]
 
 DC_READS: list[Read] = [
@@ -79,6 +92,12 @@ DC_READS: list[Read] = [
         },
         "jira_get_create_meta",
         {"projectKey": "ENG", "issueType": "Sub-task"},
+    ),
+    (
+        "/rest/dev-status/1.0/issue/detail",
+        {"issueId": "10003", "applicationType": "GitHub", "dataType": "branch"},
+        "jira_get_development_info",
+        {"issueKeys": ["ENG-3"], "applicationType": "GitHub", "dataType": "branch"},
     ),
 ]
 
@@ -161,6 +180,9 @@ REFUSED = [
         {"projectKeys": "ENG", "issuetypeNames": "Bug,Task"},
         "one issue type per request",
     ),
+    ("/rest/dev-status/latest/issue/summary", {}, "issueId=10001"),
+    ("/rest/dev-status/latest/issue/summary", {"issueId": "ENG-3"}, "issueId=10001"),
+    ("/rest/dev-status/1.0/issue/detail", {"issueId": ["10003", "10004"]}, "more than once"),
 ]
 
 
@@ -206,7 +228,33 @@ DENIED = [
         "/rest/api/2/issue/createmeta",
         {"projectKeys": "OPS", "expand": "projects.issuetypes.fields"},
     ),
+    # OPS-1 is 10013: dev-status names no project, Jira places the issue in OPS.
+    ("/rest/dev-status/latest/issue/summary", {"issueId": "10013"}),
+    ("/rest/dev-status/1.0/issue/detail", {"issueId": "10013", "applicationType": "GitHub"}),
 ]
+
+
+def test_an_issue_jira_does_not_know_is_its_404(service: Service) -> None:
+    with client(service) as jira:
+        answer = jira.get("/rest/dev-status/latest/issue/summary", params={"issueId": "99999"})
+    assert answer.status_code == 404, answer.text
+    assert "does not exist" in answer.json()["errorMessages"][0]
+    assert not [r for r in service.sandbox.logged() if "/dev-status/" in r.path]
+    assert service.agent.get("/v1/actions").json()["items"] == []
+
+
+def test_a_data_type_the_action_does_not_read_is_refused(service: Service) -> None:
+    """jira_get_development_info reads pull requests, branches and repositories: a detail of
+    builds is not its read, refused by the catalog's schema before Jira."""
+    with client(service) as jira:
+        answer = jira.get(
+            "/rest/dev-status/1.0/issue/detail",
+            params={"issueId": "10003", "applicationType": "GitHub", "dataType": "build"},
+        )
+    assert answer.status_code == 400, answer.text
+    assert "dataType" in answer.text
+    assert not [r for r in service.sandbox.logged() if "/dev-status/" in r.path]
+    assert service.agent.get("/v1/actions").json()["items"] == []
 
 
 def test_a_deny_on_the_project_holds_through_the_proxy(strict: Service) -> None:
@@ -219,9 +267,12 @@ def test_a_deny_on_the_project_holds_through_the_proxy(strict: Service) -> None:
         # The same reads of ENG are allowed.
         assert jira.get("/rest/api/3/project/ENG/version").status_code == 200
         assert jira.get("/rest/api/3/issue/createmeta", params={"projectKeys": "ENG"}).is_success
+        summary = "/rest/dev-status/latest/issue/summary"
+        assert jira.get(summary, params={"issueId": "10003"}).status_code == 200
     reached = [(r.path, r.query) for r in list(strict.sandbox.logged())[before:]]
     assert not [p for p, _ in reached if "/OPS/" in p]
     assert not [q for p, q in reached if p.endswith("/createmeta") and "OPS" in q]
+    assert not [q for p, q in reached if "/dev-status/" in p and "10013" in q]
 
 
 def test_the_same_intent_is_denied_on_v1_evaluate(strict: Service) -> None:
@@ -229,6 +280,7 @@ def test_the_same_intent_is_denied_on_v1_evaluate(strict: Service) -> None:
         ("jira_list_versions", {"projectKey": "OPS", "released": True}),
         ("jira_list_components", {"projectKey": "OPS"}),
         ("jira_get_create_meta", {"projectKey": "OPS"}),
+        ("jira_get_development_info", {"issueKeys": ["OPS-1"]}),
     ):
         envelope = {"action": action, "summary": "same", "details": details}
         decided = strict.agent.post("/v1/evaluate", json=envelope).json()

@@ -304,6 +304,32 @@ def _bulk_capped(incoming: Incoming, details: Mapping[str, Any]) -> tuple[Query,
     return incoming.query, body
 
 
+# --------------------------------------------------------------------------- development
+
+
+async def _development(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
+    """`GET /rest/dev-status/{1.0|latest}/issue/summary|detail?issueId=10001` (what the
+    issue view and mcp-atlassian call): jira_get_development_info of the issue. dev-status
+    names the issue by its numeric id only; its key, and so the project the action is
+    about, is Jira's (`GET /issue/{id}`): an id Jira does not know is its 404. The detail's
+    `applicationType` and `dataType` are the action's own filters."""
+    ident = _single(incoming, "issueId")
+    if ident is None or not ident.isdigit():
+        raise MappingError("dev-status names the issue by its numeric id: issueId=10001")
+    found = (await gateway.get_issues([ident], ["project"])).get(ident)
+    key = (found or {}).get("key")
+    if not isinstance(key, str):
+        raise MappingError(
+            "Issue does not exist or you do not have permission to see it.", status=404
+        )
+    details: dict[str, Any] = {"issueKeys": [key]}
+    for name in ("applicationType", "dataType"):
+        value = _single(incoming, name)
+        if value is not None:
+            details[name] = value
+    return details
+
+
 # --------------------------------------------------------------------------- the rows
 
 _API = "/rest/api/{version}"
@@ -406,4 +432,8 @@ READ_ROWS: tuple[Row, ...] = (
     Row("GET", f"{_API}/priority", "jira_list_priorities", _nothing),
     Row("GET", f"{_API}/issuetype", "jira_list_issue_types", _nothing),
     Row("GET", f"{_API}/resolution", "jira_list_resolutions", _nothing),
+    *(
+        Row("GET", f"/rest/dev-status/1.0/issue/{part}", "jira_get_development_info", _development)
+        for part in ("summary", "detail")
+    ),
 )
