@@ -1,6 +1,7 @@
 """The proxy's rows for the catalog's reads beyond issues and search: projects, components,
 versions, boards and their issues, fields and metadata, users, watchers, worklogs and
-changelogs (issue 12's reads), each the catalog action an agent on `/v1/actions` would name.
+changelogs (issue 12's reads) and the development panel (dev-status), each the catalog action
+an agent on `/v1/actions` would name.
 
 Mapped, a read falls under the rules written for its action (a policy that denies
 `jira_search_users` to one agent denies `GET /user/search` too) and under the agent's project
@@ -9,9 +10,9 @@ see. A read is forwarded as the client sent it once allowed, with two exceptions
 what Jira runs to what the policy saw: `maxResults` is capped at the action's own limit, and
 a board's or sprint's JQL is the catalog's canonical query inside its project (as a search's
 is, mapping.py). What decides the action's scope is never passed through unread: the project
-a board, sprint or assignable-user search is about comes from the path, the query or Jira
-(`Gateway.locate`), and a request naming several projects, or none where the action needs
-one, is refused naming what to send.
+a board, sprint, assignable-user search or dev-status issue id is about comes from the path,
+the query or Jira (`Gateway.locate`, `Gateway.get_issues`), and a request naming several
+projects, or none where the action needs one, is refused naming what to send.
 """
 
 from __future__ import annotations
