@@ -30,6 +30,9 @@ API_ROOTS: tuple[tuple[str, str], ...] = (
     ("/rest/api/latest/", "/rest/api/{version}/"),
     ("/rest/agile/1.0/", "/rest/agile/1.0/"),
     ("/rest/agile/latest/", "/rest/agile/1.0/"),
+    # Jira's development panel (not in its public REST API; Cloud and Data Center serve it).
+    ("/rest/dev-status/1.0/", "/rest/dev-status/1.0/"),
+    ("/rest/dev-status/latest/", "/rest/dev-status/1.0/"),
 )
 MAX_PATH = 2048
 _ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]{0,9}-[1-9][0-9]{0,9}")
@@ -90,7 +93,8 @@ def parse_rest_path(raw: str) -> RestPath:
             break
     else:
         raise RestPathError(
-            "not a Jira REST path: the proxy serves /rest/api/2, /rest/api/3 and /rest/agile/1.0"
+            "not a Jira REST path: the proxy serves /rest/api/2, /rest/api/3, /rest/agile/1.0 "
+            "and /rest/dev-status/1.0"
         )
     version = root.rstrip("/").rsplit("/", 1)[1]
     rest = path[len(root) :].split("/") if len(path) >= len(root) else []
