@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
+
+from tests.helpers import loop_guard
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,3 +26,20 @@ def default_policy_dir() -> Path:
 # Property tests explore the same examples on every run: the suite must be deterministic.
 settings.register_profile("deterministic", derandomize=True, database=None, deadline=None)
 settings.load_profile("deterministic")
+
+
+loop_guard.install()
+
+
+@pytest.fixture(autouse=True)
+def no_sql_on_the_event_loop() -> Iterator[None]:
+    """Every test fails if the service sent SQL from an event loop's thread meanwhile
+    (tests/helpers/loop_guard.py): async code reaches the store through `to_thread`."""
+    loop_guard.take()  # a statement from before this test is not its own
+    yield
+    found = loop_guard.take()
+    if found:
+        pytest.fail(
+            f"{len(found)} SQL statement(s) ran on the event loop; the first from:\n{found[0]}",
+            pytrace=False,
+        )

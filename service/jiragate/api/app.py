@@ -271,7 +271,9 @@ def create_app(settings: Settings, *, gateway: Gateway | None = None) -> FastAPI
         # Logging is configured by now (uvicorn does it before the lifespan starts).
         install_log_redaction()
         # The app owns the gateway either way: its HTTP clients live on this event loop.
-        app.state.gateway = gateway or Gateway.build(settings)
+        # Building reads (and may migrate) the database: off the event loop, as every
+        # store call is (tests/helpers/loop_guard.py holds the service to it).
+        app.state.gateway = gateway or await asyncio.to_thread(Gateway.build, settings)
         stop = asyncio.Event()
         # Every process that decides keeps to the active policy revision, worker or not.
         background = asyncio.create_task(

@@ -15,6 +15,7 @@ cannot send it back. A *system* rejection (`retryable`) is resubmitted up to `ma
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Mapping
@@ -77,7 +78,8 @@ class CheqpointApprovals:
     async def request(self, record: ActionRecord, terms: ApprovalTerms) -> ActionRecord:
         # Marked a Cheqpoint approval and leased for the create in one step: another
         # replica's sync loop must not open a second request while this one is in flight.
-        self._store.transition_status(
+        await asyncio.to_thread(
+            self._store.transition_status,
             record.id,
             from_statuses=[ActionStatus.PENDING_APPROVAL],
             to_status=ActionStatus.PENDING_APPROVAL,
@@ -88,7 +90,7 @@ class CheqpointApprovals:
             claim_expires_at=self._store.clock() + self._create_lease(record),
         )
         await self._create(record, terms.action_prefix, terms.risk_score)
-        return self._reload(record.id)
+        return await asyncio.to_thread(self._reload, record.id)
 
     async def refresh(self, record: ActionRecord) -> ActionRecord:
         """Ask Cheqpoint about one pending action (create it first if that failed before)."""
@@ -96,13 +98,13 @@ class CheqpointApprovals:
             return record
         if record.approval_ref is None:
             lease = self._create_lease(record).total_seconds()
-            leased = self._store.lease_approval_request(
-                record.id, holder=self._holder, seconds=lease
+            leased = await asyncio.to_thread(
+                self._store.lease_approval_request, record.id, holder=self._holder, seconds=lease
             )
             if not leased:
                 return record  # being created elsewhere (or already created): not twice
             await self._create(record, self._action_prefix(record.review_group), None)
-            return self._reload(record.id)
+            return await asyncio.to_thread(self._reload, record.id)
         try:
             decision = await self._client_for(record.review_group).get_request(record.approval_ref)
         except ApprovalBackendError as exc:
@@ -112,11 +114,11 @@ class CheqpointApprovals:
         return await self.apply(record, decision)
 
     async def find(self, approval_ref: str) -> ActionRecord | None:
-        return self._store.find_by_approval_ref(approval_ref)
+        return await asyncio.to_thread(self._store.find_by_approval_ref, approval_ref)
 
     async def housekeeping(self) -> int:
-        page = self._store.list_actions(
-            status=ActionStatus.PENDING_APPROVAL, limit=HOUSEKEEPING_BATCH
+        page = await asyncio.to_thread(
+            self._store.list_actions, status=ActionStatus.PENDING_APPROVAL, limit=HOUSEKEEPING_BATCH
         )
         synced = 0
         for record in page.items:
@@ -133,10 +135,19 @@ class CheqpointApprovals:
             return record
         if decision.status is CheqpointStatus.PENDING:
             return record
+        # The rest is store work (and a pure edit check): one thread offload.
+        record, resubmitted = await asyncio.to_thread(self._decided, record, decision)
+        return await self.refresh(record) if resubmitted else record
+
+    def _decided(
+        self, record: ActionRecord, decision: CheqpointDecision
+    ) -> tuple[ActionRecord, bool]:
+        """(the action once the decision is applied, whether it was resubmitted: a retryable
+        rejection, opened again by the next refresh)."""
         now = self._store.clock()
         if record.expires_at is not None and record.expires_at <= now:
             self._store.expire_overdue(now=now)  # a decision after expiry changes nothing
-            return self._reload(record.id)
+            return self._reload(record.id), False
         reviewer = f"cheqpoint:{decision.id}"
         note = decision.decision_note or decision.response_notes
         if decision.status is CheqpointStatus.REJECTED:
@@ -152,15 +163,21 @@ class CheqpointApprovals:
                         data={"ref": decision.id, "reason": note},
                     ),
                 )
-                return await self.refresh(self._reload(record.id))
-            return self._finish(record, ActionStatus.REJECTED, reviewer, note, decision.retryable)
+                return self._reload(record.id), True
+            finished = self._finish(
+                record, ActionStatus.REJECTED, reviewer, note, decision.retryable
+            )
+            return finished, False
         patch = decision.modified_details or {}
         try:
             effective = self._check_edit(record, patch) if patch else dict(record.details)
         except DecisionRefusedError as exc:
             refused = f"the reviewer's edit was refused: {exc}"
-            return self._finish(record, ActionStatus.REJECTED, reviewer, refused, False)
-        return self._finish(record, ActionStatus.APPROVED, reviewer, note, False, effective, patch)
+            return self._finish(record, ActionStatus.REJECTED, reviewer, refused, False), False
+        approved = self._finish(
+            record, ActionStatus.APPROVED, reviewer, note, False, effective, patch
+        )
+        return approved, False
 
     # ----------------------------------------------------------------- internals
 
@@ -192,22 +209,10 @@ class CheqpointApprovals:
             # Fail closed but keep the request: it stays pending, and housekeeping tries to
             # create it again (lease released) until the approval expires.
             self._on_backend_error()
-            self._store.transition_status(
-                record.id,
-                from_statuses=[ActionStatus.PENDING_APPROVAL],
-                to_status=ActionStatus.PENDING_APPROVAL,
-                expect_claimed_by=self._holder,
-                claimed_by=None,
-                claim_expires_at=None,
-            )
-            self._store.append_audit(
-                action_id=record.id,
-                actor="gateway",
-                type="approval.backend_error",
-                data={"backend": BACKEND_NAME, "error": str(exc)},
-            )
+            await asyncio.to_thread(self._create_failed, record, exc)
             return False
-        self._store.transition_status(
+        await asyncio.to_thread(
+            self._store.transition_status,
             record.id,
             from_statuses=[ActionStatus.PENDING_APPROVAL],
             to_status=ActionStatus.PENDING_APPROVAL,
@@ -221,6 +226,22 @@ class CheqpointApprovals:
             ),
         )
         return True
+
+    def _create_failed(self, record: ActionRecord, exc: ApprovalBackendError) -> None:
+        self._store.transition_status(
+            record.id,
+            from_statuses=[ActionStatus.PENDING_APPROVAL],
+            to_status=ActionStatus.PENDING_APPROVAL,
+            expect_claimed_by=self._holder,
+            claimed_by=None,
+            claim_expires_at=None,
+        )
+        self._store.append_audit(
+            action_id=record.id,
+            actor="gateway",
+            type="approval.backend_error",
+            data={"backend": BACKEND_NAME, "error": str(exc)},
+        )
 
     def _resubmits(self, record: ActionRecord) -> int:
         events = self._store.audit_events(action_id=record.id, limit=500)

@@ -18,6 +18,7 @@ transaction as the state change.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -92,6 +93,10 @@ class InboxBackend:
     # ----------------------------------------------------------------- ApprovalBackend
 
     async def request(self, record: ActionRecord, terms: ApprovalTerms) -> ActionRecord:
+        # The store is synchronous: off the event loop, as every store call from async code.
+        return await asyncio.to_thread(self._request, record, terms)
+
+    def _request(self, record: ActionRecord, terms: ApprovalTerms) -> ActionRecord:
         self.open(
             record.id,
             group=terms.group,

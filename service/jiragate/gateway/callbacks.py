@@ -4,6 +4,8 @@ when decided or expired, sent signed by the worker loop.
 
 from __future__ import annotations
 
+import asyncio
+
 from jiragate.approvals.compat import callback_url, protocol_status
 from jiragate.gateway.state import GatewayState
 
@@ -22,13 +24,14 @@ class CallbacksMixin(GatewayState):
         """POST each queued decision, signed, to its callback URL; returns how many were sent."""
         sent = 0
         while self._callbacks:
-            record = self._store.get_action(self._callbacks.pop(0))
+            record = await asyncio.to_thread(self._store.get_action, self._callbacks.pop(0))
             url = callback_url(record) if record is not None else None
             if record is None or url is None or self._callback_sender is None:
                 continue
             answered, outcome = await self._callback_sender.send(url, protocol_status(record))
             sent += answered
-            self._store.append_audit(
+            await asyncio.to_thread(
+                self._store.append_audit,
                 action_id=record.id,
                 actor="gateway",
                 type="callback.sent",

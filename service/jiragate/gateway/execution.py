@@ -195,11 +195,15 @@ class Executor:
         retried like an unknown outcome, never looped on forever."""
         if record.attempts > self.settings.max_attempts:
             last = record.error or "the attempt never finished (its worker crashed or stopped)"
-            return self._give_up(
-                record, f"gave up after {record.attempts - 1} attempts: {last}"[:_MAX_ERROR]
+            return await asyncio.to_thread(
+                self._give_up,
+                record,
+                f"gave up after {record.attempts - 1} attempts: {last}"[:_MAX_ERROR],
             )
         details = record.effective_details or record.details
-        if record.binding is not None and not self._store.list_executions(record.id):
+        if record.binding is not None and not await asyncio.to_thread(
+            self._store.list_executions, record.id
+        ):
             # Only before the first attempt (none on record, even after a crash before Jira
             # was called): a later one would see its own earlier work as a change.
             stopped = await self._check_binding(record, details)
@@ -207,8 +211,11 @@ class Executor:
                 return stopped
         # The attempt is on record before Jira is called: an attempt whose worker died shows
         # as started and never finished.
-        execution = self._store.record_execution(
-            action_id=record.id, attempt=record.attempts, worker=self.worker_id
+        execution = await asyncio.to_thread(
+            self._store.record_execution,
+            action_id=record.id,
+            attempt=record.attempts,
+            worker=self.worker_id,
         )
         heartbeat = asyncio.create_task(self._heartbeat(record.id))
         try:
@@ -226,24 +233,27 @@ class Executor:
         except JiraTransportError as exc:
             partial = exc.result
             deferred = isinstance(exc, JiraDeferredError)
-            self._store.finish_execution(
+            await asyncio.to_thread(
+                self._store.finish_execution,
                 execution.id,
                 outcome="deferred" if deferred else "unknown",
                 result=partial.as_dict() if partial is not None else None,
                 error=str(exc),
             )
             delay = exc.retry_after if isinstance(exc, JiraDeferredError) else None
-            return self._retry_or_fail(record, str(exc), delay=delay)
+            return await asyncio.to_thread(self._retry_or_fail, record, str(exc), delay=delay)
         except Exception as exc:  # a bug or a poisoned payload: recorded, counted, retried
             log.exception("%s: attempt %s crashed", record.id, record.attempts)
             error = f"execution crashed: {type(exc).__name__}: {exc}"[:_MAX_ERROR]
-            self._store.finish_execution(execution.id, outcome="crashed", error=error)
-            return self._retry_or_fail(record, error)
+            await asyncio.to_thread(
+                self._store.finish_execution, execution.id, outcome="crashed", error=error
+            )
+            return await asyncio.to_thread(self._retry_or_fail, record, error)
         finally:
             heartbeat.cancel()
         if outcome != "failed" and self.settings.attribution != "off":
             await self._attribute(record, result)
-        return self._complete(record, execution.id, outcome, result, error)
+        return await asyncio.to_thread(self._complete, record, execution.id, outcome, result, error)
 
     async def _attribute(self, record: ActionRecord, result: Mapping[str, Any] | None) -> None:
         """Name agent, approvers and action on every issue the write created or changed."""
@@ -260,7 +270,8 @@ class Executor:
             missed = keys
             log.warning("%s: attribution not written: %s", record.id, exc)
         if missed:
-            self._store.append_audit(
+            await asyncio.to_thread(
+                self._store.append_audit,
                 action_id=record.id,
                 actor=self.worker_id,
                 type="action.attribution_missed",
@@ -278,11 +289,13 @@ class Executor:
         binding = dict(record.binding or {})
         approved = binding.get("payload_hash")
         if approved is not None and approved != bound.payload_hash(details):
-            return self._give_up(record, "the payload to run is not the one reviewers approved")
+            return await asyncio.to_thread(
+                self._give_up, record, "the payload to run is not the one reviewers approved"
+            )
         if self._policy_check is not None:
             refused = self._policy_check(record, details)
             if refused is not None:
-                return self._give_up(record, refused)
+                return await asyncio.to_thread(self._give_up, record, refused)
         before = binding.get("snapshot") or {}
         after = await bound.read_snapshot(
             self._adapter, details, sprint_field=self.settings.jira.sprint_field
@@ -293,7 +306,7 @@ class Executor:
         reason = f"changed since approval: {bound.describe(found)}"
         on_change = binding.get("on_change", bound.ON_CHANGE_DEFAULT)
         if on_change == "fail" or record.approval_backend != "inbox":
-            return self._give_up(record, reason)
+            return await asyncio.to_thread(self._give_up, record, reason)
         window = (record.expires_at or record.created_at) - record.created_at
         expires_at = self._store.clock() + max(window, timedelta(minutes=5))
         binding.update(
@@ -303,7 +316,8 @@ class Executor:
             previous_snapshot=before,
             rounds=int(binding.get("rounds", 1)) + 1,
         )
-        moved = back_to_review(
+        moved = await asyncio.to_thread(
+            back_to_review,
             self._store,
             record.id,
             worker=self.worker_id,
@@ -318,7 +332,7 @@ class Executor:
         )
         if moved:
             self.metrics.statuses.labels(ActionStatus.PENDING_APPROVAL.value).inc()
-        return self._reload(record.id)
+        return await asyncio.to_thread(self._reload, record.id)
 
     def _complete(
         self,
@@ -399,8 +413,11 @@ class Executor:
         interval = max(self.settings.lease_seconds / 3, 0.05)
         while True:
             await asyncio.sleep(interval)
-            self._store.extend_lease(
-                action_id, worker_id=self.worker_id, lease_seconds=self.settings.lease_seconds
+            await asyncio.to_thread(
+                self._store.extend_lease,
+                action_id,
+                worker_id=self.worker_id,
+                lease_seconds=self.settings.lease_seconds,
             )
 
 

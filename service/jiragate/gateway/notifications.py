@@ -5,7 +5,7 @@ delivery rounds, and Slack button clicks, decided exactly as inbox votes.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from jiragate.approvals.notify import slack as slack_clicks
@@ -15,6 +15,9 @@ from jiragate.catalog import count_of
 from jiragate.errors import ApprovalError, DecisionRefusedError
 from jiragate.gateway.state import GatewayState
 from jiragate.store.models import Notification
+
+#: A reply to post to a click's `response_url`: the click and the message.
+_SlackReply = tuple[slack_clicks.Click, dict[str, Any]]
 
 
 class NotificationsMixin(GatewayState):
@@ -51,9 +54,12 @@ class NotificationsMixin(GatewayState):
         if notifier is None:
             return 0
         now = self._store.clock()
+        await asyncio.to_thread(self._plan_notifications, notifier, now)
+        return await notifier.deliver(self._store.get_action, now)
+
+    def _plan_notifications(self, notifier: Notifier, now: datetime) -> None:
         notifier.plan(self._inbox.pending_for(notifier.groups, limit=500), now)
         notifier.plan_decisions()
-        return await notifier.deliver(self._store.get_action, now)
 
     def notifications(self, action_id: str) -> list[Notification]:
         """The outbox rows of one action (what was, or will be, sent where)."""
@@ -64,33 +70,43 @@ class NotificationsMixin(GatewayState):
     ) -> tuple[int, str]:
         """A Slack button click: (HTTP status, message). Verified (signature, window, no
         replay), mapped to a reviewer by `slack_user_id`, then decided by `decide`, exactly
-        as an inbox vote (membership, quorum, no self-approval, expiry, one execution)."""
+        as an inbox vote (membership, quorum, no self-approval, expiry, one execution).
+        The click is stored work (a thread); the reply to Slack is sent from the loop."""
+        status, text, reply = await asyncio.to_thread(
+            self._slack_click, body, timestamp=timestamp, signature=signature
+        )
+        if reply is not None:
+            self._slack_reply(*reply)
+        return status, text
+
+    def _slack_click(
+        self, body: bytes, *, timestamp: str, signature: str
+    ) -> tuple[int, str, _SlackReply | None]:
         secrets = [
             secret
             for channel in self.settings.notifications
             if channel.kind == "slack" and (secret := channel.secret_value("signing_secret"))
         ]
         if not secrets:
-            return self._slack_refused(401, "Slack interactivity is not configured")
+            return *self._slack_refused(401, "Slack interactivity is not configured"), None
         if not slack_clicks.verify(secrets, body, timestamp, signature):
-            return self._slack_refused(401, "missing, invalid or stale Slack signature")
+            return *self._slack_refused(401, "missing, invalid or stale Slack signature"), None
         window = timedelta(seconds=slack_clicks.REPLAY_WINDOW_SECONDS)
         if not self._outbox.first_sight(signature, window=window):
-            return self._slack_refused(401, "replayed Slack request")
+            return *self._slack_refused(401, "replayed Slack request"), None
         try:
             click = slack_clicks.parse_click(body)
         except slack_clicks.InteractionError as exc:
-            return self._slack_refused(400, str(exc))
+            return *self._slack_refused(400, str(exc)), None
         if click.verdict is None:
-            return 200, "opened in the inbox"
+            return 200, "opened in the inbox", None
         reviewer = next(
             (r.name for r in self.settings.reviewers if r.slack_user_id == click.slack_user_id),
             None,
         )
         if reviewer is None:
-            return self._slack_refused(
-                403, f"Slack user {click.slack_user_id} is not a Jiragate reviewer", click
-            )
+            refused = f"Slack user {click.slack_user_id} is not a Jiragate reviewer"
+            return *self._slack_refused(403, refused, click), None
         try:
             outcome = self.decide(
                 click.action_id,
@@ -100,15 +116,12 @@ class NotificationsMixin(GatewayState):
             )
         except (DecisionRefusedError, ApprovalError) as exc:
             # decide() audited the refusal; tell the clicker only (the message stays).
-            self._slack_reply(
-                click,
-                {
-                    "response_type": "ephemeral",
-                    "replace_original": False,
-                    "text": f"Not recorded: {exc}",
-                },
-            )
-            return 200, f"not recorded: {exc}"
+            ephemeral = {
+                "response_type": "ephemeral",
+                "replace_original": False,
+                "text": f"Not recorded: {exc}",
+            }
+            return 200, f"not recorded: {exc}", (click, ephemeral)
         record = self.get_record(click.action_id)
         if outcome.decided:
             text = f"{outcome.status.value.replace('_', ' ').capitalize()} by {reviewer} in Slack"
@@ -119,15 +132,17 @@ class NotificationsMixin(GatewayState):
                 now=self.now(),
                 public_url=self.settings.public_url,
             )
-            self._slack_reply(
-                click, {"replace_original": True, **slack_outcome_message(notice, text)}
+            return (
+                200,
+                text,
+                (click, {"replace_original": True, **slack_outcome_message(notice, text)}),
             )
-            return 200, text
         text = f"{reviewer} approved; {outcome.approvals} of {outcome.required} approvals"
-        self._slack_reply(
-            click, {"response_type": "ephemeral", "replace_original": False, "text": text}
+        return (
+            200,
+            text,
+            (click, {"response_type": "ephemeral", "replace_original": False, "text": text}),
         )
-        return 200, text
 
     def _slack_refused(
         self, status: int, reason: str, click: slack_clicks.Click | None = None

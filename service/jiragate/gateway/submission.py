@@ -132,8 +132,8 @@ class SubmissionMixin(GatewayState):
         if budgets and request.kind is not ActionKind.READ:
             # Counted, decided and recorded in one transaction under the budgets' locks, so
             # concurrent decisions on any replica never overrun a budget together.
-            created, decision = self._submit_counted(
-                request, agent, policies, idempotency_key, body_hash
+            created, decision = await asyncio.to_thread(
+                self._submit_counted, request, agent, policies, idempotency_key, body_hash
             )
             if forward is not None:
                 self.metrics.proxy_decisions.labels(decision.decision.value, request.action).inc()
@@ -158,8 +158,11 @@ class SubmissionMixin(GatewayState):
                 # its result, in one transaction (no claim, no lease: re-running it is
                 # harmless).
                 if idempotency_key is not None:
-                    replay = self._store.find_by_idempotency_key(
-                        agent=agent, key=idempotency_key, request_hash=body_hash
+                    replay = await asyncio.to_thread(
+                        self._store.find_by_idempotency_key,
+                        agent=agent,
+                        key=idempotency_key,
+                        request_hash=body_hash,
                     )
                     if replay is not None:
                         return Submission(replay, None, created=False)
@@ -336,7 +339,8 @@ class SubmissionMixin(GatewayState):
             "payload_hash": None,
             "rounds": 1,
         }
-        self._store.transition_status(
+        await asyncio.to_thread(
+            self._store.transition_status,
             record.id,
             from_statuses=[ActionStatus.PENDING_APPROVAL],
             to_status=ActionStatus.PENDING_APPROVAL,

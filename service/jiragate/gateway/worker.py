@@ -35,8 +35,10 @@ class WorkerMixin(GatewayState):
 
     async def run_once(self) -> ActionRecord | None:
         """Claim the oldest approved action and execute it; None when nothing waits."""
-        record = self._store.claim_next_approved(
-            worker_id=self.worker_id, lease_seconds=self.settings.lease_seconds
+        record = await asyncio.to_thread(
+            self._store.claim_next_approved,
+            worker_id=self.worker_id,
+            lease_seconds=self.settings.lease_seconds,
         )
         if record is None:
             return None
@@ -49,11 +51,12 @@ class WorkerMixin(GatewayState):
         the active revision by `watch_policies`, which every deciding process runs.)"""
         stats = WorkerStats()
         now = self._store.clock()
-        expired = self._store.expire_overdue(now=now)
+        expired = await asyncio.to_thread(self._store.expire_overdue, now=now)
         stats.expired = len(expired)
         for action_id in expired:
             self._queue_callback(action_id)
-        stats.reclaimed = len(self._store.reclaim_expired_leases(now=now))
+        reclaimed = await asyncio.to_thread(self._store.reclaim_expired_leases, now=now)
+        stats.reclaimed = len(reclaimed)
         stats.synced = await self._approvals.housekeeping()
         return stats
 
@@ -123,18 +126,28 @@ class WorkerMixin(GatewayState):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval)
 
-    async def wait_for_decision(self, action_id: str, seconds: float) -> ActionRecord:
+    async def wait_for_decision(
+        self, action_id: str, seconds: float, *, decided_only: bool = False
+    ) -> ActionRecord:
         """Wait (bounded) until the action leaves pending/approved/executing, like
         Cheqpoint's sync mode; asks Cheqpoint about once a second when it is the backend.
+        `decided_only`: until it leaves pending_approval (an approval for an external
+        executor, which Jiragate never runs).
 
         Woken when the action changes (store.changes: in this process at once, from other
         replicas by PostgreSQL NOTIFY), not by polling the database; the safety poll only
         bounds how late a lost notification can make the answer."""
         deadline = time.monotonic() + min(seconds, self.settings.max_wait_seconds)
         last_ask = -math.inf
+
+        def settled(record: ActionRecord) -> bool:
+            if decided_only:
+                return record.status is not ActionStatus.PENDING_APPROVAL
+            return record.final
+
         with self._store.changes.watching(action_id) as changed:
-            record = self.get_record(action_id)
-            while not record.final and (left := deadline - time.monotonic()) > 0:
+            record = await asyncio.to_thread(self.get_record, action_id)
+            while not settled(record) and (left := deadline - time.monotonic()) > 0:
                 asks_cheqpoint = (
                     self._approvals.polls
                     and record.approval_backend == self._approvals.name
@@ -148,7 +161,7 @@ class WorkerMixin(GatewayState):
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(changed.wait(), timeout=nap)
                 changed.clear()
-                record = self.get_record(action_id)
+                record = await asyncio.to_thread(self.get_record, action_id)
         return record
 
     async def watch_changes(self, stop: asyncio.Event) -> None:

@@ -3,6 +3,7 @@ cases (submit, evaluate, the action's status with a bounded wait)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -211,10 +212,12 @@ class GatewayTools:
             raise ToolArgumentError(
                 f"{STATUS_TOOL}: 'wait_seconds' must be a number of seconds >= 0 (got {wait!r})"
             )
-        record = gateway.get_action(action_id)
+        # The store is blocking database work: off the event loop.
+        record = await asyncio.to_thread(gateway.get_action, action_id)
         if record is None or record.agent != agent:
             if record is not None:  # someone else's: audited, and answered as if absent
-                gateway.note_event(
+                await asyncio.to_thread(
+                    gateway.note_event,
                     action_id=action_id,
                     actor=agent,
                     type="access.refused",

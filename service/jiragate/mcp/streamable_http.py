@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 
@@ -49,7 +50,7 @@ class McpHttpEndpoint:
             finally:
                 self._manager = None
 
-    def _authenticate(self, request: Request) -> tuple[str | None, JSONResponse | None]:
+    async def _authenticate(self, request: Request) -> tuple[str | None, JSONResponse | None]:
         gateway = self._gateway()
         header = request.headers.get("authorization", "")
         scheme, _, key = header.partition(" ")
@@ -68,7 +69,9 @@ class McpHttpEndpoint:
                 reason, status = f"{reviewer.name} is a reviewer, not an agent", 403
             else:
                 reason = "unknown API key"
-        gateway.note_event(
+        # The audit write is blocking database work: off the event loop.
+        await asyncio.to_thread(
+            gateway.note_event,
             action_id=None,
             actor="anonymous",
             type="auth.refused",
@@ -84,7 +87,7 @@ class McpHttpEndpoint:
                 scope, receive, send
             )
             return
-        agent, refusal = self._authenticate(Request(scope))
+        agent, refusal = await self._authenticate(Request(scope))
         if refusal is not None:
             await refusal(scope, receive, send)
             return

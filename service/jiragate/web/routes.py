@@ -52,7 +52,7 @@ from jiragate.web.forms import (
     read_tickets,
     ticket_input,
 )
-from jiragate.web.previews import build_preview, display_value, label_for
+from jiragate.web.previews import Preview, build_preview, display_value, label_for
 from jiragate.web.queue import (
     DECIDED,
     SORTS,
@@ -194,8 +194,8 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
     async def checked_form(request: Request, session: Session) -> FormData:
         form = await request.form()
         if not csrf_ok(session, form.get(CSRF_FIELD)):
-            gateway = context.gateway
-            gateway.note_event(
+            await run_in_threadpool(
+                context.gateway.note_event,
                 action_id=None,
                 actor=session.reviewer or "anonymous",
                 type="inbox.csrf_refused",
@@ -214,7 +214,7 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
     # ------------------------------------------------------------------ sign-in
 
     @router.get("/signin")
-    async def signin_page(request: Request, next: str | None = None) -> Response:
+    def signin_page(request: Request, next: str | None = None) -> Response:
         session, fresh = load_session(request)
         if session.signed_in:
             return RedirectResponse(_safe_next(next), status_code=303)
@@ -254,7 +254,8 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
         # Counted before the password is checked, for any name, known or not: the limit
         # holds against concurrent guesses, and a refusal says nothing about which names exist.
         keys = {"account": f"account:{name}", "client": f"client:{client}"}
-        attempt = context.auth.begin_attempt(
+        attempt = await run_in_threadpool(
+            context.auth.begin_attempt,
             list(keys.values()),
             context.throttle_rule,
             throttled_note=lambda throttled: AuditNote(
@@ -282,16 +283,20 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
             ok, reason = await run_in_threadpool(check_password, context.settings, name, password)
         gateway = context.gateway
         if not ok:
-            gateway.note_event(
+            await run_in_threadpool(
+                gateway.note_event,
                 action_id=None,
                 actor="anonymous",
                 type="inbox.signin_failed",
                 data={"name": name, "reason": reason, "client": client},
             )
             return refused(401, "That name and password do not match a reviewer with inbox access.")
-        context.auth.end_attempt(attempt, succeeded=True, forget=[keys["account"]])
-        previous = signed_in_session(request)
-        session_id = context.auth.open_session(
+        await run_in_threadpool(
+            context.auth.end_attempt, attempt, succeeded=True, forget=[keys["account"]]
+        )
+        previous = await run_in_threadpool(signed_in_session, request)
+        session_id = await run_in_threadpool(
+            context.auth.open_session,
             name,
             context.session_limits,
             replacing=previous.session_id if previous else None,
@@ -310,13 +315,13 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
 
     @router.post("/signout")
     async def signout(request: Request) -> Response:
-        session, _ = load_session(request)
+        session, _ = await run_in_threadpool(load_session, request)
         await checked_form(request, session)
         reviewer = session.reviewer
         if session.session_id is not None and reviewer is not None:
             # Deleted server-side: the cookie, wherever a copy of it is, signs nobody in now.
             note = AuditNote(actor=reviewer, type="inbox.signout", data={"reviewer": reviewer})
-            context.auth.close_session(session.session_id, audit_note=note)
+            await run_in_threadpool(context.auth.close_session, session.session_id, audit_note=note)
         response = RedirectResponse("/inbox/signin?signed_out=1", status_code=303)
         response.delete_cookie(SESSION_COOKIE, **cookie_options())
         return response
@@ -331,7 +336,7 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
         return everything, apply_query(everything, query), groups
 
     @router.get("/")
-    async def queue(request: Request) -> Response:
+    def queue(request: Request) -> Response:
         session, fresh = load_session(request)
         if not session.signed_in:
             return to_signin(request)
@@ -359,7 +364,7 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
         )
 
     @router.get("/queue.json")
-    async def queue_state(request: Request) -> Response:
+    def queue_state(request: Request) -> Response:
         session, _ = load_session(request)
         if not session.signed_in or session.reviewer is None:
             return JSONResponse({"error": "unauthorized", "message": "sign in"}, 401)
@@ -372,7 +377,7 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
     # ------------------------------------------------------------------ history
 
     @router.get("/history")
-    async def history(request: Request) -> Response:
+    def history(request: Request) -> Response:
         session, fresh = load_session(request)
         if not session.signed_in or session.reviewer is None:
             return to_signin(request)
@@ -395,7 +400,7 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
     # ------------------------------------------------------------------ analytics
 
     @router.get("/analytics")
-    async def analytics(request: Request) -> Response:
+    def analytics(request: Request) -> Response:
         session, fresh = load_session(request)
         if not session.signed_in or session.reviewer is None:
             return to_signin(request)
@@ -421,10 +426,10 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
 
     @router.get("/actions/{action_id}")
     async def detail(request: Request, action_id: str) -> Response:
-        session, fresh = load_session(request)
+        session, fresh = await run_in_threadpool(load_session, request)
         if not session.signed_in or session.reviewer is None:
             return to_signin(request)
-        record = visible_record(action_id, session.reviewer)
+        record = await run_in_threadpool(visible_record, action_id, session.reviewer)
         fields = editable_fields(record.action, record.details, context.gateway.priority_order())
         done = request.query_params.get("done", "")
         values = await detail_values(record, session.reviewer, fields, {}, note="")
@@ -437,7 +442,7 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
         )
 
     @router.get("/actions/{action_id}/status.json")
-    async def detail_status(request: Request, action_id: str) -> Response:
+    def detail_status(request: Request, action_id: str) -> Response:
         session, _ = load_session(request)
         if not session.signed_in or session.reviewer is None:
             return JSONResponse({"error": "unauthorized", "message": "sign in"}, 401)
@@ -447,12 +452,12 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
 
     @router.post("/actions/{action_id}")
     async def decide(request: Request, action_id: str) -> Response:
-        session, fresh = load_session(request)
+        session, fresh = await run_in_threadpool(load_session, request)
         if not session.signed_in or session.reviewer is None:
             return to_signin(request)
         reviewer = session.reviewer
         form = await checked_form(request, session)
-        record = visible_record(action_id, reviewer)
+        record = await run_in_threadpool(visible_record, action_id, reviewer)
         intent = str(form.get("intent", "preview"))
         note = str(form.get("note", ""))[:MAX_NOTE]
         fields = editable_fields(record.action, record.details, context.gateway.priority_order())
@@ -462,9 +467,8 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
 
         async def again(status: int, **extra: Any) -> Response:
             """The same page again, with everything the reviewer typed kept."""
-            values = await detail_values(
-                gateway.get_record(record.id), reviewer, fields, patch, note, **extra
-            )
+            current = await run_in_threadpool(gateway.get_record, record.id)
+            values = await detail_values(current, reviewer, fields, patch, note, **extra)
             return page("detail.html", session, fresh, status=status, done="", **values)
 
         if intent == "reject":
@@ -554,6 +558,35 @@ def build_router(context: Any) -> APIRouter:  # context: InboxContext (import cy
             live=pending,
             timeout=context.settings.inbox_preview_timeout,
         )
+        # The rest reads the store (votes, neighbours, the timeline): off the event loop.
+        return await run_in_threadpool(
+            page_values,
+            record,
+            reviewer,
+            fields,
+            patch,
+            note,
+            effective,
+            preview,
+            refusal,
+            previewed,
+            confirm,
+        )
+
+    def page_values(
+        record: ActionRecord,
+        reviewer: str,
+        fields: list[EditField],
+        patch: Mapping[str, Any],
+        note: str,
+        effective: Mapping[str, Any],
+        preview: Preview,
+        refusal: str,
+        previewed: bool,
+        confirm: str,
+    ) -> dict[str, Any]:
+        gateway = context.gateway
+        pending = record.status is ActionStatus.PENDING_APPROVAL
         now = _now(gateway)
         votes = gateway.votes(record.id)
         neighbours = _neighbours(gateway, record, reviewer) if pending else (None, None)

@@ -13,12 +13,11 @@ Cheqpoint, whoever asked executes the approved action: Jiragate's workers never 
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from jiragate.api.deps import BodyError, GatewayDep, Principal, json_object, resolve_key
 from jiragate.api.openapi import CHEQPOINT_BODY, documented
@@ -83,12 +82,13 @@ async def _open(
     """Authenticate, check the body, create the approval; or the protocol's error answer.
     Everything is checked before anything is created, so a refused request leaves no trace."""
     body = await json_object(request)
-    agent = _caller(request, gateway, body)
+    # Both write to the database (a refused key is audited): off the event loop.
+    agent = await run_in_threadpool(_caller, request, gateway, body)
     wait_ms = body.get("maxWaitMs", 0)
     if not isinstance(wait_ms, int | float) or isinstance(wait_ms, bool) or wait_ms < 0:
         return _error(400, "maxWaitMs must be a non-negative number")
     try:
-        return body, _create(gateway, agent.name, body)
+        return body, await run_in_threadpool(_create, gateway, agent.name, body)
     except ActionError as exc:
         return _error(400, str(exc))
 
@@ -151,10 +151,12 @@ async def inbound(request: Request, gateway: GatewayDep) -> JSONResponse:
         return opened
     body, record = opened
     wait_ms = body.get("maxWaitMs", 0)
-    deadline = time.monotonic() + min(wait_ms, MAX_WAIT_MS) / 1000
-    while record.status is ActionStatus.PENDING_APPROVAL and time.monotonic() < deadline:
-        await asyncio.sleep(0.1)
-        record = gateway.get_record(record.id)
+    if record.status is ActionStatus.PENDING_APPROVAL and wait_ms > 0:
+        # Woken by the decision (not polled); an external executor's approval is as far as
+        # it goes here, so the wait ends when the approval is decided.
+        record = await gateway.wait_for_decision(
+            record.id, min(wait_ms, MAX_WAIT_MS) / 1000, decided_only=True
+        )
     status = protocol_status(record)
     return JSONResponse(
         {

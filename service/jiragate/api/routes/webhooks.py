@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from jiragate import strictjson
 from jiragate.api.deps import GatewayDep
@@ -24,9 +25,16 @@ SIGNATURE_PARAMETER = {
 }
 
 
-def _refuse(gateway: GatewayDep, status: int, reason: str, data: dict[str, Any]) -> JSONResponse:
-    gateway.note_event(
-        action_id=None, actor="cheqpoint", type="webhook.refused", data={"reason": reason, **data}
+async def _refuse(
+    gateway: GatewayDep, status: int, reason: str, data: dict[str, Any]
+) -> JSONResponse:
+    # The audit write is blocking database work: off the event loop.
+    await run_in_threadpool(
+        gateway.note_event,
+        action_id=None,
+        actor="cheqpoint",
+        type="webhook.refused",
+        data={"reason": reason, **data},
     )
     return JSONResponse({"error": "webhook_refused", "message": reason}, status_code=status)
 
@@ -50,18 +58,18 @@ async def cheqpoint_webhook(request: Request, gateway: GatewayDep) -> JSONRespon
     secret = gateway.settings.cheqpoint.webhook_secret
     body = await request.body()
     if len(body) > gateway.settings.max_body_bytes:
-        return _refuse(gateway, 413, "webhook body too large", {})
+        return await _refuse(gateway, 413, "webhook body too large", {})
     if secret is None:
-        return _refuse(
+        return await _refuse(
             gateway, 401, "webhooks are not configured (no cheqpoint.webhook_secret)", {}
         )
     signature = request.headers.get(SIGNATURE_HEADER, "")
     if not verify_webhook_signature(secret.get_secret_value(), body, signature):
-        return _refuse(gateway, 401, f"missing or invalid {SIGNATURE_HEADER}", {})
+        return await _refuse(gateway, 401, f"missing or invalid {SIGNATURE_HEADER}", {})
     try:
         payload = strictjson.loads(body.decode("utf-8"))
     except UnsafeJSONError as exc:
-        return _refuse(gateway, 400, f"the webhook body is not strict JSON: {exc}", {})
+        return await _refuse(gateway, 400, f"the webhook body is not strict JSON: {exc}", {})
     except (ValueError, RecursionError):  # not UTF-8, not JSON, nested absurdly deep
         payload = None
     try:
@@ -69,14 +77,15 @@ async def cheqpoint_webhook(request: Request, gateway: GatewayDep) -> JSONRespon
         if not isinstance(approval_ref, str) or not approval_ref:
             raise TypeError
     except (KeyError, TypeError):
-        return _refuse(gateway, 400, "the webhook body must be JSON with a string 'id'", {})
+        return await _refuse(gateway, 400, "the webhook body must be JSON with a string 'id'", {})
     # The pushed status is never trusted: fetch the approval with our own key and act on that.
     record = await gateway.webhook_hint(approval_ref)
     if record is None:
-        return _refuse(
+        return await _refuse(
             gateway, 404, f"no action waits on approval {approval_ref!r}", {"ref": approval_ref}
         )
-    gateway.note_event(
+    await run_in_threadpool(
+        gateway.note_event,
         action_id=record.id,
         actor="cheqpoint",
         type="webhook.received",

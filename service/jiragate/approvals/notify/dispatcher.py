@@ -175,7 +175,8 @@ class Notifier:
         room = _MAX_IN_FLIGHT - len(self._in_flight)
         if room <= 0:
             return 0
-        rows = self.outbox.claim_due(
+        rows = await asyncio.to_thread(
+            self.outbox.claim_due,
             worker=self.worker,
             lease_seconds=self.delivery.lease_seconds,
             limit=room,
@@ -208,10 +209,11 @@ class Notifier:
         self, row: Notification, load: Callable[[str], ActionRecord | None], now: datetime
     ) -> bool:
         channel = self.channels.get(row.channel)
-        record = load(row.action_id)
+        record = await asyncio.to_thread(load, row.action_id)
         if channel is None or record is None:
             reason = "channel no longer configured" if channel is None else "action not found"
-            self.outbox.finish(
+            await asyncio.to_thread(
+                self.outbox.finish,
                 row,
                 worker=self.worker,
                 status=FAILED,
@@ -227,7 +229,11 @@ class Notifier:
             now=now,
             public_url=self._public_url,
         )
-        ref = self.outbox.request_ref(row.action_id, row.channel) if row.event == DECISION else None
+        ref = (
+            await asyncio.to_thread(self.outbox.request_ref, row.action_id, row.channel)
+            if row.event == DECISION
+            else None
+        )
         recipients = self._recipients(record, row.event)
         attempt = await self._attempt(channel, notice, recipients, ref)
         data: dict[str, Any] = {
@@ -238,7 +244,8 @@ class Notifier:
             "outcome": attempt.outcome,
         }
         if attempt.ok:
-            self.outbox.finish(
+            await asyncio.to_thread(
+                self.outbox.finish,
                 row,
                 worker=self.worker,
                 status=SENT,
@@ -253,7 +260,8 @@ class Notifier:
                 self.delivery.retry_cap_seconds,
                 self.delivery.retry_base_seconds * 2 ** (row.attempts - 1),
             )
-            self.outbox.finish(
+            await asyncio.to_thread(
+                self.outbox.finish,
                 row,
                 worker=self.worker,
                 status=PENDING,
@@ -263,7 +271,8 @@ class Notifier:
                 audit_data={**data, "retry_in": delay},
             )
             return False
-        self.outbox.finish(
+        await asyncio.to_thread(
+            self.outbox.finish,
             row,
             worker=self.worker,
             status=FAILED,
