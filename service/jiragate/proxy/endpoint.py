@@ -47,6 +47,10 @@ _WAITING = (ActionStatus.PENDING_APPROVAL, ActionStatus.APPROVED, ActionStatus.E
 _RAN = (ActionStatus.EXECUTED, ActionStatus.PARTIALLY_EXECUTED)
 #: The key space of proxied requests in the actions table's (agent, idempotency_key).
 KEY_PREFIX = "proxy:"
+#: Sent on every forwarded Jira Service Management call, as the catalog's handlers send it
+#: (jira/handlers/service_desk.py): JSM's experimental operations need it, others ignore it.
+JSM_PREFIX = "/rest/servicedeskapi/"
+JSM_HEADERS = {"X-ExperimentalApi": "opt-in"}
 
 
 class Refused(Exception):
@@ -281,6 +285,8 @@ def _forward(row: Row | None, incoming: Incoming, envelope: dict[str, Any]) -> F
     headers = {}
     if incoming.method == "POST":
         headers["X-Atlassian-Token"] = "no-check"
+    if incoming.rest.path.startswith(JSM_PREFIX):
+        headers.update(JSM_HEADERS)
     return ForwardRequest(
         method=incoming.method,
         path=incoming.rest.path,
