@@ -144,8 +144,10 @@ def test_an_unknown_desk_is_jiras_404_and_records_nothing(service: Service) -> N
         ):
             answer = jira.get(path)
             assert answer.status_code == 404, (path, answer.text)
-            assert set(answer.json()) == {"errorMessages", "errors"}
+            # Jira's shape, and JSM's errorMessage, which JSM's clients read
+            assert set(answer.json()) == {"errorMessages", "errors", "errorMessage"}
             assert "Jira has no servicedesk with id 99" in answer.json()["errorMessages"][0]
+            assert answer.json()["errorMessage"] == answer.json()["errorMessages"][0]
         raised = jira.post(f"{SD}/request", json={**RAISE, "serviceDeskId": "99"})
         assert raised.status_code == 404, raised.text
     assert actions(service) == []

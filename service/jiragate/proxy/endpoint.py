@@ -33,7 +33,13 @@ from jiragate.errors import (
 from jiragate.gateway import Gateway
 from jiragate.gateway.execution import ForwardRequest
 from jiragate.gateway.records import ActionRecord, ActionStatus
-from jiragate.proxy.answers import DENIED_STATUS, PENDING_STATUS, jira_error, raw_answer
+from jiragate.proxy.answers import (
+    DENIED_STATUS,
+    PENDING_STATUS,
+    jira_error,
+    jsm_shaped,
+    raw_answer,
+)
 from jiragate.proxy.credentials import SINGLE_HEADERS, ProxyCredentialError, presented_key
 from jiragate.proxy.mapping import Chosen, Incoming, MappingError, Row, action_of
 from jiragate.proxy.table import row_for
@@ -63,6 +69,12 @@ class Refused(Exception):
 
 
 async def proxy_endpoint(request: Request) -> Response:
+    response = await _answered(request)
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    return jsm_shaped(response) if raw.startswith(JSM_PREFIX.encode()) else response
+
+
+async def _answered(request: Request) -> Response:
     gateway: Gateway = request.app.state.gateway
     try:
         return await _handle(request, gateway)
