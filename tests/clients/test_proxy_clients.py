@@ -108,6 +108,26 @@ def test_a_real_client_is_gated_by_changing_its_url(
     print(json.dumps(first, indent=1)[:6000])
     for read in ("read", "search", "transitions"):
         assert first[read]["ok"], (read, first[read])
+    if client == "atlassian":  # the deprecated createmeta, the paged version list
+        assert "Epic" in first["create_meta"]["value"], first["create_meta"]
+        assert first["versions_page"]["value"] == ["1.0"], first["versions_page"]
+        mapped: dict[str, list[dict[str, Any]]] = {
+            "jira_get_create_meta": [{"projectKey": "ENG"}],
+            "jira_list_versions": [{"projectKey": "ENG", "released": True}],
+        }
+    elif client == "mcp":  # the development panel, through dev-status by the issue's id
+        assert "feature/ENG-3-apple-pay" in first["development"]["text"], first["development"]
+        # Its summary, then one detail per data type GitHub has for the issue.
+        detail = {"issueKeys": ["ENG-3"], "applicationType": "GitHub"}
+        types = ("branch", "pullrequest", "repository")
+        panel = [{"issueKeys": ["ENG-3"]}, *({**detail, "dataType": t} for t in types)]
+        mapped = {"jira_get_development_info": panel}
+    else:
+        mapped = {}
+    for action, expected in mapped.items():
+        listed = service.agent.get("/v1/actions", params={"action": action}).json()["items"]
+        got = sorted((a["details"] for a in listed), key=json.dumps)
+        assert got == sorted(expected, key=json.dumps), (action, listed)
     held = first["gated"]
     assert not held["ok"], held
     assert "engineering-leads" in held["text"], held

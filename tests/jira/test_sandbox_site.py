@@ -324,3 +324,47 @@ def test_bulk_changelogs_page_by_token_and_only_on_cloud(
     with _dc(url) as dc:
         answer = dc.post("/rest/api/2/changelog/bulkfetch", json={"issueIdsOrKeys": ["ENG-2"]})
         assert answer.status_code == 404
+
+
+@pytest.mark.parametrize("v", VERSIONS)
+def test_the_paged_version_list_filters_sorts_and_pages(jira_http: httpx.Client, v: str) -> None:
+    """`GET /project/{key}/version` (contract-checked as `PageBeanVersion`)."""
+    path = f"/rest/api/{v}/project/ENG/version"
+    page = jira_http.get(path, params={"orderBy": "-name"}).json()
+    assert [x["name"] for x in page["values"]] == ["1.1", "1.0"] and page["isLast"]
+    released = jira_http.get(path, params={"status": "released"}).json()
+    assert [x["name"] for x in released["values"]] == ["1.0"]
+    found = jira_http.get(path, params={"query": "CHECK", "maxResults": 1}).json()
+    assert [x["name"] for x in found["values"]] == ["1.1"] and found["total"] == 1
+    assert jira_http.get(path, params={"status": "gone"}).json()["values"] == []
+    assert jira_http.get(f"/rest/api/{v}/project/NOPE/version").status_code == 404
+
+
+def test_the_paged_component_list_is_clouds(
+    jira_http: httpx.Client, datacenter: tuple[str, SandboxState]
+) -> None:
+    """`GET /project/{key}/component` (Cloud's `PageBeanComponentWithIssueCount`); Data
+    Center has only the plain `/components` list."""
+    page = jira_http.get("/rest/api/3/project/ENG/component", params={"maxResults": 1}).json()
+    assert [c["name"] for c in page["values"]] == ["Accounts"] and page["total"] == 2
+    found = jira_http.get("/rest/api/3/project/ENG/component", params={"query": "cart"}).json()
+    assert [(c["name"], c["issueCount"]) for c in found["values"]] == [("Checkout", 2)]
+    with _dc(datacenter[0]) as dc:
+        assert dc.get("/rest/api/2/project/ENG/component").status_code == 404
+
+
+@pytest.mark.parametrize("v", VERSIONS)
+def test_the_deprecated_create_meta_lists_types_and_their_fields(
+    jira_http: httpx.Client, v: str
+) -> None:
+    """`GET /issue/createmeta?projectKeys=` (`IssueCreateMetadata`): keys repeated or
+    comma-separated, types by name, fields only with `expand=projects.issuetypes.fields`."""
+    path = f"/rest/api/{v}/issue/createmeta"
+    both = jira_http.get(path, params={"projectKeys": "ENG,OPS"}).json()["projects"]
+    assert [p["key"] for p in both] == ["ENG", "OPS"]
+    assert "fields" not in both[0]["issuetypes"][0]
+    query = {"projectKeys": "ENG", "issuetypeNames": "Bug", "expand": "projects.issuetypes.fields"}
+    (project,) = jira_http.get(path, params=query).json()["projects"]
+    (bug,) = project["issuetypes"]
+    assert bug["name"] == "Bug" and bug["fields"]["summary"]["required"] is True
+    assert jira_http.get(path, params={"projectKeys": "NOPE"}).json() == {"projects": []}

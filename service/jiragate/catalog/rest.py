@@ -34,6 +34,9 @@ API_ROOTS: tuple[tuple[str, str], ...] = (
     ("/rest/api/latest/", "/rest/api/{version}/"),
     ("/rest/agile/1.0/", "/rest/agile/1.0/"),
     ("/rest/agile/latest/", "/rest/agile/1.0/"),
+    # Jira's development panel (not in its public REST API; Cloud and Data Center serve it).
+    ("/rest/dev-status/1.0/", "/rest/dev-status/1.0/"),
+    ("/rest/dev-status/latest/", "/rest/dev-status/1.0/"),
     ("/rest/servicedeskapi/", "/rest/servicedeskapi/"),
 )
 MAX_PATH = 2048
@@ -104,8 +107,8 @@ def parse_rest_path(raw: str) -> RestPath:
             break
     else:
         raise RestPathError(
-            "not a Jira REST path: the proxy serves /rest/api/2, /rest/api/3, /rest/agile/1.0 "
-            "and /rest/servicedeskapi"
+            "not a Jira REST path: the proxy serves /rest/api/2, /rest/api/3, /rest/agile/1.0, "
+            "/rest/dev-status/1.0 and /rest/servicedeskapi"
         )
     version = "" if root == _SD_ROOT else root.rstrip("/").rsplit("/", 1)[1]
     owners = _SD_OWNERS if root == _SD_ROOT else _SEGMENT_OWNERS

@@ -1,6 +1,7 @@
 """The proxy's rows for the catalog's reads beyond issues and search: projects, components,
 versions, boards and their issues, fields and metadata, users, watchers, worklogs and
-changelogs (issue 12's reads), each the catalog action an agent on `/v1/actions` would name.
+changelogs (issue 12's reads) and the development panel (dev-status), each the catalog action
+an agent on `/v1/actions` would name.
 
 Mapped, a read falls under the rules written for its action (a policy that denies
 `jira_search_users` to one agent denies `GET /user/search` too) and under the agent's project
@@ -9,9 +10,9 @@ see. A read is forwarded as the client sent it once allowed, with two exceptions
 what Jira runs to what the policy saw: `maxResults` is capped at the action's own limit, and
 a board's or sprint's JQL is the catalog's canonical query inside its project (as a search's
 is, mapping.py). What decides the action's scope is never passed through unread: the project
-a board, sprint or assignable-user search is about comes from the path, the query or Jira
-(`Gateway.locate`), and a request naming several projects, or none where the action needs
-one, is refused naming what to send.
+a board, sprint, assignable-user search or dev-status issue id is about comes from the path,
+the query or Jira (`Gateway.locate`, `Gateway.get_issues`), and a request naming several
+projects, or none where the action needs one, is refused naming what to send.
 """
 
 from __future__ import annotations
@@ -124,6 +125,35 @@ async def _search_projects(incoming: Incoming, gateway: Gateway) -> dict[str, An
     return _paged(incoming, "jira_search_projects", {"query": query})
 
 
+#: `GET /project/{key}/version`'s `status` that is the action's `released` filter.
+_RELEASED = {"released": True, "unreleased": False}
+
+
+def _page_numbers(incoming: Incoming) -> None:
+    """`startAt` and `maxResults` of a page whose action carries neither (the action reads
+    the project's whole list): checked as numbers, forwarded as sent."""
+    for name in ("startAt", "maxResults"):
+        _number(incoming, name)
+
+
+async def _versions_page(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
+    """`GET /project/{key}/version` (paged): jira_list_versions of the project. A `status`
+    of only released or only unreleased versions is the action's `released`; any other
+    (archived, several) reads a part of the same list, as do `query` and `orderBy`."""
+    details: dict[str, Any] = {"projectKey": _project_in_path(incoming)}
+    _page_numbers(incoming)
+    statuses = {s.strip() for s in (_single(incoming, "status") or "").split(",") if s.strip()}
+    if len(statuses) == 1 and (only := statuses.pop()) in _RELEASED:
+        details["released"] = _RELEASED[only]
+    return details
+
+
+async def _components_page(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
+    """`GET /project/{key}/component` (Cloud's paged list): jira_list_components."""
+    _page_numbers(incoming)
+    return {"projectKey": _project_in_path(incoming)}
+
+
 # --------------------------------------------------------------------------- boards
 
 
@@ -159,6 +189,49 @@ def _issues_of(action: str, kind: OwnedKind, id_name: str) -> DetailsOf:
         return _paged(incoming, action, details)
 
     return details_of
+
+
+# --------------------------------------------------------------------------- create meta
+
+
+def _listed(incoming: Incoming, name: str) -> list[str]:
+    """A list parameter as Jira reads it: repeated or comma-separated, each value once."""
+    values = [v for key, raw in incoming.query if key == name for v in raw.split(",")]
+    return list(dict.fromkeys(v.strip() for v in values if v.strip()))
+
+
+async def _create_meta(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
+    """`GET /issue/createmeta?projectKeys=ENG&issuetypeNames=Bug` (the form Jira 9 and Cloud
+    deprecated, which pycontribs and mcp-atlassian on Data Center send): jira_get_create_meta
+    of the one project, of the one issue type when it names one. `expand` (the fields) is
+    forwarded as sent: the action's read is the same screens, with or without them."""
+    if _listed(incoming, "projectIds"):
+        raise MappingError(
+            "the Jiragate proxy reads create metadata of a project by key: projectKeys=ENG, "
+            "not projectIds"
+        )
+    projects = _listed(incoming, "projectKeys")
+    if len(projects) != 1:
+        raise MappingError(
+            "the Jiragate proxy reads the create metadata of one project, by key: send "
+            f"projectKeys=ENG (this request names {len(projects) or 'no'} "
+            f"project{'' if len(projects) == 1 else 's'}; several, or every one, is no one "
+            "project's read)"
+        )
+    if _listed(incoming, "issuetypeIds"):
+        raise MappingError(
+            "the Jiragate proxy names the issue type by name: issuetypeNames=Bug, not issuetypeIds"
+        )
+    types = _listed(incoming, "issuetypeNames")
+    if len(types) > 1:
+        raise MappingError(
+            "the Jiragate proxy reads the create fields of one issue type per request: "
+            "issuetypeNames=Bug (or none, for every type of the project)"
+        )
+    details: dict[str, Any] = {"projectKey": projects[0]}
+    if types:
+        details["issueType"] = types[0]
+    return details
 
 
 # --------------------------------------------------------------------------- users
@@ -232,6 +305,32 @@ def _bulk_capped(incoming: Incoming, details: Mapping[str, Any]) -> tuple[Query,
     return incoming.query, body
 
 
+# --------------------------------------------------------------------------- development
+
+
+async def _development(incoming: Incoming, gateway: Gateway) -> dict[str, Any]:
+    """`GET /rest/dev-status/{1.0|latest}/issue/summary|detail?issueId=10001` (what the
+    issue view and mcp-atlassian call): jira_get_development_info of the issue. dev-status
+    names the issue by its numeric id only; its key, and so the project the action is
+    about, is Jira's (`GET /issue/{id}`): an id Jira does not know is its 404. The detail's
+    `applicationType` and `dataType` are the action's own filters."""
+    ident = _single(incoming, "issueId")
+    if ident is None or not ident.isdigit():
+        raise MappingError("dev-status names the issue by its numeric id: issueId=10001")
+    found = (await gateway.get_issues([ident], ["project"])).get(ident)
+    key = (found or {}).get("key")
+    if not isinstance(key, str):
+        raise MappingError(
+            "Issue does not exist or you do not have permission to see it.", status=404
+        )
+    details: dict[str, Any] = {"issueKeys": [key]}
+    for name in ("applicationType", "dataType"):
+        value = _single(incoming, name)
+        if value is not None:
+            details[name] = value
+    return details
+
+
 # --------------------------------------------------------------------------- the rows
 
 _API = "/rest/api/{version}"
@@ -254,6 +353,18 @@ READ_ROWS: tuple[Row, ...] = (
         _project_only,
     ),
     Row("GET", f"{_API}/project/{{projectIdOrKey}}/versions", "jira_list_versions", _project_only),
+    Row(
+        "GET",
+        f"{_API}/project/{{projectIdOrKey}}/component",
+        "jira_list_components",
+        _components_page,
+    ),
+    Row(
+        "GET",
+        f"{_API}/project/{{projectIdOrKey}}/version",
+        "jira_list_versions",
+        _versions_page,
+    ),
     Row("GET", f"{_AGILE}/board", "jira_list_boards", _boards, rewrite=_capped),
     Row(
         "GET",
@@ -278,6 +389,7 @@ READ_ROWS: tuple[Row, ...] = (
     ),
     Row("GET", f"{_API}/field", "jira_list_fields", _nothing),
     Row("GET", f"{_API}/myself", "jira_get_myself", _nothing),
+    Row("GET", f"{_API}/issue/createmeta", "jira_get_create_meta", _create_meta),
     Row(
         "GET",
         f"{_API}/issue/createmeta/{{projectIdOrKey}}/issuetypes",
@@ -321,4 +433,8 @@ READ_ROWS: tuple[Row, ...] = (
     Row("GET", f"{_API}/priority", "jira_list_priorities", _nothing),
     Row("GET", f"{_API}/issuetype", "jira_list_issue_types", _nothing),
     Row("GET", f"{_API}/resolution", "jira_list_resolutions", _nothing),
+    *(
+        Row("GET", f"/rest/dev-status/1.0/issue/{part}", "jira_get_development_info", _development)
+        for part in ("summary", "detail")
+    ),
 )

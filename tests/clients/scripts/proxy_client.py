@@ -84,6 +84,19 @@ def run_atlassian() -> None:
         step("search", lambda: len(jira.jql("project = ENG", limit=5)["issues"]))
         step("transitions", lambda: len(jira.get_issue_transitions("ENG-1")))
         step("delete_denied", lambda: jira.delete_issue("OPS-1"))
+        # The deprecated createmeta (projectKeys=ENG) and the paged version list: mapped
+        # reads (jira_get_create_meta, jira_list_versions), Jira's answer as it gave it.
+        step(
+            "create_meta",
+            lambda: [t["name"] for t in jira.issue_createmeta("ENG")["projects"][0]["issuetypes"]],
+        )
+        step(
+            "versions_page",
+            lambda: [
+                v["name"]
+                for v in jira.get_project_versions_paginated("ENG", status="released")["values"]
+            ],
+        )
     if creates:
         gated = lambda: jira.issue_create(fields=fields)["key"]  # noqa: E731
     else:
@@ -135,6 +148,8 @@ async def run_mcp() -> None:
             await call("search", "jira_search", {"jql": "project = ENG", "limit": 5})
             await call("transitions", "jira_get_transitions", {"issue_key": "ENG-1"})
             await call("delete_denied", "jira_delete_issue", {"issue_key": "OPS-1"})
+            # dev-status by the issue's id: jira_get_development_info of ENG-3.
+            await call("development", "jira_get_issue_development_info", {"issue_key": "ENG-3"})
         names = ("gated",) if phase == "first" else ("gated_again", "gated_once_more")
         for name in names:
             # The Data Center sandbox's priorities are P1..P5, which the catalog does not

@@ -8,12 +8,13 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from jiragate.jira.sandbox.context import body_of, current_user, flavour_of, state_of
+from jiragate.jira.sandbox.context import as_int, body_of, current_user, flavour_of, state_of
 from jiragate.jira.sandbox.render import (
     api_base,
     field_catalog,
     issue_type_json,
     jira_error,
+    page_json,
     user_json,
     version_json,
 )
@@ -129,6 +130,57 @@ async def project_versions(request: Request) -> Response:
         )
 
 
+#: `GET /project/{key}/version`'s `orderBy` fields (Jira's spec; its `status` values are
+#: released, unreleased and archived).
+_VERSION_ORDER = ("description", "name", "releaseDate", "sequence", "startDate")
+
+
+def _version_status(version: Version) -> str:
+    if version.archived:
+        return "archived"
+    return "released" if version.released else "unreleased"
+
+
+async def project_versions_page(request: Request) -> Response:
+    """`GET /project/{key}/version`: a page of the project's versions (`PageBeanVersion`),
+    filtered by `status` (comma-separated released, unreleased, archived) and `query` (in the
+    name or description, case-insensitive), sorted by `orderBy` (`-name`: descending)."""
+    state, flavour = state_of(request), flavour_of(request)
+    start = as_int(request.query_params.get("startAt"), 0)
+    size = as_int(request.query_params.get("maxResults"), 50)
+    if start is None or size is None or start < 0 or size < 0:
+        return jira_error(400, ["'startAt' and 'maxResults' must be non-negative integers."])
+    # The spec declares no 400 here: a status no version has matches nothing.
+    statuses = [s for s in (request.query_params.get("status") or "").split(",") if s]
+    order = request.query_params.get("orderBy") or "sequence"
+    field = order.lstrip("+-")
+    if field not in _VERSION_ORDER:
+        return jira_error(400, [f"orderBy must be one of {', '.join(_VERSION_ORDER)}."])
+    text = (request.query_params.get("query") or "").lower()
+    with state.lock:
+        project = state.find_project(request.path_params["key"])
+        if project is None:
+            return _no_project(request)
+        found = [
+            v
+            for v in state.versions_of(project.id)
+            if (not statuses or _version_status(v) in statuses)
+            and (text in v.name.lower() or text in v.description.lower())
+        ]
+        keys = {
+            "description": lambda v: v.description.lower(),
+            "name": lambda v: v.name.lower(),
+            "releaseDate": lambda v: v.release_date or "",
+            "sequence": lambda v: v.id,
+            "startDate": lambda v: v.start_date or "",
+        }
+        found.sort(key=keys[field], reverse=order.startswith("-"))
+        base = api_base(state, flavour)
+        answer = page_json(found, start, size, lambda v: version_json(state, v, flavour))
+        own = f"{base}/project/{project.key}/version?maxResults={size}&startAt={start}"
+        return JSONResponse({"self": own, **answer})
+
+
 async def update_version(request: Request) -> Response:
     state, flavour = state_of(request), flavour_of(request)
     body = body_of(request)
@@ -184,6 +236,9 @@ def build_router() -> APIRouter:
         router.add_api_route(f"{base}/project/{{key}}", get_project, methods=["GET"])
         router.add_api_route(f"{base}/version", create_version, methods=["POST"])
         router.add_api_route(f"{base}/project/{{key}}/versions", project_versions, methods=["GET"])
+        router.add_api_route(
+            f"{base}/project/{{key}}/version", project_versions_page, methods=["GET"]
+        )
         router.add_api_route(f"{base}/version/{{version_id}}", get_version, methods=["GET"])
         router.add_api_route(f"{base}/version/{{version_id}}", update_version, methods=["PUT"])
     return router

@@ -98,6 +98,73 @@ async def project_components(request: Request) -> Response:
         )
 
 
+#: `GET /project/{key}/component`'s `orderBy` fields the sandbox sorts by (Jira's spec also
+#: has issueCount and lead).
+_COMPONENT_ORDER = ("description", "name")
+
+
+async def project_components_page(request: Request) -> Response:
+    """`GET /project/{key}/component` (Cloud only): a page of the project's components
+    (`PageBeanComponentWithIssueCount`), `query` matching the name or description, sorted
+    by `orderBy` (default name). Data Center has only the plain list (`/components`)."""
+    state, flavour = state_of(request), flavour_of(request)
+    if state.profile != "cloud":
+        return jira_error(404, [f"Null or unsupported resource: GET {request.url.path}"])
+    page = _page(request)
+    if page is None:
+        return _bad_page()
+    start, size = page
+    order = request.query_params.get("orderBy") or "name"
+    if order.lstrip("+-") not in _COMPONENT_ORDER:
+        return jira_error(400, [f"orderBy must be one of {', '.join(_COMPONENT_ORDER)}."])
+    source = request.query_params.get("componentSource") or "jira"
+    if source not in ("jira", "compass", "auto"):
+        return jira_error(400, ["componentSource must be jira, compass or auto."])
+    text = (request.query_params.get("query") or "").lower()
+    key = request.path_params["key"]
+    with state.lock:
+        project = state.find_project(key)
+        if project is None:
+            return _no_project(key)
+        found = [
+            c
+            for c in state.components.values()
+            if c.project_key == project.key
+            and source != "compass"  # the sandbox has no Compass components
+            and (text in c.name.lower() or text in c.description.lower())
+        ]
+        field = order.lstrip("+-")
+        found.sort(key=lambda c: str(getattr(c, field)).lower(), reverse=order.startswith("-"))
+        # `ComponentWithIssueCount`: the component as listed, with its issue count and
+        # without `leadAccountId` (that schema has only `lead`).
+        values = [
+            {
+                **{
+                    k: v
+                    for k, v in component_json(state, c, flavour).items()
+                    if k != "leadAccountId"
+                },
+                "issueCount": _issue_count(state, c),
+            }
+            for c in found[start : start + size]
+        ]
+        base = api_base(state, flavour)
+        return JSONResponse(
+            {
+                "self": f"{base}/project/{project.key}/component?maxResults={size}&startAt={start}",
+                "maxResults": size,
+                "startAt": start,
+                "total": len(found),
+                "isLast": start + size >= len(found),
+                "values": values,
+            }
+        )
+
+
+def _issue_count(state: SandboxState, component: Component) -> int:
+    return sum(1 for issue in state.issues.values() if component.id in issue.components)
+
+
 # --------------------------------------------------------------------------- resolutions
 
 
@@ -410,6 +477,9 @@ def build_router() -> APIRouter:
         base = f"/rest/api/{version}"
         router.add_api_route(
             f"{base}/project/{{key}}/components", project_components, methods=["GET"]
+        )
+        router.add_api_route(
+            f"{base}/project/{{key}}/component", project_components_page, methods=["GET"]
         )
         router.add_api_route(f"{base}/issue/{{key}}/editmeta", edit_meta, methods=["GET"])
         router.add_api_route(f"{base}/issue/{{key}}/changelog", issue_changelog, methods=["GET"])

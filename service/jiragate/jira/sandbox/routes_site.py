@@ -155,6 +155,33 @@ def _screen_field_ids(state: SandboxState, project: str, type_name: str) -> list
     return ids
 
 
+def _create_fields(
+    state: SandboxState, project: Any, kind: Any, flavour: str
+) -> list[dict[str, Any]]:
+    """The fields one can set creating `kind` in `project`, as createmeta lists them (hold
+    the lock)."""
+    catalog = {f["id"]: f for f in field_catalog(flavour)}
+    required = {"summary", "issuetype", "project", "reporter", EPIC_NAME_FIELD}
+    # The values a field takes, where Jira lists them (jira_get_field_options reads them).
+    allowed: dict[str, list[dict[str, Any]]] = {
+        "priority": [priority_json(state, p.name, flavour) for p in state.site.priorities],
+        "fixVersions": [version_json(state, v, flavour) for v in state.versions_of(project.id)],
+    }
+    return [
+        {
+            "fieldId": field_id,
+            "key": field_id,
+            "name": catalog[field_id]["name"],
+            "required": field_id in required or (field_id == "parent" and kind.subtask),
+            "schema": catalog[field_id]["schema"],
+            "hasDefaultValue": field_id == "priority",
+            "operations": ["set"],
+            **({"allowedValues": allowed[field_id]} if field_id in allowed else {}),
+        }
+        for field_id in _screen_field_ids(state, project.key, kind.name)
+    ]
+
+
 async def create_meta_fields(request: Request) -> Response:
     """`GET .../issue/createmeta/{project}/issuetypes/{issueTypeId}`: the fields one can set
     when creating that type in that project (Cloud lists them as `fields`, DC `values`)."""
@@ -169,31 +196,68 @@ async def create_meta_fields(request: Request) -> Response:
         kind = next((t for t in state.site.issue_types if t.id == wanted), None)
         if project is None or kind is None:
             return jira_error(400, ["The project or issue type could not be found."])
-        catalog = {f["id"]: f for f in field_catalog(flavour)}
-        required = {"summary", "issuetype", "project", "reporter", EPIC_NAME_FIELD}
-        # The values a field takes, where Jira lists them (jira_get_field_options reads them).
-        allowed: dict[str, list[dict[str, Any]]] = {
-            "priority": [priority_json(state, p.name, flavour) for p in state.site.priorities],
-            "fixVersions": [version_json(state, v, flavour) for v in state.versions_of(project.id)],
-        }
-        listed = [
-            {
-                "fieldId": field_id,
-                "key": field_id,
-                "name": catalog[field_id]["name"],
-                "required": field_id in required or (field_id == "parent" and kind.subtask),
-                "schema": catalog[field_id]["schema"],
-                "hasDefaultValue": field_id == "priority",
-                "operations": ["set"],
-                **({"allowedValues": allowed[field_id]} if field_id in allowed else {}),
-            }
-            for field_id in _screen_field_ids(state, project.key, kind.name)
-        ]
+        listed = _create_fields(state, project, kind, flavour)
         page = listed[start : start + size]
         name = "fields" if state.profile == "cloud" else "values"
         return JSONResponse(
             {"startAt": start, "maxResults": size, "total": len(listed), name: page}
         )
+
+
+def _listed(request: Request, name: str) -> list[str]:
+    """A list parameter as Jira reads it: repeated (`projectKeys=A&projectKeys=B`) or
+    comma-separated (`projectKeys=A,B`, what pycontribs sends)."""
+    values = request.query_params.getlist(name)
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+async def create_meta(request: Request) -> Response:
+    """`GET .../issue/createmeta?projectKeys=&issuetypeNames=&expand=projects.issuetypes.fields`
+    (deprecated in Jira 9 and on Cloud, still what older clients send): per project the issue
+    types one can create, with their fields when `expand` asks. Projects and types by key or
+    id, by name or id; none named: every one. What names nothing Jira has is left out, as
+    Jira leaves out what the account cannot see (an empty `projects`, never a 404)."""
+    state, flavour = state_of(request), flavour_of(request)
+    keys = {k.upper() for k in _listed(request, "projectKeys")}
+    project_ids = set(_listed(request, "projectIds"))
+    type_names = set(_listed(request, "issuetypeNames"))
+    type_ids = set(_listed(request, "issuetypeIds"))
+    expand = {e.strip() for e in (request.query_params.get("expand") or "").split(",")}
+    with_fields = "projects.issuetypes.fields" in expand
+    base = api_base(state, flavour)
+    with state.lock:
+        projects = [
+            p
+            for p in state.projects.values()
+            if (not keys and not project_ids) or p.key in keys or str(p.id) in project_ids
+        ]
+        listed = []
+        for project in projects:
+            kinds = [
+                t
+                for t in state.site.issue_types
+                if (not type_names and not type_ids) or t.name in type_names or t.id in type_ids
+            ]
+            types = []
+            for kind in kinds:
+                shown = issue_type_json(state, kind.name, flavour)
+                if with_fields:
+                    fields = _create_fields(state, project, kind, flavour)
+                    # FieldMetadata, keyed by the field's id (no `fieldId` in this form).
+                    shown["fields"] = {
+                        f["key"]: {k: v for k, v in f.items() if k != "fieldId"} for f in fields
+                    }
+                types.append(shown)
+            listed.append(
+                {
+                    "self": f"{base}/project/{project.id}",
+                    "id": str(project.id),
+                    "key": project.key,
+                    "name": project.name,
+                    "issuetypes": types,
+                }
+            )
+        return JSONResponse({"projects": listed})
 
 
 async def list_resolutions(request: Request) -> Response:
@@ -709,6 +773,7 @@ def build_router() -> APIRouter:
         router.add_api_route(f"{base}/project", list_projects, methods=["GET"])
         router.add_api_route(f"{base}/project/search", search_projects, methods=["GET"])
         router.add_api_route(f"{base}/priority", list_priorities, methods=["GET"])
+        router.add_api_route(f"{base}/issue/createmeta", create_meta, methods=["GET"])
         router.add_api_route(
             f"{base}/issue/createmeta/{{project}}/issuetypes",
             create_meta_issue_types,
