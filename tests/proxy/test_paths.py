@@ -41,6 +41,29 @@ V = "/rest/api/{version}"
             "/rest/api/{version}/issue/{issueIdOrKey}/comment/{id}",
             "ENG",
         ),
+        (
+            "/rest/servicedeskapi/servicedesk/1/queue/3/issue",
+            "/rest/servicedeskapi/servicedesk/{serviceDeskId}/queue/{queueId}/issue",
+            None,
+        ),
+        (
+            "/rest/servicedeskapi/servicedesk/OPS/requesttype/11/field",
+            "/rest/servicedeskapi/servicedesk/{projectIdOrKey}/requesttype/{requestTypeId}/field",
+            "OPS",
+        ),
+        (
+            "/rest/servicedeskapi/request/OPS-1/sla",
+            "/rest/servicedeskapi/request/{issueIdOrKey}/sla",
+            "OPS",
+        ),
+        ("/rest/servicedeskapi/request", "/rest/servicedeskapi/request", None),
+        # JSM's own ids are all digits: a queue "named" otherwise is a literal segment.
+        (
+            "/rest/servicedeskapi/servicedesk/2/queue/open",
+            "/rest/servicedeskapi/servicedesk/{serviceDeskId}/queue/open",
+            None,
+        ),
+        ("/rest/servicedeskapi/organization/5", "/rest/servicedeskapi/organization/{id}", None),
     ],
 )
 def test_templates_and_projects(path: str, template: str, project: str | None):
@@ -66,7 +89,11 @@ def test_templates_and_projects(path: str, template: str, project: str | None):
         "/rest/api/3/issue/ENG-1%zz",
         "/rest/api/3/issue/ENG\u00e91",
         "/rest/api/3/issue/ENG 1",
-        "/rest/servicedeskapi/request",
+        "/rest/servicedeskapi/servicedesk/1/../2/queue",
+        "/rest/servicedeskapi/servicedesk/1%2F..%2F2/queue",
+        "/rest/servicedeskapi/request/OPS-1%2e%2e/sla",
+        "/rest/servicedeskapi//request",
+        "/rest/servicedesk/request",
         "/rest/api/4/issue/ENG-1",
     ],
 )
@@ -126,5 +153,8 @@ def test_templates_the_proxy_never_produces():
         "/rest/api/{version}/issue/{id}",
         "/rest/api/{version}/issue/{issueIdOrKey}/",
         "issue/{issueIdOrKey}",
+        "/rest/servicedeskapi/{version}/request",
+        "/rest/servicedeskapi/servicedesk/1/queue",
+        "/rest/api/{version}/issue/{queueId}",
     ):
         assert not is_template(text), text

@@ -9,8 +9,12 @@ or non-ASCII bytes. What remains decodes once to the path Jira routes.
 The *template* of a path is what a policy names (`details.template`): the API's version is
 `{version}` (so one rule covers /rest/api/2 and /rest/api/3), an issue id or key is
 `{issueIdOrKey}`, a project id or key `{projectIdOrKey}`, and any other all-digit segment
-`{id}`. The catalog recomputes the template and the project of a generic action from its path
-(`rest_violations`), so neither an agent on /v1/actions nor the proxy can claim another.
+`{id}`. Jira Service Management's API (`/rest/servicedeskapi/`, no version in its path) names
+its ids by what they are: `{serviceDeskId}` (or `{projectIdOrKey}` when the desk is named by
+its project's key), `{queueId}`, `{requestTypeId}`, and a request is `{issueIdOrKey}`
+(`/rest/servicedeskapi/servicedesk/{serviceDeskId}/queue/{queueId}/issue`). The catalog
+recomputes the template and the project of a generic action from its path (`rest_violations`),
+so neither an agent on /v1/actions nor the proxy can claim another.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ API_ROOTS: tuple[tuple[str, str], ...] = (
     # Jira's development panel (not in its public REST API; Cloud and Data Center serve it).
     ("/rest/dev-status/1.0/", "/rest/dev-status/1.0/"),
     ("/rest/dev-status/latest/", "/rest/dev-status/1.0/"),
+    ("/rest/servicedeskapi/", "/rest/servicedeskapi/"),
 )
 MAX_PATH = 2048
 _ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]{0,9}-[1-9][0-9]{0,9}")
@@ -48,6 +53,15 @@ _SEGMENT_OWNERS = {
     "project": "{projectIdOrKey}",
     "createmeta": "{projectIdOrKey}",
 }
+#: The same under /rest/servicedeskapi/ (JSM's paths); its own ids are all-digit only.
+_SD_ROOT = "/rest/servicedeskapi/"
+_SD_OWNERS = {
+    "servicedesk": "{serviceDeskId}",
+    "queue": "{queueId}",
+    "requesttype": "{requestTypeId}",
+    "request": "{issueIdOrKey}",
+}
+_SD_IDS = ("{serviceDeskId}", "{queueId}", "{requestTypeId}")
 
 
 class RestPathError(ValueError):
@@ -58,7 +72,7 @@ class RestPathError(ValueError):
 class RestPath:
     path: str  # decoded once, what is forwarded
     template: str
-    version: str  # "2", "3", "latest" or "1.0"
+    version: str  # "2", "3", "latest" or "1.0"; "" for /rest/servicedeskapi
     issue_key: str | None
     project_key: str | None
 
@@ -93,16 +107,17 @@ def parse_rest_path(raw: str) -> RestPath:
             break
     else:
         raise RestPathError(
-            "not a Jira REST path: the proxy serves /rest/api/2, /rest/api/3, /rest/agile/1.0 "
-            "and /rest/dev-status/1.0"
+            "not a Jira REST path: the proxy serves /rest/api/2, /rest/api/3, /rest/agile/1.0, "
+            "/rest/dev-status/1.0 and /rest/servicedeskapi"
         )
-    version = root.rstrip("/").rsplit("/", 1)[1]
+    version = "" if root == _SD_ROOT else root.rstrip("/").rsplit("/", 1)[1]
+    owners = _SD_OWNERS if root == _SD_ROOT else _SEGMENT_OWNERS
     rest = path[len(root) :].split("/") if len(path) >= len(root) else []
     issue_key = project_key = None
     parts: list[str] = []
     previous = ""
     for segment in rest:
-        owner = _SEGMENT_OWNERS.get(previous)
+        owner = _sd_owner(owners.get(previous), segment)
         if owner is not None and (_DIGITS.fullmatch(segment) or _looks_like_key(segment)):
             parts.append(owner)
             if owner == "{issueIdOrKey}" and _ISSUE_KEY.fullmatch(segment):
@@ -121,22 +136,31 @@ def parse_rest_path(raw: str) -> RestPath:
     return RestPath(path, template.rstrip("/"), version, issue_key, project_key)
 
 
+def _sd_owner(owner: str | None, segment: str) -> str | None:
+    """A JSM id is all digits; a desk may also be named by its project's key (Cloud)."""
+    if owner not in _SD_IDS or _DIGITS.fullmatch(segment):
+        return owner
+    if owner == "{serviceDeskId}" and _PROJECT_KEY.fullmatch(segment):
+        return "{projectIdOrKey}"
+    return None
+
+
 def _looks_like_key(segment: str) -> bool:
     return bool(_ISSUE_KEY.fullmatch(segment) or _PROJECT_KEY.fullmatch(segment))
 
 
 def is_template(text: str) -> bool:
     """True when `text` is a template the proxy can produce (what `jiragate check` lints)."""
-    probe = (
-        text.replace("{version}", "3")
-        .replace("{issueIdOrKey}", "10000")
-        .replace("{projectIdOrKey}", "10000")
-        .replace("{id}", "10000")
-    )
-    try:
-        return parse_rest_path(probe).template == text
-    except RestPathError:
-        return False
+    for project in ("10000", "ABC"):  # a JSM desk by key is {projectIdOrKey}, by id not
+        probe = text.replace("{version}", "3").replace("{projectIdOrKey}", project)
+        for name in ("{issueIdOrKey}", "{id}", *_SD_IDS):
+            probe = probe.replace(name, "10000")
+        try:
+            if parse_rest_path(probe).template == text:
+                return True
+        except RestPathError:
+            continue
+    return False
 
 
 def project_of_path(parsed: RestPath) -> str | None:

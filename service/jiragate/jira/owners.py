@@ -1,12 +1,14 @@
-"""Which project a version, component, sprint or board is in: the question an edge asks
-before it can name the action a bare id stands for (the proxy's `PUT /version/{id}`).
+"""Which project a version, component, sprint, board or service desk is in: the question an
+edge asks before it can name the action a bare id stands for (the proxy's `PUT /version/{id}`).
 
 Only Jira knows: a version names its `projectId` (`GET /version/{id}`, then
 `GET /project/{id}` for the key), a component its `project` key (`GET /component/{id}`), a
 sprint its `originBoardId` and a board its `location.projectKey` (`GET /sprint/{id}`,
-`GET /board/{id}`; Jira Software's Agile API). The handlers check the same ids again against
-the action's project before writing (handlers/project_admin.py, handlers/sprints.py), so a
-lookup that raced a move cannot make an action write outside its project.
+`GET /board/{id}`; Jira Software's Agile API), a service desk its `projectKey`
+(`GET /rest/servicedeskapi/servicedesk/{id}`, Jira Service Management). The handlers check
+the same ids again against the action's project before writing (handlers/project_admin.py,
+handlers/sprints.py, handlers/service_desk.py), so a lookup that raced a move cannot make an
+action write outside its project.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from jiragate.errors import JiraHTTPError
 if TYPE_CHECKING:
     from jiragate.jira.operations import JiraAdapter
 
-Kind = Literal["version", "component", "sprint", "board"]
+Kind = Literal["version", "component", "sprint", "board", "servicedesk"]
+#: JSM's experimental operations need it (handlers/service_desk.py sends it on every call).
+_JSM_HEADERS = {"X-ExperimentalApi": "opt-in"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +48,8 @@ async def locate(jira: JiraAdapter, kind: Kind, ident: str) -> Located | None:
         return Located(_str(project.get("key")), _str(item.get("projectId")), item)
     if kind == "component":
         return Located(_str(item.get("project")), _str(item.get("projectId")), item)
+    if kind == "servicedesk":
+        return Located(_str(item.get("projectKey")), _str(item.get("projectId")), item)
     board: Mapping[str, Any] | None = item
     if kind == "sprint":
         origin = item.get("originBoardId")
@@ -55,6 +61,8 @@ async def locate(jira: JiraAdapter, kind: Kind, ident: str) -> Located | None:
 
 
 def _path(jira: JiraAdapter, kind: Kind, ident: str) -> str:
+    if kind == "servicedesk":
+        return f"/rest/servicedeskapi/servicedesk/{ident}"
     return (
         jira.agile(f"/{kind}/{ident}")
         if kind in ("sprint", "board")
@@ -63,8 +71,9 @@ def _path(jira: JiraAdapter, kind: Kind, ident: str) -> str:
 
 
 async def _get(jira: JiraAdapter, path: str) -> dict[str, Any] | None:
+    headers = _JSM_HEADERS if path.startswith("/rest/servicedeskapi/") else None
     try:
-        answer = await jira.client.get(path)
+        answer = await jira.client.get(path, headers=headers)
     except JiraHTTPError as exc:
         if exc.status != 404:
             raise

@@ -33,7 +33,13 @@ from jiragate.errors import (
 from jiragate.gateway import Gateway
 from jiragate.gateway.execution import ForwardRequest
 from jiragate.gateway.records import ActionRecord, ActionStatus
-from jiragate.proxy.answers import DENIED_STATUS, PENDING_STATUS, jira_error, raw_answer
+from jiragate.proxy.answers import (
+    DENIED_STATUS,
+    PENDING_STATUS,
+    jira_error,
+    jsm_shaped,
+    raw_answer,
+)
 from jiragate.proxy.credentials import SINGLE_HEADERS, ProxyCredentialError, presented_key
 from jiragate.proxy.mapping import Chosen, Incoming, MappingError, Row, action_of
 from jiragate.proxy.table import row_for
@@ -47,6 +53,10 @@ _WAITING = (ActionStatus.PENDING_APPROVAL, ActionStatus.APPROVED, ActionStatus.E
 _RAN = (ActionStatus.EXECUTED, ActionStatus.PARTIALLY_EXECUTED)
 #: The key space of proxied requests in the actions table's (agent, idempotency_key).
 KEY_PREFIX = "proxy:"
+#: Sent on every forwarded Jira Service Management call, as the catalog's handlers send it
+#: (jira/handlers/service_desk.py): JSM's experimental operations need it, others ignore it.
+JSM_PREFIX = "/rest/servicedeskapi/"
+JSM_HEADERS = {"X-ExperimentalApi": "opt-in"}
 
 
 class Refused(Exception):
@@ -59,6 +69,12 @@ class Refused(Exception):
 
 
 async def proxy_endpoint(request: Request) -> Response:
+    response = await _answered(request)
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    return jsm_shaped(response) if raw.startswith(JSM_PREFIX.encode()) else response
+
+
+async def _answered(request: Request) -> Response:
     gateway: Gateway = request.app.state.gateway
     try:
         return await _handle(request, gateway)
@@ -281,6 +297,8 @@ def _forward(row: Row | None, incoming: Incoming, envelope: dict[str, Any]) -> F
     headers = {}
     if incoming.method == "POST":
         headers["X-Atlassian-Token"] = "no-check"
+    if incoming.rest.path.startswith(JSM_PREFIX):
+        headers.update(JSM_HEADERS)
     return ForwardRequest(
         method=incoming.method,
         path=incoming.rest.path,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from jiragate.errors import JiraHTTPError
 from jiragate.jira.handlers.base import ActionCall, handles
+from jiragate.jira.handlers.service_desk import JSM_HEADERS, SD
 
 if TYPE_CHECKING:
     from jiragate.jira.operations import JiraAdapter
@@ -27,8 +28,14 @@ async def forward_request(jira: JiraAdapter, call: ActionCall) -> None:
     details = call.details
     body = details.get("body", None)
     raw = None if "body" not in details else json.dumps(body).encode("utf-8")
+    path = str(details["path"])
     answer = await jira.client.forward(
-        str(details["method"]), str(details["path"]), query=query_pairs(details["query"]), body=raw
+        str(details["method"]),
+        path,
+        query=query_pairs(details["query"]),
+        body=raw,
+        # JSM's experimental operations need the opt-in header (handlers/service_desk.py).
+        headers=JSM_HEADERS if path.startswith(f"{SD}/") else None,
     )
     recorded: Any = answer.json() if len(answer.body) <= MAX_RECORDED_BODY else None
     call.result.data = {
