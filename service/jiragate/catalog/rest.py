@@ -15,10 +15,17 @@ its project's key), `{queueId}`, `{requestTypeId}`, and a request is `{issueIdOr
 (`/rest/servicedeskapi/servicedesk/{serviceDeskId}/queue/{queueId}/issue`). The catalog
 recomputes the template and the project of a generic action from its path (`rest_violations`),
 so neither an agent on /v1/actions nor the proxy can claim another.
+
+A path may name its project only by an id that Jira places in one: an issue, a project, a
+version, a component, a sprint, a board or a service desk by number (`owned_ids`). Such a
+generic action's project is Jira's to say, not the path's: the gateway asks Jira
+(`Gateway.locate`) and scopes the action by the answer, so a rule on a project holds for its
+objects named by id too.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -163,6 +170,32 @@ def is_template(text: str) -> bool:
     return False
 
 
+#: What an all-digit segment after these names, as `jira.owners.locate` finds it.
+_OWNED_AFTER = {
+    "version": "version",
+    "component": "component",
+    "sprint": "sprint",
+    "board": "board",
+    "servicedesk": "servicedesk",
+    "project": "project",
+    "issue": "issue",
+    "request": "issue",  # JSM: a customer request is its issue
+}
+
+
+def owned_ids(parsed: RestPath) -> tuple[tuple[str, str], ...]:
+    """(kind, id) of each object the path names by number that Jira places in a project
+    (`/rest/api/3/version/10001/relatedIssueCounts`: ("version", "10001")); the path's own
+    project, when it names one by key, makes these moot (`project_of_path`)."""
+    segments = parsed.path.split("/")
+    found: list[tuple[str, str]] = []
+    for previous, segment in itertools.pairwise(segments):
+        kind = _OWNED_AFTER.get(previous)
+        if kind is not None and _DIGITS.fullmatch(segment):
+            found.append((kind, segment))
+    return tuple(found)
+
+
 def project_of_path(parsed: RestPath) -> str | None:
     if parsed.project_key is not None:
         return parsed.project_key
@@ -188,6 +221,10 @@ def rest_violations(details: Mapping[str, Any]) -> Iterator[DetailsViolation]:
             "/template", "rest-template", f"the path's template is {parsed.template!r}"
         )
     project = project_of_path(parsed)
+    if project is None and owned_ids(parsed):
+        # The project of an object named by id is Jira's answer, which only the gateway can
+        # read (`Gateway.locate`): it sets `projectKey` and refuses any other claim.
+        return
     if details.get("projectKey") != project:
         yield DetailsViolation(
             "/projectKey",

@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from jiragate.catalog import ActionRequest
+from jiragate.catalog.rest import owned_ids, parse_rest_path, project_of_path
 from jiragate.catalog.site import SiteMetadata, site_violations, with_named_custom_fields
-from jiragate.errors import InvalidDetailsError
+from jiragate.errors import DetailsViolation, InvalidDetailsError
 from jiragate.gateway.state import GatewayState
 from jiragate.jira.owners import Kind as OwnedKind
 from jiragate.jira.owners import Located, locate
+
+#: The generic actions (catalog/rest_actions.py): any Jira REST call, by method and path.
+_GENERIC_ACTIONS = frozenset({"jira_rest_read", "jira_rest_write"})
 
 
 class SiteLookupsMixin(GatewayState):
@@ -64,7 +68,49 @@ class SiteLookupsMixin(GatewayState):
         unknown value refreshes it once): InvalidDetailsError lists the site's valid values.
         Custom fields are keyed by name from here on, as policies match them."""
         site = await self._adapter.check_site(request.action, request.details)
-        return _named(request, site)
+        return await self._scoped_by_jira(_named(request, site))
+
+    async def _scoped_by_jira(self, request: ActionRequest) -> ActionRequest:
+        """A generic action whose path names its project only by ids (a version, a service
+        desk, an issue … by number: catalog/rest.owned_ids) is scoped by the project Jira
+        places them in, so a rule on that project holds for it as for the mapped actions. A
+        `projectKey` claimed otherwise is refused; an id Jira does not know leaves the action
+        without a project (Jira answers it with its 404). A failed lookup raises: fail closed."""
+        if request.action not in _GENERIC_ACTIONS:
+            return request
+        parsed = parse_rest_path(str(request.details.get("path")))  # validated by the catalog
+        ids = owned_ids(parsed)
+        if project_of_path(parsed) is not None or not ids:
+            return request
+        found: dict[str | None, tuple[str, str]] = {}
+        for kind, ident in ids:
+            located = await self.locate(cast(OwnedKind, kind), ident)
+            found.setdefault(located.project_key if located else None, (kind, ident))
+        if len(found) > 1:
+            named = ", ".join(f"{k} {i} is in {p or 'no project'}" for p, (k, i) in found.items())
+            raise InvalidDetailsError(
+                request.action,
+                [DetailsViolation("/path", "rest-project", f"the path spans projects: {named}")],
+            )
+        project, (kind, ident) = next(iter(found.items()))
+        claimed = request.details.get("projectKey")
+        if claimed is not None and claimed != project:
+            raise InvalidDetailsError(
+                request.action,
+                [
+                    DetailsViolation(
+                        "/projectKey",
+                        "rest-project",
+                        f"{kind} {ident} is in project {project!r}, not {claimed!r}"
+                        if project
+                        else f"Jira places {kind} {ident} in no project",
+                    )
+                ],
+            )
+        details = {name: value for name, value in request.details.items() if name != "projectKey"}
+        if project is not None:
+            details["projectKey"] = project
+        return dataclasses.replace(request, details=details)
 
     def _on_cached_site(self, request: ActionRequest) -> ActionRequest:
         """The same check for the synchronous dry run, against the cached metadata only."""

@@ -1,5 +1,7 @@
-"""Which project a version, component, sprint, board or service desk is in: the question an
-edge asks before it can name the action a bare id stands for (the proxy's `PUT /version/{id}`).
+"""Which project a version, component, sprint, board, service desk, project or issue named by
+id is in: the question an edge asks before it can name the action a bare id stands for (the
+proxy's `PUT /version/{id}`), and the gateway before it scopes a generic action whose path
+names such an id (`GET /project/{id}` for a project's key, `GET /issue/{id}?fields=project`).
 
 Only Jira knows: a version names its `projectId` (`GET /version/{id}`, then
 `GET /project/{id}` for the key), a component its `project` key (`GET /component/{id}`), a
@@ -22,7 +24,7 @@ from jiragate.errors import JiraHTTPError
 if TYPE_CHECKING:
     from jiragate.jira.operations import JiraAdapter
 
-Kind = Literal["version", "component", "sprint", "board", "servicedesk"]
+Kind = Literal["version", "component", "sprint", "board", "servicedesk", "project", "issue"]
 #: JSM's experimental operations need it (handlers/service_desk.py sends it on every call).
 _JSM_HEADERS = {"X-ExperimentalApi": "opt-in"}
 
@@ -40,7 +42,8 @@ class Located:
 async def locate(jira: JiraAdapter, kind: Kind, ident: str) -> Located | None:
     """Where `kind` `ident` is; None when Jira has no such object (it answered 404). Any
     other error of Jira's is raised: the caller fails closed."""
-    item = await _get(jira, _path(jira, kind, ident))
+    query = {"fields": "project"} if kind == "issue" else None  # an issue's project, no more
+    item = await _get(jira, _path(jira, kind, ident), query)
     if item is None:
         return None
     if kind == "version":
@@ -50,6 +53,13 @@ async def locate(jira: JiraAdapter, kind: Kind, ident: str) -> Located | None:
         return Located(_str(item.get("project")), _str(item.get("projectId")), item)
     if kind == "servicedesk":
         return Located(_str(item.get("projectKey")), _str(item.get("projectId")), item)
+    if kind == "project":
+        return Located(_str(item.get("key")), _str(item.get("id")), item)
+    if kind == "issue":
+        fields = item.get("fields")
+        named = fields.get("project") if isinstance(fields, Mapping) else None
+        owner: Mapping[str, Any] = named if isinstance(named, Mapping) else {}
+        return Located(_str(owner.get("key")), _str(owner.get("id")), item)
     board: Mapping[str, Any] | None = item
     if kind == "sprint":
         origin = item.get("originBoardId")
@@ -63,6 +73,8 @@ async def locate(jira: JiraAdapter, kind: Kind, ident: str) -> Located | None:
 def _path(jira: JiraAdapter, kind: Kind, ident: str) -> str:
     if kind == "servicedesk":
         return f"/rest/servicedeskapi/servicedesk/{ident}"
+    if kind in ("issue", "project"):
+        return jira.api(f"/{kind}/{ident}")
     return (
         jira.agile(f"/{kind}/{ident}")
         if kind in ("sprint", "board")
@@ -70,10 +82,12 @@ def _path(jira: JiraAdapter, kind: Kind, ident: str) -> str:
     )
 
 
-async def _get(jira: JiraAdapter, path: str) -> dict[str, Any] | None:
+async def _get(
+    jira: JiraAdapter, path: str, query: Mapping[str, Any] | None = None
+) -> dict[str, Any] | None:
     headers = _JSM_HEADERS if path.startswith("/rest/servicedeskapi/") else None
     try:
-        answer = await jira.client.get(path, headers=headers)
+        answer = await jira.client.get(path, query=query, headers=headers)
     except JiraHTTPError as exc:
         if exc.status != 404:
             raise
