@@ -189,3 +189,13 @@ def test_templates_the_proxy_never_produces():
 )
 def test_the_ids_whose_project_only_jira_knows(path: str, owned: tuple) -> None:
     assert owned_ids(parse_rest_path(path)) == owned
+
+
+def test_every_owned_kind_is_one_the_gateway_can_locate() -> None:
+    """catalog/rest.py is pure and names kinds as text; jira/owners.py locates them."""
+    from typing import get_args
+
+    from jiragate.catalog import rest
+    from jiragate.jira.owners import Kind
+
+    assert set(rest._OWNED_AFTER.values()) <= set(get_args(Kind))
