@@ -247,3 +247,36 @@ def test_a_non_finite_literal_is_refused_not_a_rule_that_never_matches(tmp_path,
     [issue] = caught.value.issues
     assert (issue.line, issue.path) == (5, "rules[0].match.count.gt")
     assert "not a finite number" in issue.message
+
+
+def test_a_template_with_a_literal_service_desk_id_is_refused_naming_its_placeholders(
+    write_policies,
+):
+    (error,) = _errors(
+        write_policies,
+        groups=GROUPS,
+        jsm="""\
+        rules:
+          - id: desk-customers
+            match:
+              action: jira_rest_read
+              details.template: /rest/servicedeskapi/servicedesk/1/customer
+            decision: allow
+        """,
+    )
+    assert "jsm.yaml:5 rules[0].match.details.template" in error
+    assert "is not a path template the proxy produces" in error
+    assert "{serviceDeskId}" in error
+    load_policies(
+        write_policies(
+            groups=GROUPS,
+            jsm="""\
+            rules:
+              - id: desk-customers
+                match:
+                  action: jira_rest_read
+                  details.template: /rest/servicedeskapi/servicedesk/{serviceDeskId}/customer
+                decision: allow
+            """,
+        )
+    )

@@ -643,7 +643,9 @@ class _ConditionParser:
                     path,
                     f"{value!r} is not a path template the proxy produces (write ids as "
                     "{id}, {issueIdOrKey} or {projectIdOrKey} and the API version as "
-                    "{version}, e.g. /rest/api/{version}/issue/{issueIdOrKey}/watchers)",
+                    "{version}, e.g. /rest/api/{version}/issue/{issueIdOrKey}/watchers; "
+                    "under /rest/servicedeskapi as {serviceDeskId}, {queueId}, "
+                    "{requestTypeId} or {issueIdOrKey})",
                 )
 
     def _field_type(self, field: str, path: PathKey) -> tuple[str | None, tuple[Any, ...] | None]:
