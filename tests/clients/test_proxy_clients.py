@@ -122,6 +122,25 @@ def test_a_real_client_is_gated_by_changing_its_url(
         types = ("branch", "pullrequest", "repository")
         panel = [{"issueKeys": ["ENG-3"]}, *({**detail, "dataType": t} for t in types)]
         mapped = {"jira_get_development_info": panel}
+        # Jira Service Management: ENG's desk (2) and its queue 4 read through the proxy as
+        # the catalog's JSM actions; OPS's desk (1) is denied by the policy on OPS.
+        for name, words in (
+            ("jsm_desk", "/rest/servicedeskapi/servicedesk/2"),
+            ("jsm_queues", "Engineering open"),
+            ("jsm_queue_issues", "ENG-"),
+        ):
+            assert first[name]["ok"] and words in first[name]["text"], (name, first[name])
+        # mcp-atlassian turns any error of its queue list into an empty list (it catches
+        # every exception: mcp_atlassian/jira/queues.py), so the model sees no queues, not
+        # the denial; the gate still held: denied, recorded, nothing sent to Jira.
+        assert '"queues": []' in first["jsm_denied"]["text"], first["jsm_denied"]
+        listed = service.agent.get("/v1/actions", params={"action": "jira_list_queues"}).json()
+        by_project = {a["details"]["projectKey"]: a for a in listed["items"]}
+        assert set(by_project) == {"ENG", "OPS"}, listed
+        assert by_project["OPS"]["status"] == "denied" and by_project["OPS"]["rule"] == "deny-ops"
+        assert not [r for r in service.sandbox.logged() if "/servicedesk/1/" in r.path]
+        issues = service.agent.get("/v1/actions", params={"action": "jira_get_queue_issues"})
+        assert {a["details"]["projectKey"] for a in issues.json()["items"]} == {"ENG"}
     else:
         mapped = {}
     for action, expected in mapped.items():

@@ -150,6 +150,12 @@ async def run_mcp() -> None:
             await call("delete_denied", "jira_delete_issue", {"issue_key": "OPS-1"})
             # dev-status by the issue's id: jira_get_development_info of ENG-3.
             await call("development", "jira_get_issue_development_info", {"issue_key": "ENG-3"})
+            # Jira Service Management through /rest/servicedeskapi (ENG is desk 2, queue 4).
+            await call("jsm_desk", "jira_get_service_desk_for_project", {"project_key": "ENG"})
+            await call("jsm_queues", "jira_get_service_desk_queues", {"service_desk_id": "2"})
+            queue = {"service_desk_id": "2", "queue_id": "4", "limit": 10}
+            await call("jsm_queue_issues", "jira_get_queue_issues", queue)
+            await call("jsm_denied", "jira_get_service_desk_queues", {"service_desk_id": "1"})
         names = ("gated",) if phase == "first" else ("gated_again", "gated_once_more")
         for name in names:
             # The Data Center sandbox's priorities are P1..P5, which the catalog does not
