@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.helpers.service import Service
+from tests.helpers.service import Service, running_service
 
 
 def held_action(response: httpx.Response) -> str:
@@ -28,3 +31,14 @@ def latest(service: Service, action: str) -> dict[str, Any]:
     items = service.agent.get("/v1/actions", params={"action": action}).json()["items"]
     assert items, f"no {action} was recorded"
     return items[0]
+
+
+@contextmanager
+def service_with_policy(db_url: str, directory: Path, policy: str) -> Iterator[Service]:
+    """A running service whose policy set is `policy` alone (written in `directory`), that
+    holds a gated proxy request 0.2 s before answering it pending."""
+    policies = directory / "policies"
+    policies.mkdir()
+    (policies / "rules.yaml").write_text(policy, encoding="utf-8")
+    with running_service(db_url, policy_dir=str(policies), proxy_wait_seconds=0.2) as running:
+        yield running

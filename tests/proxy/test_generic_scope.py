@@ -17,7 +17,8 @@ import pytest
 
 from jiragate.catalog.rest import parse_rest_path
 from tests.conftest_db import db_url, postgres_admin  # noqa: F401
-from tests.helpers.service import Service, running_service
+from tests.helpers.service import Service
+from tests.proxy.support import service_with_policy
 from tests.proxy.test_read_rows import client
 
 POLICY = """\
@@ -48,10 +49,7 @@ PAIRS = [
 
 @pytest.fixture
 def strict(db_url: str, tmp_path: Path) -> Iterator[Service]:  # noqa: F811
-    policies = tmp_path / "policies"
-    policies.mkdir()
-    (policies / "rules.yaml").write_text(POLICY, encoding="utf-8")
-    with running_service(db_url, policy_dir=str(policies), proxy_wait_seconds=0.2) as running:
+    with service_with_policy(db_url, tmp_path, POLICY) as running:
         yield running
 
 

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from tests.conftest_db import db_url, postgres_admin  # noqa: F401
-from tests.helpers.service import Service, running_dc_service, running_service
-from tests.proxy.support import latest
+from tests.helpers.service import Service, running_dc_service
+from tests.proxy.support import latest, service_with_policy
 from tests.proxy.test_read_rows import client, straight
 
 # (path, query) -> (action, details): what an agent on /v1/actions would send.
@@ -214,10 +214,7 @@ rules:
 
 @pytest.fixture
 def strict(db_url: str, tmp_path: Path) -> Iterator[Service]:  # noqa: F811
-    policies = tmp_path / "policies"
-    policies.mkdir()
-    (policies / "rules.yaml").write_text(POLICY, encoding="utf-8")
-    with running_service(db_url, policy_dir=str(policies), proxy_wait_seconds=0.2) as running:
+    with service_with_policy(db_url, tmp_path, POLICY) as running:
         yield running
 
 

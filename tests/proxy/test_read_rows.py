@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from tests.conftest_db import db_url, postgres_admin  # noqa: F401
-from tests.helpers.service import JIRA_EMAIL, JIRA_TOKEN, KEYS, Service, running_service
-from tests.proxy.support import latest, send
+from tests.helpers.service import JIRA_EMAIL, JIRA_TOKEN, KEYS, Service
+from tests.proxy.support import latest, send, service_with_policy
 
 # (method, path, query, body) -> (action, details): what an agent on /v1/actions would send.
 READS: list[tuple[str, str, dict[str, str], Any, str, dict[str, Any]]] = [
@@ -269,10 +269,7 @@ rules:
 
 @pytest.fixture
 def strict(db_url: str, tmp_path: Path) -> Iterator[Service]:  # noqa: F811
-    policies = tmp_path / "policies"
-    policies.mkdir()
-    (policies / "rules.yaml").write_text(POLICY, encoding="utf-8")
-    with running_service(db_url, policy_dir=str(policies), proxy_wait_seconds=0.2) as running:
+    with service_with_policy(db_url, tmp_path, POLICY) as running:
         yield running
 
 
