@@ -4,12 +4,14 @@ tests imagine it (docs/proxy.md, "Ids the path names")."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
-from tests.clients.test_proxy_clients import AGENT_KEY, action_in, clients_python  # noqa: F401
-from tests.clients.test_real_clients import REPO_ROOT
+from tests.clients.test_proxy_clients import (  # noqa: F401
+    AGENT_KEY,
+    action_in,
+    clients_python,
+    run_inline,
+)
 from tests.helpers.service import running_service
 
 SCRIPT = """
@@ -64,18 +66,7 @@ def test_pycontribs_version_sprint_component_and_rank_calls_are_their_actions(
 ) -> None:
     db = f"sqlite:///{tmp_path / 'jiragate.db'}"
     with running_service(db, proxy_wait_seconds=0.2) as service:
-        done = subprocess.run(
-            [str(clients_python), "-c", SCRIPT, service.url, AGENT_KEY],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd=REPO_ROOT,
-            check=False,
-            env={"PATH": "/usr/bin:/bin", "NO_PROXY": "127.0.0.1,localhost"},
-        )
-        assert done.returncode == 0, done.stderr
-        raised = json.loads(done.stdout.strip().splitlines()[-1])
-        print(json.dumps(raised, indent=1))
+        raised = run_inline(clients_python, SCRIPT, service.url, AGENT_KEY)
         assert raised["rank_field"] == 10019  # sent as rankCustomFieldId, and accepted
         for step, (action, details) in EXPECTED.items():
             assert "holding this request for review" in raised[step], (step, raised[step])

@@ -75,6 +75,24 @@ def run(python: Path, client: str, url: str, mode: str, phase: str, tag: str) ->
     return report
 
 
+def run_inline(python: Path, script: str, *args: str) -> dict[str, Any]:
+    """Run `script` (a client program given as text) in the clients' venv with only loopback
+    reachable; what it printed last, as JSON."""
+    done = subprocess.run(
+        [str(python), "-c", script, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO_ROOT,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "NO_PROXY": "127.0.0.1,localhost"},
+    )
+    assert done.returncode == 0, done.stderr
+    report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    print(json.dumps(report, indent=1))
+    return report
+
+
 def action_in(text: str) -> str:
     found = re.search(r"act_[0-9a-f]{32}", text)
     assert found, f"no action id in {text!r}"

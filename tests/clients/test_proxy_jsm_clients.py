@@ -5,14 +5,16 @@ returns the request raised once, sent again or not (docs/proxy.md, "Service desk
 
 from __future__ import annotations
 
-import json
-import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
 
-from tests.clients.test_proxy_clients import AGENT_KEY, action_in, clients_python  # noqa: F401
-from tests.clients.test_real_clients import REPO_ROOT
+from tests.clients.test_proxy_clients import (  # noqa: F401
+    AGENT_KEY,
+    action_in,
+    clients_python,
+    run_inline,
+)
 from tests.helpers.service import Service, running_service
 
 SCRIPT = """
@@ -44,19 +46,7 @@ print(json.dumps(out))
 
 
 def run(python: Path, service: Service, phase: str, summary: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [str(python), "-c", SCRIPT, service.url, AGENT_KEY, phase, summary],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO_ROOT,
-        check=False,
-        env={"PATH": "/usr/bin:/bin", "NO_PROXY": "127.0.0.1,localhost"},
-    )
-    assert done.returncode == 0, done.stderr
-    report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    print(json.dumps(report, indent=1))
-    return report
+    return run_inline(python, SCRIPT, service.url, AGENT_KEY, phase, summary)
 
 
 def test_atlassian_service_desk_reads_and_raises_a_request_through_the_proxy(
