@@ -31,6 +31,7 @@ from jiragate.redaction import redact_value
 from jiragate.store import changes
 from jiragate.store.dberrors import database_errors
 from jiragate.store.models import AuditEvent, new_id, utcnow
+from jiragate.store.rawinsert import insert_many
 
 GENESIS_HASH = "0" * 64
 # An arbitrary fixed bigint: the key of the PostgreSQL advisory lock that serializes appends.
@@ -179,10 +180,9 @@ def compute_hash(event: AuditEvent) -> str:
 
 def insert_row(session: Session, row: SQLModel) -> None:
     """INSERT one table row without the ORM: no unit of work and no ORM-enabled INSERT
-    (Core on the session's connection, several times cheaper on the hot path), and the row
-    object stays a plain (transient) value for the caller."""
-    table = row.__table__  # type: ignore[attr-defined]
-    _insert(session, table, {name: getattr(row, name) for name in _column_names(table)})
+    (straight to the driver, store/rawinsert.py), and the row object stays a plain
+    (transient) value for the caller."""
+    insert_rows(session, [row])
 
 
 @functools.cache
@@ -190,29 +190,19 @@ def _column_names(table: sa.Table) -> tuple[str, ...]:
     return tuple(column.name for column in table.columns)
 
 
-@functools.cache
-def _insert_statement(table: sa.Table) -> sa.Insert:
-    """One INSERT construct per table, built once: a new one per row costs a cache-key walk
-    on every execution before SQLAlchemy finds the compiled form it already has."""
-    return table.insert()
-
-
 def insert_rows(session: Session, rows: Sequence[SQLModel]) -> None:
     """`insert_row` for several rows of one table, in one statement (executemany)."""
     if rows:
         table = rows[0].__table__  # type: ignore[attr-defined]
         names = _column_names(table)
-        values = [{name: getattr(row, name) for name in names} for row in rows]
-        session.connection().execute(_insert_statement(table), values)
-
-
-def _insert(session: Session, table: sa.Table, values: Mapping[str, Any]) -> None:
-    # Values go as parameters, not into the statement, so its compiled form is cached.
-    session.connection().execute(_insert_statement(table), values)
+        insert_many(session, table, [{name: getattr(row, name) for name in names} for row in rows])
 
 
 _AUDIT_TABLE: sa.Table = AuditEvent.__table__  # type: ignore[attr-defined]
-_HEAD = sa.select(_AUDIT_TABLE.c.seq, _AUDIT_TABLE.c.hash).order_by(_AUDIT_TABLE.c.seq.desc())
+# Built once, like the INSERTs: a `.limit(1)` per call is a new construct to cache-key.
+_HEAD = (
+    sa.select(_AUDIT_TABLE.c.seq, _AUDIT_TABLE.c.hash).order_by(_AUDIT_TABLE.c.seq.desc()).limit(1)
+)
 # Where a transaction keeps the chain's head once it has read it under the lock: the lock is
 # held until the transaction ends, so no other writer can move the head meanwhile, and the
 # next append in the same transaction need not read it again. Stored with the transaction it
@@ -231,7 +221,7 @@ def _locked_head(session: Session) -> tuple[int, str]:
     if connection.dialect.name == "postgresql":
         # Held until the caller's transaction ends, so the next appender sees our row.
         connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
-    last = connection.execute(_HEAD.limit(1)).first()
+    last = connection.execute(_HEAD).first()
     return (0, GENESIS_HASH) if last is None else (last.seq, last.hash)
 
 
@@ -289,7 +279,7 @@ def _append_rows(session: Session, events: Sequence[_EventFields]) -> None:
         rows.append(row)
         # Every change to an action is committed with an event for it: waiters learn of it.
         changes.note_changed(session, action_id)
-    session.connection().execute(_insert_statement(_AUDIT_TABLE), rows)
+    insert_many(session, _AUDIT_TABLE, rows)
     session.info[_HEAD_KEY] = (session.get_transaction(), last_seq, prev_hash)
 
 

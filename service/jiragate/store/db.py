@@ -47,6 +47,7 @@ from jiragate.store.models import (
     AuditEvent,
     Execution,
     PolicyState,
+    build_row,
     new_action_id,
     new_id,
     utcnow,
@@ -258,16 +259,21 @@ class FinishedRun:
     def execution(self, record: ActionRecord) -> Execution:
         """The execution row of `record`, the action this run is recorded with: its result
         and error are the action row's, already masked (`Store._new_record`)."""
-        return Execution(
-            id=new_id("exe"),
-            action_id=record.id,
-            attempt=1,
-            worker=self.worker,
-            started_at=self.started_at,
-            finished_at=record.created_at,
-            outcome=self.outcome,
-            result_json=dict(record.result_json) if record.result_json is not None else None,
-            error=record.error,
+        return build_row(
+            Execution,
+            {
+                "id": new_id("exe"),
+                "action_id": record.id,
+                "attempt": 1,
+                "worker": self.worker,
+                "started_at": self.started_at,
+                "finished_at": record.created_at,
+                "outcome": self.outcome,
+                "result_json": (
+                    dict(record.result_json) if record.result_json is not None else None
+                ),
+                "error": record.error,
+            },
         )
 
 
@@ -527,41 +533,56 @@ class Store:
         if (claimed_by is None) != (claim_lease_seconds is None):
             raise ValueError("claimed_by and claim_lease_seconds go together")
         now = self.clock()
-        # Every default-factory field is passed explicitly: pydantic inspects a factory's
-        # signature on each construction, a measurable cost on the request path.
-        record = ActionRecord(
-            id=action_id or new_action_id(),
-            created_at=now,
-            updated_at=now,
-            reviewers=[],
-            agent=agent,
-            action=action,
-            summary=summary,
-            justification=justification,
-            details=dict(details),
-            effective_details=dict(effective_details) if effective_details is not None else None,
-            kind=str(kind),
-            decision=str(decision),
-            review_group=review_group,
-            determining_rule=determining_rule,
-            decision_json=dict(decision_json or {}),
-            policy_revision=policy_revision,
-            status=ActionStatus(status),
-            idempotency_key=idempotency_key,
-            request_hash=request_hash,
-            executor=executor,
-        )
-        if claimed_by is not None and claim_lease_seconds is not None:
-            record.status = ActionStatus.EXECUTING
-            record.claimed_by = claimed_by
-            record.claim_expires_at = now + timedelta(seconds=claim_lease_seconds)
-            record.attempts = 1
+        claimed = claimed_by is not None and claim_lease_seconds is not None
         if finished is not None:
-            record.status = ActionStatus(finished.status)
-            record.result_json = _clean_result(finished.result)
-            record.error = _clean_error(finished.error)
-            record.attempts = 1
-        return record
+            status = finished.status
+        elif claimed:
+            status = ActionStatus.EXECUTING
+        # Every column given, built in one step (models.build_row): no field is set twice
+        # and no per-field instrumented __setattr__ runs on the request path.
+        return build_row(
+            ActionRecord,
+            {
+                "id": action_id or new_action_id(),
+                "created_at": now,
+                "updated_at": now,
+                "agent": agent,
+                "action": action,
+                "summary": summary,
+                "justification": justification,
+                "details": dict(details),
+                "effective_details": (
+                    dict(effective_details) if effective_details is not None else None
+                ),
+                "kind": str(kind),
+                "decision": str(decision),
+                "review_group": review_group,
+                "determining_rule": determining_rule,
+                "decision_json": dict(decision_json or {}),
+                "policy_revision": policy_revision,
+                "status": ActionStatus(status),
+                "idempotency_key": idempotency_key,
+                "request_hash": request_hash,
+                "approval_backend": None,
+                "approval_ref": None,
+                "min_approvals": 1,
+                "reviewers": [],
+                "decision_note": None,
+                "expires_at": None,
+                "decided_at": None,
+                "binding": None,
+                "executor": executor,
+                "claimed_by": claimed_by if claimed else None,
+                "claim_expires_at": (
+                    now + timedelta(seconds=claim_lease_seconds)
+                    if claimed and claim_lease_seconds is not None
+                    else None
+                ),
+                "attempts": 1 if claimed or finished is not None else 0,
+                "result_json": _clean_result(finished.result) if finished is not None else None,
+                "error": _clean_error(finished.error) if finished is not None else None,
+            },
+        )
 
     # ----------------------------------------------------------------- budgets
 

@@ -9,13 +9,18 @@ Statuses are stored as plain strings (no database enum type) so a new status nee
 from __future__ import annotations
 
 import enum
+import functools
 import uuid
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import instrumentation
 from sqlmodel import JSON, Field, SQLModel
+
+Row = TypeVar("Row", bound=SQLModel)
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -37,6 +42,38 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@functools.cache
+def _new_instance(model: type[Row]) -> Callable[[], Row]:
+    # The constructor configures the mappers on first use; an instance made without it must
+    # find them configured (each attribute's loader is set up then).
+    sa.orm.configure_mappers()
+    factory: Callable[[], Row] = instrumentation.manager_of_class(model).new_instance
+    return factory
+
+
+def build_row(model: type[Row], values: Mapping[str, Any]) -> Row:
+    """A row of table `model` from a value for every one of its fields, built the way
+    SQLAlchemy builds the rows it loads (an instrumented instance, its values in place).
+
+    For table models SQLModel's `__init__` validates nothing: it sets each field through the
+    instrumented `__setattr__`, ~260 µs for an `ActionRecord` on the request path, against
+    ~10 µs here. The result is the same object (tests/store/test_build_row.py compares them
+    field by field and round-trips both through a session). Every field must be given: a
+    forgotten one is refused rather than left unset."""
+    fields = model.model_fields
+    if values.keys() != fields.keys():
+        missing = ", ".join(sorted(fields.keys() - values.keys())) or "none"
+        unknown = ", ".join(sorted(values.keys() - fields.keys())) or "none"
+        raise TypeError(f"{model.__name__} row: missing fields {missing}; unknown {unknown}")
+    row: Row = _new_instance(model)()
+    row.__dict__.update(values)
+    # What pydantic's own constructor leaves on a model that has no extras or private fields.
+    object.__setattr__(row, "__pydantic_fields_set__", set(values))
+    object.__setattr__(row, "__pydantic_extra__", None)
+    object.__setattr__(row, "__pydantic_private__", None)
+    return row
 
 
 def utcnow() -> datetime:
