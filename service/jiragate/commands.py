@@ -255,7 +255,9 @@ def _worker(args: argparse.Namespace) -> int:
             print(f"jiragate worker {gateway.worker_id} running", file=sys.stderr)
             # It decides too (a reviewer's edit is evaluated again): it keeps to the active
             # policy revision like every service process.
-            await asyncio.gather(gateway.work(stop), gateway.watch_policies(stop))
+            await asyncio.gather(
+                gateway.work(stop), gateway.watch_policies(stop), gateway.checkpoint_wal(stop)
+            )
         finally:
             await gateway.aclose()
 
