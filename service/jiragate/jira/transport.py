@@ -19,6 +19,7 @@ retries itself.
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 from typing import Final
 
@@ -29,7 +30,7 @@ from multidict import CIMultiDict
 from yarl import URL
 
 # aiohttp computes these from the body it is given (the body is read whole first).
-_BODY_FRAMING: Final = frozenset({"content-length", "transfer-encoding"})
+_BODY_FRAMING: Final = frozenset({b"content-length", b"transfer-encoding"})
 # Headers aiohttp would add on its own; httpx already sent what it meant to send.
 _SKIP_AUTO_HEADERS: Final = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 
@@ -89,12 +90,18 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         session = await self._session_for_loop()
-        headers = CIMultiDict(
-            (name, value)
-            for name, value in request.headers.multi_items()
-            if name.lower() not in _BODY_FRAMING
-        )
         body = await request.aread()
+        # `raw`: names in the case httpx sends them (multi_items() lowercases them). httpx's
+        # Content-Length stays when it is the body's (the head is then byte for byte what
+        # httpx's own transport sends); any other framing aiohttp computes from the body.
+        encoding = request.headers.encoding
+        length = str(len(body)).encode()
+        headers = CIMultiDict(
+            (name.decode(encoding), value.decode(encoding))
+            for name, value in request.headers.raw
+            if name.lower() not in _BODY_FRAMING
+            or (name.lower() == b"content-length" and value == length)
+        )
         timeout = request.extensions.get("timeout", {})
         connect, pool = timeout.get("connect"), timeout.get("pool")
         try:
@@ -142,11 +149,32 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 async def _drop(session: aiohttp.ClientSession, loop: asyncio.AbstractEventLoop | None) -> None:
     """Close a session, from its own loop or after that loop is gone."""
     running = asyncio.get_running_loop()
+    if loop is not None and loop.is_closed() and session.connector is not None:
+        _close_orphaned_sockets(session.connector)
     if loop is None or loop is running or loop.is_closed():
-        # On a closed loop aiohttp only forgets its connections (their sockets died with it).
+        # On a closed loop aiohttp only forgets its pooled connections.
         await session.close()
     elif loop.is_running():
         asyncio.run_coroutine_threadsafe(session.close(), loop)
+
+
+def _close_orphaned_sockets(connector: aiohttp.BaseConnector) -> None:
+    """Close the kept-alive sockets of a loop that has ended (a previous `asyncio.run`).
+
+    Nothing can run their transports' close callbacks any more, so each socket would stay
+    open until collected, and then warn "unclosed transport". No public API closes them:
+    this reaches into aiohttp's pool and asyncio's selector transport, and does nothing
+    where those differ (uvloop, another aiohttp)."""
+    pool = getattr(connector, "_conns", None)
+    if not isinstance(pool, dict):
+        return
+    for entries in pool.values():
+        for protocol, _ in entries:
+            transport = getattr(protocol, "transport", None)
+            sock = getattr(transport, "_sock", None)
+            if isinstance(sock, socket.socket):
+                sock.close()
+                transport._sock = None  # type: ignore[union-attr]
 
 
 def _httpx_error(exc: Exception, request: httpx.Request) -> Exception:
