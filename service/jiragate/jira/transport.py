@@ -19,6 +19,7 @@ retries itself.
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
 import ssl
 from typing import Final
@@ -103,7 +104,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             or (name.lower() == b"content-length" and value == length)
         )
         timeout = request.extensions.get("timeout", {})
-        connect, pool = timeout.get("connect"), timeout.get("pool")
         try:
             async with session.request(
                 request.method,
@@ -114,14 +114,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 data=body or None,
                 allow_redirects=False,
                 proxy=self._proxy,
-                timeout=aiohttp.ClientTimeout(
-                    total=None,
-                    sock_connect=connect,
-                    sock_read=timeout.get("read"),
-                    # aiohttp's `connect` covers the wait for a pooled connection too.
-                    connect=None
-                    if connect is None and pool is None
-                    else (connect or 0) + (pool or 0),
+                timeout=_client_timeout(
+                    timeout.get("connect"), timeout.get("read"), timeout.get("pool")
                 ),
             ) as response:
                 content = await response.read()
@@ -144,6 +138,21 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             session, loop = self._session, self._loop
             self._session = self._loop = None
             await _drop(session, loop)
+
+
+@functools.lru_cache(maxsize=64)
+def _client_timeout(
+    connect: float | None, read: float | None, pool: float | None
+) -> aiohttp.ClientTimeout:
+    """httpx's timeouts in aiohttp's terms (one object per distinct set: they are frozen).
+    aiohttp has no write timeout; its `connect` bounds the wait for a pooled connection and
+    the connecting together, so it gets httpx's pool and connect timeouts added up."""
+    return aiohttp.ClientTimeout(
+        total=None,
+        sock_connect=connect,
+        sock_read=read,
+        connect=None if connect is None and pool is None else (connect or 0) + (pool or 0),
+    )
 
 
 async def _drop(session: aiohttp.ClientSession, loop: asyncio.AbstractEventLoop | None) -> None:
