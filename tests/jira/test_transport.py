@@ -6,6 +6,7 @@ whether the request may have been applied (docs/jira.md, "Transport")."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import json
 import socket
@@ -131,7 +132,11 @@ def serve() -> Iterator[Callable[[Handler], RawServer]]:
 
 
 def fetch(
-    url: str, *, transport: httpx.AsyncBaseTransport | None = None, timeout: float = 5.0, **kw: Any
+    url: str,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    timeout: float | httpx.Timeout = 5.0,
+    **kw: Any,
 ) -> httpx.Response:
     async def go() -> httpx.Response:
         async with httpx.AsyncClient(
@@ -307,6 +312,31 @@ def test_a_refused_connection_is_a_connect_error():
     with pytest.raises(httpx.ConnectError) as caught:
         fetch(f"http://127.0.0.1:{unused_port()}/x")
     assert isinstance(caught.value, client_module._NEVER_SENT)
+
+
+def test_a_connect_that_hangs_is_a_connect_timeout():
+    """A listener whose accept queue is full drops further SYNs: the connect hangs."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        queued = []
+        for _ in range(8):
+            sock = socket.socket()
+            sock.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                sock.connect(("127.0.0.1", port))
+            queued.append(sock)
+        time.sleep(0.2)
+        try:
+            started = time.monotonic()
+            with pytest.raises(httpx.ConnectTimeout) as caught:
+                fetch(f"http://127.0.0.1:{port}/x", timeout=httpx.Timeout(5.0, connect=0.3))
+            assert time.monotonic() - started < 2.0
+            assert isinstance(caught.value, client_module._NEVER_SENT)
+        finally:
+            for sock in queued:
+                sock.close()
 
 
 def test_no_free_connection_in_time_is_a_connect_timeout(serve: Callable[[Handler], RawServer]):
