@@ -46,6 +46,7 @@ import httpx
 
 from jiragate.errors import JiraDeferredError, JiraError, JiraHTTPError, JiraTransportError
 from jiragate.jira.config import JiraConfig
+from jiragate.jira.transport import AiohttpTransport, proxy_mounts
 from jiragate.redaction import register_secrets
 
 #: Called before every attempt with (method, path, query, json body) — tests capture requests.
@@ -196,9 +197,15 @@ class JiraClient:
         # Whatever Jira (or a proxy before it) echoes of these is masked in our errors and logs.
         credential = credentials["Authorization"].partition(" ")[2]
         register_secrets([config.api_token or "", config.personal_access_token or "", credential])
+        mounts = None
+        if transport is None:
+            # aiohttp under httpx (jira/transport.py): half the CPU per call of httpx's own
+            # transport. httpx ignores env proxies once handed a transport, so they come along.
+            transport, mounts = AiohttpTransport(), proxy_mounts()
         self._http = httpx.AsyncClient(
             base_url=config.base,
             transport=transport,
+            mounts=mounts,
             timeout=config.timeout,
             headers={
                 **credentials,
