@@ -88,12 +88,60 @@ def targets(results: dict[str, Any]) -> list[str]:
             f"p99 +{proxied['overhead_p99_ms']:.2f} ms (target ≤ 1 ms p50 and ≤ 5 ms p99: "
             f"{_verdict(proxied['overhead_p50_ms'] <= 1.0 and proxied['overhead_p99_ms'] <= 5)})."
         )
+    lines += _read_targets(results.get("reads", []))
     big = results["memory"]["generated 10,000"]["vmhwm_mib"]
     lines.append(
         f"- Service peak RSS (VmHWM) with 10,000 rules: {big:.0f} MiB (target ≤ 200 MB: "
         f"{_verdict(big * 1.048576 <= 200)})."
     )
     return lines
+
+
+#: The layout issue 15 names first: `jiragate serve` as a user starts it.
+DEFAULT_LAYOUT = "default settings (1 process, access log, worker)"
+
+
+def _read_targets(reads: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for row in reads:
+        if row["layout"] != DEFAULT_LAYOUT:
+            continue
+        ok = row["overhead_p50_ms"] <= 1.0 and row["overhead_p99_ms"] <= 5
+        lines.append(
+            f"- Allowed read through `POST /v1/actions`, `jiragate serve` defaults, "
+            f"{row['database']}: p50 +{row['overhead_p50_ms']:.2f} ms, p99 "
+            f"+{row['overhead_p99_ms']:.2f} ms (target ≤ 1 ms p50 and ≤ 5 ms p99: "
+            f"{_verdict(ok)}); 16 in flight: {row['gate_rps']:,.0f} vs {row['direct_rps']:,.0f} "
+            f"req/s straight to Jira = **{row['share']:.0%}** (target ≥ 60%: "
+            f"{_verdict(row['share'] >= 0.6)})."
+        )
+    return lines
+
+
+def _read_rows(reads: list[dict[str, Any]]) -> list[str]:
+    if not reads:
+        return []
+    return [
+        "### Reads through the gate: default settings, SQLite and PostgreSQL",
+        "",
+        "`jiragate serve` with a settings file only (one process, access log and execution "
+        "worker on) and as docs/operations.md runs it (`--no-access-log`), on a SQLite file "
+        "and on PostgreSQL, each in front of its own sandbox: sequential `jira_get_issue` "
+        "through `POST /v1/actions` against the same read straight to the sandbox, then 16 "
+        "in flight each way (one asyncio httpx client on the same machine).",
+        "",
+        "| database | layout | gate p50 ms | direct p50 ms | added p50 ms | added p99 ms "
+        "| gate req/s | direct req/s | share |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        *(
+            f"| {r['database']} | {r['layout']} | {r['gateway_p50_ms']:.2f} "
+            f"| {r['direct_p50_ms']:.2f} | {r['overhead_p50_ms']:+.2f} "
+            f"| {r['overhead_p99_ms']:+.2f} | {r['gate_rps']:,.0f} | {r['direct_rps']:,.0f} "
+            f"| {r['share']:.0%} |"
+            for r in reads
+        ),
+        "",
+    ]
 
 
 def _counts(counts: dict[str, int]) -> str:
@@ -175,6 +223,7 @@ def section(results: dict[str, Any], chart: str) -> str:
         f"| **{o['overhead_p99_ms']:.2f}** |",
         "",
         *_proxy_rows(o.get("proxy")),
+        *_read_rows(results.get("reads", [])),
         "### Memory",
         "",
         "Peak RSS (`VmHWM` from `/proc/<pid>/status`) of one `jiragate serve` process after "

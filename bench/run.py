@@ -48,6 +48,7 @@ from httpbench import (
 )
 from inprocess import run_inprocess
 from proxy import proxy_overhead
+from read_path import LAYOUTS, concurrent, database, serve, settings_file
 from report import write_report
 
 REPO = Path(__file__).resolve().parents[1]
@@ -147,6 +148,27 @@ def run_http(
     return rows, overhead, checked
 
 
+def run_reads(*, calls: int, requests: int, tmp: Path, log: Path) -> list[dict[str, Any]]:
+    """Allowed reads through `jiragate serve` as a user starts it (one process, the default
+    settings) and as docs/operations.md deploys it (no access log), on a SQLite file and on
+    PostgreSQL, each against its own sandbox: the sequential overhead and, at 16 in flight,
+    the throughput through the gate as a share of the same reads sent straight to Jira."""
+    rows: list[dict[str, Any]] = []
+    for kind in ("sqlite", "postgres"):
+        place = tmp / f"reads-{kind}"
+        place.mkdir()
+        with sandbox(log) as jira_url, database(kind, place) as database_url:
+            config = settings_file(place, database_url, jira_url)
+            for layout, extra in LAYOUTS.items():
+                with serve(config, log, extra) as url:
+                    one = gateway_overhead(url, jira_url, calls)
+                    many = concurrent(url, jira_url, requests)
+                row = {"database": kind, "layout": layout, **one, **many}
+                print(f"  reads, {kind}, {layout}: {row}", flush=True)
+                rows.append(row)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short run (minutes)")
@@ -200,6 +222,13 @@ def main(argv: list[str] | None = None) -> int:
             tmp=tmp,
             log=log,
         )
+        print("reads through the gate: default settings, SQLite and PostgreSQL", flush=True)
+        reads = run_reads(
+            calls=200 if quick else 1000,
+            requests=500 if quick else 2000,
+            tmp=tmp,
+            log=log,
+        )
         print("memory: one `jiragate serve` process", flush=True)
         envelopes = generate_actions(300, seed=args.seed)
         with sandbox(log) as jira_url:
@@ -216,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         "http_agreement": http_checked,
         "load": [row.as_dict() for row in load_rows],
         "overhead": overhead,
+        "reads": reads,
         "memory": memory,
     }
     (results_dir / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")

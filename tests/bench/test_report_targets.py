@@ -52,3 +52,33 @@ def test_numbers_that_reach_the_targets_read_met():
     lines = targets(results(cedar=100_000 / 150, cerbos=6_000 / 2.5, overhead_p99=4, load_ms=800))
     assert all("**missed**" not in line for line in lines), lines
     assert len(lines) == 5
+
+
+def read_row(database: str, *, p50: float, p99: float, share: float, layout: str) -> dict:
+    return {
+        "database": database,
+        "layout": layout,
+        "overhead_p50_ms": p50,
+        "overhead_p99_ms": p99,
+        "gate_rps": 600 * share,
+        "direct_rps": 600,
+        "share": share,
+    }
+
+
+def test_reads_in_the_default_layout_are_judged_on_each_database():
+    from report import DEFAULT_LAYOUT
+
+    base = results(cedar=100_000 / 150, cerbos=6_000 / 2.5, overhead_p99=4, load_ms=800)
+    base["reads"] = [
+        read_row("sqlite", p50=0.9, p99=4.0, share=0.65, layout=DEFAULT_LAYOUT),
+        read_row("postgres", p50=0.9, p99=4.0, share=0.55, layout=DEFAULT_LAYOUT),
+        # Another layout is shown on the page but is not what the targets name.
+        read_row("postgres", p50=9, p99=40, share=0.1, layout="no access log"),
+    ]
+    lines = [line for line in targets(base) if "jiragate serve` defaults" in line]
+    assert len(lines) == 2
+    sqlite, postgres = lines
+    assert "sqlite" in sqlite and "**65%** (target ≥ 60%: **met**)" in sqlite
+    assert "≤ 5 ms p99: **met**" in sqlite
+    assert "postgres" in postgres and "**55%** (target ≥ 60%: **missed**)" in postgres
