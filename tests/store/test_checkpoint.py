@@ -114,3 +114,25 @@ def test_the_background_loop_checkpoints_again_after_a_failure(
     assert "checkpointing the SQLite WAL failed" in caplog.text
     frames, checkpointed = store.checkpoint()
     assert checkpointed == frames  # the loop's later rounds did it
+
+
+def test_a_write_lock_held_past_the_busy_timeout_is_the_stores_unavailable_error(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """BEGIN IMMEDIATE goes straight to the driver (store/db.py, _sqlite_on_begin): a lock it
+    cannot get is still StoreUnavailableError, and the store works once the lock is gone."""
+    from jiragate.store import db, init_db, make_engine
+
+    path = tmp_path / "locked.db"
+    init_db(make_engine(f"sqlite:///{path}"))
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    store = Store(make_engine(f"sqlite:///{path}"))
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        with pytest.raises(StoreUnavailableError, match="nothing was changed, retry"):
+            new_action(store)
+        holder.execute("COMMIT")
+    finally:
+        holder.close()
+    assert store.get_action(new_action(store).id) is not None
