@@ -1,5 +1,7 @@
-"""SQLite WAL checkpoints happen in the background, not in a request's commit (store/db.py,
-SQLITE_REQUEST_CHECKPOINT_PAGES; gateway/worker.py, `checkpoint_wal`), on a real file."""
+"""SQLite's request-path transactions on a real file: WAL checkpoints happen in the
+background, not in a request's commit (store/db.py, SQLITE_REQUEST_CHECKPOINT_PAGES;
+gateway/worker.py, `checkpoint_wal`), and the BEGIN sent straight to the driver still fails
+as the store's own error."""
 
 from __future__ import annotations
 
