@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import gzip
 import json
 import socket
@@ -306,6 +307,43 @@ def test_a_failure_after_the_request_was_sent_is_never_a_never_sent_error(
     assert caught.value.__cause__ is not None  # raised from aiohttp's error
     # Sent once: aiohttp's own silent resend of an idempotent request is off.
     assert len(server.requests) == 1
+
+
+def test_a_large_upload_arrives_whole(serve: Callable[[Handler], RawServer]):
+    server = serve(json_ok)
+    body = bytes(range(256)) * (12 * 1024)  # 3 MiB: streamed in chunks, not one write
+    assert fetch(server.url + "/upload", method="POST", content=body).status_code == 200
+    (seen,) = server.requests
+    assert seen.body == body
+    assert (b"Content-Length", str(len(body)).encode()) in seen.headers
+
+
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_an_upload_jira_stops_reading_ends_in_a_timeout_not_a_hang():
+    """aiohttp has no write timeout: the exchange is bounded by httpx's four added up. (The
+    abandoned socket still holds the unsent part until the peer reads or closes; asyncio
+    warns of it when the test's loop ends, collected here rather than in a later test.)"""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    threading.Thread(target=lambda: accepted.append(listener.accept()[0]), daemon=True).start()
+    try:
+        started = time.monotonic()
+        with pytest.raises(httpx.ReadTimeout) as caught:
+            # Far more than loopback's socket buffers hold: the send blocks on a full buffer.
+            fetch(
+                f"http://127.0.0.1:{listener.getsockname()[1]}/upload",
+                method="POST",
+                content=b"x" * (64 * 1024 * 1024),
+                timeout=0.25,
+            )
+        assert time.monotonic() - started < 10
+        assert not isinstance(caught.value, client_module._NEVER_SENT)  # partly sent: unknown
+    finally:
+        for sock in accepted:
+            sock.close()
+        listener.close()
+        gc.collect()
 
 
 def test_a_refused_connection_is_a_connect_error():

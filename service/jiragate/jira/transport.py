@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import io
 import socket
 import ssl
 from typing import Final
@@ -111,11 +112,14 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 # Jira gets; yarl neither re-quotes nor normalises `..` or `%2F`.
                 URL(str(request.url), encoded=True),
                 headers=headers,
-                data=body or None,
+                data=_payload(body),
                 allow_redirects=False,
                 proxy=self._proxy,
                 timeout=_client_timeout(
-                    timeout.get("connect"), timeout.get("read"), timeout.get("pool")
+                    timeout.get("connect"),
+                    timeout.get("read"),
+                    timeout.get("write"),
+                    timeout.get("pool"),
                 ),
             ) as response:
                 content = await response.read()
@@ -140,15 +144,27 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             await _drop(session, loop)
 
 
+def _payload(body: bytes) -> bytes | io.BytesIO | None:
+    """The body as aiohttp takes it: a large one (an attachment) as a stream it writes in
+    chunks, as aiohttp asks (raw bytes over 1 MiB would be written in one go, and warned of)."""
+    if not body:
+        return None
+    return io.BytesIO(body) if len(body) > aiohttp.payload.TOO_LARGE_BYTES_BODY else body
+
+
 @functools.lru_cache(maxsize=64)
 def _client_timeout(
-    connect: float | None, read: float | None, pool: float | None
+    connect: float | None, read: float | None, write: float | None, pool: float | None
 ) -> aiohttp.ClientTimeout:
     """httpx's timeouts in aiohttp's terms (one object per distinct set: they are frozen).
-    aiohttp has no write timeout; its `connect` bounds the wait for a pooled connection and
-    the connecting together, so it gets httpx's pool and connect timeouts added up."""
+    aiohttp's `connect` bounds the wait for a pooled connection and the connecting together,
+    so it gets httpx's pool and connect timeouts added up. aiohttp has no write timeout: a
+    Jira that stops reading an upload would hold the call for ever, so when httpx gives all
+    four, the whole exchange is bounded by their sum (30 s each by default: two minutes,
+    far past any answer that is still coming)."""
+    parts = (connect, read, write, pool)
     return aiohttp.ClientTimeout(
-        total=None,
+        total=None if None in parts else sum(p for p in parts if p is not None),
         sock_connect=connect,
         sock_read=read,
         connect=None if connect is None and pool is None else (connect or 0) + (pool or 0),
