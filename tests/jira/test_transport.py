@@ -234,6 +234,23 @@ def test_cookies_live_in_httpx_s_jar_only_and_are_sent_once(serve: Callable[[Han
     assert [value for name, value in second if name.lower() == b"cookie"] == [b"JSESSIONID=abc"]
 
 
+def test_jiraclient_keeps_no_jira_session_cookie(serve: Callable[[Handler], RawServer]):
+    """Every call carries our credentials; a Jira session cookie would only tie the service
+    account's calls together, so JiraClient never sends one back."""
+    server = serve(
+        lambda sock, seen: (answer(headers=(("Set-Cookie", "JSESSIONID=abc; Path=/"),)), True)
+    )
+
+    async def twice() -> None:
+        async with JiraClient(config(server.url)) as client:
+            await client.get("/rest/api/3/myself")
+            await client.get("/rest/api/3/myself")
+
+    asyncio.run(twice())
+    assert len(server.requests) == 2
+    assert all(name.lower() != b"cookie" for seen in server.requests for name, _ in seen.headers)
+
+
 def test_one_transport_serves_one_loop_after_another(serve: Callable[[Handler], RawServer]):
     server = serve(json_ok)
     transport = AiohttpTransport()

@@ -214,6 +214,12 @@ class JiraClient:
             },
             follow_redirects=False,
         )
+        # Requests are built by the client (base URL, query, default headers) but sent on the
+        # Jira site's transport directly (`_send`): httpx's `send` (auth flow, redirect loop,
+        # hooks, cookie jar) did nothing for us and cost ~0.25 ms of CPU per call, as much
+        # as a third of the whole call on top of the transport. The site is one URL, so its
+        # transport (a proxy's, if the environment names one for it) is chosen once.
+        self._transport = self._http._transport_for_url(httpx.URL(config.base))
 
     def __repr__(self) -> str:
         return f"JiraClient(base_url={self.config.base!r}, flavour={self.config.flavour!r})"
@@ -320,7 +326,7 @@ class JiraClient:
             self.stats.calls += 1
             try:
                 if upload is None:
-                    response = await self._http.request(
+                    response = await self._send(
                         method,
                         path,
                         params=params,
@@ -328,7 +334,7 @@ class JiraClient:
                         headers=extra or None,
                     )
                 else:
-                    response = await self._http.request(
+                    response = await self._send(
                         method,
                         path,
                         params=params,
@@ -412,7 +418,7 @@ class JiraClient:
         sent = {"Content-Type": "application/json"} if body is not None else {}
         sent.update(headers or {})
         try:
-            response = await self._http.request(
+            response = await self._send(
                 method, path, params=list(query), content=body, headers=sent
             )
         except httpx.TransportError as exc:
@@ -431,6 +437,18 @@ class JiraClient:
             if name.lower() in PASSED_RESPONSE_HEADERS
         )
         return RawResponse(response.status_code, passed, response.content)
+
+    async def _send(self, method: str, path: str, **parts: Any) -> httpx.Response:
+        """One request on the site's transport, its body read. No cookies are kept: every
+        call carries our credentials, so Jira's session cookies would only tie the service
+        account's calls together."""
+        request = self._http.build_request(method, path, **parts)
+        response = await self._transport.handle_async_request(request)
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        return response
 
     def _server_wait(self, response: httpx.Response) -> float | None:
         now = self._clock()
