@@ -30,6 +30,7 @@ def test_init_db_creates_every_table_and_is_idempotent(engine):
         "inbox_sessions",
         "inbox_signin_attempts",
         "budget_locks",
+        "attachment_owners",
         "alembic_version",
     } <= tables
     with engine.connect() as connection:
