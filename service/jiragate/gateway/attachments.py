@@ -135,12 +135,12 @@ def seen_in_result(
     return []
 
 
-def unknown(action: str, ident: str, why: str) -> InvalidDetailsError:
-    """The refusal of an attachment Jiragate cannot place in a project."""
+def unknown(action: str, ident: str, why: str, version: str = "3") -> InvalidDetailsError:
+    """The refusal of an attachment Jiragate cannot place in a project: what to do."""
     message = (
         f"Jiragate does not know which issue attachment {ident} belongs to{why}: read its "
-        "issue through Jiragate first (GET /rest/api/3/issue/{key}?fields=attachment), "
-        "then ask again"
+        f"issue through Jiragate first (GET /rest/api/{version}/issue/{{key}}?fields=attachment"
+        "), then ask again"
     )
     return InvalidDetailsError(action, [DetailsViolation("/path", "attachment-owner", message)])
 
@@ -182,16 +182,16 @@ class AttachmentsMixin(GatewayState):
         except Exception:  # never fail the agent's read because learning failed
             log.warning("attachment owners not recorded", exc_info=True)
 
-    async def _attachment_project(self, action: str, ident: str) -> str:
+    async def _attachment_project(self, action: str, ident: str, version: str = "3") -> str:
         """The project attachment `ident` is in, as Jiragate learned it and Jira confirms
         (the issue it was seen on, read again, still lists it); InvalidDetailsError
         otherwise (fail closed). Raises Jira's other errors: the caller fails closed."""
         number = normalised_id(ident)
         if number is None:
-            raise unknown(action, ident, " (an attachment id is a number)")
+            raise unknown(action, ident, " (an attachment id is a number)", version)
         seen = await asyncio.to_thread(self._store.attachment_owner, number)
         if seen is None:
-            raise unknown(action, ident, "")
+            raise unknown(action, ident, "", version)
         adapter = self._adapter
         try:
             issue = await adapter.client.get(
@@ -205,6 +205,7 @@ class AttachmentsMixin(GatewayState):
         if rows is None:
             # Deleted, or moved off the issue: what we knew no longer holds.
             await asyncio.to_thread(self._store.forget_attachment, number)
-            raise unknown(action, ident, f" (Jira no longer lists it on {seen.issue_key})")
+            gone = f" (Jira no longer lists it on {seen.issue_key})"
+            raise unknown(action, ident, gone, version)
         await asyncio.to_thread(self._store.learn_attachments, rows)
         return next(row.project_key for row in rows if row.attachment_id == number)

@@ -90,7 +90,9 @@ class SiteLookupsMixin(AttachmentsMixin):
         for kind, ident in ids:
             if kind == "attachment":
                 # Never unscoped: one Jiragate cannot place is refused (fail closed).
-                project: str | None = await self._attachment_project(request.action, ident)
+                project: str | None = await self._attachment_project(
+                    request.action, ident, parsed.version
+                )
             else:
                 located = await self.locate(cast(OwnedKind, kind), ident)
                 project = located.project_key if located else None
