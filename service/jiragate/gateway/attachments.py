@@ -10,9 +10,10 @@ after Jira confirms the issue (read again by id) still lists the attachment and 
 that project; an attachment never seen on an issue is refused, fail closed, telling the agent
 to read its issue through Jiragate first.
 
-Learning never fails the agent's read: it runs in a worker thread after the answer is in,
-and a failure is logged. Only answers whose shape Jira fixes are read (an issue, a search's
-`issues`), never a body an agent could have written (an issue property's value).
+Learning never fails the agent's read: it runs in a worker thread once Jira's answer is in
+(before it is passed on, so the agent's next request finds it), and a failure is logged.
+Only answers whose shape Jira fixes are read (an issue, a search's `issues`), never a body an
+agent could have written (an issue property's value).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from jiragate.catalog import ActionRequest
@@ -172,7 +173,7 @@ class AttachmentsMixin(GatewayState):
             return
         await self._learn(lambda: seen_in_result(request.action, request.details, finished.result))
 
-    async def _learn(self, rows: Any) -> None:
+    async def _learn(self, rows: Callable[[], list[SeenAttachment]]) -> None:
         def run() -> int:
             found = rows()
             return self._store.learn_attachments(found) if found else 0
