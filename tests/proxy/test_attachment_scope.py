@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from jiragate.store.attachments import SeenAttachment
 from tests.conftest_db import db_url, postgres_admin  # noqa: F401
 from tests.helpers.service import JIRA_EMAIL, JIRA_TOKEN, Service
 from tests.proxy.support import service_with_policy
@@ -195,3 +196,36 @@ def test_a_spelling_naming_another_project_too_is_refused(strict: Service) -> No
         assert spans.status_code == 400, spans.text
         assert "spans projects" in spans.json()["errorMessages"][0]
         assert ("GET", f"/rest/api/3/attachment/{ops}/expand/ENG-3") not in reached(strict, since)
+
+
+def test_an_agent_written_body_teaches_nothing(strict: Service) -> None:
+    """An issue property is JSON the agent writes: shaped like an issue listing OPS's
+    attachment, read back (as a property, and inside its issue with ?properties=), it is
+    not Jira's attachment list and teaches Jiragate nothing."""
+    ops = strict.ops  # type: ignore[attr-defined]
+    forged = {"id": "10003", "key": "ENG-3", "fields": {"attachment": [{"id": ops}]}}
+    with client(strict) as jira:
+        put = jira.put("/rest/api/3/issue/ENG-3/properties/forged", json=forged)
+        assert put.status_code in (200, 201), put.text
+        assert jira.get("/rest/api/3/issue/ENG-3/properties/forged").status_code == 200
+        with_it = jira.get("/rest/api/3/issue/ENG-3", params={"properties": "forged"})
+        assert with_it.status_code == 200, with_it.text
+        refused = jira.get(f"/rest/api/3/attachment/content/{ops}")
+        assert refused.status_code == 400, refused.text
+        assert "does not know which issue" in refused.json()["errorMessages"][0]
+
+
+def test_a_wrong_row_refuses_and_never_widens(strict: Service) -> None:
+    """Defence in depth: a row naming the wrong issue (however it got there) is checked
+    with Jira before it scopes anything: ENG-3 does not list OPS's attachment, so the
+    download is refused, the row dropped, and the file never fetched."""
+    ops = strict.ops  # type: ignore[attr-defined]
+    wrong = SeenAttachment(ops, "10003", "ENG-3", "ENG")
+    strict.gateway._store.learn_attachments([wrong])  # as if poisoned
+    with client(strict) as jira:
+        since = mark(strict)
+        refused = jira.get(f"/rest/api/3/attachment/content/{ops}")
+        assert refused.status_code == 400, refused.text
+        assert "Jira no longer lists it on ENG-3" in refused.json()["errorMessages"][0]
+        assert ("GET", f"/rest/api/3/attachment/content/{ops}") not in reached(strict, since)
+    assert strict.gateway._store.attachment_owner(ops) is None
