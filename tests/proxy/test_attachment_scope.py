@@ -229,3 +229,23 @@ def test_a_wrong_row_refuses_and_never_widens(strict: Service) -> None:
         assert "Jira no longer lists it on ENG-3" in refused.json()["errorMessages"][0]
         assert ("GET", f"/rest/api/3/attachment/content/{ops}") not in reached(strict, since)
     assert strict.gateway._store.attachment_owner(ops) is None
+
+
+def test_a_catalog_read_of_the_attachments_teaches_the_owner(strict: Service) -> None:
+    """jira_get_attachments (on /v1/actions, as the MCP tools send it) lists the issue's
+    attachments: Jiragate learns them as from the proxy's issue reads."""
+    eng = strict.eng  # type: ignore[attr-defined]
+    listed = strict.agent.post(
+        "/v1/actions",
+        json={
+            "action": "jira_get_attachments",
+            "summary": "the build log",
+            "details": {"issueKey": "ENG-3"},
+        },
+    )
+    assert listed.status_code in (200, 201), listed.text
+    assert [a["id"] for a in listed.json()["result"]["data"]["attachments"]] == [eng]
+    with client(strict) as jira:
+        content = jira.get(f"/rest/api/3/attachment/content/{eng}")
+        assert content.status_code == 200, content.text
+        assert content.content == ENG_BYTES
