@@ -84,3 +84,12 @@ def test_lookups_give_the_last_sighting_of_each(store: Store, sightings):
     last = {ident: key for ident, key in sightings}
     for ident, key in last.items():
         assert store.attachment_owner(ident) == seen(ident, key, "1")
+
+
+def test_the_longest_key_fits_where_no_issue_id_was_given(store: Store):
+    """jira_get_attachments names its issue by key only: the key stands in for its id."""
+    longest = SeenAttachment(
+        "10042", "ABCDEFGHIJ-1234567890", "ABCDEFGHIJ-1234567890", "ABCDEFGHIJ"
+    )
+    store.learn_attachments([longest])
+    assert store.attachment_owner("10042") == longest

@@ -363,7 +363,7 @@ class AttachmentOwner(SQLModel, table=True):
     __tablename__ = "attachment_owners"
 
     attachment_id: str = Field(primary_key=True, max_length=20)
-    issue_id: str = Field(max_length=20, nullable=False)
+    issue_id: str = Field(max_length=64, nullable=False)  # its id, else its key
     issue_key: str = Field(max_length=64, nullable=False)
     project_key: str = Field(max_length=20, nullable=False)
     seen_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

@@ -21,7 +21,7 @@ def upgrade() -> None:
     op.create_table(
         "attachment_owners",
         sa.Column("attachment_id", sa.String(20), primary_key=True),
-        sa.Column("issue_id", sa.String(20), nullable=False),
+        sa.Column("issue_id", sa.String(64), nullable=False),
         sa.Column("issue_key", sa.String(64), nullable=False),
         sa.Column("project_key", sa.String(20), nullable=False),
         sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
