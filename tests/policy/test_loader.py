@@ -280,3 +280,42 @@ def test_a_template_with_a_literal_service_desk_id_is_refused_naming_its_placeho
             """,
         )
     )
+
+
+def test_rules_on_attachment_templates_load(write_policies):
+    """A rule may name the attachment routes the proxy scopes (docs/proxy.md, Attachments);
+    a literal attachment id is refused like any other literal id."""
+    load_policies(
+        write_policies(
+            groups=GROUPS,
+            attachments="""\
+            rules:
+              - id: no-downloads
+                match:
+                  action: jira_rest_read
+                  details.template:
+                    in:
+                      - /rest/api/{version}/attachment/content/{id}
+                      - /rest/api/{version}/attachment/thumbnail/{id}
+                      - /rest/api/{version}/attachment/{id}/expand/raw
+                      - /rest/api/{version}/attachment/{id}
+                      - /rest/api/{version}/attachment/meta
+                decision: deny
+                reason: Agents read attachments' metadata only.
+            """,
+        )
+    )
+    (error,) = _errors(
+        write_policies,
+        groups=GROUPS,
+        attachments="""\
+        rules:
+          - id: one-file
+            match:
+              action: jira_rest_read
+              details.template: /rest/api/{version}/attachment/content/10042
+            decision: deny
+            reason: Not this one.
+        """,
+    )
+    assert "is not a path template the proxy produces" in error

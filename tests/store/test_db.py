@@ -30,11 +30,12 @@ def test_init_db_creates_every_table_and_is_idempotent(engine):
         "inbox_sessions",
         "inbox_signin_attempts",
         "budget_locks",
+        "attachment_owners",
         "alembic_version",
     } <= tables
     with engine.connect() as connection:
         version = connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
-    assert version == "0008_binding"
+    assert version == "0009_attachment_owners"
     columns = {c["name"] for c in sa.inspect(engine).get_columns("actions")}
     assert "executor" in columns
 

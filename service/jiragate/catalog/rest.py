@@ -20,7 +20,9 @@ A path may name its project only by an id that Jira places in one: an issue, a p
 version, a component, a sprint, a board or a service desk by number (`owned_ids`). Such a
 generic action's project is Jira's to say, not the path's: the gateway asks Jira
 (`Gateway.locate`) and scopes the action by the answer, so a rule on a project holds for its
-objects named by id too.
+objects named by id too. An attachment by id (`/attachment/{id}`, `/attachment/content/{id}`
+…) is placed by the issue Jiragate saw it on (gateway/attachments.py); one never seen is
+refused.
 """
 
 from __future__ import annotations
@@ -183,12 +185,42 @@ _OWNED_AFTER = {
 }
 
 
+#: `/attachment/content/{id}` and `/attachment/thumbnail/{id}` name the id one segment on.
+_ATTACHMENT_FILES = ("content", "thumbnail")
+
+
+def attachment_id(parsed: RestPath) -> str | None:
+    """The attachment a `/rest/api/{2,3,latest}/attachment/...` path names, as spelled
+    (`/attachment/10042`, `/attachment/content/10042`, `/attachment/10042/expand/raw`, and
+    anything longer: Jira routes by the first segments); None for `/attachment/meta` (the
+    site's attachment settings) and for paths that are not about an attachment.
+
+    Every other spelling names an id, even one that is no number (`/attachment/abc`,
+    `/attachment/content`): the gateway refuses those, so no spelling reaches Jira unscoped.
+    Segment names are compared without case, to refuse rather than guess how a server
+    before Jira matches them."""
+    segments = parsed.path.split("/")[1:]
+    if len(segments) < 5 or segments[:2] != ["rest", "api"] or segments[3].lower() != "attachment":
+        return None
+    first = segments[4].lower()
+    if first == "meta" and len(segments) == 5:
+        return None
+    if first in _ATTACHMENT_FILES and len(segments) > 5:
+        return segments[5]
+    return segments[4]
+
+
 def owned_ids(parsed: RestPath) -> tuple[tuple[str, str], ...]:
     """(kind, id) of each object the path names by number that Jira places in a project
     (`/rest/api/3/version/10001/relatedIssueCounts`: ("version", "10001")); the path's own
-    project, when it names one by key, makes these moot (`project_of_path`)."""
+    project, when it names one by key, makes these moot (`project_of_path`), except for an
+    attachment, which Jira places by its issue whatever else the path says (an
+    ("attachment", id) pair, its id as spelled: see `attachment_id`)."""
     segments = parsed.path.split("/")
     found: list[tuple[str, str]] = []
+    attachment = attachment_id(parsed)
+    if attachment is not None:
+        found.append(("attachment", attachment))
     for previous, segment in itertools.pairwise(segments):
         kind = _OWNED_AFTER.get(previous)
         if kind is not None and _DIGITS.fullmatch(segment):
@@ -221,9 +253,10 @@ def rest_violations(details: Mapping[str, Any]) -> Iterator[DetailsViolation]:
             "/template", "rest-template", f"the path's template is {parsed.template!r}"
         )
     project = project_of_path(parsed)
-    if project is None and owned_ids(parsed):
+    if (project is None and owned_ids(parsed)) or attachment_id(parsed) is not None:
         # The project of an object named by id is Jira's answer, which only the gateway can
-        # read (`Gateway.locate`): it sets `projectKey` and refuses any other claim.
+        # read (`Gateway.locate`): it sets `projectKey` and refuses any other claim. An
+        # attachment's is the gateway's whatever project the path names.
         return
     if details.get("projectKey") != project:
         yield DetailsViolation(

@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from jiragate.catalog import ActionRequest
-from jiragate.catalog.rest import owned_ids, parse_rest_path, project_of_path
+from jiragate.catalog.rest import attachment_id, owned_ids, parse_rest_path, project_of_path
 from jiragate.catalog.site import SiteMetadata, site_violations, with_named_custom_fields
 from jiragate.errors import DetailsViolation, InvalidDetailsError
-from jiragate.gateway.state import GatewayState
+from jiragate.gateway.attachments import AttachmentsMixin
 from jiragate.jira.owners import Kind as OwnedKind
 from jiragate.jira.owners import Located, locate
 
@@ -20,7 +20,7 @@ from jiragate.jira.owners import Located, locate
 _GENERIC_ACTIONS = frozenset({"jira_rest_read", "jira_rest_write"})
 
 
-class SiteLookupsMixin(GatewayState):
+class SiteLookupsMixin(AttachmentsMixin):
     """What the Jira site says: fields, issues, users, types, transitions, sprints."""
 
     async def story_points_field(self, project: str | None = None) -> str:
@@ -80,17 +80,28 @@ class SiteLookupsMixin(GatewayState):
             return request
         parsed = parse_rest_path(str(request.details.get("path")))  # validated by the catalog
         ids = owned_ids(parsed)
-        if project_of_path(parsed) is not None or not ids:
+        named = project_of_path(parsed)
+        attachment = attachment_id(parsed)
+        if (named is not None and attachment is None) or not ids:
             return request
         found: dict[str | None, tuple[str, str]] = {}
+        if named is not None:  # with an attachment: both must be in one project
+            found[named] = ("path", parsed.path)
         for kind, ident in ids:
-            located = await self.locate(cast(OwnedKind, kind), ident)
-            found.setdefault(located.project_key if located else None, (kind, ident))
+            if kind == "attachment":
+                # Never unscoped: one Jiragate cannot place is refused (fail closed).
+                project: str | None = await self._attachment_project(
+                    request.action, ident, parsed.version
+                )
+            else:
+                located = await self.locate(cast(OwnedKind, kind), ident)
+                project = located.project_key if located else None
+            found.setdefault(project, (kind, ident))
         if len(found) > 1:
-            named = ", ".join(f"{k} {i} is in {p or 'no project'}" for p, (k, i) in found.items())
+            spans = ", ".join(f"{k} {i} is in {p or 'no project'}" for p, (k, i) in found.items())
             raise InvalidDetailsError(
                 request.action,
-                [DetailsViolation("/path", "rest-project", f"the path spans projects: {named}")],
+                [DetailsViolation("/path", "rest-project", f"the path spans projects: {spans}")],
             )
         project, (kind, ident) = next(iter(found.items()))
         claimed = request.details.get("projectKey")

@@ -23,10 +23,10 @@ from jiragate.catalog import (
     project_of,
 )
 from jiragate.errors import StoreIntegrityError
+from jiragate.gateway.attachments import AttachmentsMixin
 from jiragate.gateway.binding import ON_CHANGE_DEFAULT, read_snapshot
 from jiragate.gateway.budgets import lock_keys
 from jiragate.gateway.execution import ForwardRequest
-from jiragate.gateway.state import GatewayState
 from jiragate.jira.client import RawResponse
 from jiragate.policy.engine import BudgetUsage, Decision, PolicySet
 from jiragate.policy.model import Effect, ReviewGroup
@@ -91,7 +91,7 @@ def _urgent(priority: object, order: PriorityOrder) -> bool:
     return level is None or level > (len(order) + 1) / 2
 
 
-class SubmissionMixin(GatewayState):
+class SubmissionMixin(AttachmentsMixin):
     """`submit` and `evaluate`, and the approval terms a gated action opens with."""
 
     def evaluate(
@@ -153,6 +153,7 @@ class SubmissionMixin(GatewayState):
             if decision.allowed and request.kind is ActionKind.READ and forward is not None:
                 action_id = new_action_id()
                 finished, answer = await self._executor.run_forward(request, action_id, forward)
+                await self._learn_from_answer(forward.path, answer)
             elif decision.allowed and request.kind is ActionKind.READ:
                 # A read changes nothing in Jira, so it runs first and is recorded once, with
                 # its result, in one transaction (no claim, no lease: re-running it is
@@ -168,6 +169,7 @@ class SubmissionMixin(GatewayState):
                         return Submission(replay, None, created=False)
                 action_id = new_action_id()
                 finished = await self._executor.run_read(request, action_id)
+                await self._learn_from_result(request, finished)
             fields = self._action_fields(
                 request, decision, agent, idempotency_key, body_hash, claim=finished is None
             )
@@ -188,6 +190,7 @@ class SubmissionMixin(GatewayState):
             if forward is not None and record.kind == "read" and record.status is _EXECUTED:
                 # An approved read a worker ran: the client wants Jira's answer, now.
                 replayed, answer = await self._executor.run_forward(request, record.id, forward)
+                await self._learn_from_answer(forward.path, answer)
                 del replayed  # the action's own execution stays its record
             return Submission(record, None, created=False, answer=answer)
         self.metrics.statuses.labels(record.status.value).inc()

@@ -158,7 +158,9 @@ async def _handle(request: Request, gateway: Gateway) -> Response:
             )
             answer = again.answer
     if answer is not None:
-        body = _relinked(answer.body, gateway, incoming.base_url)
+        body = answer.body
+        if _is_json(answer.headers):  # a file's bytes (an attachment) pass untouched
+            body = _relinked(body, gateway, incoming.base_url)
         if answer.status >= 400:
             # An error page may echo what it was sent: our service account's credentials.
             body = redact_text(body.decode("utf-8", "replace")).encode("utf-8")
@@ -171,6 +173,12 @@ def _relinked(body: bytes, gateway: Gateway, base_url: str) -> bytes:
     one would otherwise call Jira directly, with its agent key (which Jira refuses)."""
     upstream = gateway.settings.jira.url.rstrip("/").encode()
     return body.replace(upstream, base_url.encode()) if upstream else body
+
+
+def _is_json(headers: tuple[tuple[str, str], ...]) -> bool:
+    """Whether Jira's answer is JSON (whose links are relinked), not a file's bytes."""
+    media = next((v for k, v in headers if k.lower() == "content-type"), "application/json")
+    return "json" in media.split(";", 1)[0].strip().lower()
 
 
 def _reads(action: str) -> bool:

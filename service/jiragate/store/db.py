@@ -36,7 +36,7 @@ from jiragate.errors import (
     StoreIntegrityError,
 )
 from jiragate.redaction import redact_text, redact_value
-from jiragate.store import audit, budgets, changes
+from jiragate.store import attachments, audit, budgets, changes
 from jiragate.store.audit import AuditNote, canonical_json, insert_row
 from jiragate.store.dberrors import database_error_text, database_errors
 from jiragate.store.models import (
@@ -1092,3 +1092,15 @@ class Store:
         """Append one audit event on its own (prefer `audit_note=` on a state change)."""
         with self.transaction() as session:
             audit.append(session, action_id=action_id, actor=actor, type=type, data=data)
+
+    # ----------------------------------------------------------------- attachment owners
+
+    def learn_attachments(self, rows: Sequence[attachments.SeenAttachment]) -> int:
+        """Record the issue each attachment was listed on (store.attachments)."""
+        return attachments.learn(self.engine, rows, self.clock())
+
+    def attachment_owner(self, attachment_id: str) -> attachments.SeenAttachment | None:
+        return attachments.owner(self.engine, attachment_id)
+
+    def forget_attachment(self, attachment_id: str) -> None:
+        attachments.forget(self.engine, attachment_id)

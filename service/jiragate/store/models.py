@@ -352,3 +352,18 @@ class BudgetLock(SQLModel, table=True):
     budget: str = Field(primary_key=True, max_length=64)
     scope: str = Field(primary_key=True, max_length=300)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class AttachmentOwner(SQLModel, table=True):
+    """Which issue an attachment was on when Jiragate last handed it to an agent (an issue
+    read or search whose answer listed it). Jira's attachment metadata names no issue, so
+    this is the only way to scope `/attachment/{id}` by project (store.attachments); the
+    gateway checks the issue with Jira again before it trusts the row."""
+
+    __tablename__ = "attachment_owners"
+
+    attachment_id: str = Field(primary_key=True, max_length=20)
+    issue_id: str = Field(max_length=64, nullable=False)  # its id, else its key
+    issue_key: str = Field(max_length=64, nullable=False)
+    project_key: str = Field(max_length=20, nullable=False)
+    seen_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

@@ -403,6 +403,23 @@ async def get_attachment(request: Request) -> Response:
         return JSONResponse(body)
 
 
+async def attachment_content(request: Request) -> Response:
+    """`GET /attachment/content/{id}` (and `/attachment/thumbnail/{id}` for an image): the
+    file's bytes, as Jira serves them (Cloud redirects to its media store first; the
+    sandbox answers with the bytes)."""
+    state = state_of(request)
+    with state.lock:
+        found = _attachment(state, request.path_params["attachment_id"])
+        if found is None:
+            return jira_error(404, ["The attachment does not exist."])
+        item = dict(found[1])
+    thumbnail = "/thumbnail/" in request.url.path
+    if thumbnail and not str(item["mimeType"]).startswith("image/"):
+        return jira_error(404, ["The attachment has no thumbnail."])
+    data = base64.b64decode(item["content"])
+    return Response(data, media_type=str(item["mimeType"]))
+
+
 async def delete_attachment(request: Request) -> Response:
     state = state_of(request)
     with state.lock:
@@ -473,5 +490,8 @@ def build_router() -> APIRouter:
         attachment = f"{base}/attachment/{{attachment_id}}"
         router.add_api_route(attachment, get_attachment, methods=["GET"])
         router.add_api_route(attachment, delete_attachment, methods=["DELETE"])
+        for file in ("content", "thumbnail"):
+            route = f"{base}/attachment/{file}/{{attachment_id}}"
+            router.add_api_route(route, attachment_content, methods=["GET"])
     router.add_api_route("/rest/agile/1.0/epic/{epic}/issue", epic_issues, methods=["POST"])
     return router
