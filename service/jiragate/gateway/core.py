@@ -45,6 +45,7 @@ from jiragate.approvals.cheqpoint import CheqpointClient
 from jiragate.approvals.cheqpoint_backend import CheqpointApprovals
 from jiragate.approvals.inbox import InboxBackend
 from jiragate.approvals.notify.dispatcher import Notifier
+from jiragate.gateway.attachments import AttachmentsMixin
 from jiragate.gateway.budgets import BudgetCounter
 from jiragate.gateway.callbacks import CallbacksMixin
 from jiragate.gateway.execution import Executor
@@ -74,6 +75,7 @@ CHEQPOINT = CheqpointApprovals.name
 class Gateway(
     QueriesMixin,
     SiteLookupsMixin,
+    AttachmentsMixin,
     SubmissionMixin,
     ExternalApprovalsMixin,
     ReviewMixin,

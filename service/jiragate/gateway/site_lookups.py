@@ -12,7 +12,7 @@ from jiragate.catalog import ActionRequest
 from jiragate.catalog.rest import attachment_id, owned_ids, parse_rest_path, project_of_path
 from jiragate.catalog.site import SiteMetadata, site_violations, with_named_custom_fields
 from jiragate.errors import DetailsViolation, InvalidDetailsError
-from jiragate.gateway.attachments import AttachmentsMixin
+from jiragate.gateway.state import GatewayState
 from jiragate.jira.owners import Kind as OwnedKind
 from jiragate.jira.owners import Located, locate
 
@@ -20,7 +20,7 @@ from jiragate.jira.owners import Located, locate
 _GENERIC_ACTIONS = frozenset({"jira_rest_read", "jira_rest_write"})
 
 
-class SiteLookupsMixin(AttachmentsMixin):
+class SiteLookupsMixin(GatewayState):
     """What the Jira site says: fields, issues, users, types, transitions, sprints."""
 
     async def story_points_field(self, project: str | None = None) -> str:

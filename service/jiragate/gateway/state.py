@@ -1,7 +1,7 @@
 """What every part of the gateway shares: its collaborators, declared once and typed.
 
 `Gateway` (gateway/core.py) is one class assembled from one mixin per use case (queries.py,
-site_lookups.py, submission.py, external_approvals.py, review.py, callbacks.py,
+site_lookups.py, attachments.py, submission.py, external_approvals.py, review.py, callbacks.py,
 notifications.py, worker.py); each subclasses `GatewayState`, so each reads the same typed
 attributes, which only `Gateway.__init__` sets. A use case that calls into another one's
 module does so through the declarations below: mypy checks the call against them, and
@@ -25,12 +25,13 @@ from jiragate.gateway.budgets import BudgetCounter
 from jiragate.gateway.execution import Executor
 from jiragate.gateway.policies import PolicyHolder
 from jiragate.gateway.recording import ReadRecorder
+from jiragate.jira.client import RawResponse
 from jiragate.jira.operations import JiraAdapter
 from jiragate.metrics import Metrics
 from jiragate.policy.engine import BudgetUsage, PolicySet
 from jiragate.policy.model import ReviewGroup
 from jiragate.settings import Settings
-from jiragate.store import ActionRecord, Store, Verdict
+from jiragate.store import ActionRecord, FinishedRun, Store, Verdict
 from jiragate.store.budgets import BudgetTransaction
 from jiragate.store.inbox_auth import InboxAuthStore
 from jiragate.store.notifications import Outbox
@@ -115,4 +116,19 @@ class GatewayState:
         raise NotImplementedError
 
     async def notify_round(self) -> int:  # notifications.py
+        raise NotImplementedError
+
+    async def _learn_from_answer(  # attachments.py
+        self, path: str, answer: RawResponse | None
+    ) -> None:
+        raise NotImplementedError
+
+    async def _learn_from_result(  # attachments.py
+        self, request: ActionRequest, finished: FinishedRun
+    ) -> None:
+        raise NotImplementedError
+
+    async def _attachment_project(  # attachments.py
+        self, action: str, ident: str, version: str = "3"
+    ) -> str:
         raise NotImplementedError

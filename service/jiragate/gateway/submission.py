@@ -23,10 +23,10 @@ from jiragate.catalog import (
     project_of,
 )
 from jiragate.errors import StoreIntegrityError
-from jiragate.gateway.attachments import AttachmentsMixin
 from jiragate.gateway.binding import ON_CHANGE_DEFAULT, read_snapshot
 from jiragate.gateway.budgets import lock_keys
 from jiragate.gateway.execution import ForwardRequest
+from jiragate.gateway.state import GatewayState
 from jiragate.jira.client import RawResponse
 from jiragate.policy.engine import BudgetUsage, Decision, PolicySet
 from jiragate.policy.model import Effect, ReviewGroup
@@ -91,7 +91,7 @@ def _urgent(priority: object, order: PriorityOrder) -> bool:
     return level is None or level > (len(order) + 1) / 2
 
 
-class SubmissionMixin(AttachmentsMixin):
+class SubmissionMixin(GatewayState):
     """`submit` and `evaluate`, and the approval terms a gated action opens with."""
 
     def evaluate(
