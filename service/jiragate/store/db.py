@@ -38,7 +38,7 @@ from jiragate.errors import (
 from jiragate.redaction import redact_text, redact_value
 from jiragate.store import attachments, audit, budgets, changes
 from jiragate.store.audit import AuditNote, canonical_json, insert_row
-from jiragate.store.dberrors import database_error_text, database_errors
+from jiragate.store.dberrors import database_error_text, database_errors, driver_errors
 from jiragate.store.models import (
     ACTIVE_POLICY,
     EXECUTOR_JIRAGATE,
@@ -104,10 +104,8 @@ def _sqlite_on_begin(connection: sa.Connection) -> None:
     # this one statement cost more than the rest of an empty transaction (~60 µs of ~270).
     # A failure (a lock held past the busy timeout) is wrapped as SQLAlchemy would wrap it,
     # so the store translates it as before (StoreUnavailableError).
-    try:
+    with driver_errors(statement, (), sqlite3.Error):
         connection.connection.driver_connection.execute(statement)  # type: ignore[union-attr]
-    except sqlite3.Error as exc:
-        raise sa.exc.DBAPIError.instance(statement, (), exc, sqlite3.Error) from exc
 
 
 def _sqlite_read_only_on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -455,11 +453,10 @@ class Store:
             connection = self.engine.raw_connection()
             statement = "PRAGMA wal_checkpoint(PASSIVE)"
             try:
-                cursor = connection.cursor()
-                busy, frames, checkpointed = cursor.execute(statement).fetchone()
-                cursor.close()
-            except sqlite3.Error as exc:  # as SQLAlchemy would wrap it, for database_errors
-                raise sa.exc.DBAPIError.instance(statement, (), exc, sqlite3.Error) from exc
+                with driver_errors(statement, (), sqlite3.Error):
+                    cursor = connection.cursor()
+                    busy, frames, checkpointed = cursor.execute(statement).fetchone()
+                    cursor.close()
             finally:
                 connection.close()
         del busy  # PASSIVE never waits: a busy database just leaves frames for next time

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -68,3 +69,17 @@ def database_errors() -> Iterator[None]:
         raise translate(exc) from None
     except sa.exc.SQLAlchemyError as exc:
         raise translate(exc) from None
+
+
+@contextmanager
+def driver_errors(
+    statement: str, parameters: Any, error: type[Exception], dialect: Any = None
+) -> Iterator[None]:
+    """Run a call made straight to the driver (beside SQLAlchemy, on the hot path) with its
+    `error`s wrapped as SQLAlchemy wraps its own (`DBAPIError.instance`), so that
+    `database_errors` translates them like any other statement's."""
+    try:
+        yield
+    except error as exc:
+        wrapped = sa.exc.DBAPIError.instance(statement, parameters, exc, error, dialect=dialect)
+        raise wrapped from exc

@@ -25,6 +25,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
+from jiragate.store.dberrors import driver_errors
+
 Processor = Callable[[Any], Any]
 
 
@@ -77,10 +79,7 @@ def insert_many(session: Session, table: sa.Table, rows: Sequence[Mapping[str, A
         raise RuntimeError("the session's connection has no driver connection")
     cursor = driver.cursor()
     try:
-        cursor.executemany(statement.sql, parameters)
-    except dialect.loaded_dbapi.Error as exc:
-        raise sa.exc.DBAPIError.instance(
-            statement.sql, parameters, exc, dialect.loaded_dbapi.Error, dialect=dialect
-        ) from exc
+        with driver_errors(statement.sql, parameters, dialect.loaded_dbapi.Error, dialect):
+            cursor.executemany(statement.sql, parameters)
     finally:
         cursor.close()
