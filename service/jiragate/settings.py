@@ -255,6 +255,11 @@ class Settings(BaseSettings):
 
     policy_dir: Path = Field(default_factory=default_policy_dir)
     database_url: str = "sqlite:///./jiragate.db"
+    #: Connections each process keeps open to the database, and may open beyond them when
+    #: busy: every replica and worker holds up to their sum (plus PostgreSQL's one
+    #: listener), which across the deployment must stay under the server's max_connections.
+    database_pool_size: int = Field(default=5, ge=1, le=1000)
+    database_max_overflow: int = Field(default=10, ge=0, le=1000)
     jira: JiraSettings = Field(default_factory=JiraSettings)
     approval_backend: Literal["inbox", "cheqpoint"] = "inbox"
     cheqpoint: CheqpointSettings = Field(default_factory=CheqpointSettings)

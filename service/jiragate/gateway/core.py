@@ -139,11 +139,14 @@ class Gateway(
         notification_transport: Any = None,
     ) -> Gateway:
         from jiragate.redaction import register_secrets
-        from jiragate.store.db import open_engine
+        from jiragate.store.db import PoolSize, open_engine
 
         register_secrets(settings.secrets())  # every log line and stored text masks them
         metrics = Metrics()
-        engine = open_engine(settings.database_url)
+        engine = open_engine(
+            settings.database_url,
+            pool=PoolSize(settings.database_pool_size, settings.database_max_overflow),
+        )
         store = Store(engine)
         policies = PolicyHolder(settings.policy_dir, metrics, store)
         adapter = JiraAdapter(settings.jira.to_config(), transport=jira_transport)

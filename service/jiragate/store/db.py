@@ -132,13 +132,33 @@ def safe_url(url: str) -> str:
         return redact_text(url)
 
 
-def make_engine(url: str | None = None, *, echo: bool = False, read_only: bool = False) -> Engine:
+@dataclass(frozen=True, slots=True)
+class PoolSize:
+    """How many connections one process keeps open (`size`) and may open beyond them at a
+    busy moment (`overflow`): SQLAlchemy's QueuePool `pool_size` and `max_overflow`. Every
+    process of a deployment holds up to `size + overflow` (plus PostgreSQL's one listener),
+    so their sum across replicas and workers must stay under the server's
+    `max_connections` (docs/operations.md)."""
+
+    size: int = 5
+    overflow: int = 10
+
+
+def make_engine(
+    url: str | None = None,
+    *,
+    echo: bool = False,
+    read_only: bool = False,
+    pool: PoolSize | None = None,
+) -> Engine:
     """An engine for `url`: SQLite (WAL, busy_timeout, BEGIN IMMEDIATE) or PostgreSQL.
 
     `read_only=True` (the audit CLI) never creates anything: a missing SQLite file is a
     StoreError instead of a new empty database, and every session refuses writes.
     Error messages show the URL without its password.
     """
+    pool = pool or PoolSize()
+    pooling = {"pool_size": pool.size, "max_overflow": pool.overflow}
     url = _normalize_url(url or DEFAULT_URL)
     try:
         parsed = make_url(url)
@@ -160,6 +180,7 @@ def make_engine(url: str | None = None, *, echo: bool = False, read_only: bool =
             parsed,
             echo=echo,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            **pooling,
         )
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
@@ -167,7 +188,7 @@ def make_engine(url: str | None = None, *, echo: bool = False, read_only: bool =
     if backend == "postgresql":
         if parsed.get_driver_name() != "psycopg":
             raise StoreError(f"use the psycopg 3 driver: postgresql+psycopg://… (got {shown!r})")
-        engine = sa.create_engine(parsed, echo=echo, pool_pre_ping=True)
+        engine = sa.create_engine(parsed, echo=echo, pool_pre_ping=True, **pooling)
         if read_only:
             event.listen(engine, "connect", _postgres_read_only_on_connect)
         return engine
@@ -196,9 +217,9 @@ def _sqlite_read_only_engine(parsed: sa.URL, *, echo: bool) -> Engine:
     return engine
 
 
-def open_engine(url: str) -> Engine:
+def open_engine(url: str, *, pool: PoolSize | None = None) -> Engine:
     """`make_engine` and `init_db`, any failure a StoreError without the URL's password."""
-    engine = make_engine(url)
+    engine = make_engine(url, pool=pool)
     try:
         init_db(engine)
     except sa.exc.SQLAlchemyError as exc:
