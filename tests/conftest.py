@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from tests.helpers import loop_guard
+from tests.helpers import file_order, loop_guard
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,6 +21,26 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session")
 def default_policy_dir() -> Path:
     return REPO_ROOT / "policies"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--record-durations",
+        metavar="PATH",
+        type=Path,
+        help="write each test file's seconds to PATH (tests/durations.json orders the files)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    target = config.getoption("--record-durations")
+    if target is not None and not hasattr(config, "workerinput"):  # the controller adds up
+        config.pluginmanager.register(file_order.DurationRecorder(target), "record-durations")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Longest files first (tests/helpers/file_order.py), on every worker alike."""
+    items[:] = file_order.longest_first(items, file_order.measured())
 
 
 # Property tests explore the same examples on every run: the suite must be deterministic.

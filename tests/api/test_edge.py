@@ -34,7 +34,11 @@ def service(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, policy_dir: Path
 ) -> Iterator[Service]:
     directory = tmp_path_factory.mktemp("edge")
-    with service_on(request, request.param, directory, policy_dir=policy_dir) as running:
+    # The watcher would notice test_reload's edits on its own and race the explicit reload
+    # (tests/faults/test_policy_convergence.py covers it): here it waits a minute a round.
+    with service_on(
+        request, request.param, directory, policy_dir=policy_dir, policy_poll_interval=60
+    ) as running:
         yield running
 
 
