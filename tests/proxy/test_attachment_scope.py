@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from jiragate.store.attachments import SeenAttachment
 from tests.conftest_db import db_url, postgres_admin  # noqa: F401
@@ -251,3 +252,32 @@ def test_a_catalog_read_of_the_attachments_teaches_the_owner(strict: Service) ->
         content = jira.get(f"/rest/api/3/attachment/content/{eng}", follow_redirects=True)
         assert content.status_code == 200, content.text
         assert content.content == ENG_BYTES
+
+
+def test_reads_and_downloads_that_change_no_owner_write_no_row(strict: Service) -> None:
+    """Every download confirms its owner with Jira and every issue read lists it again:
+    with the owner unchanged, its row is not rewritten (its `seen_at` stays that of the
+    first sighting); a changed owner is."""
+    eng = strict.eng  # type: ignore[attr-defined]
+    engine = strict.gateway._store.engine
+    query = sa.text("SELECT seen_at FROM attachment_owners WHERE attachment_id = :a")
+
+    def seen_at() -> object:
+        with engine.connect() as connection:
+            return connection.execute(query, {"a": eng}).scalar_one()
+
+    with client(strict) as jira:
+        assert jira.get("/rest/api/3/issue/ENG-3").status_code == 200
+        first = seen_at()
+        for _ in range(2):
+            content = jira.get(f"/rest/api/3/attachment/content/{eng}", follow_redirects=True)
+            assert content.status_code == 200 and content.content == ENG_BYTES
+        assert jira.get("/rest/api/3/issue/ENG-3").status_code == 200
+        assert seen_at() == first
+        # A stale row (another issue id, same project) is corrected by the next sighting.
+        strict.gateway._store.learn_attachments([SeenAttachment(eng, "ENG-3", "ENG-3", "ENG")])
+        assert jira.get("/rest/api/3/issue/ENG-3").status_code == 200
+    assert strict.gateway._store.attachment_owner(eng) == SeenAttachment(
+        eng, "10003", "ENG-3", "ENG"
+    )
+    assert seen_at() != first
