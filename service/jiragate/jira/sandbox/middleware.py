@@ -49,7 +49,8 @@ class SandboxMiddleware:
             return
         if scope["path"].startswith(MEDIA_PREFIX):
             # Cloud's media store (sandbox/media.py): another origin, no Jira login; the
-            # signed URL is its only check. Logged with the scheme of any credential sent.
+            # signed URL is its only check. Logged with the scheme of any credential sent,
+            # without the query (the token).
             header = _header(scope, b"authorization")
             scheme = header.partition(" ")[0].lower() if header else None
             entry = LoggedRequest(scope["method"], scope["path"], "", None, scheme or None)
