@@ -1,16 +1,23 @@
 """Real clients, unchanged, downloading attachments through the proxy (docs/proxy.md,
 "Attachments"): pycontribs `jira` (`issue.fields.attachment[0].get()`, `jira.attachment(id)`)
-and mcp-atlassian's `jira_download_attachments` get ENG's file byte for byte once they
-read its issue; OPS's is refused, and the text the client raises (what a model is shown)
-says what to do or names the rule. The bot may read ENG, never OPS; the IDE assistant may
-read both (the policy of tests/proxy/test_attachment_scope.py)."""
+and mcp-atlassian's `jira_download_attachments` (Data Center and Cloud modes) get ENG's file
+byte for byte once they read its issue (on Cloud by following Jira's redirect, passed by the
+proxy, to the media store, which they offer no credential); OPS's is refused, and the text
+the client raises (what a model is shown) says what to do or names the rule. The bot may
+read ENG, never OPS; the IDE assistant may read both (the policy of
+tests/proxy/test_attachment_scope.py)."""
 
 from __future__ import annotations
 
 import base64
+import ipaddress
+import socket
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
+import pytest
 
 from tests.clients.test_proxy_clients import (  # noqa: F401
     AGENT_KEY,
@@ -72,6 +79,9 @@ def test_pycontribs_downloads_its_attachment_and_is_refused_another(
         assert "read its issue through Jiragate first" in guessed["text"]
         assert base64.b64decode(first["issue"]["value"]) == ENG_BYTES, first["issue"]
         assert base64.b64decode(first["by_id"]["value"]) == ENG_BYTES, first["by_id"]
+        # On Cloud both came from the media store, after Jira's redirect passed through the
+        # proxy: requests followed it, offering the media store no credential.
+        assert media_hits(service) == [(f"/_media/file/{eng}/binary", None, 200)] * 2
         with client(service, "ide-assistant") as privileged:  # teaches Jiragate OPS-1's
             assert privileged.get("/rest/api/2/issue/OPS-1").status_code == 200
         again = run_inline(clients_python, PYCONTRIBS, service.url, AGENT_KEY, eng, ops, "again")
@@ -79,14 +89,25 @@ def test_pycontribs_downloads_its_attachment_and_is_refused_another(
         assert not known["ok"] and "bot-stays-out-of-ops" in known["text"], known
 
 
+def media_hits(service: Service) -> list[tuple[str, str | None, int | None]]:
+    """The sandbox media store's requests: path, the scheme of any credential, status."""
+    logged = service.sandbox.logged()
+    return [(e.path, e.auth, e.status) for e in logged if e.path.startswith("/_media/")]
+
+
 MCP = """
 import asyncio, json, os, sys
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
-url, key = sys.argv[1:3]
+url, key, mode = sys.argv[1:4]
 env = {k: v for k, v in os.environ.items() if not k.startswith(("JIRA_", "CONFLUENCE_"))}
-env.update(JIRA_URL=url, JIRA_PERSONAL_TOKEN=key, READ_ONLY_MODE="false", TOOLSETS="all",
+env.update(JIRA_URL=url, READ_ONLY_MODE="false", TOOLSETS="all",
            FASTMCP_CHECK_FOR_UPDATES="off", FASTMCP_SHOW_SERVER_BANNER="false")
+if mode == "cloud":
+    env.update(JIRA_USERNAME="agent@example.com", JIRA_API_TOKEN=key,
+               MCP_ALLOWED_URL_DOMAINS=sys.argv[4])
+else:
+    env.update(JIRA_PERSONAL_TOKEN=key)
 server = StdioServerParameters(
     command=os.path.join(os.path.dirname(sys.executable), "mcp-atlassian"),
     args=["--transport", "stdio"], env=env)
@@ -111,7 +132,50 @@ def test_mcp_atlassian_downloads_its_issues_attachments_only(
     with running_dc_service(db, policy_dir=tmp_path / "policies", policy=POLICY) as service:
         upload(service, "ENG-3", "build.log", ENG_BYTES, dc=True)
         upload(service, "OPS-1", "incident.txt", OPS_BYTES, dc=True)
-        report = run_inline(clients_python, MCP, service.url, AGENT_KEY)
+        report = run_inline(clients_python, MCP, service.url, AGENT_KEY, "server")
+    assert media_hits(service) == []  # Data Center serves the bytes itself
+    check_mcp_report(report)
+
+
+def test_mcp_atlassian_in_cloud_mode_follows_jiras_redirect_to_the_media_store(
+    clients_python: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Cloud-style credentials (JIRA_USERNAME, JIRA_API_TOKEN: the agent key) against the
+    cloud profile: each download is a 303 to the media store, passed through the proxy.
+
+    mcp-atlassian refuses to follow a redirect to `localhost` or to any address that is not
+    global (its SSRF guard, mcp_atlassian/utils/urls.py), unless the host name is in
+    `MCP_ALLOWED_URL_DOMAINS` — and never `localhost` or an IP literal. Atlassian's media
+    store is public, so against Jira Cloud it passes; here, loopback only, the media store
+    is this machine's own host name (when it resolves to a loopback address), allowed."""
+    name = loopback_host_name()
+    db = f"sqlite:///{tmp_path / 'jiragate.db'}"
+    with service_with_policy(db, tmp_path, POLICY) as service:
+        port = urlsplit(service.sandbox_url).port
+        service.sandbox.media_url = f"http://{name}:{port}"
+        eng = upload(service, "ENG-3", "build.log", ENG_BYTES)
+        upload(service, "OPS-1", "incident.txt", OPS_BYTES)
+        report = run_inline(clients_python, MCP, service.url, AGENT_KEY, "cloud", name)
+        hits = media_hits(service)
+    check_mcp_report(report)
+    assert hits == [(f"/_media/file/{eng}/binary", None, 200)], hits
+
+
+def loopback_host_name() -> str:
+    """This machine's host name, if it resolves to loopback only (else the test skips)."""
+    name = socket.gethostname()
+    try:
+        found = {info[4][0] for info in socket.getaddrinfo(name, None)}
+    except OSError:
+        found = set()
+    loopback = bool(found) and all(ipaddress.ip_address(a).is_loopback for a in found)
+    if name.lower() == "localhost" or not loopback:
+        pytest.skip(f"the host name {name!r} does not resolve to loopback only: {found}")
+    return name
+
+
+def check_mcp_report(report: dict[str, Any]) -> None:
     eng = report["eng"]
     assert not eng["error"], eng
     assert base64.b64encode(ENG_BYTES).decode() in "".join(eng["parts"]), eng

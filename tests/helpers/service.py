@@ -11,7 +11,7 @@ import hashlib
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,13 +164,19 @@ def running_service(
     *,
     sandbox_state: SandboxState | None = None,
     port: int | None = None,
+    sandbox_wrapper: Callable[[Any], Any] | None = None,
     **overrides: Any,
 ) -> Iterator[Service]:
     """`port` (optional) fixes the service's port, so settings can name the service's own
-    URL before it starts (e.g. `cheqpoint.url` pointing at its own `/api/`)."""
+    URL before it starts (e.g. `cheqpoint.url` pointing at its own `/api/`).
+    `sandbox_wrapper` (optional) wraps the sandbox's ASGI app before it is served (a test
+    recording what reached Jira, headers included)."""
     state = sandbox_state or SandboxState()
     with ExitStack() as stack:
-        sandbox_url = stack.enter_context(serve_app(create_sandbox_app(state)))
+        sandbox_app = create_sandbox_app(state)
+        if sandbox_wrapper is not None:
+            sandbox_app = sandbox_wrapper(sandbox_app)
+        sandbox_url = stack.enter_context(serve_app(sandbox_app))
         settings = make_settings(db_url, sandbox_url, **overrides)
         gateway = Gateway.build(settings)
         app = create_app(settings, gateway=gateway)

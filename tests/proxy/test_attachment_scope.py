@@ -6,6 +6,8 @@ project's attachment by guessing numbers.
 Over real HTTP: a Jiragate (uvicorn) in front of the Jira sandbox, on SQLite and PostgreSQL.
 The attachments are uploaded to ENG-3 and OPS-1 straight to the sandbox, as a person would
 in Jira; the bot (log-triage-bot) may read ENG and never OPS, the IDE assistant reads all.
+The sandbox is Cloud's: a download is a redirect to its media store, which the clients here
+follow (tests/proxy/test_attachment_redirects.py tests the redirect itself).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from jiragate.store.attachments import SeenAttachment
 from tests.conftest_db import db_url, postgres_admin  # noqa: F401
@@ -99,7 +102,7 @@ def test_the_agent_reads_its_issue_then_downloads_its_attachment(strict: Service
         listed = issue.json()["fields"]["attachment"]
         assert [a["id"] for a in listed] == [eng]
         assert listed[0]["content"].startswith(strict.url)  # relinked to Jiragate
-        content = jira.get(listed[0]["content"].removeprefix(strict.url))
+        content = jira.get(listed[0]["content"].removeprefix(strict.url), follow_redirects=True)
         assert content.status_code == 200, content.text
         assert content.content == ENG_BYTES  # the file's bytes, untouched
         meta = jira.get(f"/rest/api/2/attachment/{eng}")
@@ -117,7 +120,7 @@ def test_a_search_teaches_the_owner_too(strict: Service) -> None:
             json={"jql": "project = ENG ORDER BY key", "fields": ["attachment"], "maxResults": 50},
         )
         assert found.status_code == 200, found.text
-        content = jira.get(f"/rest/api/3/attachment/content/{eng}")
+        content = jira.get(f"/rest/api/3/attachment/content/{eng}", follow_redirects=True)
         assert content.status_code == 200, content.text
         assert content.content == ENG_BYTES
 
@@ -126,7 +129,7 @@ def test_a_known_ops_attachment_is_denied_by_the_rule(strict: Service) -> None:
     ops = strict.ops  # type: ignore[attr-defined]
     with client(strict, "ide-assistant") as privileged:  # may read OPS: teaches Jiragate
         assert privileged.get("/rest/api/3/issue/OPS-1").status_code == 200
-        allowed = privileged.get(f"/rest/api/3/attachment/content/{ops}")
+        allowed = privileged.get(f"/rest/api/3/attachment/content/{ops}", follow_redirects=True)
         assert allowed.status_code == 200 and allowed.content == OPS_BYTES
     with client(strict) as jira:
         since = mark(strict)
@@ -246,6 +249,35 @@ def test_a_catalog_read_of_the_attachments_teaches_the_owner(strict: Service) ->
     assert listed.status_code in (200, 201), listed.text
     assert [a["id"] for a in listed.json()["result"]["data"]["attachments"]] == [eng]
     with client(strict) as jira:
-        content = jira.get(f"/rest/api/3/attachment/content/{eng}")
+        content = jira.get(f"/rest/api/3/attachment/content/{eng}", follow_redirects=True)
         assert content.status_code == 200, content.text
         assert content.content == ENG_BYTES
+
+
+def test_reads_and_downloads_that_change_no_owner_write_no_row(strict: Service) -> None:
+    """Every download confirms its owner with Jira and every issue read lists it again:
+    with the owner unchanged, its row is not rewritten (its `seen_at` stays that of the
+    first sighting); a changed owner is."""
+    eng = strict.eng  # type: ignore[attr-defined]
+    engine = strict.gateway._store.engine
+    query = sa.text("SELECT seen_at FROM attachment_owners WHERE attachment_id = :a")
+
+    def seen_at() -> object:
+        with engine.connect() as connection:
+            return connection.execute(query, {"a": eng}).scalar_one()
+
+    with client(strict) as jira:
+        assert jira.get("/rest/api/3/issue/ENG-3").status_code == 200
+        first = seen_at()
+        for _ in range(2):
+            content = jira.get(f"/rest/api/3/attachment/content/{eng}", follow_redirects=True)
+            assert content.status_code == 200 and content.content == ENG_BYTES
+        assert jira.get("/rest/api/3/issue/ENG-3").status_code == 200
+        assert seen_at() == first
+        # A stale row (another issue id, same project) is corrected by the next sighting.
+        strict.gateway._store.learn_attachments([SeenAttachment(eng, "ENG-3", "ENG-3", "ENG")])
+        assert jira.get("/rest/api/3/issue/ENG-3").status_code == 200
+    assert strict.gateway._store.attachment_owner(eng) == SeenAttachment(
+        eng, "10003", "ENG-3", "ENG"
+    )
+    assert seen_at() != first

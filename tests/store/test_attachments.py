@@ -4,13 +4,16 @@ the migration creates it, and a large answer is written in chunks."""
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jiragate.store import Store
+from jiragate.store import Store, attachments
 from jiragate.store.attachments import SeenAttachment
 from tests.store.helpers_store import T0, FakeClock
 
@@ -93,3 +96,99 @@ def test_the_longest_key_fits_where_no_issue_id_was_given(store: Store):
     )
     store.learn_attachments([longest])
     assert store.attachment_owner("10042") == longest
+
+
+class Writes:
+    """The statements the store sends on `engine` (SQLAlchemy's cursor events) and whether
+    a write transaction was begun (on SQLite, `BEGIN IMMEDIATE`, which takes the lock)."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.statements: list[str] = []
+        self.immediate = 0
+
+    def _statement(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        self.statements.append(statement.split(None, 1)[0].upper())
+
+    def _begin(self, conn) -> None:
+        if conn.get_execution_options().get("sqlite_begin", "IMMEDIATE") == "IMMEDIATE":
+            self.immediate += 1
+
+    def __enter__(self) -> Writes:
+        sa.event.listen(self.engine, "before_cursor_execute", self._statement)
+        sa.event.listen(self.engine, "begin", self._begin)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sa.event.remove(self.engine, "before_cursor_execute", self._statement)
+        sa.event.remove(self.engine, "begin", self._begin)
+
+    @property
+    def writes(self) -> list[str]:
+        return [s for s in self.statements if s in ("INSERT", "UPDATE", "DELETE")]
+
+
+@pytest.fixture
+def row_version(engine: sa.Engine) -> Iterator[Callable[[str], object]]:
+    """What changes whenever a row is written, even to the same values: PostgreSQL's `xmin`
+    (the transaction that wrote this tuple version); on SQLite, `PRAGMA data_version` read
+    on a connection of its own (it changes when another connection commits a change to the
+    file). With the row's `seen_at`."""
+    if engine.dialect.name == "postgresql":
+
+        def postgres(ident: str) -> object:
+            query = "SELECT xmin::text, seen_at FROM attachment_owners WHERE attachment_id = :a"
+            with engine.connect() as connection:
+                return tuple(connection.execute(sa.text(query), {"a": ident}).one())
+
+        yield postgres
+        return
+    raw = sqlite3.connect(str(engine.url.database))
+
+    def sqlite(ident: str) -> object:
+        query = "SELECT seen_at FROM attachment_owners WHERE attachment_id = ?"
+        version = raw.execute("PRAGMA data_version").fetchone()[0]
+        return version, raw.execute(query, (ident,)).fetchone()[0]
+
+    yield sqlite
+    raw.close()
+
+
+def test_an_unchanged_owner_is_not_written_again(engine, row_version):
+    """Every read of an issue, every download confirming its owner, sees the same owner:
+    nothing is written (no INSERT, no write transaction, the row's version unchanged);
+    a changed owner still is, and only its own row."""
+    clock = FakeClock(T0)
+    store = Store(engine, clock=clock)
+    assert store.learn_attachments([seen("10042"), seen("10043")]) == 2
+    before = row_version("10042")
+    clock.advance(60)
+    with Writes(engine) as sent:
+        assert store.learn_attachments([seen("10042"), seen("10043")]) == 0
+        assert store.learn_attachments([seen("10042")] * 3) == 0
+    assert sent.writes == [] and sent.immediate == 0, sent.statements
+    assert sent.statements == ["SELECT", "SELECT"]
+    assert row_version("10042") == before  # not rewritten, seen_at kept
+    with Writes(engine) as sent:  # one moved, one not: one row written
+        assert store.learn_attachments([seen("10042", "OPS-9", "10099"), seen("10043")]) == 1
+    assert sent.writes == ["INSERT"], sent.statements
+    assert store.attachment_owner("10042") == seen("10042", "OPS-9", "10099")
+    assert store.attachment_owner("10043") == seen("10043")
+    assert row_version("10042") != before
+    with Writes(engine) as sent:  # a look-up takes no write lock either
+        assert store.attachment_owner("10043") == seen("10043")
+    assert sent.writes == [] and sent.immediate == 0
+
+
+def test_a_concurrent_identical_sighting_rewrites_nothing(engine, row_version, monkeypatch):
+    """The upsert repeats the comparison: a row written with the same owner between
+    `learn`'s read and its write is not rewritten."""
+    clock = FakeClock(T0)
+    store = Store(engine, clock=clock)
+    store.learn_attachments([seen("10042")])
+    before = row_version("10042")
+    clock.advance(60)  # a rewrite would move seen_at
+    # As if read before the row was written: the owner looks new, so the upsert is sent.
+    monkeypatch.setattr(attachments, "_stored", lambda engine, idents: {})
+    assert store.learn_attachments([seen("10042")]) == 1
+    assert row_version("10042") == before

@@ -72,6 +72,10 @@ PASSED_RESPONSE_HEADERS = frozenset(
         "x-arequestid",
     }
 )
+#: Passed too on a redirect (3xx) only: where Jira sends the client, e.g. Jira Cloud's
+#: attachment download to Atlassian's media store. The proxy rewrites one on Jira's own
+#: origin to its own (proxy/answers.py, `relocated`); this client never follows it.
+REDIRECT_HEADERS = frozenset({"location"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,7 +411,9 @@ class JiraClient:
     ) -> RawResponse:
         """One request as the proxy received it (docs/proxy.md), sent once with our own
         credentials; Jira's answer, whatever its status, with only the headers a client may
-        see (`PASSED_RESPONSE_HEADERS`: no cookies, no hop-by-hop headers).
+        see (`PASSED_RESPONSE_HEADERS`: no cookies, no hop-by-hop headers; a redirect's
+        `Location` too). A redirect is never followed: following it would send the service
+        account's credentials wherever Jira (or whoever answers for it) points.
 
         No retries: the agent's client does its own, and sees Jira's 429 and Retry-After.
         A write whose answer is lost (timeout, drop, 502, 504) is an unknown outcome."""
@@ -431,10 +437,11 @@ class JiraClient:
             self.stats.errors += 1
         if method not in _READ_METHODS and response.status_code in (502, 504):
             raise _unknown_if_write(method, path, _http_error(response, method, path), False)
+        names = PASSED_RESPONSE_HEADERS
+        if 300 <= response.status_code < 400:
+            names = names | REDIRECT_HEADERS
         passed = tuple(
-            (name, value)
-            for name, value in response.headers.items()
-            if name.lower() in PASSED_RESPONSE_HEADERS
+            (name, value) for name, value in response.headers.items() if name.lower() in names
         )
         return RawResponse(response.status_code, passed, response.content)
 

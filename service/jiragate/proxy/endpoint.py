@@ -39,6 +39,8 @@ from jiragate.proxy.answers import (
     jira_error,
     jsm_shaped,
     raw_answer,
+    relinked,
+    relocated,
 )
 from jiragate.proxy.credentials import SINGLE_HEADERS, ProxyCredentialError, presented_key
 from jiragate.proxy.mapping import Chosen, Incoming, MappingError, Row, action_of
@@ -158,21 +160,39 @@ async def _handle(request: Request, gateway: Gateway) -> Response:
             )
             answer = again.answer
     if answer is not None:
-        body = answer.body
-        if _is_json(answer.headers):  # a file's bytes (an attachment) pass untouched
+        body, headers = answer.body, answer.headers
+        if _is_json(headers):  # a file's bytes (an attachment) pass untouched
             body = _relinked(body, gateway, incoming.base_url)
         if answer.status >= 400:
             # An error page may echo what it was sent: our service account's credentials.
             body = redact_text(body.decode("utf-8", "replace")).encode("utf-8")
-        return raw_answer(answer.status, answer.headers, body)
+        if 300 <= answer.status < 400:  # e.g. Jira Cloud's download, to its media store
+            headers = _redirected(headers, gateway, incoming)
+        return raw_answer(answer.status, headers, body)
     return await _answer(row, incoming, record, gateway, request)
 
 
 def _relinked(body: bytes, gateway: Gateway, base_url: str) -> bytes:
-    """Jira's links (`self`, `baseUrl`) pointing at us, not at Jira: a client following
-    one would otherwise call Jira directly, with its agent key (which Jira refuses)."""
-    upstream = gateway.settings.jira.url.rstrip("/").encode()
-    return body.replace(upstream, base_url.encode()) if upstream else body
+    return relinked(body, gateway.settings.jira.url, base_url)
+
+
+def _redirected(
+    headers: tuple[tuple[str, str], ...], gateway: Gateway, incoming: Incoming
+) -> tuple[tuple[str, str], ...]:
+    """A redirect's headers with its `Location` as `relocated` says: Jira's own site
+    rewritten to Jiragate's, another origin unchanged, anything else dropped."""
+    upstream = gateway.settings.jira.url
+    passed: list[tuple[str, str]] = []
+    for name, value in headers:
+        if name.lower() == "location":
+            sent_to = upstream.rstrip("/") + incoming.rest.path
+            moved = relocated(value, upstream=upstream, sent_to=sent_to, base_url=incoming.base_url)
+            if moved is None:
+                log.warning("Jira redirected %s off its site; the Location is dropped", sent_to)
+                continue
+            value = moved
+        passed.append((name, value))
+    return tuple(passed)
 
 
 def _is_json(headers: tuple[tuple[str, str], ...]) -> bool:

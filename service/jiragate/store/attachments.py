@@ -6,6 +6,12 @@ gateway learns it instead from what it hands agents (an issue or search answer l
 issue's `fields.attachment`) and records it here; `/attachment/{id}` is then scoped by that
 project, and an id never seen is refused (gateway/attachments.py). One row per attachment,
 the newest sighting wins (an issue moved to another project is seen under its new key).
+
+Most sightings change nothing (every read of an issue, every download confirming its
+owner), so `learn` reads the rows first, without the write lock (SQLite's `BEGIN DEFERRED`),
+and writes only the attachments whose owner differs; the upsert repeats the test (`ON
+CONFLICT ... DO UPDATE ... WHERE` a column differs), so a concurrent identical sighting
+rewrites nothing either. `seen_at` is when the row's current owner was first recorded.
 """
 
 from __future__ import annotations
@@ -41,10 +47,33 @@ class SeenAttachment:
     project_key: str
 
 
+def _reading(engine: Engine) -> Engine:
+    """The engine for a read: on SQLite a deferred BEGIN, which takes no write lock."""
+    return engine.execution_options(sqlite_begin="DEFERRED")
+
+
+def _stored(engine: Engine, idents: list[str]) -> dict[str, SeenAttachment]:
+    table = _table()
+    found: dict[str, SeenAttachment] = {}
+    columns = (table.c.attachment_id, table.c.issue_id, table.c.issue_key, table.c.project_key)
+    with database_errors(), _reading(engine).connect() as connection:
+        for start in range(0, len(idents), _CHUNK):
+            chunk = idents[start : start + _CHUNK]
+            query = sa.select(*columns).where(table.c.attachment_id.in_(chunk))
+            for row in connection.execute(query):
+                found[row[0]] = SeenAttachment(*row)
+    return found
+
+
 def learn(engine: Engine, rows: Iterable[SeenAttachment], now: datetime) -> int:
-    """Record (or refresh) each attachment's owner; the number of distinct rows written."""
+    """Record each attachment's owner where it is new or changed; the number of rows
+    written (0, with no write transaction at all, when every owner is as stored)."""
     latest = {row.attachment_id: row for row in rows}  # the last sighting in one answer wins
     if not latest:
+        return 0
+    stored = _stored(engine, list(latest))
+    changed = [row for ident, row in latest.items() if stored.get(ident) != row]
+    if not changed:
         return 0
     values = [
         {
@@ -54,7 +83,7 @@ def learn(engine: Engine, rows: Iterable[SeenAttachment], now: datetime) -> int:
             "project_key": row.project_key,
             "seen_at": now,
         }
-        for row in latest.values()
+        for row in changed
     ]
     table = _table()
     dialect = engine.dialect.name
@@ -63,6 +92,7 @@ def learn(engine: Engine, rows: Iterable[SeenAttachment], now: datetime) -> int:
         for start in range(0, len(values), _CHUNK):
             statement = insert(table).values(values[start : start + _CHUNK])
             excluded = statement.excluded
+            owner_columns = ("issue_id", "issue_key", "project_key")
             connection.execute(
                 statement.on_conflict_do_update(
                     index_elements=[table.c.attachment_id],
@@ -72,9 +102,11 @@ def learn(engine: Engine, rows: Iterable[SeenAttachment], now: datetime) -> int:
                         "project_key": excluded.project_key,
                         "seen_at": excluded.seen_at,
                     },
+                    # Written meanwhile with the same owner: nothing to rewrite.
+                    where=sa.or_(*(table.c[c] != excluded[c] for c in owner_columns)),
                 )
             )
-    return len(values)
+    return len(changed)
 
 
 def owner(engine: Engine, attachment_id: str) -> SeenAttachment | None:
@@ -83,7 +115,7 @@ def owner(engine: Engine, attachment_id: str) -> SeenAttachment | None:
     query = sa.select(
         table.c.attachment_id, table.c.issue_id, table.c.issue_key, table.c.project_key
     ).where(table.c.attachment_id == attachment_id)
-    with database_errors(), engine.connect() as connection:
+    with database_errors(), _reading(engine).connect() as connection:
         found = connection.execute(query).first()
     return SeenAttachment(*found) if found is not None else None
 

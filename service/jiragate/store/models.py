@@ -366,4 +366,5 @@ class AttachmentOwner(SQLModel, table=True):
     issue_id: str = Field(max_length=64, nullable=False)  # its id, else its key
     issue_key: str = Field(max_length=64, nullable=False)
     project_key: str = Field(max_length=20, nullable=False)
+    #: When this owner was first recorded: a sighting that changes nothing writes nothing.
     seen_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

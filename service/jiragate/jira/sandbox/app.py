@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jiragate.jira.sandbox import (
+    media,
     routes_agile,
     routes_bulk,
     routes_devstatus,
@@ -64,6 +65,7 @@ def create_sandbox_app(
         routes_devstatus,
         routes_bulk,  # Cloud's bulk move and its task (v3 only)
         routes_servicedesk,
+        media,  # Cloud's media store, where the cloud profile sends attachment downloads
     ):
         app.include_router(module.build_router())
     app.include_router(_control_router())

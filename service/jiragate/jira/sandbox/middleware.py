@@ -28,6 +28,8 @@ from jiragate.jira.sandbox.render import bulk_error, bulk_operation_body
 from jiragate.jira.sandbox.state import LoggedRequest, SandboxState
 
 CONTROL_PREFIX = "/_sandbox"
+#: Cloud's media store (sandbox/media.py), asked for no Jira login.
+MEDIA_PREFIX = "/_media"
 _UNAUTHENTICATED = "You are not authenticated. Authentication required to perform this operation."
 
 
@@ -44,6 +46,16 @@ class SandboxMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIX):
             await self.app(scope, receive, send)
+            return
+        if scope["path"].startswith(MEDIA_PREFIX):
+            # Cloud's media store (sandbox/media.py): another origin, no Jira login; the
+            # signed URL is its only check. Logged with the scheme of any credential sent,
+            # without the query (the token).
+            header = _header(scope, b"authorization")
+            scheme = header.partition(" ")[0].lower() if header else None
+            entry = LoggedRequest(scope["method"], scope["path"], "", None, scheme or None)
+            self.state.log(entry)
+            await self.app(scope, receive, _StatusRecorder(send, entry).send)
             return
         if not self.state.base_url:
             self.state.base_url = _base_url(scope)

@@ -21,6 +21,7 @@ from starlette.datastructures import UploadFile
 
 from jiragate.jira.sandbox import fields as field_setters
 from jiragate.jira.sandbox.context import body_of, current_user, flavour_of, state_of
+from jiragate.jira.sandbox.media import find_attachment, media_location
 from jiragate.jira.sandbox.render import _short_issue, api_base, attachment_json, jira_error
 from jiragate.jira.sandbox.routes_issues import comment_json
 from jiragate.jira.sandbox.routes_site import _seconds, _worklog_json
@@ -384,18 +385,10 @@ async def upload_attachment(request: Request) -> Response:
     return JSONResponse(answer)
 
 
-def _attachment(state: SandboxState, ident: str) -> tuple[Issue, dict[str, Any]] | None:
-    for issue in state.issues.values():
-        for item in issue.attachments:
-            if item["id"] == ident:
-                return issue, item
-    return None
-
-
 async def get_attachment(request: Request) -> Response:
     state, flavour = state_of(request), flavour_of(request)
     with state.lock:
-        found = _attachment(state, request.path_params["attachment_id"])
+        found = find_attachment(state, request.path_params["attachment_id"])
         if found is None:
             return jira_error(404, ["The attachment does not exist."])
         body = attachment_json(state, found[1], flavour)
@@ -404,18 +397,25 @@ async def get_attachment(request: Request) -> Response:
 
 
 async def attachment_content(request: Request) -> Response:
-    """`GET /attachment/content/{id}` (and `/attachment/thumbnail/{id}` for an image): the
-    file's bytes, as Jira serves them (Cloud redirects to its media store first; the
-    sandbox answers with the bytes)."""
+    """`GET /attachment/content/{id}` (and `/attachment/thumbnail/{id}` for an image), as
+    Jira serves them. The cloud profile answers `303 See Other` with a `Location` on the
+    media store (another origin, a short-lived signed URL: sandbox/media.py), unless
+    `?redirect=false`, as Atlassian's Cloud spec says ("Get attachment content": 303 "See
+    the `Location` header for the download URL", 200 "when `redirect` is set to `false`").
+    The datacenter profile serves the bytes: Data Center's REST API has no `redirect`."""
     state = state_of(request)
     with state.lock:
-        found = _attachment(state, request.path_params["attachment_id"])
+        found = find_attachment(state, request.path_params["attachment_id"])
         if found is None:
             return jira_error(404, ["The attachment does not exist."])
         item = dict(found[1])
     thumbnail = "/thumbnail/" in request.url.path
     if thumbnail and not str(item["mimeType"]).startswith("image/"):
         return jira_error(404, ["The attachment has no thumbnail."])
+    redirect = request.query_params.get("redirect", "true").lower() != "false"
+    if state.profile == "cloud" and redirect:
+        location = media_location(state, item, thumbnail)
+        return Response(status_code=303, headers={"Location": location})
     data = base64.b64decode(item["content"])
     return Response(data, media_type=str(item["mimeType"]))
 
@@ -423,7 +423,7 @@ async def attachment_content(request: Request) -> Response:
 async def delete_attachment(request: Request) -> Response:
     state = state_of(request)
     with state.lock:
-        found = _attachment(state, request.path_params["attachment_id"])
+        found = find_attachment(state, request.path_params["attachment_id"])
         if found is None:
             return jira_error(404, ["The attachment does not exist."])
         issue, item = found

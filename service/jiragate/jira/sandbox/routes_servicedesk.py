@@ -8,7 +8,10 @@ Only the operations Jiragate's actions call (jira/openapi/jira-servicedesk.subse
 - `GET servicedesk/{id}/queue`, `.../queue/{queueId}` and `.../queue/{queueId}/issue`;
 - `GET servicedesk/{id}/requesttype`, `.../requesttype/{id}` and `.../requesttype/{id}/field`;
 - `POST request` (raise a customer request), `GET request/{issueIdOrKey}`,
-  `GET request/{issueIdOrKey}/sla`.
+  `GET request/{issueIdOrKey}/sla`;
+- `GET organization` (paged): the site's customer organizations, which belong to no
+  project (JSM's "Get organizations" lists every organization of the site; a desk is
+  associated with some, `servicedesk/{id}/organization`, which the sandbox does not serve).
 
 Strict where JSM is strict: errors are JSM's own shape (`{"errorMessage", "i18nErrorMessage"}`),
 an unknown desk, queue, request type or request answers 404, and raising a request with an
@@ -195,6 +198,22 @@ async def get_desk(request: Request, desk_id: str) -> Response:
         if isinstance(found, Response):
             return found
         return JSONResponse(_desk_json(state, found))
+
+
+#: The site's customer organizations (id, name): site-wide, as JSM's are.
+ORGANIZATIONS = ((1, "Acme Corp"), (2, "Globex"))
+
+
+async def list_organizations(request: Request) -> Response:
+    state = state_of(request)
+
+    def render(item: tuple[int, str]) -> dict[str, Any]:
+        ident, name = item
+        link = f"{state.base_url}{BASE}/organization/{ident}"
+        return {"id": str(ident), "name": name, "_links": {"self": link}}
+
+    with state.lock:
+        return _page(request, state, list(ORGANIZATIONS), render)
 
 
 # --------------------------------------------------------------------------- queues
@@ -608,6 +627,7 @@ def build_router() -> APIRouter:
     router.add_api_route(
         "/servicedesk/{desk_id}/requesttype/{type_id}/field", request_type_fields, methods=["GET"]
     )
+    router.add_api_route("/organization", list_organizations, methods=["GET"])
     router.add_api_route("/request", create_request, methods=["POST"])
     router.add_api_route("/request/{ident}", get_request, methods=["GET"])
     router.add_api_route("/request/{ident}/sla", request_sla, methods=["GET"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -353,6 +354,13 @@ class SandboxState:
         self.bearer_token = bearer_token
         # Used in `self` links; the app fills it from the request when left empty.
         self.base_url = base_url
+        #: Cloud's media store, where the cloud profile redirects attachment downloads
+        #: (sandbox/media.py): empty is the site's origin under its other loopback name.
+        self.media_url = ""
+        #: Signs the media store's download tokens; made anew with each state.
+        self.media_secret = secrets.token_bytes(32)
+        #: How long a download URL (its token) is valid, in seconds.
+        self.media_token_seconds = 120
         #: Resolve comment, worklog and remote-link ids site-wide, ignoring the issue in the
         #: path (a server that does not scope them): tests of the adapter's own ownership
         #: check turn it on; the default answers 404 for another issue's id, as Jira does.
