@@ -12,12 +12,12 @@ import copy
 import datetime
 from typing import Any
 
-import fastjsonschema
 import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from jiragate.errors import PolicyLoadError
 from jiragate.policy.loader import _fast_structure_check, policy_schema
 
 VALID: dict[str, Any] = {
@@ -96,11 +96,8 @@ def _replaced(document: Any, path: tuple[Any, ...], value: Any) -> Any:
 
 
 def _accepted_fast(document: Any) -> bool:
-    try:
-        _fast_structure_check()(document)
-    except fastjsonschema.JsonSchemaException:  # as the loader: anything else is a bug
-        return False
-    return True
+    # As the loader calls it: a refusal is False; any other exception is a bug and raises.
+    return bool(_fast_structure_check()(document))
 
 
 def _accepted_by_jsonschema(document: Any) -> bool:
@@ -162,6 +159,42 @@ def test_the_valid_document_passes_both_and_is_left_as_written() -> None:
     assert _accepted_fast(document)
     assert _accepted_by_jsonschema(document)
     assert document == before
+
+
+def test_only_a_big_file_is_checked_by_the_compiled_schema_and_its_errors_still_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Compiling costs every process ~0.35 s at start: a small set never pays it, and a big
+    file's refusal is still jsonschema's, with the path of what is wrong."""
+    from jiragate.policy import loader
+
+    compiled = []
+    monkeypatch.setattr(
+        loader, "_fast_structure_check", lambda: compiled.append(1) or _fast_structure_check()
+    )
+    groups = b"review_groups:\n  leads: {description: Leads}\n"
+
+    def rules(count: int, *, broken: bool = False) -> bytes:
+        lines = ["rules:"]
+        for n in range(count):
+            lines.append(
+                f"  - id: r{n}\n    match: {{action: jira_create_epic}}\n"
+                f"    decision: {'maybe' if broken and n == count - 1 else 'deny'}"
+            )
+        return ("\n".join(lines) + "\n").encode()
+
+    small = loader.COMPILED_CHECK_MIN_RULES - 1
+    loader.load_model_from_sources([("g.yaml", groups), ("r.yaml", rules(small))])
+    assert compiled == []
+    loader.load_model_from_sources([("g.yaml", groups), ("r.yaml", rules(small + 1))])
+    assert compiled == [1]
+    with pytest.raises(PolicyLoadError) as refused:
+        loader.load_model_from_sources(
+            [("g.yaml", groups), ("r.yaml", rules(small + 1, broken=True))]
+        )
+    assert any(f"rules[{small}].decision" in issue.path for issue in refused.value.issues), (
+        refused.value.issues
+    )
 
 
 # --------------------------------------------------------------------------- the index
