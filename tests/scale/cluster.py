@@ -36,10 +36,12 @@ STARTUP_SECONDS = 60.0
 
 def config_data(db_url: str, jira_url: str, **overrides: Any) -> dict[str, Any]:
     """The settings every process of a cluster shares (same accounts as `running_service`),
-    with small database pools: the suite's processes share one PostgreSQL (max_connections
-    100), and a cluster's five processes at SQLAlchemy's default of 15 each plus another
-    test's cluster ran it out of connections ("too many clients already": 503s)."""
-    pools = {"database_pool_size": 2, "database_max_overflow": 4}
+    with smaller database pools: the suite's processes share one PostgreSQL
+    (max_connections 100), and a cluster's five processes at SQLAlchemy's default of 15 each
+    beside another test's cluster ran it out of connections ("too many clients already":
+    503s). Two kept open and ten at most each: fewer at once (six) left requests queued on
+    a budget's lock waiting past the pool's 30 s for a connection."""
+    pools = {"database_pool_size": 2, "database_max_overflow": 8}
     return settings_data(db_url, jira_url, **{**pools, **overrides})
 
 
