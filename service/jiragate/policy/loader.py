@@ -353,7 +353,9 @@ class _ModelBuilder:
         rules = data.get("rules") if isinstance(data, dict) else None
         big = isinstance(rules, list) and len(rules) >= COMPILED_CHECK_MIN_RULES
         if big and _fast_structure_check()(data):
-            return True  # refused: jsonschema decides, and names the problems
+            return True
+        # A small file, or one the compiled check refused: jsonschema decides, and names
+        # the problems.
         errors = list(_schema_validator().iter_errors(data))
         for error in errors:
             detail = most_specific(error)
