@@ -111,13 +111,7 @@ def learn(engine: Engine, rows: Iterable[SeenAttachment], now: datetime) -> int:
 
 def owner(engine: Engine, attachment_id: str) -> SeenAttachment | None:
     """The issue attachment `attachment_id` was last seen on, or None if never seen."""
-    table = _table()
-    query = sa.select(
-        table.c.attachment_id, table.c.issue_id, table.c.issue_key, table.c.project_key
-    ).where(table.c.attachment_id == attachment_id)
-    with database_errors(), _reading(engine).connect() as connection:
-        found = connection.execute(query).first()
-    return SeenAttachment(*found) if found is not None else None
+    return _stored(engine, [attachment_id]).get(attachment_id)
 
 
 def forget(engine: Engine, attachment_id: str) -> None:
